@@ -1,0 +1,23 @@
+"""Settings, read from GISGRID_* environment variables; built on demand, never at import time."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+class Settings(BaseSettings):
+    """Configuration for the core, the CLI and the API."""
+
+    model_config = SettingsConfigDict(env_prefix="GISGRID_")
+
+    # None means: use the PostGIS the project manages itself under state_dir.
+    database_url: str | None = None
+    state_dir: Path = PROJECT_DIR / ".gisgrid"
+    cache_dir: Path = PROJECT_DIR / "data" / "cache"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo_county: str = "441226"
+    demo_seed: int = 20231
