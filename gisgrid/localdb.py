@@ -158,8 +158,17 @@ class LocalPostgis:
                 return
             self.progress(f"stopping PostgreSQL (pid {pid})")
             proc = self._run_pg(
-                [str(PG_BIN_DIR / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast",
-                 "-w", "-t", str(START_TIMEOUT_S)],
+                [
+                    str(PG_BIN_DIR / "pg_ctl"),
+                    "stop",
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    str(START_TIMEOUT_S),
+                ],
             )
             if proc.returncode != 0 and self._running_pid() is not None:
                 raise LocalDatabaseError(
@@ -281,8 +290,17 @@ class LocalPostgis:
         for locale in ("C.UTF-8", "C"):
             shutil.rmtree(scratch, ignore_errors=True)
             proc = self._run_pg(
-                [str(bin_dir / "initdb"), "-D", str(scratch), "-U", DB_USER, "--auth=trust",
-                 "-E", "UTF8", f"--locale={locale}"],
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(scratch),
+                    "-U",
+                    DB_USER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    f"--locale={locale}",
+                ],
             )
             if proc.returncode == 0:
                 scratch.rename(self.data_dir)
@@ -303,9 +321,19 @@ class LocalPostgis:
             self.progress(f"starting PostgreSQL on {HOST}:{port}")
             log_size = self.log_file.stat().st_size if self.log_file.exists() else 0
             proc = self._run_pg(
-                [str(bin_dir / "pg_ctl"), "start", "-D", str(self.data_dir), "-l",
-                 str(self.log_file), "-w", "-t", str(START_TIMEOUT_S),
-                 "-o", self._server_options(port)],
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "start",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    str(START_TIMEOUT_S),
+                    "-o",
+                    self._server_options(port),
+                ],
                 # A new session keeps Ctrl-C in the calling terminal from stopping the server.
                 new_session=True,
             )
@@ -433,7 +461,11 @@ class LocalPostgis:
         """Autocommit connection as the gisgrid superuser over loopback TCP."""
         try:
             return psycopg.connect(
-                host=HOST, port=port, user=DB_USER, dbname=dbname, autocommit=True,
+                host=HOST,
+                port=port,
+                user=DB_USER,
+                dbname=dbname,
+                autocommit=True,
                 connect_timeout=10,
             )
         except psycopg.OperationalError as exc:
@@ -450,8 +482,13 @@ class LocalPostgis:
             argv = ["runuser", "-u", OS_USER, "--", *argv]
         # cwd inside pg_dir avoids "could not change directory to /root" warnings.
         return subprocess.run(
-            argv, cwd=self.pg_dir, capture_output=True, text=True, check=False,
-            start_new_session=new_session, stdin=subprocess.DEVNULL,
+            argv,
+            cwd=self.pg_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+            start_new_session=new_session,
+            stdin=subprocess.DEVNULL,
         )
 
 

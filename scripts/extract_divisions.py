@@ -33,12 +33,28 @@ def main(dist: Path) -> None:
         for street in _rows(dist / "streets.csv"):
             if street["areaCode"] != area["code"]:
                 continue
-            out.writerow([street["code"] + "000", street["name"], "town",
-                          area["code"] + "000000", province, city])
+            out.writerow(
+                [
+                    street["code"] + "000",
+                    street["name"],
+                    "town",
+                    area["code"] + "000000",
+                    province,
+                    city,
+                ]
+            )
             for village in _rows(dist / "villages.csv"):
                 if village["streetCode"] == street["code"]:
-                    out.writerow([village["code"], village["name"], "village",
-                                  street["code"] + "000", province, city])
+                    out.writerow(
+                        [
+                            village["code"],
+                            village["name"],
+                            "village",
+                            street["code"] + "000",
+                            province,
+                            city,
+                        ]
+                    )
 
 
 if __name__ == "__main__":

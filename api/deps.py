@@ -1,0 +1,23 @@
+"""Dependencies shared by the routers."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, Engine
+
+
+def get_engine(request: Request) -> Engine:
+    """The engine the app opened at start-up."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_conn(request: Request) -> Iterator[Connection]:
+    """A connection in a transaction for one request; committed when the route returns."""
+    with get_engine(request).begin() as conn:
+        yield conn
+
+
+ConnDep = Annotated[Connection, Depends(get_conn)]
+EngineDep = Annotated[Engine, Depends(get_engine)]

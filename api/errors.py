@@ -1,0 +1,49 @@
+"""Domain errors -> HTTP status, in one table; validation errors that name the bad value."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from gisgrid import errors
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.OutsideCoverage: 404,
+    errors.InvalidCoordinate: 422,
+    errors.InvalidCode: 422,
+    errors.InvalidGeometry: 422,
+    errors.TopologyError: 409,
+    errors.DataSourceError: 503,
+    errors.LocalDatabaseError: 503,
+}
+
+
+def _status(exc: errors.GisGridError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.GisGridError)
+    return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=_status(exc))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"] if p not in ("query", "body", "path"))
+        got = f", got {err['input']!r}" if "input" in err and err["input"] is not None else ""
+        problems.append(f"{where}: {err['msg']}{got}")
+    return JSONResponse(
+        {"detail": "; ".join(problems), "error": "ValidationError", "errors": exc.errors()},
+        status_code=422,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+    app.add_exception_handler(errors.GisGridError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,69 @@
+"""Database: which PostGIS to use, engines, sessions and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from gisgrid.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Make a libpq-style URL use SQLAlchemy's psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def resolve_database_url(settings: Settings, progress: Callable[[str], None] = print) -> str:
+    """GISGRID_DATABASE_URL if set, otherwise the project's own PostGIS (started if needed)."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    from gisgrid.localdb import LocalPostgis
+
+    return LocalPostgis(settings.state_dir, progress=progress).up()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with a pool sized for one uvicorn worker."""
+    return create_engine(normalise_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded attributes after commit (routes return them)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema up to `revision` with Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    command.upgrade(cfg, revision)
+
+
+def server_versions(engine: Engine) -> dict[str, str]:
+    """PostgreSQL and PostGIS versions, for /healthz."""
+    with engine.connect() as conn:
+        pg = conn.execute(text("SHOW server_version")).scalar_one()
+        postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+        geos = conn.execute(text("SELECT postgis_geos_version()")).scalar_one()
+        proj = conn.execute(text("SELECT postgis_proj_version()")).scalar_one()
+    return {"postgresql": pg, "postgis": postgis, "geos": geos, "proj": proj}

@@ -1,0 +1,64 @@
+"""Point-in-grid lookup: which grid, village, town and county a point is in, and who serves it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gisgrid import sql
+from gisgrid.errors import InvalidCoordinate, OutsideCoverage
+
+
+def check_lon_lat(lon: float, lat: float) -> None:
+    """Raise InvalidCoordinate naming the bad value, with a hint when lon and lat look swapped."""
+    for name, value in (("lon", lon), ("lat", lat)):
+        if not math.isfinite(value):
+            raise InvalidCoordinate(f"{name}={value} is not a finite number")
+    if not -90 <= lat <= 90:
+        hint = "; did you swap lon and lat?" if -90 <= lon <= 90 and -180 <= lat <= 180 else ""
+        raise InvalidCoordinate(f"lat={lat} is outside [-90, 90]{hint}")
+    if not -180 <= lon <= 180:
+        raise InvalidCoordinate(f"lon={lon} is outside [-180, 180]")
+
+
+def locate(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
+    """The current grid covering (lon, lat) in WGS84, with its units and staff."""
+    check_lon_lat(lon, lat)
+    row = conn.execute(text(sql.load("locate")), {"lon": lon, "lat": lat}).mappings().first()
+    if row is None:
+        raise OutsideCoverage(_outside_message(conn, lon, lat))
+    staff = conn.execute(
+        text(
+            "SELECT s.id, s.name, a.role::text AS role, s.on_duty FROM staff_assignment a "
+            "JOIN staff s ON s.id = a.staff_id "
+            "WHERE a.grid_id = :g AND a.valid_to IS NULL AND a.role <> 'household_leader' "
+            "ORDER BY a.role, s.id"
+        ),
+        {"g": row["id"]},
+    ).mappings()
+    return {
+        "point": {"lon": lon, "lat": lat, "datum": "WGS84"},
+        "grid": {"code": row["code"], "name": row["name"], "generated": row["geom_generated"]},
+        "village": {"code": row["village_code"], "name": row["village_name"]},
+        "town": {"code": row["town_code"], "name": row["town_name"]},
+        "county": {"code": row["county_code"], "name": row["county_name"]},
+        "staff": [dict(s) for s in staff],
+    }
+
+
+def _outside_message(conn: Connection, lon: float, lat: float) -> str:
+    msg = f"lon={lon}, lat={lat} is outside every grid this service holds"
+    # A swapped pair that lands in a grid is the commonest cause; say so when it does.
+    if -90 <= lon <= 90 and -180 <= lat <= 180:
+        swapped = conn.execute(text(sql.load("locate")), {"lon": lat, "lat": lon}).first()
+        if swapped is not None:
+            return msg + f"; lon={lat}, lat={lon} is inside grid {swapped.code}: did you swap them?"
+    counties = conn.execute(
+        text(
+            "SELECT string_agg(name || ' ' || code, ', ' ORDER BY code) FROM admin_unit "
+            "WHERE level = 'county'"
+        )
+    ).scalar_one()
+    return msg + f" (served counties: {counties or 'none loaded'})"

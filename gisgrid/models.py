@@ -1,0 +1,255 @@
+"""The data model: administrative units, grids, households, staff, reports, patrols.
+
+Storage SRID is EPSG:4326 (WGS84 lon/lat) everywhere. CGCS2000 (EPSG:4490) agrees with WGS84
+within centimetres and is stored as if it were 4326; GCJ-02 and BD-09 are converted to WGS84 at
+the edge (gisgrid.datum) before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STORAGE_SRID = 4326
+
+# Stable constraint names so Alembic migrations can refer to them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the project's naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UnitLevel(enum.StrEnum):
+    """Administrative level: county (区县), town/street (乡镇/街道), village/community (村/社区)."""
+
+    county = "county"
+    town = "town"
+    village = "village"
+
+
+class StaffRole(enum.StrEnum):
+    """Grid staff roles."""
+
+    grid_chief = "grid_chief"  # 网格长
+    full_time = "full_time"  # 专职网格员
+    part_time = "part_time"  # 兼职网格员
+    household_leader = "household_leader"  # 联户长
+
+
+class ReportStatus(enum.StrEnum):
+    """Where a report is in the closed loop (事件闭环)."""
+
+    submitted = "submitted"  # collected, not yet checked
+    registered = "registered"  # 立案
+    dispatched = "dispatched"  # 派遣: the time-limit clock starts here
+    in_progress = "in_progress"  # 处置
+    resolved = "resolved"  # handled, waiting for on-site verification
+    closed = "closed"  # 核查结案
+    cancelled = "cancelled"  # failed the check
+
+
+class Dataset(Base):
+    """A county loaded into this database, and how (real or generated parts)."""
+
+    __tablename__ = "dataset"
+
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    loaded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    generator: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class AdminUnit(Base):
+    """County, town/street or village/community, keyed by its 12-digit statistical code."""
+
+    __tablename__ = "admin_unit"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[UnitLevel] = mapped_column(Enum(UnitLevel, name="unit_level"))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"), index=True)
+    # Urban/rural class code (111 main urban ... 220 village) where known.
+    urban_rural: Mapped[str | None] = mapped_column(String(3))
+    geom_generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom_source: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True))
+
+    parent: Mapped[AdminUnit | None] = relationship(remote_side=[code])
+
+
+class Generation(Base):
+    """A versioned set of grids (a redraw); the current one has no valid_to."""
+
+    __tablename__ = "generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"))
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Grid(Base):
+    """A grid (网格): the smallest unit of management, one version of it in one generation."""
+
+    __tablename__ = "grid"
+    __table_args__ = (
+        UniqueConstraint("generation_id", "code", name="uq_grid_generation_code"),
+        Index("ix_grid_current", "code", postgresql_where="valid_to IS NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 15 digits: the village's 12-digit code + a 3-digit sequence (DB11/T 2157-2023).
+    code: Mapped[str] = mapped_column(String(15), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    village_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id"), index=True)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    geom_generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True))
+
+
+class HouseholdGroup(Base):
+    """A household group (联户): about ten households under one household leader."""
+
+    __tablename__ = "household_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", use_alter=True, name="fk_household_group_leader_id_staff")
+    )
+
+
+class Household(Base):
+    """A household (户): the unit of service and of privacy."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("household_group.id"), index=True)
+    address: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(SmallInteger)
+    care_tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    # Personal data: shown only to those whose grid it is.
+    head_name: Mapped[str | None] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
+
+
+class Staff(Base):
+    """A grid chief, grid worker or household leader."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[StaffRole] = mapped_column(Enum(StaffRole, name="staff_role"))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StaffAssignment(Base):
+    """Which staff member serves which grid, and in what role, from when."""
+
+    __tablename__ = "staff_assignment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), index=True)
+    role: Mapped[StaffRole] = mapped_column(Enum(StaffRole, name="staff_role"))
+    valid_from: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Report(Base):
+    """A report (诉求/事件) from a resident, a patrol, a hotline or video."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20), default="resident")
+    status: Mapped[ReportStatus] = mapped_column(
+        Enum(ReportStatus, name="report_status"), index=True
+    )
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    reported_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
+
+
+class PatrolTrack(Base):
+    """One patrol by one staff member."""
+
+    __tablename__ = "patrol_track"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(20), default="phone")
+
+
+class PatrolFix(Base):
+    """A timed GPS fix on a patrol track."""
+
+    __tablename__ = "patrol_fix"
+    __table_args__ = (UniqueConstraint("track_id", "t", name="uq_patrol_fix_track_t"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("patrol_track.id"), index=True)
+    t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))

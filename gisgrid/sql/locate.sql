@@ -1,0 +1,15 @@
+-- Point -> grid of the current generation, edges included (ST_Covers, not ST_Contains), and on a
+-- shared edge the lowest code wins so the same point always gets the same grid. Village, town
+-- and county follow the code hierarchy, not geometry, so they always agree with the grid.
+SELECT g.id, g.code, g.name, g.geom_generated,
+       v.code AS village_code, v.name AS village_name,
+       t.code AS town_code, t.name AS town_name,
+       c.code AS county_code, c.name AS county_name
+FROM grid g
+JOIN admin_unit v ON v.code = g.village_code
+JOIN admin_unit t ON t.code = v.parent_code
+JOIN admin_unit c ON c.code = t.parent_code
+WHERE g.valid_to IS NULL
+  AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+ORDER BY g.code
+LIMIT 1

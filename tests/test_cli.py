@@ -1,0 +1,64 @@
+"""The `gisgrid` command end to end: demo on an external database URL, db status, errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import _free_port
+
+GISGRID = [sys.executable, "-m", "gisgrid.cli"]
+
+
+def test_demo_serves_an_already_loaded_county(database_url: str, demo_county: str) -> None:
+    port = _free_port()
+    env = {**os.environ, "GISGRID_DATABASE_URL": database_url}
+    proc = subprocess.Popen(
+        [*GISGRID, "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if r.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "gisgrid demo did not serve within 60 s"
+            time.sleep(0.2)
+        county = httpx.get(f"http://127.0.0.1:{port}/api/v1/units/441226").json()
+        assert county["name"] == "德庆县"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    assert "already loaded" in out
+
+
+def test_db_status_is_json(database_url: str) -> None:
+    out = subprocess.run([*GISGRID, "db", "status"], capture_output=True, text=True, check=True)
+    status = json.loads(out.stdout)
+    assert set(status) == {"running", "port", "pid", "data_dir", "url"}
+    if not os.environ.get("GISGRID_TEST_DATABASE_URL"):
+        assert status["running"] is True and isinstance(status["port"], int)
+
+
+def test_unknown_demo_county_is_refused_clearly(database_url: str) -> None:
+    env = {**os.environ, "GISGRID_DATABASE_URL": database_url}
+    out = subprocess.run(
+        [*GISGRID, "demo", "--county", "110101", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "110101" in out.stderr and "441226" in out.stderr
