@@ -48,8 +48,8 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Bring the schema up to `revision` with Alembic."""
+def migrate(url: str, revision: str = "heads") -> None:
+    """Bring the schema up to `revision` with Alembic (all heads: features add their own)."""
     from alembic import command
     from alembic.config import Config
 

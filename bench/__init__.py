@@ -1,0 +1,1 @@
+"""Benchmarks: each module prints gisgrid's figures next to a peer measured in the same run."""
