@@ -2,8 +2,12 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.routers import health, locate, units
@@ -19,6 +23,9 @@ village and grid polygons, households, staff and reports are synthetic and flagg
 """
 
 
+SWAGGER_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database is resolved (and a local PostGIS started) at start-up."""
     settings = settings or Settings()
@@ -31,8 +38,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.engine.dispose()
 
-    app = FastAPI(title="gisgrid", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # The stock /docs and /redoc pages load their scripts from a CDN and break on an intranet;
+    # serve Swagger UI from the package instead (api/static/swagger-ui, Apache-2.0).
+    app = FastAPI(
+        title="gisgrid",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
+    app.mount("/assets/swagger-ui", StaticFiles(directory=SWAGGER_DIR), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI from local assets."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="gisgrid API",
+            swagger_js_url="/assets/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/assets/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/assets/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
     errors.install(app)
     for router in (health.router, units.router, locate.router):
         app.include_router(router)

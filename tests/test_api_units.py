@@ -113,3 +113,16 @@ def test_openapi_documents_the_endpoints(http: httpx.Client) -> None:
         "/api/v1/locate",
     ):
         assert p in paths
+
+
+def test_docs_page_loads_only_local_assets(http: httpx.Client) -> None:
+    import re
+
+    page = http.get("/docs")
+    assert page.status_code == 200
+    refs = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", page.text)
+    assets = [r for r in refs if not r.startswith("/openapi")]
+    assert assets, "the docs page should reference its scripts"
+    for ref in assets:
+        assert ref.startswith("/"), f"/docs loads {ref} from outside the service"
+        assert http.get(ref).status_code == 200, ref
