@@ -9,8 +9,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
-from api.routers import health, locate, units
+from api import errors, security
+from api.routers import audit, auth, health, households, locate, units
 from gisgrid.db import make_engine, resolve_database_url
 from gisgrid.settings import Settings
 
@@ -64,6 +64,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     errors.install(app)
-    for router in (health.router, units.router, locate.router):
+    app.state.rate_limiter = security.RateLimiter()
+    app.middleware("http")(security.audit_writes)
+    for router in (
+        health.router,
+        auth.router,
+        units.router,
+        locate.router,
+        households.router,
+        audit.router,
+    ):
         app.include_router(router)
     return app

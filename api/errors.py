@@ -15,6 +15,10 @@ STATUS = {
     errors.TopologyError: 409,
     errors.DataSourceError: 503,
     errors.LocalDatabaseError: 503,
+    errors.NotAuthenticated: 401,
+    errors.Forbidden: 403,
+    errors.Conflict: 409,
+    errors.RateLimited: 429,
 }
 
 
@@ -27,7 +31,12 @@ def _status(exc: errors.GisGridError) -> int:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.GisGridError)
-    return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=_status(exc))
+    status = _status(exc)
+    # RFC 6750: a 401 says which scheme would work.
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

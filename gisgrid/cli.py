@@ -101,6 +101,31 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """users create: an account with a role and an area scope."""
+    import getpass
+
+    from gisgrid import auth
+    from gisgrid.db import make_engine
+
+    password = args.password or os.environ.get("GISGRID_NEW_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"password for {args.username}: ")
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            account_id = auth.create_account(
+                conn, args.username, password, args.role, args.scope, args.name
+            )
+    finally:
+        engine.dispose()
+    _say(
+        f"created account {args.username} (id {account_id}, role {args.role}, "
+        f"scope {args.scope or 'everywhere'})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="gisgrid", description=__doc__)
@@ -124,6 +149,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host")
     demo.add_argument("--port", type=int)
     demo.set_defaults(func=cmd_demo)
+
+    from gisgrid.auth import Role
+
+    users = sub.add_parser("users", help="accounts")
+    users_sub = users.add_subparsers(dest="users_action", required=True)
+    create = users_sub.add_parser("create", help="create an account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", help="(else $GISGRID_NEW_PASSWORD, else a prompt)")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument(
+        "--scope", default="", help="unit or grid code the account acts in (admins may omit it)"
+    )
+    create.add_argument("--name", help="display name")
+    create.set_defaults(func=cmd_users)
 
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")

@@ -35,3 +35,19 @@ class DataSourceError(GisGridError):
 
 class InvalidCode(GisGridError):
     """A division or grid code is not of a shape gisgrid knows."""
+
+
+class NotAuthenticated(GisGridError):
+    """No valid credentials came with a request that needs them."""
+
+
+class Forbidden(GisGridError):
+    """The caller's role or area scope does not allow this."""
+
+
+class Conflict(GisGridError):
+    """The request clashes with what is stored (a taken name, a stale version)."""
+
+
+class RateLimited(GisGridError):
+    """Too many requests from one client in a short time."""

@@ -253,3 +253,56 @@ class PatrolFix(Base):
     t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
+
+
+# --- Accounts, tokens and audit (issue 7) ------------------------------------------------
+
+
+class Account(Base):
+    """A person or system that signs in; acts only inside its scope (a grid-code prefix)."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(15), default="")
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class AccessToken(Base):
+    """A bearer token, stored only as its SHA-256."""
+
+    __tablename__ = "access_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    """Append-only: every write and every read of personal data (a trigger forbids changes)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))  # write | read_personal | login
+    method: Mapped[str | None] = mapped_column(String(8))
+    path: Mapped[str | None] = mapped_column(Text)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    client: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(SmallInteger)

@@ -21,3 +21,6 @@ class Settings(BaseSettings):
     port: int = 8000
     demo_county: str = "441226"
     demo_seed: int = 20231
+    # Requests a minute from one client address.
+    rate_limit_login: int = 30
+    rate_limit_intake: int = 60

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -86,11 +87,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(database_url: str, demo_county: str) -> Iterator[str]:
-    """The real app served by uvicorn on a free loopback port; yields its base URL."""
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """Serve create_app(settings) with uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
-    app = create_app(Settings(database_url=database_url))
+    app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -100,9 +101,20 @@ def server(database_url: str, demo_county: str) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start within 30 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str, demo_county: str) -> Iterator[str]:
+    """The real app on real HTTP, with limits high enough for the whole suite."""
+    with serve(
+        Settings(database_url=database_url, rate_limit_login=10_000, rate_limit_intake=10_000)
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

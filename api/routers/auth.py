@@ -1,0 +1,104 @@
+"""Signing in: OAuth2 password form -> bearer token; a session cookie for the map pages."""
+
+import html
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api.deps import ConnDep
+from api.security import SESSION_COOKIE, PrincipalDep, client_address, rate_limit
+from gisgrid import audit, auth
+
+router = APIRouter(tags=["auth"])
+
+LOGIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>gisgrid sign in</title>
+<style>body{font-family:sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
+label,input,button{display:block;width:100%;margin:.4rem 0;font-size:1rem}
+input,button{padding:.5rem}p.err{color:#b00}</style></head><body>
+<h1>gisgrid</h1>{error}<form method="post" action="/login">
+<label>Username <input name="username" autocomplete="username" required></label>
+<label>Password
+<input name="password" type="password" autocomplete="current-password" required></label>
+<input type="hidden" name="next" value="{next}"><button>Sign in</button></form></body></html>"""
+
+
+@router.post("/api/v1/auth/token", dependencies=[Depends(rate_limit("login"))])
+def token(
+    conn: ConnDep, request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> dict[str, Any]:
+    """Exchange a username and password for a bearer token (OAuth2 password flow)."""
+    tok, expires = auth.issue_token(conn, form.username, form.password)
+    who = auth.principal_for_token(conn, tok)
+    audit.record(
+        conn,
+        who,
+        "login",
+        method="POST",
+        path=request.url.path,
+        client=client_address(request),
+        status=200,
+    )
+    return {
+        "access_token": tok,
+        "token_type": "bearer",
+        "expires_at": expires.isoformat(),
+        "role": who.role,
+        "scope": who.scope,
+    }
+
+
+@router.get("/api/v1/auth/me")
+def me(who: PrincipalDep) -> dict[str, Any]:
+    """Who the server thinks you are: username, role and scope (public when anonymous)."""
+    return {
+        "username": who.username,
+        "role": who.role,
+        "scope": who.scope if not who.is_public else None,
+        "authenticated": not who.is_public,
+    }
+
+
+def _safe_next(next_url: str) -> str:
+    # Only local paths: never redirect a signed-in user to another site.
+    return next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(next: str = "/") -> HTMLResponse:
+    """A plain sign-in form for the map pages (no external assets)."""
+    return HTMLResponse(
+        LOGIN_PAGE.replace("{error}", "").replace("{next}", html.escape(_safe_next(next)))
+    )
+
+
+@router.post("/login", include_in_schema=False, dependencies=[Depends(rate_limit("login"))])
+def login(
+    conn: ConnDep,
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> RedirectResponse:
+    """Sign in from the form and set an HttpOnly session cookie."""
+    tok, expires = auth.issue_token(conn, username, password)
+    who = auth.principal_for_token(conn, tok)
+    audit.record(
+        conn, who, "login", method="POST", path="/login", client=client_address(request), status=303
+    )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, tok, httponly=True, samesite="strict", expires=expires)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(conn: ConnDep, request: Request) -> RedirectResponse:
+    """Revoke the session and clear the cookie."""
+    tok = request.cookies.get(SESSION_COOKIE)
+    if tok:
+        auth.revoke_token(conn, tok)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,107 @@
+"""Who is calling: bearer token, session cookie, or the anonymous public; rate limits; audit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+
+from gisgrid import audit, auth
+from gisgrid.errors import GisGridError, RateLimited
+
+SESSION_COOKIE = "gisgrid_session"
+# auto_error=False: anonymous callers are allowed through as the public and refused per route.
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2)]
+) -> auth.Principal:
+    """The account behind the bearer token or session cookie, else the public."""
+    token = token or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        principal = auth.PUBLIC
+    else:
+        with request.app.state.engine.begin() as conn:
+            principal = auth.principal_for_token(conn, token)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it."""
+    return request.client.host if request.client else "unknown"
+
+
+class RateLimiter:
+    """A sliding one-minute window per client and bucket, in memory (one process)."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def hit(self, bucket: str, client: str, per_minute: int) -> None:
+        """Count one request; raise RateLimited when the window is full."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[(bucket, client)]
+            while hits and now - hits[0] > 60:
+                hits.popleft()
+            if len(hits) >= per_minute:
+                wait = int(60 - (now - hits[0])) + 1
+                raise RateLimited(
+                    f"too many {bucket} requests from {client}: at most {per_minute} a minute; "
+                    f"try again in {wait} s"
+                )
+            hits.append(now)
+
+
+def rate_limit(bucket: str) -> Callable[[Request], None]:
+    """A dependency limiting one bucket (its per-minute figure comes from settings)."""
+
+    def check(request: Request) -> None:
+        limit = int(getattr(request.app.state.settings, f"rate_limit_{bucket}"))
+        request.app.state.rate_limiter.hit(bucket, client_address(request), limit)
+
+    return check
+
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+async def audit_writes(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Append an audit entry for every write request, whoever made it and however it ended."""
+    response = await call_next(request)
+    if request.method in WRITE_METHODS:
+        principal = getattr(request.state, "principal", None)
+        if principal is None:
+            try:
+                principal = get_principal(request, _bearer(request))
+            except GisGridError:
+                principal = auth.PUBLIC
+        with request.app.state.engine.begin() as conn:
+            audit.record(
+                conn,
+                principal,
+                "write",
+                method=request.method,
+                path=request.url.path,
+                client=client_address(request),
+                status=response.status_code,
+            )
+    return response
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:] if header.lower().startswith("bearer ") else None

@@ -1,0 +1,79 @@
+"""The audit log: who wrote what, and who saw whose personal data, when and from where."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gisgrid.auth import Principal
+
+
+def record(
+    conn: Connection,
+    who: Principal,
+    action: str,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    object_type: str | None = None,
+    object_ids: Sequence[str | int] | None = None,
+    client: str | None = None,
+    status: int | None = None,
+) -> None:
+    """Append one entry (in the caller's transaction)."""
+    conn.execute(
+        text(
+            "INSERT INTO audit_log (account_id, username, role, action, method, path, "
+            "object_type, object_ids, client, status) "
+            "VALUES (:a, :u, :r, :act, :m, :p, :ot, :oi, :c, :s)"
+        ),
+        {
+            "a": who.account_id,
+            "u": who.username,
+            "r": who.role.value if who.role else None,
+            "act": action,
+            "m": method,
+            "p": path,
+            "ot": object_type,
+            "oi": [str(i) for i in object_ids] if object_ids is not None else None,
+            "c": client,
+            "s": status,
+        },
+    )
+
+
+def query(
+    conn: Connection,
+    *,
+    username: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Entries, newest first, filtered."""
+    rows = conn.execute(
+        text(
+            "SELECT id, at, account_id, username, role, action, method, path, object_type, "
+            "object_ids, client, status FROM audit_log "
+            "WHERE (CAST(:u AS text) IS NULL OR username = :u) "
+            "AND (CAST(:a AS text) IS NULL OR action = :a) "
+            "AND (CAST(:ot AS text) IS NULL OR object_type = :ot) "
+            "AND (CAST(:oi AS text) IS NULL OR :oi = ANY(object_ids)) "
+            "AND (CAST(:since AS timestamptz) IS NULL OR at >= :since) "
+            "ORDER BY id DESC LIMIT :limit"
+        ),
+        {
+            "u": username,
+            "a": action,
+            "ot": object_type,
+            "oi": object_id,
+            "since": since,
+            "limit": limit,
+        },
+    ).mappings()
+    return [{**r, "at": r["at"].isoformat()} for r in rows]

@@ -1,0 +1,223 @@
+"""Accounts, roles, area scopes and bearer tokens.
+
+An account acts only inside its scope: a unit or grid code, used as a prefix of grid codes
+(441226 = the county, 441226101 = one town, 441226101201 = one village, 15 digits = one grid).
+Queries take the scope as a bound parameter so out-of-scope rows never leave PostGIS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, text
+
+from gisgrid.codes import grid_code, unit_prefix
+from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated
+
+TOKEN_TTL = dt.timedelta(hours=12)
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    """What an account is, in the domain."""
+
+    resident = "resident"
+    household_leader = "household_leader"  # 联户长
+    grid_worker = "grid_worker"  # 网格员
+    grid_chief = "grid_chief"  # 网格长
+    village_operator = "village_operator"  # 村(社区)综治中心
+    town_operator = "town_operator"  # 乡镇(街道)综治中心
+    county_operator = "county_operator"  # 县综治中心
+    department_handler = "department_handler"  # 职能部门
+    planner = "planner"
+    admin = "admin"
+
+
+# Who may read personal fields (names, phones, ID numbers) of households in their scope.
+PERSONAL_READERS = frozenset(
+    {
+        Role.household_leader,
+        Role.grid_worker,
+        Role.grid_chief,
+        Role.village_operator,
+        Role.town_operator,
+        Role.county_operator,
+        Role.admin,
+    }
+)
+# Who may list the household register at all (planners and departments see it masked).
+REGISTER_READERS = PERSONAL_READERS | {Role.planner, Role.department_handler}
+# Who handles cases and so may see reporters and exact report locations in scope.
+CASE_HANDLERS = PERSONAL_READERS | {Role.department_handler}
+# Where a scope may be as wide as it likes; everyone else must have one.
+UNSCOPED_ALLOWED = frozenset({Role.admin})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an account, or the anonymous public (account_id None)."""
+
+    account_id: int | None
+    username: str
+    role: Role | None
+    scope: str  # grid-code prefix; "" means everywhere
+
+    @property
+    def is_public(self) -> bool:
+        """True for an anonymous caller."""
+        return self.account_id is None
+
+    def covers(self, code: str) -> bool:
+        """Whether a unit or grid code lies inside this principal's scope."""
+        return not self.is_public and code.startswith(self.scope)
+
+    def require(self, roles: frozenset[Role] | set[Role], action: str) -> None:
+        """Raise NotAuthenticated / Forbidden unless this principal has one of `roles`."""
+        if self.is_public:
+            raise NotAuthenticated(
+                f"{action} needs a signed-in account: send a bearer token "
+                "from POST /api/v1/auth/token"
+            )
+        if self.role not in roles:
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"{action} is not allowed for role {self.role}; allowed: {allowed}")
+
+    def require_scope(self, code: str, action: str) -> None:
+        """Raise Forbidden unless `code` lies inside this principal's scope."""
+        if not self.covers(code):
+            raise Forbidden(f"{action}: {code} is outside your scope {self.scope or '(none)'}")
+
+
+PUBLIC = Principal(account_id=None, username="public", role=None, scope="\x00")
+
+
+def scope_prefix(scope: str) -> str:
+    """Normalise a scope (any unit or grid code) to the grid-code prefix it stands for."""
+    scope = scope.strip()
+    if scope in ("", "*"):
+        return ""
+    if len(scope) == 15:
+        return grid_code(scope)
+    return unit_prefix(scope)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def create_account(
+    conn: Connection,
+    username: str,
+    password: str,
+    role: Role | str,
+    scope: str,
+    display_name: str | None = None,
+) -> int:
+    """Create an account; the scope must be a known unit or grid unless the role is admin."""
+    role = Role(role)
+    if len(password) < 8:
+        raise InvalidCode("password is too short: use at least 8 characters")
+    prefix = scope_prefix(scope)
+    if prefix == "" and role not in UNSCOPED_ALLOWED:
+        raise InvalidCode(f"role {role} needs a scope: a county, town, village or grid code")
+    if prefix and not _scope_exists(conn, prefix):
+        raise InvalidCode(f"scope {scope!r} matches no unit or grid in the database")
+    exists = conn.execute(
+        text("SELECT 1 FROM account WHERE username = :u"), {"u": username}
+    ).first()
+    if exists:
+        raise Conflict(f"username {username!r} is taken")
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO account (username, password_hash, role, scope, display_name) "
+                "VALUES (:u, :h, :r, :s, :d) RETURNING id"
+            ),
+            {
+                "u": username,
+                "h": hash_password(password),
+                "r": role.value,
+                "s": prefix,
+                "d": display_name,
+            },
+        ).scalar_one()
+    )
+
+
+def _scope_exists(conn: Connection, prefix: str) -> bool:
+    if len(prefix) == 15:
+        q = "SELECT 1 FROM grid WHERE code = :p LIMIT 1"
+    else:
+        q = "SELECT 1 FROM admin_unit WHERE code LIKE :p || '%' LIMIT 1"
+    return conn.execute(text(q), {"p": prefix}).first() is not None
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are random 256-bit values: a plain SHA-256 is enough to keep stored ones useless.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt.datetime]:
+    """Check a password and return a new bearer token and its expiry."""
+    row = conn.execute(
+        text("SELECT id, password_hash, active FROM account WHERE username = :u"),
+        {"u": username},
+    ).first()
+    # Verify against a dummy hash for unknown users so timing does not reveal which exist.
+    stored = row.password_hash if row else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+        ok = row is not None and row.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise NotAuthenticated("wrong username or password")
+    token = secrets.token_urlsafe(32)
+    expires = dt.datetime.now(dt.UTC) + TOKEN_TTL
+    conn.execute(
+        text("INSERT INTO access_token (token_hash, account_id, expires_at) VALUES (:h, :a, :e)"),
+        {"h": _token_hash(token), "a": row.id, "e": expires},  # type: ignore[union-attr]
+    )
+    return token, expires
+
+
+def principal_for_token(conn: Connection, token: str) -> Principal:
+    """The account behind a bearer token, or NotAuthenticated saying why not."""
+    row = conn.execute(
+        text(
+            "SELECT a.id, a.username, a.role, a.scope, a.active, t.expires_at "
+            "FROM access_token t JOIN account a ON a.id = t.account_id "
+            "WHERE t.token_hash = :h AND NOT t.revoked"
+        ),
+        {"h": _token_hash(token)},
+    ).first()
+    if row is None:
+        raise NotAuthenticated(
+            "the bearer token is unknown or revoked; get a new one from POST /api/v1/auth/token"
+        )
+    if row.expires_at <= dt.datetime.now(dt.UTC):
+        raise NotAuthenticated(
+            f"the bearer token expired at {row.expires_at.isoformat()}; "
+            "get a new one from POST /api/v1/auth/token"
+        )
+    if not row.active:
+        raise NotAuthenticated(f"account {row.username} is disabled")
+    return Principal(row.id, row.username, Role(row.role), row.scope)
+
+
+def revoke_token(conn: Connection, token: str) -> None:
+    """Revoke a token (logout)."""
+    conn.execute(
+        text("UPDATE access_token SET revoked = true WHERE token_hash = :h"),
+        {"h": _token_hash(token)},
+    )
+
+
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))

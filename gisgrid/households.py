@@ -1,0 +1,108 @@
+"""The household register (户), read through the caller's role and scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gisgrid import audit, sql
+from gisgrid.auth import PERSONAL_READERS, REGISTER_READERS, Principal
+from gisgrid.codes import grid_code
+from gisgrid.errors import Forbidden, InvalidCode, NotFound
+
+MAX_PAGE = 1000
+
+
+def list_households(
+    conn: Connection,
+    who: Principal,
+    grid: str,
+    limit: int = 100,
+    offset: int = 0,
+    client: str | None = None,
+) -> dict[str, Any]:
+    """Households of one grid inside the caller's scope; personal fields only for readers."""
+    who.require(REGISTER_READERS, "reading the household register")
+    code = grid_code(grid)
+    who.require_scope(code, "reading households")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidCode(f"limit={limit} must be between 1 and {MAX_PAGE}")
+    reveal = who.role in PERSONAL_READERS
+    rows = _select(conn, who, reveal, grid=code, limit=limit, offset=offset)
+    if reveal and rows:
+        audit.record(
+            conn,
+            who,
+            "read_personal",
+            method="GET",
+            path="/api/v1/households",
+            object_type="household",
+            object_ids=[r["id"] for r in rows],
+            client=client,
+        )
+    return {
+        "grid": code,
+        "personal_fields": "shown" if reveal else "masked",
+        "numberMatched": rows[0]["matched"] if rows else 0,
+        "households": [_out(r) for r in rows],
+    }
+
+
+def get_household(
+    conn: Connection, who: Principal, household_id: int, client: str | None = None
+) -> dict[str, Any]:
+    """One household inside the caller's scope."""
+    who.require(REGISTER_READERS, "reading the household register")
+    reveal = who.role in PERSONAL_READERS
+    rows = _select(conn, who, reveal, id=household_id, limit=1, offset=0)
+    if not rows:
+        # Say whether it exists elsewhere without saying anything about it.
+        exists = conn.execute(
+            text("SELECT 1 FROM household WHERE id = :i"), {"i": household_id}
+        ).first()
+        if exists:
+            raise Forbidden(f"household {household_id} is outside your scope {who.scope}")
+        raise NotFound(f"no household has id {household_id}")
+    if reveal:
+        audit.record(
+            conn,
+            who,
+            "read_personal",
+            method="GET",
+            path=f"/api/v1/households/{household_id}",
+            object_type="household",
+            object_ids=[household_id],
+            client=client,
+        )
+    return {**_out(rows[0]), "personal_fields": "shown" if reveal else "masked"}
+
+
+def _select(
+    conn: Connection,
+    who: Principal,
+    reveal: bool,
+    *,
+    grid: str | None = None,
+    id: int | None = None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            text(sql.load("households")),
+            {
+                "reveal": reveal,
+                "scope": who.scope,
+                "grid": grid,
+                "id": id,
+                "limit": limit,
+                "offset": offset,
+            },
+        ).mappings()
+    ]
+
+
+def _out(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k != "matched"}

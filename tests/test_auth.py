@@ -1,0 +1,298 @@
+"""Accounts of every role against every guarded endpoint, inside and outside their scope."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from gisgrid import auth
+from gisgrid.settings import Settings
+from tests.conftest import serve
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A grid with a household, its village and town."""
+
+    grid: str
+    household: int
+
+    @property
+    def village(self) -> str:
+        return self.grid[:12]
+
+    @property
+    def town(self) -> str:
+        return self.grid[:9]
+
+
+@pytest.fixture(scope="module")
+def places(engine: Engine, demo_county: str) -> tuple[Place, Place]:
+    """Two grids in different towns, each with one of its households."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("""
+            SELECT DISTINCT ON (left(g.code, 9)) g.code, h.id
+            FROM grid g JOIN household h ON h.grid_id = g.id
+            WHERE g.valid_to IS NULL ORDER BY left(g.code, 9), g.code, h.id LIMIT 2""")
+        ).all()
+    return Place(rows[0][0], rows[0][1]), Place(rows[1][0], rows[1][1])
+
+
+ROLE_SCOPES = {
+    # role: which unit of `home` the account's scope is
+    "admin": "",
+    "county_operator": "county",
+    "town_operator": "town",
+    "village_operator": "village",
+    "grid_chief": "grid",
+    "grid_worker": "grid",
+    "household_leader": "grid",
+    "planner": "county",
+    "department_handler": "county",
+    "resident": "village",
+}
+
+
+@pytest.fixture(scope="module")
+def tokens(
+    engine: Engine, places: tuple[Place, Place], http: httpx.Client
+) -> Iterator[dict[str, str]]:
+    """One account per role, scoped around the first place; yields role -> bearer token."""
+    home = places[0]
+    scopes = {
+        "": "",
+        "county": "441226",
+        "town": home.town,
+        "village": home.village,
+        "grid": home.grid,
+    }
+    tag = uuid.uuid4().hex[:8]
+    names = {role: f"t-{role}-{tag}" for role in ROLE_SCOPES}
+    with engine.begin() as conn:
+        for role, unit in ROLE_SCOPES.items():
+            auth.create_account(conn, names[role], PASSWORD, role, scopes[unit])
+    out = {}
+    for role, name in names.items():
+        r = http.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        out[role] = r.json()["access_token"]
+    yield out
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM access_token WHERE account_id IN "
+                "(SELECT id FROM account WHERE username LIKE :t)"
+            ),
+            {"t": f"t-%-{tag}"},
+        )
+        conn.execute(text("DELETE FROM account WHERE username LIKE :t"), {"t": f"t-%-{tag}"})
+
+
+def _call(http: httpx.Client, token: str | None, path: str, **params: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return http.get(path, params=params, headers=headers)
+
+
+def _outcome(r: httpx.Response) -> str:
+    if r.status_code != 200:
+        return str(r.status_code)
+    body = r.json()
+    return "shown" if body.get("personal_fields") == "shown" else "masked"
+
+
+# Expected outcome per role: (list own grid, list other town's grid, own household,
+# other household, audit log). Written out by hand: this table is the policy under test.
+EXPECTED = {
+    "admin":              ("shown", "shown", "shown", "shown", "200"),
+    "county_operator":    ("shown", "shown", "shown", "shown", "403"),
+    "town_operator":      ("shown", "403", "shown", "403", "403"),
+    "village_operator":   ("shown", "403", "shown", "403", "403"),
+    "grid_chief":         ("shown", "403", "shown", "403", "403"),
+    "grid_worker":        ("shown", "403", "shown", "403", "403"),
+    "household_leader":   ("shown", "403", "shown", "403", "403"),
+    "planner":            ("masked", "masked", "masked", "masked", "403"),
+    "department_handler": ("masked", "masked", "masked", "masked", "403"),
+    "resident":           ("403", "403", "403", "403", "403"),
+    "public":             ("401", "401", "401", "401", "401"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+def test_role_scope_matrix(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
+) -> None:
+    home, away = places
+    token = tokens.get(role)
+    got = (
+        _outcome(_call(http, token, "/api/v1/households", grid=home.grid)),
+        _outcome(_call(http, token, "/api/v1/households", grid=away.grid)),
+        _outcome(_call(http, token, f"/api/v1/households/{home.household}")),
+        _outcome(_call(http, token, f"/api/v1/households/{away.household}")),
+        str(_call(http, token, "/api/v1/audit").status_code),
+    )
+    assert got == EXPECTED[role]
+
+
+def test_masked_fields_hide_the_person(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], engine: Engine
+) -> None:
+    home = places[0]
+    body = _call(http, tokens["planner"], f"/api/v1/households/{home.household}").json()
+    with engine.connect() as conn:
+        name, phone, idn = conn.execute(
+            text("SELECT head_name, phone, id_number FROM household WHERE id = :i"),
+            {"i": home.household},
+        ).one()
+    assert body["head_name"] != name and body["head_name"].endswith("**")
+    assert body["phone"] != phone and "****" in body["phone"]
+    assert body["id_number"] != idn and "********" in body["id_number"]
+    shown = _call(http, tokens["grid_worker"], f"/api/v1/households/{home.household}").json()
+    assert (shown["head_name"], shown["phone"], shown["id_number"]) == (name, phone, idn)
+
+
+def test_refusals_say_what_is_missing(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
+) -> None:
+    home, away = places
+    r = _call(http, None, "/api/v1/households", grid=home.grid)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert "/api/v1/auth/token" in r.json()["detail"]
+    r = _call(http, tokens["grid_worker"], "/api/v1/households", grid=away.grid)
+    assert r.status_code == 403 and away.grid in r.json()["detail"]
+    assert home.grid in r.json()["detail"]  # names the scope the caller does have
+    r = _call(http, "not-a-token", "/api/v1/households", grid=home.grid)
+    assert r.status_code == 401 and "unknown" in r.json()["detail"]
+
+
+def test_wrong_password_and_expired_token(
+    http: httpx.Client, tokens: dict[str, str], engine: Engine
+) -> None:
+    r = http.post("/api/v1/auth/token", data={"username": "nobody", "password": "x" * 9})
+    assert r.status_code == 401 and "wrong username or password" in r.json()["detail"]
+    token = tokens["grid_worker"]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE access_token SET expires_at = now() - interval '1 minute' "
+                "WHERE token_hash = encode(sha256(:t), 'hex')"
+            ),
+            {"t": token.encode()},
+        )
+    try:
+        r = _call(http, token, "/api/v1/auth/me")
+        assert r.status_code == 401 and "expired" in r.json()["detail"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE access_token SET expires_at = now() + interval '1 hour' "
+                    "WHERE token_hash = encode(sha256(:t), 'hex')"
+                ),
+                {"t": token.encode()},
+            )
+
+
+def test_personal_reads_and_writes_are_audited(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
+) -> None:
+    home = places[0]
+    me = _call(http, tokens["grid_worker"], "/api/v1/auth/me").json()["username"]
+    listed = _call(http, tokens["grid_worker"], "/api/v1/households", grid=home.grid).json()
+    ids = {str(h["id"]) for h in listed["households"]}
+    log = _call(http, tokens["admin"], "/api/v1/audit", username=me, action="read_personal").json()
+    assert log and set(log[0]["object_ids"]) == ids and log[0]["client"] == "127.0.0.1"
+    # A failed write is audited too, with its status.
+    http.post("/api/v1/auth/token", data={"username": me, "password": "wrong-password"})
+    writes = _call(http, tokens["admin"], "/api/v1/audit", action="write", limit=20).json()
+    assert any(w["path"] == "/api/v1/auth/token" and w["status"] == 401 for w in writes)
+
+
+def test_audit_log_is_append_only(engine: Engine, tokens: dict[str, str]) -> None:
+    for stmt in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(stmt))
+
+
+def test_session_cookie_for_map_pages(
+    http: httpx.Client, tokens: dict[str, str], engine: Engine
+) -> None:
+    me = _call(http, tokens["town_operator"], "/api/v1/auth/me").json()["username"]
+    with httpx.Client(base_url=str(http.base_url)) as browser:
+        assert "<form" in browser.get("/login").text
+        r = browser.post(
+            "/login", data={"username": me, "password": PASSWORD, "next": "//evil.example/"}
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/"
+        assert browser.get("/api/v1/auth/me").json()["role"] == "town_operator"
+        browser.post("/logout")
+        assert browser.get("/api/v1/auth/me").json()["authenticated"] is False
+
+
+def test_login_is_rate_limited(database_url: str, demo_county: str) -> None:
+    with serve(Settings(database_url=database_url, rate_limit_login=3)) as url:
+        codes = [
+            httpx.post(
+                f"{url}/api/v1/auth/token", data={"username": "nobody", "password": "whatever1"}
+            ).status_code
+            for _ in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+        r = httpx.post(f"{url}/api/v1/auth/token", data={"username": "x", "password": "y" * 8})
+        assert "at most 3 a minute" in r.json()["detail"]
+
+
+def _fill(path: str, places: tuple[Place, Place]) -> str:
+    home = places[0]
+    values = {"code": home.grid, "household_id": str(home.household)}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "1"), path)
+
+
+def test_no_endpoint_gives_personal_fields_to_the_public(
+    http: httpx.Client, places: tuple[Place, Place], engine: Engine
+) -> None:
+    home = places[0]
+    with engine.connect() as conn:
+        secrets = [
+            v
+            for row in conn.execute(
+                text(
+                    "SELECT h.head_name, h.phone, h.id_number FROM household h "
+                    "JOIN grid g ON g.id = h.grid_id WHERE g.code = :g"
+                ),
+                {"g": home.grid},
+            )
+            for v in row
+        ]
+    assert secrets
+    spec = http.get("/openapi.json").json()
+    called = 0
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if method != "get":
+                continue
+            params = {}
+            for p in op.get("parameters", []):
+                if p["in"] == "query" and p.get("required"):
+                    params[p["name"]] = {
+                        "grid": home.grid,
+                        "lon": "112.0",
+                        "lat": "23.2",
+                        "unit": "441226",
+                    }.get(p["name"], "1")
+            r = http.get(_fill(path, places), params=params)
+            called += 1
+            assert r.status_code < 500, (path, r.text)
+            leaked = [s for s in secrets if s and s in r.text]
+            assert not leaked, f"GET {path} gave personal data to the public: {leaked[:3]}"
+    assert called >= 8
