@@ -49,7 +49,9 @@ def _peer(roads: np.ndarray, sim, tracks: np.ndarray) -> tuple[float, np.ndarray
     keep = np.isin(sim.track, tracks)
     xy = np.column_stack([sim.x[keep], sim.y[keep]])
     _, starts = np.unique(sim.track[keep], return_index=True)
-    lines = shapely.linestrings(xy, indices=np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(xy)])))
+    lines = shapely.linestrings(
+        xy, indices=np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(xy)]))
+    )
     buf = gpd.GeoDataFrame(geometry=gpd.GeoSeries(lines).buffer(BUFFER_M)).dissolve()
     road_gdf = gpd.GeoDataFrame({"road": np.arange(len(roads))}, geometry=roads)
     inter = gpd.overlay(road_gdf, buf, how="intersection", keep_geom_type=True)
@@ -64,7 +66,9 @@ def _peer(roads: np.ndarray, sim, tracks: np.ndarray) -> tuple[float, np.ndarray
 
 
 def _figures(length: np.ndarray, covered: np.ndarray) -> tuple[float, int]:
-    return round(float(covered.sum() / length.sum()), 4), int((covered / length >= COVERED_AT).sum())
+    return round(float(covered.sum() / length.sum()), 4), int(
+        (covered / length >= COVERED_AT).sum()
+    )
 
 
 def main() -> None:
@@ -77,8 +81,10 @@ def main() -> None:
 
     ours_s, ours_cov = _ours(roads, sim, np.ones(len(sim.t), dtype=bool))
     rc, nseg = _figures(length, ours_cov)
-    print(f"gisgrid distance engine: {ours_s:.2f} s for the county-day "
-          f"(road_coverage={rc}, segments covered={nseg:,})")
+    print(
+        f"gisgrid distance engine: {ours_s:.2f} s for the county-day "
+        f"(road_coverage={rc}, segments covered={nseg:,})"
+    )
 
     n, spent, last = 2, 0.0, None
     while spent < BASELINE_BUDGET_S and n <= N_TRACKS:
@@ -87,19 +93,25 @@ def main() -> None:
         sub_s, sub_cov = _ours(roads, sim, np.isin(sim.track, subset))
         spent += peer_s
         last = (n, peer_s, sub_s, peer_cov, sub_cov)
-        print(f"  subset {n:>4} tracks: geopandas {peer_s:7.2f} s, gisgrid {sub_s:5.2f} s, "
-              f"ratio {peer_s / sub_s:6.1f}x; figures geopandas {_figures(length, peer_cov)} "
-              f"gisgrid {_figures(length, sub_cov)}; max per-segment difference "
-              f"{np.abs(peer_cov - sub_cov).max():.3f} m")
+        print(
+            f"  subset {n:>4} tracks: geopandas {peer_s:7.2f} s, gisgrid {sub_s:5.2f} s, "
+            f"ratio {peer_s / sub_s:6.1f}x; figures geopandas {_figures(length, peer_cov)} "
+            f"gisgrid {_figures(length, sub_cov)}; max per-segment difference "
+            f"{np.abs(peer_cov - sub_cov).max():.3f} m"
+        )
         n *= 2
     assert last is not None
     n, peer_s, sub_s, peer_cov, sub_cov = last
     same = _figures(length, peer_cov) == _figures(length, sub_cov)
     full_peer = peer_s * N_TRACKS / n
-    print(f"geopandas buffer+dissolve+overlay: {peer_s:.2f} s for {n} tracks, "
-          f"extrapolated linearly to {N_TRACKS:,}: {full_peer:,.0f} s")
-    print(f"ratio (county-day): {full_peer / ours_s:,.0f}x faster; measured on the {n}-track "
-          f"subset: {peer_s / sub_s:,.1f}x; identical figures on the subset: {same}")
+    print(
+        f"geopandas buffer+dissolve+overlay: {peer_s:.2f} s for {n} tracks, "
+        f"extrapolated linearly to {N_TRACKS:,}: {full_peer:,.0f} s"
+    )
+    print(
+        f"ratio (county-day): {full_peer / ours_s:,.0f}x faster; measured on the {n}-track "
+        f"subset: {peer_s / sub_s:,.1f}x; identical figures on the subset: {same}"
+    )
 
 
 if __name__ == "__main__":

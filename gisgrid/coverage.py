@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from gisgrid import sql
 from gisgrid.codes import grid_code, unit_code, unit_prefix
 from gisgrid.coverage_engine import age_bands, pieces_from_fixes, road_coverage
-from gisgrid.errors import GisGridError, NotFound
+from gisgrid.errors import InvalidPeriod, NotFound
 from gisgrid.roads import utm_epsg
 
 DEFAULT_BUFFER_M = 15.0
@@ -32,10 +32,6 @@ HOUSEHOLD_VISIT_M = 30.0
 MAX_GAP_S = 300.0
 BAND_NAMES = ("<1h", "<3h", "<6h", ">6h", "never")
 M_PER_DEG = 111_320.0
-
-
-class InvalidPeriod(GisGridError):
-    """A coverage period is empty, reversed or too long."""
 
 
 def resolve_unit(conn: Connection, code: str) -> dict[str, Any]:
@@ -154,7 +150,7 @@ def coverage_by_unit(
                 "generated": rows[i].generated,
             },
         }
-        for i in np.flatnonzero(~covered_seg)
+        for i in np.flatnonzero(~covered_seg).tolist()
     ]
     places = [
         {
@@ -230,11 +226,10 @@ def _workers(
     dist = np.bincount(inv[1:], weights=d, minlength=len(ids))
     dur = np.bincount(inv[1:], weights=secs, minlength=len(ids))
     nfix = np.bincount(inv, minlength=len(ids))
-    names = dict(
-        conn.execute(
-            text("SELECT id, name FROM staff WHERE id = ANY(:i)"), {"i": ids.tolist()}
-        ).all()
-    )
+    rows = conn.execute(
+        text("SELECT id, name FROM staff WHERE id = ANY(:i)"), {"i": ids.tolist()}
+    ).all()
+    names: dict[int, str] = {int(r.id): r.name for r in rows}
     return [
         {
             "staff_id": int(s),

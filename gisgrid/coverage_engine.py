@@ -123,7 +123,10 @@ def _capsule_intervals(
     s_lo = np.full(len(p0), -np.inf)
     s_hi = np.full(len(p0), np.inf)
     feasible = real.copy()
-    for axis, low, high in ((vh, np.zeros_like(m), m), (nh, np.full_like(m, -r), np.full_like(m, r))):
+    for axis, low, high in (
+        (vh, np.zeros_like(m), m),
+        (nh, np.full_like(m, -r), np.full_like(m, r)),
+    ):
         alpha = (w * axis).sum(1)
         beta = (u * axis).sum(1)
         flat = np.abs(beta) < EPS
@@ -201,8 +204,7 @@ def road_coverage(
     prev = np.concatenate([[-np.inf], run[:-1]])
     gain = np.maximum(0.0, eo - np.maximum(so, prev))
     piece_cov = np.bincount(pi[order], weights=gain, minlength=n_pieces)
-    covered = np.bincount(road_of, weights=piece_cov, minlength=len(roads))
-    covered = np.minimum(covered, length)
+    covered = np.minimum(np.bincount(road_of, weights=piece_cov, minlength=len(roads)), length)
     np.fmax.at(last, road_of[pi], tt)
     return RoadCoverage(length, covered, last)
 

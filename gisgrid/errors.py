@@ -35,3 +35,11 @@ class DataSourceError(GisGridError):
 
 class InvalidCode(GisGridError):
     """A division or grid code is not of a shape gisgrid knows."""
+
+
+class InvalidTrack(GisGridError):
+    """A patrol track upload cannot be read: wrong format, missing times or staff."""
+
+
+class InvalidPeriod(GisGridError):
+    """A time period is empty, reversed, without a zone or too long."""

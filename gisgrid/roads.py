@@ -109,6 +109,14 @@ def read_roads(path: Path) -> gpd.GeoDataFrame:
     return out
 
 
+def read_places(path: Path) -> gpd.GeoDataFrame:
+    """Key places from GeoJSON/GeoPackage: name, kind, optional radius_m."""
+    try:
+        return gpd.read_file(Path(path), engine="pyogrio")
+    except Exception as exc:  # pyogrio raises its own error family
+        raise DataSourceError(f"cannot read key places from {path}: {exc}") from exc
+
+
 def check_lines(frame: gpd.GeoDataFrame) -> list[str]:
     """Every problem with the road features, each naming its feature id."""
     g = frame.geometry.values
@@ -159,7 +167,9 @@ def import_roads(
             "length_m": length,
             "node_from": node_ids(xy0),
             "node_to": node_ids(xy1),
-            "geom": shapely.to_wkb(shapely.set_srid(segs, STORAGE_SRID), hex=True, include_srid=True),
+            "geom": shapely.to_wkb(
+                shapely.set_srid(segs, STORAGE_SRID), hex=True, include_srid=True
+            ),
         }
     )
     summary = {
@@ -211,7 +221,9 @@ def import_key_places(
             "radius_m": radius.astype(float),
             "source": source,
             "generated": generated,
-            "geom": shapely.to_wkb(shapely.set_srid(pts, STORAGE_SRID), hex=True, include_srid=True),
+            "geom": shapely.to_wkb(
+                shapely.set_srid(pts, STORAGE_SRID), hex=True, include_srid=True
+            ),
         }
     )
     if commit:
@@ -254,9 +266,7 @@ def generate_demo_network(
     hamlets = f[f["rank"] < np.clip(per_grid // 15, 3, 12)].reset_index(drop=True)
     xy = hamlets[["x", "y"]].to_numpy()
     progress(f"generating roads over {len(xy):,} hamlets (GENERATED network)")
-    metric = pyproj.Transformer.from_crs(
-        4326, utm_epsg(*xy.mean(0)), always_xy=True
-    )
+    metric = pyproj.Transformer.from_crs(4326, utm_epsg(*xy.mean(0)), always_xy=True)
     mx, my = metric.transform(xy[:, 0], xy[:, 1])
     a, b, w = delaunay_roads(np.column_stack([mx, my]))
     lines = shapely.linestrings(np.stack([xy[a], xy[b]], 1))
@@ -270,8 +280,13 @@ def generate_demo_network(
         crs="EPSG:4326",
     )
     road = import_roads(
-        conn, code, frame, source="generated: Delaunay/MST over households (gisgrid)",
-        generated=True, commit=True, progress=progress,
+        conn,
+        code,
+        frame,
+        source="generated: Delaunay/MST over households (gisgrid)",
+        generated=True,
+        commit=True,
+        progress=progress,
     )
     # Key places: about two per village at its hamlets.
     vill = hamlets.groupby("village").sample(n=2, replace=True, random_state=seed)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +22,10 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
-from gisgrid.errors import GisGridError, InvalidCoordinate, InvalidGeometry, NotFound
+from gisgrid.errors import InvalidCoordinate, InvalidGeometry, InvalidTrack, NotFound
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 EARTH_R = 6_371_008.8
-
-
-class InvalidTrack(GisGridError):
-    """A track upload cannot be read: wrong format, missing times or staff."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +132,7 @@ def parse_batch(obj: Any, staff: int | None = None) -> pd.DataFrame:
     """An offline batch: a list (or {"fixes": [...]}) of {staff, t, lon, lat[, accuracy]}."""
     items = obj.get("fixes") if isinstance(obj, dict) else obj
     if not isinstance(items, list) or not items:
-        raise InvalidTrack("a batch is a non-empty JSON list of fixes, or {\"fixes\": [...]}")
+        raise InvalidTrack('a batch is a non-empty JSON list of fixes, or {"fixes": [...]}')
     rows = []
     for i, f in enumerate(items):
         if not isinstance(f, dict):
@@ -146,8 +141,13 @@ def parse_batch(obj: Any, staff: int | None = None) -> pd.DataFrame:
         if missing:
             raise InvalidTrack(f"fix {i} lacks {', '.join(missing)}")
         rows.append(
-            (f.get("staff", staff), _parse_time(f["t"], f"fix {i}"), f["lon"], f["lat"],
-             f.get("accuracy"))
+            (
+                f.get("staff", staff),
+                _parse_time(f["t"], f"fix {i}"),
+                f["lon"],
+                f["lat"],
+                f.get("accuracy"),
+            )
         )
     return _frame(rows)
 
@@ -213,7 +213,11 @@ def _metres(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarr
 
 
 def jump_mask(
-    staff: np.ndarray, t: np.ndarray, lon: np.ndarray, lat: np.ndarray, vmax: float,
+    staff: np.ndarray,
+    t: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    vmax: float,
     fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """True for fixes that disagree with both neighbours at more than vmax (a GPS jump).
@@ -232,9 +236,11 @@ def jump_mask(
             break
         s, tt, x, y = staff[idx], t[idx], lon[idx], lat[idx]
 
-        def fast(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-            ok = (i >= 0) & (j < len(idx)) & (i < len(idx)) & (j >= 0)
-            ii, jj = np.clip(i, 0, len(idx) - 1), np.clip(j, 0, len(idx) - 1)
+        def fast(
+            i: np.ndarray, j: np.ndarray, s=s, tt=tt, x=x, y=y, m=idx.size
+        ) -> tuple[np.ndarray, np.ndarray]:
+            ok = (i >= 0) & (j < m) & (i < m) & (j >= 0)
+            ii, jj = np.clip(i, 0, m - 1), np.clip(j, 0, m - 1)
             same = ok & (s[ii] == s[jj])
             d = _metres(x[ii], y[ii], x[jj], y[jj])
             dt_ = np.abs(tt[jj] - tt[ii])
@@ -313,8 +319,12 @@ def ingest_fixes(
     both = both[~both.duplicated(["staff", "t"], keep="first")].reset_index(drop=True)
     secs = (both["t"] - pd.Timestamp("2000-01-01", tz="UTC")).dt.total_seconds().to_numpy()
     jumps = jump_mask(
-        both["staff"].to_numpy(), secs, both["lon"].to_numpy(float),
-        both["lat"].to_numpy(float), rules.max_speed_mps, both["fixed"].to_numpy(bool),
+        both["staff"].to_numpy(),
+        secs,
+        both["lon"].to_numpy(float),
+        both["lat"].to_numpy(float),
+        rules.max_speed_mps,
+        both["fixed"].to_numpy(bool),
     )
     new = both[~both["fixed"].to_numpy(bool)]
     new_jump = jumps[~both["fixed"].to_numpy(bool)]
@@ -325,9 +335,7 @@ def ingest_fixes(
     tracks: list[int] = []
     if len(keep):
         keep = keep.assign(day=keep["t"].dt.tz_convert(LOCAL_TZ).dt.date)
-        days = keep.groupby(["staff", "day"], as_index=False).agg(
-            t0=("t", "min"), t1=("t", "max")
-        )
+        days = keep.groupby(["staff", "day"], as_index=False).agg(t0=("t", "min"), t1=("t", "max"))
         track_rows = conn.execute(
             text(sql.load("patrol_tracks_upsert")),
             {
@@ -380,9 +388,7 @@ def _insert(conn: Connection, keep: pd.DataFrame) -> int:
             "lat": keep["lat"],
         }
     ).to_csv(buf, index=False, header=False)
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-        "COPY fix_in FROM STDIN WITH (FORMAT csv)"
-    ) as copy:
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy("COPY fix_in FROM STDIN WITH (FORMAT csv)") as copy:
         copy.write(buf.getvalue())
     return int(conn.execute(text(sql.load("patrol_fix_insert"))).rowcount)
