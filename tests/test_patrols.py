@@ -197,3 +197,30 @@ def test_suggested_route_runs_along_the_roads(conn: Connection) -> None:
         200 + 200, abs=2
     )
     assert plan["features"][-1]["properties"]["kind"] == "route"
+
+
+def test_demo_county_gets_a_generated_network(conn: Connection, demo_county: str) -> None:
+    from gisgrid import roads
+
+    count = "SELECT count(*) FROM key_place WHERE county_code = :c"
+    before = conn.execute(text(count), {"c": demo_county}).scalar_one()  # `gisgrid demo` adds some
+    out = roads.generate_demo_network(conn, demo_county, progress=lambda m: None)
+    assert out["generated"] and 8_000 < out["roads"]["segments"] < 20_000
+    flags = conn.execute(
+        text(
+            "SELECT bool_and(generated), count(*) FROM road_segment WHERE county_code = :c "
+            "UNION ALL SELECT bool_and(generated), count(*) FROM key_place WHERE county_code = :c"
+        ),
+        {"c": demo_county},
+    ).all()
+    assert flags[0][0] and flags[1][0]
+    assert flags[1][1] - before == out["key_places"]["key_places"] > 300
+    # The network is one piece (a spanning tree plus loops): pgRouting reaches every node.
+    reach = conn.execute(
+        text(
+            "SELECT count(DISTINCT component) FROM pgr_connectedComponents("
+            "'SELECT id, node_from AS source, node_to AS target, length_m AS cost, "
+            "length_m AS reverse_cost FROM road_segment')"
+        )
+    ).scalar_one()
+    assert reach == 1
