@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, security
-from api.routers import audit, auth, health, households, locate, units
+from api.routers import audit, auth, health, households, locate, patrols, units
 from gisgrid.db import make_engine, resolve_database_url
 from gisgrid.settings import Settings
 
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         locate.router,
         households.router,
         audit.router,
+        patrols.router,
     ):
         app.include_router(router)
     return app

@@ -19,6 +19,9 @@ STATUS = {
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.RateLimited: 429,
+    errors.PayloadTooLarge: 413,
+    errors.InvalidTrack: 422,
+    errors.InvalidPeriod: 422,
 }
 
 

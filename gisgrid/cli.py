@@ -77,6 +77,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             demo.load_demo_county(
                 engine, args.county, settings.cache_dir, seed=settings.demo_seed, progress=_say
             )
+        from gisgrid import roads  # patrols (issue 6): a GENERATED road network and key places
+
+        with engine.begin() as conn:
+            if not roads.has_network(conn, args.county):
+                roads.generate_demo_network(conn, args.county, progress=_say)
     finally:
         engine.dispose()
     if args.no_serve:
@@ -126,6 +131,69 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
+    """Patrols: roads/key-place import, generated demo network, track intake, coverage, route."""
+    import datetime as dt
+    from pathlib import Path
+
+    from gisgrid import coverage, roads, route, tracks
+    from gisgrid.db import make_engine
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            if args.action == "import-roads":
+                out: object = roads.import_roads(
+                    conn,
+                    args.county,
+                    roads.read_roads(Path(args.file)),
+                    source=args.file,
+                    commit=args.commit,
+                    progress=_say,
+                )
+            elif args.action == "import-places":
+                out = roads.import_key_places(
+                    conn,
+                    args.county,
+                    roads.read_places(Path(args.file)),
+                    source=args.file,
+                    commit=args.commit,
+                )
+            elif args.action == "demo-network":
+                if roads.has_network(conn, args.county):
+                    out = {"note": f"county {args.county} already has roads; nothing generated"}
+                else:
+                    out = roads.generate_demo_network(conn, args.county, progress=_say)
+            elif args.action == "ingest":
+                data = Path(args.file).read_bytes()
+                frame = tracks.parse_upload(data, "", args.staff)
+                out = tracks.ingest_fixes(conn, frame, source="file", progress=_say)
+            elif args.action == "coverage":
+                end = dt.datetime.fromisoformat(args.end) if args.end else dt.datetime.now(dt.UTC)
+                start = (
+                    dt.datetime.fromisoformat(args.start)
+                    if args.start
+                    else end - dt.timedelta(days=1)
+                )
+                res = coverage.coverage_by_unit(conn, args.unit, start, end, progress=_say)
+                if args.geojson:
+                    Path(args.geojson).write_text(
+                        json.dumps(res["uncovered_segments"], ensure_ascii=False)
+                    )
+                    _say(f"uncovered segments written to {args.geojson}")
+                out = {
+                    k: v
+                    for k, v in res.items()
+                    if k not in ("uncovered_segments", "unvisited_places", "key_places")
+                }
+            else:  # next
+                out = route.suggest_route(conn, args.staff)
+    finally:
+        engine.dispose()
+    print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="gisgrid", description=__doc__)
@@ -163,6 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", help="display name")
     create.set_defaults(func=cmd_users)
+    patrol = sub.add_parser("patrol", help="roads, key places, tracks, coverage, next route")
+    patrol.add_argument(
+        "action",
+        choices=["import-roads", "import-places", "demo-network", "ingest", "coverage", "next"],
+    )
+    patrol.add_argument("file", nargs="?", help="roads/places/track file (GPX, GeoJSON, PBF)")
+    patrol.add_argument("--county", default="441226")
+    patrol.add_argument("--commit", action="store_true", help="write (imports are dry runs)")
+    patrol.add_argument("--staff", type=int)
+    patrol.add_argument("--unit", default="441226")
+    patrol.add_argument("--start", help="ISO 8601 with zone (default: end - 1 day)")
+    patrol.add_argument("--end", help="ISO 8601 with zone (default: now)")
+    patrol.add_argument("--geojson", help="write uncovered segments here")
+    patrol.set_defaults(func=cmd_patrol)
 
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")

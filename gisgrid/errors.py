@@ -51,3 +51,15 @@ class Conflict(GisGridError):
 
 class RateLimited(GisGridError):
     """Too many requests from one client in a short time."""
+
+
+class InvalidTrack(GisGridError):
+    """A patrol track upload cannot be read: wrong format, missing times or staff."""
+
+
+class InvalidPeriod(GisGridError):
+    """A time period is empty, reversed, without a zone or too long."""
+
+
+class PayloadTooLarge(GisGridError):
+    """An upload is bigger than the service accepts in one request."""

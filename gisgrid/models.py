@@ -14,6 +14,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -240,16 +241,22 @@ class PatrolTrack(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     source: Mapped[str] = mapped_column(String(20), default="phone")
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))  # 0004_patrols
+    day: Mapped[dt.date | None] = mapped_column(Date)  # 0004_patrols: local day of the track
 
 
 class PatrolFix(Base):
     """A timed GPS fix on a patrol track."""
 
     __tablename__ = "patrol_fix"
-    __table_args__ = (UniqueConstraint("track_id", "t", name="uq_patrol_fix_track_t"),)
+    __table_args__ = (
+        UniqueConstraint("track_id", "t", name="uq_patrol_fix_track_t"),
+        UniqueConstraint("staff_id", "t", name="uq_patrol_fix_staff_t"),  # 0004_patrols
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("patrol_track.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))  # 0004_patrols
     t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
@@ -306,3 +313,41 @@ class AuditEntry(Base):
     object_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     client: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+# --- Patrols (issue 6): roads, key places; fixes are keyed by (staff, t) ---------------------
+# Migration 0004_patrols also adds patrol_fix.staff_id (unique with t), patrol_track.grid_id
+# and patrol_track.day (one track per staff member and local day).
+
+
+class RoadSegment(Base):
+    """A road segment between two junctions, with pgRouting node ids at its ends."""
+
+    __tablename__ = "road_segment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
+    source_id: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(Text)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    length_m: Mapped[float] = mapped_column(Float)
+    node_from: Mapped[int] = mapped_column(BigInteger)
+    node_to: Mapped[int] = mapped_column(BigInteger)
+    geom = mapped_column(Geometry("LINESTRING", srid=STORAGE_SRID, spatial_index=True))
+
+
+class KeyPlace(Base):
+    """A key place (重点部位): school, market, reservoir... visited when a fix is within radius."""
+
+    __tablename__ = "key_place"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    radius_m: Mapped[float] = mapped_column(Float, default=50.0)
+    source: Mapped[str] = mapped_column(Text)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))

@@ -122,3 +122,33 @@ def http(server: str) -> Iterator[httpx.Client]:
     """An HTTP client against the running server."""
     with httpx.Client(base_url=server, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def admin_http(server: str, engine: Engine) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as a fresh admin account (removed afterwards)."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from gisgrid import auth
+
+    name, password = f"t-admin-{uuid.uuid4().hex[:8]}", "admin password 1"
+    with engine.begin() as conn:
+        auth.create_account(conn, name, password, "admin", "")
+    token = httpx.post(
+        f"{server}/api/v1/auth/token", data={"username": name, "password": password}
+    ).json()["access_token"]
+    with httpx.Client(
+        base_url=server, timeout=60, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        yield client
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM access_token WHERE account_id IN "
+                "(SELECT id FROM account WHERE username = :u)"
+            ),
+            {"u": name},
+        )
+        conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": name})

@@ -1,0 +1,127 @@
+"""Patrols: track intake, coverage of a unit, a suggested next route, road/key-place import."""
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from api.deps import ConnDep
+from api.security import PrincipalDep
+from gisgrid import coverage, roads, route, tracks
+from gisgrid.auth import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, require_staff_in_scope
+from gisgrid.codes import unit_prefix
+from gisgrid.errors import InvalidTrack, PayloadTooLarge
+
+# A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+router = APIRouter(prefix="/api/v1", tags=["patrols"])
+
+
+async def _body(request: Request) -> tuple[bytes, str, str | None]:
+    """Raw body, or the `file` part of a multipart upload (with its file name)."""
+    ctype = request.headers.get("content-type", "")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"upload of {int(declared):,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte limit; "
+            "split the tracks into several uploads"
+        )
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        part = form.get("file")
+        if part is None or isinstance(part, str):
+            raise InvalidTrack("multipart upload needs a `file` part")
+        return await part.read(), part.content_type or "", part.filename
+    return await request.body(), ctype, None
+
+
+@router.post("/patrols/tracks")
+async def upload_track(
+    request: Request,
+    conn: ConnDep,
+    who: PrincipalDep,
+    staff: Annotated[int | None, Query(description="staff id, unless each fix names one")] = None,
+    max_speed_mps: Annotated[float, Query(gt=0, le=100)] = 15.0,
+    duty_start_h: Annotated[float, Query(ge=0, le=24)] = 6.0,
+    duty_end_h: Annotated[float, Query(ge=0, le=24)] = 22.0,
+    source: Annotated[str, Query(max_length=20)] = "phone",
+) -> dict[str, Any]:
+    """GPX or GeoJSON upload, or a JSON batch of {staff, t, lon, lat}; stored exactly once."""
+    who.require(FIELD_ROLES, "uploading patrol tracks")
+    data, ctype, _ = await _body(request)
+    if not data.strip():
+        raise InvalidTrack("empty body: send GPX, GeoJSON or a JSON list of fixes")
+    frame = tracks.parse_upload(data, ctype, staff)
+    staff_ids = frame["staff"].dropna().astype("int64").tolist()
+    require_staff_in_scope(conn, who, staff_ids, "uploading patrol tracks")
+    rules = tracks.IntakeRules(max_speed_mps, duty_start_h, duty_end_h)
+    return tracks.ingest_fixes(conn, frame, source=source, rules=rules)
+
+
+@router.get("/coverage")
+def unit_coverage(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: Annotated[str, Query(description="grid (15 digits) or county/town/village code")],
+    start: Annotated[
+        dt.datetime, Query(description="ISO 8601 with zone, e.g. 2024-05-01T00:00+08:00")
+    ],
+    end: Annotated[dt.datetime, Query(description="exclusive end, ISO 8601 with zone")],
+    buffer_m: Annotated[float, Query(ge=1, le=100)] = coverage.DEFAULT_BUFFER_M,
+) -> dict[str, Any]:
+    """Road, household and key-place coverage; uncovered roads and unvisited places as GeoJSON."""
+    who.require(REGISTER_READERS, "reading patrol coverage")
+    who.require_scope(unit if len(unit.strip()) == 15 else unit_prefix(unit), "patrol coverage")
+    return coverage.coverage_by_unit(conn, unit, start, end, buffer_m=buffer_m)
+
+
+@router.get("/patrols/next")
+def next_route(
+    conn: ConnDep,
+    who: PrincipalDep,
+    staff: Annotated[int, Query(description="staff id of the worker")],
+    lookback_days: Annotated[float, Query(gt=0, le=90)] = 7.0,
+    max_stops: Annotated[int, Query(ge=1, le=30)] = 10,
+    at: Annotated[dt.datetime | None, Query(description="plan as of (default now)")] = None,
+) -> dict[str, Any]:
+    """A suggested route along the roads through unvisited key places and overdue households."""
+    who.require(FIELD_ROLES, "planning a patrol route")
+    require_staff_in_scope(conn, who, [staff], "planning a patrol route")
+    return route.suggest_route(conn, staff, at=at, lookback_days=lookback_days, max_stops=max_stops)
+
+
+@router.post("/roads")
+async def import_roads(
+    request: Request,
+    conn: ConnDep,
+    who: PrincipalDep,
+    county: Annotated[str, Query(description="county code, 6 or 12 digits")],
+    commit: Annotated[bool, Query(description="write; otherwise a dry run")] = False,
+    places: Annotated[bool, Query(description="the file holds key places, not roads")] = False,
+) -> dict[str, Any]:
+    """Import roads (GeoJSON, GeoPackage, OSM PBF) or key places for a county; dry run first."""
+    who.require(MAP_EDITORS, "importing roads and key places")
+    who.require_scope(unit_prefix(county), "importing roads and key places")
+    data, _, name = await _body(request)
+    suffix = Path(name or "").suffix or (
+        ".pbf" if data[:4] != b'{"ty' and b"OSMHeader" in data[:64] else ".geojson"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        frame = roads.read_roads(path) if not places else roads.read_places(path)
+        if places:
+            return roads.import_key_places(
+                conn, county, frame, source=f"upload {name or ''}".strip(), commit=commit
+            )
+        return roads.import_roads(
+            conn,
+            county,
+            frame,
+            source=f"upload {name or ''}".strip(),
+            commit=commit,
+            progress=lambda m: None,
+        )

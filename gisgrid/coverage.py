@@ -1,0 +1,242 @@
+"""Patrol coverage (巡逻覆盖) of a grid, village, town or county over a period.
+
+Roads: share of length within `buffer_m` of the tracks, by the exact distance engine in
+gisgrid.coverage_engine (a segment counts as covered at >= 90%). Households: visited when a
+fix is within 30 m. Key places: visited when a fix is within the place's radius, with dwell
+time. Time since the last visit in bands (<1h, <3h, <6h, >6h, never), distance and time per
+worker. Uncovered segments and unvisited places come back as GeoJSON FeatureCollections.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+from sqlalchemy import Connection, text
+
+from gisgrid import sql
+from gisgrid.codes import grid_code, unit_code, unit_prefix
+from gisgrid.coverage_engine import age_bands, pieces_from_fixes, road_coverage
+from gisgrid.errors import InvalidPeriod, NotFound
+from gisgrid.roads import utm_epsg
+
+DEFAULT_BUFFER_M = 15.0
+SEGMENT_COVERED_AT = 0.9
+HOUSEHOLD_VISIT_M = 30.0
+MAX_GAP_S = 300.0
+BAND_NAMES = ("<1h", "<3h", "<6h", ">6h", "never")
+M_PER_DEG = 111_320.0
+
+
+def resolve_unit(conn: Connection, code: str) -> dict[str, Any]:
+    """A grid (15 digits) or a county/town/village (6/9/12 digits) with its geometry."""
+    code = code.strip()
+    full = grid_code(code) if len(code) == 15 else unit_code(code)
+    row = conn.execute(text(sql.load("coverage_unit")), {"code": full}).mappings().first()
+    if row is None or row["ewkb"] is None:
+        raise NotFound(f"no current grid or unit with geometry has code {full} (asked {code!r})")
+    out = dict(row)
+    out["prefix"] = full if len(full) == 15 else unit_prefix(full)
+    return out
+
+
+def check_period(start: dt.datetime, end: dt.datetime, max_days: int = 62) -> None:
+    """Raise InvalidPeriod naming the values unless start < end within max_days."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidPeriod(f"start={start} and end={end} need a time zone (e.g. +08:00 or Z)")
+    if end <= start:
+        raise InvalidPeriod(f"end={end.isoformat()} is not after start={start.isoformat()}")
+    if end - start > dt.timedelta(days=max_days):
+        raise InvalidPeriod(
+            f"period {start.isoformat()}..{end.isoformat()} is longer than {max_days} days"
+        )
+
+
+def _bands(values: np.ndarray, now: float) -> dict[str, int]:
+    b = age_bands(values, now)
+    return {name: int((b == name).sum()) for name in BAND_NAMES}
+
+
+def _iso(epoch: float) -> str | None:
+    return None if math.isnan(epoch) else dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat()
+
+
+def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def coverage_by_unit(
+    conn: Connection,
+    unit: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    buffer_m: float = DEFAULT_BUFFER_M,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Coverage figures for a unit and period, with uncovered segments/places as GeoJSON."""
+    check_period(start, end)
+    if not 1 <= buffer_m <= 100:
+        raise InvalidPeriod(f"buffer_m={buffer_m} is outside [1, 100] metres")
+    u = resolve_unit(conn, unit)
+    ref = min(now or dt.datetime.now(dt.UTC), end).timestamp()
+    lat_max = max(abs(u["ymax"]), abs(u["ymin"]))
+    dy = 1.01 / M_PER_DEG
+    dx = 1.01 / (M_PER_DEG * math.cos(math.radians(min(lat_max, 89.0))))
+    ugeom = bytes(u["ewkb"])
+    params = {"ugeom": ugeom, "start": start, "end": end}
+    metric = pyproj.Transformer.from_crs(4326, utm_epsg(u["cx"], u["cy"]), always_xy=True)
+
+    # Roads, in the unit, to metres.
+    rows = conn.execute(text(sql.load("coverage_roads")), {"ugeom": ugeom}).all()
+    road_geom = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.empty(0, object)
+    road_m = shapely.transform(road_geom, metric.transform, interleaved=False)
+
+    # Fixes of the period near the unit, to metres, into track pieces.
+    fx = conn.execute(
+        text(sql.load("coverage_fixes")),
+        {**params, "margin": (buffer_m + 200.0) * dx},
+    ).all()
+    if fx:
+        arr = np.array([tuple(r) for r in fx], dtype=float)
+        track, staff, t = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2]
+        x, y = metric.transform(arr[:, 3], arr[:, 4])
+    else:
+        track = staff = np.empty(0, dtype=np.int64)
+        t = x = y = np.empty(0)
+    pieces = pieces_from_fixes(track, t, np.asarray(x), np.asarray(y), staff, MAX_GAP_S)
+    if progress:
+        progress(f"{len(rows):,} road segments, {len(fx):,} fixes in {u['code']}")
+    cov = road_coverage(road_m, pieces, buffer_m, progress=progress)
+    share = cov.share
+    covered_seg = share >= SEGMENT_COVERED_AT
+
+    # Households and key places: distance queries in PostGIS.
+    hh = conn.execute(
+        text(sql.load("coverage_households")),
+        {**params, "prefix": u["prefix"], "dx": dx, "dy": dy, "r": HOUSEHOLD_VISIT_M},
+    ).all()
+    hh_last = np.array(
+        [r.last_visit.timestamp() if r.last_visit else np.nan for r in hh], dtype=float
+    )
+    kp = conn.execute(
+        text(sql.load("coverage_places")), {**params, "dx": dx, "dy": dy, "max_gap": MAX_GAP_S}
+    ).all()
+    kp_last = np.array(
+        [r.last_visit.timestamp() if r.last_visit else np.nan for r in kp], dtype=float
+    )
+    kp_band = age_bands(kp_last, ref)
+
+    workers = _workers(conn, track, staff, t, np.asarray(x), np.asarray(y))
+    seg_band = age_bands(cov.last_visit, ref)
+    uncovered = [
+        {
+            "type": "Feature",
+            "geometry": json.loads(shapely.to_geojson(road_geom[i])),
+            "properties": {
+                "id": rows[i].id,
+                "name": rows[i].name,
+                "kind": rows[i].kind,
+                "length_m": round(float(cov.length_m[i]), 1),
+                "covered_share": round(float(share[i]), 4),
+                "last_visit": _iso(cov.last_visit[i]),
+                "since_last_visit": seg_band[i],
+                "generated": rows[i].generated,
+            },
+        }
+        for i in np.flatnonzero(~covered_seg).tolist()
+    ]
+    places = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "kind": r.kind,
+            "visited": r.fixes > 0,
+            "visitors": r.visitors,
+            "dwell_s": round(r.dwell_s, 1),
+            "last_visit": r.last_visit.isoformat() if r.last_visit else None,
+            "since_last_visit": kp_band[i],
+            "generated": r.generated,
+            "lon": r.lon,
+            "lat": r.lat,
+        }
+        for i, r in enumerate(kp)
+    ]
+    unvisited = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [p["lon"], p["lat"]]},
+            "properties": {k: v for k, v in p.items() if k not in ("lon", "lat")},
+        }
+        for p in places
+        if not p["visited"]
+    ]
+    total_len = float(cov.length_m.sum())
+    return {
+        "unit": {"code": u["code"], "name": u["name"], "level": u["level"]},
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "buffer_m": buffer_m,
+        "segment_covered_at": SEGMENT_COVERED_AT,
+        "road_coverage": round(float(cov.covered_m.sum()) / total_len, 4) if total_len else None,
+        "road_length_m": round(total_len, 1),
+        "road_covered_m": round(float(cov.covered_m.sum()), 1),
+        "segments_total": len(rows),
+        "segments_covered": int(covered_seg.sum()),
+        "roads_generated": bool(rows) and all(r.generated for r in rows),
+        "households_total": len(hh),
+        "households_visited": int((~np.isnan(hh_last)).sum()),
+        "household_visit_m": HOUSEHOLD_VISIT_M,
+        "key_places_total": len(kp),
+        "key_places_visited": int((~np.isnan(kp_last)).sum()),
+        "since_last_visit": {
+            "reference_time": _iso(ref),
+            "segments": _bands(cov.last_visit, ref),
+            "key_places": _bands(kp_last, ref),
+            "households": _bands(hh_last, ref),
+        },
+        "key_places": places,
+        "workers": workers,
+        "fixes": len(fx),
+        "uncovered_segments": _fc(uncovered),
+        "unvisited_places": _fc(unvisited),
+    }
+
+
+def _workers(
+    conn: Connection,
+    track: np.ndarray,
+    staff: np.ndarray,
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Distance and time on patrol per staff member (joined pieces only, gaps excluded)."""
+    if len(t) < 1:
+        return []
+    ids, inv = np.unique(staff, return_inverse=True)
+    link = (track[1:] == track[:-1]) & ((t[1:] - t[:-1]) <= MAX_GAP_S)
+    d = np.hypot(np.diff(x), np.diff(y)) * link
+    secs = np.diff(t) * link
+    dist = np.bincount(inv[1:], weights=d, minlength=len(ids))
+    dur = np.bincount(inv[1:], weights=secs, minlength=len(ids))
+    nfix = np.bincount(inv, minlength=len(ids))
+    rows = conn.execute(
+        text("SELECT id, name FROM staff WHERE id = ANY(:i)"), {"i": ids.tolist()}
+    ).all()
+    names: dict[int, str] = {int(r.id): r.name for r in rows}
+    return [
+        {
+            "staff_id": int(s),
+            "name": names.get(int(s)),
+            "distance_m": round(float(dist[k]), 1),
+            "time_on_patrol_s": round(float(dur[k]), 1),
+            "fixes": int(nfix[k]),
+        }
+        for k, s in enumerate(ids)
+    ]

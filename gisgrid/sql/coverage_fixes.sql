@@ -1,0 +1,8 @@
+-- Fixes of the period around the unit (its box widened by the buffer and a margin, so pieces
+-- that cross the edge keep both ends), in track order for building pieces.
+SELECT f.track_id, f.staff_id, extract(epoch FROM f.t)::float8 AS t,
+       ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat
+FROM patrol_fix f
+WHERE f.t >= :start AND f.t < :end
+  AND f.geom && ST_Expand(ST_Envelope(ST_GeomFromEWKB(:ugeom)), :margin)
+ORDER BY f.track_id, f.t
