@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import health, locate, units
+from api.routers import health, locate, open311, units
 from gisgrid.db import make_engine, resolve_database_url
+from gisgrid.intake import IntakeConfig
 from gisgrid.settings import Settings
 
 DESCRIPTION = """
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="gisgrid", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     errors.install(app)
-    for router in (health.router, units.router, locate.router):
+    app.state.intake_config = IntakeConfig.from_settings(settings)
+    for router in (health.router, units.router, locate.router, open311.router):
         app.include_router(router)
     return app

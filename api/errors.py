@@ -15,6 +15,9 @@ STATUS = {
     errors.TopologyError: 409,
     errors.DataSourceError: 503,
     errors.LocalDatabaseError: 503,
+    errors.InvalidApiKey: 403,
+    errors.InvalidReport: 400,
+    errors.IdempotencyConflict: 409,
 }
 
 

@@ -35,3 +35,15 @@ class DataSourceError(GisGridError):
 
 class InvalidCode(GisGridError):
     """A division or grid code is not of a shape gisgrid knows."""
+
+
+class InvalidApiKey(GisGridError):
+    """An Open311 api_key is missing, unknown or revoked."""
+
+
+class InvalidReport(GisGridError):
+    """A service request is missing a field or carries a value gisgrid cannot accept."""
+
+
+class IdempotencyConflict(GisGridError):
+    """An Idempotency-Key (or token) was reused for a different request."""

@@ -1,5 +1,6 @@
 """Settings, read from GISGRID_* environment variables; built on demand, never at import time."""
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,3 +22,13 @@ class Settings(BaseSettings):
     port: int = 8000
     demo_county: str = "441226"
     demo_seed: int = 20231
+
+    # Reports in (issue 4).
+    # Grids within this many metres of a report are recorded as candidates (edge points).
+    edge_tolerance_m: float = 5.0
+    # Working calendar for time limits: periods per working day, China time.
+    work_periods: str = "08:30-12:00,14:00-17:30"
+    work_holidays: list[dt.date] = []
+    work_extra_days: list[dt.date] = []  # weekend days worked instead of a holiday (调休)
+    # Duplicate rules per service code: {"SJ01": [radius_m, window_hours]}; 0 m turns it off.
+    duplicate_rules: dict[str, tuple[float, float]] = {}
