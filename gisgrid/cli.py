@@ -125,6 +125,23 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
+    """assign households|reports: every point to the current grid covering it, in bulk."""
+    from gisgrid import bulk
+    from gisgrid.db import make_engine
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            result = bulk.assign_table(
+                conn, args.table[:-1], args.county, write=not args.dry_run, progress=_say
+            )
+    finally:
+        engine.dispose()
+    print(json.dumps(result))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the API and maps."""
     url = _prepared_url(settings)
@@ -170,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("action", choices=["create", "list", "revoke"])
     keys.add_argument("--name", help="who the key is for, e.g. a client app")
     keys.set_defaults(func=cmd_keys)
+
+    assign = sub.add_parser("assign", help="assign households or reports to grids in bulk")
+    assign.add_argument("table", choices=["households", "reports"])
+    assign.add_argument("--county", help="only this county's grids (6 or 12 digits)")
+    assign.add_argument("--dry-run", action="store_true", help="count changes, write nothing")
+    assign.set_defaults(func=cmd_assign)
 
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")
