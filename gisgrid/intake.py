@@ -21,9 +21,10 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from gisgrid import sql
 from gisgrid.datum import DATUMS, to_wgs84
@@ -38,6 +39,29 @@ OPEN_STATUSES = ("submitted", "registered", "dispatched", "in_progress")
 MAX_DESCRIPTION = 4000  # Open311's limit
 MAX_KEY = 255
 _M_PER_DEG_LAT = 111_320.0
+
+
+@cache
+def _q(name: str) -> TextClause:
+    # Parsed once per process: text() re-scans the statement for bind names on every call.
+    return text(sql.load(name))
+
+
+@cache
+def _report_query(by_id: bool) -> TextClause:
+    # Two statements rather than "x IS NULL OR ..." so each keeps a good prepared plan.
+    where = (
+        "WHERE r.id = ANY(CAST(:ids AS bigint[]))"
+        if by_id
+        else "WHERE r.reported_at >= CAST(:start AS timestamptz) "
+        "AND r.reported_at < CAST(:end AS timestamptz) "
+        "AND (CAST(:codes AS text[]) IS NULL OR r.category = ANY(CAST(:codes AS text[]))) "
+        "AND (CAST(:closed AS boolean) IS NULL OR (coalesce(o.status, r.status) "
+        "IN ('closed', 'cancelled')) = CAST(:closed AS boolean))"
+    )
+    return text(
+        sql.load("report_select") + where + " ORDER BY r.reported_at DESC, r.id DESC LIMIT :limit"
+    )
 
 
 @dataclass(frozen=True)
@@ -98,10 +122,10 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
     """
     check_lon_lat(lon, lat)
     params = {"lon": lon, "lat": lat, "tol_m": tolerance_m, "tol_deg": _deg(tolerance_m, lat)}
-    rows = conn.execute(text(sql.load("intake_place")), params).mappings().all()
+    rows = conn.execute(_q("intake_place"), params).mappings().all()
     fallback = not rows or not rows[0]["covers"]
     if not rows:
-        rows = conn.execute(text(sql.load("intake_nearest")), params).mappings().all()[:1]
+        rows = conn.execute(_q("intake_nearest"), params).mappings().all()[:1]
     if not rows:
         counties = conn.execute(
             text(
@@ -124,7 +148,7 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
 
 def choose_handler(conn: Connection, grid_id: int) -> tuple[dict[str, Any] | None, str]:
     """(staff, level): least-loaded full-time worker, else the grid chief, else the village."""
-    row = conn.execute(text(sql.load("intake_assignee")), {"grid_id": grid_id}).mappings().first()
+    row = conn.execute(_q("intake_assignee"), {"grid_id": grid_id}).mappings().first()
     if row is None:
         return None, "village"
     return dict(row), str(row["role"])
@@ -230,7 +254,7 @@ def submit_report(
     if radius_m > 0 and window_h > 0:
         original = (
             conn.execute(
-                text(sql.load("intake_duplicate")),
+                _q("intake_duplicate"),
                 {
                     "lon": lon,
                     "lat": lat,
@@ -255,7 +279,7 @@ def submit_report(
         due_at = config.calendar.due(now, cat.limit_hours, WORKING_DAY_HOURS)
 
     new_id = conn.execute(
-        text(sql.load("intake_insert")),
+        _q("intake_insert"),
         {
             "category": cat.code,
             "description": report.description,
@@ -305,17 +329,15 @@ def query_reports(
     limit: int = 1000,
 ) -> list[dict[str, Any]]:
     """Reports matching every given filter, newest first."""
-    rows = conn.execute(
-        text(sql.load("report_read")),
-        {
-            "ids": ids,
+    params: dict[str, Any] = {"ids": ids, "limit": limit}
+    if ids is None:
+        params |= {
             "codes": codes,
             "start": start or "-infinity",
             "end": end or "infinity",
             "closed": closed,
-            "limit": limit,
-        },
-    ).mappings()
+        }
+    rows = conn.execute(_report_query(ids is not None), params).mappings()
     return [_summary(r) for r in rows]
 
 
