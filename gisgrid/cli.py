@@ -109,7 +109,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
             if args.action == "create":
                 if not args.name:
                     raise SystemExit("gisgrid keys create needs --name NAME")
-                # The key alone on stdout, so scripts can capture it.
+                # The key on the last line, alone, so scripts can capture it.
                 print(keys.create_key(conn, args.name))
             elif args.action == "revoke":
                 if not args.name:
