@@ -41,8 +41,10 @@ def spot(engine: Engine, demo_county: str) -> tuple[float, float]:
     with engine.connect() as conn:
         x, y = conn.execute(
             text(
+                # No other report within 500 m, so duplicates found here are this module's own.
                 "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
-                "WHERE valid_to IS NULL ORDER BY code DESC OFFSET 3 LIMIT 1) s"
+                "WHERE valid_to IS NULL ORDER BY code DESC) s WHERE NOT EXISTS (SELECT 1 "
+                "FROM report r WHERE ST_DWithin(r.geom::geography, s.p::geography, 500)) LIMIT 1"
             )
         ).one()
     return float(x), float(y)
