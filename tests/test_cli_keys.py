@@ -17,13 +17,17 @@ def test_keys_create_prints_a_working_key(database_url: str, engine: Engine) -> 
     name = f"test-cli-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "GISGRID_DATABASE_URL": database_url}
     try:
-        out = subprocess.run(
-            [*GISGRID, "keys", "create", "--name", name],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [*GISGRID, "keys", "create", "--name", name],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         assert out.startswith("gg_") and len(out) > 30
         with engine.connect() as conn:
             assert keys.check_key(conn, out) > 0
