@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, security
-from api.routers import audit, auth, health, households, locate, patrols, units
+from api.routers import audit, auth, health, households, locate, open311, patrols, units
 from gisgrid.db import make_engine, resolve_database_url
+from gisgrid.intake import IntakeConfig
 from gisgrid.settings import Settings
 
 DESCRIPTION = """
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     errors.install(app)
+    app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
     app.middleware("http")(security.audit_writes)
     for router in (
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         households.router,
         audit.router,
         patrols.router,
+        open311.router,
     ):
         app.include_router(router)
     return app

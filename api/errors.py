@@ -22,6 +22,9 @@ STATUS = {
     errors.PayloadTooLarge: 413,
     errors.InvalidTrack: 422,
     errors.InvalidPeriod: 422,
+    errors.InvalidApiKey: 403,
+    errors.InvalidReport: 400,
+    errors.IdempotencyConflict: 409,
 }
 
 

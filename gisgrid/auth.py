@@ -238,19 +238,23 @@ FIELD_ROLES = frozenset(
 MAP_EDITORS = frozenset({Role.planner, Role.county_operator, Role.admin})
 
 
-def require_staff_in_scope(conn: Connection, who: Principal, staff_ids: list[int],
-                           action: str) -> None:
+def require_staff_in_scope(
+    conn: Connection, who: Principal, staff_ids: list[int], action: str
+) -> None:
     """Raise Forbidden unless every staff member serves a grid inside the caller's scope."""
     if who.scope == "" and not who.is_public:
         return  # everywhere: whether the staff exist is the intake's own check
     ids = sorted({int(i) for i in staff_ids})
-    inside = set(conn.execute(
-        text(
-            "SELECT DISTINCT a.staff_id FROM staff_assignment a JOIN grid g ON g.id = a.grid_id "
-            "WHERE a.staff_id = ANY(:ids) AND a.valid_to IS NULL AND g.code LIKE :scope || '%'"
-        ),
-        {"ids": ids, "scope": who.scope},
-    ).scalars())
+    inside = set(
+        conn.execute(
+            text(
+                "SELECT DISTINCT a.staff_id FROM staff_assignment a "
+                "JOIN grid g ON g.id = a.grid_id "
+                "WHERE a.staff_id = ANY(:ids) AND a.valid_to IS NULL AND g.code LIKE :scope || '%'"
+            ),
+            {"ids": ids, "scope": who.scope},
+        ).scalars()
+    )
     outside = [i for i in ids if i not in inside]
     if outside:
         raise Forbidden(

@@ -82,11 +82,69 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         with engine.begin() as conn:
             if not roads.has_network(conn, args.county):
                 roads.generate_demo_network(conn, args.county, progress=_say)
+        _print_demo_key(engine, args.host or settings.host, args.port or settings.port)
     finally:
         engine.dispose()
     if args.no_serve:
         return 0
     return _serve(settings, url, args.host or settings.host, args.port or settings.port)
+
+
+def _print_demo_key(engine, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Issue (or re-issue) the key named `demo` and show how to post a report with it."""
+    from gisgrid import keys
+
+    with engine.begin() as conn:
+        key = keys.reissue_key(conn, "demo")
+    _say(f"Open311 API key 'demo' (re-issued on every `gisgrid demo`): {key}")
+    _say(
+        "post a report: curl -d api_key=" + key + " -d service_code=SJ01 -d lat=23.15 "
+        f"-d long=112.05 -d 'description=exposed garbage' http://{host}:{port}/open311/v2/requests.json"
+    )
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    """keys create|list|revoke: Open311 API keys."""
+    from gisgrid import keys
+    from gisgrid.db import make_engine
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            if args.action == "create":
+                if not args.name:
+                    raise SystemExit("gisgrid keys create needs --name NAME")
+                # The key on the last line, alone, so scripts can capture it.
+                print(keys.create_key(conn, args.name))
+            elif args.action == "revoke":
+                if not args.name:
+                    raise SystemExit("gisgrid keys revoke needs --name NAME")
+                keys.revoke_key(conn, args.name)
+                _say(f"revoked key {args.name!r}")
+            else:
+                for k in keys.list_keys(conn):
+                    state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
+                    print(f"{k['name']}\t{k['created_at']:%Y-%m-%d %H:%M}\t{state}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
+    """assign households|reports: every point to the current grid covering it, in bulk."""
+    from gisgrid import bulk
+    from gisgrid.db import make_engine
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            result = bulk.assign_table(
+                conn, args.table[:-1], args.county, write=not args.dry_run, progress=_say
+            )
+    finally:
+        engine.dispose()
+    print(json.dumps(result))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -245,6 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     patrol.add_argument("--end", help="ISO 8601 with zone (default: now)")
     patrol.add_argument("--geojson", help="write uncovered segments here")
     patrol.set_defaults(func=cmd_patrol)
+    keys = sub.add_parser("keys", help="Open311 API keys")
+    keys.add_argument("action", choices=["create", "list", "revoke"])
+    keys.add_argument("--name", help="who the key is for, e.g. a client app")
+    keys.set_defaults(func=cmd_keys)
+
+    assign = sub.add_parser("assign", help="assign households or reports to grids in bulk")
+    assign.add_argument("table", choices=["households", "reports"])
+    assign.add_argument("--county", help="only this county's grids (6 or 12 digits)")
+    assign.add_argument("--dry-run", action="store_true", help="count changes, write nothing")
+    assign.set_defaults(func=cmd_assign)
 
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")

@@ -63,3 +63,15 @@ class InvalidPeriod(GisGridError):
 
 class PayloadTooLarge(GisGridError):
     """An upload is bigger than the service accepts in one request."""
+
+
+class InvalidApiKey(GisGridError):
+    """An Open311 api_key is missing, unknown or revoked."""
+
+
+class InvalidReport(GisGridError):
+    """A service request is missing a field or carries a value gisgrid cannot accept."""
+
+
+class IdempotencyConflict(GisGridError):
+    """An Idempotency-Key (or token) was reused for a different request."""

@@ -229,6 +229,23 @@ class Report(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
+    # Intake (issue 4, migration 0002_reports): who sent it, how it was placed and linked.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict] = mapped_column(JSONB, default=dict)
+    reporter: Mapped[dict | None] = mapped_column(JSONB)
+    input_point: Mapped[dict | None] = mapped_column(JSONB)  # as received: lon, lat, crs
+    grid_candidates: Mapped[list[str] | None] = mapped_column(ARRAY(String(15)))
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)  # 属地兜底: nearest grid
+    handler_level: Mapped[str | None] = mapped_column(String(12))  # full_time|grid_chief|village
+    village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class PatrolTrack(Base):
@@ -351,3 +368,20 @@ class KeyPlace(Base):
     source: Mapped[str] = mapped_column(Text)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
+
+
+# --- Reports in (issue 4) ----------------------------------------------------------------------
+
+
+class ApiKey(Base):
+    """An Open311 API key; only its SHA-256 is stored, the key is printed once."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,5 +1,6 @@
 """Settings, read from GISGRID_* environment variables; built on demand, never at import time."""
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,3 +25,13 @@ class Settings(BaseSettings):
     # Requests a minute from one client address.
     rate_limit_login: int = 30
     rate_limit_intake: int = 60
+
+    # Reports in (issue 4).
+    # Grids within this many metres of a report are recorded as candidates (edge points).
+    edge_tolerance_m: float = 5.0
+    # Working calendar for time limits: periods per working day, China time.
+    work_periods: str = "08:30-12:00,14:00-17:30"
+    work_holidays: list[dt.date] = []
+    work_extra_days: list[dt.date] = []  # weekend days worked instead of a holiday (调休)
+    # Duplicate rules per service code: {"SJ01": [radius_m, window_hours]}; 0 m turns it off.
+    duplicate_rules: dict[str, tuple[float, float]] = {}

@@ -109,3 +109,31 @@ def category(code: str) -> Category:
             f"category {code!r} does not exist; valid codes include "
             f"{', '.join(sorted(_BY_CODE)[:6])} ... (see /open311/v2/services.json)"
         ) from None
+
+
+# Duplicate rules (radius in metres, window in hours) by group: a broken fixed thing is reported
+# by many passers-by for days; a passing event for hours; a dispute or a household's affair is
+# never "the same report" as a neighbour's, so those are off (radius 0). Settings override per code.
+_DUPLICATE_BY_GROUP: dict[str, tuple[float, float]] = {
+    "public facilities": (30.0, 7 * 24.0),
+    "roads and traffic": (50.0, 7 * 24.0),
+    "green space": (50.0, 7 * 24.0),
+    "city appearance": (50.0, 24.0),
+    "advertising": (50.0, 72.0),
+    "construction": (100.0, 72.0),
+    "street order": (50.0, 12.0),
+    "emergencies": (200.0, 24.0),
+    "public security": (100.0, 24.0),
+    "campus": (200.0, 24.0),
+    "road and line": (200.0, 72.0),
+}
+
+
+def duplicate_rule(
+    code: str, overrides: dict[str, tuple[float, float]] | None = None
+) -> tuple[float, float]:
+    """(radius_m, window_hours) within which a report of this category duplicates an earlier one."""
+    if overrides and code in overrides:
+        radius, window = overrides[code]
+        return float(radius), float(window)
+    return _DUPLICATE_BY_GROUP.get(category(code).group, (0.0, 0.0))

@@ -296,3 +296,51 @@ def test_no_endpoint_gives_personal_fields_to_the_public(
             leaked = [s for s in secrets if s and s in r.text]
             assert not leaked, f"GET {path} gave personal data to the public: {leaked[:3]}"
     assert called >= 8
+
+
+def test_public_sees_reports_at_their_grid_not_their_spot(
+    http: httpx.Client, tokens: dict[str, str], engine: Engine
+) -> None:
+    with engine.connect() as conn:
+        rid, lon, lat, grid = conn.execute(
+            text(
+                "SELECT r.id, ST_X(r.geom), ST_Y(r.geom), g.code FROM report r "
+                "JOIN grid g ON g.id = r.grid_id WHERE r.generated ORDER BY r.id LIMIT 1"
+            )
+        ).one()
+    public = http.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    assert (public["long"], public["lat"]) != (lon, lat)
+    assert public["address"] is None
+    located = http.get("/api/v1/locate", params={"lon": public["long"], "lat": public["lat"]})
+    assert located.json()["grid"]["code"] == grid  # shown inside its own grid
+    staff = _call(http, tokens["county_operator"], f"/open311/v2/requests/{rid}.json").json()[0]
+    assert (staff["long"], staff["lat"]) == (lon, lat)
+    planner = _call(http, tokens["planner"], f"/open311/v2/requests/{rid}.json").json()[0]
+    assert (planner["long"], planner["lat"]) != (lon, lat)
+
+
+def test_patrol_endpoints_need_an_account_in_scope(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
+) -> None:
+    home, away = places
+    period = {"start": "2024-01-01T00:00:00+08:00", "end": "2024-01-02T00:00:00+08:00"}
+    assert _call(http, None, "/api/v1/coverage", unit=home.grid, **period).status_code == 401
+    assert (
+        _call(http, tokens["resident"], "/api/v1/coverage", unit=home.grid, **period).status_code
+        == 403
+    )
+    assert (
+        _call(http, tokens["grid_worker"], "/api/v1/coverage", unit=away.grid, **period).status_code
+        == 403
+    )
+    assert (
+        _call(http, tokens["grid_worker"], "/api/v1/coverage", unit=home.grid, **period).status_code
+        == 200
+    )
+    fix = [{"staff": 1, "t": "2024-01-01T09:00:00+08:00", "lon": 112.0, "lat": 23.2}]
+    r = http.post("/api/v1/patrols/tracks", json=fix)
+    assert r.status_code == 401
+    r = http.post(
+        "/api/v1/patrols/tracks", json=fix, headers={"Authorization": f"Bearer {tokens['planner']}"}
+    )
+    assert r.status_code == 403 and "planner" in r.json()["detail"]

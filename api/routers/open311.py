@@ -1,0 +1,186 @@
+"""Open311 GeoReport v2 at /open311/v2/: services, service definitions, requests in and out.
+
+Errors follow the spec: a list of {code, description} (JSON) or <errors><error> (XML), with
+400 for bad input, 403 for a bad api_key, 404 for an unknown service or request, 409 for an
+Idempotency-Key reused with a different request.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import EngineDep
+from api.security import PrincipalDep, rate_limit
+from gisgrid import errors, intake, keys, open311
+from gisgrid.auth import CASE_HANDLERS, Principal
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+FORMATS = ("json", "xml")
+STATUS = {
+    errors.InvalidApiKey: 403,
+    errors.NotFound: 404,
+    errors.IdempotencyConflict: 409,
+    errors.LocalDatabaseError: 503,
+}
+# Element name of one item in each XML list, per the spec's examples.
+XML_ITEM = {
+    "services": "service",
+    "service_requests": "request",
+    "attributes": "attribute",
+    "values": "value",
+    "errors": "error",
+}
+
+
+def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
+    el = ET.SubElement(parent, name)
+    if isinstance(value, list):
+        item = XML_ITEM.get(name, "item")
+        for v in value:
+            _xml_value(el, item, v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _xml_value(el, k, v)
+    elif isinstance(value, bool):
+        el.text = "true" if value else "false"
+    elif value is not None:
+        el.text = str(value)
+
+
+def render(fmt: str, root: str, body: Any, status: int = 200, **headers: str) -> Response:
+    """JSON as is, or XML with `root` as the document element (spec shapes)."""
+    if fmt == "xml":
+        doc = ET.Element(root)
+        items = body if isinstance(body, list) else [body]
+        if isinstance(body, list):
+            for item in items:
+                _xml_value(doc, XML_ITEM.get(root, "item"), item)
+        else:
+            for k, v in body.items():
+                _xml_value(doc, k, v)
+        text = ET.tostring(doc, encoding="unicode", xml_declaration=False)
+        return Response(
+            '<?xml version="1.0" encoding="utf-8"?>' + text,
+            status_code=status,
+            media_type="text/xml; charset=utf-8",
+            headers=headers,
+        )
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _error(fmt: str, status: int, message: str) -> Response:
+    return render(
+        fmt if fmt in FORMATS else "json",
+        "errors",
+        [{"code": status, "description": message}],
+        status,
+    )
+
+
+def _guard(fmt: str, work: Callable[[], Response]) -> Response:
+    """Run a handler, turning domain errors into the spec's error list."""
+    if fmt not in FORMATS:
+        return _error("json", 404, f"format {fmt!r} is not served; use .json or .xml")
+    try:
+        return work()
+    except errors.GisGridError as exc:
+        status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
+        return _error(fmt, status, str(exc))
+
+
+@router.get("/services.{fmt}", summary="Service list (the report taxonomy)")
+def service_list(fmt: str) -> Response:
+    """Every category: GB/T 31000 governance and city-management components and events."""
+    return _guard(fmt, lambda: render(fmt, "services", open311.services()))
+
+
+@router.get("/services/{code}.{fmt}", summary="Service definition (attributes)")
+def service_definition(code: str, fmt: str) -> Response:
+    """The attributes a request of this service may carry."""
+    return _guard(fmt, lambda: render(fmt, "service_definition", open311.service_definition(code)))
+
+
+def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
+    """Case handlers see exact locations in their scope; everyone else sees the grid."""
+
+    def exact(r: Mapping[str, Any]) -> bool:
+        grid = r["grid"]["code"] if r["grid"] else ""
+        return who.role in CASE_HANDLERS and bool(grid) and who.covers(grid)
+
+    return exact
+
+
+@router.post(
+    "/requests.{fmt}",
+    summary="Create a service request (form-encoded)",
+    dependencies=[Depends(rate_limit("intake"))],
+)
+async def create_request(
+    request: Request,
+    engine: EngineDep,
+    fmt: str,
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Same key, same request: a resubmission returns the first report"),
+    ] = None,
+) -> Response:
+    """Place the report in its grid, give it to a worker, return the id, grid and person."""
+    form = await request.form()
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    config = request.app.state.intake_config
+
+    def work() -> Response:
+        parsed = open311.parse_post(fields, idempotency_key)
+        with engine.begin() as conn:
+            key_id = keys.check_key(
+                conn, fields.get("api_key") or request.query_params.get("api_key")
+            )
+            stored = intake.submit_report(conn, parsed, key_id, config)
+        replayed = "true" if stored["replayed"] else "false"
+        return render(
+            fmt,
+            "service_requests",
+            [open311.post_response(stored)],
+            200 if stored["replayed"] else 201,
+            **{"Idempotent-Replayed": replayed},
+        )
+
+    return await run_in_threadpool(_guard, fmt, work)
+
+
+@router.get("/requests.{fmt}", summary="Service requests (90 days unless dates are given)")
+def list_requests(request: Request, engine: EngineDep, who: PrincipalDep, fmt: str) -> Response:
+    """Requests by service_request_id, service_code, start_date/end_date and status."""
+    exact = _exact_for(who)
+
+    def work() -> Response:
+        query = open311.parse_query(dict(request.query_params))
+        with engine.connect() as conn:
+            found = intake.query_reports(conn, **query)
+        return render(fmt, "service_requests", [open311.as_request(r, exact(r)) for r in found])
+
+    return _guard(fmt, work)
+
+
+@router.get("/requests/{request_id}.{fmt}", summary="One service request")
+def get_request(request_id: str, engine: EngineDep, who: PrincipalDep, fmt: str) -> Response:
+    """One request, as a one-element list (the spec's shape)."""
+    exact = _exact_for(who)
+
+    def work() -> Response:
+        if not request_id.isdigit():
+            raise errors.NotFound(
+                f"service request {request_id!r} does not exist (ids are numbers)"
+            )
+        with engine.connect() as conn:
+            found = intake.read_report(conn, int(request_id))
+        return render(fmt, "service_requests", [open311.as_request(found, exact(found))])
+
+    return _guard(fmt, work)

@@ -1,0 +1,203 @@
+"""Open311 GeoReport v2 over real HTTP, read by the PyPI `georeport` client in JSON and XML.
+
+Requests posted here are committed by the server; the module's key and every report it made are
+deleted afterwards, so the demo county's counts are unchanged for other tests.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import xmltodict
+from georeport import GeoReport
+from sqlalchemy import Engine, text
+
+from gisgrid import keys
+from gisgrid.taxonomy import CATEGORIES
+
+ROOT = "/open311/v2"
+
+
+@pytest.fixture(scope="module")
+def api_key(engine: Engine, demo_county: str) -> Iterator[str]:
+    """A fresh key; its reports and the key itself are removed after the module."""
+    name = f"test-open311-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        key = keys.create_key(conn, name)
+    yield key
+    with engine.begin() as conn:
+        kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": name}).scalar()
+        conn.execute(text("DELETE FROM report WHERE api_key_id = :k"), {"k": kid})
+        conn.execute(text("DELETE FROM api_key WHERE id = :k"), {"k": kid})
+
+
+@pytest.fixture(scope="module")
+def spot(engine: Engine, demo_county: str) -> tuple[float, float]:
+    """A point well inside one grid, away from the generated demo reports."""
+    with engine.connect() as conn:
+        x, y = conn.execute(
+            text(
+                # No other report within 500 m, so duplicates found here are this module's own.
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
+                "WHERE valid_to IS NULL ORDER BY code DESC) s WHERE NOT EXISTS (SELECT 1 "
+                "FROM report r WHERE ST_DWithin(r.geom::geography, s.p::geography, 500)) LIMIT 1"
+            )
+        ).one()
+    return float(x), float(y)
+
+
+def _post(http: httpx.Client, fmt: str = "json", headers: dict | None = None, **form: object):
+    return http.post(f"{ROOT}/requests.{fmt}", data=form, headers=headers or {})
+
+
+def test_georeport_lists_services_in_json_and_xml(server: str) -> None:
+    for fmt in ("json", "xml"):
+        client = GeoReport(server + ROOT, output_format=fmt)
+        services = client.get_service_list()
+        assert [s["service_code"] for s in services] == [c.code for c in CATEGORIES]
+        garbage = next(s for s in services if s["service_code"] == "SJ01")
+        assert "暴露垃圾" in garbage["service_name"] and "4 working hours" in garbage["description"]
+        assert garbage["group"].startswith("City-management events")
+        dispute = client.get_service_definition("ZZ07")
+        codes = [
+            a["code"]
+            for a in (dispute["attributes"]["attribute"] if fmt == "xml" else dispute["attributes"])
+        ]
+        assert codes == ["source", "parties"]
+
+
+def test_post_form_encoded_then_read_back_with_georeport(
+    server: str, http: httpx.Client, api_key: str, spot: tuple[float, float]
+) -> None:
+    x, y = spot
+    r = _post(
+        http,
+        api_key=api_key,
+        service_code="BJ02",
+        lat=y,
+        long=x,
+        description="路灯不亮 street light out",
+        media_url="https://example.org/p.jpg",
+        **{"attribute[source]": "patrol", "attribute[asset_code]": "LD-0042"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    created = r.json()[0]
+    rid = created["service_request_id"]
+    assert created["grid_code"].startswith("441226") and created["assigned_level"]
+    for fmt in ("json", "xml"):
+        client = GeoReport(server + ROOT, output_format=fmt)
+        got = client.get_service_request(rid)
+        assert got["service_request_id"] == rid
+        assert got["service_code"] == "BJ02" and got["status"] == "open"
+        assert got["description"] == "路灯不亮 street light out"
+        assert float(got["lat"]) == pytest.approx(y) and float(got["long"]) == pytest.approx(x)
+        assert got["grid_code"] == created["grid_code"]
+        listed = client.get_service_requests(service_code="BJ02", status="open")
+        listed = listed if isinstance(listed, list) else [listed]
+        assert rid in [q["service_request_id"] for q in listed]
+    assert GeoReport(server + ROOT).get_service_requests(service_request_id=rid)[0][
+        "media_url"
+    ] == ("https://example.org/p.jpg")
+
+
+def test_post_in_xml_and_errors_in_the_spec_shape(
+    http: httpx.Client, api_key: str, spot: tuple[float, float]
+) -> None:
+    x, y = spot
+    r = _post(http, "xml", api_key=api_key, service_code="ZZ09", lat=y, long=x)
+    assert r.status_code == 201 and r.headers["content-type"].startswith("text/xml")
+    req = xmltodict.parse(r.text)["service_requests"]["request"]
+    assert req["service_request_id"].isdigit() and req["grid_code"]
+
+    r = _post(http, service_code="SJ01", lat=y, long=x)
+    assert r.status_code == 403 and "api_key" in r.json()[0]["description"]
+    assert r.json()[0]["code"] == 403
+    r = _post(http, "xml", api_key="gg_nope", service_code="SJ01", lat=y, long=x)
+    err = xmltodict.parse(r.text)["errors"]["error"]
+    assert r.status_code == 403 and err["code"] == "403"
+    cases = [
+        ({"service_code": "XX1", "lat": y, "long": x}, "XX1"),
+        ({"service_code": "SJ01", "lat": y}, "together"),
+        ({"service_code": "SJ01", "lat": "abc", "long": x}, "abc"),
+        ({"service_code": "SJ01", "lat": 39.9, "long": 116.4}, "lon=116.4, lat=39.9"),
+        ({"service_code": "SJ01", "lat": y, "long": x, "crs": "utm"}, "utm"),
+        ({"service_code": "SJ01", "lat": y, "long": x, "attribute[colour]": "red"}, "colour"),
+        (
+            {"service_code": "ZZ06", "lat": y, "long": x, "attribute[people_at_risk]": "maybe"},
+            "maybe",
+        ),
+    ]
+    for form, needle in cases:
+        r = _post(http, api_key=api_key, **form)
+        assert r.status_code == 400, (form, r.text)
+        assert needle in r.json()[0]["description"], (form, r.text)
+    assert http.get(f"{ROOT}/requests/999999999.json").status_code == 404
+    assert http.get(f"{ROOT}/services/NOPE.xml").status_code == 404
+    r = http.get(f"{ROOT}/requests.json", params={"start_date": "yesterday"})
+    assert r.status_code == 400 and "yesterday" in r.json()[0]["description"]
+
+
+def test_gcj02_post_lands_in_the_grid_of_its_wgs84_point(
+    http: httpx.Client, api_key: str, spot: tuple[float, float]
+) -> None:
+    from gisgrid.datum import wgs84_to_gcj02
+
+    x, y = spot
+    plain = _post(http, api_key=api_key, service_code="ZZ02", lat=y, long=x).json()[0]
+    gx, gy = wgs84_to_gcj02(x, y)
+    shifted = _post(
+        http, api_key=api_key, service_code="ZZ02", lat=float(gy), long=float(gx), crs="gcj02"
+    ).json()[0]
+    assert shifted["grid_code"] == plain["grid_code"]
+
+
+def test_resubmission_returns_the_same_request_even_when_concurrent(
+    http: httpx.Client, server: str, api_key: str, spot: tuple[float, float], engine: Engine
+) -> None:
+    x, y = spot
+    key = uuid.uuid4().hex
+    form = {"api_key": api_key, "service_code": "SJ07", "lat": y, "long": x}
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        with httpx.Client(base_url=server, timeout=30) as c:
+            answers.append(_post(c, headers={"Idempotency-Key": key}, **form))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert len({a.json()[0]["service_request_id"] for a in answers}) == 1
+    assert sorted(a.headers["Idempotent-Replayed"] for a in answers) == ["false"] + ["true"] * 3
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM report WHERE idempotency_key = :k"), {"k": key})
+        assert n.scalar_one() == 1
+    # The same key with a different report is a conflict, not a silent replay.
+    r = _post(http, headers={"Idempotency-Key": key}, **{**form, "description": "changed"})
+    assert r.status_code == 409 and key in r.json()[0]["description"]
+    # Open311's token field works as a key too.
+    token = uuid.uuid4().hex
+    a = _post(http, **form, token=token, description="t")
+    b = _post(http, **form, token=token, description="t")
+    assert (a.status_code, b.status_code) == (201, 200)
+    assert a.json()[0]["service_request_id"] == b.json()[0]["service_request_id"]
+
+
+def test_duplicate_reports_are_visible_as_such(
+    http: httpx.Client, api_key: str, spot: tuple[float, float]
+) -> None:
+    x, y = spot
+    first = _post(http, api_key=api_key, service_code="SJ03", lat=y, long=x).json()[0]
+    second = _post(http, api_key=api_key, service_code="SJ03", lat=y + 0.0001, long=x).json()[0]
+    assert second["duplicate_of"] == first["service_request_id"]
+    got = http.get(f"{ROOT}/requests/{first['service_request_id']}.json").json()[0]
+    assert got["supporters"] >= 1 and "support" in got["status_notes"]
+    dup = http.get(f"{ROOT}/requests/{second['service_request_id']}.json").json()[0]
+    assert "duplicate of request " + first["service_request_id"] in dup["status_notes"]
