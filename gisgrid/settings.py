@@ -21,3 +21,11 @@ class Settings(BaseSettings):
     port: int = 8000
     demo_county: str = "441226"
     demo_seed: int = 20231
+    # Maps (issue 5). No basemap by default: the outline and grids carry the picture, and
+    # government networks often cannot reach a tile server. A template such as
+    # "http://tiles.local/{z}/{x}/{y}.png" adds one; its datum says whether overlays must be
+    # shifted to line up (gcj02 for Gaode/Tencent-style tiles).
+    basemap_url: str | None = None
+    basemap_datum: str = "wgs84"
+    basemap_attribution: str = ""
+    tile_cache_mb: int = 64

@@ -1,0 +1,63 @@
+"""Mapbox vector tiles (ST_AsMVT) for grids, households and reports."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from api.deps import ConnDep
+from gisgrid import tiles
+from gisgrid.settings import Settings
+
+router = APIRouter(tags=["tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+_lock = threading.Lock()
+
+
+def tile_cache(request: Request) -> tiles.TileCache:
+    """The app's grid-tile cache, made on first use and sized by GISGRID_TILE_CACHE_MB."""
+    state = request.app.state
+    cache = getattr(state, "tile_cache", None)
+    if cache is None:
+        with _lock:
+            cache = getattr(state, "tile_cache", None)
+            if cache is None:
+                settings: Settings = state.settings
+                cache = state.tile_cache = tiles.TileCache(settings.tile_cache_mb * 1024 * 1024)
+    return cache
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+def get_tile(
+    request: Request,
+    conn: ConnDep,
+    layer: Annotated[str, Path(description="grids, households or reports")],
+    z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    generation: Annotated[
+        int | None, Query(description="grid generation id (grids only; default: current)")
+    ] = None,
+) -> Response:
+    """One vector tile. Grid tiles of a named generation never change and are cached long."""
+    tile = tiles.get_tile(conn, layer, z, x, y, generation=generation, cache=tile_cache(request))
+    if layer == "grids" and generation is not None:
+        cache = "public, max-age=31536000, immutable"
+    elif layer == "grids":
+        cache = "public, max-age=300"  # "current" moves when grids are redrawn
+    elif layer == "households":
+        cache = "public, max-age=60"
+    else:
+        cache = "no-cache"  # reports: live
+    headers = {"Cache-Control": cache, "X-Tile-Cache": "hit" if tile.cached else "miss"}
+    if tile.generation is not None:
+        headers["X-Grid-Generation"] = str(tile.generation)
+    return Response(tile.data, media_type=MVT, headers=headers)
