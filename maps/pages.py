@@ -252,12 +252,13 @@ def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
         [f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]]
         for f in (data.reports or {}).get("features", [])
     ]
-    heat = HeatMap(pts, name="Heat (open cases)", radius=18, blur=15, min_opacity=0.3)
+    # Off by default: over the coloured grids it hides more than it shows; one click away.
+    heat = HeatMap(pts, name="Heat (open cases)", radius=18, blur=15, min_opacity=0.3, show=False)
     heat.default_js = list(HEAT_JS)
     heat.add_to(m)
     reports_group = folium.FeatureGroup(name="Live cases").add_to(m)
     staff_group = folium.FeatureGroup(name="Staff last positions").add_to(m)
-    folium.LayerControl(collapsed=False, position="topleft").add_to(m)
+    control = folium.LayerControl(collapsed=False, position="topleft").add_to(m)
     values = [f["properties"].get(measure) or 0 for f in (data.grids or {}).get("features", [])]
     options = "".join(
         f'<option value="{k}"{" selected" if k == measure else ""}>{_esc(label)}</option>'
@@ -285,6 +286,8 @@ def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
             basemap,
             grids=grids_layer.get_name(),
             gridsAreTiles=use_tiles,
+            control=control.get_name(),
+            bbox=data.bbox,
             heat=heat.get_name(),
             reports=reports_group.get_name(),
             staff=staff_group.get_name(),
@@ -362,7 +365,7 @@ def planner_page(data: PageData, basemap: Basemap) -> str:
             ["Grid", "Code", "Village", "Households", "x mean"],
         )
     grids_layer.add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
+    folium.LayerControl(collapsed=True, position="topleft").add_to(m)
     gens = "".join(
         f'<option value="{g["id"]}"{" selected" if g["id"] == data.generation_id else ""}>'
         f"{_esc(g['name'])}{' (current)' if g['current'] else ''} · {g['grids']} grids</option>"
@@ -388,6 +391,7 @@ def planner_page(data: PageData, basemap: Basemap) -> str:
             basemap,
             grids=grids_layer.get_name(),
             gridsAreTiles=use_tiles,
+            bbox=data.bbox,
             measure="balance",
             measures={"balance": "Households ÷ mean"},
             breaks=BALANCE_BREAKS,

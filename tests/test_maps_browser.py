@@ -259,7 +259,7 @@ def test_gcj02_basemap_is_served_locally_and_shifted(
         # ~540 m east / ~290 m south at Deqing: a few pixels at county zoom, both non-zero.
         assert dx < 0 and dy < 0
         zoom = page.evaluate("() => window.gisgrid.map.getZoom()")
-        page.evaluate("() => window.gisgrid.map.setZoom(window.gisgrid.map.getZoom() + 4)")
+        page.evaluate("() => { window.gisgrid.map.setZoom(window.gisgrid.map.getZoom() + 4); }")
         page.wait_for_timeout(500)
         dx2, _ = page.evaluate("() => window.gisgrid.basemapShift")
         assert abs(dx2) > abs(dx) * 8, (zoom, dx, dx2)  # the shift scales with the zoom

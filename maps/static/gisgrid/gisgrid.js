@@ -202,6 +202,7 @@
       history.replaceState(null, "", u.toString());
     };
     if (cfg.initialReports) showReports(cfg.initialReports);
+    liveStatus(true, "live · " + (gg.reportCount || 0) + " open · loaded " + hhmm(new Date()));
     if (cfg.initialStaff) showStaff(cfg.initialStaff);
     showRanking(cfg.ranking);
     var first = cfg.gridsAreTiles ? refreshGridMeasures() : Promise.resolve(styleGrids());
@@ -327,9 +328,24 @@
     shift();
   }
 
+  /* Fit the unit beside (desktop) or above (phone) the panel rather than under it. */
+  function fitBesidePanel(map) {
+    var panel = document.querySelector(".gg-panel");
+    if (!panel || !cfg.bbox) return;
+    var b = cfg.bbox, r = panel.getBoundingClientRect(), narrow = window.innerWidth < 600;
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
+      paddingTopLeft: [10, 10],
+      paddingBottomRight: narrow ? [10, r.height + 10] : [r.width + 20, 10],
+      animate: false,
+    });
+    var ctrl = cfg.control && window[cfg.control];
+    if (ctrl && narrow) ctrl.collapse();
+  }
+
   function init() {
     var map = window[cfg.map];
     gg.map = map;
+    fitBesidePanel(map);
     initBasemapShift(map);
     if (cfg.page === "center") initCenter();
     else if (cfg.page === "worker") initWorker();
