@@ -336,6 +336,7 @@ def worker_page(data: PageData, basemap: Basemap) -> str:
             "worker",
             data,
             basemap,
+            bbox=data.bbox,
             grid=grid_layer.get_name(),
             households=households_group.get_name(),
             householdsAreTiles=use_tiles,

@@ -177,21 +177,26 @@ def test_report_appears_live_without_reload(
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_worker_page(browser: Browser, server: str, grid_code: str, viewport: dict[str, int]) -> None:
+def test_worker_page(
+    browser: Browser, server: str, http: httpx.Client, grid_code: str, viewport: dict[str, int]
+) -> None:
+    home = http.get("/maps/data/worker", params={"grid": grid_code}).json()
+    lon, lat = home["households"]["features"][0]["geometry"]["coordinates"]
     page, rec = _open(
         browser,
         f"{server}/maps/worker?grid={grid_code}",
         viewport,
-        geolocation={"latitude": 23.3, "longitude": 111.9},
+        geolocation={"latitude": lat, "longitude": lon},  # standing at a household
         permissions=["geolocation"],
     )
     hh = int(page.get_attribute("body", "data-households") or 0)
     assert hh > 50
     assert page.evaluate("() => window[window.gisgrid.cfg.households].getLayers().length") == hh
     assert page.evaluate("() => window[window.gisgrid.cfg.grid].getLayers().length") == 1
+    _shot(page, f"worker-{viewport['width']}")
     page.click("#gg-locate")
     page.wait_for_function("() => !!window.gisgrid.located")
-    _shot(page, f"worker-{viewport['width']}")
+    assert page.evaluate("() => window.gisgrid.located") == [lat, lon]
     _check_clean(rec)
     page.context.close()
 

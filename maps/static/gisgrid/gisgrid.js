@@ -330,9 +330,10 @@
 
   /* Fit the unit beside (desktop) or above (phone) the panel rather than under it. */
   function fitBesidePanel(map) {
-    var panel = document.querySelector(".gg-panel");
+    var panel = document.querySelector(".gg-panel, .gg-bar");
     if (!panel || !cfg.bbox) return;
-    var b = cfg.bbox, r = panel.getBoundingClientRect(), narrow = window.innerWidth < 600;
+    var b = cfg.bbox, r = panel.getBoundingClientRect();
+    var narrow = window.innerWidth < 600 || panel.className === "gg-bar";
     map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
       paddingTopLeft: [10, 10],
       paddingBottomRight: narrow ? [10, r.height + 10] : [r.width + 20, 10],
@@ -345,6 +346,7 @@
   function init() {
     var map = window[cfg.map];
     gg.map = map;
+    document.body.classList.add("gg-" + cfg.page);
     fitBesidePanel(map);
     initBasemapShift(map);
     if (cfg.page === "center") initCenter();
