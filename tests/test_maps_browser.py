@@ -56,9 +56,7 @@ class Recorder:
         page.on("request", lambda r: self.requests.append(r.url))
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on(
-            "response", lambda r: r.status >= 400 and self.errors.append(f"{r.status} {r.url}")
-        )
+        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"{r.status} {r.url}"))
 
     def foreign(self) -> list[str]:
         """Requests to anything but 127.0.0.1 (data: URLs are in-page)."""
@@ -69,7 +67,9 @@ class Recorder:
         ]
 
 
-def _open(browser: Browser, url: str, viewport: dict[str, int], **ctx: Any) -> tuple[Page, Recorder]:
+def _open(
+    browser: Browser, url: str, viewport: dict[str, int], **ctx: Any
+) -> tuple[Page, Recorder]:
     context = browser.new_context(viewport=viewport, **ctx)  # type: ignore[arg-type]
     page = context.new_page()
     rec = Recorder(page)
