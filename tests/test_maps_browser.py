@@ -212,7 +212,8 @@ def test_worker_keeps_data_when_network_drops(
     assert "offline" in (page.text_content("#gg-net") or "")
     assert page.evaluate("() => window[window.gisgrid.cfg.households].getLayers().length") == hh
     stored = page.evaluate(
-        "() => JSON.parse(localStorage.getItem('gisgrid:worker:' + window.gisgrid.cfg.urls.worker_data))"
+        "() => JSON.parse(localStorage.getItem("
+        "'gisgrid:worker:' + window.gisgrid.cfg.urls.worker_data))"
     )
     assert len(stored["data"]["households"]["features"]) == hh
     _shot(page, "worker-offline-390")
