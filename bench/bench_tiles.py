@@ -105,7 +105,7 @@ def main() -> None:
     tipg = _serve(
         [str(_tipg_python(settings)), "tipg.main:app", "--port", str(tport),
          "--log-level", "warning"],
-        {"DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": '["grid"]'},
+        {"DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["public"]'},
         tport,
     )  # fmt: skip
     try:

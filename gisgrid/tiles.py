@@ -96,6 +96,17 @@ def current_generation_id(conn: Connection) -> int | None:
     return int(row[0]) if row else None
 
 
+def cached_tile(
+    cache: TileCache, layer: str, z: int, x: int, y: int, generation: int | None
+) -> Tile | None:
+    """A grid tile of a named generation straight from the cache, without touching the database."""
+    if layer != "grids" or generation is None:
+        return None
+    check_tile(layer, z, x, y)
+    hit = cache.get(("grids", generation, z, x, y))
+    return Tile(hit, True, generation) if hit is not None else None
+
+
 def get_tile(
     conn: Connection,
     layer: str,
