@@ -10,7 +10,19 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, security
-from api.routers import audit, auth, health, households, locate, open311, patrols, units
+from api.routers import (
+    audit,
+    auth,
+    health,
+    households,
+    locate,
+    maps,
+    open311,
+    patrols,
+    static,
+    tiles,
+    units,
+)
 from gisgrid.db import make_engine, resolve_database_url
 from gisgrid.intake import IntakeConfig
 from gisgrid.settings import Settings
@@ -77,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit.router,
         patrols.router,
         open311.router,
+        maps.router,
+        tiles.router,
+        static.router,
     ):
         app.include_router(router)
     return app

@@ -35,3 +35,11 @@ class Settings(BaseSettings):
     work_extra_days: list[dt.date] = []  # weekend days worked instead of a holiday (调休)
     # Duplicate rules per service code: {"SJ01": [radius_m, window_hours]}; 0 m turns it off.
     duplicate_rules: dict[str, tuple[float, float]] = {}
+    # Maps (issue 5). No basemap by default: the outline and grids carry the picture, and
+    # government networks often cannot reach a tile server. A template such as
+    # "http://tiles.local/{z}/{x}/{y}.png" adds one; its datum says whether overlays must be
+    # shifted to line up (gcj02 for Gaode/Tencent-style tiles).
+    basemap_url: str | None = None
+    basemap_datum: str = "wgs84"
+    basemap_attribution: str = ""
+    tile_cache_mb: int = 64

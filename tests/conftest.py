@@ -125,8 +125,8 @@ def http(server: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def admin_http(server: str, engine: Engine) -> Iterator[httpx.Client]:
-    """An HTTP client signed in as a fresh admin account (removed afterwards)."""
+def admin_token(server: str, engine: Engine) -> Iterator[str]:
+    """A bearer token of a fresh admin account (removed afterwards)."""
     import uuid
 
     from sqlalchemy import text
@@ -139,10 +139,7 @@ def admin_http(server: str, engine: Engine) -> Iterator[httpx.Client]:
     token = httpx.post(
         f"{server}/api/v1/auth/token", data={"username": name, "password": password}
     ).json()["access_token"]
-    with httpx.Client(
-        base_url=server, timeout=60, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        yield client
+    yield token
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -152,3 +149,12 @@ def admin_http(server: str, engine: Engine) -> Iterator[httpx.Client]:
             {"u": name},
         )
         conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": name})
+
+
+@pytest.fixture(scope="session")
+def admin_http(server: str, admin_token: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as an admin."""
+    with httpx.Client(
+        base_url=server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
+    ) as client:
+        yield client

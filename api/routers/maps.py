@@ -1,0 +1,338 @@
+"""Map pages (center wall, worker phone, planner) and the JSON they poll, plus PNG/HTML export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from api.deps import ConnDep
+from api.routers.static import read_static
+from api.security import PrincipalDep
+from gisgrid import mapdata, units
+from gisgrid.auth import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
+from gisgrid.codes import unit_prefix
+from gisgrid.errors import InvalidCoordinate, NotFound
+from gisgrid.settings import Settings
+from maps import export, pages
+
+router = APIRouter(tags=["maps"])
+
+GEOJSON = "application/geo+json"
+NO_STORE = {"Cache-Control": "no-store"}
+UnitQ = Annotated[str, Query(description="6-digit county, 9-digit town or 12-digit village code")]
+GridQ = Annotated[str, Query(description="15-digit grid code")]
+BboxQ = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")]
+ZoomQ = Annotated[int | None, Query(ge=0, le=22, description="simplify geometry for this zoom")]
+
+
+def _basemap(request: Request) -> pages.Basemap:
+    s: Settings = request.app.state.settings
+    mapdata.basemap_offset(112.0, 23.0, s.basemap_datum)  # rejects an unknown datum early
+    return pages.Basemap(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+
+
+def _q(path: str, **params: Any) -> str:
+    return path + "?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+def _measures() -> dict[str, str]:
+    return {k: mapdata.MEASURES[k][0] for k in mapdata.available_measures()}
+
+
+# Who may open each page: centre operators and departments the wall, grid staff the phone map
+# (household leaders too: it shows their grid's cases and doors), planners the planning map.
+CENTER_ROLES = REGISTER_READERS
+WORKER_ROLES = FIELD_ROLES | {Role.household_leader}
+PLANNER_ROLES = MAP_EDITORS | {Role.town_operator, Role.village_operator}
+
+
+def _signin(request: Request) -> RedirectResponse:
+    """Send an anonymous visitor of a page to the sign-in form, and back afterwards."""
+    target = request.url.path + ("?" + request.url.query if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+
+def _allow(who: Principal, roles: frozenset[Role], code: str, action: str) -> None:
+    """Role and scope check for a unit (6/9/12 digits) or grid (15 digits) code."""
+    who.require(roles, action)
+    who.require_scope(code if len(code.strip()) == 15 else unit_prefix(code), action)
+
+
+def _html(body: str, download: str | None = None) -> HTMLResponse:
+    headers = dict(NO_STORE)
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{download}"'
+    return HTMLResponse(body, headers=headers)
+
+
+@router.get("/maps/center", response_class=HTMLResponse)
+def center(
+    request: Request,
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    measure: Annotated[str, Query(description="open_per_100, overdue_cases, households…")] = (
+        "open_per_100"
+    ),
+    tiles: Annotated[bool, Query(description="force vector tiles for the grids")] = False,
+    export_html: Annotated[
+        bool, Query(alias="export", description="download a self-contained snapshot")
+    ] = False,
+) -> Response:
+    """The center's live wall (一图统揽) for a county, town or village."""
+    if who.is_public:
+        return _signin(request)
+    _allow(who, CENTER_ROLES, unit, "the center map")
+    mapdata.check_measure(measure)
+    outline = mapdata.unit_outline(conn, unit)
+    props = outline["properties"]
+    code = props["code"]
+    gen = mapdata.current_generation(conn, code)
+    grids = mapdata.grid_measures(conn, code, zoom=12)
+    data = pages.PageData(
+        title=f"{props['name']} · live map",
+        bbox=props["bbox"],
+        outline=outline,
+        grids=grids,
+        reports=mapdata.open_reports(conn, code),
+        staff=mapdata.staff_positions(conn, code),
+        ranking=mapdata.ranking(conn, code),
+        measures=_measures(),
+        grid_count=len(grids["features"]),
+        force_tiles=tiles,
+        snapshot=export_html,
+        urls={
+            "reports": _q("/maps/data/reports", unit=code),
+            "staff": _q("/maps/data/staff", unit=code),
+            "ranking": _q("/maps/data/ranking", unit=code),
+            "grid_measures": _q("/maps/data/grids", unit=code, geometry="false"),
+            "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
+            "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
+        },
+    )
+    html = pages.center_page(data, measure, _basemap(request))
+    if export_html:
+        return _html(pages.inline_assets(html, read_static), f"gisgrid-center-{code}.html")
+    return _html(html)
+
+
+@router.get("/maps/worker", response_class=HTMLResponse)
+def worker(
+    request: Request,
+    conn: ConnDep,
+    who: PrincipalDep,
+    grid: GridQ,
+    tiles: Annotated[bool, Query(description="force vector tiles for households")] = False,
+) -> Response:
+    """A grid worker's phone map of one grid: cases, households, where am I."""
+    if who.is_public:
+        return _signin(request)
+    _allow(who, WORKER_ROLES, grid, "the worker map")
+    fc = mapdata.grid_measures(conn, grid=grid)
+    p = fc["features"][0]["properties"]
+    hh = mapdata.households(conn, grid=p["code"])
+    data = pages.PageData(
+        title=f"{p['name']}",
+        bbox=_bbox_of(fc),
+        grids=fc,
+        households=None if tiles else hh,
+        reports=mapdata.open_reports(conn, grid=p["code"]),
+        household_count=p["households"],
+        force_tiles=tiles,
+        urls={
+            "worker_data": _q("/maps/data/worker", grid=p["code"]),
+            "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
+        },
+    )
+    return _html(pages.worker_page(data, _basemap(request)))
+
+
+@router.get("/maps/planner", response_class=HTMLResponse)
+def planner(
+    request: Request,
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    generation: Annotated[int | None, Query(description="generation id (default: current)")] = None,
+    tiles: Annotated[bool, Query(description="force vector tiles for the grids")] = False,
+) -> Response:
+    """Planner's map: grids by households against the mean, per generation."""
+    if who.is_public:
+        return _signin(request)
+    _allow(who, PLANNER_ROLES, unit, "the planner map")
+    outline = mapdata.unit_outline(conn, unit)
+    props = outline["properties"]
+    code = props["code"]
+    gens = mapdata.generations(conn, code)
+    gen = generation if generation is not None else mapdata.current_generation(conn, code)
+    if gen not in {g["id"] for g in gens}:
+        raise NotFound(f"generation={gen} is not one of {[g['id'] for g in gens]} for {code}")
+    grids = mapdata.grid_measures(conn, code, generation=gen, zoom=12)
+    data = pages.PageData(
+        title=f"{props['name']} · grid planning",
+        bbox=props["bbox"],
+        outline=outline,
+        grids=grids,
+        generations=gens,
+        generation_id=gen,
+        balance=mapdata.balance(grids),
+        grid_count=len(grids["features"]),
+        force_tiles=tiles,
+        urls={
+            "grid_measures": _q("/maps/data/grids", unit=code, generation=gen, geometry="false"),
+            "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
+        },
+    )
+    return _html(pages.planner_page(data, _basemap(request)))
+
+
+def _bbox_of(fc: dict[str, Any]) -> list[float]:
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(c: Any) -> None:
+        if isinstance(c[0], int | float):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for part in c:
+                walk(part)
+
+    for f in fc["features"]:
+        walk(f["geometry"]["coordinates"])
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+@router.get(
+    "/maps/export.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+def export_png(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    measure: str = "open_per_100",
+    width: Annotated[int, Query(ge=200, le=4000)] = 1200,
+    height: Annotated[int, Query(ge=200, le=4000)] = 900,
+) -> Response:
+    """A static PNG of a unit's grids by measure with open cases, for reports and bulletins."""
+    _allow(who, CENTER_ROLES, unit, "exporting a map")
+    mapdata.check_measure(measure)
+    outline = mapdata.unit_outline(conn, unit)
+    code = outline["properties"]["code"]
+    png = export.render_png(
+        outline["properties"]["bbox"],
+        mapdata.grid_measures(conn, code, zoom=12),
+        measure,
+        outline=outline,
+        reports=mapdata.open_reports(conn, code),
+        width=width,
+        height=height,
+    )
+    return Response(
+        png,
+        media_type="image/png",
+        headers={"Content-Disposition": f'inline; filename="gisgrid-{code}-{measure}.png"'},
+    )
+
+
+# The JSON the pages poll. Small, uncached: they change whenever a report is written.
+
+
+@router.get("/maps/data/grids", response_class=JSONResponse)
+def data_grids(
+    conn: ConnDep,
+    unit: UnitQ,
+    generation: int | None = None,
+    bbox: BboxQ = None,
+    zoom: ZoomQ = None,
+    geometry: bool = True,
+) -> JSONResponse:
+    """Grids of a unit with their measures; `bbox` filters, `zoom` simplifies."""
+    fc = mapdata.grid_measures(
+        conn,
+        unit,
+        generation=generation,
+        bbox=units.parse_bbox(bbox) if bbox else None,
+        zoom=zoom,
+        geometry=geometry,
+    )
+    return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
+
+
+@router.get("/maps/data/reports", response_class=JSONResponse)
+def data_reports(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: Annotated[str | None, Query(description="unit code")] = None,
+    grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=mapdata.MAX_REPORTS)] = mapdata.MAX_REPORTS,
+) -> JSONResponse:
+    """Open reports of a unit or grid (overdue=true: only late ones, latest due first)."""
+    _allow(who, CENTER_ROLES | WORKER_ROLES, grid or unit or "", "open reports")
+    fc = mapdata.open_reports(conn, unit, grid=grid, overdue_only=overdue, limit=limit)
+    return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
+
+
+@router.get("/maps/data/staff", response_class=JSONResponse)
+def data_staff(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    max_age_h: Annotated[int, Query(ge=1, le=720)] = 24,
+) -> JSONResponse:
+    """Staff last positions (latest patrol fix) with their age in seconds."""
+    _allow(who, CENTER_ROLES, unit, "staff positions")
+    return JSONResponse(
+        mapdata.staff_positions(conn, unit, max_age_h), media_type=GEOJSON, headers=NO_STORE
+    )
+
+
+@router.get("/maps/data/ranking")
+def data_ranking(conn: ConnDep, unit: UnitQ) -> list[dict[str, Any]]:
+    """Child units ranked worst first (overdue, then open per 100 households)."""
+    return mapdata.ranking(conn, unit)
+
+
+@router.get("/maps/data/households", response_class=JSONResponse)
+def data_households(
+    conn: ConnDep,
+    who: PrincipalDep,
+    grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
+    unit: Annotated[str | None, Query(description="unit code (with bbox)")] = None,
+    bbox: BboxQ = None,
+    limit: Annotated[int, Query(ge=1, le=mapdata.MAX_HOUSEHOLDS)] = mapdata.MAX_HOUSEHOLDS,
+) -> JSONResponse:
+    """Household points (no personal fields) of a grid, or of a unit inside a bbox."""
+    _allow(who, REGISTER_READERS, grid or unit or "", "household points")
+    if unit is not None and grid is None and bbox is None:
+        raise InvalidCoordinate(
+            f"unit={unit!r} without bbox= would send every household; give bbox= or use "
+            "/tiles/households/{z}/{x}/{y}.mvt"
+        )
+    fc = mapdata.households(
+        conn, grid=grid, unit=unit, bbox=units.parse_bbox(bbox) if bbox else None, limit=limit
+    )
+    return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
+
+
+@router.get("/maps/data/worker", response_class=JSONResponse)
+def data_worker(conn: ConnDep, who: PrincipalDep, grid: GridQ) -> JSONResponse:
+    """What the worker page refreshes: the grid's households and open cases."""
+    _allow(who, WORKER_ROLES, grid, "the worker map")
+    return JSONResponse(
+        {
+            "households": mapdata.households(conn, grid=grid),
+            "reports": mapdata.open_reports(conn, grid=grid),
+        },
+        headers=NO_STORE,
+    )
+
+
+@router.get("/maps/data/generations")
+def data_generations(conn: ConnDep, unit: UnitQ) -> list[dict[str, Any]]:
+    """Grid generations of the unit's county, newest first."""
+    return mapdata.generations(conn, unit)

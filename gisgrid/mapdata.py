@@ -1,0 +1,377 @@
+"""What the maps show: grids with their measures, live reports, staff positions, rankings.
+
+Functions return plain dicts and GeoJSON-shaped dicts; `maps/` turns them into pages and
+`api/routers/maps.py` serves them. Measures are counted by the database at request time, so a
+report written by any path (Open311 intake, a patrol, SQL) shows on the next poll.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gisgrid import sql
+from gisgrid.codes import grid_code, unit_prefix
+from gisgrid.datum import wgs84_to_gcj02
+from gisgrid.errors import InvalidCoordinate, NotFound
+from gisgrid.taxonomy import CATEGORIES
+from gisgrid.units import get_unit
+
+CATEGORY_NAMES = {c.code: (c.name, c.name_zh) for c in CATEGORIES}
+
+# Measures a grid can be coloured by: key -> (label, unit of the legend).
+MEASURES: dict[str, tuple[str, str]] = {
+    "open_per_100": ("Open cases per 100 households", "per 100 hh"),
+    "overdue_cases": ("Overdue cases", "cases"),
+    "households": ("Households", "households"),
+    "open_cases": ("Open cases", "cases"),
+    "coverage": ("Patrol coverage (share of households visited)", "%"),
+}
+
+# Patrol coverage is computed by the patrol module (issue 6). When it lands it registers a
+# function here: (conn, grid ids by code) -> {grid code: share 0..1}. Until then the measure is
+# reported as unavailable and the pages do not offer it.
+CoverageProvider = Callable[[Connection, list[str]], dict[str, float]]
+coverage_provider: CoverageProvider | None = None
+
+MAX_REPORTS = 5000
+MAX_HOUSEHOLDS = 20000
+STAFF_MAX_AGE_H = 24
+
+
+def available_measures() -> list[str]:
+    """The measures this installation can colour grids by (coverage only with patrol data)."""
+    return [m for m in MEASURES if m != "coverage" or coverage_provider is not None]
+
+
+def check_measure(measure: str) -> str:
+    """The measure key, or InvalidCoordinate naming the accepted ones."""
+    if measure not in available_measures():
+        hint = (
+            " (patrol coverage needs the patrol module, which is not installed yet)"
+            if measure == "coverage"
+            else ""
+        )
+        raise InvalidCoordinate(f"measure={measure!r} is not one of {available_measures()}{hint}")
+    return measure
+
+
+def tolerance_for_zoom(zoom: int | None) -> float:
+    """Half a screen pixel in degrees at a web-map zoom (0 = no simplification)."""
+    if zoom is None:
+        return 0.0
+    if not 0 <= zoom <= 22:
+        raise InvalidCoordinate(f"zoom={zoom} must be between 0 and 22")
+    return 360.0 / (256 * 2**zoom) / 2
+
+
+def _bbox_params(bbox: tuple[float, float, float, float] | None) -> dict[str, float | None]:
+    minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
+    return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+
+
+def unit_outline(conn: Connection, unit: str) -> dict[str, Any]:
+    """A unit's polygon as a GeoJSON Feature with its code, name, level and bbox."""
+    u = get_unit(conn, unit, geometry=True)
+    geom = u.pop("geometry")
+    if geom is None:
+        raise NotFound(f"unit {u['code']} ({u['name']}) has no boundary loaded")
+    return {"type": "Feature", "id": u["code"], "geometry": geom, "properties": u}
+
+
+def generations(conn: Connection, unit: str) -> list[dict[str, Any]]:
+    """The grid generations of the unit's county, newest first; `current` marks the live one."""
+    county = unit_prefix(unit)[:6]
+    rows = conn.execute(
+        text(
+            "SELECT id, name, valid_from, valid_to, description, "
+            "(SELECT count(*) FROM grid g WHERE g.generation_id = gen.id) AS grids "
+            "FROM generation gen WHERE left(county_code, 6) = :county ORDER BY valid_from DESC"
+        ),
+        {"county": county},
+    ).mappings()
+    return [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "valid_from": r["valid_from"].isoformat(),
+            "valid_to": r["valid_to"].isoformat() if r["valid_to"] else None,
+            "current": r["valid_to"] is None,
+            "grids": r["grids"],
+            "description": r["description"],
+        }
+        for r in rows
+    ]
+
+
+def current_generation(conn: Connection, unit: str) -> int:
+    """The id of the unit's county's current generation."""
+    for g in generations(conn, unit):
+        if g["current"]:
+            return int(g["id"])
+    raise NotFound(f"unit {unit} has no current grid generation; load or draw grids first")
+
+
+def grid_measures(
+    conn: Connection,
+    unit: str | None = None,
+    *,
+    grid: str | None = None,
+    generation: int | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    zoom: int | None = None,
+    geometry: bool = True,
+) -> dict[str, Any]:
+    """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh."""
+    if unit is None and grid is None:
+        raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
+    gcode = grid_code(grid) if grid else None
+    prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
+    rows = (
+        conn.execute(
+            text(sql.load("map_grids")),
+            {
+                "prefix": prefix,
+                "grid": gcode,
+                "generation": generation,
+                "tolerance": tolerance_for_zoom(zoom),
+                "geometry": geometry,
+                **_bbox_params(bbox),
+            },
+        )
+        .mappings()
+        .all()
+    )
+    if not rows and gcode:
+        raise NotFound(f"no grid has code {gcode} in the current generation")
+    coverage = (
+        coverage_provider(conn, [r["code"] for r in rows]) if coverage_provider and rows else {}
+    )
+    features = []
+    for r in rows:
+        hh = int(r["households"])
+        features.append(
+            {
+                "type": "Feature",
+                "id": r["code"],
+                "geometry": r["geometry"],
+                "properties": {
+                    "code": r["code"],
+                    "name": r["name"],
+                    "village_code": r["village_code"],
+                    "village_name": r["village_name"],
+                    "generation": r["generation"],
+                    "generation_id": r["generation_id"],
+                    "generated": r["geom_generated"],
+                    "households": hh,
+                    "open_cases": int(r["open_cases"]),
+                    "overdue_cases": int(r["overdue_cases"]),
+                    "open_per_100": round(100 * int(r["open_cases"]) / hh, 2) if hh else 0.0,
+                    "coverage": coverage.get(r["code"]),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "numberReturned": len(features), "features": features}
+
+
+def balance(fc: dict[str, Any]) -> dict[str, Any]:
+    """Households per grid: mean, spread, and each grid's ratio to the mean (planner colouring)."""
+    counts = [f["properties"]["households"] for f in fc["features"]]
+    if not counts:
+        return {"grids": 0, "mean": 0.0, "min": 0, "max": 0, "cv": 0.0}
+    mean = sum(counts) / len(counts)
+    sd = math.sqrt(sum((c - mean) ** 2 for c in counts) / len(counts))
+    for f in fc["features"]:
+        f["properties"]["balance"] = round(f["properties"]["households"] / mean, 3) if mean else 0
+    return {
+        "grids": len(counts),
+        "mean": round(mean, 1),
+        "min": min(counts),
+        "max": max(counts),
+        "cv": round(sd / mean, 3) if mean else 0.0,
+    }
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def open_reports(
+    conn: Connection,
+    unit: str | None = None,
+    *,
+    grid: str | None = None,
+    overdue_only: bool = False,
+    limit: int = MAX_REPORTS,
+) -> dict[str, Any]:
+    """Open reports of a unit or grid as GeoJSON points, newest first (overdue: latest first)."""
+    if unit is None and grid is None:
+        raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
+    if not 1 <= limit <= MAX_REPORTS:
+        raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
+    gcode = grid_code(grid) if grid else None
+    prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
+    rows = (
+        conn.execute(
+            text(sql.load("map_reports")),
+            {"prefix": prefix, "grid": gcode, "overdue_only": overdue_only, "limit": limit},
+        )
+        .mappings()
+        .all()
+    )
+    features = []
+    for r in rows:
+        name, name_zh = CATEGORY_NAMES.get(r["category"], (r["category"], r["category"]))
+        features.append(
+            {
+                "type": "Feature",
+                "id": r["id"],
+                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                "properties": {
+                    "id": r["id"],
+                    "category": r["category"],
+                    "category_name": name,
+                    "category_zh": name_zh,
+                    "status": r["status"],
+                    "source": r["source"],
+                    "generated": r["generated"],
+                    "reported_at": _iso(r["reported_at"]),
+                    "due_at": _iso(r["due_at"]),
+                    "overdue": bool(r["overdue"]),
+                    "hours_overdue": round(r["hours_overdue"], 1)
+                    if r["hours_overdue"] is not None and r["overdue"]
+                    else None,
+                    "grid_code": r["grid_code"],
+                    "grid_name": r["grid_name"],
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "numberReturned": len(features),
+        "truncated": len(features) == limit,
+        "features": features,
+    }
+
+
+def staff_positions(
+    conn: Connection, unit: str, max_age_h: int = STAFF_MAX_AGE_H
+) -> dict[str, Any]:
+    """Each staff member's last fix in the last `max_age_h` hours, with its age in seconds."""
+    if not 1 <= max_age_h <= 24 * 30:
+        raise InvalidCoordinate(f"max_age_h={max_age_h} must be between 1 and 720")
+    rows = (
+        conn.execute(
+            text(sql.load("map_staff")), {"prefix": unit_prefix(unit), "max_age_h": max_age_h}
+        )
+        .mappings()
+        .all()
+    )
+    features = [
+        {
+            "type": "Feature",
+            "id": r["staff_id"],
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+            "properties": {
+                "staff_id": r["staff_id"],
+                "name": r["name"],
+                "role": r["role"],
+                "generated": r["generated"],
+                "grid_code": r["grid_code"],
+                "fixed_at": _iso(r["fixed_at"]),
+                "age_s": round(r["age_s"]),
+                "accuracy_m": r["accuracy_m"],
+            },
+        }
+        for r in rows
+    ]
+    note = (
+        None
+        if features
+        else f"no staff position in the last {max_age_h} h (no patrol fixes recorded yet)"
+    )
+    return {"type": "FeatureCollection", "features": features, "note": note}
+
+
+def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:
+    """Child units ranked worst first: overdue cases, then open cases per 100 households."""
+    u = get_unit(conn, unit)
+    if u["level"] == "village":
+        fc = grid_measures(conn, unit)
+        rows = [
+            {
+                "code": f["properties"]["code"],
+                "name": f["properties"]["name"],
+                "households": f["properties"]["households"],
+                "open_cases": f["properties"]["open_cases"],
+                "overdue_cases": f["properties"]["overdue_cases"],
+            }
+            for f in fc["features"]
+        ]
+    else:
+        rows = [
+            dict(r)
+            for r in conn.execute(text(sql.load("map_ranking")), {"code": u["code"]}).mappings()
+        ]
+    for r in rows:
+        hh = r["households"]
+        r["open_per_100"] = round(100 * r["open_cases"] / hh, 2) if hh else 0.0
+    rows.sort(key=lambda r: (-r["overdue_cases"], -r["open_per_100"], r["code"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    return rows
+
+
+def households(
+    conn: Connection,
+    *,
+    grid: str | None = None,
+    unit: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = MAX_HOUSEHOLDS,
+) -> dict[str, Any]:
+    """Household points of a grid or unit (no personal fields), optionally inside a bbox."""
+    if grid is None and unit is None:
+        raise InvalidCoordinate("give grid= (15-digit code) or unit= with bbox=")
+    if not 1 <= limit <= MAX_HOUSEHOLDS:
+        raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_HOUSEHOLDS}")
+    gcode = grid_code(grid) if grid else None
+    prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
+    rows = (
+        conn.execute(
+            text(sql.load("map_households")),
+            {"prefix": prefix, "grid": gcode, "limit": limit + 1, **_bbox_params(bbox)},
+        )
+        .mappings()
+        .all()
+    )
+    truncated = len(rows) > limit
+    # Short keys: a worker's phone downloads this on a weak link.
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
+            "properties": {
+                "id": r["id"],
+                "a": r["address"],
+                "n": r["size"],
+                "c": r["care_tags"] or [],
+            },
+        }
+        for r in rows[:limit]
+    ]
+    return {"type": "FeatureCollection", "truncated": truncated, "features": features}
+
+
+def basemap_offset(lon: float, lat: float, datum: str) -> tuple[float, float]:
+    """(dlon, dlat) that a basemap in `datum` is shifted by at a point, to undo on the page."""
+    if datum == "wgs84":
+        return 0.0, 0.0
+    if datum == "gcj02":
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        return float(glon) - lon, float(glat) - lat
+    raise InvalidCoordinate(f"basemap datum={datum!r} must be 'wgs84' or 'gcj02'")

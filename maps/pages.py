@@ -1,0 +1,418 @@
+"""Map pages built with folium: the center's wall, the grid worker's phone map, the planner's map.
+
+Data comes in as plain dicts (from gisgrid.mapdata via the API); nothing here runs SQL. Every
+script and stylesheet points at gisgrid's own /static, never a CDN, so pages work on networks
+cut off from the internet. Live behaviour (polling, offline fallback) is in static/gisgrid/*.js.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+from branca.element import Element, Figure, MacroElement
+from folium.plugins import HeatMap, VectorGridProtobuf
+from jinja2 import Template
+
+STATIC = "/static"
+LEAFLET_JS = [("leaflet", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.css")]
+HEAT_JS = [("leaflet-heat.js", f"{STATIC}/vendor/leaflet.heat-0.2.0/leaflet-heat.js")]
+VECTORGRID_JS = [
+    ("vectorGrid", f"{STATIC}/vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js")
+]
+GISGRID_JS = f"{STATIC}/gisgrid/gisgrid.js"
+GISGRID_CSS = f"{STATIC}/gisgrid/gisgrid.css"
+
+# Sequential (few -> many) and diverging (too few <- balanced -> too many) colour ramps.
+SEQUENTIAL = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
+DIVERGING = ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b"]
+BALANCE_BREAKS = [0.6, 0.85, 1.15, 1.4]
+
+# Above this many grids a page loads grids as vector tiles instead of one GeoJSON document.
+GRID_GEOJSON_MAX = 3000
+# Above this many households a worker page loads them as vector tiles.
+HOUSEHOLD_GEOJSON_MAX = 5000
+
+
+@dataclass
+class Basemap:
+    """An optional basemap: URL template, its datum and attribution."""
+
+    url: str | None = None
+    datum: str = "wgs84"
+    attribution: str = ""
+
+
+@dataclass
+class PageData:
+    """Everything a page needs, fetched by the API from the core."""
+
+    title: str
+    bbox: list[float]
+    outline: dict[str, Any] | None = None
+    grids: dict[str, Any] | None = None
+    reports: dict[str, Any] | None = None
+    staff: dict[str, Any] | None = None
+    ranking: list[dict[str, Any]] = field(default_factory=list)
+    households: dict[str, Any] | None = None
+    generations: list[dict[str, Any]] = field(default_factory=list)
+    generation_id: int | None = None
+    measures: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    balance: dict[str, Any] | None = None
+    grid_count: int = 0
+    household_count: int = 0
+    force_tiles: bool = False
+    snapshot: bool = False
+
+
+def breaks_for(values: list[float], k: int = 5) -> list[float]:
+    """k-1 class breaks at quantiles of the non-zero values (zero keeps the lightest colour)."""
+    nz = sorted(v for v in values if v and v > 0)
+    if not nz:
+        return [1.0] * (k - 1)
+    out = []
+    for i in range(1, k):
+        out.append(float(nz[min(len(nz) - 1, int(len(nz) * i / k))]))
+    # Strictly increasing so every class in the legend means something.
+    for i in range(1, len(out)):
+        if out[i] <= out[i - 1]:
+            out[i] = out[i - 1] + (1 if out[i - 1] >= 1 else 0.01)
+    return [round(b, 2) for b in out]
+
+
+def _base_map(data: PageData, basemap: Basemap, *, phone: bool = False) -> folium.Map:
+    """A folium map with local assets only, no default tiles, fitted to the bbox."""
+    m = folium.Map(
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+        zoom_control=not phone,
+        min_zoom=5,
+        max_zoom=19,
+    )
+    # Instance lists, not the class's: folium's add_js_link would mutate the shared default.
+    m.default_js = list(LEAFLET_JS)
+    m.default_css = list(LEAFLET_CSS)
+    minx, miny, maxx, maxy = data.bbox
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if basemap.url:
+        m.add_child(_BasemapPane())
+        folium.TileLayer(
+            basemap.url,
+            attr=basemap.attribution or "basemap",
+            name="Basemap",
+            overlay=False,
+            control=True,
+            pane="basemap",
+        ).add_to(m)
+    figure = _fig(m)
+    figure.header.add_child(
+        Element(
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            # An empty icon: otherwise the browser asks for /favicon.ico on every page.
+            '<link rel="icon" href="data:,">'
+            f'<link rel="stylesheet" href="{GISGRID_CSS}">'
+            f"<title>{_esc(data.title)}</title>"
+        ),
+        name="gisgrid_head",
+    )
+    return m
+
+
+class _BasemapPane(MacroElement):
+    """A map pane under the overlays that gisgrid.js can shift for a GCJ-02 basemap."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.createPane('basemap');
+        {{ this._parent.get_name() }}.getPane('basemap').style.zIndex = 150;
+        {% endmacro %}"""
+    )
+
+
+def _fig(m: folium.Map) -> Figure:
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    return root
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _outline_layer(outline: dict[str, Any]) -> folium.GeoJson:
+    return folium.GeoJson(
+        outline,
+        name="Outline",
+        style_function=lambda f: {"color": "#222", "weight": 3, "fill": False},
+        interactive=False,
+    )
+
+
+def _grids_layer(fc: dict[str, Any], name: str, fields: list[str], aliases: list[str]) -> Any:
+    # Plain style here; gisgrid.js colours by the chosen measure and restyles on refresh.
+    return folium.GeoJson(
+        fc,
+        name=name,
+        style_function=lambda f: {
+            "color": "#555",
+            "weight": 0.6,
+            "fillColor": "#eee",
+            "fillOpacity": 0.75,
+        },
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+        zoom_on_click=False,
+    )
+
+
+def _grid_tiles_layer(url: str, name: str) -> VectorGridProtobuf:
+    layer = VectorGridProtobuf(
+        url,
+        name=name,
+        options={
+            "vectorTileLayerStyles": {
+                "grids": {"weight": 0.6, "color": "#555", "fill": True, "fillOpacity": 0.2}
+            },
+            "interactive": True,
+            "maxNativeZoom": 16,
+        },
+    )
+    layer.default_js = list(VECTORGRID_JS)
+    return layer
+
+
+def _households_tiles_layer(url: str, show: bool) -> VectorGridProtobuf:
+    layer = VectorGridProtobuf(
+        url,
+        name="Households (tiles, zoom 12+)",
+        options={
+            "vectorTileLayerStyles": {
+                "households": {
+                    "radius": 2,
+                    "weight": 0,
+                    "fill": True,
+                    "fillColor": "#2b6cb0",
+                    "fillOpacity": 0.6,
+                }
+            },
+            "minZoom": 12,
+            "maxNativeZoom": 16,
+        },
+        show=show,
+    )
+    layer.default_js = list(VECTORGRID_JS)
+    return layer
+
+
+def _config(m: folium.Map, page: str, data: PageData, basemap: Basemap, **extra: Any) -> Element:
+    cfg = {
+        "page": page,
+        "map": m.get_name(),
+        "urls": data.urls,
+        "basemapDatum": basemap.datum if basemap.url else None,
+        "snapshot": data.snapshot,
+        **extra,
+    }
+    # The config is JSON in a script tag; "</" is escaped so data cannot close the tag.
+    body = json.dumps(cfg, ensure_ascii=False).replace("</", "<\\/")
+    return Element(
+        f'<script id="gisgrid-config" type="application/json">{body}</script>'
+        f'<script src="{GISGRID_JS}"></script>'
+    )
+
+
+def _panel(inner: str, css_class: str = "gg-panel") -> Element:
+    return Element(f'<div class="{css_class}">{inner}</div>')
+
+
+def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
+    """The center's wall: grids by measure, live cases, heat, staff, overdue list, ranking."""
+    m = _base_map(data, basemap)
+    if data.outline:
+        _outline_layer(data.outline).add_to(m)
+    use_tiles = data.force_tiles or data.grid_count > GRID_GEOJSON_MAX
+    if use_tiles:
+        grids_layer = _grid_tiles_layer(data.urls["grid_tiles"], "Grids (tiles)")
+    else:
+        assert data.grids is not None
+        grids_layer = _grids_layer(
+            data.grids,
+            "Grids",
+            ["name", "code", "households", "open_cases", "overdue_cases", "open_per_100"],
+            ["Grid", "Code", "Households", "Open", "Overdue", "Open/100 hh"],
+        )
+    grids_layer.add_to(m)
+    _households_tiles_layer(data.urls["household_tiles"], show=False).add_to(m)
+    pts = [
+        [f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]]
+        for f in (data.reports or {}).get("features", [])
+    ]
+    # Off by default: over the coloured grids it hides more than it shows; one click away.
+    heat = HeatMap(pts, name="Heat (open cases)", radius=18, blur=15, min_opacity=0.3, show=False)
+    heat.default_js = list(HEAT_JS)
+    heat.add_to(m)
+    reports_group = folium.FeatureGroup(name="Live cases").add_to(m)
+    staff_group = folium.FeatureGroup(name="Staff last positions").add_to(m)
+    control = folium.LayerControl(collapsed=False, position="topleft").add_to(m)
+    values = [f["properties"].get(measure) or 0 for f in (data.grids or {}).get("features", [])]
+    options = "".join(
+        f'<option value="{k}"{" selected" if k == measure else ""}>{_esc(label)}</option>'
+        for k, label in data.measures.items()
+    )
+    _fig(m).html.add_child(
+        _panel(
+            f"<h1>{_esc(data.title)}</h1>"
+            '<label>Colour grids by <select id="gg-measure">' + options + "</select></label>"
+            '<div id="gg-legend" class="gg-legend"></div>'
+            '<div class="gg-live"><span id="gg-live-dot" class="gg-dot"></span>'
+            '<span id="gg-live-status">loading…</span></div>'
+            '<h2>Overdue <span id="gg-overdue-count"></span></h2>'
+            '<ol id="gg-overdue" class="gg-list"></ol>'
+            '<h2>Ranking (worst first)</h2><table id="gg-ranking" class="gg-table"></table>'
+            '<h2>Staff</h2><div id="gg-staff-note" class="gg-note"></div>'
+            '<p class="gg-note">Demo data is GENERATED (grids, households, reports, staff).</p>'
+        )
+    )
+    _fig(m).html.add_child(
+        _config(
+            m,
+            "center",
+            data,
+            basemap,
+            grids=grids_layer.get_name(),
+            gridsAreTiles=use_tiles,
+            control=control.get_name(),
+            bbox=data.bbox,
+            heat=heat.get_name(),
+            reports=reports_group.get_name(),
+            staff=staff_group.get_name(),
+            measure=measure,
+            measures=data.measures,
+            breaks=breaks_for(values),
+            colors=SEQUENTIAL,
+            ranking=data.ranking,
+            initialReports=data.reports,
+            initialStaff=data.staff,
+            pollSeconds=3,
+        )
+    )
+    return _fig(m).render()
+
+
+def worker_page(data: PageData, basemap: Basemap) -> str:
+    """A grid worker's phone map: the grid, its open cases and households, 'where am I'."""
+    m = _base_map(data, basemap, phone=True)
+    assert data.grids is not None
+    grid_layer = folium.GeoJson(
+        data.grids,
+        name="Grid",
+        style_function=lambda f: {"color": "#c05621", "weight": 3, "fillOpacity": 0.05},
+        interactive=False,
+    ).add_to(m)
+    use_tiles = data.force_tiles or data.household_count > HOUSEHOLD_GEOJSON_MAX
+    if use_tiles:
+        _households_tiles_layer(data.urls["household_tiles"], show=True).add_to(m)
+    households_group = folium.FeatureGroup(name="Households").add_to(m)
+    cases_group = folium.FeatureGroup(name="Open cases").add_to(m)
+    me_group = folium.FeatureGroup(name="Me").add_to(m)
+    _fig(m).html.add_child(
+        _panel(
+            f"<b>{_esc(data.title)}</b>"
+            '<span id="gg-net" class="gg-net">…</span>'
+            '<button id="gg-locate" type="button">Where am I</button>'
+            '<details><summary>Open cases <span id="gg-case-count"></span></summary>'
+            '<ol id="gg-cases" class="gg-list"></ol></details>',
+            "gg-bar",
+        )
+    )
+    _fig(m).html.add_child(
+        _config(
+            m,
+            "worker",
+            data,
+            basemap,
+            bbox=data.bbox,
+            grid=grid_layer.get_name(),
+            households=households_group.get_name(),
+            householdsAreTiles=use_tiles,
+            cases=cases_group.get_name(),
+            me=me_group.get_name(),
+            initial={"households": data.households, "reports": data.reports},
+            pollSeconds=30,
+        )
+    )
+    return _fig(m).render()
+
+
+def planner_page(data: PageData, basemap: Basemap) -> str:
+    """Planner's map: grids coloured by households relative to the mean, generation switcher."""
+    m = _base_map(data, basemap)
+    if data.outline:
+        _outline_layer(data.outline).add_to(m)
+    use_tiles = data.force_tiles or data.grid_count > GRID_GEOJSON_MAX
+    if use_tiles:
+        grids_layer = _grid_tiles_layer(data.urls["grid_tiles"], "Grids (tiles)")
+    else:
+        assert data.grids is not None
+        grids_layer = _grids_layer(
+            data.grids,
+            "Grids",
+            ["name", "code", "village_name", "households", "balance"],
+            ["Grid", "Code", "Village", "Households", "x mean"],
+        )
+    grids_layer.add_to(m)
+    folium.LayerControl(collapsed=True, position="topleft").add_to(m)
+    gens = "".join(
+        f'<option value="{g["id"]}"{" selected" if g["id"] == data.generation_id else ""}>'
+        f"{_esc(g['name'])}{' (current)' if g['current'] else ''} · {g['grids']} grids</option>"
+        for g in data.generations
+    )
+    b = data.balance or {}
+    _fig(m).html.add_child(
+        _panel(
+            f"<h1>{_esc(data.title)}</h1>"
+            f'<label>Generation <select id="gg-generation">{gens}</select></label>'
+            f"<p>{b.get('grids', 0)} grids · mean {b.get('mean', 0)} households · "
+            f"min {b.get('min', 0)} · max {b.get('max', 0)} · CV {b.get('cv', 0)}</p>"
+            '<div id="gg-legend" class="gg-legend"></div>'
+            '<p class="gg-note">Colour: households relative to the mean of this generation. '
+            "Demo grids are GENERATED.</p>"
+        )
+    )
+    _fig(m).html.add_child(
+        _config(
+            m,
+            "planner",
+            data,
+            basemap,
+            grids=grids_layer.get_name(),
+            gridsAreTiles=use_tiles,
+            bbox=data.bbox,
+            measure="balance",
+            measures={"balance": "Households ÷ mean"},
+            breaks=BALANCE_BREAKS,
+            colors=DIVERGING,
+        )
+    )
+    return _fig(m).render()
+
+
+def inline_assets(html: str, read_static: Any) -> str:
+    """A self-contained copy of a page: every /static script and stylesheet inlined."""
+    import re
+
+    def js(mo: re.Match[str]) -> str:
+        body = read_static(mo.group(1)).replace("</script", "<\\/script")
+        return f"<script>{body}</script>"
+
+    def css(mo: re.Match[str]) -> str:
+        return f"<style>{read_static(mo.group(1))}</style>"
+
+    html = re.sub(r'<script src="/static/([^"]+)"></script>', js, html)
+    html = re.sub(r'<link rel="stylesheet" href="/static/([^"]+)"\s*/?>', css, html)
+    return html

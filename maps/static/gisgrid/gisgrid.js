@@ -1,0 +1,360 @@
+/* gisgrid map pages: colouring, live cases, staff, offline fallback, GCJ-02 basemap shift.
+ * Reads its settings from <script id="gisgrid-config">; folium creates the map and layers,
+ * this file only fills and restyles them. Plain ES2017, no dependencies beyond Leaflet. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("gisgrid-config").textContent);
+  var gg = (window.gisgrid = { cfg: cfg, reportIds: {}, polls: 0, errors: 0 });
+
+  function $(id) { return document.getElementById(id); }
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"]/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
+    });
+  }
+  function hhmm(d) { return d.toTimeString().slice(0, 8); }
+  function age(s) {
+    if (s < 90) return Math.round(s) + " s";
+    if (s < 5400) return Math.round(s / 60) + " min";
+    return (s / 3600).toFixed(1) + " h";
+  }
+  function getJSON(url) {
+    return fetch(url, { cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error(url + " -> " + r.status);
+      return r.json();
+    });
+  }
+
+  /* Colour classes: value 0 (or missing) is the lightest; breaks split the rest. */
+  function colour(v, breaks, colors) {
+    if (v == null || v === 0) return colors[0];
+    // Sequential: 0 has its own class, so the breaks index from the second colour.
+    var shift = cfg.measure === "balance" ? 0 : 1;
+    for (var i = 0; i < breaks.length; i++) if (v <= breaks[i]) return colors[i + shift];
+    return colors[colors.length - 1];
+  }
+  function quantileBreaks(values, k) {
+    var nz = values.filter(function (v) { return v > 0; }).sort(function (a, b) { return a - b; });
+    var out = [];
+    if (!nz.length) return [1, 2, 3, 4].slice(0, k - 1);
+    for (var i = 1; i < k; i++) out.push(nz[Math.min(nz.length - 1, Math.floor(nz.length * i / k))]);
+    for (var j = 1; j < out.length; j++) if (out[j] <= out[j - 1]) out[j] = out[j - 1] + (out[j - 1] >= 1 ? 1 : 0.01);
+    return out.map(function (b) { return Math.round(b * 100) / 100; });
+  }
+  function legend(breaks, colors, label) {
+    var el = $("gg-legend");
+    if (!el) return;
+    var rows = [];
+    if (cfg.measure === "balance") {
+      rows.push([colors[0], "< " + breaks[0]]);
+      for (var i = 1; i < breaks.length; i++) rows.push([colors[i], breaks[i - 1] + " – " + breaks[i]]);
+      rows.push([colors[colors.length - 1], "> " + breaks[breaks.length - 1]]);
+    } else {
+      rows.push([colors[0], "0"]);
+      var lo = 0;
+      for (var j = 0; j < breaks.length; j++) { rows.push([colors[j + 1], "> " + lo + " – " + breaks[j]]); lo = breaks[j]; }
+      rows.push([colors[colors.length - 1], "> " + lo]);
+    }
+    el.innerHTML = "<b>" + esc(label) + "</b>" + rows.map(function (r) {
+      return '<div><i style="background:' + r[0] + '"></i>' + esc(r[1]) + "</div>";
+    }).join("");
+  }
+
+  /* Grids: GeoJSON layers are restyled per feature; tile layers get a style function keyed by
+   * grid code, fed by the measures-only JSON (tiles carry geometry, JSON carries numbers). */
+  var measureByCode = {};
+  function styleGrids() {
+    var layer = window[cfg.grids];
+    if (!layer) return;
+    var m = cfg.measure;
+    var values = [];
+    if (cfg.gridsAreTiles) {
+      for (var c in measureByCode) values.push(measureByCode[c][m] || 0);
+    } else {
+      layer.eachLayer(function (l) { values.push(l.feature.properties[m] || 0); });
+    }
+    var breaks = m === "balance" ? cfg.breaks : quantileBreaks(values, cfg.colors.length - 1);
+    gg.breaks = breaks;
+    legend(breaks, cfg.colors, (cfg.measures || {})[m] || m);
+    if (cfg.gridsAreTiles) {
+      layer.options.vectorTileLayerStyles.grids = function (p) {
+        var v = (measureByCode[p.code] || {})[m];
+        return { weight: 0.6, color: "#555", fill: true, fillColor: colour(v, breaks, cfg.colors), fillOpacity: 0.75 };
+      };
+      layer.redraw();
+    } else {
+      layer.eachLayer(function (l) {
+        l.setStyle({ fillColor: colour(l.feature.properties[m], breaks, cfg.colors), fillOpacity: 0.75, color: "#555", weight: 0.6 });
+      });
+    }
+  }
+  function refreshGridMeasures() {
+    if (!cfg.urls.grid_measures) return Promise.resolve();
+    return getJSON(cfg.urls.grid_measures).then(function (fc) {
+      var byCode = {};
+      fc.features.forEach(function (f) { byCode[f.properties.code] = f.properties; });
+      measureByCode = byCode;
+      var layer = window[cfg.grids];
+      if (layer && !cfg.gridsAreTiles) {
+        layer.eachLayer(function (l) {
+          var p = byCode[l.feature.properties.code];
+          if (p) Object.assign(l.feature.properties, p);
+        });
+      }
+      styleGrids();
+    });
+  }
+
+  /* Center: live cases (poll), heat, overdue list, ranking, staff. */
+  function caseMarker(f) {
+    var p = f.properties, c = f.geometry.coordinates;
+    var mk = L.circleMarker([c[1], c[0]], {
+      radius: p.overdue ? 6 : 5, weight: 1.5, color: "#fff",
+      fillColor: p.overdue ? "#c92a2a" : "#f08c00", fillOpacity: 0.95,
+    });
+    mk.feature = f;
+    mk.bindPopup("<b>#" + p.id + " " + esc(p.category_zh) + "</b> " + esc(p.category_name) +
+      "<br>" + esc(p.status) + " · " + esc(p.grid_name) +
+      "<br>due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") +
+      (p.overdue ? ' <b style="color:#c92a2a">' + p.hours_overdue + " h late</b>" : "") +
+      (p.generated ? "<br><i>GENERATED demo report</i>" : ""));
+    return mk;
+  }
+  function showReports(fc) {
+    var group = window[cfg.reports], heat = window[cfg.heat];
+    var ids = {};
+    group.clearLayers();
+    fc.features.forEach(function (f) { ids[f.properties.id] = true; group.addLayer(caseMarker(f)); });
+    gg.reportIds = ids;
+    gg.reportCount = fc.features.length;
+    if (heat) heat.setLatLngs(fc.features.map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; }));
+    var late = fc.features.filter(function (f) { return f.properties.overdue; })
+      .sort(function (a, b) { return b.properties.hours_overdue - a.properties.hours_overdue; });
+    if ($("gg-overdue-count")) $("gg-overdue-count").textContent = "(" + late.length + ")";
+    var ol = $("gg-overdue");
+    if (ol) {
+      ol.innerHTML = late.slice(0, 30).map(function (f, i) {
+        var p = f.properties;
+        return '<li class="late" data-i="' + i + '">' + esc(p.category_zh) + " · " + esc(p.grid_name) +
+          " · " + p.hours_overdue + " h</li>";
+      }).join("");
+      ol.onclick = function (e) {
+        var i = e.target.getAttribute("data-i");
+        if (i == null) return;
+        var c = late[+i].geometry.coordinates;
+        window[cfg.map].setView([c[1], c[0]], 15);
+      };
+    }
+    document.body.setAttribute("data-open-cases", String(fc.features.length));
+  }
+  function showRanking(rows) {
+    var t = $("gg-ranking");
+    if (!t || !rows) return;
+    t.innerHTML = "<tr><th>#</th><th>Unit</th><th>Overdue</th><th>Open</th><th>/100 hh</th></tr>" +
+      rows.map(function (r) {
+        return "<tr><td>" + r.rank + "</td><td>" + esc(r.name) + "</td><td>" + r.overdue_cases +
+          "</td><td>" + r.open_cases + "</td><td>" + r.open_per_100 + "</td></tr>";
+      }).join("");
+  }
+  function showStaff(fc) {
+    var group = window[cfg.staff];
+    group.clearLayers();
+    fc.features.forEach(function (f) {
+      var p = f.properties, c = f.geometry.coordinates;
+      var stale = p.age_s > 3600;
+      L.circleMarker([c[1], c[0]], { radius: 6, color: "#1c3d8f", weight: 2, fillColor: stale ? "#adb5bd" : "#4dabf7", fillOpacity: 1 })
+        .bindTooltip(esc(p.name) + " · " + age(p.age_s) + " ago", { permanent: true, direction: "right", className: "gg-staff-label" })
+        .addTo(group);
+    });
+    var note = $("gg-staff-note");
+    if (note) note.textContent = fc.note || fc.features.length + " staff with a position in the last 24 h";
+  }
+  function liveStatus(ok, text) {
+    var dot = $("gg-live-dot"), st = $("gg-live-status");
+    if (dot) dot.className = "gg-dot " + (ok ? "ok" : "bad");
+    if (st) st.textContent = text;
+  }
+  function pollCenter() {
+    gg.polls++;
+    var jobs = [getJSON(cfg.urls.reports).then(showReports)];
+    if (gg.polls % 5 === 1 && cfg.urls.staff) jobs.push(getJSON(cfg.urls.staff).then(showStaff));
+    if (gg.polls % 10 === 0) {
+      jobs.push(refreshGridMeasures());
+      if (cfg.urls.ranking) jobs.push(getJSON(cfg.urls.ranking).then(showRanking));
+    }
+    return Promise.all(jobs).then(function () {
+      gg.lastOk = new Date();
+      liveStatus(true, "live · " + gg.reportCount + " open · updated " + hhmm(gg.lastOk));
+    }, function () {
+      gg.errors++;
+      liveStatus(false, "no connection · showing data from " + (gg.lastOk ? hhmm(gg.lastOk) : "page load"));
+    }).then(function () {
+      setTimeout(pollCenter, cfg.pollSeconds * 1000);
+    });
+  }
+  function initCenter() {
+    var sel = $("gg-measure");
+    if (sel) sel.onchange = function () {
+      cfg.measure = sel.value;
+      styleGrids();
+      var u = new URL(window.location.href);
+      u.searchParams.set("measure", sel.value);
+      history.replaceState(null, "", u.toString());
+    };
+    if (cfg.initialReports) showReports(cfg.initialReports);
+    liveStatus(true, "live · " + (gg.reportCount || 0) + " open · loaded " + hhmm(new Date()));
+    if (cfg.initialStaff) showStaff(cfg.initialStaff);
+    showRanking(cfg.ranking);
+    var first = cfg.gridsAreTiles ? refreshGridMeasures() : Promise.resolve(styleGrids());
+    if (cfg.snapshot) { liveStatus(true, "snapshot · " + new Date().toLocaleString()); return; }
+    first.then(function () { setTimeout(pollCenter, cfg.pollSeconds * 1000); });
+  }
+
+  /* Worker: render from the page's data, refresh every pollSeconds, keep the last good copy
+   * in localStorage and keep showing it when the network drops. */
+  function storeKey() { return "gisgrid:worker:" + cfg.urls.worker_data; }
+  function showWorker(data, when) {
+    var hh = window[cfg.households], cases = window[cfg.cases];
+    if (!cfg.householdsAreTiles && data.households) {
+      hh.clearLayers();
+      data.households.features.forEach(function (f) {
+        var p = f.properties, c = f.geometry.coordinates;
+        L.circleMarker([c[1], c[0]], { radius: 4, weight: 1, color: "#fff", fillColor: p.c && p.c.length ? "#7048e8" : "#1971c2", fillOpacity: 0.9 })
+          .bindPopup(esc(p.a) + "<br>" + p.n + " people" + (p.c && p.c.length ? "<br>care: " + esc(p.c.join(", ")) : ""))
+          .addTo(hh);
+      });
+    }
+    cases.clearLayers();
+    var list = [];
+    data.reports.features.forEach(function (f) {
+      cases.addLayer(caseMarker(f));
+      var p = f.properties;
+      list.push('<li class="' + (p.overdue ? "late" : "") + '">' + esc(p.category_zh) + " · " + esc(p.status) +
+        " · due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") + "</li>");
+    });
+    $("gg-cases").innerHTML = list.join("");
+    $("gg-case-count").textContent = "(" + data.reports.features.length + ")";
+    gg.shownAt = when;
+    document.body.setAttribute("data-households", String(data.households ? data.households.features.length : 0));
+  }
+  function net(ok, text) { var el = $("gg-net"); el.className = "gg-net " + (ok ? "ok" : "bad"); el.textContent = text; }
+  function pollWorker() {
+    gg.polls++;
+    return getJSON(cfg.urls.worker_data).then(function (data) {
+      var now = new Date();
+      try { localStorage.setItem(storeKey(), JSON.stringify({ t: now.toISOString(), data: data })); } catch (e) { /* quota: keep the page's copy */ }
+      showWorker(data, now);
+      net(true, "online · " + hhmm(now));
+    }, function () {
+      gg.errors++;
+      net(false, "offline · data from " + (gg.shownAt ? hhmm(gg.shownAt) : "?"));
+    });
+  }
+  function initWorker() {
+    var now = new Date();
+    showWorker(cfg.initial, now);
+    net(true, "loaded · " + hhmm(now));
+    try { localStorage.setItem(storeKey(), JSON.stringify({ t: now.toISOString(), data: cfg.initial })); } catch (e) { /* ignore */ }
+    window.addEventListener("offline", function () { net(false, "offline · data from " + hhmm(gg.shownAt)); });
+    window.addEventListener("online", pollWorker);
+    gg.refresh = pollWorker;
+    $("gg-locate").onclick = function () {
+      if (!navigator.geolocation) { net(false, "no GPS on this device"); return; }
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var me = window[cfg.me], ll = [pos.coords.latitude, pos.coords.longitude];
+        me.clearLayers();
+        L.circle(ll, { radius: pos.coords.accuracy, weight: 1, color: "#1c7ed6", fillOpacity: 0.1 }).addTo(me);
+        L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: "#1c7ed6", fillOpacity: 1 }).addTo(me);
+        window[cfg.map].setView(ll, Math.max(window[cfg.map].getZoom(), 16));
+        gg.located = ll;
+      }, function (err) { net(false, "location: " + err.message); }, { enableHighAccuracy: true, timeout: 15000 });
+    };
+    if (!cfg.snapshot) setInterval(pollWorker, cfg.pollSeconds * 1000);
+  }
+
+  /* Planner: balance colouring and the generation switcher. */
+  function initPlanner() {
+    styleGrids();
+    if (cfg.gridsAreTiles) refreshGridMeasures();
+    var sel = $("gg-generation");
+    if (sel) sel.onchange = function () {
+      var u = new URL(window.location.href);
+      u.searchParams.set("generation", sel.value);
+      window.location.href = u.toString();
+    };
+  }
+
+  /* A GCJ-02 basemap is offset from WGS84 by up to ~600 m in China. Overlays stay WGS84 (so
+   * GPS and the database agree) and the basemap pane is shifted by the offset at the view
+   * centre, recomputed on every move: within one screen the offset varies by well under a
+   * pixel at street zooms. */
+  var PI = Math.PI, A = 6378245.0, EE = 0.00669342162296594323;
+  function tLat(x, y) {
+    var r = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2 / 3;
+    r += (20 * Math.sin(y * PI) + 40 * Math.sin(y / 3 * PI)) * 2 / 3;
+    r += (160 * Math.sin(y / 12 * PI) + 320 * Math.sin(y * PI / 30)) * 2 / 3;
+    return r;
+  }
+  function tLon(x, y) {
+    var r = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2 / 3;
+    r += (20 * Math.sin(x * PI) + 40 * Math.sin(x / 3 * PI)) * 2 / 3;
+    r += (150 * Math.sin(x / 12 * PI) + 300 * Math.sin(x / 30 * PI)) * 2 / 3;
+    return r;
+  }
+  function wgs2gcj(lat, lon) {
+    if (lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271) return [lat, lon];
+    var dLat = tLat(lon - 105, lat - 35), dLon = tLon(lon - 105, lat - 35);
+    var rad = lat / 180 * PI, magic = Math.sin(rad);
+    magic = 1 - EE * magic * magic;
+    var s = Math.sqrt(magic);
+    dLat = (dLat * 180) / ((A * (1 - EE)) / (magic * s) * PI);
+    dLon = (dLon * 180) / (A / s * Math.cos(rad) * PI);
+    return [lat + dLat, lon + dLon];
+  }
+  gg.wgs2gcj = wgs2gcj;
+  function initBasemapShift(map) {
+    var pane = map.getPane("basemap");
+    if (!pane || cfg.basemapDatum !== "gcj02") return;
+    function shift() {
+      var c = map.getCenter(), g = wgs2gcj(c.lat, c.lng);
+      var p1 = map.latLngToLayerPoint(c), p2 = map.latLngToLayerPoint(L.latLng(g[0], g[1]));
+      pane.style.marginLeft = (p1.x - p2.x) + "px";
+      pane.style.marginTop = (p1.y - p2.y) + "px";
+      gg.basemapShift = [p1.x - p2.x, p1.y - p2.y];
+    }
+    map.on("moveend zoomend viewreset", shift);
+    shift();
+  }
+
+  /* Fit the unit beside (desktop) or above (phone) the panel rather than under it. */
+  function fitBesidePanel(map) {
+    var panel = document.querySelector(".gg-panel, .gg-bar");
+    if (!panel || !cfg.bbox) return;
+    var b = cfg.bbox, r = panel.getBoundingClientRect();
+    var narrow = window.innerWidth < 600 || panel.className === "gg-bar";
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
+      paddingTopLeft: [10, 10],
+      paddingBottomRight: narrow ? [10, r.height + 10] : [r.width + 20, 10],
+      animate: false,
+    });
+    var ctrl = cfg.control && window[cfg.control];
+    if (ctrl && narrow) ctrl.collapse();
+  }
+
+  function init() {
+    var map = window[cfg.map];
+    gg.map = map;
+    document.body.classList.add("gg-" + cfg.page);
+    fitBesidePanel(map);
+    initBasemapShift(map);
+    if (cfg.page === "center") initCenter();
+    else if (cfg.page === "worker") initWorker();
+    else if (cfg.page === "planner") initPlanner();
+    gg.ready = true;
+    document.body.setAttribute("data-gisgrid-ready", "1");
+  }
+  // folium's map script runs at the end of <body>, after this file: wait for it.
+  document.addEventListener("DOMContentLoaded", init);
+})();

@@ -1,0 +1,241 @@
+"""Map data, tiles, static assets and exports over real HTTP against the demo county."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import httpx
+import mapbox_vector_tile
+import pytest
+from PIL import Image
+from sqlalchemy import Connection, text
+
+from gisgrid import mapdata, tiles
+
+CENTRE = (111.9, 23.3)
+
+
+@pytest.fixture
+def http(admin_http: httpx.Client) -> httpx.Client:
+    """Map data needs an account; these tests act as an admin (tests/test_auth.py and
+    test_maps_access below cover who else may call what)."""
+    return admin_http
+
+
+def test_grid_measures_bbox_and_zoom(http: httpx.Client) -> None:
+    full = http.get("/maps/data/grids", params={"unit": "441226"})
+    assert full.status_code == 200
+    assert full.headers["content-type"] == "application/geo+json"
+    assert full.headers["cache-control"] == "no-store"
+    fc = full.json()
+    assert len(fc["features"]) == 900
+    p = fc["features"][0]["properties"]
+    assert {"households", "open_cases", "overdue_cases", "open_per_100"} <= set(p)
+    # bbox narrows, zoom simplifies (fewer bytes for the same grids).
+    box = "111.85,23.25,111.95,23.35"
+    exact = http.get("/maps/data/grids", params={"unit": "441226", "bbox": box}).content
+    coarse = http.get("/maps/data/grids", params={"unit": "441226", "bbox": box, "zoom": 8})
+    n = len(json.loads(exact)["features"])
+    assert 0 < n < 900 and len(coarse.json()["features"]) == n
+    # Generated Voronoi grids have few vertices, so the saving is modest here.
+    assert len(coarse.content) < 0.9 * len(exact)
+
+
+def test_open_per_100_is_open_cases_over_households(conn: Connection) -> None:
+    fc = mapdata.grid_measures(conn, "441226", geometry=False)
+    total_open = conn.execute(
+        text(
+            "SELECT count(*) FROM report r JOIN grid g ON g.id = r.grid_id WHERE g.valid_to IS "
+            "NULL AND g.village_code LIKE '441226%' AND r.status IN "
+            "('submitted','registered','dispatched','in_progress')"
+        )
+    ).scalar_one()
+    assert sum(f["properties"]["open_cases"] for f in fc["features"]) == total_open
+    f = next(f for f in fc["features"] if f["properties"]["open_cases"])
+    p = f["properties"]
+    assert p["open_per_100"] == round(100 * p["open_cases"] / p["households"], 2)
+    assert f["geometry"] is None
+
+
+def test_reports_live_and_overdue(http: httpx.Client) -> None:
+    fc = http.get("/maps/data/reports", params={"unit": "441226"}).json()
+    assert fc["features"] and all(
+        f["properties"]["status"] in {"submitted", "registered", "dispatched", "in_progress"}
+        for f in fc["features"]
+    )
+    late = http.get("/maps/data/reports", params={"unit": "441226", "overdue": "true"}).json()
+    hours = [f["properties"]["hours_overdue"] for f in late["features"]]
+    assert hours and all(h > 0 for h in hours) and hours == sorted(hours, reverse=True)
+
+
+def test_staff_positions_latest_fix_with_age(conn: Connection) -> None:
+    staff_id, grid = conn.execute(
+        text(
+            "SELECT a.staff_id, g.code FROM staff_assignment a JOIN grid g ON g.id = a.grid_id "
+            "WHERE a.role = 'full_time' AND g.valid_to IS NULL ORDER BY a.id LIMIT 1"
+        )
+    ).one()
+    track = conn.execute(
+        text("INSERT INTO patrol_track (staff_id, source) VALUES (:s, 'test') RETURNING id"),
+        {"s": staff_id},
+    ).scalar_one()
+    conn.execute(
+        text(
+            "INSERT INTO patrol_fix (track_id, staff_id, t, geom) VALUES "
+            "(:t, :s, now() - interval '30 minutes', "
+            "ST_SetSRID(ST_MakePoint(111.90, 23.30), 4326)),"
+            "(:t, :s, now() - interval '5 minutes', ST_SetSRID(ST_MakePoint(111.91, 23.31), 4326))"
+        ),
+        {"t": track, "s": staff_id},
+    )
+    fc = mapdata.staff_positions(conn, grid[:9])
+    mine = [f for f in fc["features"] if f["properties"]["staff_id"] == staff_id]
+    assert len(mine) == 1 and fc["note"] is None
+    assert mine[0]["geometry"]["coordinates"] == [111.91, 23.31]
+    assert 290 <= mine[0]["properties"]["age_s"] <= 400
+
+
+def test_ranking_worst_first(http: httpx.Client) -> None:
+    rows = http.get("/maps/data/ranking", params={"unit": "441226"}).json()
+    assert len(rows) == 13
+    keys = [(-r["overdue_cases"], -r["open_per_100"]) for r in rows]
+    assert keys == sorted(keys) and [r["rank"] for r in rows] == list(range(1, 14))
+
+
+def test_households_need_a_grid_or_bbox(http: httpx.Client) -> None:
+    r = http.get("/maps/data/households", params={"unit": "441226"})
+    assert r.status_code == 422 and "bbox" in r.json()["detail"]
+    fc = http.get(
+        "/maps/data/households", params={"unit": "441226", "bbox": "111.9,23.3,111.92,23.32"}
+    ).json()
+    assert fc["features"] and "head_name" not in fc["features"][0]["properties"]
+
+
+def _decode(data: bytes) -> dict:
+    return mapbox_vector_tile.decode(data)
+
+
+@pytest.mark.parametrize("layer", ["grids", "households", "reports"])
+def test_tiles_decode_with_features(http: httpx.Client, layer: str) -> None:
+    z = 13 if layer == "households" else 10
+    x, y = tiles.lonlat_to_tile(*CENTRE, z)
+    r = http.get(f"/tiles/{layer}/{z}/{x}/{y}.mvt")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert "cache-control" in r.headers
+    decoded = _decode(r.content)
+    assert decoded[layer]["features"]
+
+
+def test_grid_tiles_cached_per_generation(http: httpx.Client) -> None:
+    gen = http.get("/maps/data/generations", params={"unit": "441226"}).json()[0]["id"]
+    x, y = tiles.lonlat_to_tile(*CENTRE, 11)
+    url = f"/tiles/grids/11/{x}/{y}.mvt?generation={gen}"
+    first, second = http.get(url), http.get(url)
+    assert second.headers["x-tile-cache"] == "hit"
+    assert first.content == second.content
+    assert "immutable" in second.headers["cache-control"]
+    other = http.get(f"/tiles/grids/11/{x}/{y}.mvt?generation={gen + 999}")
+    assert other.status_code == 200 and other.content == b""
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "says"),
+    [
+        ("/tiles/roads/1/0/0.mvt", 404, "roads"),
+        ("/tiles/grids/3/8/0.mvt", 422, "x=8"),
+        ("/maps/center?unit=441226&measure=coverage", 422, "patrol"),
+        ("/maps/center?unit=999999", 404, "999999"),
+        ("/maps/worker?grid=441226999999999", 404, "441226999999999"),
+        ("/maps/planner?unit=441226&generation=99999", 404, "99999"),
+        ("/maps/data/grids?unit=441226&bbox=23,111,24,112", 422, "swap"),
+        ("/static/../api/app.py", 404, ""),
+        ("/static/gisgrid/nothing.js", 404, "nothing.js"),
+    ],
+)
+def test_bad_input_is_a_named_4xx(http: httpx.Client, url: str, status: int, says: str) -> None:
+    r = http.get(url)
+    assert r.status_code == status, r.text
+    assert says in r.text
+
+
+def test_static_assets_are_served_with_licences(http: httpx.Client) -> None:
+    r = http.get("/static/vendor/leaflet-1.9.4/leaflet.js")
+    assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    assert "max-age=86400" in r.headers["cache-control"]
+    from api.routers.static import STATIC_DIR
+
+    for d in (STATIC_DIR / "vendor").iterdir():
+        if d.is_dir():
+            assert (d / "LICENSE").is_file(), d
+
+
+def test_pages_reference_no_outside_host(http: httpx.Client) -> None:
+    gcode = http.get("/maps/data/grids", params={"unit": "441226001", "geometry": "false"}).json()[
+        "features"
+    ][0]["properties"]["code"]
+    for url in (
+        "/maps/center?unit=441226",
+        "/maps/planner?unit=441226",
+        f"/maps/worker?grid={gcode}",
+    ):
+        html = http.get(url).text
+        assert "https://" not in html and "http://" not in html, url
+
+
+def test_png_export(http: httpx.Client) -> None:
+    r = http.get("/maps/export.png", params={"unit": "441226001", "measure": "households"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content))
+    assert img.size == (1200, 900)
+    assert len(img.convert("RGB").getcolors(1 << 20) or []) > 5  # grids in several classes
+
+
+def test_html_export_is_self_contained(http: httpx.Client) -> None:
+    r = http.get("/maps/center", params={"unit": "441226001", "export": "true"})
+    assert r.status_code == 200
+    assert "attachment" in r.headers["content-disposition"]
+    assert '<script src="/static' not in r.text and 'href="/static' not in r.text
+    assert '"snapshot": true' in r.text
+
+
+def test_worker_payload_is_small(http: httpx.Client) -> None:
+    """The whole worker page for the busiest grid: HTML + assets + data, printed and bounded."""
+    fc = http.get("/maps/data/grids", params={"unit": "441226", "geometry": "false"}).json()
+    grid = max(fc["features"], key=lambda f: f["properties"]["households"])["properties"]
+    html = http.get("/maps/worker", params={"grid": grid["code"]}).content
+    assets = sum(
+        len(http.get(u).content)
+        for u in (
+            "/static/vendor/leaflet-1.9.4/leaflet.js",
+            "/static/vendor/leaflet-1.9.4/leaflet.css",
+            "/static/gisgrid/gisgrid.js",
+            "/static/gisgrid/gisgrid.css",
+        )
+    )
+    print(
+        f"worker page, grid {grid['code']} ({grid['households']} households): "
+        f"html+data {len(html) / 1024:.1f} KiB, assets {assets / 1024:.1f} KiB"
+    )
+    assert len(html) < 200 * 1024
+
+
+def test_maps_access(server: str, admin_token: str) -> None:
+    """Anonymous visitors are sent to sign in; data with people or cases needs an account."""
+    with httpx.Client(base_url=server) as anon:
+        r = anon.get("/maps/center", params={"unit": "441226"})
+        assert r.status_code == 303
+        assert r.headers["location"].startswith("/login?next=%2Fmaps%2Fcenter")
+        for path, params in [
+            ("/maps/data/reports", {"unit": "441226"}),
+            ("/maps/data/staff", {"unit": "441226"}),
+            ("/maps/data/households", {"grid": "441226001001001"}),
+            ("/maps/data/worker", {"grid": "441226001001001"}),
+            ("/tiles/households/14/13289/7089.mvt", {}),
+            ("/tiles/reports/14/13289/7089.mvt", {}),
+        ]:
+            assert anon.get(path, params=params).status_code == 401, path
+        # Grids and rankings carry no people: public.
+        assert anon.get("/maps/data/grids", params={"unit": "441226"}).status_code == 200
+        assert anon.get("/tiles/grids/10/830/443.mvt").status_code == 200
