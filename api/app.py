@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
-    app.middleware("http")(security.audit_writes)
+    app.add_middleware(security.AuditWrites)
     for router in (
         health.router,
         auth.router,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gisgrid import audit, auth
 from gisgrid.errors import GisGridError, RateLimited
@@ -19,16 +21,22 @@ SESSION_COOKIE = "gisgrid_session"
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_principal(
+def _principal_for(request: Request, token: str | None) -> auth.Principal:
+    token = token or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return auth.PUBLIC
+    with request.app.state.engine.begin() as conn:
+        return auth.principal_for_token(conn, token)
+
+
+async def get_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> auth.Principal:
     """The account behind the bearer token or session cookie, else the public."""
-    token = token or request.cookies.get(SESSION_COOKIE)
-    if not token:
-        principal = auth.PUBLIC
+    if token or request.cookies.get(SESSION_COOKIE):
+        principal = await run_in_threadpool(_principal_for, request, token)
     else:
-        with request.app.state.engine.begin() as conn:
-            principal = auth.principal_for_token(conn, token)
+        principal = auth.PUBLIC  # no database, no thread hop: anonymous reads stay cheap
     request.state.principal = principal
     return principal
 
@@ -77,29 +85,47 @@ def rate_limit(bucket: str) -> Callable[[Request], None]:
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-async def audit_writes(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Append an audit entry for every write request, whoever made it and however it ended."""
-    response = await call_next(request)
-    if request.method in WRITE_METHODS:
-        principal = getattr(request.state, "principal", None)
-        if principal is None:
-            try:
-                principal = get_principal(request, _bearer(request))
-            except GisGridError:
-                principal = auth.PUBLIC
-        with request.app.state.engine.begin() as conn:
-            audit.record(
-                conn,
-                principal,
-                "write",
-                method=request.method,
-                path=request.url.path,
-                client=client_address(request),
-                status=response.status_code,
-            )
-    return response
+class AuditWrites:
+    """ASGI middleware: an audit entry for every write request, whoever made it and however it
+    ended. Plain ASGI (not BaseHTTPMiddleware) so reads, the hot path for tiles, pass untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+
+        async def remember_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember_status)
+        finally:
+            await run_in_threadpool(_record_write, Request(scope), status["code"])
+
+
+def _record_write(request: Request, status: int) -> None:
+    principal = request.scope.get("state", {}).get("principal")
+    if principal is None:
+        try:
+            principal = _principal_for(request, _bearer(request))
+        except GisGridError:
+            principal = auth.PUBLIC
+    with request.app.state.engine.begin() as conn:
+        audit.record(
+            conn,
+            principal,
+            "write",
+            method=request.method,
+            path=request.url.path,
+            client=client_address(request),
+            status=status,
+        )
 
 
 def _bearer(request: Request) -> str | None:

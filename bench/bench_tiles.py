@@ -77,6 +77,32 @@ def _run(client: httpx.Client, urls: list[str]) -> tuple[float, int]:
     return len(urls) / (time.perf_counter() - t0), total
 
 
+def _wrk_rate(base: str, urls: list[str], seconds: int = 10, connections: int = 4) -> float:
+    """Requests/s from wrk cycling through `urls` at a fixed concurrency (server-bound)."""
+    import re
+    import shutil
+    import tempfile
+
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed: apt-get install wrk (./run bench does it)")
+    paths = ",".join(f'"{u}"' for u in urls)
+    script = (
+        f"local paths = {{{paths}}}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        "  return wrk.format('GET', paths[(i % #paths) + 1])\nend\n"
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as f:
+        f.write(script)
+        f.flush()
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", f.name, base],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw error responses from {base}:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
 def main() -> None:
     """Print cold and warm tiles/s for gisgrid and tipg, the ratios, and MVT vs GeoJSON bytes."""
     settings = Settings()
@@ -135,6 +161,14 @@ def main() -> None:
         print(
             f"warm  gisgrid {g_warm:8.0f} tiles/s   tipg {t_warm:8.0f} tiles/s   "
             f"ratio {g_warm / t_warm:5.2f}x"
+        )
+        # Sequential single-client figures are bound by the Python client; wrk measures the
+        # servers themselves at a fixed concurrency, both warm (every tile fetched before).
+        g_wrk = _wrk_rate(f"http://127.0.0.1:{gport}", g_urls)
+        t_wrk = _wrk_rate(f"http://127.0.0.1:{tport}", t_urls)
+        print(
+            f"warm, wrk 4 connections: gisgrid {g_wrk:8.0f} tiles/s   tipg {t_wrk:8.0f} tiles/s"
+            f"   ratio {g_wrk / t_wrk:5.2f}x"
         )
         print(f"bytes gisgrid MVT {g_bytes / 1024:.0f} KiB, tipg MVT {t_bytes / 1024:.0f} KiB, "
               f"same grids as GeoJSON {gj_bytes / 1024:.0f} KiB: MVT/GeoJSON "
