@@ -15,6 +15,8 @@ STATUS = {
     errors.TopologyError: 409,
     errors.DataSourceError: 503,
     errors.LocalDatabaseError: 503,
+    errors.InvalidImport: 422,
+    errors.ImportRefused: 409,
 }
 
 

@@ -35,3 +35,11 @@ class DataSourceError(GisGridError):
 
 class InvalidCode(GisGridError):
     """A division or grid code is not of a shape gisgrid knows."""
+
+
+class InvalidImport(GisGridError):
+    """A boundary import was asked for with a bad level, date, generation name or file."""
+
+
+class ImportRefused(GisGridError):
+    """A boundary import still has errors, so --commit refuses to write any of it."""
