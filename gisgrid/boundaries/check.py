@@ -129,7 +129,7 @@ def plan_import(
         _check_crs_fits(plan, src, geoms, county)
     usable = ~shapely.is_missing(geoms)
     plan.geoms = geoms
-    if county is None or not usable.any():
+    if county is None or county.get("missing") or not usable.any():
         return plan
     lon = county["lon"]
     gm = np.full(n, None, dtype=object)
@@ -230,7 +230,9 @@ def _check_codes(
             )
     known = set(
         conn.execute(
-            text("SELECT code FROM admin_unit WHERE level = CAST(:l AS unit_level) AND code = ANY(:c)"),
+            text(
+                "SELECT code FROM admin_unit WHERE level = CAST(:l AS unit_level) AND code = ANY(:c)"
+            ),
             {"l": parent_level, "c": sorted({e for e in expected if e})},
         ).scalars()
     )
@@ -430,7 +432,9 @@ def _check_crs_fits(
         return
     margin = 0.05  # degrees (~5 km): a feature this far outside is not a drawing error
     env = shapely.box(
-        county["minx"] - margin, county["miny"] - margin, county["maxx"] + margin,
+        county["minx"] - margin,
+        county["miny"] - margin,
+        county["maxx"] + margin,
         county["maxy"] + margin,
     )
     outside = usable[~shapely.intersects(geoms[usable], env)]
@@ -465,9 +469,7 @@ def _check_slivers(plan: ImportPlan, gm: np.ndarray, usable: np.ndarray, tol: To
         )
 
 
-def _check_overlaps(
-    plan: ImportPlan, gm: np.ndarray, usable: np.ndarray, tol: Tolerances
-) -> None:
+def _check_overlaps(plan: ImportPlan, gm: np.ndarray, usable: np.ndarray, tol: Tolerances) -> None:
     idx = np.flatnonzero(usable)
     geoms = gm[idx]
     tree = shapely.STRtree(geoms)

@@ -161,9 +161,7 @@ def _commit_grids(
         {"p": prefix + "%"},
     )
     closed = conn.execute(
-        text(
-            "UPDATE grid SET valid_to = :f WHERE id IN (SELECT id FROM boundary_old_grid)"
-        ),
+        text("UPDATE grid SET valid_to = :f WHERE id IN (SELECT id FROM boundary_old_grid)"),
         {"f": valid_from},
     ).rowcount
     progress(f"closed {closed} grids; writing {len(plan.codes)} new grids")
@@ -259,9 +257,7 @@ def _commit_units(
     county = plan.county_code or codes[0][:6] + "000000"
     plan.county_code = county
     parents = {"county": None, "town": county, "village": None}
-    parent = [
-        parents[plan.level] if plan.level != "village" else c[:9] + "000" for c in codes
-    ]
+    parent = [parents[plan.level] if plan.level != "village" else c[:9] + "000" for c in codes]
     import_id = _log(conn, plan, None, {"level": plan.level, "units": len(codes)})
     archived = conn.execute(
         text(
@@ -294,7 +290,10 @@ def _commit_units(
             "admin_unit.name), geom = EXCLUDED.geom, geom_generated = false, "
             "geom_source = EXCLUDED.geom_source"
         ),
-        {"l": plan.level, "s": f"imported from {plan.source.get('name')} ({plan.source.get('crs')})"},
+        {
+            "l": plan.level,
+            "s": f"imported from {plan.source.get('name')} ({plan.source.get('crs')})",
+        },
     ).rowcount
     summary = {
         "level": plan.level,
