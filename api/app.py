@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import health, locate, units
+from api.routers import boundaries, health, locate, ogc, units
 from gisgrid.db import make_engine, resolve_database_url
 from gisgrid.settings import Settings
 
@@ -34,6 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="gisgrid", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     errors.install(app)
-    for router in (health.router, units.router, locate.router):
+    for router in (health.router, units.router, locate.router, boundaries.router, ogc.router):
         app.include_router(router)
     return app

@@ -274,9 +274,7 @@ class AdminUnitPart(Base):
     __tablename__ = "admin_unit_part"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str] = mapped_column(
-        ForeignKey("admin_unit.code", ondelete="CASCADE"), index=True
-    )
+    code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code", ondelete="CASCADE"), index=True)
     geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True))
 
 

@@ -152,7 +152,8 @@ def _county_of(conn: Connection, codes: np.ndarray, level: str) -> dict[str, Any
     row = (
         conn.execute(
             text(
-                "SELECT code, name, ST_X(ST_Centroid(geom)) AS lon, ST_Y(ST_Centroid(geom)) AS lat, "
+                "SELECT code, name, ST_X(ST_Centroid(geom)) AS lon, "
+                "ST_Y(ST_Centroid(geom)) AS lat, "
                 "ST_XMin(geom) AS minx, ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, "
                 "ST_YMax(geom) AS maxy FROM admin_unit WHERE code = :c AND level = 'county'"
             ),
@@ -179,7 +180,7 @@ def _check_codes(
             "county_not_loaded",
             "error",
             f"county {county['code']} (from the codes' first 6 digits) is not in the database",
-            "load the county first (gisgrid boundaries import ... --level county), or fix the codes",
+            "load the county first (boundaries import ... --level county), or fix the codes",
         )
     lengths = CODE_LENGTH[level]
     for i, c in enumerate(codes):
@@ -218,7 +219,7 @@ def _check_codes(
         return
     expected = np.array([_parent_code(str(c), level) for c in codes], dtype=object)
     if raw.parents is not None:
-        for i in np.flatnonzero((raw.parents != "") & (raw.parents != expected)):
+        for i in map(int, np.flatnonzero((raw.parents != "") & (raw.parents != expected))):
             plan.add(
                 "code_not_under_parent",
                 "error",
@@ -231,7 +232,8 @@ def _check_codes(
     known = set(
         conn.execute(
             text(
-                "SELECT code FROM admin_unit WHERE level = CAST(:l AS unit_level) AND code = ANY(:c)"
+                "SELECT code FROM admin_unit "
+                "WHERE level = CAST(:l AS unit_level) AND code = ANY(:c)"
             ),
             {"l": parent_level, "c": sorted({e for e in expected if e})},
         ).scalars()
@@ -307,7 +309,7 @@ def _check_shapes(
     missing = shapely.is_missing(geoms)
     empty = missing.copy()
     empty[~missing] = shapely.is_empty(geoms[~missing])
-    for i in np.flatnonzero(empty):
+    for i in map(int, np.flatnonzero(empty)):
         if int(i) not in raw.unreadable:
             plan.add(
                 "empty_geometry",
@@ -319,7 +321,7 @@ def _check_shapes(
     types = np.full(n, -1)
     types[~empty] = shapely.get_type_id(geoms[~empty])
     wrong = ~empty & ~np.isin(types, (3, 6))
-    for i in np.flatnonzero(wrong):
+    for i in map(int, np.flatnonzero(wrong)):
         plan.add(
             "wrong_geometry_type",
             "error",
@@ -346,7 +348,7 @@ def _check_ranges(plan: ImportPlan, geoms: np.ndarray, ok: np.ndarray, repair: b
     lon_ok = (b[:, 0] >= -180) & (b[:, 2] <= 180)
     lat_ok = (b[:, 1] >= -90) & (b[:, 3] <= 90)
     swapped_ok = (b[:, 1] >= -180) & (b[:, 3] <= 180) & (b[:, 0] >= -90) & (b[:, 2] <= 90)
-    for k in np.flatnonzero(~(lon_ok & lat_ok)):
+    for k in map(int, np.flatnonzero(~(lon_ok & lat_ok))):
         i = int(idx[k])
         if swapped_ok[k]:
             plan.add(
@@ -382,7 +384,7 @@ def _check_validity(plan: ImportPlan, out: np.ndarray, ok: np.ndarray, repair: b
     if not len(idx):
         return
     valid = shapely.is_valid(out[idx])
-    for k in np.flatnonzero(~valid):
+    for k in map(int, np.flatnonzero(~valid)):
         i = int(idx[k])
         reason = shapely.is_valid_reason(out[i])
         fixed = _polygonal(shapely.make_valid(out[i]))
@@ -455,7 +457,7 @@ def _check_slivers(plan: ImportPlan, gm: np.ndarray, usable: np.ndarray, tol: To
     idx = np.flatnonzero(usable)
     area = shapely.area(gm[idx])
     thin = _thinness(gm[idx])
-    for k in np.flatnonzero((area < tol.sliver_m2) | (thin < tol.sliver_thinness)):
+    for k in map(int, np.flatnonzero((area < tol.sliver_m2) | (thin < tol.sliver_thinness))):
         i = int(idx[k])
         plan.add(
             "sliver",
@@ -480,7 +482,7 @@ def _check_overlaps(plan: ImportPlan, gm: np.ndarray, usable: np.ndarray, tol: T
         return
     inter = shapely.intersection(geoms[a], geoms[b])
     area = shapely.area(inter)
-    for k in np.flatnonzero(area > tol.overlap_m2):
+    for k in map(int, np.flatnonzero(area > tol.overlap_m2)):
         i, j = int(idx[a[k]]), int(idx[b[k]])
         plan.add(
             "overlap",
@@ -525,15 +527,17 @@ def _check_parents(
         parents = pgeoms[[pos[p] for p in parent_of[idx]]]
         outside = shapely.area(shapely.difference(gm[idx], parents))
         share = outside / np.maximum(shapely.area(gm[idx]), 1e-9)
-        for k in np.flatnonzero(outside > tol.inside_m2):
+        for k in map(int, np.flatnonzero(outside > tol.inside_m2)):
             i = int(idx[k])
             plan.add(
                 "not_inside_parent",
                 "error",
-                f"{level} {plan.codes[i]} reaches {outside[k]:,.0f} m2 ({share[k]:.1%}) outside its "
+                f"{level} {plan.codes[i]} reaches {outside[k]:,.0f} m2 ({share[k]:.1%}) "
+                f"outside its "
                 f"{parent_level} {parent_of[i]} {pnames[parent_of[i]]} (tolerance "
                 f"{tol.inside_m2:g} m2)",
-                f"clip it to the {parent_level} boundary, or move it to the {parent_level} it is in",
+                f"clip it to the {parent_level} boundary, or move it to the {parent_level} "
+                "it is in",
                 feature=plan.feature(i),
                 parent=str(parent_of[i]),
                 area_outside_m2=round(float(outside[k]), 1),

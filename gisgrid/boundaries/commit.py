@@ -195,7 +195,7 @@ def _commit_grids(
         ),
         {"g": gen_id},
     )
-    relations = dict(
+    relations: dict[str, int] = dict(
         conn.execute(
             text(
                 "SELECT relation, count(*) FROM grid_lineage WHERE to_generation_id = :g "

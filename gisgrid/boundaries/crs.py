@@ -102,7 +102,7 @@ def guess_from_coordinates(bounds: np.ndarray, county_lon: float | None) -> tupl
     minx, miny, maxx, maxy = bounds
     if -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
         return "ok", ""
-    if 1e7 < minx and maxx < 5e7 and 0 < miny < 1e7:
+    if minx > 1e7 and maxx < 5e7 and 0 < miny < 1e7:
         zone = int(minx // 1_000_000)
         if 25 <= zone <= 45:
             return "error", (
@@ -114,7 +114,7 @@ def guess_from_coordinates(bounds: np.ndarray, county_lon: float | None) -> tupl
                 f"no CRS in the file; x={minx:.0f} looks like CGCS2000 6-degree Gauss-Kruger zone "
                 f"{zone} (EPSG:{4491 + zone - 13}): pass --crs EPSG:{4491 + zone - 13}"
             )
-    if 0 < minx and maxx < 1e6 and 0 < miny < 1e7:
+    if minx > 0 and maxx < 1e6 and 0 < miny < 1e7:
         hint = f" (for this county: EPSG:{gk_zone_for(county_lon)})" if county_lon else ""
         return "error", (
             "no CRS in the file; the coordinates look like metres in a Gauss-Kruger zone without "

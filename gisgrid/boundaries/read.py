@@ -111,7 +111,8 @@ def read_boundaries(
     except InvalidGeometry:
         raise
     except Exception as exc:  # GDAL, pyarrow and pandas each raise their own classes
-        raise InvalidGeometry(f"{source_name or path.name!r} could not be read as {fmt}: {exc}")
+        name = source_name or path.name
+        raise InvalidGeometry(f"{name!r} could not be read as {fmt}: {exc}") from exc
     columns = list(frame.columns)
     unreadable: dict[int, str] = {}
     if fmt == "csv":
