@@ -28,6 +28,9 @@ class Tolerances:
     gap_m2: float = 1.0  # hole inside a parent not covered by its children
     sliver_m2: float = 100.0  # a feature smaller than this is a sliver
     sliver_thinness: float = 0.05  # 4*pi*area/perimeter^2 below this is a sliver (circle = 1)
+    # Gaps, overlaps and overhangs narrower than this everywhere are digitising noise (a datum
+    # round trip or a 7-decimal file moves edges by ~1 cm), not a planner's mistake.
+    snap_m: float = 1.0
 
 
 @dataclass
@@ -482,7 +485,8 @@ def _check_overlaps(plan: ImportPlan, gm: np.ndarray, usable: np.ndarray, tol: T
         return
     inter = shapely.intersection(geoms[a], geoms[b])
     area = shapely.area(inter)
-    for k in map(int, np.flatnonzero(area > tol.overlap_m2)):
+    wide = ~shapely.is_empty(shapely.buffer(inter, -tol.snap_m / 2))
+    for k in map(int, np.flatnonzero((area > tol.overlap_m2) & wide)):
         i, j = int(idx[a[k]]), int(idx[b[k]])
         plan.add(
             "overlap",
@@ -525,7 +529,8 @@ def _check_parents(
     idx = np.flatnonzero(has_parent)
     if len(idx):
         parents = pgeoms[[pos[p] for p in parent_of[idx]]]
-        outside = shapely.area(shapely.difference(gm[idx], parents))
+        snapped = shapely.buffer(parents, tol.snap_m)
+        outside = shapely.area(shapely.difference(gm[idx], snapped))
         share = outside / np.maximum(shapely.area(gm[idx]), 1e-9)
         for k in map(int, np.flatnonzero(outside > tol.inside_m2)):
             i = int(idx[k])
@@ -563,7 +568,7 @@ def _check_parents(
         areas = shapely.area(pieces)
         thin = _thinness(pieces)
         for piece, area, t in zip(pieces, areas, thin, strict=True):
-            if area <= tol.gap_m2:
+            if area <= tol.gap_m2 or shapely.buffer(piece, -tol.snap_m / 2).is_empty:
                 continue
             sliver = bool(t < tol.sliver_thinness)
             near = members[shapely.distance(gm[members], piece) < 1.0]
