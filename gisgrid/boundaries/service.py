@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from gisgrid.boundaries import LEVELS
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
+from gisgrid.boundaries.crs import parse_crs
 from gisgrid.boundaries.read import read_boundaries
 from gisgrid.errors import InvalidImport
 
@@ -34,6 +35,8 @@ def import_boundaries(
     """The import report; with commit=True also the commit summary (the caller commits the tx)."""
     if level not in LEVELS:
         raise InvalidImport(f"level={level!r} must be one of {', '.join(LEVELS)}")
+    if crs:
+        parse_crs(crs)  # a bad --crs is named before the file is read
     progress(f"reading {source_name or Path(path).name}")
     raw = read_boundaries(
         path, source_name=source_name, code_field=code_field, name_field=name_field
