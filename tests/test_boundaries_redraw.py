@@ -166,7 +166,8 @@ def small_county(engine: Engine, demo_county: str) -> Iterator[dict[str, list[tu
                     status = "closed" if k == 12 else "dispatched"
                     rid = conn.execute(
                         text(
-                            "INSERT INTO report (category, source, status, grid_id, generated, geom) "
+                            "INSERT INTO report (category, source, status, grid_id, generated, "
+                            "geom) "
                             "VALUES ('test', 'resident', CAST(:s AS report_status), :g, true, "
                             "ST_SetSRID(ST_MakePoint(:x, :y), 4326)) RETURNING id"
                         ),
