@@ -363,3 +363,60 @@ def test_bad_import_requests_are_4xx(http: httpx.Client, small_county: dict) -> 
     assert r.status_code == 422 and "dwg" in r.json()["detail"]
     r = http.get("/api/v1/boundaries/export", params={"generation": "nope"})
     assert r.status_code == 404 and "nope" in r.json()["detail"]
+
+
+def test_village_import_replaces_units_and_keeps_the_old_ones(
+    engine: Engine, small_county: dict, tmp_path: Path
+) -> None:
+    mid = X0 + 0.6 * W  # the boundary between the two villages moves east
+    frame = gpd.GeoDataFrame(
+        {"code": [V1, V2], "name": ["一村", "二村(新)"]},
+        geometry=[shapely.box(X0, Y0, mid, Y0 + W), shapely.box(mid, Y0, X0 + W, Y0 + W)],
+        crs=4326,
+    )
+    path = tmp_path / "villages.gpkg"
+    frame.to_file(path, driver="GPKG")
+    with engine.connect() as conn:
+        plan = plan_import(conn, read_boundaries(path), "village")
+        assert plan.errors == 0, plan.problems
+        summary = commit_import(conn, plan)
+        assert summary["units_written"] == 2 and summary["units_archived"] == 2
+        row = conn.execute(
+            text("SELECT name, ST_XMax(geom) FROM admin_unit WHERE code = :c"), {"c": V1}
+        ).one()
+        assert row[0] == "一村" and row[1] == pytest.approx(mid)
+        old = conn.execute(
+            text("SELECT name, ST_XMax(geom) FROM admin_unit_history WHERE code = :c"), {"c": V2}
+        ).one()
+        assert old[0] == "二村" and old[1] == pytest.approx(X0 + W)
+        parts = conn.execute(
+            text("SELECT ST_XMax(ST_Extent(geom)) FROM admin_unit_part WHERE code = :c"),
+            {"c": V1},
+        ).scalar_one()
+        assert parts == pytest.approx(mid)  # the trigger re-subdivided the new boundary
+        conn.rollback()
+
+
+def test_cli_dry_run_lists_problems_and_exits_1(
+    database_url: str,
+    engine: Engine,
+    small_county: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gisgrid.cli import main
+
+    broken = dict(NEW)
+    broken[V1 + "003"] = broken[V1 + "003"].buffer(0.002)  # overlaps its neighbours
+    path = tmp_path / "broken.csv"
+    gpd.GeoDataFrame({"code": list(broken)}, geometry=list(broken.values()), crs=4326).assign(
+        wkt=lambda f: f.geometry.to_wkt()
+    ).drop(columns="geometry").to_csv(path, index=False)
+    monkeypatch.setenv("GISGRID_DATABASE_URL", database_url)
+    before = _fingerprint(engine)
+    assert main(["boundaries", "import", str(path), "--level", "grid"]) == 1
+    out = capsys.readouterr().out
+    assert "overlap" in out and V1 + "003" in out and "NOT committable" in out
+    assert main(["boundaries", "import", str(path), "--level", "grid", "--commit"]) == 2
+    assert _fingerprint(engine) == before
