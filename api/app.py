@@ -13,10 +13,12 @@ from api import errors, security
 from api.routers import (
     audit,
     auth,
+    boundaries,
     health,
     households,
     locate,
     maps,
+    ogc,
     open311,
     patrols,
     static,
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maps.router,
         tiles.router,
         static.router,
+        boundaries.router,
+        ogc.router,
     ):
         app.include_router(router)
     return app

@@ -25,6 +25,8 @@ STATUS = {
     errors.InvalidApiKey: 403,
     errors.InvalidReport: 400,
     errors.IdempotencyConflict: 409,
+    errors.InvalidImport: 422,
+    errors.ImportRefused: 409,
 }
 
 

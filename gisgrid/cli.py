@@ -252,6 +252,58 @@ def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
+    """boundaries import (dry run unless --commit) | export."""
+    import datetime as dt
+    from pathlib import Path
+
+    from gisgrid.db import make_engine
+
+    url = _prepared_url(settings)
+    engine = make_engine(url)
+    as_date = dt.datetime.fromisoformat
+    try:
+        if args.action == "import":
+            from gisgrid.boundaries.service import format_report, import_boundaries
+
+            with engine.begin() as conn:
+                report = import_boundaries(
+                    conn,
+                    Path(args.path),
+                    args.level,
+                    crs=args.crs,
+                    repair=args.repair,
+                    commit=args.commit,
+                    generation=args.generation,
+                    valid_from=as_date(args.valid_from) if args.valid_from else None,
+                    code_field=args.code_field,
+                    name_field=args.name_field,
+                    progress=_say,
+                )
+            print(
+                json.dumps(report, indent=2, ensure_ascii=False)
+                if args.json
+                else format_report(report)
+            )
+            if report.get("commit"):
+                print(json.dumps(report["commit"], indent=2, ensure_ascii=False))
+            return 0 if report["committable"] else 1
+        from gisgrid.boundaries.export import grids_frame, write_grids
+
+        with engine.connect() as conn:
+            frame = grids_frame(
+                conn,
+                unit=args.unit,
+                generation=args.generation,
+                as_of=as_date(args.as_of) if args.as_of else None,
+            )
+        write_grids(frame, args.format, Path(args.output))
+        _say(f"wrote {len(frame)} grids to {args.output} ({args.format})")
+        return 0
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="gisgrid", description=__doc__)
@@ -318,6 +370,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+    b = sub.add_parser("boundaries", help="import (dry run unless --commit) and export grids")
+    bsub = b.add_subparsers(dest="action", required=True)
+    imp = bsub.add_parser("import", help="check a boundary file; --commit writes it")
+    imp.add_argument("path", help="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet or CSV (WKT)")
+    imp.add_argument("--level", required=True, choices=["county", "town", "village", "grid"])
+    imp.add_argument("--generation", help="name of the new grid generation")
+    imp.add_argument(
+        "--crs", help="EPSG:4326, EPSG:4490, EPSG:4491-4554 (Gauss-Kruger), gcj02 or bd09"
+    )
+    imp.add_argument("--commit", action="store_true", help="write it (all or nothing)")
+    imp.add_argument("--repair", action="store_true", help="apply proposed repairs")
+    imp.add_argument("--valid-from", help="ISO date the new generation starts (default now)")
+    imp.add_argument("--code-field")
+    imp.add_argument("--name-field")
+    imp.add_argument("--json", action="store_true", help="print the full report as JSON")
+    exp = bsub.add_parser("export", help="write grids to a file")
+    exp.add_argument(
+        "--format", required=True, choices=["geojson", "gpkg", "shp", "csv", "parquet"]
+    )
+    exp.add_argument("-o", "--output", required=True)
+    exp.add_argument("--generation", help="a generation by name (default: current grids)")
+    exp.add_argument("--as-of", help="grids valid on this ISO date")
+    exp.add_argument("--unit", help="only grids in this county/town/village code")
+    b.set_defaults(func=cmd_boundaries)
     return p
 
 

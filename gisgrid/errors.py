@@ -75,3 +75,11 @@ class InvalidReport(GisGridError):
 
 class IdempotencyConflict(GisGridError):
     """An Idempotency-Key (or token) was reused for a different request."""
+
+
+class InvalidImport(GisGridError):
+    """A boundary import was asked for with a bad level, date, generation name or file."""
+
+
+class ImportRefused(GisGridError):
+    """A boundary import still has errors, so --commit refuses to write any of it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -23,24 +24,34 @@ def check_lon_lat(lon: float, lat: float) -> None:
         raise InvalidCoordinate(f"lon={lon} is outside [-180, 180]")
 
 
-def locate(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
-    """The current grid covering (lon, lat) in WGS84, with its units and staff."""
+def locate(
+    conn: Connection, lon: float, lat: float, as_of: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The grid covering (lon, lat) in WGS84 (current, or valid at as_of), its units and staff."""
     check_lon_lat(lon, lat)
-    row = conn.execute(text(sql.load("locate")), {"lon": lon, "lat": lat}).mappings().first()
+    row = (
+        conn.execute(text(sql.load("locate")), {"lon": lon, "lat": lat, "as_of": as_of})
+        .mappings()
+        .first()
+    )
     if row is None:
-        raise OutsideCoverage(_outside_message(conn, lon, lat))
+        raise OutsideCoverage(_outside_message(conn, lon, lat, as_of))
     staff = conn.execute(
         text(
             "SELECT s.id, s.name, a.role::text AS role, s.on_duty FROM staff_assignment a "
             "JOIN staff s ON s.id = a.staff_id "
-            "WHERE a.grid_id = :g AND a.valid_to IS NULL AND a.role <> 'household_leader' "
+            "WHERE a.grid_id = :g AND a.role <> 'household_leader' AND CASE "
+            "WHEN CAST(:as_of AS timestamptz) IS NULL THEN a.valid_to IS NULL "
+            "ELSE a.valid_from <= CAST(:as_of AS timestamptz) AND (a.valid_to IS NULL "
+            "OR a.valid_to > CAST(:as_of AS timestamptz)) END "
             "ORDER BY a.role, s.id"
         ),
-        {"g": row["id"]},
+        {"g": row["id"], "as_of": as_of},
     ).mappings()
     return {
         "point": {"lon": lon, "lat": lat, "datum": "WGS84"},
         "grid": {"code": row["code"], "name": row["name"], "generated": row["geom_generated"]},
+        "as_of": as_of.isoformat() if as_of else None,
         "village": {"code": row["village_code"], "name": row["village_name"]},
         "town": {"code": row["town_code"], "name": row["town_name"]},
         "county": {"code": row["county_code"], "name": row["county_name"]},
@@ -48,11 +59,16 @@ def locate(conn: Connection, lon: float, lat: float) -> dict[str, Any]:
     }
 
 
-def _outside_message(conn: Connection, lon: float, lat: float) -> str:
-    msg = f"lon={lon}, lat={lat} is outside every grid this service holds"
+def _outside_message(
+    conn: Connection, lon: float, lat: float, as_of: dt.datetime | None = None
+) -> str:
+    when = f" on {as_of.isoformat()}" if as_of else ""
+    msg = f"lon={lon}, lat={lat} is outside every grid this service holds{when}"
     # A swapped pair that lands in a grid is the commonest cause; say so when it does.
     if -90 <= lon <= 90 and -180 <= lat <= 180:
-        swapped = conn.execute(text(sql.load("locate")), {"lon": lat, "lat": lon}).first()
+        swapped = conn.execute(
+            text(sql.load("locate")), {"lon": lat, "lat": lon, "as_of": as_of}
+        ).first()
         if swapped is not None:
             return msg + f"; lon={lat}, lat={lon} is inside grid {swapped.code}: did you swap them?"
     counties = conn.execute(

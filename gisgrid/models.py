@@ -385,3 +385,88 @@ class ApiKey(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- Boundaries: import, lineage, subdivided copies (issue 3; migration 0003_boundaries) ---
+
+
+class GridPart(Base):
+    """A piece of a grid from ST_Subdivide (<= 64 vertices), kept by a trigger for point lookups."""
+
+    __tablename__ = "grid_part"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"), index=True)
+    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True))
+
+
+class AdminUnitPart(Base):
+    """A piece of an administrative unit from ST_Subdivide, kept by a trigger."""
+
+    __tablename__ = "admin_unit_part"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code", ondelete="CASCADE"), index=True)
+    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True))
+
+
+class GridLineage(Base):
+    """How a grid of the previous generation maps to the next: unchanged, renamed, split..."""
+
+    __tablename__ = "grid_lineage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_generation_id: Mapped[int] = mapped_column(
+        ForeignKey("generation.id", ondelete="CASCADE"), index=True
+    )
+    old_grid_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid.id", ondelete="CASCADE"), index=True
+    )
+    new_grid_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid.id", ondelete="CASCADE"), index=True
+    )
+    old_code: Mapped[str | None] = mapped_column(String(15))
+    new_code: Mapped[str | None] = mapped_column(String(15))
+    # unchanged, renamed, reshaped, split, merged, redrawn, retired, created
+    relation: Mapped[str] = mapped_column(String(16))
+    overlap_m2: Mapped[float | None] = mapped_column(Float)
+    share_of_old: Mapped[float | None] = mapped_column(Float)
+    share_of_new: Mapped[float | None] = mapped_column(Float)
+
+
+class BoundaryImport(Base):
+    """A committed boundary import: what file, which level, which generation it made."""
+
+    __tablename__ = "boundary_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(10))
+    county_code: Mapped[str] = mapped_column(String(12))
+    generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generation.id", ondelete="SET NULL")
+    )
+    source_name: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    crs: Mapped[str | None] = mapped_column(Text)
+    features: Mapped[int] = mapped_column(Integer)
+    committed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    summary: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class AdminUnitHistory(Base):
+    """An administrative unit's previous name and boundary, kept when an import replaces it."""
+
+    __tablename__ = "admin_unit_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_code: Mapped[str | None] = mapped_column(String(12))
+    valid_to: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("boundary_import.id", ondelete="CASCADE")
+    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -121,8 +122,9 @@ def list_grids(
     code: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    as_of: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Current grids as a GeoJSON FeatureCollection, filtered and paged."""
+    """Current grids (or those valid at as_of) as a GeoJSON FeatureCollection, filtered, paged."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_PAGE}")
     if offset < 0:
@@ -149,6 +151,7 @@ def list_grids(
                 "maxy": maxy,
                 "limit": limit,
                 "offset": offset,
+                "as_of": as_of,
             },
         )
         .mappings()
@@ -174,7 +177,7 @@ def list_grids(
         "type": "FeatureCollection",
         "numberMatched": rows[0]["matched"]
         if rows
-        else _count_without_page(conn, prefix, code, bbox),
+        else _count_without_page(conn, prefix, code, bbox, as_of),
         "numberReturned": len(features),
         "features": features,
     }
@@ -185,6 +188,7 @@ def _count_without_page(
     prefix: str | None,
     code: str | None,
     bbox: tuple[float, float, float, float] | None,
+    as_of: dt.datetime | None = None,
 ) -> int:
     # An offset past the end returns no rows, and with them no window count: ask directly.
     minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
@@ -199,14 +203,16 @@ def _count_without_page(
                 "miny": miny,
                 "maxx": maxx,
                 "maxy": maxy,
+                "as_of": as_of,
             },
         ).scalar_one()
     )
 
 
-def get_grid(conn: Connection, code: str) -> dict[str, Any]:
-    """One current grid as a GeoJSON Feature."""
-    page = list_grids(conn, code=code, limit=1)
+def get_grid(conn: Connection, code: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """One current grid (or the one valid at as_of) as a GeoJSON Feature."""
+    page = list_grids(conn, code=code, limit=1, as_of=as_of)
     if not page["features"]:
-        raise NotFound(f"no current grid has code {code}")
+        when = f" on {as_of.isoformat()}" if as_of else ""
+        raise NotFound(f"no {'current ' if not as_of else ''}grid has code {code}{when}")
     return page["features"][0]

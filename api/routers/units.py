@@ -1,11 +1,13 @@
 """Administrative units (county, town/street, village/community) and grids."""
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import ConnDep
+from api.params import aware
 from gisgrid import units
 from gisgrid.units import MAX_PAGE
 
@@ -44,6 +46,7 @@ def list_grids(
     unit: Annotated[str | None, Query(description="any unit code: county, town or village")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    as_of: Annotated[dt.datetime | None, Query(description="grids valid on this date")] = None,
 ) -> JSONResponse:
     """Current grids as a GeoJSON FeatureCollection."""
     page = units.list_grids(
@@ -53,6 +56,7 @@ def list_grids(
         unit=unit,
         limit=limit,
         offset=offset,
+        as_of=aware(as_of),
     )
     return JSONResponse(page, media_type=GEOJSON)
 
@@ -61,7 +65,9 @@ def list_grids(
     "/grids/{code}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}}
 )
 def get_grid(
-    conn: ConnDep, code: Annotated[str, Path(description="15-digit grid code")]
+    conn: ConnDep,
+    code: Annotated[str, Path(description="15-digit grid code")],
+    as_of: Annotated[dt.datetime | None, Query(description="the grid valid on this date")] = None,
 ) -> JSONResponse:
-    """One current grid as a GeoJSON Feature."""
-    return JSONResponse(units.get_grid(conn, code), media_type=GEOJSON)
+    """One current grid (or the one valid on as_of) as a GeoJSON Feature."""
+    return JSONResponse(units.get_grid(conn, code, as_of=aware(as_of)), media_type=GEOJSON)

@@ -7,7 +7,9 @@ SELECT g.code, g.name, g.village_code, g.geom_generated, gen.name AS generation,
        count(*) OVER () AS matched
 FROM grid g
 JOIN generation gen ON gen.id = g.generation_id
-WHERE g.valid_to IS NULL
+WHERE (CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN g.valid_to IS NULL
+         ELSE g.valid_from <= CAST(:as_of AS timestamptz)
+              AND (g.valid_to IS NULL OR g.valid_to > CAST(:as_of AS timestamptz)) END)
   AND (CAST(:code AS text) IS NULL OR g.code = :code)
   AND (CAST(:prefix AS text) IS NULL OR g.village_code LIKE CAST(:prefix AS text) || '%')
   AND (CAST(:minx AS float8) IS NULL

@@ -9,7 +9,11 @@ FROM grid g
 JOIN admin_unit v ON v.code = g.village_code
 JOIN admin_unit t ON t.code = v.parent_code
 JOIN admin_unit c ON c.code = t.parent_code
-WHERE g.valid_to IS NULL
-  AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+WHERE (CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN g.valid_to IS NULL
+         ELSE g.valid_from <= CAST(:as_of AS timestamptz)
+              AND (g.valid_to IS NULL OR g.valid_to > CAST(:as_of AS timestamptz)) END)
+  -- The subdivided parts (grid_part, <= 64 vertices) keep the test cheap on big polygons.
+  AND EXISTS (SELECT 1 FROM grid_part p WHERE p.grid_id = g.id
+              AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)))
 ORDER BY g.code
 LIMIT 1
