@@ -240,3 +240,30 @@ def _workers(
         }
         for k, s in enumerate(ids)
     ]
+
+
+HOUSEHOLD_VISIT_M = 30.0
+HOUSEHOLD_VISIT_DAYS = 7
+
+
+def household_visit_share(
+    conn: Connection,
+    grid_codes: list[str],
+    days: float = HOUSEHOLD_VISIT_DAYS,
+    now: dt.datetime | None = None,
+) -> dict[str, float]:
+    """Share of each grid's households visited (a fix within 30 m) in the last `days` days.
+
+    This is the map pages' "coverage" measure; grids without households are left out.
+    """
+    since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+    rows = conn.execute(
+        text(sql.load("coverage_households_by_grid")),
+        {
+            "codes": list(grid_codes),
+            "since": since,
+            "radius_m": HOUSEHOLD_VISIT_M,
+            "radius_deg": HOUSEHOLD_VISIT_M * 2 / M_PER_DEG,
+        },
+    ).all()
+    return {r.code: r.visited / r.households for r in rows if r.households}

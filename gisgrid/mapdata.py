@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from gisgrid import sql
 from gisgrid.codes import grid_code, unit_prefix
+from gisgrid.coverage import household_visit_share
 from gisgrid.datum import wgs84_to_gcj02
 from gisgrid.errors import InvalidCoordinate, NotFound
 from gisgrid.taxonomy import CATEGORIES
@@ -32,11 +33,10 @@ MEASURES: dict[str, tuple[str, str]] = {
     "coverage": ("Patrol coverage (share of households visited)", "%"),
 }
 
-# Patrol coverage is computed by the patrol module (issue 6). When it lands it registers a
-# function here: (conn, grid ids by code) -> {grid code: share 0..1}. Until then the measure is
-# reported as unavailable and the pages do not offer it.
+# Patrol coverage per grid: (conn, grid codes) -> {grid code: share 0..1}, from the patrol
+# module (households with a fix within 30 m in the last 7 days). Set to None to hide the measure.
 CoverageProvider = Callable[[Connection, list[str]], dict[str, float]]
-coverage_provider: CoverageProvider | None = None
+coverage_provider: CoverageProvider | None = household_visit_share
 
 MAX_REPORTS = 5000
 MAX_HOUSEHOLDS = 20000

@@ -145,7 +145,6 @@ def test_grid_tiles_cached_per_generation(http: httpx.Client) -> None:
     [
         ("/tiles/roads/1/0/0.mvt", 404, "roads"),
         ("/tiles/grids/3/8/0.mvt", 422, "x=8"),
-        ("/maps/center?unit=441226&measure=coverage", 422, "patrol"),
         ("/maps/center?unit=999999", 404, "999999"),
         ("/maps/worker?grid=441226999999999", 404, "441226999999999"),
         ("/maps/planner?unit=441226&generation=99999", 404, "99999"),
@@ -239,3 +238,43 @@ def test_maps_access(server: str, admin_token: str) -> None:
         # Grids and rankings carry no people: public.
         assert anon.get("/maps/data/grids", params={"unit": "441226"}).status_code == 200
         assert anon.get("/tiles/grids/10/830/443.mvt").status_code == 200
+
+
+def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
+    """One fix at a household: that grid's coverage is the share of its households within 30 m."""
+    import numpy as np
+    import pyproj
+
+    staff_id, grid_id, code = conn.execute(
+        text(
+            "SELECT a.staff_id, g.id, g.code FROM staff_assignment a "
+            "JOIN grid g ON g.id = a.grid_id WHERE a.role = 'full_time' AND g.valid_to IS NULL "
+            "ORDER BY g.code LIMIT 1"
+        )
+    ).one()
+    pts = np.array(
+        conn.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM household WHERE grid_id = :g ORDER BY id"),
+            {"g": grid_id},
+        ).all()
+    )
+    x, y = pts[0]
+    track = conn.execute(
+        text("INSERT INTO patrol_track (staff_id, source) VALUES (:s, 'test') RETURNING id"),
+        {"s": staff_id},
+    ).scalar_one()
+    conn.execute(
+        text(
+            "INSERT INTO patrol_fix (track_id, staff_id, t, geom) VALUES "
+            "(:t, :s, now() - interval '1 hour', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+        ),
+        {"t": track, "s": staff_id, "x": x, "y": y},
+    )
+    _, _, dist = pyproj.Geod(ellps="WGS84").inv(
+        np.full(len(pts), x), np.full(len(pts), y), pts[:, 0], pts[:, 1]
+    )
+    expected = float((dist <= 30).sum()) / len(pts)
+    fc = mapdata.grid_measures(conn, grid=code)
+    assert fc["features"][0]["properties"]["coverage"] == pytest.approx(expected)
+    assert 0 < expected < 1
+    assert "coverage" in mapdata.available_measures()
