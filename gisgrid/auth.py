@@ -224,16 +224,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
 # Who works in the field or runs a centre: may send tracks and plan routes for staff in scope.
-FIELD_ROLES = frozenset(
-    {
-        Role.grid_worker,
-        Role.grid_chief,
-        Role.village_operator,
-        Role.town_operator,
-        Role.county_operator,
-        Role.admin,
-    }
-)
+FIELD_ROLES = PERSONAL_READERS - {Role.household_leader}
 # Who may change the map itself (roads, key places, boundaries).
 MAP_EDITORS = frozenset({Role.planner, Role.county_operator, Role.admin})
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 
+from gisgrid.db import copy_frame
 from gisgrid.errors import DataSourceError, NotFound
 from gisgrid.models import STORAGE_SRID
 from gisgrid.outline import county_outline
@@ -191,18 +190,6 @@ def _points_in(poly: shapely.Geometry, n: int, rng: np.random.Generator) -> np.n
         out.append(keep)
         got += len(keep)
     return np.vstack(out)[:n]
-
-
-def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """Bulk-load a DataFrame with COPY (CSV) inside the connection's transaction."""
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, header=False)
-    raw = conn.connection.driver_connection
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, frame.columns))
-    )
-    with raw.cursor() as cur, cur.copy(stmt) as copy:  # type: ignore[union-attr]
-        copy.write(buf.getvalue())
 
 
 def _reserve_ids(conn: Connection, table: str, n: int) -> np.ndarray:

@@ -9,7 +9,6 @@ boundary go to admin_unit_history. Any failure raises, and the caller's rollback
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -17,28 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from psycopg import sql as pgsql
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
 from gisgrid.boundaries.check import ImportPlan
 from gisgrid.codes import unit_code
+from gisgrid.db import copy_frame
 from gisgrid.errors import ImportRefused, InvalidImport
 from gisgrid.models import STORAGE_SRID
 
 MIN_LINEAGE_SHARE = 0.05  # below 5% of both grids' areas an overlap is a moved edge, not descent
-
-
-def _copy(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """COPY a frame into a table inside the connection's transaction."""
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, header=False)
-    raw = conn.connection.driver_connection
-    stmt = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        pgsql.Identifier(table), pgsql.SQL(", ").join(map(pgsql.Identifier, frame.columns))
-    )
-    with raw.cursor() as cur, cur.copy(stmt) as copy:  # type: ignore[union-attr]
-        copy.write(buf.getvalue())
 
 
 def _ewkb(geoms: np.ndarray) -> np.ndarray:
@@ -166,7 +153,7 @@ def _commit_grids(
     ).rowcount
     progress(f"closed {closed} grids; writing {len(plan.codes)} new grids")
     names = np.where(plan.names == "", plan.codes, plan.names)
-    _copy(
+    copy_frame(
         conn,
         "grid",
         pd.DataFrame(
@@ -274,7 +261,7 @@ def _commit_units(
             "geom geometry(MultiPolygon, 4326)) ON COMMIT DROP"
         )
     )
-    _copy(
+    copy_frame(
         conn,
         "boundary_unit_in",
         pd.DataFrame(
