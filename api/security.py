@@ -96,17 +96,26 @@ class AuditWrites:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        status = {"code": 500}
+        done = False
 
-        async def remember_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+        async def record(code: int) -> None:
+            nonlocal done
+            done = True
+            # A route that wrote its own entry in its own transaction says so in the state.
+            if not scope.get("state", {}).get("audited"):
+                await run_in_threadpool(_record_write, Request(scope), code)
+
+        async def record_then_send(message: Message) -> None:
+            # Written before the response leaves: a client that sees the answer can find the entry.
+            if message["type"] == "http.response.start" and not done:
+                await record(message["status"])
             await send(message)
 
         try:
-            await self.app(scope, receive, remember_status)
+            await self.app(scope, receive, record_then_send)
         finally:
-            await run_in_threadpool(_record_write, Request(scope), status["code"])
+            if not done:
+                await record(500)  # failed before answering
 
 
 def _record_write(request: Request, status: int) -> None:

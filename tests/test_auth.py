@@ -344,3 +344,39 @@ def test_patrol_endpoints_need_an_account_in_scope(
         "/api/v1/patrols/tracks", json=fix, headers={"Authorization": f"Bearer {tokens['planner']}"}
     )
     assert r.status_code == 403 and "planner" in r.json()["detail"]
+
+
+def test_an_open311_post_is_audited_once_with_its_report(
+    http: httpx.Client, engine: Engine, places: tuple[Place, Place]
+) -> None:
+    from gisgrid import keys
+
+    with engine.begin() as conn:
+        key = keys.create_key(conn, f"t-audit-{uuid.uuid4().hex[:8]}")
+        pt = conn.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM household WHERE id = :i"),
+            {"i": places[0].household},
+        ).one()
+    count = "SELECT count(*) FROM audit_log WHERE path = '/open311/v2/requests.json'"
+    with engine.connect() as conn:
+        before = conn.execute(text(count)).scalar_one()
+    r = http.post(
+        "/open311/v2/requests.json",
+        data={"api_key": key, "service_code": "ZZ07", "lat": pt[1], "long": pt[0]},
+    )
+    assert r.status_code == 201, r.text
+    rid = r.json()[0]["service_request_id"]
+    with engine.begin() as conn:
+        after = conn.execute(text(count)).scalar_one()
+        entry = conn.execute(
+            text("SELECT status, object_ids FROM audit_log WHERE :r = ANY(object_ids)"), {"r": rid}
+        ).one()
+        conn.execute(text("DELETE FROM report WHERE id = :r"), {"r": int(rid)})
+        conn.execute(text("DELETE FROM api_key WHERE name LIKE 't-audit-%'"))
+    assert after == before + 1
+    assert entry.status == 201 and entry.object_ids == [rid]
+    # A refused post is audited too, by the middleware, with its status.
+    r = http.post("/open311/v2/requests.json", data={"api_key": "nope", "service_code": "ZZ07"})
+    assert r.status_code in (400, 403)
+    with engine.connect() as conn:
+        assert conn.execute(text(count)).scalar_one() == after + 1

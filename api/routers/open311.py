@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
-from api.security import PrincipalDep, rate_limit
-from gisgrid import errors, intake, keys, open311
+from api.security import PrincipalDep, client_address, rate_limit
+from gisgrid import audit, auth, errors, intake, keys, open311
 from gisgrid.auth import CASE_HANDLERS, Principal
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -143,6 +143,19 @@ async def create_request(
                 conn, fields.get("api_key") or request.query_params.get("api_key")
             )
             stored = intake.submit_report(conn, parsed, key_id, config)
+            # The audit entry rides in the report's own transaction: one commit, not two.
+            audit.record(
+                conn,
+                auth.PUBLIC,
+                "write",
+                method="POST",
+                path=request.url.path,
+                object_type="report",
+                object_ids=[stored["id"]],
+                client=client_address(request),
+                status=200 if stored["replayed"] else 201,
+            )
+        request.state.audited = True  # committed: the middleware need not write it again
         replayed = "true" if stored["replayed"] else "false"
         return render(
             fmt,
