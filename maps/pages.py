@@ -67,6 +67,8 @@ class PageData:
     household_count: int = 0
     force_tiles: bool = False
     snapshot: bool = False
+    # Road segments of the grid nobody patrolled recently (patrol coverage), as GeoJSON lines.
+    unpatrolled: dict[str, Any] | None = None
 
 
 def breaks_for(values: list[float], k: int = 5) -> list[float]:
@@ -314,6 +316,15 @@ def worker_page(data: PageData, basemap: Basemap) -> str:
         style_function=lambda f: {"color": "#c05621", "weight": 3, "fillOpacity": 0.05},
         interactive=False,
     ).add_to(m)
+    if data.unpatrolled and data.unpatrolled.get("features"):
+        folium.GeoJson(
+            data.unpatrolled,
+            name="Roads not patrolled (24 h)",
+            style_function=lambda f: {"color": "#c53030", "weight": 3, "dashArray": "6 4"},
+            tooltip=folium.GeoJsonTooltip(fields=["length_m"], aliases=["Not patrolled, m"])
+            if "length_m" in data.unpatrolled["features"][0].get("properties", {})
+            else None,
+        ).add_to(m)
     use_tiles = data.force_tiles or data.household_count > HOUSEHOLD_GEOJSON_MAX
     if use_tiles:
         _households_tiles_layer(data.urls["household_tiles"], show=True).add_to(m)

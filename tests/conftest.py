@@ -67,6 +67,12 @@ def demo_county(engine: Engine, settings: Settings) -> str:
             seed=settings.demo_seed,
             progress=lambda m: print(f"demo: {m}"),
         )
+    from gisgrid import roads
+
+    # As `gisgrid demo` does: the GENERATED road network and key places patrols are measured on.
+    with engine.begin() as conn:
+        if not roads.has_network(conn, DEMO_COUNTY):
+            roads.generate_demo_network(conn, DEMO_COUNTY, progress=lambda m: None)
     return DEMO_COUNTY + "000000"
 
 

@@ -278,3 +278,20 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
     assert fc["features"][0]["properties"]["coverage"] == pytest.approx(expected)
     assert 0 < expected < 1
     assert "coverage" in mapdata.available_measures()
+
+
+def test_worker_page_shows_roads_not_patrolled(http: httpx.Client, conn: Connection) -> None:
+    """The worker's map carries the grid's unpatrolled roads (no fixes in 24 h: all of them)."""
+    code, n = conn.execute(
+        text(
+            "SELECT g.code, count(*) FROM grid g JOIN road_segment r "
+            "ON r.geom && g.geom AND ST_Intersects(r.geom, g.geom) "
+            "WHERE g.valid_to IS NULL GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1"
+        )
+    ).one()
+    assert n > 0
+    page = http.get("/maps/worker", params={"grid": code})
+    assert page.status_code == 200
+    # The layer's tooltip and the segments' own properties are in the page.
+    assert "Not patrolled, m" in page.text
+    assert page.text.count('"since_last_visit": "never"') >= n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from api.deps import ConnDep
 from api.routers.static import read_static
 from api.security import PrincipalDep
-from gisgrid import mapdata, units
+from gisgrid import coverage, mapdata, units
 from gisgrid.auth import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
@@ -134,6 +135,11 @@ def worker(
     fc = mapdata.grid_measures(conn, grid=grid)
     p = fc["features"][0]["properties"]
     hh = mapdata.households(conn, grid=p["code"])
+    # Roads of this grid nobody walked in the last day: where to go next (patrol coverage).
+    now = dt.datetime.now(dt.UTC)
+    unpatrolled = coverage.coverage_by_unit(conn, p["code"], now - dt.timedelta(days=1), now)[
+        "uncovered_segments"
+    ]
     data = pages.PageData(
         title=f"{p['name']}",
         bbox=_bbox_of(fc),
@@ -142,6 +148,7 @@ def worker(
         reports=mapdata.open_reports(conn, grid=p["code"]),
         household_count=p["households"],
         force_tiles=tiles,
+        unpatrolled=unpatrolled,
         urls={
             "worker_data": _q("/maps/data/worker", grid=p["code"]),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
