@@ -251,3 +251,26 @@ def require_staff_in_scope(
         raise Forbidden(
             f"{action}: staff {outside[:5]} serve no grid inside your scope {who.scope or '(all)'}"
         )
+
+
+def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
+    """(username, new password) of the demo centre operator for a county, created if missing.
+
+    The password is new on every call: only its hash is stored, so it cannot be shown again.
+    """
+    username = f"demo-{county[:6]}"
+    password = secrets.token_urlsafe(9)
+    updated = conn.execute(
+        text("UPDATE account SET password_hash = :h, active = true WHERE username = :u"),
+        {"h": hash_password(password), "u": username},
+    ).rowcount
+    if not updated:
+        create_account(
+            conn,
+            username,
+            password,
+            Role.county_operator,
+            county[:6],
+            "GENERATED demo county operator",
+        )
+    return username, password

@@ -83,6 +83,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             if not roads.has_network(conn, args.county):
                 roads.generate_demo_network(conn, args.county, progress=_say)
         _print_demo_key(engine, args.host or settings.host, args.port or settings.port)
+        _print_demo_account(
+            engine, args.county, args.host or settings.host, args.port or settings.port
+        )
     finally:
         engine.dispose()
     if args.no_serve:
@@ -100,6 +103,19 @@ def _print_demo_key(engine, host: str, port: int) -> None:  # type: ignore[no-un
     _say(
         "post a report: curl -d api_key=" + key + " -d service_code=SJ01 -d lat=23.15 "
         f"-d long=112.05 -d 'description=exposed garbage' http://{host}:{port}/open311/v2/requests.json"
+    )
+
+
+def _print_demo_account(engine, county: str, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Re-issue the demo county operator's password so the map pages can be opened at once."""
+    from gisgrid import auth
+
+    with engine.begin() as conn:
+        username, password = auth.reissue_demo_account(conn, county)
+    _say(
+        f"map pages: sign in at http://{host}:{port}/login as {username} / {password} "
+        f"(county operator of {county[:6]}; new password on every `gisgrid demo`), then open "
+        f"http://{host}:{port}/maps/center?unit={county[:6]}"
     )
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,10 +25,20 @@ def test_demo_serves_an_already_loaded_county(database_url: str, demo_county: st
         stderr=subprocess.STDOUT,
         text=True,
     )
+    seen: list[str] = []
     try:
+        assert proc.stdout is not None
+        # Read what it says up to "serving on": the demo key and the demo sign-in come first.
+        for line in proc.stdout:
+            seen.append(line)
+            if "serving on" in line:
+                break
+        said = "".join(seen)
+        login = re.search(r"sign in at \S+ as (\S+) / (\S+) ", said)
+        assert login, said
         deadline = time.monotonic() + 60
         while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert proc.poll() is None, said
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 if r.status_code == 200:
@@ -38,10 +49,15 @@ def test_demo_serves_an_already_loaded_county(database_url: str, demo_county: st
             time.sleep(0.2)
         county = httpx.get(f"http://127.0.0.1:{port}/api/v1/units/441226").json()
         assert county["name"] == "德庆县"
+        # The printed demo sign-in opens the center map.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+            r = browser.post("/login", data={"username": login[1], "password": login[2]})
+            assert r.status_code == 303, r.text
+            assert browser.get("/maps/center", params={"unit": "441226"}).status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
-    assert "already loaded" in out
+    assert "already loaded" in said + out
 
 
 def test_db_status_is_json(database_url: str) -> None:
