@@ -20,5 +20,7 @@ def get_conn(request: Request) -> Iterator[Connection]:
         yield conn
 
 
-ConnDep = Annotated[Connection, Depends(get_conn)]
+# scope="function": commit before the response is sent, so a client never sees success for a
+# write that then fails to commit, nor reads back before its own write is visible.
+ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -84,7 +84,7 @@ def test_batch_upload_is_accepted_once_over_http(http: httpx.Client, worker) -> 
     assert r.json()["start"]["from"] == "last_fix"
 
 
-def test_gpx_multipart_upload(http: httpx.Client, worker) -> None:
+def test_gpx_multipart_upload(http: httpx.Client, worker, engine: Engine) -> None:
     staff, _, t0, lon, lat = worker
     pts = "".join(
         f'<trkpt lat="{lat}" lon="{lon + i * 2e-5}"><time>'
@@ -99,6 +99,13 @@ def test_gpx_multipart_upload(http: httpx.Client, worker) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == 5
+    # Committed before the answer left: a read right after it sees every fix.
+    with engine.connect() as c:
+        stored = c.execute(
+            text("SELECT count(*) FROM patrol_fix WHERE staff_id = :s AND t >= :a AND t < :b"),
+            {"s": staff, "a": t0, "b": t0 + dt.timedelta(minutes=1)},
+        ).scalar_one()
+    assert stored == 5
 
 
 @pytest.mark.parametrize(
