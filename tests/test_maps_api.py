@@ -85,7 +85,9 @@ def test_staff_positions_latest_fix_with_age(conn: Connection) -> None:
             "INSERT INTO patrol_fix (track_id, staff_id, t, geom) VALUES "
             "(:t, :s, now() - interval '30 minutes', "
             "ST_SetSRID(ST_MakePoint(111.90, 23.30), 4326)),"
-            "(:t, :s, now() - interval '5 minutes', ST_SetSRID(ST_MakePoint(111.91, 23.31), 4326))"
+            "(:t, :s, now() - interval '5 minutes', ST_SetSRID(ST_MakePoint(111.91, 23.31), 4326)),"
+            # A phone whose clock runs a day ahead: not the latest position.
+            "(:t, :s, now() + interval '1 day', ST_SetSRID(ST_MakePoint(111.92, 23.32), 4326))"
         ),
         {"t": track, "s": staff_id},
     )

@@ -12,4 +12,6 @@ JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL
 JOIN grid g ON g.id = a.grid_id AND g.valid_to IS NULL
 WHERE g.village_code LIKE CAST(:prefix AS text) || '%'
   AND f.t > now() - make_interval(hours => CAST(:max_age_h AS int))
+  -- A fix stamped in the future (a phone clock running ahead) is not where anyone is now.
+  AND f.t <= now() + interval '5 minutes' 
 ORDER BY s.id, f.t DESC
