@@ -26,11 +26,12 @@ from gisgrid.errors import DataSourceError, NotFound
 from gisgrid.models import STORAGE_SRID
 from gisgrid.outline import county_outline
 from gisgrid.settings import PROJECT_DIR
-from gisgrid.taxonomy import CATEGORIES
+from gisgrid.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
 from gisgrid.tessellate import tessellate_county
+from gisgrid.workcal import WorkingCalendar
 
 DIVISIONS_CSV = PROJECT_DIR / "data" / "boundaries" / "divisions.csv"
-GENERATOR = "gisgrid.demo/2"
+GENERATOR = "gisgrid.demo/3"
 GENERATED_NOTE = (
     "GENERATED demo data: town, village and grid polygons, households, people, staff and "
     "reports are synthetic. Real: county outline and the NBS 2023 names and codes."
@@ -236,13 +237,19 @@ def unload_county(engine: Engine, county: str, progress: Callable[[str], None] =
             )
         )
         for stmt in (
-            "DELETE FROM report WHERE grid_id IN (SELECT id FROM gone_grid)",
+            "DELETE FROM report WHERE grid_id IN (SELECT id FROM gone_grid) "
+            "OR village_code LIKE :p",
             "DELETE FROM household WHERE grid_id IN (SELECT id FROM gone_grid)",
             "DELETE FROM household_group WHERE grid_id IN (SELECT id FROM gone_grid)",
             "DELETE FROM staff_assignment WHERE grid_id IN (SELECT id FROM gone_grid)",
-            "DELETE FROM patrol_fix WHERE track_id IN (SELECT id FROM patrol_track "
-            "WHERE staff_id IN (SELECT id FROM gone_staff))",
-            "DELETE FROM patrol_track WHERE staff_id IN (SELECT id FROM gone_staff)",
+            # Patrols (issue 6): fixes and tracks of this county's staff and grids, its roads.
+            "DELETE FROM patrol_fix WHERE staff_id IN (SELECT id FROM gone_staff) "
+            "OR track_id IN (SELECT id FROM patrol_track WHERE grid_id IN "
+            "(SELECT id FROM gone_grid) OR staff_id IN (SELECT id FROM gone_staff))",
+            "DELETE FROM patrol_track WHERE grid_id IN (SELECT id FROM gone_grid) "
+            "OR staff_id IN (SELECT id FROM gone_staff)",
+            "DELETE FROM road_segment WHERE county_code = :c",
+            "DELETE FROM key_place WHERE county_code = :c",
             "DELETE FROM staff WHERE id IN (SELECT id FROM gone_staff)",
             "DELETE FROM grid WHERE id IN (SELECT id FROM gone_grid)",
             "DELETE FROM generation WHERE county_code = :c",
@@ -577,6 +584,38 @@ def _write_staff(conn: Connection, grids: pd.DataFrame, rng: np.random.Generator
     return len(ids)
 
 
+OVERDUE_SHARE = 0.2  # a published month: 75.8% closed on time; open cases skew later
+
+
+def _report_times(
+    n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Category]]:
+    """Reported, dispatched and due times (working calendar) with ~20% of them overdue.
+
+    Open cases in a real county are mostly recent relative to their limit: candidates from the
+    last week are drawn and kept until the mix of overdue and on-time ones is realistic.
+    """
+    calendar = WorkingCalendar()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    want_late = round(n * OVERDUE_SHARE)
+    late: list[tuple[dt.datetime, dt.datetime, dt.datetime, Category]] = []
+    on_time: list[tuple[dt.datetime, dt.datetime, dt.datetime, Category]] = []
+    while len(late) < want_late or len(on_time) < n - want_late:
+        cat = CATEGORIES[int(rng.integers(0, len(CATEGORIES)))]
+        reported = now - dt.timedelta(seconds=int(rng.integers(600, 7 * 86400)))
+        dispatched = reported + dt.timedelta(seconds=int(rng.integers(300, 3600)))
+        due = calendar.due(dispatched, cat.limit_hours, WORKING_DAY_HOURS)
+        (late if due < now else on_time).append((reported, dispatched, due, cat))
+    rows = late[:want_late] + on_time[: n - want_late]
+    order = rng.permutation(len(rows))
+    rows = [rows[i] for i in order]
+
+    def column(k: int) -> np.ndarray:
+        return np.array([r[k].replace(tzinfo=None) for r in rows], dtype="datetime64[s]")  # type: ignore[union-attr]
+
+    return column(0), column(1), column(2), [r[3] for r in rows]
+
+
 def _write_reports(conn: Connection, grids: pd.DataFrame, rng: np.random.Generator) -> int:
     """A few hundred open reports from the last week, some already overdue."""
     n = max(150, len(grids) // 3)
@@ -591,12 +630,7 @@ def _write_reports(conn: Connection, grids: pd.DataFrame, rng: np.random.Generat
     pick = rng.choice(len(hh), n, replace=False)
     xy = np.array([(hh[i][0], hh[i][1]) for i in pick])
     grid_id = np.array([hh[i][2] for i in pick])
-    cats = [CATEGORIES[i] for i in rng.integers(0, len(CATEGORIES), n)]
-    now = np.datetime64(dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0), "s")
-    reported = now - rng.integers(600, 7 * 86400, n).astype("timedelta64[s]")
-    dispatched = reported + rng.integers(300, 3600, n).astype("timedelta64[s]")
-    limits = np.array([c.limit_hours for c in cats]) * 3600
-    due = dispatched + limits.astype("timedelta64[s]")
+    reported, dispatched, due, cats = _report_times(n, rng)
     status = rng.choice(["registered", "dispatched", "in_progress"], n, p=[0.15, 0.45, 0.40])
     assignee = conn.execute(
         text(

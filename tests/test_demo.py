@@ -141,3 +141,36 @@ def test_open_reports_are_in_their_grid(conn: Connection, demo_county: str) -> N
     ).one()
     assert n >= 200
     assert inside == n
+
+
+def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """Load a second, small demo county with its roads, unload it: nothing of it remains."""
+    from gisgrid import demo, roads
+
+    county = "610729"  # Liuba: 282 grids, the smallest demo
+    demo.unload_county(engine, county, progress=lambda m: None)
+    counts = demo.load_demo_county(engine, county, settings.cache_dir, progress=lambda m: None)
+    assert counts["grids"] == 282 and counts["villages"] == 76
+    with engine.begin() as conn:
+        roads.generate_demo_network(conn, county, progress=lambda m: None)
+    demo.unload_county(engine, county, progress=lambda m: None)
+    left = {}
+    with engine.connect() as conn:
+        for table, where in [
+            ("admin_unit", "code LIKE '610729%'"),
+            ("grid", "code LIKE '610729%'"),
+            ("generation", "county_code = '610729000000'"),
+            ("road_segment", "county_code = '610729000000'"),
+            ("key_place", "county_code = '610729000000'"),
+            ("dataset", "county_code = '610729000000'"),
+            ("household", "grid_id NOT IN (SELECT id FROM grid)"),
+            (
+                "staff",
+                "id NOT IN (SELECT staff_id FROM staff_assignment) "
+                "AND id NOT IN (SELECT leader_id FROM household_group "
+                "WHERE leader_id IS NOT NULL)",
+            ),
+        ]:
+            left[table] = conn.execute(text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar()
+    assert left == dict.fromkeys(left, 0)
+    assert demo.is_loaded(engine, "441226")  # the other county is untouched
