@@ -1,5 +1,7 @@
 """Domain errors -> HTTP status, in one table; validation errors that name the bad value."""
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -60,7 +62,23 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    # The server is fine but PostgreSQL is not answering (restarting, unreachable, overloaded):
+    # a 503 the client can act on, not a 500 with a traceback.
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return JSONResponse(
+        {
+            "detail": f"the database did not answer ({first}); try again in a moment",
+            "error": "DatabaseUnavailable",
+        },
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
     app.add_exception_handler(errors.GisGridError, _domain_error)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_down)
+    app.add_exception_handler(psycopg.OperationalError, _database_down)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gisgrid import audit, auth
 from gisgrid.errors import GisGridError, RateLimited
 
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "gisgrid_session"
 # auto_error=False: anonymous callers are allowed through as the public and refused per route.
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -72,10 +76,11 @@ class RateLimiter:
             hits.append(now)
 
 
-def rate_limit(bucket: str) -> Callable[[Request], None]:
+def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency limiting one bucket (its per-minute figure comes from settings)."""
 
-    def check(request: Request) -> None:
+    # async: a plain def would be run in the thread pool, a hop per request for a dict lookup.
+    async def check(request: Request) -> None:
         limit = int(getattr(request.app.state.settings, f"rate_limit_{bucket}"))
         request.app.state.rate_limiter.hit(bucket, client_address(request), limit)
 
@@ -103,7 +108,19 @@ class AuditWrites:
             done = True
             # A route that wrote its own entry in its own transaction says so in the state.
             if not scope.get("state", {}).get("audited"):
-                await run_in_threadpool(_record_write, Request(scope), code)
+                try:
+                    await run_in_threadpool(_record_write, Request(scope), code)
+                except (sqlalchemy.exc.OperationalError, psycopg.OperationalError):
+                    if code < 400:
+                        raise  # a write that happened must not go unrecorded
+                    # A refused or failed request wrote nothing; with the database down its
+                    # entry cannot be written either, and the client still needs the answer.
+                    log.warning(
+                        "audit entry for a %s %s (%d) not written: database down",
+                        scope["method"],
+                        scope["path"],
+                        code,
+                    )
 
         async def record_then_send(message: Message) -> None:
             # Written before the response leaves: a client that sees the answer can find the entry.

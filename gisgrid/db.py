@@ -11,7 +11,9 @@ import pandas as pd
 from psycopg import sql as pgsql
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
+from gisgrid import sql
 from gisgrid.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -23,6 +25,11 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def libpq_url(url: str) -> str:
+    """The same URL as libpq (and psycopg without SQLAlchemy) spells it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def resolve_database_url(settings: Settings, progress: Callable[[str], None] = print) -> str:
@@ -60,6 +67,25 @@ def migrate(url: str, revision: str = "heads") -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     command.upgrade(cfg, revision)
+    install_functions(url)
+
+
+# Views and functions are code, not schema: each file replaces its objects whole, every migrate.
+FUNCTION_FILES = ("intake_functions",)
+
+
+def install_functions(url: str) -> None:
+    """(Re)create the SQL views and functions the code calls, in one transaction."""
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            for name in FUNCTION_FILES:
+                # Several statements in one text: psycopg sends it by the simple protocol.
+                raw.execute(sql.load(name).encode())
+    finally:
+        engine.dispose()
 
 
 def server_versions(engine: Engine) -> dict[str, str]:

@@ -21,12 +21,12 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from psycopg.rows import dict_row
+from sqlalchemy import Connection, text
 
-from gisgrid import sql
+from gisgrid import keys, sql
 from gisgrid.datum import DATUMS, to_wgs84
 from gisgrid.errors import IdempotencyConflict, InvalidReport, NotFound, OutsideCoverage
 from gisgrid.locate import check_lon_lat
@@ -41,27 +41,27 @@ MAX_KEY = 255
 _M_PER_DEG_LAT = 111_320.0
 
 
-@cache
-def _q(name: str) -> TextClause:
-    # Parsed once per process: text() re-scans the statement for bind names on every call.
-    return text(sql.load(name))
-
-
-@cache
-def _report_query(by_id: bool) -> TextClause:
-    # Two statements rather than "x IS NULL OR ..." so each keeps a good prepared plan.
-    where = (
-        "WHERE r.id = ANY(CAST(:ids AS bigint[]))"
-        if by_id
-        else "WHERE r.reported_at >= CAST(:start AS timestamptz) "
-        "AND r.reported_at < CAST(:end AS timestamptz) "
-        "AND (CAST(:codes AS text[]) IS NULL OR r.category = ANY(CAST(:codes AS text[]))) "
-        "AND (CAST(:closed AS boolean) IS NULL OR (coalesce(o.status, r.status) "
-        "IN ('closed', 'cancelled')) = CAST(:closed AS boolean))"
-    )
-    return text(
-        sql.load("report_select") + where + " ORDER BY r.reported_at DESC, r.id DESC LIMIT :limit"
-    )
+# The statements live in gisgrid/sql/intake_functions.sql, installed by gisgrid.db.migrate: the
+# whole intake is one call to gisgrid_intake(), one round trip (issue 4's latency budget).
+INTAKE_SQL = sql.load("intake_call")
+_PLACE = text(
+    "SELECT id, code, name, village_code, covers, distance_m "
+    "FROM gisgrid_place(:lon, :lat, :tol_m, :tol_deg)"
+)
+_ASSIGNEE = text("SELECT id, name, role, open_cases FROM gisgrid_assignee(:grid_id)")
+_BY_ID = text("SELECT * FROM report_view WHERE id = :id")
+_BY_IDS = text(
+    "SELECT * FROM report_view WHERE id = ANY(CAST(:ids AS bigint[])) "
+    "ORDER BY reported_at DESC, id DESC LIMIT :limit"
+)
+_LIST = text(
+    "SELECT * FROM report_view "
+    "WHERE reported_at >= CAST(:start AS timestamptz) AND reported_at < CAST(:end AS timestamptz) "
+    "AND (CAST(:codes AS text[]) IS NULL OR category = ANY(CAST(:codes AS text[]))) "
+    "AND (CAST(:closed AS boolean) IS NULL "
+    "OR (effective_status IN ('closed', 'cancelled')) = CAST(:closed AS boolean)) "
+    "ORDER BY reported_at DESC, id DESC LIMIT :limit"
+)
 
 
 @dataclass(frozen=True)
@@ -122,33 +122,33 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
     """
     check_lon_lat(lon, lat)
     params = {"lon": lon, "lat": lat, "tol_m": tolerance_m, "tol_deg": _deg(tolerance_m, lat)}
-    rows = conn.execute(_q("intake_place"), params).mappings().all()
-    fallback = not rows or not rows[0]["covers"]
+    rows = conn.execute(_PLACE, params).mappings().all()
     if not rows:
-        rows = conn.execute(_q("intake_nearest"), params).mappings().all()[:1]
-    if not rows:
-        counties = conn.execute(
-            text(
-                "SELECT string_agg(name || ' ' || left(code, 6), ', ' ORDER BY code) "
-                "FROM admin_unit WHERE level = 'county'"
-            )
-        ).scalar_one()
-        raise OutsideCoverage(
-            f"lon={lon}, lat={lat} (WGS84) is outside the area this service covers "
-            f"(counties: {counties or 'none loaded'}); check the coordinates and their crs "
-            "(wgs84, gcj02 or bd09)"
-        )
-    chosen = dict(rows[0])
+        raise _outside(conn, lon, lat)
     return {
-        "grid": chosen,
+        "grid": dict(rows[0]),
         "candidates": [r["code"] for r in rows[1:]],
-        "fallback": fallback,
+        "fallback": not rows[0]["covers"],
     }
+
+
+def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
+    counties = conn.execute(
+        text(
+            "SELECT string_agg(name || ' ' || left(code, 6), ', ' ORDER BY code) "
+            "FROM admin_unit WHERE level = 'county'"
+        )
+    ).scalar_one()
+    return OutsideCoverage(
+        f"lon={lon}, lat={lat} (WGS84) is outside the area this service covers "
+        f"(counties: {counties or 'none loaded'}); check the coordinates and their crs "
+        "(wgs84, gcj02 or bd09)"
+    )
 
 
 def choose_handler(conn: Connection, grid_id: int) -> tuple[dict[str, Any] | None, str]:
     """(staff, level): least-loaded full-time worker, else the grid chief, else the village."""
-    row = conn.execute(_q("intake_assignee"), {"grid_id": grid_id}).mappings().first()
+    row = conn.execute(_ASSIGNEE, {"grid_id": grid_id}).mappings().first()
     if row is None:
         return None, "village"
     return dict(row), str(row["role"])
@@ -201,24 +201,100 @@ def _check(report: ReportIn) -> None:
         raise InvalidReport(f"Idempotency-Key must be 1-{MAX_KEY} characters")
 
 
-def _existing(conn: Connection, api_key_id: int | None, report: ReportIn) -> int | None:
-    if report.idempotency_key is None:
+def locate_input(report: ReportIn) -> tuple[float, float] | None:
+    """WGS84 lon/lat of the report's own coordinates (checked, datum converted), or None."""
+    _check(report)
+    if report.lon is None or report.lat is None:
         return None
-    row = conn.execute(
-        text(
-            "SELECT id, request_hash FROM report "
-            "WHERE api_key_id IS NOT DISTINCT FROM :k AND idempotency_key = :i"
-        ),
-        {"k": api_key_id, "i": report.idempotency_key},
-    ).first()
-    if row is None:
-        return None
-    if row.request_hash != report.fingerprint():
+    check_lon_lat(report.lon, report.lat)
+    x, y = to_wgs84(report.lon, report.lat, report.crs)
+    return float(x), float(y)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who posted a report, for the write-audit entry stored with it."""
+
+    username: str
+    path: str
+    client: str
+    account_id: int | None = None
+    role: str | None = None
+
+
+def intake_params(
+    report: ReportIn,
+    lon: float,
+    lat: float,
+    config: IntakeConfig,
+    now: dt.datetime,
+    *,
+    api_key: str | None = None,
+    api_key_id: int | None = None,
+    audit: AuditEntry | None = None,
+) -> dict[str, Any]:
+    """Parameters of INTAKE_SQL: everything decided before the data is needed.
+
+    `api_key` (as the client sent it) is checked inside the same statement; without it
+    `api_key_id` is taken as given.
+    """
+    cat = category(report.service_code)
+    radius_m, window_h = duplicate_rule(cat.code, dict(config.duplicate_rules))
+    return {
+        "key_hash": keys.key_hash(api_key) if api_key is not None else None,
+        "api_key_id": api_key_id,
+        "idempotency_key": report.idempotency_key,
+        "request_hash": report.fingerprint(),
+        "category": cat.code,
+        "lon": lon,
+        "lat": lat,
+        "tol_m": config.edge_tolerance_m,
+        "tol_deg": _deg(config.edge_tolerance_m, lat),
+        "radius_m": radius_m,
+        "radius_deg": _deg(radius_m, lat),
+        "window_h": window_h,
+        "now": now,
+        # The clock starts at dispatch, which is now (unused if the report is a duplicate).
+        "due_at": config.calendar.due(now, cat.limit_hours, WORKING_DAY_HOURS),
+        "description": report.description,
+        "source": report.source,
+        "address": report.address_string,
+        "media_url": report.media_url,
+        "attributes": json.dumps(dict(report.attributes), ensure_ascii=False),
+        "reporter": json.dumps(dict(report.reporter), ensure_ascii=False)
+        if report.reporter
+        else None,
+        "input_point": json.dumps({"lon": report.lon, "lat": report.lat, "crs": report.crs})
+        if report.lon is not None
+        else None,
+        "audited": audit is not None,
+        "audit_account_id": audit.account_id if audit else None,
+        "audit_username": audit.username if audit else None,
+        "audit_role": audit.role if audit else None,
+        "audit_path": audit.path if audit else None,
+        "audit_client": audit.client if audit else None,
+    }
+
+
+def intake_result(
+    row: Mapping[str, Any], report: ReportIn, point: tuple[float, float], api_key: str | None
+) -> dict[str, Any]:
+    """The stored report from INTAKE_SQL's row, or the domain error its outcome names."""
+    outcome = row["o_outcome"]
+    if outcome in ("bad_key", "revoked"):
+        raise keys.key_refused(api_key or "", row["o_detail"])
+    if outcome == "outside":
+        raise OutsideCoverage(
+            f"lon={point[0]}, lat={point[1]} (WGS84) is outside the area this service "
+            f"covers (counties: {row['o_detail']}); check the coordinates and their crs "
+            "(wgs84, gcj02 or bd09)"
+        )
+    if outcome == "conflict":
         raise IdempotencyConflict(
-            f"Idempotency-Key {report.idempotency_key!r} was used for request {row.id} with "
+            f"Idempotency-Key {report.idempotency_key!r} was used for request {row['id']} with "
             "different content; use a new key for a new report"
         )
-    return int(row.id)
+    return _summary(row) | {"replayed": outcome == "replayed"}
 
 
 def submit_report(
@@ -227,96 +303,27 @@ def submit_report(
     api_key_id: int | None = None,
     config: IntakeConfig | None = None,
     now: dt.datetime | None = None,
+    *,
+    api_key: str | None = None,
+    audit: AuditEntry | None = None,
 ) -> dict[str, Any]:
     """Place, assign and store one report (or return the one already stored under its key)."""
     config = config or IntakeConfig()
     now = now or dt.datetime.now(dt.UTC)
-    _check(report)
-    first = _existing(conn, api_key_id, report)
-    if first is not None:
-        return read_report(conn, first) | {"replayed": True}
-
-    if report.lon is not None and report.lat is not None:
-        check_lon_lat(report.lon, report.lat)
-        x, y = to_wgs84(report.lon, report.lat, report.crs)
-        lon, lat = float(x), float(y)
-    else:
-        lon, lat = geocode_address(conn, report.address_string or "")
-    where = place(conn, lon, lat, config.edge_tolerance_m)
-    grid = where["grid"]
-    # One intake at a time per grid, so "fewest open cases" and "first report" stay true under
-    # concurrent posts (4 = this issue's advisory-lock namespace).
-    conn.execute(text("SELECT pg_advisory_xact_lock(4, :g)"), {"g": grid["id"]})
-
-    cat = category(report.service_code)
-    radius_m, window_h = duplicate_rule(cat.code, dict(config.duplicate_rules))
-    original = None
-    if radius_m > 0 and window_h > 0:
-        original = (
-            conn.execute(
-                _q("intake_duplicate"),
-                {
-                    "lon": lon,
-                    "lat": lat,
-                    "category": cat.code,
-                    "now": now,
-                    "window_h": window_h,
-                    "radius_m": radius_m,
-                    "radius_deg": _deg(radius_m, lat),
-                },
-            )
-            .mappings()
-            .first()
-        )
-    if original is not None:
-        # A supporter: handled with the original, so it is registered, not dispatched again.
-        staff_id, level, status = original["assignee_id"], original["handler_level"], "registered"
-        dispatched_at = due_at = None
-    else:
-        staff, level = choose_handler(conn, grid["id"])
-        staff_id, status = (staff["id"] if staff else None), "dispatched"
-        dispatched_at = now
-        due_at = config.calendar.due(now, cat.limit_hours, WORKING_DAY_HOURS)
-
-    new_id = conn.execute(
-        _q("intake_insert"),
-        {
-            "category": cat.code,
-            "description": report.description,
-            "source": report.source,
-            "status": status,
-            "grid_id": grid["id"],
-            "assignee_id": staff_id,
-            "now": now,
-            "dispatched_at": dispatched_at,
-            "due_at": due_at,
-            "lon": lon,
-            "lat": lat,
-            "api_key_id": api_key_id,
-            "idempotency_key": report.idempotency_key,
-            "request_hash": report.fingerprint(),
-            "address": report.address_string,
-            "media_url": report.media_url,
-            "attributes": json.dumps(dict(report.attributes), ensure_ascii=False),
-            "reporter": json.dumps(dict(report.reporter), ensure_ascii=False)
-            if report.reporter
-            else None,
-            "input_point": json.dumps({"lon": report.lon, "lat": report.lat, "crs": report.crs})
-            if report.lon is not None
-            else None,
-            "grid_candidates": where["candidates"],
-            "fallback": where["fallback"],
-            "handler_level": level,
-            "village_code": grid["village_code"],
-            "duplicate_of": original["id"] if original else None,
-        },
-    ).scalar()
-    if new_id is None:
-        # Lost a race with the same key: the other request committed first.
-        first = _existing(conn, api_key_id, report)
-        assert first is not None
-        return read_report(conn, first) | {"replayed": True}
-    return read_report(conn, int(new_id)) | {"replayed": False}
+    point = locate_input(report)
+    if point is None:
+        point = geocode_address(conn, report.address_string or "")
+    params = intake_params(
+        report, *point, config, now, api_key=api_key, api_key_id=api_key_id, audit=audit
+    )
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    # On the driver, inside the caller's transaction: the statement is psycopg-style, shared
+    # with the HTTP hot path (api/routers/open311.py), which skips SQLAlchemy altogether.
+    with raw.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(INTAKE_SQL, params).fetchone()
+    assert row is not None
+    return intake_result(row, report, point, api_key)
 
 
 def query_reports(
@@ -329,24 +336,25 @@ def query_reports(
     limit: int = 1000,
 ) -> list[dict[str, Any]]:
     """Reports matching every given filter, newest first."""
-    params: dict[str, Any] = {"ids": ids, "limit": limit}
-    if ids is None:
-        params |= {
-            "codes": codes,
-            "start": start or "-infinity",
-            "end": end or "infinity",
-            "closed": closed,
-        }
-    rows = conn.execute(_report_query(ids is not None), params).mappings()
-    return [_summary(r) for r in rows]
+    if ids is not None:
+        rows = conn.execute(_BY_IDS, {"ids": ids, "limit": limit}).mappings()
+        return [_summary(r) for r in rows]
+    params = {
+        "codes": codes,
+        "start": start or "-infinity",
+        "end": end or "infinity",
+        "closed": closed,
+        "limit": limit,
+    }
+    return [_summary(r) for r in conn.execute(_LIST, params).mappings()]
 
 
 def read_report(conn: Connection, report_id: int) -> dict[str, Any]:
     """One report as the intake answer shows it, or NotFound."""
-    found = query_reports(conn, ids=[report_id], limit=1)
-    if not found:
+    row = conn.execute(_BY_ID, {"id": report_id}).mappings().first()
+    if row is None:
         raise NotFound(f"report {report_id} does not exist")
-    return found[0]
+    return _summary(row)
 
 
 def _summary(r: Any) -> dict[str, Any]:

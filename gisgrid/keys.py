@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -50,19 +51,30 @@ def reissue_key(conn: Connection, name: str) -> str:
     return key
 
 
-def check_key(conn: Connection, key: str | None) -> int:
-    """The id of a valid key, or InvalidApiKey saying what is wrong."""
+def key_hash(key: str | None) -> str:
+    """The stored form of a key a client sent, or InvalidApiKey if it sent none."""
     if not key:
         raise InvalidApiKey(
             "api_key is required to post a request; ask for one (gisgrid keys create)"
         )
+    return _hash(key)
+
+
+def key_refused(key: str, revoked_at: object | None = None) -> InvalidApiKey:
+    """The error for a key that is unknown (revoked_at None) or was revoked."""
+    if revoked_at is None:
+        return InvalidApiKey(f"api_key {key[:6]}... is not a key this server issued")
+    when = revoked_at.isoformat() if isinstance(revoked_at, dt.datetime) else str(revoked_at)
+    return InvalidApiKey(f"api_key {key[:6]}... was revoked at {when}")
+
+
+def check_key(conn: Connection, key: str | None) -> int:
+    """The id of a valid key, or InvalidApiKey saying what is wrong."""
     row = conn.execute(
-        text("SELECT id, revoked_at FROM api_key WHERE key_hash = :h"), {"h": _hash(key)}
+        text("SELECT id, revoked_at FROM api_key WHERE key_hash = :h"), {"h": key_hash(key)}
     ).first()
-    if row is None:
-        raise InvalidApiKey(f"api_key {key[:6]}... is not a key this server issued")
-    if row.revoked_at is not None:
-        raise InvalidApiKey(f"api_key {key[:6]}... was revoked at {row.revoked_at.isoformat()}")
+    if row is None or row.revoked_at is not None:
+        raise key_refused(key or "", row.revoked_at if row else None)
     return int(row.id)
 
 

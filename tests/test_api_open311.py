@@ -17,7 +17,9 @@ from georeport import GeoReport
 from sqlalchemy import Engine, text
 
 from gisgrid import keys
+from gisgrid.settings import Settings
 from gisgrid.taxonomy import CATEGORIES
+from tests.conftest import _free_port, serve
 
 ROOT = "/open311/v2"
 
@@ -201,3 +203,86 @@ def test_duplicate_reports_are_visible_as_such(
     assert got["supporters"] >= 1 and "support" in got["status_notes"]
     dup = http.get(f"{ROOT}/requests/{second['service_request_id']}.json").json()[0]
     assert "duplicate of request " + first["service_request_id"] in dup["status_notes"]
+
+
+def _audit_since(engine: Engine, after_id: int) -> list[tuple[int, list[str] | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT status, object_ids FROM audit_log WHERE id > :i "
+                "AND path = '/open311/v2/requests.json' ORDER BY id"
+            ),
+            {"i": after_id},
+        ).all()
+    return [(r.status, r.object_ids) for r in rows]
+
+
+def _last_audit_id(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one())
+
+
+def test_every_outcome_is_audited_once_by_the_intake_statement(
+    http: httpx.Client, engine: Engine, api_key: str, spot: tuple[float, float]
+) -> None:
+    """Stored, replayed, refused key, revoked key, outside: one entry each, with its status."""
+    x, y = spot
+    name = f"test-revoked-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        revoked = keys.create_key(conn, name)
+        keys.revoke_key(conn, name)
+    start = _last_audit_id(engine)
+    idem = {"Idempotency-Key": uuid.uuid4().hex}
+    form = {"service_code": "ZZ08", "lat": y, "long": x}
+    created = _post(http, headers=idem, api_key=api_key, **form)
+    replayed = _post(http, headers=idem, api_key=api_key, **form)
+    unknown = _post(http, api_key="gg_not-a-key", **form)
+    gone = _post(http, api_key=revoked, **form)
+    outside = _post(http, api_key=api_key, service_code="ZZ08", lat=39.9, long=116.4)
+    assert [r.status_code for r in (created, replayed, unknown, gone, outside)] == [
+        201,
+        200,
+        403,
+        403,
+        400,
+    ]
+    assert "not a key this server issued" in unknown.json()[0]["description"]
+    assert "was revoked at" in gone.json()[0]["description"]
+    rid = created.json()[0]["service_request_id"]
+    assert _audit_since(engine, start) == [
+        (201, [rid]),
+        (200, [rid]),
+        (403, None),
+        (403, None),
+        (400, None),
+    ]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM api_key WHERE name = :n"), {"n": name})
+
+
+def test_an_address_only_post_is_placed_at_that_household(
+    http: httpx.Client, engine: Engine, api_key: str, demo_county: str
+) -> None:
+    """No coordinates: the household address is looked up (the slower path) and audited once."""
+    with engine.connect() as conn:
+        address, grid = conn.execute(
+            text(
+                "SELECT h.address, g.code FROM household h JOIN grid g ON g.id = h.grid_id "
+                "WHERE h.address IN (SELECT address FROM household GROUP BY address "
+                "HAVING count(DISTINCT grid_id) = 1) ORDER BY h.id LIMIT 1"
+            )
+        ).one()
+    start = _last_audit_id(engine)
+    r = _post(http, api_key=api_key, service_code="ZZ02", address_string=address)
+    assert r.status_code == 201, r.text
+    assert r.json()[0]["grid_code"] == grid
+    assert _audit_since(engine, start) == [(201, [r.json()[0]["service_request_id"]])]
+
+
+def test_a_database_that_does_not_answer_is_a_503_that_says_send_again() -> None:
+    """Nothing stored, nothing half-done: the phone is told to resend with the same key."""
+    dead = Settings(database_url=f"postgresql://nobody@127.0.0.1:{_free_port()}/none")
+    with serve(dead) as url, httpx.Client(base_url=url, timeout=30) as c:
+        r = _post(c, api_key="gg_x", service_code="ZZ02", lat=23.15, long=112.05)
+    assert r.status_code == 503, r.text
+    assert "send the same request again" in r.json()[0]["description"]

@@ -1,0 +1,23 @@
+-- One report in, one statement: gisgrid_intake (intake_functions.sql) and, when audited,
+-- its write-audit entry in the same transaction, so an answered report always has its entry.
+-- psycopg-style named parameters: the hot path runs on the driver without SQLAlchemy.
+WITH i AS (
+    SELECT * FROM gisgrid_intake(
+        %(key_hash)s, %(api_key_id)s, %(idempotency_key)s, %(request_hash)s, %(category)s,
+        %(lon)s, %(lat)s, %(tol_m)s, %(tol_deg)s, %(radius_m)s, %(radius_deg)s, %(window_h)s,
+        %(now)s, %(due_at)s, %(description)s, %(source)s, %(address)s, %(media_url)s,
+        %(attributes)s::jsonb, %(reporter)s::jsonb, %(input_point)s::jsonb)
+),
+a AS (
+    INSERT INTO audit_log (account_id, username, role, action, method, path, object_type,
+                           object_ids, client, status)
+    SELECT %(audit_account_id)s, %(audit_username)s, %(audit_role)s, 'write', 'POST',
+           %(audit_path)s, 'report',
+           CASE WHEN (i.o_report).id IS NOT NULL THEN ARRAY[(i.o_report).id::text] END,
+           %(audit_client)s,
+           CASE i.o_outcome WHEN 'created' THEN 201 WHEN 'replayed' THEN 200
+                            WHEN 'conflict' THEN 409 WHEN 'outside' THEN 400 ELSE 403 END
+    FROM i
+    WHERE %(audited)s
+)
+SELECT i.o_outcome, i.o_detail, (i.o_report).* FROM i
