@@ -222,8 +222,16 @@ def parse_query(params: Mapping[str, str], now: dt.datetime | None = None) -> di
     start = parse_datetime("start_date", params["start_date"]) if params.get("start_date") else None
     if start and end and start >= end:
         raise InvalidReport(f"start_date={params['start_date']} is not before end_date")
+    if start and end and end - start > DEFAULT_WINDOW:
+        # The spec: a search "may not span more than 90 days".
+        raise InvalidReport(
+            f"start_date={params['start_date']} to end_date={params['end_date']} spans "
+            f"{(end - start).days} days; at most {DEFAULT_WINDOW.days} (ask in several windows)"
+        )
     if start is None:
         start = (end or now) - DEFAULT_WINDOW
+    elif end is None:
+        end = start + DEFAULT_WINDOW  # a start alone opens the spec's 90-day window
     statuses = {s.strip().lower() for s in (params.get("status") or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
         raise InvalidReport(f"status={params.get('status')!r} must be open, closed or both")
