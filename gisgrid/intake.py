@@ -396,4 +396,11 @@ def _summary(r: Any) -> dict[str, Any]:
         "dispatched_at": r["dispatched_at"],
         "due_at": r["due_at"],
         "closed_at": r["closed_at"],
+        # The closed loop (gisgrid/cases.py); a duplicate shows its original's latest step.
+        "last_step": {"action": r["last_action"], "at": r["last_action_at"]}
+        if r["last_action"]
+        else None,
+        "feedback": r["feedback_note"],
+        "escalations": int(r["escalations"]),
+        "satisfied": r["satisfied"],
     }

@@ -246,6 +246,28 @@ class Report(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # The closed loop (migration 0007_cases): the call-back verdict and escalations so far.
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    escalations: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class ReportEvent(Base):
+    """One step of a report's loop: who did what, from which status to which, and why."""
+
+    __tablename__ = "report_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    handler_level: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class PatrolTrack(Base):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gisgrid.cases import STEPS
 from gisgrid.errors import InvalidReport, NotFound
 from gisgrid.intake import SOURCES, ReportIn
 from gisgrid.taxonomy import CATEGORIES, Category, Family, Triage, category
@@ -267,6 +268,13 @@ def as_request(r: Mapping[str, Any], exact: bool = True) -> dict[str, Any]:
         notes.append(f"{r['supporters']} later report(s) support this one")
     if r["fallback"]:
         notes.append("placed in the nearest grid (属地兜底)")
+    step = r.get("last_step")
+    if step:
+        notes.append(
+            f"last step: {step['action']} ({STEPS[step['action']].label}) at {_iso(step['at'])}"
+        )
+    if r.get("feedback"):
+        notes.append(f"feedback: {r['feedback']}")
     grid = r["grid"]
     return {
         "service_request_id": str(r["id"]),

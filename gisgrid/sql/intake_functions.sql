@@ -27,12 +27,26 @@ SELECT r.id, r.category, r.description, r.status::text AS status, r.source,
        s.id AS staff_id, s.name AS staff_name, s.role::text AS staff_role,
        coalesce(o.status, r.status)::text AS effective_status,
        (SELECT count(*) FROM report d WHERE d.duplicate_of = r.id) AS supporters,
-       r.api_key_id
+       r.api_key_id, r.satisfied, r.escalations,
+       e.action AS last_action, e.at AS last_action_at, f.note AS feedback_note
 FROM report r
 LEFT JOIN grid g ON g.id = r.grid_id
 LEFT JOIN admin_unit v ON v.code = coalesce(r.village_code, g.village_code)
 LEFT JOIN staff s ON s.id = r.assignee_id
-LEFT JOIN report o ON o.id = r.duplicate_of;
+LEFT JOIN report o ON o.id = r.duplicate_of
+-- The latest step of the loop (gisgrid/cases.py) and the latest note written for the reporter
+-- (feedback or the reason for a cancel): "what happened to my report". A duplicate shows its
+-- original's.
+LEFT JOIN LATERAL (
+    SELECT ev.action, ev.at FROM report_event ev
+    WHERE ev.report_id = coalesce(r.duplicate_of, r.id)
+    ORDER BY ev.at DESC, ev.id DESC LIMIT 1
+) e ON true
+LEFT JOIN LATERAL (
+    SELECT ev.note FROM report_event ev
+    WHERE ev.report_id = coalesce(r.duplicate_of, r.id) AND ev.action IN ('resolve', 'cancel')
+    ORDER BY ev.at DESC, ev.id DESC LIMIT 1
+) f ON true;
 
 -- Grids of the current generation that cover a point (edges included) or lie within :tol_m
 -- metres of it; if there are none and the point is inside a served county, that county's

@@ -1,0 +1,270 @@
+"""The closed loop of a report (事件闭环): accept, feed back, verify and close, escalate, evaluate.
+
+A dispatched report's clock is already running (intake set `due_at` at dispatch); the steps
+here move it through the city-management workflow (CJJ/T 106): the handler accepts it (受理)
+and feeds back what was done (处置反馈); a center operator verifies it on site and closes it
+(核查结案), or returns it; what a grid cannot solve goes up a level (上报: village, town, county
+departments) without stopping the clock; reports that fail the check are cancelled (不予立案);
+closed cases get the call-back verdict (回访). Every step is a row in `report_event`, written in
+the same transaction as the status change, under a row lock so two people cannot both act on
+the same state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gisgrid import intake
+from gisgrid.auth import CASE_HANDLERS, Principal, Role
+from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
+
+FIELD = frozenset({Role.grid_worker, Role.grid_chief})
+OPERATORS = frozenset({Role.village_operator, Role.town_operator, Role.county_operator, Role.admin})
+HANDLERS = FIELD | OPERATORS | {Role.department_handler}
+# Who handles a case at each level once it has gone up (上报): the next level's handlers.
+NEXT_LEVEL = {"village": "town", "town": "county"}
+MAX_NOTE = 2000
+
+
+@dataclass(frozen=True)
+class Step:
+    """One kind of step: from which statuses, to which, who may take it, what it needs."""
+
+    name: str
+    label: str
+    from_statuses: frozenset[str]
+    to_status: str | None  # None: the status stays (escalate, reassign, evaluate)
+    roles: frozenset[Role]
+    needs_note: bool = False
+
+
+STEPS = {
+    s.name: s
+    for s in (
+        Step("accept", "受理", frozenset({"dispatched"}), "in_progress", HANDLERS),
+        Step(
+            "resolve",
+            "处置反馈",
+            frozenset({"dispatched", "in_progress"}),
+            "resolved",
+            HANDLERS,
+            needs_note=True,
+        ),
+        Step("close", "核查结案", frozenset({"resolved"}), "closed", OPERATORS),
+        Step(
+            "return", "核查退回", frozenset({"resolved"}), "in_progress", OPERATORS, needs_note=True
+        ),
+        Step(
+            "escalate",
+            "上报",
+            frozenset({"dispatched", "in_progress"}),
+            None,
+            HANDLERS,
+            needs_note=True,
+        ),
+        Step("reassign", "改派", frozenset({"dispatched", "in_progress"}), None, OPERATORS),
+        Step(
+            "cancel",
+            "不予立案",
+            frozenset({"submitted", "registered", "dispatched"}),
+            "cancelled",
+            OPERATORS,
+            needs_note=True,
+        ),
+        Step("evaluate", "回访", frozenset({"closed"}), None, OPERATORS),
+    )
+}
+
+
+def _locked(conn: Connection, report_id: int) -> Any:
+    row = conn.execute(
+        text(
+            "SELECT r.id, r.status::text AS status, r.duplicate_of, r.handler_level, "
+            "r.assignee_id, g.code AS grid_code, g.village_code "
+            "FROM report r LEFT JOIN grid g ON g.id = r.grid_id WHERE r.id = :id "
+            "FOR UPDATE OF r"
+        ),
+        {"id": report_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"report {report_id} does not exist")
+    return row
+
+
+def _last_feedback_by(conn: Connection, report_id: int) -> int | None:
+    return conn.execute(
+        text(
+            "SELECT account_id FROM report_event WHERE report_id = :id AND action = 'resolve' "
+            "ORDER BY at DESC, id DESC LIMIT 1"
+        ),
+        {"id": report_id},
+    ).scalar()
+
+
+def act(
+    conn: Connection,
+    who: Principal,
+    report_id: int,
+    action: str,
+    *,
+    note: str | None = None,
+    staff_id: int | None = None,
+    satisfied: bool | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Take one step on a report (in the caller's transaction); the report as it now stands."""
+    step = STEPS.get(action)
+    if step is None:
+        raise InvalidReport(f"action={action!r} is not one of {', '.join(STEPS)}")
+    note = (note or "").strip() or None
+    if step.needs_note and not note:
+        raise InvalidReport(f"{action} ({step.label}) needs a note saying what was done or why")
+    if note and len(note) > MAX_NOTE:
+        raise InvalidReport(f"note has {len(note)} characters; at most {MAX_NOTE}")
+    who.require(step.roles, f"{action} ({step.label})")
+    now = now or dt.datetime.now(dt.UTC)
+    r = _locked(conn, report_id)
+    if not r.grid_code or not who.covers(r.grid_code):
+        raise Forbidden(
+            f"report {report_id} is in grid {r.grid_code}, outside this account's scope"
+        )
+    if r.duplicate_of is not None:
+        raise Conflict(
+            f"report {report_id} is a duplicate of report {r.duplicate_of} and is handled with "
+            f"it; act on report {r.duplicate_of}"
+        )
+    if r.status not in step.from_statuses:
+        raise Conflict(
+            f"report {report_id} is {r.status}; {action} ({step.label}) applies to a report "
+            f"that is {' or '.join(sorted(step.from_statuses))}"
+        )
+
+    status, level, assignee = step.to_status or r.status, r.handler_level, r.assignee_id
+    sets = ["updated_at = :now"]
+    if action == "close":
+        # 核查: verified by someone other than who fed back.
+        if who.account_id is not None and _last_feedback_by(conn, report_id) == who.account_id:
+            raise Forbidden(
+                f"report {report_id} was fed back by this account; another operator verifies "
+                "and closes it"
+            )
+        sets.append("closed_at = :now")
+    elif action == "cancel":
+        sets.append("closed_at = :now")
+    elif action == "escalate":
+        if level == "county":
+            raise Conflict(
+                f"report {report_id} is already with the county departments; supervise it "
+                "(督办) rather than escalate"
+            )
+        # From a person (worker, chief) to the village committee, then the town, the county.
+        level, assignee, status = NEXT_LEVEL.get(level or "", "village"), None, "dispatched"
+        sets.append("escalations = escalations + 1")
+    elif action == "reassign":
+        if staff_id is None:
+            raise InvalidReport("reassign needs staff_id: the grid worker who takes it over")
+        ok = conn.execute(
+            text(
+                "SELECT s.on_duty, g.code, a.role::text AS role FROM staff s "
+                "JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL "
+                "JOIN grid g ON g.id = a.grid_id AND g.valid_to IS NULL "
+                "WHERE s.id = :s AND a.role IN ('full_time', 'grid_chief', 'part_time') "
+                "ORDER BY (g.village_code = :v) DESC LIMIT 1"
+            ),
+            {"s": staff_id, "v": r.village_code},
+        ).first()
+        if ok is None or not who.covers(ok.code):
+            raise InvalidReport(f"staff_id={staff_id} is not a grid worker in this account's scope")
+        if not ok.on_duty:
+            raise InvalidReport(f"staff_id={staff_id} is off duty; choose someone on duty")
+        assignee, level, status = staff_id, ok.role, "dispatched"
+    elif action == "evaluate":
+        if satisfied is None:
+            raise InvalidReport("evaluate needs satisfied=true or false (the call-back verdict)")
+        sets.append("satisfied = :satisfied")
+
+    conn.execute(
+        text(
+            "UPDATE report SET status = CAST(:status AS report_status), handler_level = :level, "
+            f"assignee_id = :assignee, {', '.join(sets)} WHERE id = :id"
+        ),
+        {
+            "status": status,
+            "level": level,
+            "assignee": assignee,
+            "now": now,
+            "satisfied": satisfied,
+            "id": report_id,
+        },
+    )
+    conn.execute(
+        text(
+            "INSERT INTO report_event (report_id, at, action, from_status, to_status, "
+            "account_id, username, assignee_id, handler_level, note, satisfied) "
+            "VALUES (:id, :now, :action, :from_status, :to_status, :account, :username, "
+            ":assignee, :level, :note, :satisfied)"
+        ),
+        {
+            "id": report_id,
+            "now": now,
+            "action": action,
+            "from_status": r.status,
+            "to_status": status,
+            "account": who.account_id,
+            "username": who.username,
+            "assignee": assignee,
+            "level": level,
+            "note": note,
+            "satisfied": satisfied,
+        },
+    )
+    return intake.read_report(conn, report_id) | {"history": history(conn, report_id)}
+
+
+INTAKE_LABELS = {"dispatch": "派遣", "register": "登记"}
+
+
+def case_file(conn: Connection, who: Principal, report_id: int) -> dict[str, Any]:
+    """A report with its whole loop, for a case handler whose scope covers its grid."""
+    who.require(CASE_HANDLERS, "reading a case file")
+    found = intake.read_report(conn, report_id)
+    grid = found["grid"]["code"] if found["grid"] else ""
+    who.require_scope(grid or "(no grid)", f"report {report_id}")
+    return found | {"history": history(conn, report_id)}
+
+
+def history(conn: Connection, report_id: int) -> list[dict[str, Any]]:
+    """Every step of a report, oldest first, starting with its intake (from the report row)."""
+    first = conn.execute(
+        text("SELECT reported_at, dispatched_at, duplicate_of FROM report WHERE id = :id"),
+        {"id": report_id},
+    ).first()
+    if first is None:
+        raise NotFound(f"report {report_id} does not exist")
+    kind = "dispatch" if first.dispatched_at is not None else "register"
+    steps: list[dict[str, Any]] = [
+        {
+            "at": first.reported_at,
+            "action": kind,
+            "label": INTAKE_LABELS[kind],
+            "from_status": None,
+            "to_status": "dispatched" if kind == "dispatch" else "registered",
+            "username": "intake",
+            "assignee_id": None,
+            "handler_level": None,
+            "note": f"duplicate of report {first.duplicate_of}" if first.duplicate_of else None,
+            "satisfied": None,
+        }
+    ]
+    rows = conn.execute(
+        text(
+            "SELECT at, action, from_status, to_status, username, assignee_id, handler_level, "
+            "note, satisfied FROM report_event WHERE report_id = :id ORDER BY at, id"
+        ),
+        {"id": report_id},
+    ).mappings()
+    return steps + [dict(r) | {"label": STEPS[r["action"]].label} for r in rows]

@@ -1,0 +1,320 @@
+"""The closed loop over real HTTP: accept, feed back, verify and close, escalate, reassign, cancel.
+
+Reports and accounts made here are removed afterwards; the demo county's own reports are not
+touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from gisgrid import auth, intake
+from gisgrid.intake import ReportIn
+
+PASSWORD = "case-loop-password"
+
+
+@dataclass(frozen=True)
+class Home:
+    """A grid with two on-duty workers, and a grid in another town."""
+
+    grid: str
+    x: float
+    y: float
+    staff: tuple[int, int]
+    off_duty: int | None
+    away_grid: str
+
+
+@pytest.fixture(scope="module")
+def home(engine: Engine, demo_county: str) -> Home:
+    """A grid of the demo county where two staff are on duty (for reassigning)."""
+    with engine.connect() as conn:
+        grid, x, y = conn.execute(
+            text(
+                "SELECT g.code, ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
+                "FROM grid g JOIN staff_assignment a ON a.grid_id = g.id AND a.valid_to IS NULL "
+                "JOIN staff s ON s.id = a.staff_id AND s.on_duty "
+                "WHERE g.valid_to IS NULL AND a.role IN ('full_time', 'grid_chief', 'part_time') "
+                "GROUP BY g.id HAVING count(*) >= 2 ORDER BY g.code DESC LIMIT 1"
+            )
+        ).one()
+        staff = conn.execute(
+            text(
+                "SELECT s.id FROM staff s JOIN staff_assignment a ON a.staff_id = s.id "
+                "JOIN grid g ON g.id = a.grid_id WHERE g.code = :g AND a.valid_to IS NULL "
+                "AND s.on_duty AND a.role IN ('full_time', 'grid_chief', 'part_time') "
+                "ORDER BY s.id LIMIT 2"
+            ),
+            {"g": grid},
+        ).scalars()
+        off = conn.execute(
+            text(
+                "SELECT s.id FROM staff s JOIN staff_assignment a ON a.staff_id = s.id "
+                "JOIN grid g ON g.id = a.grid_id WHERE left(g.code, 9) = left(:g, 9) "
+                "AND a.valid_to IS NULL AND NOT s.on_duty "
+                "AND a.role IN ('full_time', 'grid_chief', 'part_time') ORDER BY s.id LIMIT 1"
+            ),
+            {"g": grid},
+        ).scalar()
+        away = conn.execute(
+            text(
+                "SELECT code FROM grid WHERE valid_to IS NULL AND left(code, 9) <> left(:g, 9) "
+                "ORDER BY code LIMIT 1"
+            ),
+            {"g": grid},
+        ).scalar_one()
+    a, b = staff
+    return Home(grid, float(x), float(y), (a, b), off, away)
+
+
+@pytest.fixture(scope="module")
+def accounts(engine: Engine, http: httpx.Client, home: Home) -> Iterator[dict[str, str]]:
+    """Bearer tokens: worker and chief of the grid, operators, and outsiders."""
+    tag = uuid.uuid4().hex[:8]
+    plan = {
+        "worker": ("grid_worker", home.grid),
+        "village": ("village_operator", home.grid[:12]),
+        "town": ("town_operator", home.grid[:9]),
+        "county": ("county_operator", home.grid[:6]),
+        "county2": ("county_operator", home.grid[:6]),
+        "planner": ("planner", home.grid[:6]),
+        "away_worker": ("grid_worker", home.away_grid),
+    }
+    with engine.begin() as conn:
+        for name, (role, scope) in plan.items():
+            auth.create_account(conn, f"t-case-{name}-{tag}", PASSWORD, role, scope)
+    tokens = {}
+    for name in plan:
+        r = http.post(
+            "/api/v1/auth/token", data={"username": f"t-case-{name}-{tag}", "password": PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        tokens[name] = r.json()["access_token"]
+    yield tokens
+    with engine.begin() as conn:
+        ids = "(SELECT id FROM account WHERE username LIKE :t)"
+        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"t": f"%{tag}"})
+        conn.execute(text("DELETE FROM account WHERE username LIKE :t"), {"t": f"%{tag}"})
+
+
+@pytest.fixture
+def new_report(engine: Engine, home: Home) -> Iterator[int]:
+    """A fresh dispatched report in the home grid (a new service spot, so no duplicate)."""
+    made: list[int] = []
+    with engine.begin() as conn:
+        stored = intake.submit_report(
+            conn,
+            ReportIn("ZZ01", lon=home.x, lat=home.y, description=f"case {uuid.uuid4().hex}"),
+            config=intake.IntakeConfig(duplicate_rules={"ZZ01": (0.0, 0.0)}),
+        )
+    made.append(stored["id"])
+    yield stored["id"]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM report WHERE id = ANY(:ids)"), {"ids": made})
+
+
+def _step(http: httpx.Client, token: str | None, rid: int, **body: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return http.post(f"/api/v1/reports/{rid}/steps", json=body, headers=headers)
+
+
+def test_the_whole_loop_is_recorded_and_the_reporter_sees_the_feedback(
+    http: httpx.Client, accounts: dict[str, str], new_report: int
+) -> None:
+    rid = new_report
+    r = _step(http, accounts["worker"], rid, action="accept")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "in_progress"
+    r = _step(http, accounts["worker"], rid, action="resolve", note="已清理并消毒")
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+    # The worker fed it back; only a center operator verifies and closes.
+    r = _step(http, accounts["worker"], rid, action="close")
+    assert r.status_code == 403 and "close" in r.json()["detail"]
+    r = _step(http, accounts["village"], rid, action="close", note="现场核查属实")
+    assert r.status_code == 200, r.text
+    closed = r.json()
+    assert closed["status"] == "closed" and closed["closed_at"] is not None
+    r = _step(http, accounts["village"], rid, action="evaluate", satisfied=True)
+    assert r.status_code == 200 and r.json()["satisfied"] is True
+    steps = [(s["action"], s["label"], s["to_status"]) for s in r.json()["history"]]
+    assert steps == [
+        ("dispatch", "派遣", "dispatched"),
+        ("accept", "受理", "in_progress"),
+        ("resolve", "处置反馈", "resolved"),
+        ("close", "核查结案", "closed"),
+        ("evaluate", "回访", "closed"),
+    ]
+    # The resident's view (Open311, anonymous): closed, with the feedback written for them.
+    public = http.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    assert public["status"] == "closed"
+    assert "feedback: 已清理并消毒" in public["status_notes"]
+    assert "现场核查属实" not in public["status_notes"]  # the operator's own note stays inside
+
+
+def test_steps_out_of_order_or_without_what_they_need_are_refused(
+    http: httpx.Client, accounts: dict[str, str], new_report: int
+) -> None:
+    rid = new_report
+    r = _step(http, accounts["worker"], rid, action="close")
+    assert r.status_code == 403
+    r = _step(http, accounts["village"], rid, action="close")
+    assert r.status_code == 409 and "is dispatched" in r.json()["detail"]
+    r = _step(http, accounts["worker"], rid, action="resolve")
+    assert r.status_code == 400 and "needs a note" in r.json()["detail"]
+    r = _step(http, accounts["worker"], rid, action="fly")
+    assert r.status_code == 400 and "fly" in r.json()["detail"]
+    r = _step(http, None, rid, action="accept")
+    assert r.status_code == 401
+    r = _step(http, accounts["planner"], rid, action="accept")
+    assert r.status_code == 403 and "planner" in r.json()["detail"]
+    r = _step(http, accounts["away_worker"], rid, action="accept")
+    assert r.status_code == 403 and "scope" in r.json()["detail"]
+    assert _step(http, accounts["worker"], 10**12, action="accept").status_code == 404
+    # Cancel (不予立案) only before work starts, and with a reason.
+    assert _step(http, accounts["town"], rid, action="cancel").status_code == 400
+    assert _step(http, accounts["worker"], rid, action="accept").status_code == 200
+    r = _step(http, accounts["town"], rid, action="cancel", note="重复上报")
+    assert r.status_code == 409 and "in_progress" in r.json()["detail"]
+
+
+def test_who_fed_back_does_not_verify_and_a_failed_check_goes_back(
+    http: httpx.Client, accounts: dict[str, str], new_report: int
+) -> None:
+    rid = new_report
+    assert _step(http, accounts["county"], rid, action="resolve", note="done").status_code == 200
+    r = _step(http, accounts["county"], rid, action="close")
+    assert r.status_code == 403 and "another operator" in r.json()["detail"]
+    r = _step(http, accounts["county2"], rid, action="return", note="垃圾仍在")
+    assert r.status_code == 200 and r.json()["status"] == "in_progress"
+    assert (
+        _step(http, accounts["worker"], rid, action="resolve", note="再次清理").status_code == 200
+    )
+    assert _step(http, accounts["county"], rid, action="close").status_code == 200
+
+
+def test_escalation_goes_up_a_level_each_time_and_the_clock_keeps_running(
+    http: httpx.Client, accounts: dict[str, str], new_report: int, engine: Engine
+) -> None:
+    rid = new_report
+    with engine.connect() as conn:
+        due = conn.execute(text("SELECT due_at FROM report WHERE id = :r"), {"r": rid}).scalar()
+    levels = []
+    for _ in range(3):
+        r = _step(http, accounts["village"], rid, action="escalate", note="本级无法解决")
+        assert r.status_code == 200, r.text
+        levels.append(r.json()["handler"]["level"])
+        assert r.json()["handler"]["staff"] is None and r.json()["status"] == "dispatched"
+    assert levels == ["village", "town", "county"]
+    r = _step(http, accounts["village"], rid, action="escalate", note="again")
+    assert r.status_code == 409 and "county" in r.json()["detail"]
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT due_at, escalations FROM report WHERE id = :r"), {"r": rid}
+        ).one()
+    assert row.due_at == due and row.escalations == 3
+
+
+def test_reassign_to_an_on_duty_worker_in_scope_only(
+    http: httpx.Client, accounts: dict[str, str], new_report: int, home: Home, engine: Engine
+) -> None:
+    rid = new_report
+    with engine.connect() as conn:
+        current = conn.execute(
+            text("SELECT assignee_id FROM report WHERE id = :r"), {"r": rid}
+        ).scalar()
+    target = home.staff[1] if current == home.staff[0] else home.staff[0]
+    r = _step(http, accounts["village"], rid, action="reassign", staff_id=target)
+    assert r.status_code == 200, r.text
+    assert r.json()["handler"]["staff"]["id"] == target
+    assert _step(http, accounts["village"], rid, action="reassign").status_code == 400
+    if home.off_duty is not None:
+        r = _step(http, accounts["town"], rid, action="reassign", staff_id=home.off_duty)
+        assert r.status_code == 400 and "off duty" in r.json()["detail"]
+    with engine.connect() as conn:
+        stranger = conn.execute(
+            text(
+                "SELECT a.staff_id FROM staff_assignment a JOIN grid g ON g.id = a.grid_id "
+                "WHERE g.code = :g AND a.role = 'full_time' LIMIT 1"
+            ),
+            {"g": home.away_grid},
+        ).scalar_one()
+    r = _step(http, accounts["village"], rid, action="reassign", staff_id=stranger)
+    assert r.status_code == 400 and "scope" in r.json()["detail"]
+
+
+def test_two_operators_closing_at_once_close_it_once(
+    server: str, http: httpx.Client, accounts: dict[str, str], new_report: int, engine: Engine
+) -> None:
+    rid = new_report
+    assert _step(http, accounts["worker"], rid, action="resolve", note="ok").status_code == 200
+    codes: list[int] = []
+
+    def close(token: str) -> None:
+        with httpx.Client(base_url=server, timeout=30) as c:
+            codes.append(_step(c, token, rid, action="close").status_code)
+
+    threads = [threading.Thread(target=close, args=(accounts[k],)) for k in ("town", "county2")]
+    # Hold the row while both requests arrive, so they really meet at the same state.
+    with engine.begin() as conn:
+        conn.execute(text("SELECT 1 FROM report WHERE id = :r FOR UPDATE"), {"r": rid})
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200, 409]
+    with engine.connect() as conn:
+        n = conn.execute(
+            text("SELECT count(*) FROM report_event WHERE report_id = :r AND action = 'close'"),
+            {"r": rid},
+        ).scalar_one()
+    assert n == 1
+
+
+def test_a_supporter_is_handled_with_its_original(
+    http: httpx.Client, accounts: dict[str, str], engine: Engine, home: Home
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        first = intake.submit_report(conn, ReportIn("SJ05", lon=home.x, lat=home.y), now=now)
+        second = intake.submit_report(
+            conn, ReportIn("SJ05", lon=home.x, lat=home.y + 0.0001), now=now
+        )
+    try:
+        assert second["duplicate_of"] == first["id"]
+        r = _step(http, accounts["worker"], second["id"], action="accept")
+        assert r.status_code == 409 and f"act on report {first['id']}" in r.json()["detail"]
+        assert (
+            _step(
+                http, accounts["worker"], first["id"], action="resolve", note="已修复"
+            ).status_code
+            == 200
+        )
+        public = http.get(f"/open311/v2/requests/{second['id']}.json").json()[0]
+        assert "feedback: 已修复" in public["status_notes"]
+        case = http.get(
+            f"/api/v1/reports/{first['id']}",
+            headers={"Authorization": f"Bearer {accounts['worker']}"},
+        )
+        assert case.status_code == 200 and case.json()["supporters"] == 1
+        away = http.get(
+            f"/api/v1/reports/{first['id']}",
+            headers={"Authorization": f"Bearer {accounts['away_worker']}"},
+        )
+        assert away.status_code == 403
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM report WHERE id = ANY(:ids)"),
+                {"ids": [second["id"], first["id"]]},
+            )
