@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid import sql
+from gisgrid import scores, sql
 from gisgrid.codes import grid_code, unit_prefix
 from gisgrid.coverage import household_visit_share
 from gisgrid.datum import wgs84_to_gcj02
@@ -298,7 +298,10 @@ def staff_positions(
 
 
 def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:
-    """Child units ranked worst first: overdue cases, then open cases per 100 households."""
+    """Child units ranked worst first: overdue cases, then open cases per 100 households.
+
+    Each row also carries its last 30 days' closure and on-time closure rates (gisgrid.scores).
+    """
     u = get_unit(conn, unit)
     if u["level"] == "village":
         fc = grid_measures(conn, unit)
@@ -317,9 +320,17 @@ def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:
             dict(r)
             for r in conn.execute(text(sql.load("map_ranking")), {"code": u["code"]}).mappings()
         ]
+    start, end = scores.period(None, None)
+    month = scores.closure_scores(
+        conn, [(r["code"], scores.code_prefix(r["code"])) for r in rows], start, end
+    )
     for r in rows:
         hh = r["households"]
         r["open_per_100"] = round(100 * r["open_cases"] / hh, 2) if hh else 0.0
+        m = month[r["code"]]
+        r["due_30d"] = m["due"]
+        r["closure_rate_30d"] = m["closure_rate"]
+        r["on_time_rate_30d"] = m["on_time_rate"]
     rows.sort(key=lambda r: (-r["overdue_cases"], -r["open_per_100"], r["code"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i

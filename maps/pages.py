@@ -275,7 +275,8 @@ def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
             '<span id="gg-live-status">loading…</span></div>'
             '<h2>Overdue <span id="gg-overdue-count"></span></h2>'
             '<ol id="gg-overdue" class="gg-list"></ol>'
-            '<h2>Ranking (worst first)</h2><table id="gg-ranking" class="gg-table"></table>'
+            "<h2>Ranking (worst first) · on time: last 30 days</h2>"
+            '<table id="gg-ranking" class="gg-table"></table>'
             '<h2>Staff</h2><div id="gg-staff-note" class="gg-note"></div>'
             '<p class="gg-note">Demo data is GENERATED (grids, households, reports, staff).</p>'
         )

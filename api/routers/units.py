@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ConnDep
 from api.params import aware
-from gisgrid import units
+from gisgrid import scores, units
 from gisgrid.units import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1", tags=["units"])
@@ -31,6 +31,20 @@ def get_unit(
 def get_children(conn: ConnDep, code: UnitCode) -> list[dict[str, Any]]:
     """The units directly under a unit (a village's children are its grids)."""
     return units.unit_children(conn, code)
+
+
+@router.get("/units/{code}/scores")
+def get_scores(
+    conn: ConnDep,
+    code: UnitCode,
+    start: Annotated[
+        dt.datetime | None, Query(description="from (a date without a zone is China time)")
+    ] = None,
+    end: Annotated[dt.datetime | None, Query(description="until, exclusive; default now")] = None,
+) -> dict[str, Any]:
+    """Closure rate (结案率) and on-time closure rate (按期结案率) of a unit and each unit under it,
+    for the reports that fell due in the period (default: the last 30 days), ranked."""
+    return scores.unit_scores(conn, code, aware(start), aware(end))
 
 
 @router.get("/grids", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})

@@ -150,10 +150,14 @@
   function showRanking(rows) {
     var t = $("gg-ranking");
     if (!t || !rows) return;
-    t.innerHTML = "<tr><th>#</th><th>Unit</th><th>Overdue</th><th>Open</th><th>/100 hh</th></tr>" +
+    // Live load first (overdue, open), then the last 30 days' on-time closure rate (按期结案率).
+    var pct = function (x) { return x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%"; };
+    t.innerHTML = "<tr><th>#</th><th>Unit</th><th>Overdue</th><th>Open</th><th>/100 hh</th>" +
+      "<th title=\"closed by the time limit / due, last 30 days\">On time</th></tr>" +
       rows.map(function (r) {
         return "<tr><td>" + r.rank + "</td><td>" + esc(r.name) + "</td><td>" + r.overdue_cases +
-          "</td><td>" + r.open_cases + "</td><td>" + r.open_per_100 + "</td></tr>";
+          "</td><td>" + r.open_cases + "</td><td>" + r.open_per_100 + "</td><td title=\"" +
+          r.due_30d + " due, closure " + pct(r.closure_rate_30d) + "\">" + pct(r.on_time_rate_30d) + "</td></tr>";
       }).join("");
   }
   function showStaff(fc) {

@@ -1,0 +1,161 @@
+"""Closure and on-time closure rates (结案率, 按期结案率) per unit, and the demo's closed month."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+from sqlalchemy import Connection, text
+
+from gisgrid import mapdata, scores
+from gisgrid.errors import InvalidPeriod
+
+UTC = dt.UTC
+# A period long before any demo report, so only this test's reports are in it.
+START = dt.datetime(2020, 1, 1, tzinfo=UTC)
+END = dt.datetime(2020, 2, 1, tzinfo=UTC)
+
+
+def _report(conn: Connection, grid_id: int, status: str, due: str, closed: str | None, **extra):  # type: ignore[no-untyped-def]
+    """Insert one report of the test period; returns its id."""
+    return conn.execute(
+        text(
+            "INSERT INTO report (category, source, status, grid_id, reported_at, dispatched_at, "
+            "due_at, closed_at, duplicate_of, satisfied, generated, geom) "
+            "SELECT 'SJ01', 'resident', CAST(:s AS report_status), g.id, CAST(:due AS timestamptz) "
+            "- interval '3 days', CAST(:due AS timestamptz) - interval '2 days', :due, :closed, "
+            ":dup, :sat, false, ST_PointOnSurface(g.geom) FROM grid g WHERE g.id = :g RETURNING id"
+        ),
+        {
+            "s": status,
+            "due": due,
+            "closed": closed,
+            "g": grid_id,
+            "dup": extra.get("duplicate_of"),
+            "sat": extra.get("satisfied"),
+        },
+    ).scalar_one()
+
+
+@pytest.fixture
+def village(conn: Connection, demo_county: str) -> tuple[str, int, int]:
+    """A demo village with at least two grids: (village code, first grid id, second grid id)."""
+    code, first, second = conn.execute(
+        text(
+            "SELECT village_code, min(id), max(id) FROM grid WHERE valid_to IS NULL "
+            "GROUP BY village_code HAVING count(*) >= 2 ORDER BY village_code LIMIT 1"
+        )
+    ).one()
+    return code, first, second
+
+
+def test_rates_count_what_fell_due_in_the_period(
+    conn: Connection, village: tuple[str, int, int]
+) -> None:
+    code, grid_a, grid_b = village
+    on_time = _report(
+        conn, grid_a, "closed", "2020-01-10T08:00Z", "2020-01-09T08:00Z", satisfied=True
+    )
+    _report(conn, grid_a, "closed", "2020-01-11T08:00Z", "2020-01-12T08:00Z", satisfied=False)
+    _report(conn, grid_a, "resolved", "2020-01-12T08:00Z", None)  # handled, not verified
+    _report(conn, grid_a, "closed", "2020-01-30T08:00Z", "2020-02-03T08:00Z")  # after the end
+    _report(conn, grid_b, "closed", "2020-01-15T08:00Z", "2020-01-15T07:00Z")
+    # Not cases of their own: cancelled, a duplicate, and one due outside the period.
+    _report(conn, grid_a, "cancelled", "2020-01-13T08:00Z", None)
+    _report(conn, grid_a, "closed", "2020-01-13T08:00Z", "2020-01-13T07:00Z", duplicate_of=on_time)
+    _report(conn, grid_b, "closed", "2020-02-01T00:00Z", "2020-01-31T07:00Z")
+
+    got = scores.unit_scores(conn, code, START, END)
+    unit = got["unit"]
+    assert (unit["due"], unit["closed"], unit["on_time"]) == (5, 3, 2)
+    assert unit["closure_rate"] == 0.6 and unit["on_time_rate"] == 0.4
+    assert (unit["evaluated"], unit["satisfaction"]) == (2, 0.5)
+    kids = {k["code"]: k for k in got["children"]}
+    code_a, code_b = (
+        conn.execute(text("SELECT code FROM grid WHERE id = :g"), {"g": g}).scalar_one()
+        for g in (grid_a, grid_b)
+    )
+    assert (kids[code_a]["due"], kids[code_a]["on_time"]) == (4, 1)
+    assert (kids[code_b]["due"], kids[code_b]["on_time_rate"]) == (1, 1.0)
+    # Ranked by on-time rate: grid b (100%) before grid a (25%); grids with nothing due last.
+    ranked = [k["code"] for k in got["children"]]
+    assert ranked.index(code_b) == 0 and ranked.index(code_a) == 1
+    assert all(k["on_time_rate"] is None for k in got["children"][2:])
+    assert [k["rank"] for k in got["children"]] == list(range(1, len(ranked) + 1))
+
+
+def test_odd_periods_are_refused() -> None:
+    with pytest.raises(InvalidPeriod, match="not before"):
+        scores.period(END, START)
+    with pytest.raises(InvalidPeriod, match="at most 366"):
+        scores.period(START, START + dt.timedelta(days=400))
+    start, end = scores.period(None, END)
+    assert end - start == dt.timedelta(days=30)
+
+
+def test_scores_endpoint_adds_up(http: httpx.Client) -> None:
+    r = http.get("/api/v1/units/441226/scores")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    towns = body["children"]
+    assert len(towns) == 13
+    # Every report of the county sits in one town: the towns' counts add up to the county's.
+    for field in ("due", "closed", "on_time", "evaluated"):
+        assert sum(t[field] for t in towns) == body["unit"][field], field
+    assert body["unit"]["due"] > 500  # the demo's GENERATED month: about one report per grid
+    # Ranked best on-time rate first.
+    rates = [t["on_time_rate"] for t in towns]
+    assert rates == sorted(rates, reverse=True)
+
+
+def test_scores_endpoint_names_a_bad_period(http: httpx.Client) -> None:
+    r = http.get("/api/v1/units/441226/scores", params={"start": "2024-03-01", "end": "2024-01-01"})
+    assert r.status_code == 422
+    assert "not before" in r.text
+    r = http.get("/api/v1/units/999999/scores")
+    assert r.status_code == 404
+
+
+def test_ranking_carries_the_month(conn: Connection, demo_county: str) -> None:
+    rows = mapdata.ranking(conn, "441226")
+    month = {t["code"]: t for t in scores.unit_scores(conn, "441226")["children"]}
+    assert len(rows) == 13
+    for r in rows:
+        assert r["due_30d"] == month[r["code"]]["due"]
+        assert r["on_time_rate_30d"] == month[r["code"]]["on_time_rate"]
+
+
+def test_demo_month_went_round_the_loop(conn: Connection, demo_county: str) -> None:
+    """The GENERATED month: realistic rates, and every step in order, none in the future."""
+    unit = scores.unit_scores(conn, "441226")["unit"]
+    # A published month: 93.7% closed, 75.8% on time; the generator draws around those.
+    assert 0.85 <= unit["closure_rate"] <= 0.98
+    assert 0.65 <= unit["on_time_rate"] <= 0.86
+    assert unit["satisfaction"] >= 0.9
+    bad = conn.execute(
+        text("""
+        WITH s AS (
+            SELECT r.id, r.status, r.closed_at, r.dispatched_at, r.satisfied,
+                   max(e.at) FILTER (WHERE e.action = 'accept') AS accepted,
+                   max(e.at) FILTER (WHERE e.action = 'resolve') AS resolved,
+                   max(e.at) FILTER (WHERE e.action = 'close') AS closed,
+                   max(e.at) FILTER (WHERE e.action = 'evaluate') AS called,
+                   bool_or(e.satisfied) FILTER (WHERE e.action = 'evaluate') AS verdict,
+                   max(e.at) AS last
+            FROM report r JOIN report_event e ON e.report_id = r.id
+            WHERE r.generated AND r.description LIKE 'GENERATED%'
+            GROUP BY r.id)
+        SELECT count(*) FILTER (WHERE NOT (dispatched_at < accepted AND accepted <= resolved)),
+               count(*) FILTER (WHERE status = 'closed'
+                                AND NOT (resolved <= closed AND closed = closed_at)),
+               count(*) FILTER (WHERE status <> 'closed'
+                                AND (closed IS NOT NULL OR called IS NOT NULL)),
+               count(*) FILTER (WHERE called IS NOT NULL AND NOT (called > closed)),
+               count(*) FILTER (WHERE satisfied IS DISTINCT FROM verdict),
+               count(*) FILTER (WHERE last > now()),
+               count(*)
+        FROM s""")
+    ).one()
+    assert tuple(bad[:6]) == (0,) * 6, bad
+    assert bad[6] >= 800
