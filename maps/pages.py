@@ -16,6 +16,8 @@ from branca.element import Element, Figure, MacroElement
 from folium.plugins import HeatMap, VectorGridProtobuf
 from jinja2 import Template
 
+from maps import offline
+
 STATIC = "/static"
 LEAFLET_JS = [("leaflet", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.css")]
@@ -69,6 +71,8 @@ class PageData:
     snapshot: bool = False
     # Road segments of the grid nobody patrolled recently (patrol coverage), as GeoJSON lines.
     unpatrolled: dict[str, Any] | None = None
+    # When the server read the data (ISO 8601): an offline copy says how old it is.
+    fetched_at: str | None = None
 
 
 def breaks_for(values: list[float], k: int = 5) -> list[float]:
@@ -337,6 +341,9 @@ def worker_page(data: PageData, basemap: Basemap) -> str:
             f"<b>{_esc(data.title)}</b>"
             '<span id="gg-net" class="gg-net">…</span>'
             '<button id="gg-locate" type="button">Where am I</button>'
+            # A plain form: signs out (and clears this phone's copy) even without the script.
+            '<form id="gg-signout" method="post" action="/logout">'
+            '<button type="submit">Sign out</button></form>'
             '<details><summary>Open cases <span id="gg-case-count"></span></summary>'
             '<ol id="gg-cases" class="gg-list"></ol></details>',
             "gg-bar",
@@ -355,6 +362,8 @@ def worker_page(data: PageData, basemap: Basemap) -> str:
             cases=cases_group.get_name(),
             me=me_group.get_name(),
             initial={"households": data.households, "reports": data.reports},
+            fetchedAt=data.fetched_at,
+            offline=None if data.snapshot else offline.page_config(),
             pollSeconds=30,
         )
     )

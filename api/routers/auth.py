@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api.deps import ConnDep
 from api.security import SESSION_COOKIE, PrincipalDep, client_address, rate_limit
 from gisgrid import audit, auth
+from maps import offline
 
 router = APIRouter(tags=["auth"])
 
@@ -22,7 +23,7 @@ input,button{padding:.5rem}p.err{color:#b00}</style></head><body>
 <label>Username <input name="username" autocomplete="username" required></label>
 <label>Password
 <input name="password" type="password" autocomplete="current-password" required></label>
-<input type="hidden" name="next" value="{next}"><button>Sign in</button></form></body></html>"""
+<input type="hidden" name="next" value="{next}"><button>Sign in</button></form>{forget}</body></html>"""
 
 
 @router.post("/api/v1/auth/token", dependencies=[Depends(rate_limit("login"))])
@@ -69,9 +70,9 @@ def _safe_next(next_url: str) -> str:
 @router.get("/login", include_in_schema=False)
 def login_page(next: str = "/") -> HTMLResponse:
     """A plain sign-in form for the map pages (no external assets)."""
-    return HTMLResponse(
-        LOGIN_PAGE.replace("{error}", "").replace("{next}", html.escape(_safe_next(next)))
-    )
+    # Whoever signs in next on this phone must not find the last person's grid data offline.
+    page = LOGIN_PAGE.replace("{forget}", offline.forget_script()).replace("{error}", "")
+    return HTMLResponse(page.replace("{next}", html.escape(_safe_next(next))))
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(rate_limit("login"))])
@@ -95,10 +96,13 @@ def login(
 
 @router.post("/logout", include_in_schema=False)
 def logout(conn: ConnDep, request: Request) -> RedirectResponse:
-    """Revoke the session and clear the cookie."""
+    """Revoke the session, clear the cookie and the browser's stored copies of personal data."""
     tok = request.cookies.get(SESSION_COOKIE)
     if tok:
         auth.revoke_token(conn, tok)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    # The offline worker map keeps households in the Cache API; "storage" drops those caches
+    # and the service worker, "cache" any HTTP-cached tiles. The sign-in page clears them too.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response

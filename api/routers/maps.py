@@ -10,14 +10,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import ConnDep
-from api.routers.static import read_static
+from api.routers.static import read_static, shell_assets
 from api.security import PrincipalDep
 from gisgrid import coverage, mapdata, units
 from gisgrid.auth import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
 from gisgrid.settings import Settings
-from maps import export, pages
+from maps import export, offline, pages
 
 router = APIRouter(tags=["maps"])
 
@@ -149,12 +149,24 @@ def worker(
         household_count=p["households"],
         force_tiles=tiles,
         unpatrolled=unpatrolled,
+        fetched_at=now.isoformat(),
         urls={
             "worker_data": _q("/maps/data/worker", grid=p["code"]),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
         },
     )
     return _html(pages.worker_page(data, _basemap(request)))
+
+
+@router.get(offline.SERVICE_WORKER_URL, include_in_schema=False)
+def service_worker() -> Response:
+    """The worker map's service worker: shell precached, last good copy of page and data."""
+    # no-cache: a deploy must reach phones on their next visit, not a day later.
+    return Response(
+        offline.service_worker(shell_assets()),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/maps/planner", response_class=HTMLResponse)

@@ -31,6 +31,15 @@ def _resolve(path: str) -> Path:
     return full
 
 
+def shell_assets() -> dict[str, bytes]:
+    """Every served asset as URL -> bytes: what the offline service worker precaches."""
+    return {
+        f"/static/{f.relative_to(STATIC_DIR).as_posix()}": f.read_bytes()
+        for f in sorted(STATIC_DIR.rglob("*"))
+        if f.is_file() and f.suffix in TYPES
+    }
+
+
 def read_static(path: str) -> str:
     """The text of a static asset (for self-contained HTML exports)."""
     return _resolve(path).read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-/* gisgrid map pages: colouring, live cases, staff, offline fallback, GCJ-02 basemap shift.
+/* gisgrid map pages: colouring, live cases, staff, offline worker map, GCJ-02 basemap shift.
  * Reads its settings from <script id="gisgrid-config">; folium creates the map and layers,
  * this file only fills and restyles them. Plain ES2017, no dependencies beyond Leaflet. */
 (function () {
@@ -214,9 +214,9 @@
     first.then(function () { setTimeout(pollCenter, cfg.pollSeconds * 1000); });
   }
 
-  /* Worker: render from the page's data, refresh every pollSeconds, keep the last good copy
-   * in localStorage and keep showing it when the network drops. */
-  function storeKey() { return "gisgrid:worker:" + cfg.urls.worker_data; }
+  /* Worker: render from the page's data, refresh every pollSeconds. Offline, a service worker
+   * (/maps/sw.js) answers the page and its data from the last good copy; the status line says
+   * whether the map is live and when the data on screen was fetched. */
   function showWorker(data, when) {
     var hh = window[cfg.households], cases = window[cfg.cases];
     if (!cfg.householdsAreTiles && data.households) {
@@ -240,30 +240,81 @@
     $("gg-case-count").textContent = "(" + data.reports.features.length + ")";
     gg.shownAt = when;
     document.body.setAttribute("data-households", String(data.households ? data.households.features.length : 0));
+    document.body.setAttribute("data-open-cases", String(data.reports.features.length));
   }
-  function net(ok, text) { var el = $("gg-net"); el.className = "gg-net " + (ok ? "ok" : "bad"); el.textContent = text; }
+  /* "14:05", or "6月3日 14:05" when the data is not from today: old data must look old. */
+  function whenText(d) {
+    var t = ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+    return d.toDateString() === new Date().toDateString() ? t : (d.getMonth() + 1) + "月" + d.getDate() + "日 " + t;
+  }
+  function net(state, when) {
+    var el = $("gg-net"), t = whenText(when);
+    var text = {
+      online: ["在线 · " + t + " 更新", "online: data fetched at " + t],
+      offline: ["离线 · 显示 " + t + " 的数据", "offline: showing data fetched at " + t],
+      signin: ["请重新登录 · 显示 " + t + " 的数据", "signed out: sign in again; showing data fetched at " + t],
+    }[state];
+    el.className = "gg-net " + (state === "online" ? "ok" : "bad");
+    el.textContent = text[0];
+    el.title = text[1];
+    el.setAttribute("data-net", state);
+  }
   function pollWorker() {
     gg.polls++;
-    return getJSON(cfg.urls.worker_data).then(function (data) {
-      var now = new Date();
-      try { localStorage.setItem(storeKey(), JSON.stringify({ t: now.toISOString(), data: data })); } catch (e) { /* quota: keep the page's copy */ }
-      showWorker(data, now);
-      net(true, "online · " + hhmm(now));
-    }, function () {
+    return fetch(cfg.urls.worker_data, { cache: "no-store" }).then(function (r) {
+      if (r.status === 401 || r.status === 403) { net("signin", gg.shownAt); return; }
+      if (!r.ok) throw new Error(cfg.urls.worker_data + " -> " + r.status);
+      // Only copies kept by the service worker carry this header: no header, fresh from the server.
+      var kept = cfg.offline && r.headers.get(cfg.offline.fetchedHeader);
+      var when = new Date(kept || r.headers.get("Date") || Date.now());
+      return r.json().then(function (data) {
+        // A kept copy older than what is on screen (the page itself was newer) is not shown.
+        if (!kept || when >= gg.shownAt) showWorker(data, when);
+        net(kept ? "offline" : "online", kept ? gg.shownAt : when);
+      });
+    }).catch(function () {
       gg.errors++;
-      net(false, "offline · data from " + (gg.shownAt ? hhmm(gg.shownAt) : "?"));
+      net("offline", gg.shownAt);
+    });
+  }
+  function initOffline() {
+    var sw = navigator.serviceWorker;
+    if (!cfg.offline || cfg.snapshot || !sw) return;
+    // Copies older versions of this page left in localStorage (never read back): not kept.
+    try { localStorage.removeItem("gisgrid:worker:" + cfg.urls.worker_data); } catch (e) { /* none */ }
+    sw.register(cfg.offline.serviceWorker, { scope: cfg.offline.scope }).catch(function (e) { gg.offlineError = String(e); });
+    sw.ready.then(function (reg) {
+      // This page may have loaded before the service worker existed: ask it to keep a copy.
+      var channel = new MessageChannel();
+      channel.port1.onmessage = function (e) {
+        gg.offlineReady = e.data.type === "kept";
+        document.body.setAttribute("data-offline-ready", gg.offlineReady ? "1" : "0");
+      };
+      reg.active.postMessage({ type: "keep", urls: [location.href.split("#")[0]] }, [channel.port2]);
+    });
+    var form = $("gg-signout");
+    form.addEventListener("submit", function (e) {
+      // Clear this phone's copy first: sign-out must clear it even when the network is down
+      // (the server's Clear-Site-Data answer cannot arrive then).
+      e.preventDefault();
+      var done = function () { form.submit(); };
+      (window.caches ? caches.delete(cfg.offline.personalCache) : Promise.resolve()).then(done, done);
     });
   }
   function initWorker() {
-    var now = new Date();
-    showWorker(cfg.initial, now);
-    net(true, "loaded · " + hhmm(now));
-    try { localStorage.setItem(storeKey(), JSON.stringify({ t: now.toISOString(), data: cfg.initial })); } catch (e) { /* ignore */ }
-    window.addEventListener("offline", function () { net(false, "offline · data from " + hhmm(gg.shownAt)); });
+    var fetched = cfg.fetchedAt ? new Date(cfg.fetchedAt) : new Date();
+    showWorker(cfg.initial, fetched);
+    // A page older than two polls came from the service worker's copy (or the network is
+    // down): say so now and try for fresher data at once instead of in pollSeconds.
+    var stale = !navigator.onLine || Date.now() - fetched.getTime() > 2 * cfg.pollSeconds * 1000;
+    net(stale ? "offline" : "online", fetched);
+    if (stale && !cfg.snapshot) pollWorker();
+    initOffline();
+    window.addEventListener("offline", function () { net("offline", gg.shownAt); });
     window.addEventListener("online", pollWorker);
     gg.refresh = pollWorker;
     $("gg-locate").onclick = function () {
-      if (!navigator.geolocation) { net(false, "no GPS on this device"); return; }
+      if (!navigator.geolocation) { $("gg-net").textContent = "no GPS on this device"; return; }
       navigator.geolocation.getCurrentPosition(function (pos) {
         var me = window[cfg.me], ll = [pos.coords.latitude, pos.coords.longitude];
         me.clearLayers();
@@ -271,7 +322,7 @@
         L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: "#1c7ed6", fillOpacity: 1 }).addTo(me);
         window[cfg.map].setView(ll, Math.max(window[cfg.map].getZoom(), 16));
         gg.located = ll;
-      }, function (err) { net(false, "location: " + err.message); }, { enableHighAccuracy: true, timeout: 15000 });
+      }, function (err) { $("gg-net").textContent = "location: " + err.message; }, { enableHighAccuracy: true, timeout: 15000 });
     };
     if (!cfg.snapshot) setInterval(pollWorker, cfg.pollSeconds * 1000);
   }
