@@ -23,7 +23,8 @@ input,button{padding:.5rem}p.err{color:#b00}</style></head><body>
 <label>Username <input name="username" autocomplete="username" required></label>
 <label>Password
 <input name="password" type="password" autocomplete="current-password" required></label>
-<input type="hidden" name="next" value="{next}"><button>Sign in</button></form>{forget}</body></html>"""
+<input type="hidden" name="next" value="{next}"><button>Sign in</button></form>
+{forget}</body></html>"""
 
 
 @router.post("/api/v1/auth/token", dependencies=[Depends(rate_limit("login"))])
