@@ -51,10 +51,9 @@ function remember(key, res) {
   });
 }
 
+/* caches.match, not caches.open: looking must not recreate the cache sign-out deleted. */
 function cached(key) {
-  return caches.open(CONFIG.personalCache).then(function (cache) {
-    return cache.match(key, { ignoreVary: true });
-  });
+  return caches.match(key, { cacheName: CONFIG.personalCache, ignoreVary: true });
 }
 
 function nothingCached(request) {
@@ -96,8 +95,8 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
-/* From the page: "keep" a copy of pages loaded before this worker controlled them; "forget"
- * everything personal (sign-out). The reply goes to the port the page sent along. */
+/* From the page: "keep" a copy of pages loaded before this worker controlled them. The reply
+ * (to the port the page sent along) says "kept" only when every copy is really stored. */
 self.addEventListener("message", function (event) {
   var msg = event.data || {};
   var reply = function (answer) { if (event.ports[0]) event.ports[0].postMessage(answer); };
@@ -107,10 +106,13 @@ self.addEventListener("message", function (event) {
       return cached(url.href).then(function (hit) {
         return hit || fetch(url.href, { credentials: "same-origin" }).then(function (res) { return remember(url.href, res); });
       });
-    })).then(function () { reply({ type: "kept", version: CONFIG.version }); }, function (e) {
+    })).then(function () {
+      return Promise.all(urls.map(function (url) { return cached(url.href); }));
+    }).then(function (hits) {
+      var all = hits.every(Boolean);
+      reply({ type: all ? "kept" : "failed", version: CONFIG.version, error: all ? null : "not stored" });
+    }, function (e) {
       reply({ type: "failed", error: String(e) });
     }));
-  } else if (msg.type === "forget") {
-    event.waitUntil(caches.delete(CONFIG.personalCache).then(function () { reply({ type: "forgotten" }); }));
   }
 });
