@@ -19,6 +19,9 @@ CACHE_PREFIX = "gisgrid-"
 # One cache for everything personal (households are personal data), so sign-out is one delete.
 PERSONAL_CACHE = "gisgrid-worker-data"
 PERSONAL_PATHS = ("/maps/worker", "/maps/data/worker")
+# A sign-out made without network is finished later: its mark lives in this cache.
+SIGNOUT_CACHE = "gisgrid-signout-pending"
+SIGNOUT_URL = "/logout"
 # Set by the service worker on stored copies: the server time the copy was fetched.
 FETCHED_HEADER = "X-Gisgrid-Fetched"
 # On a weak link, show the last copy after this long without an answer.
@@ -50,6 +53,8 @@ def service_worker(assets: Mapping[str, bytes]) -> str:
         "shellCache": f"{CACHE_PREFIX}shell-{version}",
         "personalCache": PERSONAL_CACHE,
         "personal": list(PERSONAL_PATHS),
+        "signoutCache": SIGNOUT_CACHE,
+        "signoutUrl": SIGNOUT_URL,
         "precache": sorted(assets),
         "fetchedHeader": FETCHED_HEADER,
         "networkWaitMs": NETWORK_WAIT_MS,
@@ -64,6 +69,8 @@ def page_config() -> dict[str, Any]:
         "serviceWorker": SERVICE_WORKER_URL,
         "scope": SCOPE,
         "personalCache": PERSONAL_CACHE,
+        "signoutCache": SIGNOUT_CACHE,
+        "signoutUrl": SIGNOUT_URL,
         "fetchedHeader": FETCHED_HEADER,
     }
 
@@ -71,9 +78,15 @@ def page_config() -> dict[str, Any]:
 def forget_script() -> str:
     """A script for the sign-in page: a new sign-in starts without anyone's stored grid data."""
     # localStorage "gisgrid:" keys are copies older versions of the worker page left behind.
+    # A sign-out made offline is finished here, before anyone signs in: the old cookie goes
+    # with this request, so the server ends that session, not the next one.
+    pending, url = json.dumps(SIGNOUT_CACHE), json.dumps(SIGNOUT_URL)
     return (
         "<script>(function(){try{"
-        f"if(window.caches)caches.delete({json.dumps(PERSONAL_CACHE)});"
+        f"if(window.caches){{caches.delete({json.dumps(PERSONAL_CACHE)});"
+        f"caches.has({pending}).then(function(p){{if(p)return fetch({url},"
+        '{method:"POST",credentials:"same-origin",redirect:"manual"})'
+        f".then(function(){{return caches.delete({pending});}});}});}}"
         "for(var i=localStorage.length-1;i>=0;i--){var k=localStorage.key(i);"
         'if(k&&k.indexOf("gisgrid:")===0)localStorage.removeItem(k);}'
         "}catch(e){}})();</script>"

@@ -6,6 +6,8 @@
  * - Personal (the worker page and /maps/data/worker: households are personal data): network
  *   first, the last good copy when the network fails or stalls. Deleted when the server says the
  *   session is gone (401, 403, a redirect to sign in), by the sign-in page and by sign-out.
+ * - Sign-out without network: the page deletes the copy and leaves a mark; the next request
+ *   here that reaches the server first ends the session, so the phone's cookie is useless.
  * - Everything else passes through untouched (the centre's live polling must never be stale).
  * Plain ES2017, no dependencies. */
 "use strict";
@@ -25,7 +27,8 @@ self.addEventListener("activate", function (event) {
   event.waitUntil(
     caches.keys().then(function (names) {
       return Promise.all(names.filter(function (n) {
-        return n.indexOf(CONFIG.prefix) === 0 && n !== CONFIG.shellCache && n !== CONFIG.personalCache;
+        return n.indexOf(CONFIG.prefix) === 0 && n !== CONFIG.shellCache &&
+          n !== CONFIG.personalCache && n !== CONFIG.signoutCache;
       }).map(function (n) { return caches.delete(n); }));
     }).then(function () { return self.clients.claim(); })
   );
@@ -82,6 +85,16 @@ function networkFirst(event, url) {
   });
 }
 
+/* A sign-out made offline still owes the server its request: send it before anything personal
+ * goes out with the old cookie. Still offline: the mark stays and the request goes on to fail. */
+function finishSignout() {
+  return caches.has(CONFIG.signoutCache).then(function (pending) {
+    if (!pending) return;
+    return fetch(CONFIG.signoutUrl, { method: "POST", credentials: "same-origin", redirect: "manual" })
+      .then(function () { return caches.delete(CONFIG.signoutCache); }, function () {});
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var req = event.request;
   if (req.method !== "GET") return;
@@ -91,7 +104,7 @@ self.addEventListener("fetch", function (event) {
       caches.match(url.pathname, { cacheName: CONFIG.shellCache }).then(function (hit) { return hit || fetch(req); })
     );
   } else if (isPersonal(url)) {
-    event.respondWith(networkFirst(event, url));
+    event.respondWith(finishSignout().then(function () { return networkFirst(event, url); }));
   }
 });
 

@@ -292,13 +292,22 @@
       };
       reg.active.postMessage({ type: "keep", urls: [location.href.split("#")[0]] }, [channel.port2]);
     });
-    var form = $("gg-signout");
+    var form = $("gg-signout"), off = cfg.offline;
     form.addEventListener("submit", function (e) {
       // Clear this phone's copy first: sign-out must clear it even when the network is down
       // (the server's Clear-Site-Data answer cannot arrive then).
       e.preventDefault();
-      var done = function () { form.submit(); };
-      (window.caches ? caches.delete(cfg.offline.personalCache) : Promise.resolve()).then(done, done);
+      var forget = window.caches ? caches.delete(off.personalCache) : Promise.resolve();
+      forget.catch(function () {}).then(function () {
+        return fetch(form.action, { method: "POST", credentials: "same-origin", redirect: "manual" });
+      }).then(function () { location.replace("/login"); }, function () {
+        // No network: the session cannot end now. Leave a mark so the service worker (or the
+        // sign-in page) ends it first thing online, then show this page's "no copy here".
+        var mark = window.caches ? caches.open(off.signoutCache).then(function (c) {
+          return c.put(off.signoutUrl, new Response(""));
+        }) : Promise.resolve();
+        mark.catch(function () {}).then(function () { location.reload(); });
+      });
     });
   }
   function initWorker() {
