@@ -310,7 +310,21 @@
       });
     });
   }
+  /* The phone bar wraps to two or three rows depending on the screen and the status text:
+   * keep Leaflet's scale and attribution just above it, whatever its height. */
+  function keepAboveBar() {
+    var bar = document.querySelector(".gg-bar");
+    if (!bar) return;
+    var place = function () {
+      document.querySelectorAll(".leaflet-bottom").forEach(function (el) { el.style.bottom = bar.offsetHeight + "px"; });
+    };
+    place();
+    // The status text, the open-cases list and rotating the phone all change its height.
+    if (window.ResizeObserver) new ResizeObserver(place).observe(bar);
+    else window.addEventListener("resize", place);
+  }
   function initWorker() {
+    keepAboveBar();
     var fetched = cfg.fetchedAt ? new Date(cfg.fetchedAt) : new Date();
     showWorker(cfg.initial, fetched);
     // A page older than two polls came from the service worker's copy (or the network is
