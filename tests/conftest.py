@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Connection, Engine
 
 from api.app import create_app
@@ -25,6 +26,14 @@ from gisgrid.db import make_engine, migrate
 from gisgrid.settings import Settings
 
 DEMO_COUNTY = "441226"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -164,3 +173,12 @@ def admin_http(server: str, admin_token: str) -> Iterator[httpx.Client]:
         base_url=server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright (never a downloaded browser build)."""
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
