@@ -345,7 +345,8 @@ def worker_page(data: PageData, basemap: Basemap) -> str:
             '<form id="gg-signout" method="post" action="/logout">'
             '<button type="submit">Sign out</button></form>'
             '<details><summary>Open cases <span id="gg-case-count"></span></summary>'
-            '<ol id="gg-cases" class="gg-list"></ol></details>',
+            '<ol id="gg-cases" class="gg-list"></ol>'
+            '<div id="gg-step-msg" class="gg-note" role="status"></div></details>',
             "gg-bar",
         )
     )

@@ -232,15 +232,84 @@
     var list = [];
     data.reports.features.forEach(function (f) {
       cases.addLayer(caseMarker(f));
-      var p = f.properties;
-      list.push('<li class="' + (p.overdue ? "late" : "") + '">' + esc(p.category_zh) + " · " + esc(p.status) +
-        " · due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") + "</li>");
+      list.push(caseItem(f.properties));
     });
-    $("gg-cases").innerHTML = list.join("");
+    // A note being typed must survive the next poll: the list waits until it is sent.
+    if (!$("gg-cases").querySelector("form")) $("gg-cases").innerHTML = list.join("");
     $("gg-case-count").textContent = "(" + data.reports.features.length + ")";
     gg.shownAt = when;
     document.body.setAttribute("data-households", String(data.households ? data.households.features.length : 0));
     document.body.setAttribute("data-open-cases", String(data.reports.features.length));
+  }
+  /* The worker's own steps on a case, from the phone: accept (受理), feed back what was done
+   * (处置反馈, the reporter sees the note) and escalate (上报). Verification and closing are the
+   * center's (cases.STEPS); the server decides, this only offers what the status allows. */
+  var STEP_LABEL = { accept: "受理", resolve: "反馈", escalate: "上报" };
+  var NOTE_HINT = {
+    resolve: "处置情况（反映人可见）· what was done; the reporter sees this",
+    escalate: "上报原因 · why this needs the next level",
+  };
+  function stepsFor(status) {
+    if (status === "dispatched") return ["accept", "resolve", "escalate"];
+    if (status === "in_progress") return ["resolve", "escalate"];
+    return [];
+  }
+  function caseItem(p) {
+    var acts = cfg.snapshot ? [] : stepsFor(p.status);
+    return '<li data-id="' + p.id + '" class="' + (p.overdue ? "late" : "") + '">' + esc(p.category_zh) +
+      " · " + esc(p.status) + " · due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") +
+      (acts.length ? '<span class="gg-steps"><br>' + acts.map(function (a) {
+        return '<button type="button" data-step="' + a + '">' + STEP_LABEL[a] + "</button>";
+      }).join("") + "</span>" : "") + "</li>";
+  }
+  function postStep(id, action, note) {
+    return fetch("/api/v1/reports/" + id + "/steps", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ action: action, note: note }),
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) { var e = new Error(body.detail || "HTTP " + r.status); e.status = r.status; throw e; }
+        return body;
+      });
+    });
+  }
+  function sendStep(li, action, note) {
+    var id = li.getAttribute("data-id"), err = li.querySelector(".gg-step-err");
+    if (!err) { li.insertAdjacentHTML("beforeend", '<span class="gg-step-err"></span>'); err = li.querySelector(".gg-step-err"); }
+    var buttons = li.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    err.textContent = "…";
+    return postStep(id, action, note).then(function () {
+      gg.steps = (gg.steps || 0) + 1;
+      $("gg-step-msg").textContent = "#" + id + " " + STEP_LABEL[action] + " ✓ " + hhmm(new Date());
+      var form = li.querySelector("form");
+      if (form) form.remove();
+      return pollWorker();
+    }, function (e) {
+      // The typed note stays in its box: offline it is sent again by the same button later.
+      err.textContent = e.status ? e.message : "离线，未提交：联网后再点一次 · offline, not sent: press again when connected";
+      buttons.forEach(function (b) { b.disabled = false; });
+    });
+  }
+  function initSteps() {
+    var list = $("gg-cases");
+    if (!list || cfg.snapshot) return;
+    list.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-step]");
+      if (!b) return;
+      var li = b.closest("li"), action = b.getAttribute("data-step");
+      if (!NOTE_HINT[action]) { sendStep(li, action, null); return; }
+      var open = li.querySelector("form");
+      if (open) { var same = open.getAttribute("data-step") === action; open.remove(); if (same) return; }
+      li.insertAdjacentHTML("beforeend", '<form class="gg-step-form" data-step="' + action + '">' +
+        '<textarea name="note" rows="3" maxlength="2000" required placeholder="' + esc(NOTE_HINT[action]) + '"></textarea>' +
+        '<button type="submit">提交' + STEP_LABEL[action] + "</button></form>");
+      var form = li.querySelector("form");
+      form.onsubmit = function (ev) { ev.preventDefault(); sendStep(li, action, form.note.value.trim()); };
+      form.note.focus();
+    });
   }
   /* "14:05", or "6月3日 14:05" when the data is not from today: old data must look old. */
   function whenText(d) {
@@ -333,6 +402,7 @@
     net(stale ? "offline" : "online", fetched);
     if (stale && !cfg.snapshot) pollWorker();
     initOffline();
+    initSteps();
     window.addEventListener("offline", function () { net("offline", gg.shownAt); });
     window.addEventListener("online", pollWorker);
     gg.refresh = pollWorker;

@@ -1,0 +1,159 @@
+"""A grid worker takes a case's steps from the phone map, in Chromium: accept (受理), feed back
+(处置反馈) with a note, a refusal shown as the server words it, and a note typed while offline
+kept until the network is back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import Engine, text
+
+from gisgrid import auth
+
+PHONE = {"width": 390, "height": 844}
+MARK = "browser step test"
+
+
+@dataclass(frozen=True)
+class Desk:
+    """A grid, a worker account scoped to it, and three dispatched reports in it."""
+
+    grid: str
+    username: str
+    password: str
+    reports: tuple[int, int, int]
+
+
+@pytest.fixture(scope="module")
+def desk(engine: Engine, demo_county: str) -> Iterator[Desk]:
+    """Reports made here and the account are removed afterwards."""
+    name, password = f"t-steps-{uuid.uuid4().hex[:8]}", "steps password 1"
+    with engine.begin() as conn:
+        grid_id, grid = conn.execute(
+            text(
+                "SELECT g.id, g.code FROM grid g WHERE g.valid_to IS NULL "
+                "AND g.code LIKE '441226%' "
+                "AND NOT EXISTS (SELECT 1 FROM report r WHERE r.grid_id = g.id "
+                "AND r.status IN ('submitted', 'registered', 'dispatched', 'in_progress')) "
+                "ORDER BY g.code LIMIT 1"
+            )
+        ).one()
+        ids = conn.execute(
+            text(
+                "INSERT INTO report (category, description, source, status, grid_id, reported_at, "
+                "dispatched_at, due_at, generated, geom) "
+                "SELECT 'SJ01', :d, 'resident', 'dispatched', g.id, now() - interval '1 hour', "
+                "now() - interval '50 minutes', now() + interval '1 day', false, "
+                "ST_PointOnSurface(g.geom) FROM grid g, generate_series(1, 3) WHERE g.id = :g "
+                "RETURNING id"
+            ),
+            {"g": grid_id, "d": MARK},
+        ).scalars()
+        reports = tuple(sorted(ids))
+        auth.create_account(conn, name, password, "grid_worker", grid)
+    yield Desk(grid, name, password, reports)  # type: ignore[arg-type]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM report WHERE description = :d"), {"d": MARK})
+        ids = "(SELECT id FROM account WHERE username = :u)"
+        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"u": name})
+        conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": name})
+
+
+def _status(engine: Engine, rid: int) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(text("SELECT status FROM report WHERE id = :r"), {"r": rid}).scalar()
+        )
+
+
+def _until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)
+
+
+def _item(page: Page, rid: int, inner: str = ""):  # type: ignore[no-untyped-def]
+    return page.locator(f'#gg-cases li[data-id="{rid}"] {inner}'.strip())
+
+
+def test_worker_accepts_and_feeds_back_from_the_map(
+    browser: Browser, server: str, engine: Engine, desk: Desk
+) -> None:
+    first, refused, offline = desk.reports
+    context = browser.new_context(viewport=PHONE)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/login?next=/maps/worker?grid={desk.grid}")
+        page.fill("input[name=username]", desk.username)
+        page.fill("input[name=password]", desk.password)
+        page.click("button")
+        page.wait_for_url(f"**/maps/worker?grid={desk.grid}")
+        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        page.click("details:has(#gg-cases) > summary")
+        assert page.locator("#gg-cases li").count() == 3
+        # A dispatched case offers accept, feedback and escalation; nothing for the center.
+        steps = _item(page, first, "button[data-step]").evaluate_all(
+            "bs => bs.map(b => b.dataset.step)"
+        )
+        assert steps == ["accept", "resolve", "escalate"]
+
+        _item(page, first, 'button[data-step="accept"]').click()
+        _until(lambda: _status(engine, first) == "in_progress", "accepted in the database")
+        page.wait_for_function(
+            f"""() => {{ const li = document.querySelector('#gg-cases li[data-id="{first}"]');
+                return li && !li.querySelector('button[data-step="accept"]'); }}"""
+        )
+        assert "受理 ✓" in (page.text_content("#gg-step-msg") or "")
+
+        note = "已清理垃圾，现场已恢复 (browser test)"
+        _item(page, first, 'button[data-step="resolve"]').click()
+        _item(page, first, "textarea").fill(note)
+        _item(page, first, "form button").click()
+        _until(lambda: _status(engine, first) == "resolved", "fed back in the database")
+        # Fed back: off the worker's open list, waiting for the center's verification.
+        _item(page, first).wait_for(state="detached")
+        with engine.connect() as conn:
+            logged = conn.execute(
+                text("SELECT note FROM report_event WHERE report_id = :r AND action = 'resolve'"),
+                {"r": first},
+            ).scalar()
+        assert logged == note
+
+        # Someone else moved the case meanwhile: the refusal says why, in the server's words.
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE report SET status = 'resolved' WHERE id = :r"), {"r": refused}
+            )
+        _item(page, refused, 'button[data-step="accept"]').click()
+        page.wait_for_function(
+            f"""() => /resolved/.test((document.querySelector(
+                '#gg-cases li[data-id="{refused}"] .gg-step-err') || {{}}).textContent || '')"""
+        )
+
+        # No network: the note stays typed, nothing is sent, and it goes once the network is back.
+        context.set_offline(True)
+        _item(page, offline, 'button[data-step="resolve"]').click()
+        _item(page, offline, "textarea").fill("路灯已报修 (typed offline)")
+        _item(page, offline, "form button").click()
+        page.wait_for_function(
+            f"""() => /offline/.test((document.querySelector(
+                '#gg-cases li[data-id="{offline}"] .gg-step-err') || {{}}).textContent || '')"""
+        )
+        assert _status(engine, offline) == "dispatched"
+        page.evaluate("() => window.gisgrid.refresh()")  # a poll must not wipe the typed note
+        assert _item(page, offline, "textarea").input_value() == "路灯已报修 (typed offline)"
+        context.set_offline(False)
+        _item(page, offline, "form button").click()
+        _until(lambda: _status(engine, offline) == "resolved", "sent once back online")
+        assert not errors, errors
+    finally:
+        context.close()
