@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 from sqlalchemy import Engine, text
 
 from gisgrid import auth
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 MARK = "browser step test"
 
 
@@ -59,8 +59,8 @@ def desk(engine: Engine, demo_county: str) -> Iterator[Desk]:
     yield Desk(grid, name, password, reports)  # type: ignore[arg-type]
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM report WHERE description = :d"), {"d": MARK})
-        ids = "(SELECT id FROM account WHERE username = :u)"
-        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"u": name})
+        account = "(SELECT id FROM account WHERE username = :u)"
+        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {account}"), {"u": name})
         conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": name})
 
 
