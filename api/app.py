@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +24,7 @@ from api.routers import (
     ogc,
     open311,
     patrols,
+    residents,
     static,
     tiles,
     units,
@@ -98,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
     app.add_middleware(security.AuditWrites)
+    # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
+    # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     for router in (
         health.router,
         auth.router,
@@ -108,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrols.router,
         open311.router,
         cases.router,
+        residents.router,
         maps.router,
         tiles.router,
         static.router,

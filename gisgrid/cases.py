@@ -268,3 +268,56 @@ def history(conn: Connection, report_id: int) -> list[dict[str, Any]]:
         {"id": report_id},
     ).mappings()
     return steps + [dict(r) | {"label": STEPS[r["action"]].label} for r in rows]
+
+
+# What a resident reads for each status (the Open311 status stays open/closed).
+STATUS_LABELS = {
+    "submitted": "已提交 · received",
+    "registered": "已登记 · registered",
+    "dispatched": "已派遣 · sent to the grid",
+    "in_progress": "处理中 · being handled",
+    "resolved": "已处置，待核查 · handled, being checked",
+    "closed": "已办结 · closed",
+    "cancelled": "不予立案 · not taken up",
+}
+# Notes written for the reporter (feedback, the reason for a cancel); the rest stay inside.
+PUBLIC_NOTES = frozenset({"resolve", "cancel"})
+
+
+def progress(conn: Connection, report_id: int) -> dict[str, Any]:
+    """A report as its reporter follows it: status, grid, handler level, time limit, each step.
+
+    Public like Open311's request: no exact point (the grid's), no names, no operators' notes.
+    A duplicate follows its original's loop.
+    """
+    found = intake.read_report(conn, report_id)
+    followed = found["duplicate_of"] or report_id
+    steps = [
+        {
+            "at": s["at"],
+            "action": s["action"],
+            "label": s["label"],
+            "note": s["note"] if s["action"] in PUBLIC_NOTES else None,
+        }
+        for s in history(conn, followed)
+    ]
+    # A supporter's clock and handler are its original's: that is the case being worked.
+    case = intake.read_report(conn, followed) if followed != report_id else found
+    status = found["effective_status"]
+    return {
+        "id": found["id"],
+        "service_code": found["service_code"],
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "reported_at": found["reported_at"],
+        "due_at": case["due_at"],
+        "closed_at": case["closed_at"],
+        "grid": found["grid"],
+        "village": found["village"],
+        "handler_level": case["handler"]["level"],
+        "public_point": found["public_point"],
+        "duplicate_of": found["duplicate_of"],
+        "supporters": found["supporters"],
+        "feedback": found["feedback"],
+        "steps": steps,
+    }

@@ -232,16 +232,17 @@ def intake_params(
     api_key: str | None = None,
     api_key_id: int | None = None,
     audit: AuditEntry | None = None,
+    stored_key_hash: str | None = None,
 ) -> dict[str, Any]:
     """Parameters of INTAKE_SQL: everything decided before the data is needed.
 
-    `api_key` (as the client sent it) is checked inside the same statement; without it
-    `api_key_id` is taken as given.
+    `api_key` (as the client sent it, or `stored_key_hash` for the service's own key) is
+    checked inside the same statement; without either `api_key_id` is taken as given.
     """
     cat = category(report.service_code)
     radius_m, window_h = duplicate_rule(cat.code, dict(config.duplicate_rules))
     return {
-        "key_hash": keys.key_hash(api_key) if api_key is not None else None,
+        "key_hash": keys.key_hash(api_key) if api_key is not None else stored_key_hash,
         "api_key_id": api_key_id,
         "idempotency_key": report.idempotency_key,
         "request_hash": report.fingerprint(),

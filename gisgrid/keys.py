@@ -51,6 +51,22 @@ def reissue_key(conn: Connection, name: str) -> str:
     return key
 
 
+def service_key_hash(conn: Connection, name: str) -> str:
+    """The stored hash of a key the service itself posts with (the residents' web form).
+
+    Created on first use with a secret nobody is shown: only the service can post with it, and
+    revoking it (`gisgrid keys revoke --name NAME`) switches that way in off.
+    """
+    name = _check_name(name)
+    conn.execute(
+        text("INSERT INTO api_key (name, key_hash) VALUES (:n, :h) ON CONFLICT (name) DO NOTHING"),
+        {"n": name, "h": _hash(PREFIX + secrets.token_urlsafe(24))},
+    )
+    return str(
+        conn.execute(text("SELECT key_hash FROM api_key WHERE name = :n"), {"n": name}).scalar_one()
+    )
+
+
 def key_hash(key: str | None) -> str:
     """The stored form of a key a client sent, or InvalidApiKey if it sent none."""
     if not key:

@@ -7,22 +7,17 @@ Idempotency-Key reused with a different request.
 
 from __future__ import annotations
 
-import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
+from api import submit
 from api.deps import EngineDep
-from api.security import PrincipalDep, client_address, rate_limit
-from gisgrid import auth, errors, intake, keys, open311
+from api.security import PrincipalDep, rate_limit
+from gisgrid import errors, intake, open311
 from gisgrid.auth import CASE_HANDLERS, Principal
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -122,55 +117,6 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
     return exact
 
 
-def _audit_entry(request: Request) -> intake.AuditEntry:
-    who = auth.PUBLIC  # the intake is open to any holder of an API key, signed in or not
-    return intake.AuditEntry(
-        username=who.username,
-        path=request.url.path,
-        client=client_address(request),
-        account_id=who.account_id,
-        role=who.role.value if who.role else None,
-    )
-
-
-async def _submit(
-    request: Request, engine: Engine, report: intake.ReportIn, api_key: str | None
-) -> dict[str, Any]:
-    """Store one report: one statement on the async pool, no thread, no ORM (the hot path)."""
-    config: intake.IntakeConfig = request.app.state.intake_config
-    keys.key_hash(api_key)  # no key at all: refused before the database is asked
-    point = intake.locate_input(report)
-    audit_entry = _audit_entry(request)
-    if point is None:
-        # An address to look up first: rare, so it takes the ordinary engine in a thread.
-        def by_address() -> dict[str, Any]:
-            with engine.begin() as conn:
-                return intake.submit_report(
-                    conn, report, config=config, api_key=api_key, audit=audit_entry
-                )
-
-        try:
-            return await run_in_threadpool(by_address)
-        finally:
-            request.state.audited = True  # stored with the report, or rolled back with it
-    params = intake.intake_params(
-        report, *point, config, dt.datetime.now(dt.UTC), api_key=api_key, audit=audit_entry
-    )
-    pool: AsyncConnectionPool = request.app.state.intake_pool
-    try:
-        async with pool.connection() as aconn:
-            cur = aconn.cursor(row_factory=dict_row)
-            row = await (await cur.execute(intake.INTAKE_SQL, params)).fetchone()
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        raise errors.LocalDatabaseError(
-            f"the database did not answer ({type(exc).__name__}); nothing was stored, so send "
-            "the same request again (with the same Idempotency-Key) in a moment"
-        ) from None
-    request.state.audited = True  # the statement wrote the entry, whatever the outcome
-    assert row is not None
-    return intake.intake_result(row, report, point, api_key)
-
-
 @router.post(
     "/requests.{fmt}",
     summary="Create a service request (form-encoded)",
@@ -193,7 +139,7 @@ async def create_request(
     try:
         parsed = open311.parse_post(fields, idempotency_key)
         api_key = fields.get("api_key") or request.query_params.get("api_key")
-        stored = await _submit(request, engine, parsed, api_key)
+        stored = await submit.submit(request, engine, parsed, api_key)
     except errors.GisGridError as exc:
         status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
         return _error(fmt, status, str(exc))

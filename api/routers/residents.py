@@ -1,0 +1,181 @@
+"""Residents (群众): file a report from a phone's browser and follow what happens to it.
+
+No account and no API key: the page posts with the service's own key (`resident-web`, never
+shown; revoking it switches the form off). Same intake as Open311, so the same grid, person,
+time limit, duplicate linking and Idempotency-Key replay. The follow-up page is public like an
+Open311 request: the grid, not the spot; levels, not names; only notes written for the reporter.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, text
+from starlette.concurrency import run_in_threadpool
+
+from api import submit
+from api.deps import ConnDep, EngineDep
+from api.routers.maps import _basemap
+from api.security import rate_limit
+from gisgrid import cases, errors, intake, keys, mapdata
+from gisgrid.taxonomy import CATEGORIES
+from maps import pages
+
+router = APIRouter(tags=["residents"])
+
+WEB_KEY = "resident-web"
+
+
+class ResidentReport(BaseModel):
+    """A report from the residents' web form."""
+
+    service_code: str = Field(description="a service code from /open311/v2/services.json")
+    lon: float = Field(description="longitude of the problem")
+    lat: float = Field(description="latitude of the problem")
+    crs: Literal["wgs84", "gcj02", "bd09"] = Field("wgs84", description="datum of lon/lat")
+    description: str = Field(min_length=1, max_length=intake.MAX_DESCRIPTION)
+    address: str | None = Field(None, max_length=500, description="a landmark or address")
+    phone: str | None = Field(
+        None, max_length=30, description="for a call-back; shown to staff only, never published"
+    )
+
+
+async def _web_key_hash(request: Request, engine: Engine) -> str:
+    """The stored hash of the form's key, created on first use, then kept for the process."""
+    cached: str | None = getattr(request.app.state, "web_key_hash", None)
+    if cached is None:
+
+        def ensure() -> str:
+            with engine.begin() as conn:
+                return keys.service_key_hash(conn, WEB_KEY)
+
+        cached = await run_in_threadpool(ensure)
+        request.app.state.web_key_hash = cached
+    return cached
+
+
+def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
+    """What the reporter is told at once: the number to follow, where it went, by when."""
+    return {
+        "id": stored["id"],
+        "track_url": f"/report/{stored['id']}",
+        "status": stored["effective_status"],
+        "status_label": cases.STATUS_LABELS.get(
+            stored["effective_status"], stored["effective_status"]
+        ),
+        "grid": stored["grid"],
+        "village": stored["village"],
+        "handler_level": stored["handler"]["level"],
+        "due_at": stored["due_at"],
+        "duplicate_of": stored["duplicate_of"],
+        "replayed": stored["replayed"],
+    }
+
+
+@router.post(
+    "/api/v1/public/reports",
+    status_code=201,
+    dependencies=[Depends(rate_limit("intake"))],
+    summary="File a report as a resident (no account needed)",
+)
+async def file_report(
+    request: Request,
+    response: Response,
+    engine: EngineDep,
+    body: ResidentReport,
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Same key, same report: a phone sending twice files it once"),
+    ] = None,
+) -> dict[str, Any]:
+    """Place the report in its grid and give it to a worker; returns the number to follow."""
+    report = intake.ReportIn(
+        service_code=body.service_code.strip(),
+        lon=body.lon,
+        lat=body.lat,
+        crs=body.crs,
+        address_string=(body.address or "").strip() or None,
+        description=body.description.strip(),
+        reporter={"phone": body.phone.strip()} if body.phone and body.phone.strip() else {},
+        source="resident",
+        idempotency_key=idempotency_key,
+    )
+    try:
+        stored = await submit.submit(
+            request, engine, report, None, stored_key_hash=await _web_key_hash(request, engine)
+        )
+    except errors.InvalidApiKey:
+        raise errors.Forbidden(
+            f"the residents' web form is switched off on this service (key {WEB_KEY!r} revoked); "
+            "use the hotline or ask your grid worker"
+        ) from None
+    if stored["replayed"]:
+        response.status_code = 200
+    return _receipt(stored)
+
+
+@router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
+def follow_report(conn: ConnDep, report_id: int) -> dict[str, Any]:
+    """Status, grid, handler level, time limit and each step of one report."""
+    return cases.progress(conn, report_id)
+
+
+@router.get("/report", response_class=HTMLResponse, include_in_schema=False)
+def report_page(
+    request: Request,
+    conn: ConnDep,
+    unit: Annotated[str | None, Query(description="6-digit county code")] = None,
+) -> HTMLResponse:
+    """The residents' page: pick the place on the map, say what is wrong, send."""
+    code = unit or _first_county(conn)
+    outline = mapdata.unit_outline(conn, code)
+    # Names only, coarse shapes: this page is for any phone on any network.
+    fc = mapdata.grid_measures(conn, outline["properties"]["code"], zoom=11)
+    grids = fc | {
+        "features": [f | {"properties": {"name": f["properties"]["name"]}} for f in fc["features"]]
+    }
+    data = pages.PageData(
+        title=outline["properties"]["name"],
+        bbox=outline["properties"]["bbox"],
+        outline=outline,
+        grids=grids,
+        urls={"file": "/api/v1/public/reports", "track": "/report/"},
+    )
+    return HTMLResponse(
+        pages.resident_page(data, CATEGORIES, _basemap(request)),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _first_county(conn: Connection) -> str:
+    code = conn.execute(
+        text("SELECT code FROM admin_unit WHERE level = 'county' ORDER BY code LIMIT 1")
+    ).scalar()
+    if code is None:
+        raise errors.NotFound("no county is loaded yet; run `gisgrid demo` or import one")
+    return str(code)
+
+
+@router.get("/report/track", include_in_schema=False)
+def track(id: Annotated[str, Query(description="the report's number")] = "") -> Response:
+    """The follow-up form's target: on to the report's page."""
+    number = id.strip().lstrip("#")
+    if not number.isdigit():
+        return HTMLResponse(pages.progress_page(None, f"{id!r} is not a report number"), 400)
+    return RedirectResponse(f"/report/{int(number)}", status_code=303)
+
+
+@router.get("/report/{report_id}", response_class=HTMLResponse, include_in_schema=False)
+def progress_page(conn: ConnDep, report_id: int) -> HTMLResponse:
+    """What happened to a report, step by step, for whoever filed it."""
+    try:
+        found = cases.progress(conn, report_id)
+    except errors.NotFound:
+        return HTMLResponse(
+            pages.progress_page(None, f"report {report_id} does not exist; check the number"),
+            404,
+        )
+    return HTMLResponse(pages.progress_page(found), headers={"Cache-Control": "no-store"})

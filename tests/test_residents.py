@@ -1,0 +1,219 @@
+"""Residents file a report from the web form and follow it: over real HTTP, and in Chromium with
+a connection that drops after the server has the report (a second Send must not file it twice).
+Reports made here are removed afterwards."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Route
+from sqlalchemy import Engine, text
+
+from gisgrid import cases
+from gisgrid.auth import Principal, Role
+
+URL = "/api/v1/public/reports"
+MARK = "resident test "
+
+
+@pytest.fixture(scope="module")
+def spot(engine: Engine, demo_county: str) -> Iterator[tuple[float, float]]:
+    """A point well inside a demo grid with no open report of service ZZ03 near it."""
+    with engine.connect() as conn:
+        x, y = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p, code "
+                "FROM grid WHERE valid_to IS NULL AND code LIKE '441226%') g "
+                "WHERE NOT EXISTS (SELECT 1 FROM report r WHERE r.category = 'ZZ03' "
+                "AND ST_DWithin(r.geom::geography, g.p::geography, 1000)) "
+                "ORDER BY code DESC LIMIT 1"
+            )
+        ).one()
+    yield float(x), float(y)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM report WHERE description LIKE :m"), {"m": MARK + "%"})
+
+
+def _body(spot: tuple[float, float], **over: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "service_code": "ZZ03",
+        "lon": spot[0],
+        "lat": spot[1],
+        "description": MARK + uuid.uuid4().hex,
+        "phone": "13800138000",
+    }
+    return body | over
+
+
+def test_filed_once_however_often_the_phone_sends(
+    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+) -> None:
+    body, key = _body(spot), f"web-{uuid.uuid4()}"
+    first = http.post(URL, json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    got = first.json()
+    assert got["grid"]["code"].startswith("441226") and got["handler_level"]
+    assert got["track_url"] == f"/report/{got['id']}" and got["due_at"]
+    again = http.post(URL, json=body, headers={"Idempotency-Key": key})
+    assert again.status_code == 200 and again.json()["id"] == got["id"]
+    assert again.json()["replayed"] is True
+    changed = http.post(
+        URL, json=body | {"description": MARK + "other"}, headers={"Idempotency-Key": key}
+    )
+    assert changed.status_code == 409 and str(got["id"]) in changed.json()["detail"]
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT r.source, r.reporter, k.name, (SELECT count(*) FROM report "
+                "WHERE idempotency_key = :k) AS n, (SELECT count(*) FROM audit_log a "
+                "WHERE a.path = :p AND a.object_ids = ARRAY[r.id::text] AND a.status = 201) "
+                "AS audited FROM report r JOIN api_key k ON k.id = r.api_key_id WHERE r.id = :id"
+            ),
+            {"id": got["id"], "k": key, "p": URL},
+        ).one()
+    assert row.source == "resident" and row.reporter == {"phone": "13800138000"}
+    assert row.name == "resident-web" and row.n == 1 and row.audited == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "words"),
+    [
+        ({"lon": 116.39, "lat": 39.9}, 404, "outside the area"),
+        ({"lon": 23.17, "lat": 111.78}, 422, "swap"),
+        ({"service_code": "NOPE"}, 400, "NOPE"),
+        ({"description": ""}, 422, "description"),
+        ({"description": "x" * 5000}, 422, "description"),
+        ({"crs": "osgb36"}, 422, "crs"),
+    ],
+)
+def test_bad_reports_are_named_and_nothing_stored(
+    http: httpx.Client,
+    engine: Engine,
+    spot: tuple[float, float],
+    change: dict[str, object],
+    status: int,
+    words: str,
+) -> None:
+    body = _body(spot, **change)
+    r = http.post(URL, json=body, headers={"Idempotency-Key": f"web-{uuid.uuid4()}"})
+    assert r.status_code == status, r.text
+    assert words in r.json()["detail"]
+    with engine.connect() as conn:
+        n = conn.execute(
+            text("SELECT count(*) FROM report WHERE description = :d"),
+            {"d": body["description"]},
+        ).scalar()
+    assert n == 0
+
+
+def test_a_revoked_form_key_switches_the_form_off(
+    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+) -> None:
+    assert http.post(URL, json=_body(spot)).status_code == 201  # the key exists now
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE api_key SET revoked_at = now() WHERE name = 'resident-web'"))
+    try:
+        r = http.post(URL, json=_body(spot))
+        assert r.status_code == 403 and "switched off" in r.json()["detail"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE api_key SET revoked_at = NULL WHERE name = 'resident-web'"))
+    assert http.post(URL, json=_body(spot)).status_code == 201
+
+
+def test_reporter_follows_the_loop_without_seeing_inside(
+    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+) -> None:
+    rid = http.post(URL, json=_body(spot)).json()["id"]
+    worker = Principal(account_id=-901, username="t-res-worker", role=Role.grid_worker, scope="")
+    center = Principal(
+        account_id=-902, username="t-res-center", role=Role.county_operator, scope=""
+    )
+    with engine.begin() as conn:
+        cases.act(conn, worker, rid, "accept")
+        cases.act(conn, worker, rid, "resolve", note="垃圾已清运 (cleared)")
+        cases.act(conn, center, rid, "close", note="INTERNAL: photo checked by operator")
+    got = http.get(f"{URL}/{rid}").json()
+    assert got["status"] == "closed" and got["closed_at"]
+    assert [s["action"] for s in got["steps"]] == ["dispatch", "accept", "resolve", "close"]
+    assert got["steps"][2]["note"] == "垃圾已清运 (cleared)"
+    assert got["steps"][3]["note"] is None  # the operator's note stays inside
+    page = http.get(f"/report/{rid}")
+    assert page.status_code == 200
+    for shown in ("已办结", "垃圾已清运 (cleared)", "checked on site and closed"):
+        assert shown in page.text
+    # Nothing personal or internal, and not the exact spot.
+    for hidden in ("INTERNAL", "13800138000", f"{spot[0]:.6f}", "t-res-worker"):
+        assert hidden not in page.text and hidden not in str(got)
+
+
+def test_follow_up_pages_say_what_is_wrong(http: httpx.Client) -> None:
+    r = http.get("/report/track", params={"id": "#123"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/report/123"
+    r = http.get("/report/track", params={"id": "abc"})
+    assert r.status_code == 400 and "not a report number" in r.text
+    r = http.get("/report/999999999")
+    assert r.status_code == 404 and "does not exist" in r.text
+
+
+def test_report_page_needs_nothing_from_outside(http: httpx.Client) -> None:
+    r = http.get("/report", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip"
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", r.text)
+    assert 'name="service_code"' in r.text and "ZZ03" in r.text
+
+
+def test_resident_files_from_a_phone_on_a_flaky_network(
+    browser: Browser, server: str, engine: Engine, spot: tuple[float, float]
+) -> None:
+    """The first Send reaches the server but its answer is lost; a second Send files nothing."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        geolocation={"longitude": spot[0], "latitude": spot[1]},
+        permissions=["geolocation"],
+    )
+    errors: list[str] = []
+    lost: list[int] = []
+
+    def lose_answer(route: Route) -> None:
+        if not lost:
+            answer = route.fetch()  # the server stores it...
+            lost.append(answer.status)
+            route.abort("connectionreset")  # ...and the phone never hears back
+        else:
+            route.continue_()
+
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/report")
+        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        page.route(f"**{URL}", lose_answer)
+        page.click("#gg-locate")
+        page.wait_for_function("document.body.getAttribute('data-picked') === '1'")
+        page.select_option("select[name=service_code]", "ZZ03")
+        text_sent = MARK + "browser " + uuid.uuid4().hex
+        page.fill("textarea[name=description]", text_sent)
+        page.click("#gg-send")
+        page.wait_for_function("/again/.test(document.getElementById('gg-result').textContent)")
+        assert lost == [201]
+        page.click("#gg-send")
+        page.wait_for_function("document.body.getAttribute('data-filed')")
+        filed = int(page.get_attribute("body", "data-filed") or 0)
+        with engine.connect() as conn:
+            ids = (
+                conn.execute(text("SELECT id FROM report WHERE description = :d"), {"d": text_sent})
+                .scalars()
+                .all()
+            )
+        assert ids == [filed]
+        page.click("#gg-track")
+        page.wait_for_url(f"**/report/{filed}")
+        assert "已派遣" in (page.text_content("#status") or "")
+        assert not errors, errors
+    finally:
+        context.close()
