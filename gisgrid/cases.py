@@ -67,6 +67,16 @@ STEPS = {
             needs_note=True,
         ),
         Step("reassign", "改派", frozenset({"dispatched", "in_progress"}), None, OPERATORS),
+        # 督办: the center chases a case that is late or close to its limit; the status and
+        # clock stay, the handler sees it on the map and the note says what is expected.
+        Step(
+            "supervise",
+            "督办",
+            frozenset({"dispatched", "in_progress"}),
+            None,
+            OPERATORS,
+            needs_note=True,
+        ),
         Step(
             "cancel",
             "不予立案",

@@ -242,6 +242,8 @@ def open_reports(
                     "reported_at": _iso(r["reported_at"]),
                     "due_at": _iso(r["due_at"]),
                     "overdue": bool(r["overdue"]),
+                    "due_soon": bool(r["due_soon"]),
+                    "supervised": r["supervised"],
                     "hours_overdue": round(r["hours_overdue"], 1)
                     if r["hours_overdue"] is not None and r["overdue"]
                     else None,

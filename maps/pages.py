@@ -278,7 +278,8 @@ def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
             '<div id="gg-legend" class="gg-legend"></div>'
             '<div class="gg-live"><span id="gg-live-dot" class="gg-dot"></span>'
             '<span id="gg-live-status">loading…</span></div>'
-            '<h2>Overdue <span id="gg-overdue-count"></span></h2>'
+            '<h2>Overdue <span id="gg-overdue-count"></span> '
+            '<span id="gg-due-soon" class="gg-note"></span></h2>'
             '<ol id="gg-overdue" class="gg-list"></ol>'
             "<h2>Ranking (worst first) · on time: last 30 days</h2>"
             '<table id="gg-ranking" class="gg-table"></table>'
@@ -535,6 +536,7 @@ STEP_WORDS = {
     "return": "sent back for more work",
     "escalate": "passed up a level",
     "reassign": "given to another worker",
+    "supervise": "chased by the center",
     "cancel": "not taken up",
     "evaluate": "call-back",
 }

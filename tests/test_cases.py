@@ -224,6 +224,67 @@ def test_escalation_goes_up_a_level_each_time_and_the_clock_keeps_running(
     assert row.due_at == due and row.escalations == 3
 
 
+def test_the_center_chases_a_case_and_the_map_shows_it(
+    http: httpx.Client,
+    admin_http: httpx.Client,
+    accounts: dict[str, str],
+    new_report: int,
+    engine: Engine,
+    home: Home,
+) -> None:
+    """督办: operators only, with a note; status and clock stay; the maps count it."""
+    rid = new_report
+    r = _step(http, accounts["worker"], rid, action="supervise", note="快办")
+    assert r.status_code == 403
+    r = _step(http, accounts["town"], rid, action="supervise")
+    assert r.status_code == 400 and "note" in r.json()["detail"]
+    for _ in range(2):
+        r = _step(http, accounts["town"], rid, action="supervise", note="今天下班前办结")
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "dispatched" and r.json()["escalations"] == 0
+    assert [s["action"] for s in r.json()["history"]][-2:] == ["supervise", "supervise"]
+    fc = admin_http.get("/maps/data/reports", params={"unit": home.grid[:12]}).json()
+    shown = {f["properties"]["id"]: f["properties"] for f in fc["features"]}
+    assert shown[rid]["supervised"] == 2
+    # The reporter sees that it was chased, not what the center wrote.
+    public = http.get(f"/api/v1/public/reports/{rid}").json()
+    assert [s["note"] for s in public["steps"] if s["action"] == "supervise"] == [None, None]
+
+
+def test_due_soon_is_the_last_quarter_before_the_limit(
+    admin_http: httpx.Client, engine: Engine, home: Home
+) -> None:
+    spans = {
+        "soon": ("10 hours", "1 hour"),
+        "early": ("1 hour", "10 hours"),
+        "late": ("10 hours", "-1 hour"),
+    }
+    made = {}
+    with engine.begin() as conn:
+        for name, (since, left) in spans.items():
+            made[name] = conn.execute(
+                text(
+                    "INSERT INTO report (category, description, source, status, grid_id, "
+                    "reported_at, dispatched_at, due_at, generated, geom) "
+                    "SELECT 'ZZ01', 'due soon test', 'resident', 'dispatched', g.id, now() - "
+                    "CAST(:since AS interval), now() - CAST(:since AS interval), now() + "
+                    "CAST(:left AS interval), false, ST_PointOnSurface(g.geom) FROM grid g "
+                    "WHERE g.code = :g AND g.valid_to IS NULL RETURNING id"
+                ),
+                {"since": since, "left": left, "g": home.grid},
+            ).scalar_one()
+    try:
+        fc = admin_http.get("/maps/data/reports", params={"unit": home.grid[:12]}).json()
+        shown = {f["properties"]["id"]: f["properties"] for f in fc["features"]}
+        flags = {k: (shown[i]["due_soon"], shown[i]["overdue"]) for k, i in made.items()}
+        assert flags == {"soon": (True, False), "early": (False, False), "late": (False, True)}
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM report WHERE id = ANY(:ids)"), {"ids": list(made.values())}
+            )
+
+
 def test_reassign_to_an_on_duty_worker_in_scope_only(
     http: httpx.Client, accounts: dict[str, str], new_report: int, home: Home, engine: Engine
 ) -> None:

@@ -157,3 +157,63 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_center_chases_a_late_case_from_the_wall(
+    browser: Browser, server: str, engine: Engine, desk: Desk
+) -> None:
+    """督办 from the overdue list: the note survives the 3 s polls, the case shows 督办×1."""
+    name, password = f"t-center-{uuid.uuid4().hex[:8]}", "center password 1"
+    town = desk.grid[:9]
+    with engine.begin() as conn:
+        late = conn.execute(
+            text(
+                "INSERT INTO report (category, description, source, status, grid_id, reported_at, "
+                "dispatched_at, due_at, generated, geom) SELECT 'SJ01', :d, 'resident', "
+                "'in_progress', g.id, now() - interval '30 hours', now() - interval '29 hours', "
+                "now() - interval '500 hours', false, ST_PointOnSurface(g.geom) FROM grid g "
+                "WHERE g.code = :g AND g.valid_to IS NULL RETURNING id"
+            ),
+            {"g": desk.grid, "d": MARK},
+        ).scalar_one()
+        auth.create_account(conn, name, password, "town_operator", town)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/login?next=/maps/center?unit={town}")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", password)
+        page.click("button")
+        page.wait_for_url(f"**/maps/center?unit={town}")
+        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        item = page.locator(f'#gg-overdue li[data-id="{late}"]')
+        item.locator('button[data-step="supervise"]').click()
+        item.locator("textarea").fill("请今天下班前办结并反馈")
+        page.wait_for_timeout(4000)  # a poll or more: the typed note must still be there
+        assert item.locator("textarea").input_value() == "请今天下班前办结并反馈"
+        item.locator("form button").click()
+        page.wait_for_function(
+            f"""() => /督办×1/.test((document.querySelector(
+                '#gg-overdue li[data-id="{late}"]') || {{}}).textContent || '')"""
+        )
+        with engine.connect() as conn:
+            got = conn.execute(
+                text(
+                    "SELECT note, username FROM report_event WHERE report_id = :r "
+                    "AND action = 'supervise'"
+                ),
+                {"r": late},
+            ).all()
+        assert [tuple(g) for g in got] == [("请今天下班前办结并反馈", name)]
+        assert not errors, errors
+    finally:
+        context.close()
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM report WHERE id = :r"), {"r": late})
+            account = "(SELECT id FROM account WHERE username = :u)"
+            conn.execute(
+                text(f"DELETE FROM access_token WHERE account_id IN {account}"), {"u": name}
+            )
+            conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": name})

@@ -108,15 +108,18 @@
   /* Center: live cases (poll), heat, overdue list, ranking, staff. */
   function caseMarker(f) {
     var p = f.properties, c = f.geometry.coordinates;
+    // Late red, due soon (临期) orange, on track yellow: the wall shows what to chase next.
     var mk = L.circleMarker([c[1], c[0]], {
-      radius: p.overdue ? 6 : 5, weight: 1.5, color: "#fff",
-      fillColor: p.overdue ? "#c92a2a" : "#f08c00", fillOpacity: 0.95,
+      radius: p.overdue ? 6 : 5, weight: 1.5, color: p.overdue || p.due_soon ? "#fff" : "#7a5900",
+      fillColor: p.overdue ? "#c92a2a" : p.due_soon ? "#f76707" : "#fcc419", fillOpacity: 0.95,
     });
     mk.feature = f;
     mk.bindPopup("<b>#" + p.id + " " + esc(p.category_zh) + "</b> " + esc(p.category_name) +
       "<br>" + esc(p.status) + " · " + esc(p.grid_name) +
       "<br>due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") +
       (p.overdue ? ' <b style="color:#c92a2a">' + p.hours_overdue + " h late</b>" : "") +
+      (p.due_soon ? ' <b style="color:#f76707">临期 due soon</b>' : "") +
+      (p.supervised ? "<br>督办 ×" + p.supervised + " · chased by the center" : "") +
       (p.generated ? "<br><i>GENERATED demo report</i>" : ""));
     return mk;
   }
@@ -132,13 +135,20 @@
       .sort(function (a, b) { return b.properties.hours_overdue - a.properties.hours_overdue; });
     if ($("gg-overdue-count")) $("gg-overdue-count").textContent = "(" + late.length + ")";
     var ol = $("gg-overdue");
-    if (ol) {
+    var soon = fc.features.filter(function (f) { return f.properties.due_soon; }).length;
+    document.body.setAttribute("data-due-soon", String(soon));
+    if ($("gg-due-soon")) $("gg-due-soon").textContent = soon ? "· " + soon + " due soon (临期)" : "";
+    // A 督办 note being typed must survive the 3 s poll: the list waits until it is sent.
+    if (ol && !ol.querySelector("form")) {
       ol.innerHTML = late.slice(0, 30).map(function (f, i) {
         var p = f.properties;
-        return '<li class="late" data-i="' + i + '">' + esc(p.category_zh) + " · " + esc(p.grid_name) +
-          " · " + p.hours_overdue + " h</li>";
+        return '<li class="late" data-i="' + i + '" data-id="' + p.id + '">' + esc(p.category_zh) + " · " +
+          esc(p.grid_name) + " · " + p.hours_overdue + " h" +
+          (p.supervised ? ' <span class="gg-badge">督办×' + p.supervised + "</span>" : "") +
+          (cfg.snapshot ? "" : ' <button type="button" class="gg-mini" data-step="supervise">督办</button>') + "</li>";
       }).join("");
       ol.onclick = function (e) {
+        if (e.target.closest("button, form")) return;  // the step UI, not a zoom
         var i = e.target.getAttribute("data-i");
         if (i == null) return;
         var c = late[+i].geometry.coordinates;
@@ -206,6 +216,8 @@
       history.replaceState(null, "", u.toString());
     };
     if (cfg.initialReports) showReports(cfg.initialReports);
+    gg.refresh = function () { return getJSON(cfg.urls.reports).then(showReports); };
+    initSteps($("gg-overdue"));
     liveStatus(true, "live · " + (gg.reportCount || 0) + " open · loaded " + hhmm(new Date()));
     if (cfg.initialStaff) showStaff(cfg.initialStaff);
     showRanking(cfg.ranking);
@@ -244,10 +256,11 @@
   /* The worker's own steps on a case, from the phone: accept (受理), feed back what was done
    * (处置反馈, the reporter sees the note) and escalate (上报). Verification and closing are the
    * center's (cases.STEPS); the server decides, this only offers what the status allows. */
-  var STEP_LABEL = { accept: "受理", resolve: "反馈", escalate: "上报" };
+  var STEP_LABEL = { accept: "受理", resolve: "反馈", escalate: "上报", supervise: "督办" };
   var NOTE_HINT = {
     resolve: "处置情况（反映人可见）· what was done; the reporter sees this",
     escalate: "上报原因 · why this needs the next level",
+    supervise: "督办要求 · what the center expects, by when",
   };
   function stepsFor(status) {
     if (status === "dispatched") return ["accept", "resolve", "escalate"];
@@ -258,6 +271,8 @@
     var acts = cfg.snapshot ? [] : stepsFor(p.status);
     return '<li data-id="' + p.id + '" class="' + (p.overdue ? "late" : "") + '">' + esc(p.category_zh) +
       " · " + esc(p.status) + " · due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") +
+      (p.due_soon ? ' <span class="gg-badge soon">临期</span>' : "") +
+      (p.supervised ? ' <span class="gg-badge">督办×' + p.supervised + "</span>" : "") +
       (acts.length ? '<span class="gg-steps"><br>' + acts.map(function (a) {
         return '<button type="button" data-step="' + a + '">' + STEP_LABEL[a] + "</button>";
       }).join("") + "</span>" : "") + "</li>";
@@ -283,18 +298,18 @@
     err.textContent = "…";
     return postStep(id, action, note).then(function () {
       gg.steps = (gg.steps || 0) + 1;
-      $("gg-step-msg").textContent = "#" + id + " " + STEP_LABEL[action] + " ✓ " + hhmm(new Date());
+      if ($("gg-step-msg")) $("gg-step-msg").textContent = "#" + id + " " + STEP_LABEL[action] + " ✓ " + hhmm(new Date());
+      li.setAttribute("data-done", action);
       var form = li.querySelector("form");
       if (form) form.remove();
-      return pollWorker();
+      return gg.refresh();
     }, function (e) {
       // The typed note stays in its box: offline it is sent again by the same button later.
       err.textContent = e.status ? e.message : "离线，未提交：联网后再点一次 · offline, not sent: press again when connected";
       buttons.forEach(function (b) { b.disabled = false; });
     });
   }
-  function initSteps() {
-    var list = $("gg-cases");
+  function initSteps(list) {
     if (!list || cfg.snapshot) return;
     list.addEventListener("click", function (e) {
       var b = e.target.closest("button[data-step]");
@@ -402,7 +417,7 @@
     net(stale ? "offline" : "online", fetched);
     if (stale && !cfg.snapshot) pollWorker();
     initOffline();
-    initSteps();
+    initSteps($("gg-cases"));
     window.addEventListener("offline", function () { net("offline", gg.shownAt); });
     window.addEventListener("online", pollWorker);
     gg.refresh = pollWorker;
