@@ -1,14 +1,14 @@
 """patrol tracks say whether they are GENERATED (the demo county's patrol day), as other rows do
 
-Revision ID: 0007_patrol_generated
-Revises: 0004_patrols
+Revision ID: 0008_patrol_generated
+Revises: 0007_cases
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_patrol_generated"
-down_revision = "0004_patrols"
+revision = "0008_patrol_generated"
+down_revision = "0007_cases"
 branch_labels = None
 depends_on = None
 
