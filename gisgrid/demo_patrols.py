@@ -34,13 +34,13 @@ from gisgrid.roads import utm_epsg
 from gisgrid.tracks import ingest_fixes
 from gisgrid.workcal import WorkingCalendar
 
-PATROL_GENERATOR = "gisgrid.patrol_day/1"
+PATROL_GENERATOR = "gisgrid.patrol_day/2"
 PATROL_NOTE = (
     "GENERATED patrol day: random walks along the generated roads of each worker's own grid "
     "(gisgrid.patrol_sim), not real GPS tracks."
 )
 SOURCE = "generated"  # patrol_track.source, next to generated = true
-INTERVAL_S = 20  # phones in the field report every 10-30 s; 20 s keeps the load quick
+INTERVAL_S = 60  # one fix a minute, as battery-saving field apps report; see the module doc
 SHARE_BY_TOWN = (0.65, 0.90)  # share of on-duty full-time workers out on patrol, per town
 EBIKE_SHARE = 0.2  # rural grid workers often ride an e-bike (电动车) between hamlets
 NOISE_M = 4.0  # phone GPS in villages: a few metres
@@ -116,9 +116,7 @@ def grid_road_graphs(
     m = len(parts)
     a, b = node[:m], node[m:]
     n = len(uniq)
-    _, label = connected_components(
-        coo_matrix((np.ones(m), (a, b)), shape=(n, n)), directed=False
-    )
+    _, label = connected_components(coo_matrix((np.ones(m), (a, b)), shape=(n, n)), directed=False)
     # The largest part of each grid by road length: sort parts by (grid, -length).
     comp_len = np.bincount(label[a], weights=shapely.length(parts), minlength=label.max() + 1)
     comp_grid = np.zeros(len(comp_len), dtype=np.int64)
@@ -142,30 +140,38 @@ def grid_road_graphs(
     return graphs
 
 
+def _worker_rng(seed: int, day: dt.date, staff: int, stream: int) -> np.random.Generator:
+    """One worker's random stream for a day (0: whether they go out, 1: their walk)."""
+    return np.random.default_rng([seed, day.toordinal(), staff, stream])
+
+
 def simulate_patrol_day(
     graphs: dict[int, RoadGraph],
     worker_grid: np.ndarray,
+    staff_ids: np.ndarray,
     patrols: np.ndarray,
     window: PatrolWindow,
-    rng: np.random.Generator,
+    seed: int,
     interval_s: int = INTERVAL_S,
 ) -> pd.DataFrame:
-    """Fixes (worker index, epoch t, x, y in metres) for the workers marked in `patrols`.
+    """Fixes (worker index, epoch t, x, y in metres, accuracy) of the workers marked in `patrols`.
 
+    Each worker's walk comes from their own random stream (seed, day, staff id) and is cut at
+    the window's end, so a later cut-off extends the same walks instead of drawing new ones.
     Workers whose grid has no road graph cannot patrol a road and are left out.
     """
     t_start, t_end = window.start.timestamp(), window.end.timestamp()
     frames = []
     for k in np.flatnonzero(patrols):
         g = graphs.get(int(worker_grid[k]))
-        # Drawn for every patrolling worker, so one grid without roads shifts no one else.
+        if g is None:
+            continue
+        rng = _worker_rng(seed, window.day, int(staff_ids[k]), 1)
         begin = t_start + float(rng.integers(0, START_WITHIN_S))
-        stop = min(t_end, begin + float(rng.integers(*DURATION_S)))
+        duration = float(rng.integers(*DURATION_S))
         bike = rng.random() < EBIKE_SHARE
         speed = float(rng.uniform(3.0, 4.5) if bike else rng.uniform(1.0, 1.4))
-        n = int((stop - begin) // interval_s) + 1
-        if g is None or n < 2:
-            continue
+        n = int(duration // interval_s) + 1
         sim = simulate_tracks(
             g.a,
             g.b,
@@ -177,14 +183,28 @@ def simulate_patrol_day(
             speed_mps=speed,
             interval_s=interval_s,
             noise_m=NOISE_M,
-            loiter_p=0.5,  # always: door-to-door visits (入户走访) are most of a patrol
+            loiter_p=0.5,  # always: door-to-door visits (入户走访) are much of a patrol
             start_spread_s=0,
             loiter_s=(180, 900),
             loiter_stops=(2, 7),
         )
-        frames.append(pd.DataFrame({"worker": k, "t": sim.t, "x": sim.x, "y": sim.y}))
+        accuracy = np.round(rng.uniform(3.0, 12.0, n), 1)
+        seen = sim.t <= t_end
+        if seen.sum() < 2:
+            continue
+        frames.append(
+            pd.DataFrame(
+                {
+                    "worker": k,
+                    "t": sim.t[seen],
+                    "x": sim.x[seen],
+                    "y": sim.y[seen],
+                    "accuracy_m": accuracy[seen],
+                }
+            )
+        )
     if not frames:
-        return pd.DataFrame({"worker": [], "t": [], "x": [], "y": []})
+        return pd.DataFrame({"worker": [], "t": [], "x": [], "y": [], "accuracy_m": []})
     return pd.concat(frames, ignore_index=True)
 
 
@@ -198,7 +218,7 @@ def stored_patrol_day(conn: Connection, county: str) -> dict[str, Any] | None:
 
 
 def is_current(conn: Connection, county: str, now: dt.datetime | None = None) -> bool:
-    """Whether the stored patrol day is this generator's, today's demo day and recent enough."""
+    """Whether the stored patrol day is this generator's, the demo day and recent enough."""
     stored = stored_patrol_day(conn, county)
     if not stored or stored.get("generator") != PATROL_GENERATOR:
         return False
@@ -211,20 +231,142 @@ def is_current(conn: Connection, county: str, now: dt.datetime | None = None) ->
 def remove_patrol_day(conn: Connection, county: str) -> int:
     """Delete the county's generated tracks and their fixes; returns the tracks removed."""
     county = normalise_county_code(county)
-    params = {"p": county[:6] + "%"}
+    gone = (
+        conn.execute(
+            text(
+                "SELECT tr.id FROM patrol_track tr JOIN grid g ON g.id = tr.grid_id "
+                "WHERE tr.generated AND g.village_code LIKE :p"
+            ),
+            {"p": county[:6] + "%"},
+        )
+        .scalars()
+        .all()
+    )
+    if gone:
+        conn.execute(text("DELETE FROM patrol_fix WHERE track_id = ANY(:ids)"), {"ids": gone})
+        conn.execute(text("DELETE FROM patrol_track WHERE id = ANY(:ids)"), {"ids": gone})
+    conn.execute(
+        text("UPDATE dataset SET notes = notes - 'patrol_day' WHERE county_code = :c"),
+        {"c": county},
+    )
+    return len(gone)
+
+
+def write_patrol_day(
+    conn: Connection,
+    county: str,
+    seed: int = 20231,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Replace the county's generated patrol day with the demo day's, in the caller's transaction.
+
+    A worker who already has a real (not generated) track that day is left to it: generated
+    fixes never go into a real track.
+    """
+    county = normalise_county_code(county)
+    window = patrol_window(now or dt.datetime.now(dt.UTC))
+    prefix = county[:6] + "%"
+    if (
+        conn.execute(text("SELECT 1 FROM dataset WHERE county_code = :c"), {"c": county}).first()
+        is None
+    ):
+        raise NotFound(f"demo county {county} is not loaded; run `gisgrid demo` first")
+    removed = remove_patrol_day(conn, county)
+    grids = conn.execute(
+        text(
+            "SELECT id, village_code, ST_AsBinary(geom) AS wkb FROM grid "
+            "WHERE valid_to IS NULL AND village_code LIKE :p ORDER BY id"
+        ),
+        {"p": prefix},
+    ).all()
+    road_geoms = shapely.from_wkb(
+        [
+            bytes(w)
+            for w in conn.execute(
+                text(
+                    "SELECT ST_AsBinary(geom) FROM road_segment WHERE county_code = :c ORDER BY id"
+                ),
+                {"c": county},
+            ).scalars()
+        ]
+    )
+    if not len(road_geoms):
+        raise NotFound(f"county {county} has no roads to patrol; generate them first")
+    workers = conn.execute(
+        text(
+            "SELECT s.id, a.grid_id FROM staff s "
+            "JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL "
+            "JOIN grid g ON g.id = a.grid_id AND g.valid_to IS NULL "
+            "WHERE a.role = 'full_time' AND s.on_duty AND g.village_code LIKE :p "
+            "AND NOT EXISTS (SELECT 1 FROM patrol_track tr "
+            "WHERE tr.staff_id = s.id AND tr.day = :d AND NOT tr.generated) "
+            "ORDER BY s.id"
+        ),
+        {"p": prefix, "d": window.day},
+    ).all()
+    grid_ids = np.array([g.id for g in grids], dtype=np.int64)
+    x0, y0, x1, y1 = shapely.total_bounds(road_geoms)
+    epsg = utm_epsg((x0 + x1) / 2, (y0 + y1) / 2)
+    to_m = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
+    to_ll = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
+    grid_m = shapely.transform(
+        shapely.from_wkb([bytes(g.wkb) for g in grids]), to_m.transform, interleaved=False
+    )
+    road_m = shapely.transform(road_geoms, to_m.transform, interleaved=False)
+    graphs = grid_road_graphs(grid_m, road_m)
+
+    staff = np.array([w.id for w in workers], dtype=np.int64)
+    worker_grid = np.searchsorted(grid_ids, np.array([w.grid_id for w in workers], dtype=np.int64))
+    town = np.array([grids[i].village_code[:9] for i in worker_grid])
+    towns, town_idx = np.unique(town, return_inverse=True)
+    share = np.random.default_rng([seed, window.day.toordinal()]).uniform(
+        *SHARE_BY_TOWN, len(towns)
+    )
+    # Who goes out is each worker's own draw: leaving one worker out changes no one else.
+    goes_out = np.array([_worker_rng(seed, window.day, s, 0).random() for s in staff])
+    patrols = goes_out < share[town_idx]
+    progress(
+        f"simulating {int(patrols.sum())} of {len(staff)} on-duty full-time grid workers on "
+        f"patrol, {window.start:%Y-%m-%d %H:%M}-{window.end:%H:%M} (GENERATED)"
+    )
+    fixes = simulate_patrol_day(
+        graphs, worker_grid, staff, patrols, window, seed, interval_s=INTERVAL_S
+    )
+    lon, lat = to_ll.transform(fixes["x"].to_numpy(), fixes["y"].to_numpy())
+    frame = pd.DataFrame(
+        {
+            "staff": staff[fixes["worker"].to_numpy(np.int64)],
+            "t": pd.to_datetime(fixes["t"].to_numpy(), unit="s", utc=True),
+            "lon": np.round(lon, 7),
+            "lat": np.round(lat, 7),
+            "accuracy_m": fixes["accuracy_m"].to_numpy(),
+        }
+    )
+    result = ingest_fixes(conn, frame, source=SOURCE, generated=True)
+    summary = {
+        "generator": PATROL_GENERATOR,
+        "generated": PATROL_NOTE,
+        "seed": seed,
+        "day": window.day.isoformat(),
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "interval_s": INTERVAL_S,
+        "workers_on_duty": len(staff),
+        "workers_patrolling": int(fixes["worker"].nunique()),
+        "tracks": len(result["tracks"]),
+        "fixes": int(result["accepted"]),
+        "dropped": int(result["dropped_jump"] + result["dropped_off_duty"]),
+        "replaced_tracks": removed,
+    }
     conn.execute(
         text(
-            "CREATE TEMP TABLE gone_track ON COMMIT DROP AS SELECT tr.id FROM patrol_track tr "
-            "JOIN grid g ON g.id = tr.grid_id WHERE tr.generated AND g.village_code LIKE :p"
+            "UPDATE dataset SET notes = coalesce(notes, '{}'::jsonb) "
+            "|| jsonb_build_object('patrol_day', CAST(:p AS jsonb)) WHERE county_code = :c"
         ),
-        params,
+        {"p": json.dumps(summary), "c": county},
     )
-    conn.execute(text("DELETE FROM patrol_fix WHERE track_id IN (SELECT id FROM gone_track)"))
-    n = conn.execute(
-        text("DELETE FROM patrol_track WHERE id IN (SELECT id FROM gone_track)")
-    ).rowcount
-    conn.execute(text("DROP TABLE gone_track"))
-    return int(n)
+    return summary
 
 
 def load_patrol_day(
@@ -236,99 +378,16 @@ def load_patrol_day(
 ) -> dict[str, Any]:
     """Generate the demo day's patrols for a loaded demo county, in one transaction."""
     t0 = time.perf_counter()
-    county = normalise_county_code(county)
-    window = patrol_window(now or dt.datetime.now(dt.UTC))
-    rng = np.random.default_rng([seed, window.day.toordinal()])
     with engine.begin() as conn:
-        if conn.execute(
-            text("SELECT 1 FROM dataset WHERE county_code = :c"), {"c": county}
-        ).first() is None:
-            raise NotFound(f"demo county {county} is not loaded; run `gisgrid demo` first")
-        removed = remove_patrol_day(conn, county)
-        grids = conn.execute(
-            text(
-                "SELECT id, village_code, ST_AsBinary(geom) AS wkb FROM grid "
-                "WHERE valid_to IS NULL AND village_code LIKE :p ORDER BY id"
-            ),
-            {"p": county[:6] + "%"},
-        ).all()
-        roads = conn.execute(
-            text("SELECT ST_AsBinary(geom) FROM road_segment WHERE county_code = :c ORDER BY id"),
-            {"c": county},
-        ).scalars()
-        road_geoms = shapely.from_wkb([bytes(w) for w in roads])
-        if not len(road_geoms):
-            raise NotFound(f"county {county} has no roads to patrol; generate them first")
-        workers = conn.execute(
-            text(
-                "SELECT s.id, a.grid_id FROM staff s "
-                "JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL "
-                "JOIN grid g ON g.id = a.grid_id AND g.valid_to IS NULL "
-                "WHERE a.role = 'full_time' AND s.on_duty AND g.village_code LIKE :p "
-                "ORDER BY s.id"
-            ),
-            {"p": county[:6] + "%"},
-        ).all()
-        grid_ids = np.array([g.id for g in grids], dtype=np.int64)
-        centre = shapely.centroid(shapely.union_all(road_geoms[:: max(1, len(road_geoms) // 500)]))
-        to_m = pyproj.Transformer.from_crs(4326, utm_epsg(centre.x, centre.y), always_xy=True)
-        to_ll = pyproj.Transformer.from_crs(utm_epsg(centre.x, centre.y), 4326, always_xy=True)
-        grid_m = shapely.transform(
-            shapely.from_wkb([bytes(g.wkb) for g in grids]), to_m.transform, interleaved=False
-        )
-        road_m = shapely.transform(road_geoms, to_m.transform, interleaved=False)
-        graphs = grid_road_graphs(grid_m, road_m)
-
-        staff = np.array([w.id for w in workers], dtype=np.int64)
-        worker_grid = np.searchsorted(grid_ids, np.array([w.grid_id for w in workers]))
-        town = np.array([grids[i].village_code[:9] for i in worker_grid])
-        towns, town_idx = np.unique(town, return_inverse=True)
-        share = rng.uniform(*SHARE_BY_TOWN, len(towns))
-        patrols = rng.random(len(staff)) < share[town_idx]
-        progress(
-            f"simulating {int(patrols.sum())} of {len(staff)} on-duty full-time grid workers on "
-            f"patrol, {window.start:%Y-%m-%d %H:%M}-{window.end:%H:%M} (GENERATED)"
-        )
-        fixes = simulate_patrol_day(graphs, worker_grid, patrols, window, rng)
-        lon, lat = to_ll.transform(fixes["x"].to_numpy(), fixes["y"].to_numpy())
-        frame = pd.DataFrame(
-            {
-                "staff": staff[fixes["worker"].to_numpy(np.int64)],
-                "t": pd.to_datetime(fixes["t"].to_numpy(), unit="s", utc=True),
-                "lon": np.round(lon, 7),
-                "lat": np.round(lat, 7),
-                "accuracy_m": np.round(rng.uniform(3.0, 12.0, len(fixes)), 1),
-            }
-        )
-        result = ingest_fixes(conn, frame, source=SOURCE, generated=True)
-        summary = {
-            "generator": PATROL_GENERATOR,
-            "generated": PATROL_NOTE,
-            "seed": seed,
-            "day": window.day.isoformat(),
-            "start": window.start.isoformat(),
-            "end": window.end.isoformat(),
-            "interval_s": INTERVAL_S,
-            "workers_on_duty": len(staff),
-            "workers_patrolling": int(fixes["worker"].nunique()),
-            "tracks": len(result["tracks"]),
-            "fixes": int(result["accepted"]),
-            "dropped": int(result["dropped_jump"] + result["dropped_off_duty"]),
-        }
-        conn.execute(
-            text(
-                "UPDATE dataset SET notes = coalesce(notes, '{}'::jsonb) "
-                "|| jsonb_build_object('patrol_day', CAST(:p AS jsonb)) WHERE county_code = :c"
-            ),
-            {"p": json.dumps(summary), "c": county},
-        )
+        summary = write_patrol_day(conn, county, seed=seed, now=now, progress=progress)
+    # Fresh statistics: the staff and coverage queries plan on patrol_fix's size.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(text("ANALYZE patrol_track"))
         c.execute(text("ANALYZE patrol_fix"))
     secs = time.perf_counter() - t0
     progress(
         f"patrol day {summary['day']}: {summary['tracks']} tracks, {summary['fixes']:,} fixes "
-        f"(replaced {removed} generated tracks) in {secs:.1f} s"
+        f"(replaced {summary['replaced_tracks']} generated tracks) in {secs:.1f} s"
     )
     return {**summary, "seconds": round(secs, 1)}
 
