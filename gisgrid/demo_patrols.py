@@ -7,7 +7,8 @@ doors, GPS noise), one fix every INTERVAL_S seconds. The fixes go in through the
 `generated = true` and the county's dataset row records the day under `notes.patrol_day`.
 Deterministic for a seed, a day and a cut-off time; each worker's walk is their own random
 stream, so a later cut-off extends the same walks. One generated day is kept per county: a
-newer one replaces it (`gisgrid demo` regenerates once the stored day is a day or 30 min old).
+newer one replaces it (`gisgrid demo` regenerates when the demo day changes or the stored
+cut-off is 30 min behind now).
 
 One fix a minute, as battery-saving field apps report: the day is ~140,000 fixes and loads in
 ~15 s (patrol_fix's indexes cost ~40 us a row); 20 s fixes triple both and move the county's
