@@ -82,6 +82,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         with engine.begin() as conn:
             if not roads.has_network(conn, args.county):
                 roads.generate_demo_network(conn, args.county, progress=_say)
+        from gisgrid import demo_patrols  # a GENERATED patrol day, so the wall map has staff
+
+        day = demo_patrols.ensure_patrol_day(
+            engine, args.county, seed=settings.demo_seed, progress=_say
+        )
+        if day is None:
+            _say("the generated patrol day is current (regenerated after 30 min or a new day)")
         _print_demo_key(engine, args.host or settings.host, args.port or settings.port)
         _print_demo_account(
             engine, args.county, args.host or settings.host, args.port or settings.port

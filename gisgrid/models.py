@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -282,6 +283,8 @@ class PatrolTrack(Base):
     source: Mapped[str] = mapped_column(String(20), default="phone")
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))  # 0004_patrols
     day: Mapped[dt.date | None] = mapped_column(Date)  # 0004_patrols: local day of the track
+    # 0008_patrol_generated: true for the demo county's GENERATED patrol day
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PatrolFix(Base):

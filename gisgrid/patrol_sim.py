@@ -35,8 +35,15 @@ def simulate_tracks(
     interval_s: float = 1.0,
     noise_m: float = 3.0,
     loiter_p: float = 0.3,
+    start_spread_s: int = 8 * 3600,
+    loiter_s: tuple[int, int] = (60, 300),
+    loiter_stops: tuple[int, int] = (1, 4),
 ) -> SimTracks:
-    """Random walks on the graph with edges a-b between nodes_xy (metric)."""
+    """Random walks on the graph with edges a-b between nodes_xy (metric).
+
+    Each track starts up to `start_spread_s` after t0 (0: all at t0); loitering stops last
+    `loiter_s` seconds (low inclusive, high exclusive), `loiter_stops` of them per track.
+    """
     n = len(nodes_xy)
     nbr_ptr = np.zeros(n + 1, dtype=np.int64)
     ends = np.concatenate([a, b])
@@ -66,15 +73,17 @@ def simulate_tracks(
         s = np.arange(fixes_per_track) * step
         # Loitering: hold position for a few minutes at random moments.
         if rng.random() < loiter_p + 0.5:
-            for _ in range(int(rng.integers(1, 4))):
+            for _ in range(int(rng.integers(*loiter_stops))):
                 at = int(rng.integers(0, fixes_per_track))
-                dur = int(rng.integers(60, 300))
+                # In fixes, so a stop lasts as long whatever the sampling interval.
+                dur = int(int(rng.integers(*loiter_s)) / interval_s)
                 s[at:] -= np.minimum(np.arange(fixes_per_track - at), dur) * step
         s = np.clip(s, 0, cum[-1])
         x = np.interp(s, cum, pts[:, 0]) + rng.normal(0, noise_m, fixes_per_track)
         y = np.interp(s, cum, pts[:, 1]) + rng.normal(0, noise_m, fixes_per_track)
         xs.append(x)
         ys.append(y)
-        ts.append(t0 + float(rng.integers(0, 8 * 3600)) + np.arange(fixes_per_track) * interval_s)
+        start = float(rng.integers(0, start_spread_s)) if start_spread_s > 0 else 0.0
+        ts.append(t0 + start + np.arange(fixes_per_track) * interval_s)
         ks.append(np.full(fixes_per_track, k))
     return SimTracks(np.concatenate(ks), np.concatenate(ts), np.concatenate(xs), np.concatenate(ys))

@@ -279,8 +279,12 @@ def ingest_fixes(
     source: str = "phone",
     rules: IntakeRules | None = None,
     progress: Callable[[str], None] | None = None,
+    generated: bool = False,
 ) -> dict[str, Any]:
-    """Validate, filter and store fixes exactly once; returns what was accepted and dropped."""
+    """Validate, filter and store fixes exactly once; returns what was accepted and dropped.
+
+    `generated` labels new tracks as GENERATED data (the demo county's patrol day).
+    """
     rules = rules or IntakeRules()
     frame = _validate(conn, frame.reset_index(drop=True).copy())
     received = len(frame)
@@ -344,6 +348,7 @@ def ingest_fixes(
                 "t0": days["t0"].dt.to_pydatetime().tolist(),
                 "t1": days["t1"].dt.to_pydatetime().tolist(),
                 "source": source,
+                "generated": generated,
             },
         ).all()
         track_of = pd.DataFrame(track_rows, columns=["staff", "day", "track_id"])

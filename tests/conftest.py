@@ -82,6 +82,13 @@ def demo_county(engine: Engine, settings: Settings) -> str:
     with engine.begin() as conn:
         if not roads.has_network(conn, DEMO_COUNTY):
             roads.generate_demo_network(conn, DEMO_COUNTY, progress=lambda m: None)
+    from gisgrid import demo_patrols
+
+    # And its GENERATED patrol day (regenerated only when no longer current), so the center
+    # map has staff positions and coverage; tests that need a grid nobody walked pick one.
+    demo_patrols.ensure_patrol_day(
+        engine, DEMO_COUNTY, seed=settings.demo_seed, progress=lambda m: print(f"demo: {m}")
+    )
     return DEMO_COUNTY + "000000"
 
 

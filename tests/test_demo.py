@@ -1,5 +1,8 @@
 """The demo county in PostGIS: real divisions, generated grids that tile every village exactly."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import Connection, text
 
 # Deqing's 13 towns/streets, NBS 2023 statistical division codes (统计用区划代码).
@@ -145,7 +148,7 @@ def test_open_reports_are_in_their_grid(conn: Connection, demo_county: str) -> N
 
 def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[no-untyped-def]
     """Load a second, small demo county with its roads, unload it: nothing of it remains."""
-    from gisgrid import demo, roads
+    from gisgrid import demo, demo_patrols, roads
 
     county = "610729"  # Liuba: 282 grids, the smallest demo
     demo.unload_county(engine, county, progress=lambda m: None)
@@ -153,9 +156,31 @@ def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[
     assert counts["grids"] == 282 and counts["villages"] == 76
     with engine.begin() as conn:
         roads.generate_demo_network(conn, county, progress=lambda m: None)
+    # Its generated patrol day (a short morning keeps it quick) goes with it.
+    now = dt.datetime(2024, 5, 6, 9, 45, tzinfo=ZoneInfo("Asia/Shanghai"))
+    day = demo_patrols.load_patrol_day(engine, county, now=now, progress=lambda m: None)
+    with engine.connect() as conn:
+        tracks = (
+            conn.execute(
+                text(
+                    "SELECT tr.id FROM patrol_track tr JOIN grid g ON g.id = tr.grid_id "
+                    "WHERE tr.generated AND g.code LIKE '610729%'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert day["tracks"] == len(tracks) > 50 and day["fixes"] > 0
     demo.unload_county(engine, county, progress=lambda m: None)
     left = {}
     with engine.connect() as conn:
+        left["patrol_track"], left["patrol_fix"] = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM patrol_track WHERE id = ANY(:t)), "
+                "(SELECT count(*) FROM patrol_fix WHERE track_id = ANY(:t))"
+            ),
+            {"t": tracks},
+        ).one()
         for table, where in [
             ("admin_unit", "code LIKE '610729%'"),
             ("grid", "code LIKE '610729%'"),

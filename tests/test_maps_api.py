@@ -70,10 +70,13 @@ def test_reports_live_and_overdue(http: httpx.Client) -> None:
 
 
 def test_staff_positions_latest_fix_with_age(conn: Connection) -> None:
+    # A worker not out on the demo's generated patrol day, whose latest fix would win.
     staff_id, grid = conn.execute(
         text(
             "SELECT a.staff_id, g.code FROM staff_assignment a JOIN grid g ON g.id = a.grid_id "
-            "WHERE a.role = 'full_time' AND g.valid_to IS NULL ORDER BY a.id LIMIT 1"
+            "WHERE a.role = 'full_time' AND g.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM "
+            "patrol_fix f WHERE f.staff_id = a.staff_id AND f.t > now() - interval '2 days') "
+            "ORDER BY a.id LIMIT 1"
         )
     ).one()
     track = conn.execute(
@@ -243,14 +246,18 @@ def test_maps_access(server: str, admin_token: str) -> None:
 
 
 def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
-    """One fix at a household: that grid's coverage is the share of its households within 30 m."""
+    """One more fix at an unvisited household: that grid's coverage is the share of its
+    households with a fix within 30 m in the last 7 days (measured here with pyproj)."""
     import numpy as np
     import pyproj
 
+    # A grid whose own workers were not out on the demo's generated patrol day.
     staff_id, grid_id, code = conn.execute(
         text(
             "SELECT a.staff_id, g.id, g.code FROM staff_assignment a "
             "JOIN grid g ON g.id = a.grid_id WHERE a.role = 'full_time' AND g.valid_to IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM patrol_track tr WHERE tr.grid_id = g.id "
+            "AND tr.ended_at > now() - interval '8 days') "
             "ORDER BY g.code LIMIT 1"
         )
     ).one()
@@ -260,7 +267,23 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
             {"g": grid_id},
         ).all()
     )
-    x, y = pts[0]
+    geod = pyproj.Geod(ellps="WGS84")
+
+    def near(lon: float, lat: float) -> np.ndarray:
+        _, _, dist = geod.inv(np.full(len(pts), lon), np.full(len(pts), lat), pts[:, 0], pts[:, 1])
+        return np.asarray(dist <= 30)
+
+    # Neighbours walking their own grids may pass a few of its households.
+    visited = np.zeros(len(pts), dtype=bool)
+    for lon, lat in conn.execute(
+        text(
+            "SELECT ST_X(f.geom), ST_Y(f.geom) FROM patrol_fix f, grid g WHERE g.id = :g "
+            "AND f.geom && ST_Expand(g.geom, 0.001) AND f.t >= now() - interval '7 days'"
+        ),
+        {"g": grid_id},
+    ).all():
+        visited |= near(lon, lat)
+    x, y = pts[np.flatnonzero(~visited)[0]]
     track = conn.execute(
         text("INSERT INTO patrol_track (staff_id, source) VALUES (:s, 'test') RETURNING id"),
         {"s": staff_id},
@@ -272,10 +295,7 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
         ),
         {"t": track, "s": staff_id, "x": x, "y": y},
     )
-    _, _, dist = pyproj.Geod(ellps="WGS84").inv(
-        np.full(len(pts), x), np.full(len(pts), y), pts[:, 0], pts[:, 1]
-    )
-    expected = float((dist <= 30).sum()) / len(pts)
+    expected = float((visited | near(x, y)).mean())
     fc = mapdata.grid_measures(conn, grid=code)
     assert fc["features"][0]["properties"]["coverage"] == pytest.approx(expected)
     assert 0 < expected < 1
@@ -283,17 +303,32 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
 
 
 def test_worker_page_shows_roads_not_patrolled(http: httpx.Client, conn: Connection) -> None:
-    """The worker's map carries the grid's unpatrolled roads (no fixes in 24 h: all of them)."""
+    """The worker's map carries the grid's roads nobody walked in the last 24 hours."""
+    import datetime as dt
+
+    from gisgrid import coverage
+
+    # The most roads among grids whose own workers were not out on the demo's patrol day.
     code, n = conn.execute(
         text(
             "SELECT g.code, count(*) FROM grid g JOIN road_segment r "
             "ON r.geom && g.geom AND ST_Intersects(r.geom, g.geom) "
-            "WHERE g.valid_to IS NULL GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1"
+            "WHERE g.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM patrol_track tr "
+            "WHERE tr.grid_id = g.id AND tr.ended_at > now() - interval '2 days') "
+            "GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1"
         )
     ).one()
-    assert n > 0
+    now = dt.datetime.now(dt.UTC)
+    cov = coverage.coverage_by_unit(conn, code, now - dt.timedelta(days=1), now)
+    never = [
+        f
+        for f in cov["uncovered_segments"]["features"]
+        if f["properties"]["since_last_visit"] == "never"
+    ]
+    # Neighbours walking their own grids touch at most its edges.
+    assert n > 0 and len(never) > n / 2
     page = http.get("/maps/worker", params={"grid": code})
     assert page.status_code == 200
     # The layer's tooltip and the segments' own properties are in the page.
     assert "Not patrolled, m" in page.text
-    assert page.text.count('"since_last_visit": "never"') >= n
+    assert page.text.count('"since_last_visit": "never"') >= len(never)
