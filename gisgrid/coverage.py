@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyproj
 import shapely
+from scipy.spatial import cKDTree
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
@@ -257,13 +258,39 @@ def household_visit_share(
     This is the map pages' "coverage" measure; grids without households are left out.
     """
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
-    rows = conn.execute(
-        text(sql.load("coverage_households_by_grid")),
+    homes = conn.execute(
+        text(sql.load("coverage_household_points")), {"codes": list(grid_codes)}
+    ).one()
+    if not homes.code:
+        return {}
+    code = np.asarray(homes.code)
+    lon, lat = np.asarray(homes.lon, dtype=float), np.asarray(homes.lat, dtype=float)
+    pad = HOUSEHOLD_VISIT_M * 2 / M_PER_DEG / max(math.cos(math.radians(float(lat.max()))), 0.1)
+    got = conn.execute(
+        text(sql.load("coverage_fixes_in_box")),
         {
-            "codes": list(grid_codes),
             "since": since,
-            "radius_m": HOUSEHOLD_VISIT_M,
-            "radius_deg": HOUSEHOLD_VISIT_M * 2 / M_PER_DEG,
+            "minx": float(lon.min()) - pad,
+            "miny": float(lat.min()) - pad,
+            "maxx": float(lon.max()) + pad,
+            "maxy": float(lat.max()) + pad,
         },
-    ).all()
-    return {r.code: r.visited / r.households for r in rows if r.households}
+    ).one()
+    fixes = np.column_stack([np.asarray(got.lon, dtype=float), np.asarray(got.lat, dtype=float)])
+    visited = np.zeros(len(code), dtype=bool)
+    if len(fixes):
+        # One probe per household into a k-d tree of the fixes, in a transverse Mercator
+        # centred on these households: within a county its scale error is ~1e-5 (under a
+        # millimetre at 30 m), where probing patrol_fix's GiST per household took 4 s a county.
+        tm = pyproj.Proj(
+            proj="tmerc", lon_0=float(lon.mean()), lat_0=float(lat.mean()), ellps="WGS84"
+        )
+        fx, fy = tm(fixes[:, 0], fixes[:, 1])
+        hx, hy = tm(lon, lat)
+        dist, _ = cKDTree(np.column_stack([fx, fy])).query(
+            np.column_stack([hx, hy]), distance_upper_bound=HOUSEHOLD_VISIT_M * 1.01
+        )
+        visited = dist <= HOUSEHOLD_VISIT_M
+    codes, inverse = np.unique(code, return_inverse=True)
+    shares = np.bincount(inverse, weights=visited) / np.bincount(inverse)
+    return dict(zip(codes.tolist(), shares.tolist(), strict=True))

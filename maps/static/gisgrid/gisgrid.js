@@ -170,14 +170,18 @@
           r.due_30d + " due, closure " + pct(r.closure_rate_30d) + "\">" + pct(r.on_time_rate_30d) + "</td></tr>";
       }).join("");
   }
+  var STAFF_LABELS_MAX = 40;
   function showStaff(fc) {
     var group = window[cfg.staff];
     group.clearLayers();
+    // Names stay on the map for a village's few workers; a county's hundreds would bury it,
+    // so there they show on hover.
+    var permanent = fc.features.length <= STAFF_LABELS_MAX;
     fc.features.forEach(function (f) {
       var p = f.properties, c = f.geometry.coordinates;
       var stale = p.age_s > 3600;
-      L.circleMarker([c[1], c[0]], { radius: 6, color: "#1c3d8f", weight: 2, fillColor: stale ? "#adb5bd" : "#4dabf7", fillOpacity: 1 })
-        .bindTooltip(esc(p.name) + " · " + age(p.age_s) + " ago", { permanent: true, direction: "right", className: "gg-staff-label" })
+      L.circleMarker([c[1], c[0]], { radius: permanent ? 6 : 3.5, color: "#1c3d8f", weight: permanent ? 2 : 1, fillColor: stale ? "#adb5bd" : "#4dabf7", fillOpacity: 1 })
+        .bindTooltip(esc(p.name) + " · " + age(p.age_s) + " ago", { permanent: permanent, direction: "right", className: "gg-staff-label" })
         .addTo(group);
     });
     var note = $("gg-staff-note");
