@@ -1,14 +1,6 @@
--- Each household of the unit with its latest fix within :r metres in the period. A box in
--- degrees (:dx, :dy per metre) lets the fix GiST index find candidates; ST_DWithin on
--- geography then measures in metres.
-SELECT h.id, h.address, h.care_tags, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
-       v.last_visit
+-- The unit's households as two arrays (lon, lat): visits are measured against the period's
+-- fixes in Python (gisgrid.coverage._last_visits), one row so no Python object per household.
+SELECT coalesce(array_agg(ST_X(h.geom) ORDER BY h.id), '{}') AS lon,
+       coalesce(array_agg(ST_Y(h.geom) ORDER BY h.id), '{}') AS lat
 FROM household h
 JOIN grid gr ON gr.id = h.grid_id AND gr.valid_to IS NULL AND gr.code LIKE :prefix || '%'
-LEFT JOIN LATERAL (
-    SELECT max(f.t) AS last_visit FROM patrol_fix f
-    WHERE f.geom && ST_Expand(h.geom, :dx * :r, :dy * :r)
-      AND f.t >= :start AND f.t < :end
-      AND ST_DWithin(f.geom::geography, h.geom::geography, :r)
-) v ON true
-ORDER BY h.id
