@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
+    app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).

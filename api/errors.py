@@ -54,12 +54,24 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"] if p not in ("query", "body", "path"))
-        got = f", got {err['input']!r}" if "input" in err and err["input"] is not None else ""
+        got = f", got {_short(err['input'])}" if "input" in err and err["input"] is not None else ""
         problems.append(f"{where}: {err['msg']}{got}")
+    # The input is named, not echoed whole: a 4,000-character limit must not answer with 4 MB.
+    listed = [
+        {k: (_short(v) if k == "input" else v) for k, v in err.items() if k != "ctx"}
+        | ({"ctx": {k: str(v) for k, v in err["ctx"].items()}} if "ctx" in err else {})
+        for err in exc.errors()
+    ]
     return JSONResponse(
-        {"detail": "; ".join(problems), "error": "ValidationError", "errors": exc.errors()},
+        {"detail": "; ".join(problems), "error": "ValidationError", "errors": listed},
         status_code=422,
     )
+
+
+def _short(value: object, limit: int = 120) -> str:
+    """repr() of a value, cut to `limit` characters with its full length said."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:

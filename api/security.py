@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -133,6 +134,91 @@ class AuditWrites:
         finally:
             if not done:
                 await record(500)  # failed before answering
+
+
+# Uploads that take big bodies check their own, larger limits (files of tracks, boundaries).
+OWN_BODY_LIMITS = ("/api/v1/patrols/", "/api/v1/roads", "/api/v1/boundaries/")
+BODY_LIMIT = 1024 * 1024
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: a write whose body is over BODY_LIMIT gets 413 before anything reads it.
+
+    Reports, steps and sign-ins are a few kilobytes; a megabyte is a client bug or an attack,
+    and must neither fill memory nor come back echoed in a validation error.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in WRITE_METHODS
+            or scope["path"].startswith(OWN_BODY_LIMITS)
+        ):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send, int(declared), scope["path"])
+            return
+        seen, started, over = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal seen, over
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:  # a chunked body that never said its length
+                over = True
+                raise _BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if over:
+                # The framework answered the interrupted read with its own 400; say why instead.
+                if not started:
+                    started = True
+                    await self._refuse(send, seen, scope["path"])
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(send, seen, scope["path"])
+
+    async def _refuse(self, send: Send, size: int, path: str = "") -> None:
+        said = (
+            f"request body of {size:,}+ bytes is over the {self.limit:,}-byte limit for this "
+            "endpoint; nothing was stored"
+        )
+        # Open311 clients read errors as the spec's list of {code, description}.
+        shaped: object = (
+            [{"code": 413, "description": said}]
+            if path.startswith("/open311/")
+            else {"detail": said, "error": "PayloadTooLarge"}
+        )
+        body = json.dumps(shaped).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _record_write(request: Request, status: int) -> None:

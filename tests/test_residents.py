@@ -219,3 +219,43 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_huge_bodies_are_refused_before_they_are_read(
+    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+) -> None:
+    """413 naming the limit, Open311's error shape on Open311, nothing stored, the refusal
+    audited; a too-long field is named without being echoed back."""
+    marker = MARK + "huge " + uuid.uuid4().hex
+    huge = _body(spot, description=marker + "x" * 3_000_000)
+    r = http.post(URL, json=huge)
+    assert r.status_code == 413 and "1,048,576-byte limit" in r.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b"api_key=x&service_code=SJ01&description="
+        for _ in range(20):
+            yield b"y" * 100_000
+
+    r = http.post(
+        "/open311/v2/requests.json",
+        content=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 413
+    assert r.json()[0]["code"] == 413 and "limit" in r.json()[0]["description"]
+
+    r = http.post(URL, json=_body(spot, description="z" * 6_000))
+    assert r.status_code == 422 and len(r.content) < 3_000
+    assert "6,002 characters" in r.json()["detail"]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM report WHERE description LIKE :m"), {"m": marker + "%"}
+        ).scalar()
+        audited = conn.execute(
+            text(
+                "SELECT count(*) FROM audit_log WHERE path = :p AND status = 413 "
+                "AND at > now() - interval '1 minute'"
+            ),
+            {"p": URL},
+        ).scalar()
+    assert stored == 0 and audited >= 1
