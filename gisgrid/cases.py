@@ -13,6 +13,7 @@ the same state.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,14 +303,23 @@ def progress(conn: Connection, report_id: int) -> dict[str, Any]:
     """
     found = intake.read_report(conn, report_id)
     followed = found["duplicate_of"] or report_id
+    own = history(conn, report_id)
+    case_steps = history(conn, followed) if followed != report_id else own
+    # The case's steps (its original's, for a supporter), and this reporter's own verdict: the
+    # original reporter's verdict is theirs, not a supporter's to read.
+    taken = [s for s in case_steps if s["username"] != REPORTER]
+    taken += [s for s in own if s["username"] == REPORTER]
     steps = [
         {
             "at": s["at"],
             "action": s["action"],
             "label": s["label"],
-            "note": s["note"] if s["action"] in PUBLIC_NOTES else None,
+            # The reporter's own words on their verdict are theirs to see.
+            "note": s["note"] if s["action"] in PUBLIC_NOTES or s["username"] == REPORTER else None,
+            "by_reporter": s["username"] == REPORTER,
+            "satisfied": s["satisfied"],
         }
-        for s in history(conn, followed)
+        for s in sorted(taken, key=lambda s: s["at"])
     ]
     # A supporter's clock and handler are its original's: that is the case being worked.
     case = intake.read_report(conn, followed) if followed != report_id else found
@@ -329,5 +339,68 @@ def progress(conn: Connection, report_id: int) -> dict[str, Any]:
         "duplicate_of": found["duplicate_of"],
         "supporters": found["supporters"],
         "feedback": found["feedback"],
+        "rated_by_reporter": any(s["by_reporter"] for s in steps),
         "steps": steps,
     }
+
+
+RESIDENT_FORM_KEY = "resident-web"  # the residents' web form's own API key (api/routers/residents)
+REPORTER = "reporter"  # report_event.username of a step the reporter took
+
+
+def reporter_verdict(
+    conn: Connection,
+    report_id: int,
+    receipt: str,
+    satisfied: bool,
+    note: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The reporter's own verdict on a closed report (群众评价), once, proven by the receipt.
+
+    The receipt is the Idempotency-Key the residents' form made for the report: only the phone
+    that filed it has it, so no account is needed and nobody else can answer for the reporter.
+    """
+    note = (note or "").strip() or None
+    if note and len(note) > MAX_NOTE:
+        raise InvalidReport(f"note has {len(note)} characters; at most {MAX_NOTE}")
+    row = conn.execute(
+        text(
+            # A supporter rates when the case it joined is closed: that is its outcome too.
+            "SELECT coalesce(o.status, r.status)::text AS status, r.idempotency_key, "
+            "k.name AS key_name, EXISTS (SELECT 1 FROM report_event e WHERE e.report_id = r.id "
+            "AND e.action = 'evaluate' AND e.username = :who) AS rated "
+            "FROM report r LEFT JOIN api_key k ON k.id = r.api_key_id "
+            "LEFT JOIN report o ON o.id = r.duplicate_of WHERE r.id = :id FOR UPDATE OF r"
+        ),
+        {"id": report_id, "who": REPORTER},
+    ).first()
+    if row is None:
+        raise NotFound(f"report {report_id} does not exist")
+    if (
+        row.key_name != RESIDENT_FORM_KEY
+        or not row.idempotency_key
+        or not hmac.compare_digest(row.idempotency_key.encode(), (receipt or "").encode())
+    ):
+        raise Forbidden(
+            f"this receipt is not the one report {report_id} was filed with; use the link "
+            "from the phone that filed it"
+        )
+    if row.status != "closed":
+        raise Conflict(f"report {report_id} is {row.status}; it can be rated once it is closed")
+    if row.rated:
+        raise Conflict(f"report {report_id} has already been rated by its reporter")
+    now = now or dt.datetime.now(dt.UTC)
+    conn.execute(
+        text("UPDATE report SET satisfied = :s, updated_at = :now WHERE id = :id"),
+        {"s": satisfied, "now": now, "id": report_id},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO report_event (report_id, at, action, from_status, to_status, "
+            "username, note, satisfied) VALUES (:id, :now, 'evaluate', 'closed', 'closed', "
+            ":who, :note, :s)"
+        ),
+        {"id": report_id, "now": now, "who": REPORTER, "note": note, "s": satisfied},
+    )
+    return progress(conn, report_id)

@@ -497,6 +497,7 @@ def resident_page(data: PageData, categories: Any, basemap: Basemap) -> str:
             '<button type="submit" id="gg-send">提交 · Send</button>'
             '<div id="gg-result" role="status" aria-live="polite"></div>'
             '<p class="gg-note"><a href="/report/track">查询办理进度 · Follow a report</a></p>'
+            '<div id="gg-mine" class="gg-note"></div>'
             "</form>",
             "gg-bar gg-sheet",
         )
@@ -519,7 +520,7 @@ PLAIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:1.5rem
 auto;padding:0 1rem;line-height:1.45}}ol{{padding-left:1.2rem}}li{{margin:.4rem 0}}
-.note{{color:#555}}.st{{font-size:1.2rem;font-weight:600}}.late{{color:#b00}}
+.note{{color:#555}}.said{{background:#e7f5ff;padding:.4rem}}.st{{font-size:1.2rem;font-weight:600}}.late{{color:#b00}}
 input,button{{font-size:1rem;padding:.4rem}}</style></head><body>{body}
 <form action="/report/track"><label>查询另一件 · Another report number
 <input name="id" inputmode="numeric" size="10"></label> <button>查询 · Look up</button></form>
@@ -538,8 +539,15 @@ STEP_WORDS = {
     "reassign": "given to another worker",
     "supervise": "chased by the center",
     "cancel": "not taken up",
-    "evaluate": "call-back",
+    "evaluate": "verdict on the outcome",
 }
+
+
+def _verdict_words(s: dict[str, Any]) -> str:
+    who = "reporter" if s.get("by_reporter") else "call-back"
+    said = s.get("satisfied")
+    verdict = "" if said is None else ("满意 satisfied" if said else "不满意 not satisfied")
+    return f"({who}: {verdict}) " if verdict else ""
 
 
 def _when(t: Any) -> str:
@@ -549,7 +557,27 @@ def _when(t: Any) -> str:
     return str(t.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M"))
 
 
-def progress_page(p: dict[str, Any] | None, problem: str | None = None) -> str:
+def _verdict_form(p: dict[str, Any], receipt: str | None) -> str:
+    """满意/不满意 for the reporter (who holds the receipt) once the report is closed."""
+    if not receipt or p["status"] != "closed":
+        return ""
+    if p.get("rated_by_reporter"):
+        return ""
+    k = _esc(receipt).replace('"', "&quot;")
+    return (
+        f'<form method="post" action="/report/{p["id"]}/verdict" id="verdict">'
+        "<h2>您对办理结果满意吗？· Are you satisfied with the outcome?</h2>"
+        f'<input type="hidden" name="k" value="{k}">'
+        '<p><textarea name="note" rows="2" maxlength="2000" style="width:100%" '
+        'placeholder="想说的话（可选）· anything to add (optional)"></textarea></p>'
+        '<button name="satisfied" value="yes">满意 · Yes</button> '
+        '<button name="satisfied" value="no">不满意 · No</button></form>'
+    )
+
+
+def progress_page(
+    p: dict[str, Any] | None, problem: str | None = None, *, receipt: str | None = None
+) -> str:
     """A report's progress for whoever filed it (plain HTML: works on any phone, no script)."""
     if p is None:
         body = f'<h1>查询办理进度 · Follow a report</h1><p class="late">{_esc(problem or "")}</p>'
@@ -566,7 +594,8 @@ def progress_page(p: dict[str, Any] | None, problem: str | None = None) -> str:
     }.get(p.get("handler_level") or "", p.get("handler_level") or "—")
     steps = "".join(
         f"<li><b>{_esc(s['label'])}</b> · {STEP_WORDS.get(s['action'], s['action'])} "
-        f"<span class='note'>{_when(s['at'])}</span>"
+        + (_verdict_words(s) if s["action"] == "evaluate" else "")
+        + f"<span class='note'>{_when(s['at'])}</span>"
         + (f"<br>{_esc(s['note'])}" if s.get("note") else "")
         + "</li>"
         for s in p["steps"]
@@ -588,6 +617,9 @@ def progress_page(p: dict[str, Any] | None, problem: str | None = None) -> str:
         f"<p>{where}<br>办理 · handled by: {_esc(level)}<br>"
         f"时限 · due by: {_when(p.get('due_at'))}"
         + (f"<br>办结 · closed: {_when(p['closed_at'])}" if p.get("closed_at") else "")
-        + f"</p>{dup}{supporters}<h2>办理过程 · Steps</h2><ol id='steps'>{steps}</ol>"
+        + f"</p>{dup}{supporters}"
+        + (f"<p class='said' id='said'>{_esc(problem)}</p>" if problem else "")
+        + f"<h2>办理过程 · Steps</h2><ol id='steps'>{steps}</ol>"
+        + _verdict_form(p, receipt)
     )
     return PLAIN_PAGE.format(title=f"#{p['id']} · {p['status_label']}", body=body)

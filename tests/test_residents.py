@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Route
 from sqlalchemy import Engine, text
 
-from gisgrid import cases
+from gisgrid import cases, intake
 from gisgrid.auth import Principal, Role
 
 URL = "/api/v1/public/reports"
@@ -213,8 +213,9 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
                 .all()
             )
         assert ids == [filed]
+        assert f"#{filed}" in (page.text_content("#gg-mine") or "")  # kept on this phone
         page.click("#gg-track")
-        page.wait_for_url(f"**/report/{filed}")
+        page.wait_for_url(f"**/report/{filed}?k=*")
         assert "已派遣" in (page.text_content("#status") or "")
         assert not errors, errors
     finally:
@@ -259,3 +260,69 @@ def test_huge_bodies_are_refused_before_they_are_read(
             {"p": URL},
         ).scalar()
     assert stored == 0 and audited >= 1
+
+
+def test_the_reporter_rates_the_outcome_with_the_receipt_only(
+    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+) -> None:
+    key = f"web-{uuid.uuid4()}"
+    # A service no other test here files, so this report starts its own case.
+    filed = http.post(
+        URL, json=_body(spot, service_code="BJ03"), headers={"Idempotency-Key": key}
+    ).json()
+    rid = filed["id"]
+    assert filed["duplicate_of"] is None
+    assert filed["follow_url"] == f"/report/{rid}?k={key}"
+    key2 = f"web-{uuid.uuid4()}"  # someone else reports the same problem while it is open
+    second = http.post(
+        URL, json=_body(spot, service_code="BJ03"), headers={"Idempotency-Key": key2}
+    ).json()
+    assert second["duplicate_of"] == rid
+    verdict = f"{URL}/{rid}/verdict"
+    early = http.post(verdict, json={"receipt": key, "satisfied": True})
+    assert early.status_code == 409 and "once it is closed" in early.json()["detail"]
+    worker = Principal(account_id=-911, username="t-res-w", role=Role.grid_worker, scope="")
+    center = Principal(account_id=-912, username="t-res-c", role=Role.county_operator, scope="")
+    with engine.begin() as conn:
+        cases.act(conn, worker, rid, "resolve", note="已修复")
+        cases.act(conn, center, rid, "close")
+    wrong = http.post(verdict, json={"receipt": "web-guess", "satisfied": True})
+    assert wrong.status_code == 403 and "receipt" in wrong.json()["detail"]
+    # Without the receipt the page offers no verdict; with it, it does.
+    assert 'id="verdict"' not in http.get(f"/report/{rid}").text
+    assert 'id="verdict"' in http.get(filed["follow_url"]).text
+    r = http.post(
+        f"/report/{rid}/verdict",
+        data={"k": key, "satisfied": "no", "note": "修得不彻底"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = http.get(r.headers["location"]).text
+    assert "谢谢" in page and "不满意" in page and "修得不彻底" in page
+    assert 'id="verdict"' not in page  # once
+    again = http.post(verdict, json={"receipt": key, "satisfied": True})
+    assert again.status_code == 409 and "already" in again.json()["detail"]
+    with engine.connect() as conn:
+        satisfied = conn.execute(
+            text("SELECT satisfied FROM report WHERE id = :r"), {"r": rid}
+        ).scalar()
+    assert satisfied is False
+    # A supporter (the same problem, reported later) rates the same closed case for itself,
+    # and does not read the first reporter's words.
+    r = http.post(f"{URL}/{second['id']}/verdict", json={"receipt": key2, "satisfied": True})
+    assert r.status_code == 200, r.text
+    mine = [x for x in r.json()["steps"] if x["action"] == "evaluate"]
+    assert [(x["by_reporter"], x["satisfied"]) for x in mine] == [(True, True)]
+    assert "修得不彻底" not in str(r.json())
+    # A report filed another way (not the residents' form) cannot be rated with its key.
+    other = f"cli-{uuid.uuid4()}"
+    with engine.begin() as conn:
+        made = intake.submit_report(
+            conn,
+            intake.ReportIn(
+                "ZZ03", lon=spot[0], lat=spot[1], description=MARK + "cli", idempotency_key=other
+            ),
+        )["id"]
+        conn.execute(text("UPDATE report SET status = 'closed' WHERE id = :r"), {"r": made})
+    r = http.post(f"{URL}/{made}/verdict", json={"receipt": other, "satisfied": True})
+    assert r.status_code == 403

@@ -9,6 +9,7 @@ Open311 request: the grid, not the spot; levels, not names; only notes written f
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -75,6 +76,11 @@ def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _follow_url(report_id: int, receipt: str | None) -> str:
+    """The follow-up page; with the receipt it also lets the reporter rate the outcome."""
+    return f"/report/{report_id}" + (f"?{urlencode({'k': receipt})}" if receipt else "")
+
+
 @router.post(
     "/api/v1/public/reports",
     status_code=201,
@@ -114,7 +120,26 @@ async def file_report(
         ) from None
     if stored["replayed"]:
         response.status_code = 200
-    return _receipt(stored)
+    # The Idempotency-Key is the reporter's receipt: kept on the phone, it proves who filed it.
+    return _receipt(stored) | {"follow_url": _follow_url(stored["id"], idempotency_key)}
+
+
+class Verdict(BaseModel):
+    """The reporter's verdict on a closed report."""
+
+    receipt: str = Field(description="the Idempotency-Key the report was filed with")
+    satisfied: bool
+    note: str | None = Field(None, max_length=2000, description="anything to add")
+
+
+@router.post(
+    "/api/v1/public/reports/{report_id}/verdict",
+    dependencies=[Depends(rate_limit("intake"))],
+    summary="Rate the outcome of your own report (no account: the receipt proves it)",
+)
+def rate_report(conn: ConnDep, report_id: int, body: Verdict) -> dict[str, Any]:
+    """Satisfied or not, once, after the report is closed."""
+    return cases.reporter_verdict(conn, report_id, body.receipt, body.satisfied, body.note)
 
 
 @router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
@@ -169,7 +194,12 @@ def track(id: Annotated[str, Query(description="the report's number")] = "") -> 
 
 
 @router.get("/report/{report_id}", response_class=HTMLResponse, include_in_schema=False)
-def progress_page(conn: ConnDep, report_id: int) -> HTMLResponse:
+def progress_page(
+    conn: ConnDep,
+    report_id: int,
+    k: Annotated[str | None, Query(description="the reporter's receipt")] = None,
+    said: Annotated[str | None, Query(description="a message after rating")] = None,
+) -> HTMLResponse:
     """What happened to a report, step by step, for whoever filed it."""
     try:
         found = cases.progress(conn, report_id)
@@ -178,4 +208,27 @@ def progress_page(conn: ConnDep, report_id: int) -> HTMLResponse:
             pages.progress_page(None, f"report {report_id} does not exist; check the number"),
             404,
         )
-    return HTMLResponse(pages.progress_page(found), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        pages.progress_page(found, said, receipt=k), headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post("/report/{report_id}/verdict", include_in_schema=False)
+async def rate_from_page(request: Request, report_id: int, engine: EngineDep) -> Response:
+    """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
+    form = await request.form()
+    receipt = str(form.get("k") or "")
+    satisfied = str(form.get("satisfied") or "") == "yes"
+    note = str(form.get("note") or "")[:2000]
+
+    def rate() -> str:
+        with engine.begin() as conn:
+            cases.reporter_verdict(conn, report_id, receipt, satisfied, note)
+        return "谢谢您的评价 · thank you for rating"
+
+    try:
+        said = await run_in_threadpool(rate)
+    except (errors.Forbidden, errors.Conflict) as exc:
+        said = str(exc)
+    target = f"/report/{report_id}?" + urlencode({"k": receipt, "said": said})
+    return RedirectResponse(target, status_code=303)

@@ -458,7 +458,25 @@
     if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
     return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
+  /* This phone's own reports, kept on the phone only (the follow-up links carry the receipt
+   * that lets the reporter rate the outcome): nothing about them is stored server-side. */
+  var MINE = "gisgrid:my-reports";
+  function mine() { try { return JSON.parse(localStorage.getItem(MINE) || "[]"); } catch (e) { return []; } }
+  function remember(r) {
+    var list = mine().filter(function (x) { return x.id !== r.id; });
+    list.unshift(r);
+    try { localStorage.setItem(MINE, JSON.stringify(list.slice(0, 20))); } catch (e) { /* full: keep the page's link */ }
+    showMine();
+  }
+  function showMine() {
+    var el = $("gg-mine"), list = mine();
+    if (!el) return;
+    el.innerHTML = list.length ? "我提交的 · my reports: " + list.map(function (r) {
+      return '<a href="' + esc(r.url) + '">#' + r.id + "</a> " + esc((r.what || "").split(" · ")[0]);
+    }).join(" · ") : "";
+  }
   function initResident() {
+    showMine();
     var map = window[cfg.map], pick = window[cfg.pick], form = $("gg-report");
     var where = $("gg-where"), result = $("gg-result"), send = $("gg-send");
     var point = null, key = null;
@@ -511,7 +529,8 @@
           if (!r.ok) { say(false, esc(b.detail || "HTTP " + r.status)); return; }
           var grid = b.grid ? esc(b.grid.name) : "—";
           var due = b.due_at ? new Date(b.due_at).toLocaleString() : "—";
-          say(true, "已提交，编号 · filed as <a id=\"gg-track\" href=\"" + esc(b.track_url) + "\">#" + b.id + "</a><br>" +
+          remember({ id: b.id, url: b.follow_url || b.track_url, what: form.service_code.selectedOptions[0].text, at: new Date().toISOString() });
+          say(true, "已提交，编号 · filed as <a id=\"gg-track\" href=\"" + esc(b.follow_url || b.track_url) + "\">#" + b.id + "</a><br>" +
             "交给 · sent to: " + grid + "<br>时限 · due by: " + esc(due) +
             (b.duplicate_of ? "<br>已有人反映同一问题（#" + b.duplicate_of + "），一并办理 · already reported, handled together" : "") +
             "<br>记下编号可查询进度 · keep the number to follow it");
