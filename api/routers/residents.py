@@ -213,7 +213,11 @@ def progress_page(
     )
 
 
-@router.post("/report/{report_id}/verdict", include_in_schema=False)
+@router.post(
+    "/report/{report_id}/verdict",
+    include_in_schema=False,
+    dependencies=[Depends(rate_limit("intake"))],
+)
 async def rate_from_page(request: Request, report_id: int, engine: EngineDep) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
