@@ -14,8 +14,8 @@ import numpy as np
 import shapely
 from sqlalchemy import text
 
-from gisgrid import bulk, demo
-from gisgrid.db import make_engine, migrate, resolve_database_url
+from bench.common import demo_engine
+from gisgrid import bulk
 from gisgrid.settings import Settings
 
 N = 1_000_000
@@ -23,15 +23,7 @@ N = 1_000_000
 
 def _engine():  # type: ignore[no-untyped-def]
     settings = Settings()
-    url = resolve_database_url(settings, progress=lambda m: None)
-    migrate(url)
-    engine = make_engine(url)
-    if not demo.is_loaded(engine, settings.demo_county):
-        demo.unload_county(engine, settings.demo_county, progress=print)
-        demo.load_demo_county(
-            engine, settings.demo_county, settings.cache_dir, seed=settings.demo_seed
-        )
-    return engine
+    return demo_engine(settings.demo_county, settings)
 
 
 def main() -> None:

@@ -18,27 +18,18 @@ from pathlib import Path
 import geopandas as gpd
 from sqlalchemy import text
 
-from gisgrid import demo
+from bench.common import demo_engine
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
 from gisgrid.boundaries.export import grids_frame, write_grids
 from gisgrid.boundaries.read import read_boundaries
-from gisgrid.db import make_engine, migrate, resolve_database_url
-from gisgrid.settings import Settings
 
 COUNTY = "441226"
 
 
 def main() -> None:
     """Print gisgrid's dry run and commit times next to a GeoPandas to_postgis load."""
-    settings = Settings()
-    url = resolve_database_url(settings, progress=lambda m: None)
-    migrate(url)
-    engine = make_engine(url)
-    if not demo.is_loaded(engine, COUNTY):
-        print("loading the demo county first (about a minute)", flush=True)
-        demo.unload_county(engine, COUNTY, progress=lambda m: None)
-        demo.load_demo_county(engine, COUNTY, settings.cache_dir, seed=settings.demo_seed)
+    engine = demo_engine(COUNTY)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "grids.gpkg"
         with engine.connect() as conn:

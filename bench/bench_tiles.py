@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from gisgrid import demo, tiles
-from gisgrid.db import make_engine, migrate, resolve_database_url
+from bench.common import demo_engine
+from gisgrid import tiles
 from gisgrid.settings import PROJECT_DIR, Settings
 
 COUNTY = "441226"
@@ -106,12 +106,7 @@ def _wrk_rate(base: str, urls: list[str], seconds: int = 10, connections: int = 
 def main() -> None:
     """Print cold and warm tiles/s for gisgrid and tipg, the ratios, and MVT vs GeoJSON bytes."""
     settings = Settings()
-    url = resolve_database_url(settings, progress=lambda m: None)
-    migrate(url)
-    engine = make_engine(url)
-    if not demo.is_loaded(engine, COUNTY):
-        demo.unload_county(engine, COUNTY, progress=print)
-        demo.load_demo_county(engine, COUNTY, settings.cache_dir, seed=settings.demo_seed)
+    engine = demo_engine(COUNTY, settings)
     with engine.connect() as conn:
         from gisgrid import mapdata
 
@@ -121,7 +116,9 @@ def main() -> None:
     tlist = _tile_list(bbox)
     print(f"{len(tlist)} grid tiles at z{ZOOMS[0]}-{ZOOMS[-1]} over Deqing", flush=True)
 
-    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    libpq = engine.url.render_as_string(hide_password=False).replace(
+        "postgresql+psycopg://", "postgresql://"
+    )
     gport, tport = _free_port(), _free_port()
     gis = _serve(
         [str(PROJECT_DIR / ".venv/bin/uvicorn"), "--factory", "api.app:create_app",

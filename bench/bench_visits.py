@@ -13,14 +13,14 @@ import time
 
 from sqlalchemy import text
 
-from gisgrid import demo, demo_patrols
+from bench.common import demo_engine
+from gisgrid import demo_patrols
 from gisgrid.coverage import (
     HOUSEHOLD_VISIT_DAYS,
     HOUSEHOLD_VISIT_M,
     M_PER_DEG,
     household_visit_share,
 )
-from gisgrid.db import make_engine, migrate, resolve_database_url
 from gisgrid.settings import Settings
 
 COUNTY = "441226"
@@ -50,13 +50,7 @@ def _best(fn):  # type: ignore[no-untyped-def]
 def main() -> None:
     """Print both timings, their ratio and whether every grid's share agrees."""
     settings = Settings()
-    url = resolve_database_url(settings, progress=lambda m: None)
-    migrate(url)
-    engine = make_engine(url)
-    if not demo.is_loaded(engine, COUNTY):
-        print("loading the demo county first (about a minute)", flush=True)
-        demo.unload_county(engine, COUNTY, progress=lambda m: None)
-        demo.load_demo_county(engine, COUNTY, settings.cache_dir, seed=settings.demo_seed)
+    engine = demo_engine(COUNTY, settings)
     demo_patrols.ensure_patrol_day(engine, COUNTY, seed=settings.demo_seed, progress=lambda m: None)
     now = dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=HOUSEHOLD_VISIT_DAYS)
