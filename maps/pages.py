@@ -278,6 +278,8 @@ def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
             '<div id="gg-legend" class="gg-legend"></div>'
             '<div class="gg-live"><span id="gg-live-dot" class="gg-dot"></span>'
             '<span id="gg-live-status">loading…</span></div>'
+            '<h2>New · last hour <span id="gg-new-count"></span></h2>'
+            '<ol id="gg-new" class="gg-list gg-short"></ol>'
             '<h2>Overdue <span id="gg-overdue-count"></span> '
             '<span id="gg-due-soon" class="gg-note"></span></h2>'
             '<ol id="gg-overdue" class="gg-list"></ol>'

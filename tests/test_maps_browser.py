@@ -174,6 +174,10 @@ def test_report_appears_live_without_reload(
         seen_after = time.monotonic() - t0
         assert page.evaluate("() => window.__sameDocument") is True  # no reload happened
         assert seen_after < 10
+        # It heads the "new · last hour" list, marked as arrived since the page opened.
+        first = page.locator("#gg-new li").first
+        assert "gg-arrived" in (first.get_attribute("class") or "")
+        assert "暴露垃圾" in (first.text_content() or "")
         _check_clean(rec)
     finally:
         with engine.begin() as c:

@@ -123,6 +123,33 @@
       (p.generated ? "<br><i>GENERATED demo report</i>" : ""));
     return mk;
   }
+  /* New cases (last hour), newest first: what just came in, before it can be late. A case
+   * seen for the first time since the page opened is marked, so a new arrival stands out. */
+  var NEW_MS = 3600 * 1000;
+  function showNew(features) {
+    var ol = $("gg-new");
+    if (!ol) return;
+    var now = Date.now(), seen = gg.seenIds || null, fresh = {};
+    var recent = features.filter(function (f) {
+      return now - new Date(f.properties.reported_at).getTime() < NEW_MS;
+    }).sort(function (a, b) { return new Date(b.properties.reported_at) - new Date(a.properties.reported_at); });
+    $("gg-new-count").textContent = "(" + recent.length + ")";
+    ol.innerHTML = recent.slice(0, 10).map(function (f, i) {
+      var p = f.properties, arrived = seen && !seen[p.id];
+      if (arrived) fresh[p.id] = true;
+      return '<li data-i="' + i + '" class="' + (arrived ? "gg-arrived" : "") + '">' + esc(p.category_zh) + " · " +
+        esc(p.grid_name) + " · " + hhmm(new Date(p.reported_at)).slice(0, 5) + "</li>";
+    }).join("");
+    ol.onclick = function (e) {
+      var i = e.target.getAttribute("data-i");
+      if (i == null) return;
+      var c = recent[+i].geometry.coordinates;
+      window[cfg.map].setView([c[1], c[0]], 15);
+    };
+    gg.seenIds = {};
+    features.forEach(function (f) { gg.seenIds[f.properties.id] = true; });
+    document.body.setAttribute("data-new-cases", String(recent.length));
+  }
   function showReports(fc) {
     var group = window[cfg.reports], heat = window[cfg.heat];
     var ids = {};
@@ -135,6 +162,7 @@
       .sort(function (a, b) { return b.properties.hours_overdue - a.properties.hours_overdue; });
     if ($("gg-overdue-count")) $("gg-overdue-count").textContent = "(" + late.length + ")";
     var ol = $("gg-overdue");
+    showNew(fc.features);
     var soon = fc.features.filter(function (f) { return f.properties.due_soon; }).length;
     document.body.setAttribute("data-due-soon", String(soon));
     if ($("gg-due-soon")) $("gg-due-soon").textContent = soon ? "· " + soon + " due soon (临期)" : "";
