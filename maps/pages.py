@@ -559,28 +559,30 @@ def _when(t: Any) -> str:
     return str(t.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M"))
 
 
-def _verdict_form(p: dict[str, Any], receipt: str | None) -> str:
-    """满意/不满意 for the reporter (who holds the receipt) once the report is closed."""
-    if not receipt or p["status"] != "closed":
+def _verdict_form(p: dict[str, Any]) -> str:
+    """满意/不满意 for the reporter once the report is closed: hidden until the page's script
+    finds the receipt in the link's fragment (#k=), which only the filing phone has."""
+    if p["status"] != "closed" or p.get("rated_by_reporter"):
         return ""
-    if p.get("rated_by_reporter"):
-        return ""
-    k = _esc(receipt).replace('"', "&quot;")
     return (
-        f'<form method="post" action="/report/{p["id"]}/verdict" id="verdict">'
+        f'<form method="post" action="/report/{p["id"]}/verdict" id="verdict" hidden>'
         "<h2>您对办理结果满意吗？· Are you satisfied with the outcome?</h2>"
-        f'<input type="hidden" name="k" value="{k}">'
+        '<input type="hidden" name="k" value="">'
         '<p><textarea name="note" rows="2" maxlength="2000" style="width:100%" '
         'placeholder="想说的话（可选）· anything to add (optional)"></textarea></p>'
         '<button name="satisfied" value="yes">满意 · Yes</button> '
         '<button name="satisfied" value="no">不满意 · No</button></form>'
+        # On load and when only the fragment changes (same page, no reload).
+        "<script>(function(){function take(){var m=/[#&]k=([^&]+)/.exec(location.hash),"
+        'f=document.getElementById("verdict");if(m&&f){f.k.value=decodeURIComponent('
+        'm[1].replace(/\\+/g," "));f.hidden=false;}}take();'
+        'window.addEventListener("hashchange",take);})();</script>'
     )
 
 
-def progress_page(
-    p: dict[str, Any] | None, problem: str | None = None, *, receipt: str | None = None
-) -> str:
-    """A report's progress for whoever filed it (plain HTML: works on any phone, no script)."""
+def progress_page(p: dict[str, Any] | None, problem: str | None = None) -> str:
+    """A report's progress for whoever filed it (plain HTML: readable on any phone without
+    script; only the reporter's rating form needs it)."""
     if p is None:
         body = f'<h1>查询办理进度 · Follow a report</h1><p class="late">{_esc(problem or "")}</p>'
         return PLAIN_PAGE.format(title="Follow a report", body=body)
@@ -622,6 +624,6 @@ def progress_page(
         + f"</p>{dup}{supporters}"
         + (f"<p class='said' id='said'>{_esc(problem)}</p>" if problem else "")
         + f"<h2>办理过程 · Steps</h2><ol id='steps'>{steps}</ol>"
-        + _verdict_form(p, receipt)
+        + _verdict_form(p)
     )
     return PLAIN_PAGE.format(title=f"#{p['id']} · {p['status_label']}", body=body)

@@ -77,8 +77,12 @@ def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
 
 
 def _follow_url(report_id: int, receipt: str | None) -> str:
-    """The follow-up page; with the receipt it also lets the reporter rate the outcome."""
-    return f"/report/{report_id}" + (f"?{urlencode({'k': receipt})}" if receipt else "")
+    """The follow-up page; with the receipt it also lets the reporter rate the outcome.
+
+    The receipt rides in the fragment (#k=), which browsers never send: it stays out of
+    server and proxy logs, and the page's script hands it to the rating form.
+    """
+    return f"/report/{report_id}" + (f"#{urlencode({'k': receipt})}" if receipt else "")
 
 
 @router.post(
@@ -197,7 +201,6 @@ def track(id: Annotated[str, Query(description="the report's number")] = "") -> 
 def progress_page(
     conn: ConnDep,
     report_id: int,
-    k: Annotated[str | None, Query(description="the reporter's receipt")] = None,
     said: Annotated[str | None, Query(description="a message after rating")] = None,
 ) -> HTMLResponse:
     """What happened to a report, step by step, for whoever filed it."""
@@ -208,9 +211,7 @@ def progress_page(
             pages.progress_page(None, f"report {report_id} does not exist; check the number"),
             404,
         )
-    return HTMLResponse(
-        pages.progress_page(found, said, receipt=k), headers={"Cache-Control": "no-store"}
-    )
+    return HTMLResponse(pages.progress_page(found, said), headers={"Cache-Control": "no-store"})
 
 
 @router.post(
@@ -234,5 +235,5 @@ async def rate_from_page(request: Request, report_id: int, engine: EngineDep) ->
         said = await run_in_threadpool(rate)
     except (errors.Forbidden, errors.Conflict) as exc:
         said = str(exc)
-    target = f"/report/{report_id}?" + urlencode({"k": receipt, "said": said})
+    target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"
     return RedirectResponse(target, status_code=303)
