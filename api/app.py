@@ -30,7 +30,7 @@ from api.routers import (
     units,
 )
 from gisgrid.db import libpq_url, make_engine, resolve_database_url
-from gisgrid.intake import IntakeConfig
+from gisgrid.reports.intake import IntakeConfig
 from gisgrid.settings import Settings
 
 DESCRIPTION = """

@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gisgrid import audit, auth
+from gisgrid.access import accounts, audit
 from gisgrid.errors import GisGridError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -26,27 +26,27 @@ SESSION_COOKIE = "gisgrid_session"
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def _principal_for(request: Request, token: str | None) -> auth.Principal:
+def _principal_for(request: Request, token: str | None) -> accounts.Principal:
     token = token or request.cookies.get(SESSION_COOKIE)
     if not token:
-        return auth.PUBLIC
+        return accounts.PUBLIC
     with request.app.state.engine.begin() as conn:
-        return auth.principal_for_token(conn, token)
+        return accounts.principal_for_token(conn, token)
 
 
 async def get_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2)]
-) -> auth.Principal:
+) -> accounts.Principal:
     """The account behind the bearer token or session cookie, else the public."""
     if token or request.cookies.get(SESSION_COOKIE):
         principal = await run_in_threadpool(_principal_for, request, token)
     else:
-        principal = auth.PUBLIC  # no database, no thread hop: anonymous reads stay cheap
+        principal = accounts.PUBLIC  # no database, no thread hop: anonymous reads stay cheap
     request.state.principal = principal
     return principal
 
 
-PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
+PrincipalDep = Annotated[accounts.Principal, Depends(get_principal)]
 
 
 def client_address(request: Request) -> str:
@@ -227,7 +227,7 @@ def _record_write(request: Request, status: int) -> None:
         try:
             principal = _principal_for(request, _bearer(request))
         except GisGridError:
-            principal = auth.PUBLIC
+            principal = accounts.PUBLIC
     with request.app.state.engine.begin() as conn:
         audit.record(
             conn,

@@ -14,12 +14,14 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.security import client_address
-from gisgrid import auth, errors, intake, keys
+from gisgrid import errors
+from gisgrid.access import accounts
+from gisgrid.reports import api_keys, intake
 
 
 def audit_entry(request: Request) -> intake.AuditEntry:
     """The write-audit entry stored with the report (the intake needs no sign-in)."""
-    who = auth.PUBLIC
+    who = accounts.PUBLIC
     return intake.AuditEntry(
         username=who.username,
         path=request.url.path,
@@ -40,7 +42,7 @@ async def submit(
     """Store one report sent with `api_key` (or the service's own key, by its stored hash)."""
     config: intake.IntakeConfig = request.app.state.intake_config
     if stored_key_hash is None:
-        keys.key_hash(api_key)  # no key at all: refused before the database is asked
+        api_keys.key_hash(api_key)  # no key at all: refused before the database is asked
     point = intake.locate_input(report)
     audit = audit_entry(request)
     if point is None:

@@ -15,7 +15,7 @@ import shapely
 from sqlalchemy import text
 
 from bench.common import demo_engine
-from gisgrid import bulk
+from gisgrid.assignment import assign
 from gisgrid.settings import Settings
 
 N = 1_000_000
@@ -31,7 +31,7 @@ def main() -> None:
     engine = _engine()
     with engine.connect() as conn:
         t = time.perf_counter()
-        index, grid_ids = bulk.load_index(conn)
+        index, grid_ids = assign.load_index(conn)
         build_s = time.perf_counter() - t
     polys, codes = index.polygons, index.codes
     minx, miny, maxx, maxy = shapely.total_bounds(polys)

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gisgrid.coverage import SEGMENT_COVERED_AT as COVERED_AT
-from gisgrid.coverage_engine import pieces_from_fixes, road_coverage
-from gisgrid.patrol_sim import simulate_tracks
-from gisgrid.roads import delaunay_roads
+from gisgrid.patrols.coverage import SEGMENT_COVERED_AT as COVERED_AT
+from gisgrid.patrols.road_coverage import pieces_from_fixes, road_coverage
+from gisgrid.patrols.roads import delaunay_roads
+from gisgrid.patrols.simulate import simulate_tracks
 
 BUFFER_M = 15.0
 N_TRACKS = int(os.environ.get("BENCH_TRACKS", "1000"))

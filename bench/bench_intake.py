@@ -21,8 +21,8 @@ import httpx
 from sqlalchemy import text
 
 from bench.bench_assign import _engine
-from gisgrid import keys
-from gisgrid.taxonomy import CATEGORIES
+from gisgrid.reports import api_keys
+from gisgrid.reports.taxonomy import CATEGORIES
 
 CONCURRENCY = 4
 DURATION_S = 15
@@ -134,7 +134,7 @@ def main() -> None:
     engine = _engine()
     name = f"bench-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
-        key = keys.create_key(conn, name)
+        key = api_keys.create_key(conn, name)
         pts = conn.execute(
             text("SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id % 997, id LIMIT 2000")
         ).all()

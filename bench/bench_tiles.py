@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import demo_engine
-from gisgrid import tiles
+from gisgrid.mapdata import tiles
 from gisgrid.settings import PROJECT_DIR, Settings
 
 COUNTY = "441226"
@@ -108,10 +108,10 @@ def main() -> None:
     settings = Settings()
     engine = demo_engine(COUNTY, settings)
     with engine.connect() as conn:
-        from gisgrid import mapdata
+        from gisgrid.mapdata import layers
 
-        bbox = mapdata.unit_outline(conn, COUNTY)["properties"]["bbox"]
-        gen = mapdata.current_generation(conn, COUNTY)
+        bbox = layers.unit_outline(conn, COUNTY)["properties"]["bbox"]
+        gen = layers.current_generation(conn, COUNTY)
     engine.dispose()
     tlist = _tile_list(bbox)
     print(f"{len(tlist)} grid tiles at z{ZOOMS[0]}-{ZOOMS[-1]} over Deqing", flush=True)

@@ -14,8 +14,8 @@ import time
 from sqlalchemy import text
 
 from bench.common import demo_engine
-from gisgrid import demo_patrols
-from gisgrid.coverage import (
+from gisgrid.demo import patrol_day
+from gisgrid.patrols.coverage import (
     HOUSEHOLD_VISIT_DAYS,
     HOUSEHOLD_VISIT_M,
     M_PER_DEG,
@@ -51,7 +51,7 @@ def main() -> None:
     """Print both timings, their ratio and whether every grid's share agrees."""
     settings = Settings()
     engine = demo_engine(COUNTY, settings)
-    demo_patrols.ensure_patrol_day(engine, COUNTY, seed=settings.demo_seed, progress=lambda m: None)
+    patrol_day.ensure_patrol_day(engine, COUNTY, seed=settings.demo_seed, progress=lambda m: None)
     now = dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=HOUSEHOLD_VISIT_DAYS)
     with engine.connect() as conn:

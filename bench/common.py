@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from gisgrid import demo
 from gisgrid.db import make_engine, migrate, resolve_database_url
+from gisgrid.demo import county as demo
 from gisgrid.settings import Settings
 
 

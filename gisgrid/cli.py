@@ -62,8 +62,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Load a demo county if it is not loaded yet, then serve."""
-    from gisgrid import demo
     from gisgrid.db import make_engine
+    from gisgrid.demo import county as demo
 
     url = _prepared_url(settings)
     engine = make_engine(url)
@@ -77,14 +77,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             demo.load_demo_county(
                 engine, args.county, settings.cache_dir, seed=settings.demo_seed, progress=_say
             )
-        from gisgrid import roads  # patrols (issue 6): a GENERATED road network and key places
+        from gisgrid.patrols import roads  # GENERATED roads and key places
 
         with engine.begin() as conn:
             if not roads.has_network(conn, args.county):
                 roads.generate_demo_network(conn, args.county, progress=_say)
-        from gisgrid import demo_patrols  # a GENERATED patrol day, so the wall map has staff
+        from gisgrid.demo import patrol_day  # a GENERATED patrol day, so the wall map has staff
 
-        day = demo_patrols.ensure_patrol_day(
+        day = patrol_day.ensure_patrol_day(
             engine, args.county, seed=settings.demo_seed, progress=_say
         )
         if day is None:
@@ -102,10 +102,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_demo_key(engine, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
     """Issue (or re-issue) the key named `demo` and show how to post a report with it."""
-    from gisgrid import keys
+    from gisgrid.reports import api_keys
 
     with engine.begin() as conn:
-        key = keys.reissue_key(conn, "demo")
+        key = api_keys.reissue_key(conn, "demo")
     _say(f"Open311 API key 'demo' (re-issued on every `gisgrid demo`): {key}")
     _say(
         "post a report: curl -d api_key=" + key + " -d service_code=SJ01 -d lat=23.15 "
@@ -115,10 +115,10 @@ def _print_demo_key(engine, host: str, port: int) -> None:  # type: ignore[no-un
 
 def _print_demo_account(engine, county: str, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
     """Re-issue the demo county operator's password so the map pages can be opened at once."""
-    from gisgrid import auth
+    from gisgrid.access import accounts
 
     with engine.begin() as conn:
-        username, password = auth.reissue_demo_account(conn, county)
+        username, password = accounts.reissue_demo_account(conn, county)
     _say(
         f"map pages: sign in at http://{host}:{port}/login as {username} / {password} "
         f"(county operator of {county[:6]}; new password on every `gisgrid demo`), then open "
@@ -128,8 +128,8 @@ def _print_demo_account(engine, county: str, host: str, port: int) -> None:  # t
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     """keys create|list|revoke: Open311 API keys."""
-    from gisgrid import keys
     from gisgrid.db import make_engine
+    from gisgrid.reports import api_keys
 
     engine = make_engine(_prepared_url(settings))
     try:
@@ -138,14 +138,14 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                 if not args.name:
                     raise SystemExit("gisgrid keys create needs --name NAME")
                 # The key on the last line, alone, so scripts can capture it.
-                print(keys.create_key(conn, args.name))
+                print(api_keys.create_key(conn, args.name))
             elif args.action == "revoke":
                 if not args.name:
                     raise SystemExit("gisgrid keys revoke needs --name NAME")
-                keys.revoke_key(conn, args.name)
+                api_keys.revoke_key(conn, args.name)
                 _say(f"revoked key {args.name!r}")
             else:
-                for k in keys.list_keys(conn):
+                for k in api_keys.list_keys(conn):
                     state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
                     print(f"{k['name']}\t{k['created_at']:%Y-%m-%d %H:%M}\t{state}")
     finally:
@@ -155,7 +155,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
     """assign households|reports: every point to the current grid covering it, in bulk."""
-    from gisgrid import bulk
+    from gisgrid.assignment import assign as bulk
     from gisgrid.db import make_engine
 
     engine = make_engine(_prepared_url(settings))
@@ -191,7 +191,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     """users create: an account with a role and an area scope."""
     import getpass
 
-    from gisgrid import auth
+    from gisgrid.access import accounts
     from gisgrid.db import make_engine
 
     password = args.password or os.environ.get("GISGRID_NEW_PASSWORD")
@@ -200,7 +200,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(_prepared_url(settings))
     try:
         with engine.begin() as conn:
-            account_id = auth.create_account(
+            account_id = accounts.create_account(
                 conn, args.username, password, args.role, args.scope, args.name
             )
     finally:
@@ -213,12 +213,12 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
-    """Patrols: roads/key-place import, generated demo network, track intake, coverage, route."""
+    """Patrols: roads/key-place import, generated demo network, track intake, coverage, routing."""
     import datetime as dt
     from pathlib import Path
 
-    from gisgrid import coverage, roads, route, tracks
     from gisgrid.db import make_engine
+    from gisgrid.patrols import coverage, roads, routing, tracks
 
     engine = make_engine(_prepared_url(settings))
     try:
@@ -268,7 +268,7 @@ def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
                     if k not in ("uncovered_segments", "unvisited_places", "key_places")
                 }
             else:  # next
-                out = route.suggest_route(conn, args.staff)
+                out = routing.suggest_route(conn, args.staff)
     finally:
         engine.dispose()
     print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int)
     demo.set_defaults(func=cmd_demo)
 
-    from gisgrid.auth import Role
+    from gisgrid.access.accounts import Role
 
     users = sub.add_parser("users", help="accounts")
     users_sub = users.add_subparsers(dest="users_action", required=True)

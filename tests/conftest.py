@@ -21,8 +21,8 @@ from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Connection, Engine
 
 from api.app import create_app
-from gisgrid import demo
 from gisgrid.db import make_engine, migrate
+from gisgrid.demo import county
 from gisgrid.settings import Settings
 
 DEMO_COUNTY = "441226"
@@ -67,26 +67,26 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def demo_county(engine: Engine, settings: Settings) -> str:
     """The Deqing demo county, loaded once per database (kept between runs)."""
-    if not demo.is_loaded(engine, DEMO_COUNTY):
-        demo.unload_county(engine, DEMO_COUNTY, progress=lambda m: None)
-        demo.load_demo_county(
+    if not county.is_loaded(engine, DEMO_COUNTY):
+        county.unload_county(engine, DEMO_COUNTY, progress=lambda m: None)
+        county.load_demo_county(
             engine,
             DEMO_COUNTY,
             settings.cache_dir,
             seed=settings.demo_seed,
             progress=lambda m: print(f"demo: {m}"),
         )
-    from gisgrid import roads
+    from gisgrid.patrols import roads
 
     # As `gisgrid demo` does: the GENERATED road network and key places patrols are measured on.
     with engine.begin() as conn:
         if not roads.has_network(conn, DEMO_COUNTY):
             roads.generate_demo_network(conn, DEMO_COUNTY, progress=lambda m: None)
-    from gisgrid import demo_patrols
+    from gisgrid.demo import patrol_day
 
     # And its GENERATED patrol day (regenerated only when no longer current), so the center
     # map has staff positions and coverage; tests that need a grid nobody walked pick one.
-    demo_patrols.ensure_patrol_day(
+    patrol_day.ensure_patrol_day(
         engine, DEMO_COUNTY, seed=settings.demo_seed, progress=lambda m: print(f"demo: {m}")
     )
     return DEMO_COUNTY + "000000"
@@ -153,11 +153,11 @@ def admin_token(server: str, engine: Engine) -> Iterator[str]:
 
     from sqlalchemy import text
 
-    from gisgrid import auth
+    from gisgrid.access import accounts
 
     name, password = f"t-admin-{uuid.uuid4().hex[:8]}", "admin password 1"
     with engine.begin() as conn:
-        auth.create_account(conn, name, password, "admin", "")
+        accounts.create_account(conn, name, password, "admin", "")
     token = httpx.post(
         f"{server}/api/v1/auth/token", data={"username": name, "password": password}
     ).json()["access_token"]

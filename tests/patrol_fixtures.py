@@ -15,7 +15,7 @@ import pyproj
 import shapely
 from sqlalchemy import Connection, text
 
-from gisgrid import roads
+from gisgrid.patrols import roads
 
 COUNTY = "990101000000"
 GRID = "990101001001001"

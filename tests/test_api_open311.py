@@ -16,9 +16,9 @@ import xmltodict
 from georeport import GeoReport
 from sqlalchemy import Engine, text
 
-from gisgrid import keys
+from gisgrid.reports import api_keys
+from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
-from gisgrid.taxonomy import CATEGORIES
 from tests.conftest import _free_port, serve
 
 ROOT = "/open311/v2"
@@ -29,7 +29,7 @@ def api_key(engine: Engine, demo_county: str) -> Iterator[str]:
     """A fresh key; its reports and the key itself are removed after the module."""
     name = f"test-open311-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
-        key = keys.create_key(conn, name)
+        key = api_keys.create_key(conn, name)
     yield key
     with engine.begin() as conn:
         kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": name}).scalar()
@@ -229,8 +229,8 @@ def test_every_outcome_is_audited_once_by_the_intake_statement(
     x, y = spot
     name = f"test-revoked-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
-        revoked = keys.create_key(conn, name)
-        keys.revoke_key(conn, name)
+        revoked = api_keys.create_key(conn, name)
+        api_keys.revoke_key(conn, name)
     start = _last_audit_id(engine)
     idem = {"Idempotency-Key": uuid.uuid4().hex}
     form = {"service_code": "ZZ08", "lat": y, "long": x}

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from gisgrid import auth
+from gisgrid.access import accounts
 from gisgrid.settings import Settings
 from tests.conftest import serve
 
@@ -81,7 +81,7 @@ def tokens(
     names = {role: f"t-{role}-{tag}" for role in ROLE_SCOPES}
     with engine.begin() as conn:
         for role, unit in ROLE_SCOPES.items():
-            auth.create_account(conn, names[role], PASSWORD, role, scopes[unit])
+            accounts.create_account(conn, names[role], PASSWORD, role, scopes[unit])
     out = {}
     for role, name in names.items():
         r = http.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
@@ -349,10 +349,10 @@ def test_patrol_endpoints_need_an_account_in_scope(
 def test_an_open311_post_is_audited_once_with_its_report(
     http: httpx.Client, engine: Engine, places: tuple[Place, Place]
 ) -> None:
-    from gisgrid import keys
+    from gisgrid.reports import api_keys
 
     with engine.begin() as conn:
-        key = keys.create_key(conn, f"t-audit-{uuid.uuid4().hex[:8]}")
+        key = api_keys.create_key(conn, f"t-audit-{uuid.uuid4().hex[:8]}")
         pt = conn.execute(
             text("SELECT ST_X(geom), ST_Y(geom) FROM household WHERE id = :i"),
             {"i": places[0].household},

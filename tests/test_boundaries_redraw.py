@@ -439,14 +439,14 @@ def test_imports_need_a_map_editor_in_scope(
 
     from sqlalchemy import text as sql_text
 
-    from gisgrid import auth
+    from gisgrid.access import accounts
 
     files = {"file": ("g.geojson", b'{"type": "FeatureCollection", "features": []}')}
     anon = httpx.post(f"{server}/api/v1/boundaries/imports", data={"level": "grid"}, files=files)
     assert anon.status_code == 401
     name = f"t-planner-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
-        auth.create_account(conn, name, "planner password", "planner", "441226101")
+        accounts.create_account(conn, name, "planner password", "planner", "441226101")
     try:
         token = httpx.post(
             f"{server}/api/v1/auth/token", data={"username": name, "password": "planner password"}

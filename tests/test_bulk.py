@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
-from gisgrid import bulk
+from gisgrid.assignment import assign
 
 
 def _truth(polys: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -23,7 +23,7 @@ def _truth(polys: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def test_random_points_vertices_and_edge_midpoints_match_the_ground_truth(
     conn: Connection, demo_county: str
 ) -> None:
-    index, ids = bulk.load_index(conn)
+    index, ids = assign.load_index(conn)
     polys = index.polygons
     assert list(index.codes) == sorted(index.codes) and len(ids) == len(polys)
     minx, miny, maxx, maxy = shapely.total_bounds(polys)
@@ -48,7 +48,7 @@ def test_random_points_vertices_and_edge_midpoints_match_the_ground_truth(
 def test_assign_table_restores_moved_households_and_writes_only_changes(
     conn: Connection, demo_county: str
 ) -> None:
-    before = bulk.assign_table(conn, "household", write=False, progress=lambda m: None)
+    before = assign.assign_table(conn, "household", write=False, progress=lambda m: None)
     assert before["changed"] == 0 and before["points"] > 100_000
     moved = conn.execute(
         text(
@@ -58,7 +58,7 @@ def test_assign_table_restores_moved_households_and_writes_only_changes(
         )
     ).rowcount
     assert moved > 400
-    result = bulk.assign_table(conn, "household", progress=lambda m: None)
+    result = assign.assign_table(conn, "household", progress=lambda m: None)
     assert result["changed"] == moved
     wrong = conn.execute(
         text(

@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from gisgrid import auth, intake
-from gisgrid.intake import ReportIn
+from gisgrid.access import accounts as auth
+from gisgrid.reports import intake
+from gisgrid.reports.intake import ReportIn
 
 PASSWORD = "case-loop-password"
 

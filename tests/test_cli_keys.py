@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import Engine, text
 
-from gisgrid import keys
+from gisgrid.reports import api_keys
 
 GISGRID = [sys.executable, "-m", "gisgrid.cli"]
 
@@ -30,7 +30,7 @@ def test_keys_create_prints_a_working_key(database_url: str, engine: Engine) -> 
         )
         assert out.startswith("gg_") and len(out) > 30
         with engine.connect() as conn:
-            assert keys.check_key(conn, out) > 0
+            assert api_keys.check_key(conn, out) > 0
         again = subprocess.run(
             [*GISGRID, "keys", "create", "--name", name], env=env, capture_output=True, text=True
         )

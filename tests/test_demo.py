@@ -148,7 +148,9 @@ def test_open_reports_are_in_their_grid(conn: Connection, demo_county: str) -> N
 
 def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[no-untyped-def]
     """Load a second, small demo county with its roads, unload it: nothing of it remains."""
-    from gisgrid import demo, demo_patrols, roads
+    from gisgrid.demo import county as demo
+    from gisgrid.demo import patrol_day
+    from gisgrid.patrols import roads
 
     county = "610729"  # Liuba: 282 grids, the smallest demo
     demo.unload_county(engine, county, progress=lambda m: None)
@@ -158,7 +160,7 @@ def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[
         roads.generate_demo_network(conn, county, progress=lambda m: None)
     # Its generated patrol day (a short morning keeps it quick) goes with it.
     now = dt.datetime(2024, 5, 6, 9, 45, tzinfo=ZoneInfo("Asia/Shanghai"))
-    day = demo_patrols.load_patrol_day(engine, county, now=now, progress=lambda m: None)
+    day = patrol_day.load_patrol_day(engine, county, now=now, progress=lambda m: None)
     with engine.connect() as conn:
         tracks = (
             conn.execute(

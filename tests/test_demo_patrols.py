@@ -11,8 +11,8 @@ import pytest
 import shapely
 from sqlalchemy import Connection, Engine, text
 
-from gisgrid import demo_patrols
-from gisgrid.demo_patrols import PatrolWindow, patrol_window
+from gisgrid.demo import patrol_day
+from gisgrid.demo.patrol_day import PatrolWindow, patrol_window
 from gisgrid.errors import GisGridError, NotFound
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -54,7 +54,7 @@ def test_window_refuses_a_time_without_zone() -> None:
         patrol_window(dt.datetime(2024, 5, 6, 9, 45))
 
 
-def _lattice() -> dict[int, demo_patrols.RoadGraph]:
+def _lattice() -> dict[int, patrol_day.RoadGraph]:
     """Two 500 m grids side by side with a 100 m road lattice running across both, noded at
     its crossings as a stored network is."""
     grids = np.array([shapely.box(0, 0, 500, 500), shapely.box(500, 0, 1000, 500)])
@@ -69,7 +69,7 @@ def _lattice() -> dict[int, demo_patrols.RoadGraph]:
         for x in xs[1:-1]
         for y0, y1 in zip(ys[:-1], ys[1:], strict=True)
     ]
-    return demo_patrols.grid_road_graphs(grids, np.array(roads))
+    return patrol_day.grid_road_graphs(grids, np.array(roads))
 
 
 def test_road_graphs_are_clipped_to_each_grid() -> None:
@@ -87,10 +87,10 @@ def test_walks_are_deterministic_and_a_later_cut_off_extends_them() -> None:
     patrols = np.array([True, True, False])
     early = patrol_window(NOW)
     late = patrol_window(NOW + dt.timedelta(hours=1))
-    a = demo_patrols.simulate_patrol_day(graphs, grid_of, staff, patrols, early, seed=7)
-    b = demo_patrols.simulate_patrol_day(graphs, grid_of, staff, patrols, early, seed=7)
-    c = demo_patrols.simulate_patrol_day(graphs, grid_of, staff, patrols, late, seed=7)
-    other = demo_patrols.simulate_patrol_day(graphs, grid_of, staff, patrols, early, seed=8)
+    a = patrol_day.simulate_patrol_day(graphs, grid_of, staff, patrols, early, seed=7)
+    b = patrol_day.simulate_patrol_day(graphs, grid_of, staff, patrols, early, seed=7)
+    c = patrol_day.simulate_patrol_day(graphs, grid_of, staff, patrols, late, seed=7)
+    other = patrol_day.simulate_patrol_day(graphs, grid_of, staff, patrols, early, seed=8)
     assert len(a) > 20 and a.equals(b)
     assert set(a["worker"]) == {0, 1}  # the third is not on patrol
     assert a["t"].min() >= early.start.timestamp() and a["t"].max() <= early.end.timestamp()
@@ -119,7 +119,7 @@ def _digest(conn: Connection, county: str, but: int = 0) -> tuple[int, int, floa
 
 def test_patrol_day_in_the_database(conn: Connection, demo_county: str) -> None:
     """Generated tracks of on-duty full-time workers in their own grids; a re-run replaces."""
-    out = demo_patrols.write_patrol_day(conn, demo_county, seed=5, now=NOW, progress=print)
+    out = patrol_day.write_patrol_day(conn, demo_county, seed=5, now=NOW, progress=print)
     assert out["day"] == "2024-05-06" and out["replaced_tracks"] > 0  # the session's day
     assert 0.5 * out["workers_on_duty"] < out["tracks"] <= out["workers_on_duty"]
     first = _digest(conn, demo_county)
@@ -152,11 +152,11 @@ def test_patrol_day_in_the_database(conn: Connection, demo_county: str) -> None:
     ).one()
     assert total == out["fixes"] and inside / total > 0.99
 
-    stored = demo_patrols.stored_patrol_day(conn, demo_county)
+    stored = patrol_day.stored_patrol_day(conn, demo_county)
     assert stored is not None and stored["day"] == "2024-05-06" and stored["seed"] == 5
-    assert demo_patrols.is_current(conn, demo_county, NOW + dt.timedelta(minutes=20))
-    assert not demo_patrols.is_current(conn, demo_county, NOW + dt.timedelta(minutes=40))
-    assert not demo_patrols.is_current(conn, demo_county, NOW + dt.timedelta(days=1))
+    assert patrol_day.is_current(conn, demo_county, NOW + dt.timedelta(minutes=20))
+    assert not patrol_day.is_current(conn, demo_county, NOW + dt.timedelta(minutes=40))
+    assert not patrol_day.is_current(conn, demo_county, NOW + dt.timedelta(days=1))
 
     # Again with the same seed and cut-off: the same day replaces it and nothing doubles;
     # except that a worker whose track that day is real (a phone's) keeps it as it is.
@@ -168,7 +168,7 @@ def test_patrol_day_in_the_database(conn: Connection, demo_county: str) -> None:
         {"t": tracks[0].id},
     )
     real_fixes = _fixes_of(conn, tracks[0].id)
-    again = demo_patrols.write_patrol_day(conn, demo_county, seed=5, now=NOW, progress=print)
+    again = patrol_day.write_patrol_day(conn, demo_county, seed=5, now=NOW, progress=print)
     assert again["replaced_tracks"] == again["tracks"] == out["tracks"] - 1
     assert _digest(conn, demo_county) == pytest.approx(others)
     assert _fixes_of(conn, tracks[0].id) == real_fixes > 0
@@ -184,9 +184,9 @@ def _fixes_of(conn: Connection, track: int) -> int:
 
 def test_patrol_day_needs_a_loaded_county(conn: Connection) -> None:
     with pytest.raises(NotFound, match="522730000000 is not loaded"):  # a demo county, not in tests
-        demo_patrols.write_patrol_day(conn, "522730", now=NOW, progress=print)
+        patrol_day.write_patrol_day(conn, "522730", now=NOW, progress=print)
     with pytest.raises(GisGridError, match="not a demo county"):
-        demo_patrols.write_patrol_day(conn, "110101", now=NOW, progress=print)
+        patrol_day.write_patrol_day(conn, "110101", now=NOW, progress=print)
 
 
 def test_center_map_shows_the_generated_patrols(

@@ -11,10 +11,10 @@ import pytest
 import shapely
 from sqlalchemy import Connection, text
 
-from gisgrid import intake, keys
 from gisgrid.datum import wgs84_to_gcj02
 from gisgrid.errors import IdempotencyConflict, InvalidReport, OutsideCoverage
-from gisgrid.intake import IntakeConfig, ReportIn
+from gisgrid.reports import api_keys, intake
+from gisgrid.reports.intake import IntakeConfig, ReportIn
 
 NOW = dt.datetime(2030, 3, 5, 2, 0, tzinfo=dt.UTC)  # a Tuesday, 10:00 China time; no demo overlap
 
@@ -175,7 +175,7 @@ def test_resubmission_with_the_same_key_returns_the_same_request(
             conn, ReportIn("SJ02", lon=px, lat=py, description="other", idempotency_key="k-1")
         )
     # Another client's key of the same value is its own: a new report (linked as a duplicate).
-    keys.create_key(conn, "test-intake-other-client")
+    api_keys.create_key(conn, "test-intake-other-client")
     other_id = conn.execute(
         text("SELECT id FROM api_key WHERE name = 'test-intake-other-client'")
     ).scalar_one()

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import Connection, text
 
-from gisgrid import mapdata, tiles
+from gisgrid.mapdata import layers, tiles
 
 CENTRE = (111.9, 23.3)
 
@@ -43,7 +43,7 @@ def test_grid_measures_bbox_and_zoom(http: httpx.Client) -> None:
 
 
 def test_open_per_100_is_open_cases_over_households(conn: Connection) -> None:
-    fc = mapdata.grid_measures(conn, "441226", geometry=False)
+    fc = layers.grid_measures(conn, "441226", geometry=False)
     total_open = conn.execute(
         text(
             "SELECT count(*) FROM report r JOIN grid g ON g.id = r.grid_id WHERE g.valid_to IS "
@@ -94,7 +94,7 @@ def test_staff_positions_latest_fix_with_age(conn: Connection) -> None:
         ),
         {"t": track, "s": staff_id},
     )
-    fc = mapdata.staff_positions(conn, grid[:9])
+    fc = layers.staff_positions(conn, grid[:9])
     mine = [f for f in fc["features"] if f["properties"]["staff_id"] == staff_id]
     assert len(mine) == 1 and fc["note"] is None
     assert mine[0]["geometry"]["coordinates"] == [111.91, 23.31]
@@ -296,17 +296,17 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
         {"t": track, "s": staff_id, "x": x, "y": y},
     )
     expected = float((visited | near(x, y)).mean())
-    fc = mapdata.grid_measures(conn, grid=code)
+    fc = layers.grid_measures(conn, grid=code)
     assert fc["features"][0]["properties"]["coverage"] == pytest.approx(expected)
     assert 0 < expected < 1
-    assert "coverage" in mapdata.available_measures()
+    assert "coverage" in layers.available_measures()
 
 
 def test_worker_page_shows_roads_not_patrolled(http: httpx.Client, conn: Connection) -> None:
     """The worker's map carries the grid's roads nobody walked in the last 24 hours."""
     import datetime as dt
 
-    from gisgrid import coverage
+    from gisgrid.patrols import coverage
 
     # The most roads among grids whose own workers were not out on the demo's patrol day.
     code, n = conn.execute(

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import Engine, text
 
 from api.routers.static import shell_assets
-from gisgrid import auth
+from gisgrid.access import accounts
 from maps import offline
 
 PHONE = {"width": 390, "height": 844}
@@ -87,7 +87,7 @@ def grid_worker(engine: Engine, worker_grid: str) -> Iterator[tuple[str, str]]:
     """A grid worker (网格员) account scoped to that grid: (username, password)."""
     name, password = f"t-worker-{uuid.uuid4().hex[:8]}", "worker password 1"
     with engine.begin() as conn:
-        auth.create_account(conn, name, password, "grid_worker", worker_grid)
+        accounts.create_account(conn, name, password, "grid_worker", worker_grid)
     yield name, password
     with engine.begin() as conn:
         ids = "(SELECT id FROM account WHERE username = :u)"

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 from sqlalchemy import Engine, text
 
-from gisgrid import auth
+from gisgrid.access import accounts
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 MARK = "browser step test"
@@ -55,7 +55,7 @@ def desk(engine: Engine, demo_county: str) -> Iterator[Desk]:
             {"g": grid_id, "d": MARK},
         ).scalars()
         reports = tuple(sorted(ids))
-        auth.create_account(conn, name, password, "grid_worker", grid)
+        accounts.create_account(conn, name, password, "grid_worker", grid)
     yield Desk(grid, name, password, reports)  # type: ignore[arg-type]
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM report WHERE description = :d"), {"d": MARK})
@@ -176,7 +176,7 @@ def test_center_chases_a_late_case_from_the_wall(
             ),
             {"g": desk.grid, "d": MARK},
         ).scalar_one()
-        auth.create_account(conn, name, password, "town_operator", town)
+        accounts.create_account(conn, name, password, "town_operator", town)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     try:

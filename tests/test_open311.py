@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from gisgrid.errors import InvalidReport
-from gisgrid.open311 import parse_query
+from gisgrid.reports.open311 import parse_query
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 CST = dt.timezone(dt.timedelta(hours=8))

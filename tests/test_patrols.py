@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Connection, text
 
-from gisgrid import coverage, route, tracks
 from gisgrid.errors import InvalidCoordinate, InvalidPeriod, InvalidTrack, NotFound
+from gisgrid.patrols import coverage, routing, tracks
 from tests.patrol_fixtures import GRID, T0, make_place, walk
 
 DAY = (T0 - dt.timedelta(hours=1), T0 + dt.timedelta(hours=12))
@@ -186,7 +186,7 @@ def test_suggested_route_runs_along_the_roads(conn: Connection) -> None:
     p = make_place(conn)
     xs = np.linspace(0, 60, 13)
     _ingest(conn, walk(p.staff, xs, np.zeros_like(xs)))
-    plan = route.suggest_route(conn, p.staff, at=T0 + dt.timedelta(hours=1))
+    plan = routing.suggest_route(conn, p.staff, at=T0 + dt.timedelta(hours=1))
     stops = [f["properties"] for f in plan["features"] if f["geometry"]["type"] == "Point"]
     assert stops[0]["kind"] == "start" and stops[0]["from"] == "last_fix"
     kinds = sorted(s["kind"] for s in stops[1:])
@@ -200,7 +200,7 @@ def test_suggested_route_runs_along_the_roads(conn: Connection) -> None:
 
 
 def test_demo_county_gets_a_generated_network(conn: Connection, demo_county: str) -> None:
-    from gisgrid import roads
+    from gisgrid.patrols import roads
 
     count = "SELECT count(*) FROM key_place WHERE county_code = :c"
     before = conn.execute(text(count), {"c": demo_county}).scalar_one()  # `gisgrid demo` adds some

@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Route
 from sqlalchemy import Engine, text
 
-from gisgrid import cases, intake
-from gisgrid.auth import Principal, Role
+from gisgrid.access.accounts import Principal, Role
+from gisgrid.reports import cases, intake
 
 URL = "/api/v1/public/reports"
 MARK = "resident test "

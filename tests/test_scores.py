@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import Connection, text
 
-from gisgrid import mapdata, scores
 from gisgrid.errors import InvalidPeriod
+from gisgrid.mapdata import layers
+from gisgrid.reports import scores
 
 UTC = dt.UTC
 # A period long before any demo report, so only this test's reports are in it.
@@ -118,7 +119,7 @@ def test_scores_endpoint_names_a_bad_period(http: httpx.Client) -> None:
 
 
 def test_ranking_carries_the_month(conn: Connection, demo_county: str) -> None:
-    rows = mapdata.ranking(conn, "441226")
+    rows = layers.ranking(conn, "441226")
     month = {t["code"]: t for t in scores.unit_scores(conn, "441226")["children"]}
     assert len(rows) == 13
     for r in rows:

@@ -11,7 +11,7 @@ import pyproj
 import pytest
 import shapely
 
-from gisgrid.tessellate import DEGREE_GRID, Tessellation, _number_grids, tessellate_county
+from gisgrid.demo.tessellate import DEGREE_GRID, Tessellation, _number_grids, tessellate_county
 
 DIVISIONS = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "divisions.csv"
 DEQING = "441226"

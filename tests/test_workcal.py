@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gisgrid.workcal import CalendarError, WorkingCalendar, parse_periods
+from gisgrid.reports.working_calendar import CalendarError, WorkingCalendar, parse_periods
 
 CN = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()

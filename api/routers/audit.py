@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import ConnDep
 from api.security import PrincipalDep
-from gisgrid import audit
-from gisgrid.auth import Role
+from gisgrid.access import audit
+from gisgrid.access.accounts import Role
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

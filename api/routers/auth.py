@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import ConnDep
 from api.security import SESSION_COOKIE, PrincipalDep, client_address, rate_limit
-from gisgrid import audit, auth
+from gisgrid.access import accounts, audit
 from maps import offline
 
 router = APIRouter(tags=["auth"])
@@ -32,8 +32,8 @@ def token(
     conn: ConnDep, request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> dict[str, Any]:
     """Exchange a username and password for a bearer token (OAuth2 password flow)."""
-    tok, expires = auth.issue_token(conn, form.username, form.password)
-    who = auth.principal_for_token(conn, tok)
+    tok, expires = accounts.issue_token(conn, form.username, form.password)
+    who = accounts.principal_for_token(conn, tok)
     audit.record(
         conn,
         who,
@@ -85,8 +85,8 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> RedirectResponse:
     """Sign in from the form and set an HttpOnly session cookie."""
-    tok, expires = auth.issue_token(conn, username, password)
-    who = auth.principal_for_token(conn, tok)
+    tok, expires = accounts.issue_token(conn, username, password)
+    who = accounts.principal_for_token(conn, tok)
     audit.record(
         conn, who, "login", method="POST", path="/login", client=client_address(request), status=303
     )
@@ -100,7 +100,7 @@ def logout(conn: ConnDep, request: Request) -> RedirectResponse:
     """Revoke the session, clear the cookie and the browser's stored copies of personal data."""
     tok = request.cookies.get(SESSION_COOKIE)
     if tok:
-        auth.revoke_token(conn, tok)
+        accounts.revoke_token(conn, tok)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     # The offline worker map keeps households in the Cache API; "storage" drops those caches

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from api.deps import ConnDep
 from api.params import aware
 from api.security import PrincipalDep
-from gisgrid.auth import MAP_EDITORS
+from gisgrid.access.accounts import MAP_EDITORS
 from gisgrid.boundaries.export import EXPORT_FORMATS, grids_frame, write_grids
 from gisgrid.boundaries.service import import_boundaries
 from gisgrid.errors import InvalidImport

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ConnDep
 from api.security import PrincipalDep
-from gisgrid import cases
+from gisgrid.reports import cases
 
 router = APIRouter(prefix="/api/v1/reports", tags=["cases"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import ConnDep
 from api.security import PrincipalDep, client_address
-from gisgrid import households
-from gisgrid.households import MAX_PAGE
+from gisgrid.access import households
+from gisgrid.access.households import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1", tags=["households"])
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import ConnDep
 from api.params import aware
-from gisgrid import locate as lookup
 from gisgrid.datum import to_wgs84
+from gisgrid.divisions import locate as lookup
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 

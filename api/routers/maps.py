@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from api.deps import ConnDep
 from api.routers.static import read_static, shell_assets
 from api.security import PrincipalDep
-from gisgrid import coverage, mapdata, units
-from gisgrid.auth import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
-from gisgrid.codes import unit_prefix
+from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
+from gisgrid.divisions import units
+from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
+from gisgrid.mapdata import layers
+from gisgrid.patrols import coverage
 from gisgrid.settings import Settings
 from maps import export, offline, pages
 
@@ -31,7 +33,7 @@ ZoomQ = Annotated[int | None, Query(ge=0, le=22, description="simplify geometry 
 
 def _basemap(request: Request) -> pages.Basemap:
     s: Settings = request.app.state.settings
-    mapdata.basemap_offset(112.0, 23.0, s.basemap_datum)  # rejects an unknown datum early
+    layers.basemap_offset(112.0, 23.0, s.basemap_datum)  # rejects an unknown datum early
     return pages.Basemap(s.basemap_url, s.basemap_datum, s.basemap_attribution)
 
 
@@ -40,7 +42,7 @@ def _q(path: str, **params: Any) -> str:
 
 
 def _measures() -> dict[str, str]:
-    return {k: mapdata.MEASURES[k][0] for k in mapdata.available_measures()}
+    return {k: layers.MEASURES[k][0] for k in layers.available_measures()}
 
 
 # Who may open each page: centre operators and departments the wall, grid staff the phone map
@@ -87,20 +89,20 @@ def center(
     if who.is_public:
         return _signin(request)
     _allow(who, CENTER_ROLES, unit, "the center map")
-    mapdata.check_measure(measure)
-    outline = mapdata.unit_outline(conn, unit)
+    layers.check_measure(measure)
+    outline = layers.unit_outline(conn, unit)
     props = outline["properties"]
     code = props["code"]
-    gen = mapdata.current_generation(conn, code)
-    grids = mapdata.grid_measures(conn, code, zoom=12)
+    gen = layers.current_generation(conn, code)
+    grids = layers.grid_measures(conn, code, zoom=12)
     data = pages.PageData(
         title=f"{props['name']} · live map",
         bbox=props["bbox"],
         outline=outline,
         grids=grids,
-        reports=mapdata.open_reports(conn, code),
-        staff=mapdata.staff_positions(conn, code),
-        ranking=mapdata.ranking(conn, code),
+        reports=layers.open_reports(conn, code),
+        staff=layers.staff_positions(conn, code),
+        ranking=layers.ranking(conn, code),
         measures=_measures(),
         grid_count=len(grids["features"]),
         force_tiles=tiles,
@@ -132,9 +134,9 @@ def worker(
     if who.is_public:
         return _signin(request)
     _allow(who, WORKER_ROLES, grid, "the worker map")
-    fc = mapdata.grid_measures(conn, grid=grid)
+    fc = layers.grid_measures(conn, grid=grid)
     p = fc["features"][0]["properties"]
-    hh = mapdata.households(conn, grid=p["code"])
+    hh = layers.households(conn, grid=p["code"])
     # Roads of this grid nobody walked in the last day: where to go next (patrol coverage).
     now = dt.datetime.now(dt.UTC)
     unpatrolled = coverage.coverage_by_unit(conn, p["code"], now - dt.timedelta(days=1), now)[
@@ -145,7 +147,7 @@ def worker(
         bbox=_bbox_of(fc),
         grids=fc,
         households=None if tiles else hh,
-        reports=mapdata.open_reports(conn, grid=p["code"]),
+        reports=layers.open_reports(conn, grid=p["code"]),
         household_count=p["households"],
         force_tiles=tiles,
         unpatrolled=unpatrolled,
@@ -182,14 +184,14 @@ def planner(
     if who.is_public:
         return _signin(request)
     _allow(who, PLANNER_ROLES, unit, "the planner map")
-    outline = mapdata.unit_outline(conn, unit)
+    outline = layers.unit_outline(conn, unit)
     props = outline["properties"]
     code = props["code"]
-    gens = mapdata.generations(conn, code)
-    gen = generation if generation is not None else mapdata.current_generation(conn, code)
+    gens = layers.generations(conn, code)
+    gen = generation if generation is not None else layers.current_generation(conn, code)
     if gen not in {g["id"] for g in gens}:
         raise NotFound(f"generation={gen} is not one of {[g['id'] for g in gens]} for {code}")
-    grids = mapdata.grid_measures(conn, code, generation=gen, zoom=12)
+    grids = layers.grid_measures(conn, code, generation=gen, zoom=12)
     data = pages.PageData(
         title=f"{props['name']} · grid planning",
         bbox=props["bbox"],
@@ -197,7 +199,7 @@ def planner(
         grids=grids,
         generations=gens,
         generation_id=gen,
-        balance=mapdata.balance(grids),
+        balance=layers.balance(grids),
         grid_count=len(grids["features"]),
         force_tiles=tiles,
         urls={
@@ -238,15 +240,15 @@ def export_png(
 ) -> Response:
     """A static PNG of a unit's grids by measure with open cases, for reports and bulletins."""
     _allow(who, CENTER_ROLES, unit, "exporting a map")
-    mapdata.check_measure(measure)
-    outline = mapdata.unit_outline(conn, unit)
+    layers.check_measure(measure)
+    outline = layers.unit_outline(conn, unit)
     code = outline["properties"]["code"]
     png = export.render_png(
         outline["properties"]["bbox"],
-        mapdata.grid_measures(conn, code, zoom=12),
+        layers.grid_measures(conn, code, zoom=12),
         measure,
         outline=outline,
-        reports=mapdata.open_reports(conn, code),
+        reports=layers.open_reports(conn, code),
         width=width,
         height=height,
     )
@@ -270,7 +272,7 @@ def data_grids(
     geometry: bool = True,
 ) -> JSONResponse:
     """Grids of a unit with their measures; `bbox` filters, `zoom` simplifies."""
-    fc = mapdata.grid_measures(
+    fc = layers.grid_measures(
         conn,
         unit,
         generation=generation,
@@ -288,11 +290,11 @@ def data_reports(
     unit: Annotated[str | None, Query(description="unit code")] = None,
     grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
     overdue: bool = False,
-    limit: Annotated[int, Query(ge=1, le=mapdata.MAX_REPORTS)] = mapdata.MAX_REPORTS,
+    limit: Annotated[int, Query(ge=1, le=layers.MAX_REPORTS)] = layers.MAX_REPORTS,
 ) -> JSONResponse:
     """Open reports of a unit or grid (overdue=true: only late ones, latest due first)."""
     _allow(who, CENTER_ROLES | WORKER_ROLES, grid or unit or "", "open reports")
-    fc = mapdata.open_reports(conn, unit, grid=grid, overdue_only=overdue, limit=limit)
+    fc = layers.open_reports(conn, unit, grid=grid, overdue_only=overdue, limit=limit)
     return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
 
 
@@ -306,14 +308,14 @@ def data_staff(
     """Staff last positions (latest patrol fix) with their age in seconds."""
     _allow(who, CENTER_ROLES, unit, "staff positions")
     return JSONResponse(
-        mapdata.staff_positions(conn, unit, max_age_h), media_type=GEOJSON, headers=NO_STORE
+        layers.staff_positions(conn, unit, max_age_h), media_type=GEOJSON, headers=NO_STORE
     )
 
 
 @router.get("/maps/data/ranking")
 def data_ranking(conn: ConnDep, unit: UnitQ) -> list[dict[str, Any]]:
     """Child units ranked worst first (overdue, then open per 100 households)."""
-    return mapdata.ranking(conn, unit)
+    return layers.ranking(conn, unit)
 
 
 @router.get("/maps/data/households", response_class=JSONResponse)
@@ -323,7 +325,7 @@ def data_households(
     grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
     unit: Annotated[str | None, Query(description="unit code (with bbox)")] = None,
     bbox: BboxQ = None,
-    limit: Annotated[int, Query(ge=1, le=mapdata.MAX_HOUSEHOLDS)] = mapdata.MAX_HOUSEHOLDS,
+    limit: Annotated[int, Query(ge=1, le=layers.MAX_HOUSEHOLDS)] = layers.MAX_HOUSEHOLDS,
 ) -> JSONResponse:
     """Household points (no personal fields) of a grid, or of a unit inside a bbox."""
     _allow(who, REGISTER_READERS, grid or unit or "", "household points")
@@ -332,7 +334,7 @@ def data_households(
             f"unit={unit!r} without bbox= would send every household; give bbox= or use "
             "/tiles/households/{z}/{x}/{y}.mvt"
         )
-    fc = mapdata.households(
+    fc = layers.households(
         conn, grid=grid, unit=unit, bbox=units.parse_bbox(bbox) if bbox else None, limit=limit
     )
     return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
@@ -344,8 +346,8 @@ def data_worker(conn: ConnDep, who: PrincipalDep, grid: GridQ) -> JSONResponse:
     _allow(who, WORKER_ROLES, grid, "the worker map")
     return JSONResponse(
         {
-            "households": mapdata.households(conn, grid=grid),
-            "reports": mapdata.open_reports(conn, grid=grid),
+            "households": layers.households(conn, grid=grid),
+            "reports": layers.open_reports(conn, grid=grid),
         },
         headers=NO_STORE,
     )
@@ -354,4 +356,4 @@ def data_worker(conn: ConnDep, who: PrincipalDep, grid: GridQ) -> JSONResponse:
 @router.get("/maps/data/generations")
 def data_generations(conn: ConnDep, unit: UnitQ) -> list[dict[str, Any]]:
     """Grid generations of the unit's county, newest first."""
-    return mapdata.generations(conn, unit)
+    return layers.generations(conn, unit)

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import ConnDep
-from gisgrid import features
-from gisgrid.units import parse_bbox
+from gisgrid.divisions.units import parse_bbox
+from gisgrid.mapdata import features
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 

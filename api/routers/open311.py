@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse, Response
 from api import submit
 from api.deps import EngineDep
 from api.security import PrincipalDep, rate_limit
-from gisgrid import errors, intake, open311
-from gisgrid.auth import CASE_HANDLERS, Principal
+from gisgrid import errors
+from gisgrid.access.accounts import CASE_HANDLERS, Principal
+from gisgrid.reports import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 

@@ -9,10 +9,15 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import ConnDep
 from api.security import PrincipalDep
-from gisgrid import coverage, roads, route, tracks
-from gisgrid.auth import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, require_staff_in_scope
-from gisgrid.codes import unit_prefix
+from gisgrid.access.accounts import (
+    FIELD_ROLES,
+    MAP_EDITORS,
+    REGISTER_READERS,
+    require_staff_in_scope,
+)
+from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidTrack, PayloadTooLarge
+from gisgrid.patrols import coverage, roads, routing, tracks
 
 # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -90,7 +95,9 @@ def next_route(
     """A suggested route along the roads through unvisited key places and overdue households."""
     who.require(FIELD_ROLES, "planning a patrol route")
     require_staff_in_scope(conn, who, [staff], "planning a patrol route")
-    return route.suggest_route(conn, staff, at=at, lookback_days=lookback_days, max_stops=max_stops)
+    return routing.suggest_route(
+        conn, staff, at=at, lookback_days=lookback_days, max_stops=max_stops
+    )
 
 
 @router.post("/roads")

@@ -21,8 +21,10 @@ from api import submit
 from api.deps import ConnDep, EngineDep
 from api.routers.maps import _basemap
 from api.security import rate_limit
-from gisgrid import cases, errors, intake, keys, mapdata
-from gisgrid.taxonomy import CATEGORIES
+from gisgrid import errors
+from gisgrid.mapdata import layers
+from gisgrid.reports import api_keys, cases, intake
+from gisgrid.reports.taxonomy import CATEGORIES
 from maps import pages
 
 router = APIRouter(tags=["residents"])
@@ -51,7 +53,7 @@ async def _web_key_hash(request: Request, engine: Engine) -> str:
 
         def ensure() -> str:
             with engine.begin() as conn:
-                return keys.service_key_hash(conn, WEB_KEY)
+                return api_keys.service_key_hash(conn, WEB_KEY)
 
         cached = await run_in_threadpool(ensure)
         request.app.state.web_key_hash = cached
@@ -160,9 +162,9 @@ def report_page(
 ) -> HTMLResponse:
     """The residents' page: pick the place on the map, say what is wrong, send."""
     code = unit or _first_county(conn)
-    outline = mapdata.unit_outline(conn, code)
+    outline = layers.unit_outline(conn, code)
     # Names only, coarse shapes: this page is for any phone on any network.
-    fc = mapdata.grid_measures(conn, outline["properties"]["code"], zoom=11)
+    fc = layers.grid_measures(conn, outline["properties"]["code"], zoom=11)
     grids = fc | {
         "features": [f | {"properties": {"name": f["properties"]["name"]}} for f in fc["features"]]
     }

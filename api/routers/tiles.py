@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.security import PrincipalDep
-from gisgrid import tiles
-from gisgrid.auth import REGISTER_READERS
+from gisgrid.access.accounts import REGISTER_READERS
+from gisgrid.mapdata import tiles
 from gisgrid.settings import Settings
 
 router = APIRouter(tags=["tiles"])

@@ -8,8 +8,9 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ConnDep
 from api.params import aware
-from gisgrid import scores, units
-from gisgrid.units import MAX_PAGE
+from gisgrid.divisions import units
+from gisgrid.divisions.units import MAX_PAGE
+from gisgrid.reports import scores
 
 router = APIRouter(prefix="/api/v1", tags=["units"])
 

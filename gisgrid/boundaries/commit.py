@@ -20,8 +20,8 @@ from sqlalchemy import Connection, text
 
 from gisgrid import sql
 from gisgrid.boundaries.check import ImportPlan
-from gisgrid.codes import unit_code
 from gisgrid.db import copy_frame
+from gisgrid.divisions.codes import unit_code
 from gisgrid.errors import ImportRefused, InvalidImport
 from gisgrid.models import STORAGE_SRID
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
-from gisgrid.codes import grid_code, unit_code, unit_prefix
+from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
 
 MAX_PAGE = 5000

@@ -26,13 +26,14 @@ from typing import Any
 from psycopg.rows import dict_row
 from sqlalchemy import Connection, text
 
-from gisgrid import keys, sql
+from gisgrid import sql
 from gisgrid.datum import DATUMS, to_wgs84
+from gisgrid.divisions.locate import check_lon_lat
 from gisgrid.errors import IdempotencyConflict, InvalidReport, NotFound, OutsideCoverage
-from gisgrid.locate import check_lon_lat
+from gisgrid.reports import api_keys
+from gisgrid.reports.taxonomy import WORKING_DAY_HOURS, category, duplicate_rule
+from gisgrid.reports.working_calendar import WorkingCalendar
 from gisgrid.settings import Settings
-from gisgrid.taxonomy import WORKING_DAY_HOURS, category, duplicate_rule
-from gisgrid.workcal import WorkingCalendar
 
 SOURCES = ("resident", "patrol", "hotline", "video")
 OPEN_STATUSES = ("submitted", "registered", "dispatched", "in_progress")
@@ -242,7 +243,7 @@ def intake_params(
     cat = category(report.service_code)
     radius_m, window_h = duplicate_rule(cat.code, dict(config.duplicate_rules))
     return {
-        "key_hash": keys.key_hash(api_key) if api_key is not None else stored_key_hash,
+        "key_hash": api_keys.key_hash(api_key) if api_key is not None else stored_key_hash,
         "api_key_id": api_key_id,
         "idempotency_key": report.idempotency_key,
         "request_hash": report.fingerprint(),
@@ -283,7 +284,7 @@ def intake_result(
     """The stored report from INTAKE_SQL's row, or the domain error its outcome names."""
     outcome = row["o_outcome"]
     if outcome in ("bad_key", "revoked"):
-        raise keys.key_refused(api_key or "", row["o_detail"])
+        raise api_keys.key_refused(api_key or "", row["o_detail"])
     if outcome == "outside":
         raise OutsideCoverage(
             f"lon={point[0]}, lat={point[1]} (WGS84) is outside the area this service "

@@ -22,10 +22,10 @@ from scipy.spatial import cKDTree
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
-from gisgrid.codes import grid_code, unit_code, unit_prefix
-from gisgrid.coverage_engine import age_bands, pieces_from_fixes, road_coverage
+from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
 from gisgrid.errors import InvalidPeriod, NotFound
-from gisgrid.roads import utm_epsg
+from gisgrid.patrols.road_coverage import age_bands, pieces_from_fixes, road_coverage
+from gisgrid.patrols.roads import utm_epsg
 
 DEFAULT_BUFFER_M = 15.0
 SEGMENT_COVERED_AT = 0.9

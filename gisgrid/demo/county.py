@@ -22,13 +22,13 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 
 from gisgrid.db import copy_frame
+from gisgrid.demo.outline import county_outline
+from gisgrid.demo.tessellate import tessellate_county
 from gisgrid.errors import DataSourceError, NotFound
 from gisgrid.models import STORAGE_SRID
-from gisgrid.outline import county_outline
+from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
+from gisgrid.reports.working_calendar import WorkingCalendar
 from gisgrid.settings import PROJECT_DIR
-from gisgrid.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
-from gisgrid.tessellate import tessellate_county
-from gisgrid.workcal import WorkingCalendar
 
 DIVISIONS_CSV = PROJECT_DIR / "data" / "boundaries" / "divisions.csv"
 GENERATOR = "gisgrid.demo/4"

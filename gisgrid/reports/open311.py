@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gisgrid.cases import STEPS
 from gisgrid.errors import InvalidReport, NotFound
-from gisgrid.intake import SOURCES, ReportIn
-from gisgrid.taxonomy import CATEGORIES, Category, Family, Triage, category
+from gisgrid.reports.cases import STEPS
+from gisgrid.reports.intake import SOURCES, ReportIn
+from gisgrid.reports.taxonomy import CATEGORIES, Category, Family, Triage, category
 
 TRIAGE_LABEL = {
     Triage.public: "public affairs (公家事)",

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid import intake
-from gisgrid.auth import CASE_HANDLERS, Principal, Role
+from gisgrid.access.accounts import CASE_HANDLERS, Principal, Role
 from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
+from gisgrid.reports import intake
 
 FIELD = frozenset({Role.grid_worker, Role.grid_chief})
 OPERATORS = frozenset({Role.village_operator, Role.town_operator, Role.county_operator, Role.admin})

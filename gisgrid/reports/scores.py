@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
-from gisgrid.codes import unit_prefix
+from gisgrid.divisions.codes import unit_prefix
+from gisgrid.divisions.units import get_unit, unit_children
 from gisgrid.errors import InvalidPeriod
-from gisgrid.units import get_unit, unit_children
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
 MAX_PERIOD = dt.timedelta(days=366)

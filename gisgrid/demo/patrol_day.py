@@ -33,12 +33,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Connection, Engine, text
 
-from gisgrid.demo import normalise_county_code
+from gisgrid.demo.county import normalise_county_code
 from gisgrid.errors import NotFound
-from gisgrid.patrol_sim import simulate_tracks
-from gisgrid.roads import utm_epsg
-from gisgrid.tracks import ingest_fixes
-from gisgrid.workcal import WorkingCalendar
+from gisgrid.patrols.roads import utm_epsg
+from gisgrid.patrols.simulate import simulate_tracks
+from gisgrid.patrols.tracks import ingest_fixes
+from gisgrid.reports.working_calendar import WorkingCalendar
 
 PATROL_GENERATOR = "gisgrid.patrol_day/2"
 PATROL_NOTE = (

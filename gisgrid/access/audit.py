@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid.auth import Principal
+from gisgrid.access.accounts import Principal
 
 
 def record(

@@ -19,7 +19,7 @@ import pyproj
 import shapely
 from sqlalchemy import Connection, text
 
-from gisgrid.codes import unit_code
+from gisgrid.divisions.codes import unit_code
 from gisgrid.errors import DataSourceError, InvalidGeometry, NotFound
 from gisgrid.models import STORAGE_SRID
 
@@ -181,7 +181,7 @@ def import_roads(
         "committed": commit,
     }
     if commit:
-        from gisgrid.demo import copy_frame
+        from gisgrid.demo.county import copy_frame
 
         copy_frame(conn, "road_segment", out)
         progress(f"stored {len(out):,} road segments for {code}")
@@ -227,7 +227,7 @@ def import_key_places(
         }
     )
     if commit:
-        from gisgrid.demo import copy_frame
+        from gisgrid.demo.county import copy_frame
 
         copy_frame(conn, "key_place", out)
     return {"county": code, "key_places": len(out), "committed": commit}

@@ -14,13 +14,14 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid import scores, sql
-from gisgrid.codes import grid_code, unit_prefix
-from gisgrid.coverage import household_visit_share
+from gisgrid import sql
 from gisgrid.datum import wgs84_to_gcj02
+from gisgrid.divisions.codes import grid_code, unit_prefix
+from gisgrid.divisions.units import get_unit
 from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.taxonomy import CATEGORIES
-from gisgrid.units import get_unit
+from gisgrid.patrols.coverage import household_visit_share
+from gisgrid.reports import scores
+from gisgrid.reports.taxonomy import CATEGORIES
 
 CATEGORY_NAMES = {c.code: (c.name, c.name_zh) for c in CATEGORIES}
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid import audit, sql
-from gisgrid.auth import PERSONAL_READERS, REGISTER_READERS, Principal
-from gisgrid.codes import grid_code
+from gisgrid import sql
+from gisgrid.access import audit
+from gisgrid.access.accounts import PERSONAL_READERS, REGISTER_READERS, Principal
+from gisgrid.divisions.codes import grid_code
 from gisgrid.errors import Forbidden, InvalidCode, NotFound
 
 MAX_PAGE = 1000

@@ -1,0 +1,1 @@
+"""Who may do what: accounts, roles and area scopes, the audit log, the household register."""

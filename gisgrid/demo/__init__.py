@@ -1,0 +1,1 @@
+"""The demo counties: real outlines and names; GENERATED divisions, people, cases, patrols."""

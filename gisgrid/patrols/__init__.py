@@ -1,0 +1,1 @@
+"""Patrols: tracks in, roads and key places, coverage, the next walk, generated walks."""
