@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
-from psycopg import sql as pgsql
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -96,15 +93,3 @@ def server_versions(engine: Engine) -> dict[str, str]:
         geos = conn.execute(text("SELECT postgis_geos_version()")).scalar_one()
         proj = conn.execute(text("SELECT postgis_proj_version()")).scalar_one()
     return {"postgresql": pg, "postgis": postgis, "geos": geos, "proj": proj}
-
-
-def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """Bulk-load a DataFrame with COPY (CSV) inside the connection's transaction."""
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, header=False)
-    raw = conn.connection.driver_connection
-    stmt = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        pgsql.Identifier(table), pgsql.SQL(", ").join(map(pgsql.Identifier, frame.columns))
-    )
-    with raw.cursor() as cur, cur.copy(stmt) as copy:  # type: ignore[union-attr]
-        copy.write(buf.getvalue())

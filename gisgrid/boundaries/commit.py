@@ -20,10 +20,10 @@ from sqlalchemy import Connection, text
 
 from gisgrid import sql
 from gisgrid.boundaries.check import ImportPlan
-from gisgrid.db import copy_frame
 from gisgrid.divisions.codes import unit_code
 from gisgrid.errors import ImportRefused, InvalidImport
 from gisgrid.models import STORAGE_SRID
+from gisgrid.sql import copy_frame
 
 MIN_LINEAGE_SHARE = 0.05  # below 5% of both grids' areas an overlap is a moved edge, not descent
 

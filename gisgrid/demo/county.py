@@ -21,7 +21,6 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
-from gisgrid.db import copy_frame
 from gisgrid.demo.outline import county_outline
 from gisgrid.demo.tessellate import tessellate_county
 from gisgrid.errors import DataSourceError, NotFound
@@ -29,6 +28,7 @@ from gisgrid.models import STORAGE_SRID
 from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
 from gisgrid.reports.working_calendar import WorkingCalendar
 from gisgrid.settings import PROJECT_DIR
+from gisgrid.sql import copy_frame
 
 DIVISIONS_CSV = PROJECT_DIR / "data" / "boundaries" / "divisions.csv"
 GENERATOR = "gisgrid.demo/4"

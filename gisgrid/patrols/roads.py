@@ -181,7 +181,7 @@ def import_roads(
         "committed": commit,
     }
     if commit:
-        from gisgrid.demo.county import copy_frame
+        from gisgrid.sql import copy_frame
 
         copy_frame(conn, "road_segment", out)
         progress(f"stored {len(out):,} road segments for {code}")
@@ -227,7 +227,7 @@ def import_key_places(
         }
     )
     if commit:
-        from gisgrid.demo.county import copy_frame
+        from gisgrid.sql import copy_frame
 
         copy_frame(conn, "key_place", out)
     return {"county": code, "key_places": len(out), "committed": commit}
