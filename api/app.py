@@ -9,7 +9,6 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from psycopg_pool import AsyncConnectionPool
 
 from api import errors, security
 from api.routers import (
@@ -29,8 +28,9 @@ from api.routers import (
     tiles,
     units,
 )
-from gisgrid.db import libpq_url, make_engine, resolve_database_url
-from gisgrid.reports.intake import IntakeConfig
+from gisgrid.db import make_engine, make_intake_pool, resolve_database_url
+from gisgrid.mapdata.tiles import TileCache
+from gisgrid.reports import IntakeConfig
 from gisgrid.settings import Settings
 
 DESCRIPTION = """
@@ -53,17 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
         app.state.engine = make_engine(url)
-        # The Open311 intake's own pool: async psycopg, autocommit (its one statement is its
-        # transaction), so a report costs one round trip and no thread hop (issue 4).
-        app.state.intake_pool = AsyncConnectionPool(
-            libpq_url(url),
-            min_size=2,
-            max_size=8,
-            kwargs={"autocommit": True},
-            # A phone waits for its answer: say "try again" after 5 s rather than hang for 30.
-            timeout=5,
-            open=False,
-        )
+        # The intake's own pool: a report costs one round trip and no thread hop (issue 4).
+        app.state.intake_pool = make_intake_pool(url)
         await app.state.intake_pool.open()
         try:
             yield
@@ -99,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
+    app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it

@@ -1,10 +1,19 @@
 """Dependencies shared by the routers."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection, Engine
+
+from api.errors import outcome_statuses
+from api.security import PrincipalDep, client_address
+from gisgrid import reports
+from gisgrid.mapdata import layers
+from gisgrid.settings import Settings
+from maps import pages
 
 
 async def get_engine(request: Request) -> Engine:
@@ -24,3 +33,40 @@ def get_conn(request: Request) -> Iterator[Connection]:
 # write that then fails to commit, nor reads back before its own write is visible.
 ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+@dataclass
+class Intake:
+    """What filing a report needs from the app: pools, settings and the request's audit entry."""
+
+    pool: AsyncConnectionPool
+    engine: Engine
+    config: reports.IntakeConfig
+    audit: reports.AuditEntry
+
+
+async def get_intake(request: Request, who: PrincipalDep) -> Intake:
+    """The intake's pool and configuration, with the audit entry of this request."""
+    audit = reports.AuditEntry(
+        username=who.username,
+        path=request.url.path,
+        client=client_address(request),
+        account_id=who.account_id,
+        role=who.role.value if who.role else None,
+        statuses=outcome_statuses(),
+    )
+    state = request.app.state
+    return Intake(state.intake_pool, state.engine, state.intake_config, audit)
+
+
+IntakeDep = Annotated[Intake, Depends(get_intake)]
+
+
+async def get_basemap(request: Request) -> pages.Basemap:
+    """The basemap the settings name (an unknown datum is refused here, not in a browser)."""
+    s: Settings = request.app.state.settings
+    layers.basemap_offset(112.0, 23.0, s.basemap_datum)
+    return pages.Basemap(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+
+
+BasemapDep = Annotated[pages.Basemap, Depends(get_basemap)]

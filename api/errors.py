@@ -1,4 +1,9 @@
-"""Domain errors -> HTTP status, in one table; validation errors that name the bad value."""
+"""Domain errors -> HTTP status, in one table; validation errors that name the bad value.
+
+The table is the only place a status is decided: JSON errors here, Open311's error list
+(api/routers/open311.py renders the same status in the spec's format) and the status the
+intake's audit entry records (`outcome_statuses`) all read it.
+"""
 
 import psycopg
 import sqlalchemy.exc
@@ -6,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from gisgrid import errors
+from gisgrid import errors, reports
 
 STATUS = {
     errors.NotFound: 404,
@@ -29,19 +34,26 @@ STATUS = {
     errors.IdempotencyConflict: 409,
     errors.InvalidImport: 422,
     errors.ImportRefused: 409,
+    errors.CalendarError: 422,
 }
 
 
-def _status(exc: errors.GisGridError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
+def status_of(error: errors.GisGridError | type[errors.GisGridError]) -> int:
+    """The HTTP status of a domain error (by its nearest class in the table; 400 otherwise)."""
+    cls = error if isinstance(error, type) else type(error)
+    return next((STATUS[c] for c in cls.__mro__ if c in STATUS), 400)
+
+
+def outcome_statuses() -> dict[str, int]:
+    """The status of each intake outcome, for the audit entry stored with a report."""
+    return {"created": 201, "replayed": 200} | {
+        outcome: status_of(cls) for outcome, cls in reports.OUTCOME_ERRORS.items()
+    }
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.GisGridError)
-    status = _status(exc)
+    status = status_of(exc)
     # RFC 6750: a 401 says which scheme would work.
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(

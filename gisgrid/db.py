@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -41,6 +42,19 @@ def resolve_database_url(settings: Settings, progress: Callable[[str], None] = p
 def make_engine(url: str) -> Engine:
     """An engine with a pool sized for one uvicorn worker."""
     return create_engine(normalise_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def make_intake_pool(url: str) -> AsyncConnectionPool:
+    """The intake's own async pool: autocommit (its one statement is its transaction)."""
+    return AsyncConnectionPool(
+        libpq_url(url),
+        min_size=2,
+        max_size=8,
+        kwargs={"autocommit": True},
+        # A phone waits for its answer: say "try again" after 5 s rather than hang for 30.
+        timeout=5,
+        open=False,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -83,3 +83,7 @@ class InvalidImport(GisGridError):
 
 class ImportRefused(GisGridError):
     """A boundary import still has errors, so --commit refuses to write any of it."""
+
+
+class CalendarError(GisGridError):
+    """A working calendar setting (periods, holidays) or a time-limit question is malformed."""

@@ -168,7 +168,7 @@ def test_static_assets_are_served_with_licences(http: httpx.Client) -> None:
     r = http.get("/static/vendor/leaflet-1.9.4/leaflet.js")
     assert r.status_code == 200 and "javascript" in r.headers["content-type"]
     assert "max-age=86400" in r.headers["cache-control"]
-    from api.routers.static import STATIC_DIR
+    from maps.assets import STATIC_DIR
 
     for d in (STATIC_DIR / "vendor").iterdir():
         if d.is_dir():

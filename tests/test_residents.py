@@ -109,7 +109,12 @@ def test_bad_reports_are_named_and_nothing_stored(
             text("SELECT count(*) FROM report WHERE description = :d"),
             {"d": body["description"]},
         ).scalar()
+        audited = conn.execute(
+            text("SELECT status FROM audit_log WHERE path = :p ORDER BY id DESC LIMIT 1"),
+            {"p": URL},
+        ).scalar()
     assert n == 0
+    assert audited == status  # the audit records what the resident was answered
 
 
 def test_a_revoked_form_key_switches_the_form_off(

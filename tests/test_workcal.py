@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gisgrid.reports.working_calendar import CalendarError, WorkingCalendar, parse_periods
+from gisgrid.errors import CalendarError
+from gisgrid.reports.working_calendar import WorkingCalendar, parse_periods
 
 CN = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()

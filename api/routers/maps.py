@@ -9,8 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import ConnDep
-from api.routers.static import read_static, shell_assets
+from api.deps import BasemapDep, ConnDep
 from api.security import PrincipalDep
 from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.divisions import units
@@ -18,8 +17,8 @@ from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
 from gisgrid.mapdata import layers
 from gisgrid.patrols import coverage
-from gisgrid.settings import Settings
 from maps import export, offline, pages
+from maps.assets import read_static, shell_assets
 
 router = APIRouter(tags=["maps"])
 
@@ -29,12 +28,6 @@ UnitQ = Annotated[str, Query(description="6-digit county, 9-digit town or 12-dig
 GridQ = Annotated[str, Query(description="15-digit grid code")]
 BboxQ = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")]
 ZoomQ = Annotated[int | None, Query(ge=0, le=22, description="simplify geometry for this zoom")]
-
-
-def _basemap(request: Request) -> pages.Basemap:
-    s: Settings = request.app.state.settings
-    layers.basemap_offset(112.0, 23.0, s.basemap_datum)  # rejects an unknown datum early
-    return pages.Basemap(s.basemap_url, s.basemap_datum, s.basemap_attribution)
 
 
 def _q(path: str, **params: Any) -> str:
@@ -74,6 +67,7 @@ def _html(body: str, download: str | None = None) -> HTMLResponse:
 @router.get("/maps/center", response_class=HTMLResponse)
 def center(
     request: Request,
+    basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
     unit: UnitQ,
@@ -116,7 +110,7 @@ def center(
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
         },
     )
-    html = pages.center_page(data, measure, _basemap(request))
+    html = pages.center_page(data, measure, basemap)
     if export_html:
         return _html(pages.inline_assets(html, read_static), f"gisgrid-center-{code}.html")
     return _html(html)
@@ -125,6 +119,7 @@ def center(
 @router.get("/maps/worker", response_class=HTMLResponse)
 def worker(
     request: Request,
+    basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
     grid: GridQ,
@@ -157,7 +152,7 @@ def worker(
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
         },
     )
-    return _html(pages.worker_page(data, _basemap(request)))
+    return _html(pages.worker_page(data, basemap))
 
 
 @router.get(offline.SERVICE_WORKER_URL, include_in_schema=False)
@@ -174,6 +169,7 @@ def service_worker() -> Response:
 @router.get("/maps/planner", response_class=HTMLResponse)
 def planner(
     request: Request,
+    basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
     unit: UnitQ,
@@ -207,7 +203,7 @@ def planner(
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
         },
     )
-    return _html(pages.planner_page(data, _basemap(request)))
+    return _html(pages.planner_page(data, basemap))
 
 
 def _bbox_of(fc: dict[str, Any]) -> list[float]:

@@ -1,8 +1,7 @@
 """Open311 GeoReport v2 at /open311/v2/: services, service definitions, requests in and out.
 
-Errors follow the spec: a list of {code, description} (JSON) or <errors><error> (XML), with
-400 for bad input, 403 for a bad api_key, 404 for an unknown service or request, 409 for an
-Idempotency-Key reused with a different request.
+Errors follow the spec's shape: a list of {code, description} (JSON) or <errors><error> (XML);
+the status is the one every other route answers for the same error (api/errors.py's table).
 """
 
 from __future__ import annotations
@@ -14,22 +13,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from api import submit
-from api.deps import EngineDep
+from api.deps import EngineDep, IntakeDep
+from api.errors import status_of
 from api.security import PrincipalDep, rate_limit
-from gisgrid import errors
+from gisgrid import errors, reports
 from gisgrid.access.accounts import CASE_HANDLERS, Principal
 from gisgrid.reports import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 FORMATS = ("json", "xml")
-STATUS = {
-    errors.InvalidApiKey: 403,
-    errors.NotFound: 404,
-    errors.IdempotencyConflict: 409,
-    errors.LocalDatabaseError: 503,
-}
 # Element name of one item in each XML list, per the spec's examples.
 XML_ITEM = {
     "services": "service",
@@ -92,8 +85,7 @@ def _guard(fmt: str, work: Callable[[], Response]) -> Response:
     try:
         return work()
     except errors.GisGridError as exc:
-        status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
-        return _error(fmt, status, str(exc))
+        return _error(fmt, status_of(exc), str(exc))
 
 
 @router.get("/services.{fmt}", summary="Service list (the report taxonomy)")
@@ -125,7 +117,7 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 )
 async def create_request(
     request: Request,
-    engine: EngineDep,
+    intake_with: IntakeDep,
     fmt: str,
     idempotency_key: Annotated[
         str | None,
@@ -137,13 +129,18 @@ async def create_request(
         return _error("json", 404, f"format {fmt!r} is not served; use .json or .xml")
     form = await request.form()
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    i = intake_with
     try:
         parsed = open311.parse_post(fields, idempotency_key)
         api_key = fields.get("api_key") or request.query_params.get("api_key")
-        stored = await submit.submit(request, engine, parsed, api_key)
+        stored = await reports.file_report(
+            i.pool, i.engine, parsed, i.config, i.audit, api_key=api_key
+        )
     except errors.GisGridError as exc:
-        status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
-        return _error(fmt, status, str(exc))
+        return _error(fmt, status_of(exc), str(exc))
+    finally:
+        # Unwritten, the audit middleware records the refusal instead.
+        request.state.audited = i.audit.written
     replayed = "true" if stored["replayed"] else "false"
     return render(
         fmt,

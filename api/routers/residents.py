@@ -14,16 +14,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, text
 from starlette.concurrency import run_in_threadpool
 
-from api import submit
-from api.deps import ConnDep, EngineDep
-from api.routers.maps import _basemap
+from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep
 from api.security import rate_limit
-from gisgrid import errors
+from gisgrid import errors, reports
+from gisgrid.divisions import units
 from gisgrid.mapdata import layers
-from gisgrid.reports import api_keys, cases, intake
+from gisgrid.reports import cases
 from gisgrid.reports.taxonomy import CATEGORIES
 from maps import pages
 
@@ -39,25 +37,11 @@ class ResidentReport(BaseModel):
     lon: float = Field(description="longitude of the problem")
     lat: float = Field(description="latitude of the problem")
     crs: Literal["wgs84", "gcj02", "bd09"] = Field("wgs84", description="datum of lon/lat")
-    description: str = Field(min_length=1, max_length=intake.MAX_DESCRIPTION)
+    description: str = Field(min_length=1, max_length=reports.MAX_DESCRIPTION)
     address: str | None = Field(None, max_length=500, description="a landmark or address")
     phone: str | None = Field(
         None, max_length=30, description="for a call-back; shown to staff only, never published"
     )
-
-
-async def _web_key_hash(request: Request, engine: Engine) -> str:
-    """The stored hash of the form's key, created on first use, then kept for the process."""
-    cached: str | None = getattr(request.app.state, "web_key_hash", None)
-    if cached is None:
-
-        def ensure() -> str:
-            with engine.begin() as conn:
-                return api_keys.service_key_hash(conn, WEB_KEY)
-
-        cached = await run_in_threadpool(ensure)
-        request.app.state.web_key_hash = cached
-    return cached
 
 
 def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +80,7 @@ def _follow_url(report_id: int, receipt: str | None) -> str:
 async def file_report(
     request: Request,
     response: Response,
-    engine: EngineDep,
+    intake_with: IntakeDep,
     body: ResidentReport,
     idempotency_key: Annotated[
         str | None,
@@ -104,7 +88,7 @@ async def file_report(
     ] = None,
 ) -> dict[str, Any]:
     """Place the report in its grid and give it to a worker; returns the number to follow."""
-    report = intake.ReportIn(
+    report = reports.ReportIn(
         service_code=body.service_code.strip(),
         lon=body.lon,
         lat=body.lat,
@@ -115,15 +99,19 @@ async def file_report(
         source="resident",
         idempotency_key=idempotency_key,
     )
+    i = intake_with
     try:
-        stored = await submit.submit(
-            request, engine, report, None, stored_key_hash=await _web_key_hash(request, engine)
+        stored = await reports.file_report(
+            i.pool, i.engine, report, i.config, i.audit, service_key=WEB_KEY
         )
     except errors.InvalidApiKey:
         raise errors.Forbidden(
             f"the residents' web form is switched off on this service (key {WEB_KEY!r} revoked); "
             "use the hotline or ask your grid worker"
         ) from None
+    finally:
+        # Unwritten, the audit middleware records the refusal instead.
+        request.state.audited = i.audit.written
     if stored["replayed"]:
         response.status_code = 200
     # The Idempotency-Key is the reporter's receipt: kept on the phone, it proves who filed it.
@@ -156,12 +144,12 @@ def follow_report(conn: ConnDep, report_id: int) -> dict[str, Any]:
 
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
 def report_page(
-    request: Request,
     conn: ConnDep,
+    basemap: BasemapDep,
     unit: Annotated[str | None, Query(description="6-digit county code")] = None,
 ) -> HTMLResponse:
     """The residents' page: pick the place on the map, say what is wrong, send."""
-    code = unit or _first_county(conn)
+    code = unit or units.first_county(conn)
     outline = layers.unit_outline(conn, code)
     # Names only, coarse shapes: this page is for any phone on any network.
     fc = layers.grid_measures(conn, outline["properties"]["code"], zoom=11)
@@ -176,18 +164,9 @@ def report_page(
         urls={"file": "/api/v1/public/reports", "track": "/report/"},
     )
     return HTMLResponse(
-        pages.resident_page(data, CATEGORIES, _basemap(request)),
+        pages.resident_page(data, CATEGORIES, basemap),
         headers={"Cache-Control": "no-store"},
     )
-
-
-def _first_county(conn: Connection) -> str:
-    code = conn.execute(
-        text("SELECT code FROM admin_unit WHERE level = 'county' ORDER BY code LIMIT 1")
-    ).scalar()
-    if code is None:
-        raise errors.NotFound("no county is loaded yet; run `gisgrid demo` or import one")
-    return str(code)
 
 
 @router.get("/report/track", include_in_schema=False)

@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.security import PrincipalDep
 from gisgrid.access.accounts import REGISTER_READERS
 from gisgrid.mapdata import tiles
-from gisgrid.settings import Settings
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
-_lock = threading.Lock()
-
-
-def tile_cache(request: Request) -> tiles.TileCache:
-    """The app's grid-tile cache, made on first use and sized by GISGRID_TILE_CACHE_MB."""
-    state = request.app.state
-    cache = getattr(state, "tile_cache", None)
-    if cache is None:
-        with _lock:
-            cache = getattr(state, "tile_cache", None)
-            if cache is None:
-                settings: Settings = state.settings
-                cache = state.tile_cache = tiles.TileCache(settings.tile_cache_mb * 1024 * 1024)
-    return cache
-
-
-def _build(
-    engine: Engine,
-    cache: tiles.TileCache,
-    layer: str,
-    z: int,
-    x: int,
-    y: int,
-    gen: int | None,
-    scope: str,
-) -> tiles.Tile:
-    with engine.connect() as conn:
-        return tiles.get_tile(conn, layer, z, x, y, generation=gen, cache=cache, scope=scope)
 
 
 @router.get(
@@ -70,12 +39,14 @@ async def get_tile(
     if layer != "grids":
         # Households and cases are shown to accounts only, and only inside their scope.
         who.require(REGISTER_READERS, f"{layer} tiles")
-    cache = tile_cache(request)
+    cache: tiles.TileCache = request.app.state.tile_cache
     # A cache hit needs no connection at all: that is what makes warm grid tiles cheap.
     tile = tiles.cached_tile(cache, layer, z, x, y, generation)
     if tile is None:
         # Misses go to the thread pool; hits are answered on the event loop with no hop.
-        tile = await run_in_threadpool(_build, engine, cache, layer, z, x, y, generation, who.scope)
+        tile = await run_in_threadpool(
+            tiles.build_tile, engine, cache, layer, z, x, y, generation, who.scope
+        )
     if layer == "grids" and generation is not None:
         policy = "public, max-age=31536000, immutable"
     elif layer == "grids":

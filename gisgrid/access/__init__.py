@@ -1,1 +1,19 @@
 """Who may do what: accounts, roles and area scopes, the audit log, the household register."""
+
+from gisgrid.access.accounts import (
+    CASE_HANDLERS,
+    PERSONAL_READERS,
+    PUBLIC,
+    REGISTER_READERS,
+    Principal,
+    Role,
+)
+
+__all__ = [
+    "CASE_HANDLERS",
+    "PERSONAL_READERS",
+    "PUBLIC",
+    "REGISTER_READERS",
+    "Principal",
+    "Role",
+]

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
 
-from gisgrid.divisions.codes import grid_code, unit_prefix
+from gisgrid.divisions import grid_code, unit_prefix
 from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated
 
 TOKEN_TTL = dt.timedelta(hours=12)

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, text
 from gisgrid import sql
 from gisgrid.access import audit
 from gisgrid.access.accounts import PERSONAL_READERS, REGISTER_READERS, Principal
-from gisgrid.divisions.codes import grid_code
+from gisgrid.divisions import grid_code
 from gisgrid.errors import Forbidden, InvalidCode, NotFound
 
 MAX_PAGE = 1000

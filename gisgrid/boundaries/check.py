@@ -10,9 +10,9 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
-from gisgrid.boundaries import LEVELS
 from gisgrid.boundaries import crs as crsmod
 from gisgrid.boundaries.read import RawBoundaries
+from gisgrid.divisions import LEVELS
 from gisgrid.errors import InvalidCode
 
 CODE_LENGTH = {"county": (6, 12), "town": (9, 12), "village": (12,), "grid": (15,)}

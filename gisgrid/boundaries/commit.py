@@ -20,7 +20,7 @@ from sqlalchemy import Connection, text
 
 from gisgrid import sql
 from gisgrid.boundaries.check import ImportPlan
-from gisgrid.divisions.codes import unit_code
+from gisgrid.divisions import unit_code
 from gisgrid.errors import ImportRefused, InvalidImport
 from gisgrid.models import STORAGE_SRID
 from gisgrid.sql import copy_frame

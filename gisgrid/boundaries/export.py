@@ -13,7 +13,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
-from gisgrid.divisions.codes import unit_prefix
+from gisgrid.divisions import unit_prefix
 from gisgrid.errors import InvalidCode, NotFound
 
 EXPORT_FORMATS = {

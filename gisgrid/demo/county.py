@@ -25,8 +25,7 @@ from gisgrid.demo.outline import county_outline
 from gisgrid.demo.tessellate import tessellate_county
 from gisgrid.errors import DataSourceError, NotFound
 from gisgrid.models import STORAGE_SRID
-from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
-from gisgrid.reports.working_calendar import WorkingCalendar
+from gisgrid.reports import CATEGORIES, WORKING_DAY_HOURS, Category, WorkingCalendar
 from gisgrid.settings import PROJECT_DIR
 from gisgrid.sql import copy_frame
 

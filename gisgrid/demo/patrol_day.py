@@ -35,10 +35,8 @@ from sqlalchemy import Connection, Engine, text
 
 from gisgrid.demo.county import normalise_county_code
 from gisgrid.errors import NotFound
-from gisgrid.patrols.roads import utm_epsg
-from gisgrid.patrols.simulate import simulate_tracks
-from gisgrid.patrols.tracks import ingest_fixes
-from gisgrid.reports.working_calendar import WorkingCalendar
+from gisgrid.patrols import ingest_fixes, simulate_tracks, utm_epsg
+from gisgrid.reports import WorkingCalendar
 
 PATROL_GENERATOR = "gisgrid.patrol_day/2"
 PATROL_NOTE = (

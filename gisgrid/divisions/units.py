@@ -216,3 +216,13 @@ def get_grid(conn: Connection, code: str, as_of: dt.datetime | None = None) -> d
         when = f" on {as_of.isoformat()}" if as_of else ""
         raise NotFound(f"no {'current ' if not as_of else ''}grid has code {code}{when}")
     return page["features"][0]
+
+
+def first_county(conn: Connection) -> str:
+    """The code of the first county loaded (lowest code), or NotFound saying how to load one."""
+    code = conn.execute(
+        text("SELECT code FROM admin_unit WHERE level = 'county' ORDER BY code LIMIT 1")
+    ).scalar()
+    if code is None:
+        raise NotFound("no county is loaded yet; run `gisgrid demo` or import one")
+    return str(code)

@@ -14,14 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid import sql
+from gisgrid import reports, sql
 from gisgrid.datum import wgs84_to_gcj02
-from gisgrid.divisions.codes import grid_code, unit_prefix
-from gisgrid.divisions.units import get_unit
+from gisgrid.divisions import get_unit, grid_code, unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.patrols.coverage import household_visit_share
-from gisgrid.reports import scores
-from gisgrid.reports.taxonomy import CATEGORIES
+from gisgrid.patrols import household_visit_share
+from gisgrid.reports import CATEGORIES
 
 CATEGORY_NAMES = {c.code: (c.name, c.name_zh) for c in CATEGORIES}
 
@@ -323,9 +321,9 @@ def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:
             dict(r)
             for r in conn.execute(text(sql.load("map_ranking")), {"code": u["code"]}).mappings()
         ]
-    start, end = scores.period(None, None)
-    month = scores.closure_scores(
-        conn, [(r["code"], scores.code_prefix(r["code"])) for r in rows], start, end
+    start, end = reports.period(None, None)
+    month = reports.closure_scores(
+        conn, [(r["code"], reports.code_prefix(r["code"])) for r in rows], start, end
     )
     for r in rows:
         hh = r["households"]

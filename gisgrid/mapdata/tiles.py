@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, NotFound
@@ -141,6 +141,21 @@ def get_tile(
             cache.put(key, data)
         return Tile(data, False, generation)
     return Tile(_build(conn, f"tile_{layer}", z, x, y, scope=scope), False, None)
+
+
+def build_tile(
+    engine: Engine,
+    cache: TileCache,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    generation: int | None,
+    scope: str,
+) -> Tile:
+    """One tile on a connection of its own (the HTTP path: a cache miss, in a thread)."""
+    with engine.connect() as conn:
+        return get_tile(conn, layer, z, x, y, generation=generation, cache=cache, scope=scope)
 
 
 def _build(conn: Connection, statement: str, z: int, x: int, y: int, **params: object) -> bytes:

@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
-from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
+from gisgrid.divisions import grid_code, unit_code, unit_prefix
 from gisgrid.errors import InvalidPeriod, NotFound
 from gisgrid.patrols.road_coverage import age_bands, pieces_from_fixes, road_coverage
 from gisgrid.patrols.roads import utm_epsg

@@ -19,7 +19,7 @@ import pyproj
 import shapely
 from sqlalchemy import Connection, text
 
-from gisgrid.divisions.codes import unit_code
+from gisgrid.divisions import unit_code
 from gisgrid.errors import DataSourceError, InvalidGeometry, NotFound
 from gisgrid.models import STORAGE_SRID
 

@@ -1,1 +1,34 @@
-"""Reports and their cases: intake, Open311 fields, the closed loop, time limits, scores, keys."""
+"""Reports and their cases: intake, Open311 fields, the closed loop, time limits, scores, keys.
+
+Other rooms and the API use the names below; the modules behind them are this room's own.
+"""
+
+from gisgrid.reports.intake import (
+    MAX_DESCRIPTION,
+    OUTCOME_ERRORS,
+    AuditEntry,
+    IntakeConfig,
+    ReportIn,
+    file_report,
+    submit_report,
+)
+from gisgrid.reports.scores import closure_scores, code_prefix, period
+from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
+from gisgrid.reports.working_calendar import WorkingCalendar
+
+__all__ = [
+    "CATEGORIES",
+    "WORKING_DAY_HOURS",
+    "Category",
+    "WorkingCalendar",
+    "closure_scores",
+    "code_prefix",
+    "period",
+    "MAX_DESCRIPTION",
+    "OUTCOME_ERRORS",
+    "AuditEntry",
+    "IntakeConfig",
+    "ReportIn",
+    "file_report",
+    "submit_report",
+]

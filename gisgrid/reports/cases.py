@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid.access.accounts import CASE_HANDLERS, Principal, Role
+from gisgrid.access import CASE_HANDLERS, Principal, Role
 from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
 from gisgrid.reports import intake
 

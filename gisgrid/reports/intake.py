@@ -15,6 +15,7 @@ so the rules live in one place:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -23,13 +24,23 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import Connection, text
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy import Connection, Engine, text
 
 from gisgrid import sql
 from gisgrid.datum import DATUMS, to_wgs84
-from gisgrid.divisions.locate import check_lon_lat
-from gisgrid.errors import IdempotencyConflict, InvalidReport, NotFound, OutsideCoverage
+from gisgrid.divisions import check_lon_lat
+from gisgrid.errors import (
+    GisGridError,
+    IdempotencyConflict,
+    InvalidApiKey,
+    InvalidReport,
+    LocalDatabaseError,
+    NotFound,
+    OutsideCoverage,
+)
 from gisgrid.reports import api_keys
 from gisgrid.reports.taxonomy import WORKING_DAY_HOURS, category, duplicate_rule
 from gisgrid.reports.working_calendar import WorkingCalendar
@@ -49,7 +60,6 @@ _PLACE = text(
     "SELECT id, code, name, village_code, covers, distance_m "
     "FROM gisgrid_place(:lon, :lat, :tol_m, :tol_deg)"
 )
-_ASSIGNEE = text("SELECT id, name, role, open_cases FROM gisgrid_assignee(:grid_id)")
 _BY_ID = text("SELECT * FROM report_view WHERE id = :id")
 _BY_IDS = text(
     "SELECT * FROM report_view WHERE id = ANY(CAST(:ids AS bigint[])) "
@@ -147,14 +157,6 @@ def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
     )
 
 
-def choose_handler(conn: Connection, grid_id: int) -> tuple[dict[str, Any] | None, str]:
-    """(staff, level): least-loaded full-time worker, else the grid chief, else the village."""
-    row = conn.execute(_ASSIGNEE, {"grid_id": grid_id}).mappings().first()
-    if row is None:
-        return None, "village"
-    return dict(row), str(row["role"])
-
-
 def geocode_address(conn: Connection, address: str) -> tuple[float, float]:
     """WGS84 lon/lat of a household address (exact match), or InvalidReport saying why not."""
     rows = conn.execute(
@@ -212,15 +214,30 @@ def locate_input(report: ReportIn) -> tuple[float, float] | None:
     return float(x), float(y)
 
 
-@dataclass(frozen=True)
+# What each refusal of the intake statement means; the API's error table gives each its status.
+OUTCOME_ERRORS: dict[str, type[GisGridError]] = {
+    "outside": OutsideCoverage,
+    "conflict": IdempotencyConflict,
+    "bad_key": InvalidApiKey,
+    "revoked": InvalidApiKey,
+}
+
+
+@dataclass
 class AuditEntry:
-    """Who posted a report, for the write-audit entry stored with it."""
+    """Who posted a report, for the write-audit entry stored with it.
+
+    `statuses` is the HTTP status of each outcome (the caller's error table), so the entry
+    records what the client was answered; `written` turns true once the entry is committed.
+    """
 
     username: str
     path: str
     client: str
     account_id: int | None = None
     role: str | None = None
+    statuses: Mapping[str, int] = field(default_factory=dict)
+    written: bool = False
 
 
 def intake_params(
@@ -275,6 +292,7 @@ def intake_params(
         "audit_role": audit.role if audit else None,
         "audit_path": audit.path if audit else None,
         "audit_client": audit.client if audit else None,
+        "audit_statuses": json.dumps(dict(audit.statuses)) if audit else "{}",
     }
 
 
@@ -307,25 +325,115 @@ def submit_report(
     now: dt.datetime | None = None,
     *,
     api_key: str | None = None,
+    stored_key_hash: str | None = None,
     audit: AuditEntry | None = None,
 ) -> dict[str, Any]:
-    """Place, assign and store one report (or return the one already stored under its key)."""
+    """Place, assign and store one report in the caller's transaction (CLI, bulk, tests).
+
+    The same statement as `file_report`; here it runs inside `conn`'s transaction, so the
+    caller commits (and `audit.written` means "written, if you commit").
+    """
     config = config or IntakeConfig()
-    now = now or dt.datetime.now(dt.UTC)
     point = locate_input(report)
     if point is None:
         point = geocode_address(conn, report.address_string or "")
     params = intake_params(
-        report, *point, config, now, api_key=api_key, api_key_id=api_key_id, audit=audit
+        report,
+        *point,
+        config,
+        now or dt.datetime.now(dt.UTC),
+        api_key=api_key,
+        api_key_id=api_key_id,
+        audit=audit,
+        stored_key_hash=stored_key_hash,
     )
     raw = conn.connection.driver_connection
     assert raw is not None
-    # On the driver, inside the caller's transaction: the statement is psycopg-style, shared
-    # with the HTTP hot path (api/routers/open311.py), which skips SQLAlchemy altogether.
+    # On the driver: the statement is psycopg-style, shared with file_report's async path.
     with raw.cursor(row_factory=dict_row) as cur:
         row = cur.execute(INTAKE_SQL, params).fetchone()
     assert row is not None
+    if audit is not None:
+        audit.written = True
     return intake_result(row, report, point, api_key)
+
+
+async def file_report(
+    pool: AsyncConnectionPool,
+    engine: Engine,
+    report: ReportIn,
+    config: IntakeConfig,
+    audit: AuditEntry,
+    *,
+    api_key: str | None = None,
+    service_key: str | None = None,
+) -> dict[str, Any]:
+    """Place, assign and store one report sent by a client: the whole intake, one statement.
+
+    The client's `api_key`, or `service_key` naming the service's own key (the residents' form)
+    is checked inside the statement, which also stores `audit`; it runs on the async `pool` in
+    autocommit, so a report costs one round trip and no thread. A report given by address
+    only takes `engine` in a thread to look the address up first.
+    """
+    stored_hash = await _service_key_hash(engine, service_key) if service_key else None
+    if stored_hash is None:
+        api_keys.key_hash(api_key)  # no key at all: refused before the database is asked
+    point = locate_input(report)
+    if point is None:
+
+        def by_address() -> dict[str, Any]:
+            with engine.begin() as conn:
+                return submit_report(
+                    conn,
+                    report,
+                    config=config,
+                    api_key=api_key,
+                    stored_key_hash=stored_hash,
+                    audit=audit,
+                )
+
+        return await asyncio.to_thread(by_address)
+    params = intake_params(
+        report,
+        *point,
+        config,
+        dt.datetime.now(dt.UTC),
+        api_key=api_key,
+        audit=audit,
+        stored_key_hash=stored_hash,
+    )
+    try:
+        async with pool.connection() as aconn:
+            cur = aconn.cursor(row_factory=dict_row)
+            row = await (await cur.execute(INTAKE_SQL, params)).fetchone()
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise LocalDatabaseError(
+            f"the database did not answer ({type(exc).__name__}); nothing was stored, so send "
+            "the same request again (with the same Idempotency-Key) in a moment"
+        ) from None
+    assert row is not None
+    audit.written = True  # autocommit: the statement and its audit entry are committed
+    return intake_result(row, report, point, api_key)
+
+
+_SERVICE_KEY_HASHES: dict[tuple[str, str], str] = {}
+
+
+async def _service_key_hash(engine: Engine, name: str) -> str:
+    """The stored hash of the service's own key `name`, created on first use, then cached.
+
+    Caching is safe: the statement checks the stored key on every report, so revoking it
+    still switches the form off at once.
+    """
+    cache_key = (engine.url.render_as_string(hide_password=True), name)
+    if cache_key not in _SERVICE_KEY_HASHES:
+
+        def ensure() -> str:
+            with engine.begin() as conn:
+                return api_keys.service_key_hash(conn, name)
+
+        _SERVICE_KEY_HASHES[cache_key] = await asyncio.to_thread(ensure)
+    return _SERVICE_KEY_HASHES[cache_key]
 
 
 def query_reports(

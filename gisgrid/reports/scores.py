@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
-from gisgrid.divisions.codes import unit_prefix
-from gisgrid.divisions.units import get_unit, unit_children
+from gisgrid.divisions import get_unit, unit_children, unit_prefix
 from gisgrid.errors import InvalidPeriod
 
 DEFAULT_PERIOD = dt.timedelta(days=30)

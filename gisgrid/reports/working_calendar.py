@@ -14,14 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from gisgrid.errors import GisGridError
+from gisgrid.errors import CalendarError
 
 DEFAULT_PERIODS = "08:30-12:00,14:00-17:30"
 DEFAULT_TZ = "Asia/Shanghai"
-
-
-class CalendarError(GisGridError):
-    """A working-calendar setting cannot be read."""
 
 
 def parse_periods(spec: str) -> tuple[tuple[dt.time, dt.time], ...]:

@@ -15,8 +15,8 @@ a AS (
            %(audit_path)s, 'report',
            CASE WHEN (i.o_report).id IS NOT NULL THEN ARRAY[(i.o_report).id::text] END,
            %(audit_client)s,
-           CASE i.o_outcome WHEN 'created' THEN 201 WHEN 'replayed' THEN 200
-                            WHEN 'conflict' THEN 409 WHEN 'outside' THEN 400 ELSE 403 END
+           -- the status the client is answered, from the API's one error table
+           (%(audit_statuses)s::jsonb ->> i.o_outcome)::int
     FROM i
     WHERE %(audited)s
 )
