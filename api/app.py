@@ -10,13 +10,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, security
+from api import browser, errors, security
 from api.routers import (
     audit,
     auth,
     boundaries,
     cases,
     health,
+    home,
     households,
     locate,
     maps,
@@ -93,11 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
+    app.add_middleware(browser.RememberLang)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     for router in (
         health.router,
+        home.router,
         auth.router,
         units.router,
         locate.router,

@@ -8,9 +8,12 @@ intake's audit entry records (`outcome_statuses`) all read it.
 import psycopg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import browser
 from gisgrid import errors, reports
 
 STATUS = {
@@ -51,9 +54,11 @@ def outcome_statuses() -> dict[str, int]:
     }
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.GisGridError)
     status = status_of(exc)
+    if browser.wants_page(request):
+        return browser.error_page(request, status, str(exc))
     # RFC 6750: a 401 says which scheme would work.
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
@@ -61,13 +66,15 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"] if p not in ("query", "body", "path"))
         got = f", got {_short(err['input'])}" if "input" in err and err["input"] is not None else ""
         problems.append(f"{where}: {err['msg']}{got}")
+    if browser.wants_page(request):
+        return browser.error_page(request, 422, "; ".join(problems))
     # The input is named, not echoed whole: a 4,000-character limit must not answer with 4 MB.
     listed = [
         {k: (_short(v) if k == "input" else v) for k, v in err.items() if k != "ctx"}
@@ -100,9 +107,18 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Starlette's own refusals (no such route, wrong method): a page for people, JSON otherwise.
+    assert isinstance(exc, StarletteHTTPException)
+    if browser.wants_page(request):
+        return browser.error_page(request, exc.status_code, None)
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
     app.add_exception_handler(errors.GisGridError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_down)
     app.add_exception_handler(psycopg.OperationalError, _database_down)
     app.add_exception_handler(RequestValidationError, _validation_error)
