@@ -91,16 +91,15 @@ def _select(
 ) -> list[dict[str, Any]]:
     return [
         dict(r)
-        for r in conn.execute(
-            text(sql.load("households")),
-            {
-                "reveal": reveal,
-                "scope": who.scope,
-                "grid": grid,
-                "id": id,
-                "limit": limit,
-                "offset": offset,
-            },
+        for r in sql.execute(
+            conn,
+            "access/households",
+            reveal=reveal,
+            scope=who.scope,
+            grid=grid,
+            id=id,
+            limit=limit,
+            offset=offset,
         ).mappings()
     ]
 

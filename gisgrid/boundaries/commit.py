@@ -172,7 +172,7 @@ def _commit_grids(
     for table in ("grid", "grid_part", "boundary_old_grid"):
         conn.execute(text(f"ANALYZE {table}"))  # noqa: S608 - fixed table names, not input
     progress("computing lineage from overlap")
-    conn.execute(text(sql.load("lineage")), {"gen": gen_id, "min_share": MIN_LINEAGE_SHARE})
+    sql.execute(conn, "boundaries/lineage", gen=gen_id, min_share=MIN_LINEAGE_SHARE)
     conn.execute(
         text(
             "CREATE TEMP TABLE boundary_successor ON COMMIT DROP AS "
@@ -192,11 +192,11 @@ def _commit_grids(
         ).all()
     )
     progress("moving households, household groups, open reports and staff")
-    hh = [r[0] for r in conn.execute(text(sql.load("move_households")), {"gen": gen_id})]
-    rep = [r[0] for r in conn.execute(text(sql.load("move_reports")), {"gen": gen_id})]
+    hh = [r[0] for r in sql.execute(conn, "boundaries/move_households", gen=gen_id)]
+    rep = [r[0] for r in sql.execute(conn, "boundaries/move_reports", gen=gen_id)]
     progress(f"moved {len(hh):,} households and {len(rep):,} open reports")
-    groups = conn.execute(text(sql.load("move_groups")), {"gen": gen_id}).rowcount
-    staff = conn.execute(text(sql.load("move_staff")), {"valid_from": valid_from}).rowcount
+    groups = sql.execute(conn, "boundaries/move_groups", gen=gen_id).rowcount
+    staff = sql.execute(conn, "boundaries/move_staff", valid_from=valid_from).rowcount
     left = conn.execute(
         text(
             "SELECT (SELECT count(*) FROM household WHERE grid_id IN "

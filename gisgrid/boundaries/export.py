@@ -40,13 +40,12 @@ def grids_frame(
         if found is None:
             names = conn.execute(text("SELECT name FROM generation ORDER BY id")).scalars().all()
             raise NotFound(f"no generation is named {generation!r}; there are {names}")
-    rows = conn.execute(
-        text(sql.load("export_grids")),
-        {
-            "generation": generation,
-            "as_of": as_of,
-            "prefix": unit_prefix(unit) if unit else None,
-        },
+    rows = sql.execute(
+        conn,
+        "boundaries/export_grids",
+        generation=generation,
+        as_of=as_of,
+        prefix=unit_prefix(unit) if unit else None,
     ).all()
     frame = gpd.GeoDataFrame(
         {

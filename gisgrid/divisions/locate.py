@@ -29,11 +29,7 @@ def locate(
 ) -> dict[str, Any]:
     """The grid covering (lon, lat) in WGS84 (current, or valid at as_of), its units and staff."""
     check_lon_lat(lon, lat)
-    row = (
-        conn.execute(text(sql.load("locate")), {"lon": lon, "lat": lat, "as_of": as_of})
-        .mappings()
-        .first()
-    )
+    row = sql.execute(conn, "divisions/locate", lon=lon, lat=lat, as_of=as_of).mappings().first()
     if row is None:
         raise OutsideCoverage(_outside_message(conn, lon, lat, as_of))
     staff = conn.execute(
@@ -66,9 +62,7 @@ def _outside_message(
     msg = f"lon={lon}, lat={lat} is outside every grid this service holds{when}"
     # A swapped pair that lands in a grid is the commonest cause; say so when it does.
     if -90 <= lon <= 90 and -180 <= lat <= 180:
-        swapped = conn.execute(
-            text(sql.load("locate")), {"lon": lat, "lat": lon, "as_of": as_of}
-        ).first()
+        swapped = sql.execute(conn, "divisions/locate", lon=lat, lat=lon, as_of=as_of).first()
         if swapped is not None:
             return msg + f"; lon={lat}, lat={lon} is inside grid {swapped.code}: did you swap them?"
     counties = conn.execute(

@@ -17,10 +17,7 @@ MAX_PAGE = 5000
 def _unit_row(conn: Connection, code: str, geometry: bool) -> dict[str, Any]:
     full = unit_code(code)
     row = (
-        conn.execute(
-            text(sql.load("unit")),
-            {"code": full, "prefix": unit_prefix(full), "geometry": geometry},
-        )
+        sql.execute(conn, "divisions/unit", code=full, prefix=unit_prefix(full), geometry=geometry)
         .mappings()
         .first()
     )
@@ -140,19 +137,18 @@ def list_grids(
         prefix = unit_prefix(unit)
     minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
     rows = (
-        conn.execute(
-            text(sql.load("grids")),
-            {
-                "code": grid_code(code) if code else None,
-                "prefix": prefix,
-                "minx": minx,
-                "miny": miny,
-                "maxx": maxx,
-                "maxy": maxy,
-                "limit": limit,
-                "offset": offset,
-                "as_of": as_of,
-            },
+        sql.execute(
+            conn,
+            "divisions/grids",
+            code=grid_code(code) if code else None,
+            prefix=prefix,
+            minx=minx,
+            miny=miny,
+            maxx=maxx,
+            maxy=maxy,
+            limit=limit,
+            offset=offset,
+            as_of=as_of,
         )
         .mappings()
         .all()
@@ -192,7 +188,7 @@ def _count_without_page(
 ) -> int:
     # An offset past the end returns no rows, and with them no window count: ask directly.
     minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
-    stmt = "SELECT count(*) FROM (" + sql.load("grids").split("ORDER BY")[0] + ") q"
+    stmt = "SELECT count(*) FROM (" + sql.load("divisions/grids").split("ORDER BY")[0] + ") q"
     return int(
         conn.execute(
             text(stmt),

@@ -152,13 +152,13 @@ def items(
     if collection == "grids":
         current, start, end = parse_datetime(datetime)
         params |= {"id": None, "code": None, "current": current, "start": start, "end": end}
-        rows = conn.execute(text(sql.load("features_grids")), params).mappings().all()
+        rows = sql.execute(conn, "mapdata/features_grids", **params).mappings().all()
         features = [_grid_feature(r) for r in rows]
     else:
         if level is not None and level not in UNIT_LEVELS:
             raise InvalidCoordinate(f"level={level!r} must be one of {', '.join(UNIT_LEVELS)}")
         params |= {"code": None, "level": level}
-        rows = conn.execute(text(sql.load("features_units")), params).mappings().all()
+        rows = sql.execute(conn, "mapdata/features_units", **params).mappings().all()
         features = [_unit_feature(r) for r in rows]
     matched = int(rows[0]["matched"]) if rows else _count(conn, collection, params)
     return {
@@ -172,7 +172,7 @@ def items(
 
 def _count(conn: Connection, collection: str, params: dict[str, Any]) -> int:
     # Past the last page there is no row to carry the window count: count without paging.
-    name = "features_grids" if collection == "grids" else "features_units"
+    name = "mapdata/features_grids" if collection == "grids" else "mapdata/features_units"
     stmt = "SELECT count(*) FROM (" + sql.load(name).split("ORDER BY")[0] + ") q"
     return int(conn.execute(text(stmt), params).scalar_one())
 
@@ -193,12 +193,12 @@ def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
             "start": None,
             "end": None,
         }
-        row = conn.execute(text(sql.load("features_grids")), params).mappings().first()
+        row = sql.execute(conn, "mapdata/features_grids", **params).mappings().first()
         if row is None:
             raise NotFound(f"no grid feature {feature_id!r}")
         return _grid_feature(row)
     row = (
-        conn.execute(text(sql.load("features_units")), base | {"code": feature_id, "level": None})
+        sql.execute(conn, "mapdata/features_units", **base | {"code": feature_id, "level": None})
         .mappings()
         .first()
     )

@@ -133,16 +133,15 @@ def grid_measures(
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
     rows = (
-        conn.execute(
-            text(sql.load("map_grids")),
-            {
-                "prefix": prefix,
-                "grid": gcode,
-                "generation": generation,
-                "tolerance": tolerance_for_zoom(zoom),
-                "geometry": geometry,
-                **_bbox_params(bbox),
-            },
+        sql.execute(
+            conn,
+            "mapdata/map_grids",
+            prefix=prefix,
+            grid=gcode,
+            generation=generation,
+            tolerance=tolerance_for_zoom(zoom),
+            geometry=geometry,
+            **_bbox_params(bbox),
         )
         .mappings()
         .all()
@@ -217,9 +216,13 @@ def open_reports(
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
     rows = (
-        conn.execute(
-            text(sql.load("map_reports")),
-            {"prefix": prefix, "grid": gcode, "overdue_only": overdue_only, "limit": limit},
+        sql.execute(
+            conn,
+            "mapdata/map_reports",
+            prefix=prefix,
+            grid=gcode,
+            overdue_only=overdue_only,
+            limit=limit,
         )
         .mappings()
         .all()
@@ -268,9 +271,7 @@ def staff_positions(
     if not 1 <= max_age_h <= 24 * 30:
         raise InvalidCoordinate(f"max_age_h={max_age_h} must be between 1 and 720")
     rows = (
-        conn.execute(
-            text(sql.load("map_staff")), {"prefix": unit_prefix(unit), "max_age_h": max_age_h}
-        )
+        sql.execute(conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h)
         .mappings()
         .all()
     )
@@ -320,8 +321,7 @@ def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:
         ]
     else:
         rows = [
-            dict(r)
-            for r in conn.execute(text(sql.load("map_ranking")), {"code": u["code"]}).mappings()
+            dict(r) for r in sql.execute(conn, "mapdata/map_ranking", code=u["code"]).mappings()
         ]
     start, end = scores.period(None, None)
     month = scores.closure_scores(
@@ -356,9 +356,13 @@ def households(
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
     rows = (
-        conn.execute(
-            text(sql.load("map_households")),
-            {"prefix": prefix, "grid": gcode, "limit": limit + 1, **_bbox_params(bbox)},
+        sql.execute(
+            conn,
+            "mapdata/map_households",
+            prefix=prefix,
+            grid=gcode,
+            limit=limit + 1,
+            **_bbox_params(bbox),
         )
         .mappings()
         .all()

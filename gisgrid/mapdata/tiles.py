@@ -20,6 +20,11 @@ LAYERS = ("grids", "households", "reports")
 MAX_ZOOM = 22
 # Below these zooms a tile would cover too many points to be useful; the pages show grids there.
 MIN_ZOOM = {"grids": 0, "households": 12, "reports": 6}
+STATEMENTS = {
+    "grids": "mapdata/tile_grids",
+    "households": "mapdata/tile_households",
+    "reports": "mapdata/tile_reports",
+}
 
 
 @dataclass(frozen=True)
@@ -136,15 +141,15 @@ def get_tile(
             hit = cache.get(key)
             if hit is not None:
                 return Tile(hit, True, generation)
-        data = _build(conn, "tile_grids", z, x, y, generation=generation)
+        data = _build(conn, STATEMENTS["grids"], z, x, y, generation=generation)
         if cache is not None:
             cache.put(key, data)
         return Tile(data, False, generation)
-    return Tile(_build(conn, f"tile_{layer}", z, x, y, scope=scope), False, None)
+    return Tile(_build(conn, STATEMENTS[layer], z, x, y, scope=scope), False, None)
 
 
 def _build(conn: Connection, statement: str, z: int, x: int, y: int, **params: object) -> bytes:
-    data = conn.execute(text(sql.load(statement)), {"z": z, "x": x, "y": y, **params}).scalar()
+    data = sql.scalar(conn, statement, z=z, x=x, y=y, **params)
     return bytes(data) if data else b""
 
 

@@ -33,14 +33,20 @@ def suggest_route(
     """The suggested route for one worker as GeoJSON: ordered stops and the road legs."""
     at = at or dt.datetime.now(dt.UTC)
     since = at - dt.timedelta(days=lookback_days)
-    start = conn.execute(text(sql.load("route_start")), {"staff": staff_id, "at": at}).first()
+    start = sql.execute(conn, "patrols/route_start", staff=staff_id, at=at).first()
     if start is None:
         raise NotFound(f"staff {staff_id} has no current grid assignment (or does not exist)")
     dy = 1.01 / 111_320.0
     dx = dy / math.cos(math.radians(abs(start.lat)))
-    targets = conn.execute(
-        text(sql.load("route_targets")),
-        {"staff": staff_id, "since": since, "at": at, "dx": dx, "dy": dy, "limit": max_stops},
+    targets = sql.execute(
+        conn,
+        "patrols/route_targets",
+        staff=staff_id,
+        since=since,
+        at=at,
+        dx=dx,
+        dy=dy,
+        limit=max_stops,
     ).all()
     conn.execute(
         text(
@@ -49,9 +55,7 @@ def suggest_route(
         )
     )
     conn.execute(text("TRUNCATE route_edges"))
-    n_edges = conn.execute(
-        text(sql.load("route_edges")), {"staff": staff_id, "margin": 0.01}
-    ).rowcount
+    n_edges = sql.execute(conn, "patrols/route_edges", staff=staff_id, margin=0.01).rowcount
     base = {
         "staff_id": staff_id,
         "at": at.isoformat(),
@@ -71,7 +75,7 @@ def suggest_route(
     conn.execute(text("CREATE INDEX ON route_edges USING gist (geom)"))
     lons = [start.lon] + [t.lon for t in targets]
     lats = [start.lat] + [t.lat for t in targets]
-    snap = conn.execute(text(sql.load("route_snap")), {"lons": lons, "lats": lats}).all()
+    snap = sql.execute(conn, "patrols/route_snap", lons=lons, lats=lats).all()
     nodes = [int(s.node) for s in snap]
     uniq = sorted(set(nodes))
     matrix = conn.execute(

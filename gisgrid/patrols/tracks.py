@@ -298,17 +298,16 @@ def ingest_fixes(
     # Judge jumps together with what is already stored around the batch (offline batches
     # arrive out of order and in pieces).
     stored = pd.DataFrame(
-        conn.execute(
-            text(sql.load("patrol_neighbours")),
-            {
-                "staff": frame_on["staff"].unique().tolist(),
-                "t0": (frame_on["t"].min() - pd.Timedelta(seconds=rules.neighbour_window_s))
-                if len(frame_on)
-                else dt.datetime.now(dt.UTC),
-                "t1": (frame_on["t"].max() + pd.Timedelta(seconds=rules.neighbour_window_s))
-                if len(frame_on)
-                else dt.datetime.now(dt.UTC),
-            },
+        sql.execute(
+            conn,
+            "patrols/patrol_neighbours",
+            staff=frame_on["staff"].unique().tolist(),
+            t0=(frame_on["t"].min() - pd.Timedelta(seconds=rules.neighbour_window_s))
+            if len(frame_on)
+            else dt.datetime.now(dt.UTC),
+            t1=(frame_on["t"].max() + pd.Timedelta(seconds=rules.neighbour_window_s))
+            if len(frame_on)
+            else dt.datetime.now(dt.UTC),
         ).all(),
         columns=["staff", "t", "lon", "lat"],
     )
@@ -340,16 +339,15 @@ def ingest_fixes(
     if len(keep):
         keep = keep.assign(day=keep["t"].dt.tz_convert(LOCAL_TZ).dt.date)
         days = keep.groupby(["staff", "day"], as_index=False).agg(t0=("t", "min"), t1=("t", "max"))
-        track_rows = conn.execute(
-            text(sql.load("patrol_tracks_upsert")),
-            {
-                "staff": days["staff"].tolist(),
-                "day": days["day"].tolist(),
-                "t0": days["t0"].dt.to_pydatetime().tolist(),
-                "t1": days["t1"].dt.to_pydatetime().tolist(),
-                "source": source,
-                "generated": generated,
-            },
+        track_rows = sql.execute(
+            conn,
+            "patrols/patrol_tracks_upsert",
+            staff=days["staff"].tolist(),
+            day=days["day"].tolist(),
+            t0=days["t0"].dt.to_pydatetime().tolist(),
+            t1=days["t1"].dt.to_pydatetime().tolist(),
+            source=source,
+            generated=generated,
         ).all()
         track_of = pd.DataFrame(track_rows, columns=["staff", "day", "track_id"])
         tracks = sorted(int(i) for i in track_of["track_id"])
@@ -396,4 +394,4 @@ def _insert(conn: Connection, keep: pd.DataFrame) -> int:
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy("COPY fix_in FROM STDIN WITH (FORMAT csv)") as copy:
         copy.write(buf.getvalue())
-    return int(conn.execute(text(sql.load("patrol_fix_insert"))).rowcount)
+    return int(sql.execute(conn, "patrols/patrol_fix_insert").rowcount)

@@ -42,9 +42,9 @@ MAX_KEY = 255
 _M_PER_DEG_LAT = 111_320.0
 
 
-# The statements live in gisgrid/sql/intake_functions.sql, installed by gisgrid.db.migrate: the
-# whole intake is one call to gisgrid_intake(), one round trip (issue 4's latency budget).
-INTAKE_SQL = sql.load("intake_call")
+# The statements live in gisgrid/sql/reports/intake_functions.sql, installed by
+# gisgrid.db.migrate: the whole intake is one call to gisgrid_intake(), one round trip (issue 4).
+INTAKE_SQL = sql.load("reports/intake_call")
 _PLACE = text(
     "SELECT id, code, name, village_code, covers, distance_m "
     "FROM gisgrid_place(:lon, :lat, :tol_m, :tol_deg)"
