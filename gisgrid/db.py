@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -88,8 +88,8 @@ def install_functions(url: str) -> None:
 def server_versions(engine: Engine) -> dict[str, str]:
     """PostgreSQL and PostGIS versions, for /healthz."""
     with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar_one()
-        postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
-        geos = conn.execute(text("SELECT postgis_geos_version()")).scalar_one()
-        proj = conn.execute(text("SELECT postgis_proj_version()")).scalar_one()
+        pg = sql.execute(conn, "db/server_version").scalar_one()
+        postgis = sql.execute(conn, "db/postgis_lib_version").scalar_one()
+        geos = sql.execute(conn, "db/postgis_geos_version").scalar_one()
+        proj = sql.execute(conn, "db/postgis_proj_version").scalar_one()
     return {"postgresql": pg, "postgis": postgis, "geos": geos, "proj": proj}

@@ -14,14 +14,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from api import submit
 from api.deps import ConnDep, EngineDep
 from api.routers.maps import _basemap
 from api.security import rate_limit
-from gisgrid import errors
+from gisgrid import errors, sql
 from gisgrid.mapdata import layers
 from gisgrid.reports import api_keys, cases, intake
 from gisgrid.reports.taxonomy import CATEGORIES
@@ -182,9 +182,7 @@ def report_page(
 
 
 def _first_county(conn: Connection) -> str:
-    code = conn.execute(
-        text("SELECT code FROM admin_unit WHERE level = 'county' ORDER BY code LIMIT 1")
-    ).scalar()
+    code = sql.execute(conn, "divisions/first_county").scalar()
     if code is None:
         raise errors.NotFound("no county is loaded yet; run `gisgrid demo` or import one")
     return str(code)

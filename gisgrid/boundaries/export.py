@@ -10,7 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.divisions.codes import unit_prefix
@@ -34,11 +34,9 @@ def grids_frame(
 ) -> gpd.GeoDataFrame:
     """Grids of one generation (by name), as of a date, or current; optionally within a unit."""
     if generation is not None:
-        found = conn.execute(
-            text("SELECT id FROM generation WHERE name = :n"), {"n": generation}
-        ).scalar()
+        found = sql.execute(conn, "boundaries/generation_id", n=generation).scalar()
         if found is None:
-            names = conn.execute(text("SELECT name FROM generation ORDER BY id")).scalars().all()
+            names = sql.execute(conn, "boundaries/generation_names").scalars().all()
             raise NotFound(f"no generation is named {generation!r}; there are {names}")
     rows = sql.execute(
         conn,

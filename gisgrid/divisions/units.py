@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
@@ -65,13 +65,7 @@ def unit_children(conn: Connection, code: str) -> list[dict[str, Any]]:
             }
             for f in page["features"]
         ]
-    rows = conn.execute(
-        text(
-            "SELECT code, name, level::text AS level, parent_code FROM admin_unit "
-            "WHERE parent_code = :code ORDER BY code"
-        ),
-        {"code": parent["code"]},
-    ).mappings()
+    rows = sql.execute(conn, "divisions/child_units", code=parent["code"]).mappings()
     return [
         {"code": r["code"], "name": r["name"], "level": r["level"], "parent": r["parent_code"]}
         for r in rows
@@ -188,19 +182,17 @@ def _count_without_page(
 ) -> int:
     # An offset past the end returns no rows, and with them no window count: ask directly.
     minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
-    stmt = "SELECT count(*) FROM (" + sql.load("divisions/grids").split("ORDER BY")[0] + ") q"
     return int(
-        conn.execute(
-            text(stmt),
-            {
-                "code": code,
-                "prefix": prefix,
-                "minx": minx,
-                "miny": miny,
-                "maxx": maxx,
-                "maxy": maxy,
-                "as_of": as_of,
-            },
+        sql.execute(
+            conn,
+            "divisions/count_grids",
+            code=code,
+            prefix=prefix,
+            minx=minx,
+            miny=miny,
+            maxx=maxx,
+            maxy=maxy,
+            as_of=as_of,
         ).scalar_one()
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, NotFound
@@ -61,21 +61,9 @@ def collection_extent(conn: Connection, collection: str) -> dict[str, Any]:
     """Spatial (CRS84 bbox) and, for grids, temporal extent of a collection."""
     check_collection(collection)
     if collection == "grids":
-        row = conn.execute(
-            text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), lo, hi FROM (SELECT "
-                "ST_Extent(geom) AS e, min(valid_from) AS lo, "
-                "CASE WHEN bool_or(valid_to IS NULL) THEN NULL ELSE max(valid_to) END AS hi "
-                "FROM grid) q"
-            )
-        ).one()
+        row = sql.execute(conn, "mapdata/grid_extent").one()
     else:
-        row = conn.execute(
-            text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), NULL, NULL FROM "
-                "(SELECT ST_Extent(geom) AS e FROM admin_unit) q"
-            )
-        ).one()
+        row = sql.execute(conn, "mapdata/unit_extent").one()
     extent: dict[str, Any] = {
         "spatial": {
             "bbox": [list(row[:4])] if row[0] is not None else [[-180, -90, 180, 90]],
@@ -172,9 +160,10 @@ def items(
 
 def _count(conn: Connection, collection: str, params: dict[str, Any]) -> int:
     # Past the last page there is no row to carry the window count: count without paging.
-    name = "mapdata/features_grids" if collection == "grids" else "mapdata/features_units"
-    stmt = "SELECT count(*) FROM (" + sql.load(name).split("ORDER BY")[0] + ") q"
-    return int(conn.execute(text(stmt), params).scalar_one())
+    name = (
+        "mapdata/count_features_grids" if collection == "grids" else "mapdata/count_features_units"
+    )
+    return int(sql.execute(conn, name, **params).scalar_one())
 
 
 def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:

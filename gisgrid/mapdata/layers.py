@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.datum import wgs84_to_gcj02
@@ -87,14 +87,7 @@ def unit_outline(conn: Connection, unit: str) -> dict[str, Any]:
 def generations(conn: Connection, unit: str) -> list[dict[str, Any]]:
     """The grid generations of the unit's county, newest first; `current` marks the live one."""
     county = unit_prefix(unit)[:6]
-    rows = conn.execute(
-        text(
-            "SELECT id, name, valid_from, valid_to, description, "
-            "(SELECT count(*) FROM grid g WHERE g.generation_id = gen.id) AS grids "
-            "FROM generation gen WHERE left(county_code, 6) = :county ORDER BY valid_from DESC"
-        ),
-        {"county": county},
-    ).mappings()
+    rows = sql.execute(conn, "mapdata/generations", county=county).mappings()
     return [
         {
             "id": r["id"],

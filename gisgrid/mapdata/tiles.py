@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, NotFound
@@ -95,9 +95,7 @@ def check_tile(layer: str, z: int, x: int, y: int) -> None:
 
 def current_generation_id(conn: Connection) -> int | None:
     """The newest current generation (the one whose grids have no valid_to)."""
-    row = conn.execute(
-        text("SELECT id FROM generation WHERE valid_to IS NULL ORDER BY valid_from DESC LIMIT 1")
-    ).first()
+    row = sql.execute(conn, "mapdata/current_generation").first()
     return int(row[0]) if row else None
 
 

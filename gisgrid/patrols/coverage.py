@@ -19,7 +19,7 @@ import numpy as np
 import pyproj
 import shapely
 from scipy.spatial import cKDTree
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
@@ -223,9 +223,7 @@ def _workers(
     dist = np.bincount(inv[1:], weights=d, minlength=len(ids))
     dur = np.bincount(inv[1:], weights=secs, minlength=len(ids))
     nfix = np.bincount(inv, minlength=len(ids))
-    rows = conn.execute(
-        text("SELECT id, name FROM staff WHERE id = ANY(:i)"), {"i": ids.tolist()}
-    ).all()
+    rows = sql.execute(conn, "patrols/staff_names", i=ids.tolist()).all()
     names: dict[int, str] = {int(r.id): r.name for r in rows}
     return [
         {
