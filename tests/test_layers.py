@@ -1,4 +1,5 @@
-"""The layers point one way: api -> maps -> gisgrid; the core imports no web framework."""
+"""The layers point one way: api -> maps -> gisgrid; the core imports no web framework; every
+SQL statement lives in gisgrid/sql/<room>/ and runs through its runner."""
 
 import ast
 import re
