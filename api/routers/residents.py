@@ -182,7 +182,7 @@ def report_page(
 
 
 def _first_county(conn: Connection) -> str:
-    code = sql.execute(conn, "divisions/first_county").scalar()
+    code = sql.scalar(conn, "divisions/first_county")
     if code is None:
         raise errors.NotFound("no county is loaded yet; run `gisgrid demo` or import one")
     return str(code)

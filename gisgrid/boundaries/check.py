@@ -153,7 +153,7 @@ def _county_of(conn: Connection, codes: np.ndarray, level: str) -> dict[str, Any
     if not prefixes:
         return None
     prefix = prefixes.most_common(1)[0][0]
-    row = sql.execute(conn, "boundaries/county_extent", c=prefix + "000000").mappings().first()
+    row = sql.first(conn, "boundaries/county_extent", c=prefix + "000000")
     if row is None:
         return {"code": prefix + "000000", "missing": True} if level != "county" else None
     return dict(row)

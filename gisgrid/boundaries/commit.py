@@ -100,7 +100,7 @@ def _commit_grids(
     if sql.execute(conn, "boundaries/generation_exists", n=name).first():
         raise InvalidImport(f"a generation named {name!r} already exists; choose another name")
     # Lock the county's current generation so two commits cannot both close it.
-    prev = sql.execute(conn, "boundaries/lock_current_generation", c=county).mappings().first()
+    prev = sql.first(conn, "boundaries/lock_current_generation", c=county)
     if prev is not None and valid_from <= prev["valid_from"]:
         raise InvalidImport(
             f"valid_from={valid_from.isoformat()} is not after the current generation "

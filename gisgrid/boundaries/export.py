@@ -34,7 +34,7 @@ def grids_frame(
 ) -> gpd.GeoDataFrame:
     """Grids of one generation (by name), as of a date, or current; optionally within a unit."""
     if generation is not None:
-        found = sql.execute(conn, "boundaries/generation_id", n=generation).scalar()
+        found = sql.scalar(conn, "boundaries/generation_id", n=generation)
         if found is None:
             names = sql.execute(conn, "boundaries/generation_names").scalars().all()
             raise NotFound(f"no generation is named {generation!r}; there are {names}")

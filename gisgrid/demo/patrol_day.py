@@ -217,7 +217,7 @@ def simulate_patrol_day(
 
 def stored_patrol_day(conn: Connection, county: str) -> dict[str, Any] | None:
     """What the dataset row says about the county's generated patrol day, if any."""
-    notes = sql.execute(conn, "demo/stored_patrol_day", c=normalise_county_code(county)).scalar()
+    notes = sql.scalar(conn, "demo/stored_patrol_day", c=normalise_county_code(county))
     return notes if isinstance(notes, dict) else None
 
 

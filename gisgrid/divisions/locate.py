@@ -29,7 +29,7 @@ def locate(
 ) -> dict[str, Any]:
     """The grid covering (lon, lat) in WGS84 (current, or valid at as_of), its units and staff."""
     check_lon_lat(lon, lat)
-    row = sql.execute(conn, "divisions/locate", lon=lon, lat=lat, as_of=as_of).mappings().first()
+    row = sql.first(conn, "divisions/locate", lon=lon, lat=lat, as_of=as_of)
     if row is None:
         raise OutsideCoverage(_outside_message(conn, lon, lat, as_of))
     staff = sql.execute(conn, "divisions/grid_staff", g=row["id"], as_of=as_of).mappings()

@@ -16,11 +16,7 @@ MAX_PAGE = 5000
 
 def _unit_row(conn: Connection, code: str, geometry: bool) -> dict[str, Any]:
     full = unit_code(code)
-    row = (
-        sql.execute(conn, "divisions/unit", code=full, prefix=unit_prefix(full), geometry=geometry)
-        .mappings()
-        .first()
-    )
+    row = sql.first(conn, "divisions/unit", code=full, prefix=unit_prefix(full), geometry=geometry)
     if row is None:
         raise NotFound(f"no administrative unit has code {full} (asked for {code!r})")
     return dict(row)
@@ -130,22 +126,18 @@ def list_grids(
     elif unit is not None:
         prefix = unit_prefix(unit)
     minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
-    rows = (
-        sql.execute(
-            conn,
-            "divisions/grids",
-            code=grid_code(code) if code else None,
-            prefix=prefix,
-            minx=minx,
-            miny=miny,
-            maxx=maxx,
-            maxy=maxy,
-            limit=limit,
-            offset=offset,
-            as_of=as_of,
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "divisions/grids",
+        code=grid_code(code) if code else None,
+        prefix=prefix,
+        minx=minx,
+        miny=miny,
+        maxx=maxx,
+        maxy=maxy,
+        limit=limit,
+        offset=offset,
+        as_of=as_of,
     )
     features = [
         {

@@ -140,13 +140,13 @@ def items(
     if collection == "grids":
         current, start, end = parse_datetime(datetime)
         params |= {"id": None, "code": None, "current": current, "start": start, "end": end}
-        rows = sql.execute(conn, "mapdata/features_grids", **params).mappings().all()
+        rows = sql.rows(conn, "mapdata/features_grids", **params)
         features = [_grid_feature(r) for r in rows]
     else:
         if level is not None and level not in UNIT_LEVELS:
             raise InvalidCoordinate(f"level={level!r} must be one of {', '.join(UNIT_LEVELS)}")
         params |= {"code": None, "level": level}
-        rows = sql.execute(conn, "mapdata/features_units", **params).mappings().all()
+        rows = sql.rows(conn, "mapdata/features_units", **params)
         features = [_unit_feature(r) for r in rows]
     matched = int(rows[0]["matched"]) if rows else _count(conn, collection, params)
     return {
@@ -182,15 +182,11 @@ def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
             "start": None,
             "end": None,
         }
-        row = sql.execute(conn, "mapdata/features_grids", **params).mappings().first()
+        row = sql.first(conn, "mapdata/features_grids", **params)
         if row is None:
             raise NotFound(f"no grid feature {feature_id!r}")
         return _grid_feature(row)
-    row = (
-        sql.execute(conn, "mapdata/features_units", **base | {"code": feature_id, "level": None})
-        .mappings()
-        .first()
-    )
+    row = sql.first(conn, "mapdata/features_units", **base | {"code": feature_id, "level": None})
     if row is None:
         raise NotFound(f"no administrative unit {feature_id!r} (use the 12-digit code)")
     return _unit_feature(row)

@@ -125,19 +125,15 @@ def grid_measures(
         raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        sql.execute(
-            conn,
-            "mapdata/map_grids",
-            prefix=prefix,
-            grid=gcode,
-            generation=generation,
-            tolerance=tolerance_for_zoom(zoom),
-            geometry=geometry,
-            **_bbox_params(bbox),
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_grids",
+        prefix=prefix,
+        grid=gcode,
+        generation=generation,
+        tolerance=tolerance_for_zoom(zoom),
+        geometry=geometry,
+        **_bbox_params(bbox),
     )
     if not rows and gcode:
         raise NotFound(f"no grid has code {gcode} in the current generation")
@@ -208,17 +204,13 @@ def open_reports(
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        sql.execute(
-            conn,
-            "mapdata/map_reports",
-            prefix=prefix,
-            grid=gcode,
-            overdue_only=overdue_only,
-            limit=limit,
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_reports",
+        prefix=prefix,
+        grid=gcode,
+        overdue_only=overdue_only,
+        limit=limit,
     )
     features = []
     for r in rows:
@@ -263,11 +255,7 @@ def staff_positions(
     """Each staff member's last fix in the last `max_age_h` hours, with its age in seconds."""
     if not 1 <= max_age_h <= 24 * 30:
         raise InvalidCoordinate(f"max_age_h={max_age_h} must be between 1 and 720")
-    rows = (
-        sql.execute(conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h)
-        .mappings()
-        .all()
-    )
+    rows = sql.rows(conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h)
     features = [
         {
             "type": "Feature",
@@ -348,17 +336,13 @@ def households(
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_HOUSEHOLDS}")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        sql.execute(
-            conn,
-            "mapdata/map_households",
-            prefix=prefix,
-            grid=gcode,
-            limit=limit + 1,
-            **_bbox_params(bbox),
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_households",
+        prefix=prefix,
+        grid=gcode,
+        limit=limit + 1,
+        **_bbox_params(bbox),
     )
     truncated = len(rows) > limit
     # Short keys: a worker's phone downloads this on a weak link.

@@ -39,7 +39,7 @@ def resolve_unit(conn: Connection, code: str) -> dict[str, Any]:
     """A grid (15 digits) or a county/town/village (6/9/12 digits) with its geometry."""
     code = code.strip()
     full = grid_code(code) if len(code) == 15 else unit_code(code)
-    row = sql.execute(conn, "patrols/coverage_unit", code=full).mappings().first()
+    row = sql.first(conn, "patrols/coverage_unit", code=full)
     if row is None or row["ewkb"] is None:
         raise NotFound(f"no current grid or unit with geometry has code {full} (asked {code!r})")
     out = dict(row)

@@ -100,7 +100,7 @@ def _locked(conn: Connection, report_id: int) -> Any:
 
 
 def _last_feedback_by(conn: Connection, report_id: int) -> int | None:
-    return sql.execute(conn, "reports/last_resolver", id=report_id).scalar()
+    return sql.scalar(conn, "reports/last_resolver", id=report_id)
 
 
 def act(

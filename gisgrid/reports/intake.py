@@ -105,7 +105,7 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
     """
     check_lon_lat(lon, lat)
     params = {"lon": lon, "lat": lat, "tol_m": tolerance_m, "tol_deg": _deg(tolerance_m, lat)}
-    rows = sql.execute(conn, "reports/place", **params).mappings().all()
+    rows = sql.rows(conn, "reports/place", **params)
     if not rows:
         raise _outside(conn, lon, lat)
     return {
@@ -126,7 +126,7 @@ def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
 
 def choose_handler(conn: Connection, grid_id: int) -> tuple[dict[str, Any] | None, str]:
     """(staff, level): least-loaded full-time worker, else the grid chief, else the village."""
-    row = sql.execute(conn, "reports/assignee", grid_id=grid_id).mappings().first()
+    row = sql.first(conn, "reports/assignee", grid_id=grid_id)
     if row is None:
         return None, "village"
     return dict(row), str(row["role"])
@@ -326,7 +326,7 @@ def query_reports(
 
 def read_report(conn: Connection, report_id: int) -> dict[str, Any]:
     """One report as the intake answer shows it, or NotFound."""
-    row = sql.execute(conn, "reports/report_by_id", id=report_id).mappings().first()
+    row = sql.first(conn, "reports/report_by_id", id=report_id)
     if row is None:
         raise NotFound(f"report {report_id} does not exist")
     return _summary(row)
