@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from gisgrid import sql
@@ -55,18 +53,6 @@ def make_intake_pool(url: str) -> AsyncConnectionPool:
         timeout=5,
         open=False,
     )
-
-
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded attributes after commit (routes return them)."""
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
 
 
 def migrate(url: str, revision: str = "heads") -> None:

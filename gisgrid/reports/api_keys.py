@@ -74,14 +74,6 @@ def key_refused(key: str, revoked_at: object | None = None) -> InvalidApiKey:
     return InvalidApiKey(f"api_key {key[:6]}... was revoked at {when}")
 
 
-def check_key(conn: Connection, key: str | None) -> int:
-    """The id of a valid key, or InvalidApiKey saying what is wrong."""
-    row = sql.execute(conn, "reports/api_key_by_hash", h=key_hash(key)).first()
-    if row is None or row.revoked_at is not None:
-        raise key_refused(key or "", row.revoked_at if row else None)
-    return int(row.id)
-
-
 def list_keys(conn: Connection) -> list[dict]:
     """Names and dates of the keys (never the keys themselves)."""
     rows = sql.execute(conn, "reports/api_keys").mappings()
