@@ -29,8 +29,8 @@ from api.routers import (
     tiles,
     units,
 )
-from gisgrid.db import make_engine, make_intake_pool, resolve_database_url
-from gisgrid.mapdata.tiles import TileCache
+from gisgrid.db import libpq_url, make_engine, make_intake_pool, resolve_database_url
+from gisgrid.mapdata import CurrentGeneration, TileCache
 from gisgrid.reports import IntakeConfig
 from gisgrid.settings import Settings
 
@@ -57,9 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The intake's own pool: a report costs one round trip and no thread hop (issue 4).
         app.state.intake_pool = make_intake_pool(url)
         await app.state.intake_pool.open()
+        # Plain grid tile URLs need the current generation: known here, told of changes.
+        app.state.current_generation = CurrentGeneration(
+            libpq_url(url), settings.generation_check_s
+        )
+        await app.state.current_generation.start()
         try:
             yield
         finally:
+            await app.state.current_generation.stop()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
 

@@ -43,3 +43,6 @@ class Settings(BaseSettings):
     basemap_datum: str = "wgs84"
     basemap_attribution: str = ""
     tile_cache_mb: int = 64
+    # The current grid generation is held in memory and told of changes (LISTEN/NOTIFY); it is
+    # also read again this often, in case a notice went missing.
+    generation_check_s: float = 30.0

@@ -40,14 +40,27 @@ async def get_tile(
         # Households and cases are shown to accounts only, and only inside their scope.
         who.require(REGISTER_READERS, f"{layer} tiles")
     cache: tiles.TileCache = request.app.state.tile_cache
+    gen = generation
+    if layer == "grids" and generation is None:
+        # The plain URL: the current generation as this process was last told (no query).
+        known, current = request.app.state.current_generation.get()
+        if known:
+            if current is None:
+                tiles.check_tile(layer, z, x, y)
+                return _response(tiles.Tile(b"", False, None), layer, pinned=False)
+            gen = current
     # A cache hit needs no connection at all: that is what makes warm grid tiles cheap.
-    tile = tiles.cached_tile(cache, layer, z, x, y, generation)
+    tile = tiles.cached_tile(cache, layer, z, x, y, gen)
     if tile is None:
         # Misses go to the thread pool; hits are answered on the event loop with no hop.
         tile = await run_in_threadpool(
-            tiles.build_tile, engine, cache, layer, z, x, y, generation, who.scope
+            tiles.build_tile, engine, cache, layer, z, x, y, gen, who.scope
         )
-    if layer == "grids" and generation is not None:
+    return _response(tile, layer, pinned=generation is not None)
+
+
+def _response(tile: tiles.Tile, layer: str, pinned: bool) -> Response:
+    if layer == "grids" and pinned:
         policy = "public, max-age=31536000, immutable"
     elif layer == "grids":
         policy = "public, max-age=300"  # "current" moves when grids are redrawn
