@@ -101,9 +101,13 @@ def main() -> None:
             wrk(s.base, lua, CONNECTIONS, WARM_UP_S)
             return wrk(s.base, lua, CONNECTIONS, SECONDS)
 
+    def run() -> dict[str, Any]:
+        g, b = ours(), bare()
+        # The ratio per run (both under the same load), then its median.
+        return {**g, **{f"bare_{k}": v for k, v in b.items()}, "ratio": g["req_s"] / b["req_s"]}
+
     try:
-        g = repeat("gisgrid serve", ours)
-        b = repeat("bare FastAPI", bare)
+        m = repeat("intake (gisgrid serve, then bare FastAPI)", run)
     finally:
         with engine.begin() as conn:
             kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": name}).scalar()
@@ -113,6 +117,8 @@ def main() -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE report"))
         print(f"(deleted the bench's {n:,} reports and its key)")
+    g = {k: v for k, v in m.items() if not k.startswith("bare_")}
+    b = {k[5:]: v for k, v in m.items() if k.startswith("bare_")}
     print(f"medians of 3 runs, {CONNECTIONS} connections:")
     for label, r in (("gisgrid serve", g), ("bare FastAPI", b)):
         print(
@@ -123,7 +129,7 @@ def main() -> None:
           f"p99 {g['1conn_p99_ms']:.2f} ms")  # fmt: skip
     if g["non2xx"] or g["sock_err"]:
         print(f"WARNING: {g['non2xx']:.0f} non-2xx, {g['sock_err']:.0f} socket errors: not valid")
-    ratio = g["req_s"] / b["req_s"]
+    ratio = m["ratio"]
     print(
         f"ratio gisgrid/bare throughput {ratio:.2f}x (target >= {THROUGHPUT_TARGET}x: "
         f"{'met' if ratio >= THROUGHPUT_TARGET else 'NOT met'}); p99 {g['p99_ms']:.1f} ms "
