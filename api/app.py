@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import browser, errors, security
+from api.access_log import AccessLog
 from api.routers import (
     audit,
     auth,
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    if settings.access_log:
+        app.add_middleware(AccessLog)  # outermost: every request, with its final status
     for router in (
         health.router,
         home.router,

@@ -182,8 +182,17 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     # The app reads its settings from the environment; hand it the resolved database.
     os.environ["GISGRID_DATABASE_URL"] = url
     _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    # An import string keeps the core free of web-framework imports.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # An import string keeps the core free of web-framework imports. uvicorn's access log is
+    # off: it wrote a line per request on the event loop; the app's own (GISGRID_ACCESS_LOG,
+    # api/access_log.py) writes them in batches from a thread.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
     return 0
 
 

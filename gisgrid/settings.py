@@ -46,3 +46,5 @@ class Settings(BaseSettings):
     # The current grid generation is held in memory and told of changes (LISTEN/NOTIFY); it is
     # also read again this often, in case a notice went missing.
     generation_check_s: float = 30.0
+    # One logfmt line per request on stderr, written in batches (api/access_log.py).
+    access_log: bool = True
