@@ -110,13 +110,19 @@ def accounts(engine: Engine, http: httpx.Client, home: Home) -> Iterator[dict[st
 
 @pytest.fixture
 def new_report(engine: Engine, home: Home) -> Iterator[int]:
-    """A fresh dispatched report in the home grid (a new service spot, so no duplicate)."""
+    """A fresh dispatched report in the home grid (a neighbour dispute a patrol found: 自家事,
+    registered and dispatched to the grid's worker at once; disputes never duplicate)."""
     made: list[int] = []
     with engine.begin() as conn:
         stored = intake.submit_report(
             conn,
-            ReportIn("ZZ01", lon=home.x, lat=home.y, description=f"case {uuid.uuid4().hex}"),
-            config=intake.IntakeConfig(duplicate_rules={"ZZ01": (0.0, 0.0)}),
+            ReportIn(
+                "ZZ07",
+                lon=home.x,
+                lat=home.y,
+                description=f"case {uuid.uuid4().hex}",
+                source="patrol",
+            ),
         )
     made.append(stored["id"])
     yield stored["id"]
@@ -141,7 +147,11 @@ def test_the_whole_loop_is_recorded_and_the_reporter_sees_the_feedback(
     # The worker fed it back; only a center operator verifies and closes.
     r = _step(http, accounts["worker"], rid, action="close")
     assert r.status_code == 403 and "close" in r.json()["detail"]
-    r = _step(http, accounts["village"], rid, action="close", note="现场核查属实")
+    r = _step(http, accounts["village"], rid, action="close")
+    assert r.status_code == 400 and "outcome" in r.json()["detail"]  # how did it end?
+    r = _step(
+        http, accounts["village"], rid, action="close", note="现场核查属实", outcome="resolved"
+    )
     assert r.status_code == 200, r.text
     closed = r.json()
     assert closed["status"] == "closed" and closed["closed_at"] is not None
@@ -200,7 +210,9 @@ def test_who_fed_back_does_not_verify_and_a_failed_check_goes_back(
     assert (
         _step(http, accounts["worker"], rid, action="resolve", note="再次清理").status_code == 200
     )
-    assert _step(http, accounts["county"], rid, action="close").status_code == 200
+    assert (
+        _step(http, accounts["county"], rid, action="close", outcome="resolved").status_code == 200
+    )
 
 
 def test_escalation_goes_up_a_level_each_time_and_the_clock_keeps_running(
@@ -323,7 +335,7 @@ def test_two_operators_closing_at_once_close_it_once(
 
     def close(token: str) -> None:
         with httpx.Client(base_url=server, timeout=30) as c:
-            codes.append(_step(c, token, rid, action="close").status_code)
+            codes.append(_step(c, token, rid, action="close", outcome="resolved").status_code)
 
     threads = [threading.Thread(target=close, args=(accounts[k],)) for k in ("town", "county2")]
     # Hold the row while both requests arrive, so they really meet at the same state.
@@ -348,9 +360,11 @@ def test_a_supporter_is_handled_with_its_original(
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        first = intake.submit_report(conn, ReportIn("SJ05", lon=home.x, lat=home.y), now=now)
+        first = intake.submit_report(
+            conn, ReportIn("SJ05", lon=home.x, lat=home.y, source="patrol"), now=now
+        )
         second = intake.submit_report(
-            conn, ReportIn("SJ05", lon=home.x, lat=home.y + 0.0001), now=now
+            conn, ReportIn("SJ05", lon=home.x, lat=home.y + 0.0001, source="patrol"), now=now
         )
     try:
         assert second["duplicate_of"] == first["id"]

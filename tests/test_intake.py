@@ -245,7 +245,8 @@ def test_least_loaded_on_duty_worker_then_chief_then_village(
         ).all()
     )
     expected = min((load[a], a), (load[b], b))[1]
-    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y), now=NOW)
+    # Found on patrol: registered and dispatched at once (a resident's report is checked first).
+    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y, source="patrol"), now=NOW)
     assert got["handler"]["staff"]["id"] == expected
     assert got["handler"]["level"] == "full_time" and got["status"] == "dispatched"
     # China time 10:00 Tuesday + 2 working days (ZZ07) = Thursday 10:00.
@@ -257,11 +258,11 @@ def test_least_loaded_on_duty_worker_then_chief_then_village(
         {"g": grid_id},
     ).scalar_one()
     conn.execute(text("UPDATE staff SET on_duty = true WHERE id = :c"), {"c": chief})
-    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y), now=NOW)
+    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y, source="patrol"), now=NOW)
     assert got["handler"]["staff"]["id"] == chief and got["handler"]["level"] == "grid_chief"
 
     conn.execute(text("UPDATE staff SET on_duty = false WHERE id = :c"), {"c": chief})
-    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y), now=NOW)
+    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y, source="patrol"), now=NOW)
     assert got["handler"] == {"level": "village", "staff": None}
     assert got["village"]["code"] == got["grid"]["code"][:12]
 

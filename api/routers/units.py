@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import ConnDep
+from api.deps import ConnDep, ReportConfigDep
 from api.params import aware
+from api.security import PrincipalDep
 from gisgrid.divisions import units
 from gisgrid.divisions.units import MAX_PAGE
 from gisgrid.reports import scores
@@ -37,15 +38,25 @@ def get_children(conn: ConnDep, code: UnitCode) -> list[dict[str, Any]]:
 @router.get("/units/{code}/scores")
 def get_scores(
     conn: ConnDep,
+    who: PrincipalDep,
+    config: ReportConfigDep,
     code: UnitCode,
     start: Annotated[
         dt.datetime | None, Query(description="from (a date without a zone is China time)")
     ] = None,
     end: Annotated[dt.datetime | None, Query(description="until, exclusive; default now")] = None,
+    by: Annotated[
+        str,
+        Query(
+            description="rows by children (default), grids, workers (signed-in staff only: "
+            "names) or departments"
+        ),
+    ] = "children",
 ) -> dict[str, Any]:
-    """Closure rate (结案率) and on-time closure rate (按期结案率) of a unit and each unit under it,
-    for the reports that fell due in the period (default: the last 30 days), ranked."""
-    return scores.unit_scores(conn, code, aware(start), aware(end))
+    """Closure (结案率), on-time closure (按期结案率), solved, satisfaction and reopen rates, mean
+    handling time in working hours and overdue cases of a unit and each row under it, for the
+    cases that fell due in the period (default: the last 30 days), ranked; definitions included."""
+    return scores.unit_scores(conn, code, aware(start), aware(end), by=by, who=who, config=config)
 
 
 @router.get("/grids", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})

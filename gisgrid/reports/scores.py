@@ -1,9 +1,15 @@
-"""The figures a center is judged by: closure rate (结案率) and on-time closure rate (按期结案率).
+"""The figures a center is judged by, for a unit and everyone under it, in a period.
 
-For the reports that fell due in a period: closure rate = closed / due, on-time closure rate =
-closed by the time limit / due (one published month: 972 due, 911 closed = 93.72%, 737 on
-time = 75.82%), and the call-back satisfaction share. Computed for a unit and each unit under
-it, so towns and villages can be ranked.
+For the cases that fell due in a period (due_at in [start, end); supporters and cancelled reports
+are not cases): closure rate (结案率) = closed / due; on-time closure rate (按期结案率) = closed by
+the time limit / due (one published month: 972 due, 911 closed = 93.72%, 737 on time = 75.82%);
+solved rate = closed with the code "resolved" / due (only "resolved" is solved); satisfaction =
+satisfied verdicts / verdicts (each case's latest verdict); reopen rate = cases reopened at least
+once / cases closed at least once; mean handling time = working hours from dispatch to closing,
+over the closed ones (the county's calendar); overdue = due and still not closed when the period
+ended. Per unit (county, town, village, grid), per worker (the person holding the case) and per
+department (cases whistled to it, with its own 报到 and feedback clocks). docs/architecture.md,
+"Scores", is the long form.
 """
 
 from __future__ import annotations
@@ -11,11 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, text
 
 from gisgrid import sql
+from gisgrid.access import REGISTER_READERS, Principal
 from gisgrid.divisions import get_unit, unit_children, unit_prefix
-from gisgrid.errors import InvalidPeriod
+from gisgrid.errors import InvalidPeriod, InvalidReport
+from gisgrid.reports.intake import IntakeConfig
+from gisgrid.reports.working_calendar import WorkingCalendar
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
 MAX_PERIOD = dt.timedelta(days=366)
@@ -76,35 +87,245 @@ def code_prefix(code: str) -> str:
     return code if len(code) == 15 else unit_prefix(code)
 
 
-def unit_scores(
-    conn: Connection, code: str, start: dt.datetime | None = None, end: dt.datetime | None = None
-) -> dict[str, Any]:
-    """A unit's scores and its children's, best on-time rate first."""
-    start, end = period(start, end)
-    unit = get_unit(conn, code)
-    kids = unit_children(conn, unit["code"])
-    pairs = [(unit["code"], code_prefix(unit["code"]))] + [
-        (k["code"], code_prefix(k["code"])) for k in kids
-    ]
-    got = closure_scores(conn, pairs, start, end)
-    children = [
-        {"code": k["code"], "name": k["name"], "level": k["level"]} | got[k["code"]] for k in kids
-    ]
-    # Ranked as the assessment sheets weigh them: on-time closure first, then closure.
-    children.sort(
-        key=lambda c: (-(c["on_time_rate"] or 0.0), -(c["closure_rate"] or 0.0), c["code"])
+DEFINITIONS = {
+    "due": "cases whose time limit (due_at) fell in [start, end); supporters (duplicates) and "
+    "cancelled reports are not cases",
+    "closed": "due cases closed (核查结案) before the end of the period",
+    "on_time": "due cases closed by their time limit",
+    "closure_rate": "结案率 = closed / due",
+    "on_time_rate": "按期结案率 = on_time / due",
+    "solved_rate": "解决率 = closed with the code resolved (已解决) / due; partly resolved, not "
+    "solvable and reporter unreachable are closed but not solved",
+    "satisfaction": "满意率 = satisfied / evaluated, each case's latest verdict (reporter or "
+    "call-back)",
+    "reopen_rate": "重开率 = cases reopened at least once (an unsatisfied verdict in time) / "
+    "cases closed at least once",
+    "mean_hours": "mean working hours from dispatch (派遣) to closing, over the closed cases, on "
+    "the county's working calendar",
+    "overdue": "due cases still not closed at the end of the period",
+    "closed_late": "closed after their time limit",
+    "escalations": "steps up a level or to a department (上报, 吹哨) on the due cases",
+    "department": "per department: the due cases whistled to it (吹哨); responded_on_time = "
+    "accepted (报到) by its response limit / whistled; fed_back_on_time = fed back by its "
+    "feedback limit / whistled",
+    "worker": "per worker: the due cases the worker holds (the assignee)",
+}
+BY = ("children", "grids", "workers", "departments")
+
+
+def _seconds(col: pd.Series) -> np.ndarray:
+    """Epoch seconds of a timestamp column; NaN where empty."""
+    ts = pd.to_datetime(col, utc=True)
+    return ((ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds()).to_numpy(dtype=float)
+
+
+def due_cases(
+    conn: Connection,
+    prefix: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    calendar: WorkingCalendar | None = None,
+) -> pd.DataFrame:
+    """One row per case due in the period under a grid-code prefix, with the flags scores count."""
+    rows = sql.rows(conn, "reports/due_cases", prefix=prefix, start=start, end=end)
+    frame = pd.DataFrame([dict(r) for r in rows])
+    if frame.empty:
+        return frame
+    end_s = end.timestamp()
+    closed_s, due_s = _seconds(frame["closed_at"]), _seconds(frame["due_at"])
+    closed = (frame["status"] == "closed").to_numpy() & (closed_s < end_s)
+    frame["is_closed"] = closed
+    frame["is_on_time"] = closed & (closed_s <= due_s)
+    frame["is_solved"] = closed & (frame["outcome"] == "resolved").to_numpy()
+    frame["is_evaluated"] = frame["satisfied"].notna()
+    frame["is_satisfied"] = frame["satisfied"].eq(True)
+    frame["is_reopened"] = frame["reopens"].fillna(0).astype(int) > 0
+    frame["is_ever_closed"] = (frame["status"] == "closed") | frame["is_reopened"]
+    cal = calendar or WorkingCalendar()
+    dispatched_s = _seconds(frame["dispatched_at"])
+    frame["hours"] = np.where(
+        closed, cal.working_hours_between(dispatched_s, np.where(closed, closed_s, np.nan)), np.nan
     )
-    for i, c in enumerate(children, 1):
+    sent = frame["department_id"].notna().to_numpy()
+    accepted_s, respond_s = _seconds(frame["dept_accepted_at"]), _seconds(frame["dept_respond_by"])
+    fed_s, dept_due_s = _seconds(frame["dept_resolved_at"]), _seconds(frame["dept_due_at"])
+    frame["is_whistled"] = sent
+    frame["is_responded_on_time"] = sent & (accepted_s <= respond_s)
+    frame["is_fed_back_on_time"] = sent & (fed_s <= dept_due_s)
+    return frame
+
+
+def pct(rate: float | None) -> str:
+    """A rate as the bulletins print it: 0.9372 -> '93.72%'; no cases -> '—'."""
+    return "—" if rate is None else f"{rate * 100:.2f}%"
+
+
+def measures(frame: pd.DataFrame) -> dict[str, Any]:
+    """Counts and rates of a set of due cases (see DEFINITIONS)."""
+    if frame.empty:
+        return _empty()
+    n = len(frame)
+    count = {k: int(frame[f"is_{k}"].sum()) for k in ("closed", "on_time", "solved")}
+    evaluated, satisfied = int(frame["is_evaluated"].sum()), int(frame["is_satisfied"].sum())
+    reopened, ever = int(frame["is_reopened"].sum()), int(frame["is_ever_closed"].sum())
+    hours = frame["hours"].dropna()
+    whistled = int(frame["is_whistled"].sum())
+    return {
+        "due": n,
+        "closed": count["closed"],
+        "on_time": count["on_time"],
+        "closed_late": count["closed"] - count["on_time"],
+        "solved": count["solved"],
+        "overdue": n - count["closed"],
+        "closure_rate": _rate(count["closed"], n),
+        "on_time_rate": _rate(count["on_time"], n),
+        "solved_rate": _rate(count["solved"], n),
+        "evaluated": evaluated,
+        "satisfied": satisfied,
+        "satisfaction": _rate(satisfied, evaluated),
+        "reopened": reopened,
+        "reopen_rate": _rate(reopened, ever),
+        "mean_hours": round(float(hours.mean()), 2) if len(hours) else None,
+        "escalations": int(frame["escalations"].fillna(0).sum()),
+        "whistled": whistled,
+        "responded_on_time_rate": _rate(int(frame["is_responded_on_time"].sum()), whistled),
+        "fed_back_on_time_rate": _rate(int(frame["is_fed_back_on_time"].sum()), whistled),
+    }
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "due": 0,
+        "closed": 0,
+        "on_time": 0,
+        "closed_late": 0,
+        "solved": 0,
+        "overdue": 0,
+        "closure_rate": None,
+        "on_time_rate": None,
+        "solved_rate": None,
+        "evaluated": 0,
+        "satisfied": 0,
+        "satisfaction": None,
+        "reopened": 0,
+        "reopen_rate": None,
+        "mean_hours": None,
+        "escalations": 0,
+        "whistled": 0,
+        "responded_on_time_rate": None,
+        "fed_back_on_time_rate": None,
+    }
+
+
+def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ranked as the assessment sheets weigh them: on-time closure first, then closure."""
+    rows.sort(key=lambda c: (-(c["on_time_rate"] or 0.0), -(c["closure_rate"] or 0.0), c["code"]))
+    for i, c in enumerate(rows, 1):
         c["rank"] = i
+    return rows
+
+
+def _groups(frame: pd.DataFrame, key: pd.Series) -> dict[Any, dict[str, Any]]:
+    if frame.empty:
+        return {}
+    return {k: measures(g) for k, g in frame.groupby(key, sort=True)}
+
+
+def scores_of(
+    conn: Connection,
+    code: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    by: str = "children",
+    config: IntakeConfig | None = None,
+) -> dict[str, Any]:
+    """A unit's measures and its rows by children, grids, workers or departments, ranked.
+
+    No access check: callers decide who may see which grouping (workers are named people).
+    """
+    if by not in BY:
+        raise InvalidReport(f"by={by!r} is not one of {', '.join(BY)}")
+    unit = get_unit(conn, code)
+    prefix = code_prefix(unit["code"])
+    config = config or IntakeConfig()
+    frame = due_cases(conn, prefix, start, end, config.calendar_for(prefix))
+    rows: list[dict[str, Any]] = []
+    if by == "children":
+        kids = unit_children(conn, unit["code"])
+        width = len(code_prefix(kids[0]["code"])) if kids else len(prefix)
+        got = _groups(frame, frame["grid_code"].str[:width]) if not frame.empty else {}
+        rows = [
+            {"code": k["code"], "name": k["name"], "level": k["level"]}
+            | got.get(code_prefix(k["code"]), _empty())
+            for k in kids
+        ]
+    elif by == "grids" and not frame.empty:
+        names = dict(zip(frame["grid_code"], frame["grid_name"], strict=False))
+        rows = [
+            {"code": g, "name": names[g], "level": "grid"} | m
+            for g, m in _groups(frame, frame["grid_code"]).items()
+        ]
+    elif by == "workers" and not frame.empty:
+        held = frame[frame["assignee_id"].notna()]
+        info = held.drop_duplicates("assignee_id").set_index("assignee_id")
+        rows = [
+            {
+                "code": str(int(s)),
+                "staff_id": int(s),
+                "name": info.at[s, "staff_name"],
+                "role": info.at[s, "staff_role"],
+                "grid": info.at[s, "grid_code"],
+                "level": "worker",
+            }
+            | m
+            for s, m in _groups(held, held["assignee_id"]).items()
+        ]
+    elif by == "departments" and not frame.empty:
+        sent = frame[frame["department_id"].notna()]
+        info = sent.drop_duplicates("department_id").set_index("department_id")
+        rows = [
+            {
+                "code": info.at[d, "department_code"],
+                "name": info.at[d, "department_name"],
+                "level": "department",
+            }
+            | m
+            for d, m in _groups(sent, sent["department_id"]).items()
+        ]
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]}
-        | got[unit["code"]],
+        | measures(frame),
         "start": start,
         "end": end,
-        "definition": (
-            "reports that fell due in [start, end), duplicates and cancelled reports excluded; "
-            "closure_rate = closed / due; on_time_rate = closed by the time limit / due; "
-            "satisfaction = satisfied call-backs / call-backs"
-        ),
-        "children": children,
+        "by": by,
+        "definition": DEFINITIONS,
+        "children": rank(rows),
     }
+
+
+# Who may see scores by named worker: the centers and grid staff who may read the register.
+WORKER_READERS = REGISTER_READERS
+
+
+def unit_scores(
+    conn: Connection,
+    code: str,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    *,
+    by: str = "children",
+    who: Principal | None = None,
+    config: IntakeConfig | None = None,
+) -> dict[str, Any]:
+    """A unit's scores and its children's (or grids', workers', departments'), best first.
+
+    Aggregates of units, grids and departments are public; rows naming workers are for
+    signed-in staff whose scope covers the unit.
+    """
+    start, end = period(start, end)
+    if by == "workers":
+        if who is None:
+            raise InvalidReport("scores by worker need to know who is asking")
+        who.require(WORKER_READERS, "scores by worker (names of staff)")
+        who.require_scope(code_prefix(get_unit(conn, code)["code"]), "scores by worker")
+    return scores_of(conn, code, start, end, by=by, config=config)
