@@ -3,6 +3,7 @@
 Other rooms and the API use the names below; the modules behind them are this room's own.
 """
 
+from gisgrid.reports.departments import DepartmentSpec, add_departments
 from gisgrid.reports.intake import (
     MAX_DESCRIPTION,
     OUTCOME_ERRORS,
@@ -18,6 +19,8 @@ from gisgrid.reports.working_calendar import WorkingCalendar
 
 __all__ = [
     "CATEGORIES",
+    "DepartmentSpec",
+    "add_departments",
     "WORKING_DAY_HOURS",
     "Category",
     "WorkingCalendar",

@@ -119,7 +119,7 @@ def list_departments(conn: Connection, who: Principal, county: str) -> dict[str,
     code = unit["code"][:6]
     rows = sql.rows(conn, "reports/departments", county=code)
     # Handlers' account names are for the people who work with them, not the public.
-    staff = not who.is_public and who.role in CASE_HANDLERS and who.covers(code)
+    staff = not who.is_public and who.role in CASE_HANDLERS and who.scope[:6] in ("", code)
     return {
         "county": {"code": unit["code"], "name": unit["name"]},
         "departments": [_public(r, staff) for r in rows],
