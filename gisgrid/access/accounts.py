@@ -309,3 +309,35 @@ def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
             "GENERATED demo county operator",
         )
     return username, password
+
+
+def reissue_demo_department_account(
+    conn: Connection, county: str, department: str = "ZJ"
+) -> tuple[str, str]:
+    """(username, new password) of a demo county's department handler, created if missing and
+    bound to the GENERATED department `department`; the password is new on every call."""
+    username = f"demo-{county[:6]}-{department.lower()}"
+    password = secrets.token_urlsafe(9)
+    updated = conn.execute(
+        text("UPDATE account SET password_hash = :h, active = true WHERE username = :u"),
+        {"h": hash_password(password), "u": username},
+    ).rowcount
+    if not updated:
+        create_account(
+            conn,
+            username,
+            password,
+            Role.department_handler,
+            county[:6],
+            f"GENERATED demo handler of department {department}",
+            department=department,
+        )
+    else:
+        sql.execute(
+            conn,
+            "access/bind_department_by_code",
+            username=username,
+            county=county[:6],
+            code=department,
+        )
+    return username, password

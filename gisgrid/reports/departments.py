@@ -144,6 +144,22 @@ def department_row(conn: Connection, county: str, code: str) -> Any:
     raise NotFound(f"department {code!r} is not one of county {county}'s departments: {known}")
 
 
+def departments_of(conn: Connection, county: str) -> list[dict[str, Any]]:
+    """A county's departments as stored: id, code, name, categories and limits (no access check:
+    for the core itself, e.g. the demo generator)."""
+    return [
+        {
+            "id": int(r["id"]),
+            "code": r["code"],
+            "name": r["name"],
+            "categories": list(r["categories"] or []),
+            "response_hours": int(r["response_hours"]),
+            "feedback_hours": int(r["feedback_hours"]),
+        }
+        for r in sql.rows(conn, "reports/departments", county=county[:6])
+    ]
+
+
 def owner_of(conn: Connection, county: str, service_code: str) -> dict[str, str] | None:
     """The department owning a category in a county (who to whistle to), if any."""
     for r in sql.rows(conn, "reports/departments", county=county[:6]):

@@ -123,6 +123,8 @@ class IntakeConfig:
     check_sources: frozenset[str] = frozenset({"resident", "hotline"})
     stage_hours: Mapping[str, float] = field(default_factory=dict)
     reopen_days: float = 15.0
+    # GISGRID_RED_BLACK_RULES, checked where the lists are made (gisgrid/reports/rankings.py).
+    red_black_rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeConfig:
@@ -146,6 +148,7 @@ class IntakeConfig:
             check_sources=frozenset(settings.check_sources),
             stage_hours=check_overrides(settings.stage_hours),
             reopen_days=settings.reopen_days,
+            red_black_rules=dict(settings.red_black_rules),
         )
 
     def calendar_for(self, code: str) -> WorkingCalendar:

@@ -25,6 +25,7 @@ from gisgrid import sql
 from gisgrid.access import REGISTER_READERS, Principal
 from gisgrid.divisions import get_unit, unit_children, unit_prefix
 from gisgrid.errors import InvalidPeriod, InvalidReport
+from gisgrid.reports import triage
 from gisgrid.reports.intake import IntakeConfig
 from gisgrid.reports.working_calendar import WorkingCalendar
 
@@ -110,7 +111,7 @@ DEFINITIONS = {
     "feedback limit / whistled",
     "worker": "per worker: the due cases the worker holds (the assignee)",
 }
-BY = ("children", "grids", "workers", "departments")
+BY = ("children", "towns", "villages", "grids", "workers", "departments")
 
 
 def _seconds(col: pd.Series) -> np.ndarray:
@@ -231,41 +232,46 @@ def _groups(frame: pd.DataFrame, key: pd.Series) -> dict[Any, dict[str, Any]]:
     return {k: measures(g) for k, g in frame.groupby(key, sort=True)}
 
 
-def scores_of(
-    conn: Connection,
-    code: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    by: str = "children",
-    config: IntakeConfig | None = None,
-) -> dict[str, Any]:
-    """A unit's measures and its rows by children, grids, workers or departments, ranked.
+def rows_by(
+    conn: Connection, unit: dict[str, Any], frame: pd.DataFrame, by: str
+) -> list[dict[str, Any]]:
+    """A unit's due cases as ranked rows: children, towns, villages, grids, workers, departments.
 
-    No access check: callers decide who may see which grouping (workers are named people).
+    Units with nothing due are listed (with empty measures) for children, towns and villages, so a
+    ranking shows who had nothing to do; grids, workers and departments only with cases.
     """
     if by not in BY:
         raise InvalidReport(f"by={by!r} is not one of {', '.join(BY)}")
-    unit = get_unit(conn, code)
-    prefix = code_prefix(unit["code"])
-    config = config or IntakeConfig()
-    frame = due_cases(conn, prefix, start, end, config.calendar_for(prefix))
     rows: list[dict[str, Any]] = []
-    if by == "children":
-        kids = unit_children(conn, unit["code"])
-        width = len(code_prefix(kids[0]["code"])) if kids else len(prefix)
-        got = _groups(frame, frame["grid_code"].str[:width]) if not frame.empty else {}
+    if by in ("children", "towns", "villages"):
+        if by == "children":
+            kids = unit_children(conn, unit["code"])
+        else:
+            kids = [
+                dict(r)
+                for r in sql.rows(
+                    conn,
+                    "reports/units_under",
+                    prefix=code_prefix(unit["code"]),
+                    level=by[:-1],
+                )
+            ]
+        width = len(code_prefix(kids[0]["code"])) if kids else 0
+        got = _groups(frame, frame["grid_code"].str[:width]) if kids and not frame.empty else {}
         rows = [
             {"code": k["code"], "name": k["name"], "level": k["level"]}
             | got.get(code_prefix(k["code"]), _empty())
             for k in kids
         ]
-    elif by == "grids" and not frame.empty:
+    elif frame.empty:
+        rows = []
+    elif by == "grids":
         names = dict(zip(frame["grid_code"], frame["grid_name"], strict=False))
         rows = [
             {"code": g, "name": names[g], "level": "grid"} | m
             for g, m in _groups(frame, frame["grid_code"]).items()
         ]
-    elif by == "workers" and not frame.empty:
+    elif by == "workers":
         held = frame[frame["assignee_id"].notna()]
         info = held.drop_duplicates("assignee_id").set_index("assignee_id")
         rows = [
@@ -280,7 +286,7 @@ def scores_of(
             | m
             for s, m in _groups(held, held["assignee_id"]).items()
         ]
-    elif by == "departments" and not frame.empty:
+    else:  # departments
         sent = frame[frame["department_id"].notna()]
         info = sent.drop_duplicates("department_id").set_index("department_id")
         rows = [
@@ -292,6 +298,38 @@ def scores_of(
             | m
             for d, m in _groups(sent, sent["department_id"]).items()
         ]
+    return rank(rows)
+
+
+def unit_frame(
+    conn: Connection,
+    code: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    config: IntakeConfig | None = None,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """A unit (as get_unit reads it) and its due cases in the period."""
+    unit = get_unit(conn, code)
+    prefix = code_prefix(unit["code"])
+    config = config or IntakeConfig()
+    return unit, due_cases(conn, prefix, start, end, config.calendar_for(prefix))
+
+
+def scores_of(
+    conn: Connection,
+    code: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    by: str = "children",
+    config: IntakeConfig | None = None,
+) -> dict[str, Any]:
+    """A unit's measures and its rows (see rows_by), ranked.
+
+    No access check: callers decide who may see which grouping (workers are named people).
+    """
+    if by not in BY:
+        raise InvalidReport(f"by={by!r} is not one of {', '.join(BY)}")
+    unit, frame = unit_frame(conn, code, start, end, config)
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]}
         | measures(frame),
@@ -299,7 +337,7 @@ def scores_of(
         "end": end,
         "by": by,
         "definition": DEFINITIONS,
-        "children": rank(rows),
+        "children": rows_by(conn, unit, frame, by),
     }
 
 
@@ -329,3 +367,32 @@ def unit_scores(
         who.require(WORKER_READERS, "scores by worker (names of staff)")
         who.require_scope(code_prefix(get_unit(conn, code)["code"]), "scores by worker")
     return scores_of(conn, code, start, end, by=by, config=config)
+
+
+def unit_triage(
+    conn: Connection,
+    code: str,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """三事分流 counts of a unit and each unit under it for a period (default the last 30 days)."""
+    start, end = period(start, end)
+    unit = get_unit(conn, code)
+    kids = unit_children(conn, unit["code"])
+    pairs = [(unit["code"], code_prefix(unit["code"]))] + [
+        (k["code"], code_prefix(k["code"])) for k in kids
+    ]
+    got = triage.triage_counts(conn, pairs, start, end)
+    return {
+        "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]}
+        | got[unit["code"]],
+        "start": start,
+        "end": end,
+        "definition": "cases received (reported) in [start, end) by their class; supporters "
+        "(duplicates) and cancelled reports are not cases",
+        "classes": triage.describe(),
+        "children": [
+            {"code": k["code"], "name": k["name"], "level": k["level"]} | got[k["code"]]
+            for k in kids
+        ],
+    }

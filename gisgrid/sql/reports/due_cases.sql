@@ -4,7 +4,7 @@
 -- dispatch-to-close into working hours with the county's calendar. Every generation's grids
 -- count (a closed report stays on the grid that handled it); supporters (duplicates) and
 -- cancelled reports were never cases of their own.
-SELECT r.id, g.code AS grid_code, g.name AS grid_name, r.category, r.triage,
+SELECT r.id, g.code AS grid_code, g.name AS grid_name, r.category, r.triage, r.generated,
        r.assignee_id, s.name AS staff_name, a.role AS staff_role,
        r.department_id, d.code AS department_code, d.name AS department_name,
        r.status::text AS status, r.dispatched_at, r.due_at, r.closed_at,
