@@ -486,6 +486,33 @@ def _households_per_grid(
     return counts
 
 
+def groups_per_grid(households: np.ndarray, staffing: Staffing) -> np.ndarray:
+    """Household groups (联户) per grid: one per ten households (十联户, the last one smaller),
+    or the seed's number of household leaders shared out by households (at least one a grid)."""
+    if not staffing.household_leaders:
+        return -(-households // 10)
+    share = _largest_remainder(
+        np.maximum(households, 1).astype(float), staffing.household_leaders, minimum=1
+    )
+    return np.minimum(share, np.maximum(households, 1))
+
+
+def workers_per_grid(
+    households: np.ndarray, staffing: Staffing, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-time and part-time workers per grid: the seed's totals shared out by households (at
+    least one of each a grid), else one or two full-time and up to three part-time at random."""
+    g = len(households)
+    full = rng.integers(1, 3, g)
+    part = rng.integers(0, 4, g)
+    weight = np.maximum(households, 1).astype(float)
+    if staffing.full_time:
+        full = _largest_remainder(weight, staffing.full_time, minimum=1)
+    if staffing.part_time:
+        part = _largest_remainder(weight, staffing.part_time, minimum=1)
+    return full, part
+
+
 def _write_households(
     conn: Connection,
     county: str,
@@ -507,14 +534,8 @@ def _write_households(
     order = np.lexsort((pts[:, 0], grid_of))
     pts, grid_of = pts[order], grid_of[order]
     rank_in_grid = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
-    if staffing.household_leaders:
-        per_grid = np.minimum(
-            _largest_remainder(counts.astype(float), staffing.household_leaders, minimum=1),
-            np.maximum(counts, 1),
-        )
-        group_in_grid = rank_in_grid * per_grid[grid_of] // np.maximum(counts[grid_of], 1)
-    else:
-        group_in_grid = rank_in_grid // 10
+    per_grid = groups_per_grid(counts, staffing)
+    group_in_grid = rank_in_grid * per_grid[grid_of] // np.maximum(counts[grid_of], 1)
     group_key = grid_of * 10_000 + group_in_grid
     uniq, group_idx = np.unique(group_key, return_inverse=True)
     group_ids = _reserve_ids(conn, "household_group", len(uniq))
@@ -609,13 +630,7 @@ def _write_staff(
     (shared out by households, at least one of each per grid), else one or two full-time and up
     to three part-time per grid."""
     g = len(grids)
-    full = rng.integers(1, 3, g)
-    part = rng.integers(0, 4, g)
-    weight = np.maximum(households, 1).astype(float)
-    if staffing.full_time:
-        full = _largest_remainder(weight, staffing.full_time, minimum=1)
-    if staffing.part_time:
-        part = _largest_remainder(weight, staffing.part_time, minimum=1)
+    full, part = workers_per_grid(households, staffing, rng)
     roles = np.concatenate(
         [
             np.full(g, "grid_chief"),
