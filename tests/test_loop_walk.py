@@ -45,11 +45,14 @@ def spot(engine: Engine, demo_county: str) -> Spot:
     """A grid of the demo county with an on-duty worker, far from other tests' grids."""
     with engine.begin() as conn:
         write_demo_departments(conn, demo_county, "德庆县")  # idempotent (upsert by code)
+        # A household's door: not the grid's public point, so who sees the spot can be told.
         grid, lon, lat = conn.execute(
             text(
-                "SELECT g.code, ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
-                "FROM grid g JOIN staff_assignment a ON a.grid_id = g.id AND a.valid_to IS NULL "
+                "SELECT g.code, ST_X(h.geom), ST_Y(h.geom) FROM grid g "
+                "JOIN staff_assignment a ON a.grid_id = g.id AND a.valid_to IS NULL "
                 "AND a.role = 'full_time' JOIN staff s ON s.id = a.staff_id AND s.on_duty "
+                "JOIN LATERAL (SELECT geom FROM household WHERE grid_id = g.id ORDER BY id "
+                "LIMIT 1) h ON true "
                 "WHERE g.valid_to IS NULL ORDER BY g.code OFFSET 333 LIMIT 1"
             )
         ).one()
@@ -166,6 +169,14 @@ def test_one_case_through_the_whole_loop(
         assert r.status_code == 200 and rid not in [c["id"] for c in r.json()["cases"]]
         r = http.get("/api/v1/departments/ZJ/cases", params=inbox, headers=_as(tokens["zj"]))
         assert r.status_code == 200 and rid in [c["id"] for c in r.json()["cases"]]
+
+        # Open311 gives ZJ the exact spot of its case; CG sees it at its grid like the public.
+        seen = {
+            who: http.get(f"/open311/v2/requests/{rid}.json", headers=_as(tokens[who])).json()[0]
+            for who in ("zj", "cg")
+        }
+        assert (seen["zj"]["long"], seen["zj"]["lat"]) == pytest.approx((spot.lon, spot.lat))
+        assert (seen["cg"]["long"], seen["cg"]["lat"]) != (seen["zj"]["long"], seen["zj"]["lat"])
 
         # 报到, 处置, 反馈 to the town.
         r = step("zj", action="accept")
