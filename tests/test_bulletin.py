@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,20 +239,21 @@ def test_red_and_black_lists_follow_the_rules(
         rankings.rules_from({"grids": {"top": 1}})
 
 
-def test_bulletin_from_the_command_line(database_url: str, month: str, tmp_path: Path) -> None:
-    env = {**os.environ, "GISGRID_DATABASE_URL": database_url}
+def test_bulletin_from_the_command_line(
+    database_url: str,
+    month: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`gisgrid bulletin` (in-process: the command's own code, without a second interpreter)."""
+    from gisgrid.cli import main
+
+    monkeypatch.setenv("GISGRID_DATABASE_URL", database_url)
     out = tmp_path / "bulletin.csv"
-    run = subprocess.run(
-        [sys.executable, "-m", "gisgrid.cli", "bulletin", "--unit", "441226", "--month", month,
-         "-o", str(out)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    assert main(["bulletin", "--unit", "441226", "--month", month, "-o", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
     assert rows[0]["section"] == "总体" and int(rows[0]["due"]) > 0
-    bad = subprocess.run(
-        [sys.executable, "-m", "gisgrid.cli", "bulletin", "--unit", "441226", "-o",
-         str(tmp_path / "x.docx")],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert bad.returncode != 0 and "x.docx" in bad.stderr
+    assert "德庆县" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="x.docx"):
+        main(["bulletin", "--unit", "441226", "-o", str(tmp_path / "x.docx")])

@@ -47,8 +47,8 @@ PATROL_NOTE = (
 SOURCE = "generated"  # patrol_track.source, next to generated = true
 INTERVAL_S = 60  # seconds between fixes; see the module docstring
 SHARE_BY_TOWN = (0.65, 0.90)  # share of on-duty full-time workers out on patrol, per town
-PART_TIME_SHARE = 0.2  # part-time grid workers (兼职网格员) out on a given morning
-LEADER_SHARE = 0.02  # household leaders (联户长) walking their grid on a given morning
+PART_TIME_SHARE = 0.1  # part-time grid workers (兼职网格员) out on a given morning
+LEADER_SHARE = 0.005  # household leaders (联户长) walking their grid on a given morning
 ROLES = ("full_time", "part_time", "household_leader")
 EBIKE_SHARE = 0.2  # rural grid workers often ride an e-bike (电动车) between hamlets
 NOISE_M = 4.0  # phone GPS in villages: a few metres
