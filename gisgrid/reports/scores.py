@@ -161,37 +161,55 @@ def pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.2f}%"
 
 
+# Per-case flags summed for every grouping (one vectorised groupby, not a pass per group).
+FLAGS = (
+    "is_closed",
+    "is_on_time",
+    "is_solved",
+    "is_evaluated",
+    "is_satisfied",
+    "is_reopened",
+    "is_ever_closed",
+    "is_whistled",
+    "is_responded_on_time",
+    "is_fed_back_on_time",
+)
+
+
+def _from_sums(n: int, s: Any, mean_hours: float) -> dict[str, Any]:
+    """The measures (see DEFINITIONS) from a group's case count, flag sums and mean hours."""
+    c = {k: int(s[k]) for k in FLAGS}
+    whistled = c["is_whistled"]
+    return {
+        "due": int(n),
+        "closed": c["is_closed"],
+        "on_time": c["is_on_time"],
+        "closed_late": c["is_closed"] - c["is_on_time"],
+        "solved": c["is_solved"],
+        "overdue": int(n) - c["is_closed"],
+        "closure_rate": _rate(c["is_closed"], n),
+        "on_time_rate": _rate(c["is_on_time"], n),
+        "solved_rate": _rate(c["is_solved"], n),
+        "evaluated": c["is_evaluated"],
+        "satisfied": c["is_satisfied"],
+        "satisfaction": _rate(c["is_satisfied"], c["is_evaluated"]),
+        "reopened": c["is_reopened"],
+        "reopen_rate": _rate(c["is_reopened"], c["is_ever_closed"]),
+        "mean_hours": None if pd.isna(mean_hours) else round(float(mean_hours), 2),
+        "escalations": int(s["escalations"]),
+        "whistled": whistled,
+        "responded_on_time_rate": _rate(c["is_responded_on_time"], whistled),
+        "fed_back_on_time_rate": _rate(c["is_fed_back_on_time"], whistled),
+    }
+
+
 def measures(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts and rates of a set of due cases (see DEFINITIONS)."""
     if frame.empty:
         return _empty()
-    n = len(frame)
-    count = {k: int(frame[f"is_{k}"].sum()) for k in ("closed", "on_time", "solved")}
-    evaluated, satisfied = int(frame["is_evaluated"].sum()), int(frame["is_satisfied"].sum())
-    reopened, ever = int(frame["is_reopened"].sum()), int(frame["is_ever_closed"].sum())
-    hours = frame["hours"].dropna()
-    whistled = int(frame["is_whistled"].sum())
-    return {
-        "due": n,
-        "closed": count["closed"],
-        "on_time": count["on_time"],
-        "closed_late": count["closed"] - count["on_time"],
-        "solved": count["solved"],
-        "overdue": n - count["closed"],
-        "closure_rate": _rate(count["closed"], n),
-        "on_time_rate": _rate(count["on_time"], n),
-        "solved_rate": _rate(count["solved"], n),
-        "evaluated": evaluated,
-        "satisfied": satisfied,
-        "satisfaction": _rate(satisfied, evaluated),
-        "reopened": reopened,
-        "reopen_rate": _rate(reopened, ever),
-        "mean_hours": round(float(hours.mean()), 2) if len(hours) else None,
-        "escalations": int(frame["escalations"].fillna(0).sum()),
-        "whistled": whistled,
-        "responded_on_time_rate": _rate(int(frame["is_responded_on_time"].sum()), whistled),
-        "fed_back_on_time_rate": _rate(int(frame["is_fed_back_on_time"].sum()), whistled),
-    }
+    sums = frame[list(FLAGS)].sum()
+    sums["escalations"] = frame["escalations"].fillna(0).sum()
+    return _from_sums(len(frame), sums, frame["hours"].mean())
 
 
 def _empty() -> dict[str, Any]:
@@ -227,9 +245,18 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _groups(frame: pd.DataFrame, key: pd.Series) -> dict[Any, dict[str, Any]]:
+    """Measures per key value, from one groupby over the flags."""
     if frame.empty:
         return {}
-    return {k: measures(g) for k, g in frame.groupby(key, sort=True)}
+    cols = [*FLAGS, "escalations", "hours"]
+    data = frame[cols].assign(escalations=frame["escalations"].fillna(0), _key=key.to_numpy())
+    grouped = data.groupby("_key", sort=True)
+    sums, sizes, hours = (
+        grouped[[*FLAGS, "escalations"]].sum(),
+        grouped.size(),
+        grouped["hours"].mean(),
+    )
+    return {k: _from_sums(int(sizes[k]), sums.loc[k], hours[k]) for k in sizes.index}
 
 
 def rows_by(
