@@ -137,6 +137,12 @@ def test_one_case_through_the_whole_loop(
         }
         assert case["handler"]["level"] == "town"  # 公家事 goes up the government ladder
 
+        # The case file suggests the department owning the category, for the town to whistle to.
+        town_view = http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["town"])).json()
+        assert town_view["suggested_department"] == {
+            "code": "ZJ",
+            "name": "德庆县住房和城乡建设局",
+        }
         # Not yet sent to any department: a department handler does not see it.
         assert http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["zj"])).status_code == 404
 

@@ -31,9 +31,9 @@ from gisgrid import sql
 from gisgrid.access import CASE_HANDLERS, Principal, Role
 from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
 from gisgrid.reports import intake
-from gisgrid.reports.departments import department_row
+from gisgrid.reports.departments import department_row, owner_of
 from gisgrid.reports.intake import IntakeConfig
-from gisgrid.reports.outcomes import CANCEL_REASONS, OUTCOMES, check_cancel_reason, check_outcome
+from gisgrid.reports.outcomes import check_cancel_reason, check_outcome
 from gisgrid.reports.stages import STAGES
 from gisgrid.reports.triage import LABELS as TRIAGE_LABELS
 from gisgrid.reports.triage import ROUTES, check_class, choose_class
@@ -535,7 +535,13 @@ def case_file(conn: Connection, who: Principal, report_id: int) -> dict[str, Any
                 f"report {report_id} is not among the cases sent to department "
                 f"{who.department or '(this account is bound to none)'}"
             )
-    return found | {"history": history(conn, report_id)}
+    # 公家事 not yet whistled: the department owning its category, for the town to whistle to.
+    owner = (
+        owner_of(conn, grid, found["service_code"])
+        if found["triage"]["class"] == "public" and found["department"] is None and grid
+        else None
+    )
+    return found | {"history": history(conn, report_id), "suggested_department": owner}
 
 
 def history(conn: Connection, report_id: int) -> list[dict[str, Any]]:
@@ -699,18 +705,3 @@ def reporter_verdict(
         if _within_reopen(state, config, now):
             _reopen(conn, report_id, dict(state), None, config, now, username=REPORTER)
     return progress(conn, report_id)
-
-
-def describe_steps() -> list[dict[str, Any]]:
-    """The steps, who takes them and what they need, for the API's documentation."""
-    return [
-        {
-            "action": s.name,
-            "label": s.label,
-            "from": sorted(s.from_statuses),
-            "to": s.to_status,
-            "roles": sorted(r.value for r in s.roles),
-            "needs_note": s.needs_note,
-        }
-        for s in STEPS.values()
-    ] + [{"outcomes": {k: o.label for k, o in OUTCOMES.items()}, "cancel": CANCEL_REASONS}]
