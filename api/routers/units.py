@@ -1,7 +1,7 @@
 """Administrative units (county, town/street, village/community) and grids."""
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -116,19 +116,12 @@ def get_bulletin(
     code: UnitCode,
     month: MonthQ = None,
     format: Annotated[
-        str, Query(description="json, csv, html (printable A4 page) or png (the map)")
+        Literal["json", "csv", "html", "png"],
+        Query(description="json, csv, html (printable A4 page) or png (the map)"),
     ] = "json",
 ) -> Response | dict[str, Any]:
     """The monthly bulletin (通报) of a unit: its scores, its children ranked, departments,
     三事分流, red and black lists and a map; the same figures as /scores for the month."""
-    if format not in BULLETIN_TYPES:
-        return JSONResponse(
-            {
-                "detail": f"format={format!r} is not one of {', '.join(BULLETIN_TYPES)}",
-                "error": "ValidationError",
-            },
-            status_code=422,
-        )
     b = bulletin.monthly_bulletin(conn, who, code, month, config)
     name = f"gisgrid-bulletin-{b['unit']['code']}-{b['month']}"
     if format == "json":

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
+from gisgrid import sql
 from gisgrid.demo.cases import write_closed_months, write_open_reports
 from gisgrid.demo.departments import write_demo_departments
 from gisgrid.demo.outline import county_outline
@@ -267,6 +268,8 @@ def unload_county(engine: Engine, county: str, progress: Callable[[str], None] =
                 "FROM staff_assignment WHERE grid_id IN (SELECT id FROM gone_grid)"
             )
         )
+        # Its departments first (cases and accounts pointing at them let go: ON DELETE SET NULL).
+        sql.execute(conn, "demo/unload_departments", county=county)
         for stmt in (
             "DELETE FROM report WHERE grid_id IN (SELECT id FROM gone_grid) "
             "OR village_code LIKE :p",
@@ -280,7 +283,6 @@ def unload_county(engine: Engine, county: str, progress: Callable[[str], None] =
             "DELETE FROM patrol_track WHERE grid_id IN (SELECT id FROM gone_grid) "
             "OR staff_id IN (SELECT id FROM gone_staff)",
             "DELETE FROM road_segment WHERE county_code = :c",
-            "DELETE FROM department WHERE county_code = :c",
             "DELETE FROM key_place WHERE county_code = :c",
             "DELETE FROM staff WHERE id IN (SELECT id FROM gone_staff)",
             "DELETE FROM grid WHERE id IN (SELECT id FROM gone_grid)",
