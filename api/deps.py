@@ -62,6 +62,15 @@ async def get_intake(request: Request, who: PrincipalDep) -> Intake:
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 
 
+async def get_report_config(request: Request) -> reports.IntakeConfig:
+    """How reports move through the loop: calendars per county, stage limits, reopening."""
+    config: reports.IntakeConfig = request.app.state.intake_config
+    return config
+
+
+ReportConfigDep = Annotated[reports.IntakeConfig, Depends(get_report_config)]
+
+
 async def get_basemap(request: Request) -> pages.Basemap:
     """The basemap the settings name (an unknown datum is refused here, not in a browser)."""
     s: Settings = request.app.state.settings

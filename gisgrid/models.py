@@ -241,7 +241,8 @@ class Report(Base):
         DateTime(timezone=True), server_default=func.now(), index=True
     )
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed by 0009_loop: scores select the cases that fell due in a period.
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
@@ -266,6 +267,27 @@ class Report(Base):
     # The closed loop (migration 0007_cases): the call-back verdict and escalations so far.
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
     escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # The loop as centers are judged by it (migration 0009_loop): 三事分流 class, the stage of
+    # the seven and its time limit, the department whistled to (吹哨) and its own clock, the
+    # closing code and how often an unsatisfied verdict reopened it.
+    triage: Mapped[str | None] = mapped_column(String(12))  # private|collective|public
+    triage_reason: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(12))
+    stage_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
+    dept_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_respond_by: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_reason: Mapped[str | None] = mapped_column(String(16))
+    reopens: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household_group.id", ondelete="SET NULL")
+    )
 
 
 class ReportEvent(Base):
@@ -288,6 +310,26 @@ class ReportEvent(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    # 0009_loop: what the step carried (department, triage class, closing code, reason).
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class Department(Base):
+    """A county's functional department (职能部门): what it owns and how fast it must answer."""
+
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("county_code", "code", name="uq_department_county_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    categories: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), default=list, server_default="{}"
+    )
+    response_hours: Mapped[int] = mapped_column(SmallInteger)  # 报到: accept within
+    feedback_hours: Mapped[int] = mapped_column(SmallInteger)  # 限时办理反馈: feed back within
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PatrolTrack(Base):
@@ -342,6 +384,10 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    # 0009_loop: a department handler (职能部门) acts for this department only.
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL")
     )
 
 

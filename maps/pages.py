@@ -531,8 +531,13 @@ input,button{{font-size:1rem;padding:.4rem}}</style></head><body>{body}
 
 # Each step of the loop in a resident's words, next to its Chinese label.
 STEP_WORDS = {
+    "collect": "received; to be checked on site",
+    "check": "checked on site",
     "register": "registered",
     "dispatch": "sent to the grid",
+    "deliberate": "discussed by the village council",
+    "reclass": "classed again",
+    "reopen": "reopened: the outcome did not satisfy",
     "accept": "taken up",
     "resolve": "handled; what was done",
     "close": "checked on site and closed",

@@ -380,3 +380,40 @@ def test_an_open311_post_is_audited_once_with_its_report(
     assert r.status_code in (400, 403)
     with engine.connect() as conn:
         assert conn.execute(text(count)).scalar_one() == after + 1
+
+
+# --- The loop as centers are judged by it (issue 17): bulletins, lists, scores by worker,
+# department inboxes. Written out by hand like the matrix above. ------------------------------
+
+LOOP_EXPECTED = {
+    # (county bulletin, own town's red/black lists, county scores by worker, ZJ's inbox,
+    #  the wall's live cases of the own town)
+    "admin":              ("200", "200", "200", "200", "200"),
+    "county_operator":    ("200", "200", "200", "200", "200"),
+    "town_operator":      ("403", "200", "403", "200", "200"),
+    "village_operator":   ("403", "403", "403", "403", "403"),
+    "grid_chief":         ("403", "403", "403", "403", "403"),
+    "grid_worker":        ("403", "403", "403", "403", "403"),
+    "household_leader":   ("403", "403", "403", "403", "403"),
+    "planner":            ("200", "200", "200", "403", "200"),
+    # bound to no department: sees no case; a department's cases are its inbox, not the wall
+    "department_handler": ("200", "200", "200", "403", "403"),
+    "resident":           ("403", "403", "403", "403", "403"),
+    "public":             ("401", "401", "401", "401", "401"),  # workers are named people
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(LOOP_EXPECTED))
+def test_loop_endpoints_role_scope_matrix(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
+) -> None:
+    home = places[0]
+    token = tokens.get(role)
+    got = (
+        str(_call(http, token, "/api/v1/units/441226/bulletin").status_code),
+        str(_call(http, token, f"/api/v1/units/{home.town}/redblack").status_code),
+        str(_call(http, token, "/api/v1/units/441226/scores", by="workers").status_code),
+        str(_call(http, token, "/api/v1/departments/ZJ/cases", county="441226").status_code),
+        str(_call(http, token, "/maps/data/reports", unit=home.town).status_code),
+    )
+    assert got == LOOP_EXPECTED[role]

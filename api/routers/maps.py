@@ -38,9 +38,11 @@ def _measures() -> dict[str, str]:
     return {k: layers.MEASURES[k][0] for k in layers.available_measures()}
 
 
-# Who may open each page: centre operators and departments the wall, grid staff the phone map
+# Who may open each page: centre operators (and planners) the wall, grid staff the phone map
 # (household leaders too: it shows their grid's cases and doors), planners the planning map.
-CENTER_ROLES = REGISTER_READERS
+# Department handlers (职能部门) are not on the wall: a department sees and acts on the cases sent
+# to it, which its inbox lists (GET /api/v1/departments/{code}/cases), not every case of a county.
+CENTER_ROLES = REGISTER_READERS - {Role.department_handler}
 WORKER_ROLES = FIELD_ROLES | {Role.household_leader}
 PLANNER_ROLES = MAP_EDITORS | {Role.town_operator, Role.village_operator}
 

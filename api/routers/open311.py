@@ -17,7 +17,7 @@ from api.deps import EngineDep, IntakeDep
 from api.errors import status_of
 from api.security import PrincipalDep, rate_limit
 from gisgrid import errors, reports
-from gisgrid.access.accounts import CASE_HANDLERS, Principal
+from gisgrid.access.accounts import CASE_HANDLERS, Principal, Role
 from gisgrid.reports import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -105,6 +105,11 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 
     def exact(r: Mapping[str, Any]) -> bool:
         grid = r["grid"]["code"] if r["grid"] else ""
+        if who.role == Role.department_handler:
+            # A department sees the cases sent to it, not every report of its county.
+            dept = r.get("department")
+            if not dept or dept["code"] != who.department:
+                return False
         return who.role in CASE_HANDLERS and bool(grid) and who.covers(grid)
 
     return exact

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep
+from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep, ReportConfigDep
 from api.security import rate_limit
 from gisgrid import errors, reports
 from gisgrid.divisions import units
@@ -57,6 +57,11 @@ def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
         "village": stored["village"],
         "handler_level": stored["handler"]["level"],
         "due_at": stored["due_at"],
+        # A resident's report is checked on site first (核查); its time limit starts when it is
+        # registered, and the check has a limit of its own.
+        "stage": stored["stage"]["name"],
+        "stage_label": stored["stage"]["label"],
+        "stage_due_at": stored["stage"]["due_at"],
         "duplicate_of": stored["duplicate_of"],
         "replayed": stored["replayed"],
     }
@@ -131,9 +136,13 @@ class Verdict(BaseModel):
     dependencies=[Depends(rate_limit("intake"))],
     summary="Rate the outcome of your own report (no account: the receipt proves it)",
 )
-def rate_report(conn: ConnDep, report_id: int, body: Verdict) -> dict[str, Any]:
-    """Satisfied or not, once, after the report is closed."""
-    return cases.reporter_verdict(conn, report_id, body.receipt, body.satisfied, body.note)
+def rate_report(
+    conn: ConnDep, config: ReportConfigDep, report_id: int, body: Verdict
+) -> dict[str, Any]:
+    """Satisfied or not, once each time it is closed; unsatisfied in time reopens it."""
+    return cases.reporter_verdict(
+        conn, report_id, body.receipt, body.satisfied, body.note, config=config
+    )
 
 
 @router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
@@ -200,7 +209,9 @@ def progress_page(
     include_in_schema=False,
     dependencies=[Depends(rate_limit("intake"))],
 )
-async def rate_from_page(request: Request, report_id: int, engine: EngineDep) -> Response:
+async def rate_from_page(
+    request: Request, report_id: int, engine: EngineDep, config: ReportConfigDep
+) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
     receipt = str(form.get("k") or "")
@@ -209,7 +220,7 @@ async def rate_from_page(request: Request, report_id: int, engine: EngineDep) ->
 
     def rate() -> str:
         with engine.begin() as conn:
-            cases.reporter_verdict(conn, report_id, receipt, satisfied, note)
+            cases.reporter_verdict(conn, report_id, receipt, satisfied, note, config=config)
         return "谢谢您的评价 · thank you for rating"
 
     try:

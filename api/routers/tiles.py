@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.security import PrincipalDep
-from gisgrid.access.accounts import REGISTER_READERS
+from gisgrid.access.accounts import REGISTER_READERS, Role
 from gisgrid.mapdata import tiles
 
 router = APIRouter(tags=["tiles"])
@@ -39,6 +39,9 @@ async def get_tile(
     if layer != "grids":
         # Households and cases are shown to accounts only, and only inside their scope.
         who.require(REGISTER_READERS, f"{layer} tiles")
+        if layer == "reports":
+            # A department sees the cases sent to it (its inbox), not every case of the county.
+            who.require(REGISTER_READERS - {Role.department_handler}, "report tiles")
     cache: tiles.TileCache = request.app.state.tile_cache
     gen = generation
     if layer == "grids" and generation is None:

@@ -2,6 +2,7 @@
 
 from gisgrid.access.accounts import (
     CASE_HANDLERS,
+    COMMAND_LINE,
     PERSONAL_READERS,
     PUBLIC,
     REGISTER_READERS,
@@ -11,6 +12,7 @@ from gisgrid.access.accounts import (
 
 __all__ = [
     "CASE_HANDLERS",
+    "COMMAND_LINE",
     "PERSONAL_READERS",
     "PUBLIC",
     "REGISTER_READERS",
