@@ -100,12 +100,15 @@ def test_plain_url_is_answered_from_memory_once_warm(client: TestClient, conn: C
         def connect(self) -> None:
             raise AssertionError("a warm plain-URL tile must not touch the database")
 
-    app = client.app
-    engine, app.state.engine = app.state.engine, NoDatabase()  # type: ignore[attr-defined]
+        connection = connect
+
+    state = client.app.state  # type: ignore[attr-defined]
+    engine, pool = state.engine, state.intake_pool
+    state.engine = state.intake_pool = NoDatabase()
     try:
         again = _plain(client)
     finally:
-        app.state.engine = engine  # type: ignore[attr-defined]
+        state.engine, state.intake_pool = engine, pool
     assert again.headers["x-tile-cache"] == "hit"
     assert again.content == first.content and first.content
     assert again.headers["cache-control"] == "public, max-age=300"

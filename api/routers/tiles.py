@@ -6,9 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep
 from api.security import PrincipalDep
 from gisgrid.access.accounts import REGISTER_READERS, Role
 from gisgrid.mapdata import tiles
@@ -25,7 +23,6 @@ MVT = "application/vnd.mapbox-vector-tile"
 )
 async def get_tile(
     request: Request,
-    engine: EngineDep,
     who: PrincipalDep,
     layer: Annotated[str, Path(description="grids, households or reports")],
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
@@ -55,10 +52,9 @@ async def get_tile(
     # A cache hit needs no connection at all: that is what makes warm grid tiles cheap.
     tile = tiles.cached_tile(cache, layer, z, x, y, gen)
     if tile is None:
-        # Misses go to the thread pool; hits are answered on the event loop with no hop.
-        tile = await run_in_threadpool(
-            tiles.build_tile, engine, cache, layer, z, x, y, gen, who.scope
-        )
+        # Misses take one round trip on the async pool; hits need no connection at all.
+        pool = request.app.state.intake_pool
+        tile = await tiles.build_tile_async(pool, cache, layer, z, x, y, gen, who.scope)
     return _response(tile, layer, pinned=generation is not None)
 
 
