@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
     app.add_middleware(browser.RememberLang)
+    # Warm grid tiles for anonymous clients straight from the cache, before routing.
+    app.add_middleware(tiles.CachedGridTiles)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 
 from api.app import create_app
+from api.routers.tiles import CachedGridTiles
 from gisgrid.mapdata import CurrentGeneration, tiles
 from gisgrid.settings import Settings
 
@@ -115,6 +116,42 @@ def test_plain_url_is_answered_from_memory_once_warm(client: TestClient, conn: C
     x, y = tiles.lonlat_to_tile(*CENTRE, 11)
     pinned = client.get(f"/tiles/grids/11/{x}/{y}.mvt?generation={gen}")
     assert pinned.content == first.content and "immutable" in pinned.headers["cache-control"]
+
+
+@pytest.mark.parametrize("query", ["", "?generation={gen}"])
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_warm_tiles_before_routing_answer_as_the_route_does(
+    client: TestClient,
+    conn: Connection,
+    query: str,
+    encoding: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answered: list[bool] = []
+    hit = CachedGridTiles._hit
+
+    def spy(self: CachedGridTiles, scope: Any) -> Any:
+        out = hit(self, scope)
+        answered.append(out is not None)
+        return out
+
+    monkeypatch.setattr(CachedGridTiles, "_hit", spy)
+    gen = _current(conn)
+    for z in (10, 13):
+        x, y = tiles.lonlat_to_tile(*CENTRE, z)
+        url = f"/tiles/grids/{z}/{x}/{y}.mvt" + query.format(gen=gen)
+        client.get(url)  # now in the cache
+        front = client.get(url, headers={"Accept-Encoding": encoding})
+        # A cookie sends the request past the front to the route.
+        routed = client.get(url, headers={"Accept-Encoding": encoding, "Cookie": "a=b"})
+        assert front.status_code == routed.status_code == 200
+        assert front.content == routed.content and front.content
+        assert dict(front.headers) == dict(routed.headers)
+        assert front.headers["x-tile-cache"] == "hit"
+        assert answered[-3:] == [False, True, False]  # miss, front, past the front
+    # Shapes the route must judge itself still reach it.
+    assert client.get("/tiles/grids/3/8/0.mvt").status_code == 422
+    assert client.get("/tiles/grids/1/0/0.mvt?generation=x").status_code == 422
 
 
 def test_a_committed_generation_is_announced_and_moves_the_plain_url(

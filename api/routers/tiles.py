@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.security import PrincipalDep
 from gisgrid.access.accounts import REGISTER_READERS, Role
@@ -14,6 +15,7 @@ from gisgrid.mapdata import tiles
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
+MVT_B = MVT.encode()
 
 
 @router.get(
@@ -59,6 +61,10 @@ async def get_tile(
 
 
 def _response(tile: tiles.Tile, layer: str, pinned: bool) -> Response:
+    return Response(tile.data, media_type=MVT, headers=_headers(tile, layer, pinned))
+
+
+def _headers(tile: tiles.Tile, layer: str, pinned: bool) -> dict[str, str]:
     if layer == "grids" and pinned:
         policy = "public, max-age=31536000, immutable"
     elif layer == "grids":
@@ -70,4 +76,61 @@ def _response(tile: tiles.Tile, layer: str, pinned: bool) -> Response:
     headers = {"Cache-Control": policy, "X-Tile-Cache": "hit" if tile.cached else "miss"}
     if tile.generation is not None:
         headers["X-Grid-Generation"] = str(tile.generation)
-    return Response(tile.data, media_type=MVT, headers=headers)
+    return headers
+
+
+class CachedGridTiles:
+    """Anonymous GETs of grid tiles already in the cache, answered before routing (pure ASGI).
+
+    A warm tile is bytes in memory; routing, dependency injection and the response classes
+    cost several times the lookup itself. Only the exact shapes the route would answer from the
+    cache are taken here: `/tiles/grids/{z}/{x}/{y}.mvt` with no query (the current generation
+    as this process was told) or `?generation=N` alone, no credentials and no cookies. The
+    answer is the route's, header for header (tests/test_tiles.py compares them); anything else,
+    a miss included, goes on to the route.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hit = self._hit(scope) if scope["type"] == "http" else None
+        if hit is None:
+            await self.app(scope, receive, send)
+            return
+        tile, pinned = hit
+        headers = [(b"content-length", str(len(tile.data)).encode()), (b"content-type", MVT_B)]
+        headers += [
+            (k.lower().encode(), v.encode()) for k, v in _headers(tile, "grids", pinned).items()
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": tile.data})
+
+    def _hit(self, scope: Scope) -> tuple[tiles.Tile, bool] | None:
+        path: str = scope["path"]
+        if scope["method"] != "GET" or not path.startswith("/tiles/grids/"):
+            return None
+        zxy = path[13:].removesuffix(".mvt").split("/")
+        if (
+            len(zxy) != 3
+            or not path.endswith(".mvt")
+            or not all(p.isascii() and p.isdigit() for p in zxy)
+        ):
+            return None
+        if any(name in (b"authorization", b"cookie") for name, _ in scope["headers"]):
+            return None
+        query: bytes = scope.get("query_string", b"")
+        state = scope["app"].state
+        if not query:
+            known, gen = state.current_generation.get()
+            if not known or gen is None:
+                return None
+        elif query.startswith(b"generation=") and query[11:].isdigit():
+            gen = int(query[11:])
+        else:
+            return None
+        z, x, y = (int(p) for p in zxy)
+        if z > tiles.MAX_ZOOM or x >= 2**z or y >= 2**z:
+            return None
+        data = state.tile_cache.get(("grids", gen, z, x, y))
+        return (tiles.Tile(data, True, gen), bool(query)) if data is not None else None
