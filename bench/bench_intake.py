@@ -119,7 +119,10 @@ def main() -> None:
         print(f"(deleted the bench's {n:,} reports and its key)")
     g = {k: v for k, v in m.items() if not k.startswith("bare_")}
     b = {k[5:]: v for k, v in m.items() if k.startswith("bare_")}
-    print(f"medians of 3 runs, {CONNECTIONS} connections:")
+    differs = ", ".join(f"{k}={v}" for k, (v, _) in DIFFERS.items())
+    print(
+        f"medians of 3 runs, {CONNECTIONS} connections (differs from a user's set-up: {differs}):"
+    )
     for label, r in (("gisgrid serve", g), ("bare FastAPI", b)):
         print(
             f"  {label:<14} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
