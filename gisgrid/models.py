@@ -269,6 +269,92 @@ class ReportEvent(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    # 0009_field: the client's key for this step; a resend of the same step is taken once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class Photo(Base):
+    """A photo as uploaded once (content-addressed by its SHA-256); files on disk (0009_field)."""
+
+    __tablename__ = "photo"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    bytes_in: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # Where and when it was taken, from its EXIF (kept for staff; the served copy has none).
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    taken_lon: Mapped[float | None] = mapped_column(Float)
+    taken_lat: Mapped[float | None] = mapped_column(Float)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ReportPhoto(Base):
+    """A photo on a report: with the report, or the handler's before/after (0009_field)."""
+
+    __tablename__ = "report_photo"
+    __table_args__ = (
+        UniqueConstraint("report_id", "photo_id", name="uq_report_photo_report_photo"),
+        Index(
+            "uq_report_photo_key",
+            "report_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id"))
+    stage: Mapped[str] = mapped_column(String(12))  # report | before | after
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    added_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class HouseholdVisit(Base):
+    """入户走访: a visit to a household, what kind, what it changed (0009_field)."""
+
+    __tablename__ = "household_visit"
+    __table_args__ = (
+        Index("ix_household_visit_household_at", "household_id", "visited_at"),
+        Index("ix_household_visit_grid_at", "grid_id", "visited_at"),
+        Index(
+            "uq_household_visit_key",
+            "account_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # routine | care | dispute | info_update
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photo.id"))
+    changes: Mapped[dict | None] = mapped_column(JSONB)
+    visited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class PatrolTrack(Base):

@@ -2,11 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep
-from api.security import PrincipalDep
+from api.security import PrincipalDep, client_address
 from gisgrid.reports import cases
 
 router = APIRouter(prefix="/api/v1/reports", tags=["cases"])
@@ -22,21 +22,30 @@ class StepIn(BaseModel):
 
 
 @router.get("/{report_id}")
-def case_file(conn: ConnDep, who: PrincipalDep, report_id: int) -> dict[str, Any]:
-    """A report in your scope with every step of its loop (intake, accept, feedback, close ...)."""
-    return cases.case_file(conn, who, report_id)
+def case_file(conn: ConnDep, who: PrincipalDep, request: Request, report_id: int) -> dict[str, Any]:
+    """A report in your scope with every step of its loop (intake, accept, feedback, close ...),
+    its photos and the reporter's call-back number (reading it is audited)."""
+    return cases.case_file(conn, who, report_id, client=client_address(request))
 
 
 @router.post("/{report_id}/steps")
 def take_step(
-    conn: ConnDep, who: PrincipalDep, report_id: int, step: Annotated[StepIn, Body()]
+    conn: ConnDep,
+    who: PrincipalDep,
+    response: Response,
+    report_id: int,
+    step: Annotated[StepIn, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Same key, same step: a resend is taken once (200, replayed)"),
+    ] = None,
 ) -> dict[str, Any]:
     """Take one step of the loop on a report in your scope (409 if its status does not allow it).
 
     accept (受理), resolve (处置反馈), close (核查结案), return, escalate (上报), reassign,
     cancel (不予立案) or evaluate (回访).
     """
-    return cases.act(
+    done = cases.act(
         conn,
         who,
         report_id,
@@ -44,4 +53,7 @@ def take_step(
         note=step.note,
         staff_id=step.staff_id,
         satisfied=step.satisfied,
+        idempotency_key=idempotency_key,
     )
+    response.headers["Idempotent-Replayed"] = "true" if done["replayed"] else "false"
+    return done

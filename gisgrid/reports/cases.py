@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gisgrid.access import CASE_HANDLERS, Principal, Role
+from gisgrid import sql
+from gisgrid.access import CASE_HANDLERS, Principal, Role, audit
 from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
+from gisgrid.media import report_photos
 from gisgrid.reports import intake
 
 FIELD = frozenset({Role.grid_worker, Role.grid_chief})
@@ -87,8 +89,21 @@ STEPS = {
             needs_note=True,
         ),
         Step("evaluate", "回访", frozenset({"closed"}), None, OPERATORS),
+        # 即知即改: a worker fixes on the spot what they found on patrol and closes it with an
+        # after photo (only their own patrol report: gisgrid.reports.field).
+        Step(
+            "fix_on_spot",
+            "即知即改",
+            frozenset({"dispatched", "in_progress"}),
+            "closed",
+            FIELD,
+            needs_note=True,
+        ),
     )
 }
+# Steps a client may not take through act() alone: they belong to a larger action.
+INTERNAL_STEPS = frozenset({"fix_on_spot"})
+MAX_KEY = 255
 
 
 def _locked(conn: Connection, report_id: int) -> Any:
@@ -126,11 +141,21 @@ def act(
     staff_id: int | None = None,
     satisfied: bool | None = None,
     now: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+    internal: bool = False,
 ) -> dict[str, Any]:
-    """Take one step on a report (in the caller's transaction); the report as it now stands."""
+    """Take one step on a report (in the caller's transaction); the report as it now stands.
+
+    With an `idempotency_key`, a step already taken under that key on this report is not taken
+    again: the report as it stands comes back with `replayed: true` (a phone re-sending a step
+    whose answer it never heard must not meet a 409 for its own first try).
+    """
     step = STEPS.get(action)
-    if step is None:
-        raise InvalidReport(f"action={action!r} is not one of {', '.join(STEPS)}")
+    if step is None or (action in INTERNAL_STEPS and not internal):
+        offered = ", ".join(s for s in STEPS if s not in INTERNAL_STEPS)
+        raise InvalidReport(f"action={action!r} is not one of {offered}")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY:
+        raise InvalidReport(f"Idempotency-Key must be 1-{MAX_KEY} characters")
     note = (note or "").strip() or None
     if step.needs_note and not note:
         raise InvalidReport(f"{action} ({step.label}) needs a note saying what was done or why")
@@ -143,6 +168,19 @@ def act(
         raise Forbidden(
             f"report {report_id} is in grid {r.grid_code}, outside this account's scope"
         )
+    if idempotency_key:
+        taken = sql.first(conn, "reports/step_by_key", id=report_id, key=idempotency_key)
+        if taken is not None:
+            if taken.action != action:
+                raise Conflict(
+                    f"Idempotency-Key {idempotency_key!r} was used for step {taken.action} on "
+                    f"report {report_id}; use a new key for a new step"
+                )
+            return (
+                intake.read_report(conn, report_id)
+                | {"history": history(conn, report_id)}
+                | {"replayed": True}
+            )
     if r.duplicate_of is not None:
         raise Conflict(
             f"report {report_id} is a duplicate of report {r.duplicate_of} and is handled with "
@@ -164,7 +202,7 @@ def act(
                 "and closes it"
             )
         sets.append("closed_at = :now")
-    elif action == "cancel":
+    elif action in ("cancel", "fix_on_spot"):
         sets.append("closed_at = :now")
     elif action == "escalate":
         if level == "county":
@@ -215,9 +253,10 @@ def act(
     conn.execute(
         text(
             "INSERT INTO report_event (report_id, at, action, from_status, to_status, "
-            "account_id, username, assignee_id, handler_level, note, satisfied) "
+            "account_id, username, assignee_id, handler_level, note, satisfied, "
+            "idempotency_key) "
             "VALUES (:id, :now, :action, :from_status, :to_status, :account, :username, "
-            ":assignee, :level, :note, :satisfied)"
+            ":assignee, :level, :note, :satisfied, :key)"
         ),
         {
             "id": report_id,
@@ -231,21 +270,45 @@ def act(
             "level": level,
             "note": note,
             "satisfied": satisfied,
+            "key": idempotency_key,
         },
     )
-    return intake.read_report(conn, report_id) | {"history": history(conn, report_id)}
+    return intake.read_report(conn, report_id) | {
+        "history": history(conn, report_id),
+        "replayed": False,
+    }
 
 
 INTAKE_LABELS = {"dispatch": "派遣", "register": "登记"}
 
 
-def case_file(conn: Connection, who: Principal, report_id: int) -> dict[str, Any]:
+def case_file(
+    conn: Connection, who: Principal, report_id: int, client: str | None = None
+) -> dict[str, Any]:
     """A report with its whole loop, for a case handler whose scope covers its grid."""
     who.require(CASE_HANDLERS, "reading a case file")
     found = intake.read_report(conn, report_id)
     grid = found["grid"]["code"] if found["grid"] else ""
     who.require_scope(grid or "(no grid)", f"report {report_id}")
-    return found | {"history": history(conn, report_id)}
+    # The reporter's call-back number is personal data: shown to handlers in scope, audited.
+    reporter = sql.first(conn, "reports/reporter_of", id=report_id)
+    contact = dict(reporter["reporter"] or {}) if reporter else {}
+    if contact:
+        audit.record(
+            conn,
+            who,
+            "read_personal",
+            method="GET",
+            path=f"/api/v1/reports/{report_id}",
+            object_type="report",
+            object_ids=[report_id],
+            client=client,
+        )
+    return found | {
+        "history": history(conn, report_id),
+        "reporter": contact or None,
+        "photos": report_photos(conn, report_id, staff=True),
+    }
 
 
 def history(conn: Connection, report_id: int) -> list[dict[str, Any]]:
