@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from gisgrid.access import accounts
 
 PASSWORD = "field work password"
-MARK = "field test"
+MARK = "（现场测试）"
 
 
 @dataclass

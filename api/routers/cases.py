@@ -1,5 +1,6 @@
 """The closed loop over HTTP: a case file with its history, and the steps that move it."""
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request, Response
@@ -19,6 +20,10 @@ class StepIn(BaseModel):
     note: str | None = Field(None, description="what was done, or why (required for some)")
     staff_id: int | None = Field(None, description="reassign: the grid worker taking it over")
     satisfied: bool | None = Field(None, description="evaluate: the call-back verdict (回访)")
+    seen: dt.datetime | None = Field(
+        None,
+        description="when you last saw the case: a step someone else took since is a 409",
+    )
 
 
 @router.get("/{report_id}")
@@ -54,6 +59,7 @@ def take_step(
         staff_id=step.staff_id,
         satisfied=step.satisfied,
         idempotency_key=idempotency_key,
+        seen=step.seen,
     )
     response.headers["Idempotent-Replayed"] = "true" if done["replayed"] else "false"
     return done

@@ -106,6 +106,20 @@ def next_route(
     )
 
 
+@router.get("/patrols/way")
+def way(
+    conn: ConnDep,
+    who: PrincipalDep,
+    from_lon: Annotated[float, Query(description="where you are (WGS84)")],
+    from_lat: Annotated[float, Query()],
+    to_lon: Annotated[float, Query(description="where you are going (WGS84)")],
+    to_lat: Annotated[float, Query()],
+) -> dict[str, Any]:
+    """带我去: the way along the patrol roads from a position to a place, as a GeoJSON line
+    with its length (a straight line, `along_roads: false`, where no road is near)."""
+    return routing.way_to(conn, who, from_lon, from_lat, to_lon, to_lat)
+
+
 @router.post("/roads")
 async def import_roads(
     request: Request,

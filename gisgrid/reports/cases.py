@@ -143,12 +143,15 @@ def act(
     now: dt.datetime | None = None,
     idempotency_key: str | None = None,
     internal: bool = False,
+    seen: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Take one step on a report (in the caller's transaction); the report as it now stands.
 
     With an `idempotency_key`, a step already taken under that key on this report is not taken
     again: the report as it stands comes back with `replayed: true` (a phone re-sending a step
-    whose answer it never heard must not meet a 409 for its own first try).
+    whose answer it never heard must not meet a 409 for its own first try). With `seen` (when
+    the caller last saw the case), a step someone else took since (改派, 上报, 结案 ...) is a
+    409 naming it: a step queued offline does not overrule what happened meanwhile.
     """
     step = STEPS.get(action)
     if step is None or (action in INTERNAL_STEPS and not internal):
@@ -180,6 +183,18 @@ def act(
                 intake.read_report(conn, report_id)
                 | {"history": history(conn, report_id)}
                 | {"replayed": True}
+            )
+    if seen is not None:
+        if seen.tzinfo is None:
+            raise InvalidReport(f"seen={seen.isoformat()} needs a time zone")
+        since = sql.first(
+            conn, "reports/changed_since", id=report_id, seen=seen, account=who.account_id
+        )
+        if since is not None:
+            label = STEPS[since.action].label if since.action in STEPS else since.action
+            raise Conflict(
+                f"report {report_id} was changed after you saw it: {since.action} ({label}) by "
+                f"{since.username} at {since.at.isoformat()}; {action} was not taken"
             )
     if r.duplicate_of is not None:
         raise Conflict(
@@ -467,3 +482,20 @@ def reporter_verdict(
         {"id": report_id, "now": now, "who": REPORTER, "note": note, "s": satisfied},
     )
     return progress(conn, report_id)
+
+
+LEVELS_ABOVE_GRID = frozenset({"village", "town", "county"})
+
+
+def handlers_of_grid(conn: Connection, who: Principal, grid: str) -> dict[str, dict[str, Any]]:
+    """Each open case of a grid: its handler level and escalations (report id as a string)."""
+    who.require(CASE_HANDLERS | {Role.household_leader}, "reading who handles cases")
+    who.require_scope(grid, "reading who handles cases")
+    return {
+        str(r["id"]): {
+            "level": r["handler_level"],
+            "escalated": r["handler_level"] in LEVELS_ABOVE_GRID,
+            "escalations": int(r["escalations"]),
+        }
+        for r in sql.rows(conn, "reports/open_handlers", grid=grid)
+    }
