@@ -227,7 +227,12 @@ def way_to(
         if n
         else []
     )
-    if len(snap) != 2 or any(s.dist_m > SNAP_MAX_M for s in snap):
+    # Far from any road, or nearer to each other than to the roads: go straight.
+    if (
+        len(snap) != 2
+        or any(s.dist_m > SNAP_MAX_M for s in snap)
+        or straight <= float(snap[0].dist_m) + float(snap[1].dist_m)
+    ):
         return result | {"properties": result["properties"] | {"along_roads": False}}
     if snap[0].node == snap[1].node:
         path, length = None, 0.0

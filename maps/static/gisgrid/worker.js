@@ -411,6 +411,10 @@
       state.cardFile = file;
       // A note being typed in the card must survive: it is redrawn once the note is sent.
       if (!$("gg-card").querySelector("form")) showCard(String(id), true);
+      // The card just grew (description, history): bring the case above the sheet again.
+      var f = caseById(id);
+      if (state.cardFocus && f) focus(f.geometry.coordinates[0], f.geometry.coordinates[1]);
+      state.cardFocus = false;
     }, function () { /* offline: the summary from the map data stays */ });
   }
   function openCase(id) {
@@ -421,6 +425,7 @@
     var f = caseById(id);
     showCard(String(id));
     if (f) focus(f.geometry.coordinates[0], f.geometry.coordinates[1]);
+    state.cardFocus = true;
     refreshCard();
   }
   function historyHtml(h) {
@@ -549,7 +554,12 @@
     box.setAttribute("data-household", id);
     box.hidden = false;
     $("gg-households").hidden = true;
-    if (c) focus(c[0], c[1]);
+    if (c) {
+      // The household being visited, ringed on the map above the sheet.
+      window[cfg.way].clearLayers();
+      L.circleMarker([c[1], c[0]], { radius: 16, weight: 5, color: "#e8590c", fill: false, interactive: false }).addTo(window[cfg.way]);
+      focus(c[0], c[1]);
+    }
     var form = box.querySelector("form.gg-visit");
     form.kind.onchange = function () { form.querySelector(".gg-update").hidden = form.kind.value !== "info_update"; };
     form.onsubmit = function (ev) { ev.preventDefault(); sendVisit(id, h, form); };
@@ -565,6 +575,7 @@
   }
   function closeHousehold() {
     state.household = null;
+    window[cfg.way].clearLayers();
     $("gg-household").hidden = true;
     $("gg-households").hidden = false;
   }
@@ -616,7 +627,7 @@
           ["address", form.address.value.trim()], ["lon", state.point.lon], ["lat", state.point.lat]];
         if (photos[0]) parts.push(["photo", photos[0], "photo.jpg"]);
         if (fixed) parts.push(["fixed_note", form.fixed_note.value.trim()], ["after_photo", photos[1], "after.jpg"]);
-        return enqueue({ kind: "report", ref: "report", label: T("worker.report_label", { what: what }) + (fixed ? "（" + T("worker.fixed_on_spot") + "）" : ""),
+        return enqueue({ kind: "report", ref: "report", label: T("worker.report_label", { what: what }) + (fixed ? " · " + T("worker.fixed_short") : ""),
           url: cfg.urls.patrol_report, form: parts });
       }).then(function () {
         form.reset();
