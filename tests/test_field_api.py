@@ -396,3 +396,37 @@ def test_events_reach_only_listeners_in_scope(
         k, e = mine.get()
         assert not (k == "case" and e["id"] == rid2)
     print(f"insert to event heard: {heard * 1000:.0f} ms")
+
+
+def test_a_resident_adds_a_photo_to_their_own_report(
+    http: httpx.Client, engine: Engine, fld: Field
+) -> None:
+    receipt = f"web-{uuid.uuid4()}"
+    r = http.post(
+        "/api/v1/public/reports",
+        json={
+            "service_code": "SJ03",
+            "lon": fld.lon,
+            "lat": fld.lat,
+            "description": f"污水外溢 {MARK}",
+        },
+        headers={"Idempotency-Key": receipt},
+    )
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    url = f"/api/v1/public/reports/{rid}/photos"
+    jpeg = photo_bytes("JPEG", lon=fld.lon, lat=fld.lat, colour=(120, 40, 160))
+    files = {"photo": ("x.jpg", jpeg, "image/jpeg")}
+    wrong = http.post(url, data={"receipt": "web-not-mine"}, files=files)
+    assert wrong.status_code == 403
+    ok = http.post(url, data={"receipt": receipt}, files=files)
+    assert ok.status_code == 201, ok.text
+    got = http.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    assert got["media_url"].endswith(ok.json()["url"])
+    for colour in ((1, 1, 1), (2, 2, 2)):
+        more = {"photo": ("y.jpg", photo_bytes(colour=colour), "image/jpeg")}
+        assert http.post(url, data={"receipt": receipt}, files=more).status_code == 201
+    fourth = {"photo": ("z.jpg", photo_bytes(colour=(3, 3, 3)), "image/jpeg")}
+    assert http.post(url, data={"receipt": receipt}, files=fourth).status_code == 409
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM report WHERE id = :r"), {"r": rid})

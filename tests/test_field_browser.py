@@ -163,6 +163,11 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
         assert _scalar(engine, "SELECT status FROM report WHERE id = :r", r=rid) == "in_progress"
         assert "处理中" in (page.text_content("#gg-card-status") or "")
         assert "受理 ✓" in (page.text_content("#gg-step-msg") or "")
+        # A photo before the work, from the card: on the card with how far from the spot.
+        before = photo_bytes("JPEG", lon=fld.lon + 0.0003, lat=fld.lat, colour=(70, 70, 200))
+        _set_photo(page, "#gg-card input[data-stage=before]", "before.jpg", before, "image/jpeg")
+        page.wait_for_selector('#gg-card .wk-photos img[alt="处置前"]')
+        assert "拍摄点距事发点约 3" in (page.text_content("#gg-card .wk-photos") or "")
         # A step from the map pop-up: escalate needs a reason, typed in the card.
         page.click("#gg-card button[data-close]")
         page.evaluate(

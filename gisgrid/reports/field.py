@@ -10,12 +10,14 @@ so a phone re-sending the queued action gets the same report back, never a secon
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from typing import Any
 
 from sqlalchemy import Connection
 
+from gisgrid import sql
 from gisgrid.access import Principal
-from gisgrid.errors import Forbidden, InvalidReport
+from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
 from gisgrid.media import PhotoStore, Prepared, link_report_photo, url
 from gisgrid.reports import api_keys, cases, intake
 
@@ -99,3 +101,39 @@ def file_patrol_report(
                 cases.act(conn, who, rid, "fix_on_spot", note=fixed_note, internal=True, now=now)
     found = cases.case_file(conn, who, rid, client=client)
     return found | {"replayed": stored["replayed"], "note": note}
+
+
+REPORTER = Principal(account_id=None, username=cases.REPORTER, role=None, scope="\x00")
+MAX_REPORTER_PHOTOS = 3
+
+
+def add_reporter_photo(
+    conn: Connection,
+    store: PhotoStore,
+    report_id: int,
+    receipt: str,
+    photo: Prepared,
+    media_base: str = "",
+) -> dict[str, Any]:
+    """A resident adds a photo to the report they filed (residents' form), proven by the
+    receipt their phone keeps (like the verdict); at most three, while the case is open. The
+    first becomes the report's Open311 `media_url`."""
+    row = sql.first(conn, "reports/receipt_of", id=report_id, who=cases.REPORTER)
+    if row is None:
+        raise NotFound(f"report {report_id} does not exist")
+    if (
+        row["key_name"] != cases.RESIDENT_FORM_KEY
+        or not row["idempotency_key"]
+        or not hmac.compare_digest(row["idempotency_key"].encode(), (receipt or "").encode())
+    ):
+        raise Forbidden(
+            f"this receipt is not the one report {report_id} was filed with; use the phone "
+            "that filed it"
+        )
+    if row["status"] in ("closed", "cancelled"):
+        raise Conflict(f"report {report_id} is {row['status']}; photos go on an open report")
+    if row["photos"] >= MAX_REPORTER_PHOTOS:
+        raise Conflict(f"report {report_id} already has {MAX_REPORTER_PHOTOS} photos from you")
+    link_report_photo(conn, store, REPORTER, report_id, photo, stage="report")
+    sql.execute(conn, "reports/set_media_url", id=report_id, url=f"{media_base}{url(photo.sha256)}")
+    return {"report_id": report_id, "url": url(photo.sha256), "thumb_url": url(photo.sha256, True)}

@@ -13,7 +13,7 @@
 (function () {
   "use strict";
   var DB = "gisgrid-queue", STORE = "actions", VERSION = 1;
-  var listeners = [], busy = null, dbp = null;
+  var listeners = [], busy = null, rerun = null, dbp = null;
 
   function open() {
     if (dbp) return dbp;
@@ -93,7 +93,11 @@
 
   /* Send what waits, oldest first, one at a time; one run at a time. Resolves to a summary. */
   function flush(opts) {
-    if (busy) return busy;
+    // One run at a time; an action added during a run is sent by one more run right after.
+    if (busy) {
+      if (!rerun) rerun = busy.then(function () { rerun = null; return flush(opts); });
+      return rerun;
+    }
     opts = opts || {};
     var summary = { sent: 0, refused: 0, stopped: null };
     busy = all().then(function (items) {

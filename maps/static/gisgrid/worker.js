@@ -282,6 +282,7 @@
       say(T("worker.report_done", { id: body.id, status: statusText(body.status) }));
     } else if (item.kind === "photo") {
       say(T("worker.photo_done", { id: item.caseId }));
+      if (state.card === item.caseId) refreshCard();
     }
     pollSoon();
   }
@@ -462,6 +463,8 @@
       '<dl class="wk-dl">' + rows.map(function (r) { return "<dt>" + esc(r[0]) + "</dt><dd>" + r[1] + "</dd>"; }).join("") + "</dl>" +
       (waiting.length ? '<p class="wk-badge wait">' + esc(T("queue.waiting_for", { what: waiting.join("、") })) + "</p>" : "") +
       '<div class="gg-steps" data-id="' + esc(id) + '">' + stepButtons({ id: id, status: status }) + "</div>" +
+      (STEPS_BY_STATUS[status] && !cfg.snapshot ? '<div class="wk-field"><label class="wk-file"><input type="file" accept="image/*" capture="environment" data-stage="before" data-case="' +
+        esc(id) + '"><span>' + esc(T("worker.before_photo")) + "</span></label></div>" : "") +
       '<p id="gg-way-note" class="wk-hint"></p>' + photos +
       (file ? "<h3>" + esc(T("worker.card_history")) + "</h3>" + historyHtml(file.history) : "");
     card.setAttribute("data-id", id);
@@ -677,6 +680,16 @@
   function onChange(e) {
     var input = e.target;
     if (!input.matches || !input.matches('input[type="file"]')) return;
+    if (input.getAttribute("data-stage") && input.files && input.files.length) {
+      // A photo before the work (处置前): queued at once, like a step.
+      var id = input.getAttribute("data-case");
+      photoOf(input).then(function (blob) {
+        return enqueue({
+          kind: "photo", caseId: String(id), ref: "case:" + id, label: T("worker.photo_of", { id: id }),
+          url: "/api/v1/reports/" + id + "/photos", form: [["stage", input.getAttribute("data-stage")], ["photo", blob, "before.jpg"]],
+        });
+      });
+    }
     var span = input.parentNode.querySelector("span"), n = input.files ? input.files.length : 0;
     if (span) span.textContent = n ? T("worker.photo_chosen", { n: n }) : T("worker.take_photo");
     input.parentNode.classList.toggle("chosen", n > 0);
