@@ -144,8 +144,11 @@ BODY_LIMIT = 1024 * 1024
 PHOTO_BODY_LIMIT = 24 * 1024 * 1024
 
 
-def _carries_photo(path: str) -> bool:
-    return path.endswith(("/photos", "/visits")) or path.startswith("/open311/v2/requests")
+def _carries_photo(path: str, content_type: bytes) -> bool:
+    """A multipart upload to a path that takes photos (other bodies keep the 1 MiB limit)."""
+    return content_type.startswith(b"multipart/form-data") and (
+        path.endswith(("/photos", "/visits")) or path.startswith("/open311/v2/requests")
+    )
 
 
 class _BodyTooLarge(Exception):
@@ -171,8 +174,10 @@ class BodyLimit:
         ):
             await self.app(scope, receive, send)
             return
-        limit = PHOTO_BODY_LIMIT if _carries_photo(scope["path"]) else self.limit
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        photo = _carries_photo(scope["path"], headers.get(b"content-type", b""))
+        limit = PHOTO_BODY_LIMIT if photo else self.limit
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(send, int(declared), scope["path"], limit)
             return
