@@ -188,7 +188,15 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     os.environ["GISGRID_DATABASE_URL"] = url
     _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     # An import string keeps the core free of web-framework imports.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # Open event streams (phones, walls) would hold a shutdown forever: give them 3 s.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=3,
+    )
     return 0
 
 
