@@ -18,11 +18,13 @@ from api.routers import (
     boundaries,
     cases,
     departments,
+    events,
     health,
     home,
     households,
     locate,
     maps,
+    media,
     ogc,
     open311,
     patrols,
@@ -33,7 +35,9 @@ from api.routers import (
 )
 from gisgrid.db import libpq_url, make_engine, make_intake_pool, resolve_database_url
 from gisgrid.mapdata import CurrentGeneration, TileCache
+from gisgrid.media import PhotoStore
 from gisgrid.reports import IntakeConfig
+from gisgrid.reports.events import EventHub
 from gisgrid.settings import Settings
 
 DESCRIPTION = """
@@ -64,9 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             libpq_url(url), settings.generation_check_s
         )
         await app.state.current_generation.start()
+        # Push (issue 16): one LISTEN connection per process, fanned out to open streams.
+        app.state.events = EventHub(libpq_url(url))
+        await app.state.events.start()
         try:
             yield
         finally:
+            await app.state.events.stop()
             await app.state.current_generation.stop()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
@@ -100,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    app.state.photos = PhotoStore(settings.state_dir / "media")
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
     app.add_middleware(browser.RememberLang)
@@ -122,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open311.router,
         cases.router,
         departments.router,
+        events.router,
+        media.router,
         residents.router,
         maps.router,
         tiles.router,

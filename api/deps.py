@@ -12,6 +12,7 @@ from api.errors import outcome_statuses
 from api.security import PrincipalDep, client_address
 from gisgrid import reports
 from gisgrid.mapdata import layers
+from gisgrid.media import PhotoStore
 from gisgrid.settings import Settings
 from maps import pages
 
@@ -79,3 +80,12 @@ async def get_basemap(request: Request) -> pages.Basemap:
 
 
 BasemapDep = Annotated[pages.Basemap, Depends(get_basemap)]
+
+
+async def get_photos(request: Request) -> PhotoStore:
+    """Where photo files live (under the state dir)."""
+    store: PhotoStore = request.app.state.photos
+    return store
+
+
+PhotosDep = Annotated[PhotoStore, Depends(get_photos)]

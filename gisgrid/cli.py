@@ -190,6 +190,7 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     # An import string keeps the core free of web-framework imports. uvicorn's access log is
     # off: it wrote a line per request on the event loop; the app's own (GISGRID_ACCESS_LOG,
     # api/access_log.py) writes them in batches from a thread.
+    # Open event streams (phones, walls) would hold a shutdown forever: give them 3 s.
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -197,6 +198,7 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
         port=port,
         log_level="info",
         access_log=False,
+        timeout_graceful_shutdown=3,
     )
     return 0
 

@@ -417,3 +417,84 @@ def test_loop_endpoints_role_scope_matrix(
         str(_call(http, token, "/maps/data/reports", unit=home.town).status_code),
     )
     assert got == LOOP_EXPECTED[role]
+
+
+# Household visits (issue 16): who records a visit (POST) to a household of the home grid and of
+# the other town's grid, and who reads the home household's visits. Written out by hand.
+VISITS_EXPECTED = {
+    "admin":              ("201", "201", "200"),
+    "county_operator":    ("201", "201", "200"),
+    "town_operator":      ("201", "403", "200"),
+    "village_operator":   ("201", "403", "200"),
+    "grid_chief":         ("201", "403", "200"),
+    "grid_worker":        ("201", "403", "200"),
+    "household_leader":   ("403", "403", "200"),
+    "planner":            ("403", "403", "200"),
+    "department_handler": ("403", "403", "200"),
+    "resident":           ("403", "403", "403"),
+    "public":             ("401", "401", "401"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(VISITS_EXPECTED))
+def test_visit_role_scope_matrix(
+    http: httpx.Client,
+    tokens: dict[str, str],
+    places: tuple[Place, Place],
+    engine: Engine,
+    role: str,
+) -> None:
+    home, away = places
+    token = tokens.get(role)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"kind": "routine", "note": "auth matrix"}
+    try:
+        got = (
+            str(
+                http.post(
+                    f"/api/v1/households/{home.household}/visits", json=body, headers=headers
+                ).status_code
+            ),
+            str(
+                http.post(
+                    f"/api/v1/households/{away.household}/visits", json=body, headers=headers
+                ).status_code
+            ),
+            str(
+                http.get(f"/api/v1/households/{home.household}/visits", headers=headers).status_code
+            ),
+        )
+        assert got == VISITS_EXPECTED[role]
+        # Push: who may listen (allowed roles would open a stream; only refusals are asked).
+        if role in ("resident", "public"):
+            r = http.get("/api/v1/events", headers=headers)
+            assert r.status_code == (401 if role == "public" else 403)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM household_visit WHERE note = 'auth matrix'"))
+
+
+def test_a_visit_photo_is_for_staff_in_scope_only(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], engine: Engine
+) -> None:
+    from tests.field_fixtures import photo_bytes
+
+    home = places[0]
+    r = http.post(
+        f"/api/v1/households/{home.household}/visits",
+        data={"kind": "care", "note": "auth photo"},
+        files={"photo": ("v.jpg", photo_bytes(colour=(9, 99, 199)), "image/jpeg")},
+        headers={"Authorization": f"Bearer {tokens['grid_worker']}"},
+    )
+    try:
+        assert r.status_code == 201, r.text
+        url = r.json()["photo_url"]
+        assert http.get(url).status_code == 401  # the public: sign in
+        for role, status in (("grid_worker", 200), ("town_operator", 200), ("admin", 200)):
+            got = http.get(url, headers={"Authorization": f"Bearer {tokens[role]}"})
+            assert got.status_code == status, role
+            if status == 200:
+                assert got.headers["cache-control"].startswith("private")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM household_visit WHERE note = 'auth photo'"))

@@ -120,6 +120,7 @@ ROOMS = (
     "demo",
     "divisions",
     "mapdata",
+    "media",
     "patrols",
     "reports",
 )

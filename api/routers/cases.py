@@ -1,12 +1,13 @@
 """The closed loop over HTTP: a case file with its history, and the steps that move it."""
 
+import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, ReportConfigDep
-from api.security import PrincipalDep
+from api.security import PrincipalDep, client_address
 from gisgrid.reports import cases
 
 router = APIRouter(prefix="/api/v1/reports", tags=["cases"])
@@ -38,12 +39,17 @@ class StepIn(BaseModel):
     reason: str | None = Field(
         None, description="cancel: false_report, duplicate, not_in_remit or other"
     )
+    seen: dt.datetime | None = Field(
+        None,
+        description="when you last saw the case: a step someone else took since is a 409",
+    )
 
 
 @router.get("/{report_id}")
-def case_file(conn: ConnDep, who: PrincipalDep, report_id: int) -> dict[str, Any]:
-    """A report in your scope with every step of its loop (intake, accept, feedback, close ...)."""
-    return cases.case_file(conn, who, report_id)
+def case_file(conn: ConnDep, who: PrincipalDep, request: Request, report_id: int) -> dict[str, Any]:
+    """A report in your scope with every step of its loop (intake, accept, feedback, close ...),
+    its photos and the reporter's call-back number (reading it is audited)."""
+    return cases.case_file(conn, who, report_id, client=client_address(request))
 
 
 @router.post("/{report_id}/steps")
@@ -51,8 +57,13 @@ def take_step(
     conn: ConnDep,
     who: PrincipalDep,
     config: ReportConfigDep,
+    response: Response,
     report_id: int,
     step: Annotated[StepIn, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Same key, same step: a resend is taken once (200, replayed)"),
+    ] = None,
 ) -> dict[str, Any]:
     """Take one step of the loop on a report in your scope (409 if its status does not allow it).
 
@@ -61,7 +72,7 @@ def take_step(
     with a department: 吹哨), reassign (改派), reclass (改类), supervise (督办), cancel (不予立案)
     or evaluate (回访; unsatisfied reopens it).
     """
-    return cases.act(
+    done = cases.act(
         conn,
         who,
         report_id,
@@ -75,4 +86,8 @@ def take_step(
         outcome_reason=step.outcome_reason,
         reason=step.reason,
         config=config,
+        idempotency_key=idempotency_key,
+        seen=step.seen,
     )
+    response.headers["Idempotent-Replayed"] = "true" if done["replayed"] else "false"
+    return done

@@ -11,17 +11,18 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep, ReportConfigDep
+from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep, PhotosDep, ReportConfigDep
+from api.photos import read_photo
 from api.security import rate_limit
 from gisgrid import errors, reports
 from gisgrid.divisions import units
 from gisgrid.mapdata import layers
-from gisgrid.reports import cases
+from gisgrid.reports import cases, field
 from gisgrid.reports.taxonomy import CATEGORIES
 from maps import pages
 
@@ -229,3 +230,28 @@ async def rate_from_page(
         said = str(exc)
     target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post(
+    "/api/v1/public/reports/{report_id}/photos",
+    status_code=201,
+    dependencies=[Depends(rate_limit("intake"))],
+    summary="Add a photo to your own report (no account: the receipt proves it)",
+)
+async def add_reporter_photo(
+    request: Request,
+    report_id: int,
+    photos: PhotosDep,
+    receipt: Annotated[str, Form(description="the Idempotency-Key the report was filed with")],
+    photo: UploadFile,
+) -> dict[str, Any]:
+    """JPEG, PNG or HEIC up to 10 MB, at most three, while the report is open; the served copy
+    has no EXIF, and the first photo becomes the report's Open311 media_url."""
+    prepared = await read_photo(photo)
+    base = str(request.base_url).rstrip("/")
+
+    def add() -> dict[str, Any]:
+        with request.app.state.engine.begin() as conn:
+            return field.add_reporter_photo(conn, photos, report_id, receipt, prepared, base)
+
+    return await run_in_threadpool(add)

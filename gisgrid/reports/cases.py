@@ -28,8 +28,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.access import CASE_HANDLERS, Principal, Role
+from gisgrid.access import CASE_HANDLERS, Principal, Role, audit
 from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
+from gisgrid.media import report_photos
 from gisgrid.reports import intake
 from gisgrid.reports.departments import department_row, owner_of
 from gisgrid.reports.intake import IntakeConfig
@@ -109,10 +110,23 @@ STEPS = {
             needs_note=True,
         ),
         Step("evaluate", "回访", frozenset({"closed"}), None, OPERATORS),
+        # 即知即改: a worker fixes on the spot what they found on patrol and closes it with an
+        # after photo (only their own patrol report: gisgrid.reports.field).
+        Step(
+            "fix_on_spot",
+            "即知即改",
+            frozenset({"dispatched", "in_progress"}),
+            "closed",
+            FIELD,
+            needs_note=True,
+        ),
     )
 }
 # Steps recorded by the loop itself, not taken by anyone directly.
 EVENT_LABELS = {"reopen": "重新办理"}
+# Steps a client may not take through act() alone: they belong to a larger action.
+INTERNAL_STEPS = frozenset({"fix_on_spot"})
+MAX_KEY = 255
 
 
 def _label(action: str) -> str:
@@ -151,11 +165,24 @@ def act(
     reason: str | None = None,
     config: IntakeConfig | None = None,
     now: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+    internal: bool = False,
+    seen: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Take one step on a report (in the caller's transaction); the report as it now stands."""
+    """Take one step on a report (in the caller's transaction); the report as it now stands.
+
+    With an `idempotency_key`, a step already taken under that key on this report is not taken
+    again: the report as it stands comes back with `replayed: true` (a phone re-sending a step
+    whose answer it never heard must not meet a 409 for its own first try). With `seen` (when
+    the caller last saw the case), a step someone else took since (改派, 上报, 结案 ...) is a
+    409 naming it: a step queued offline does not overrule what happened meanwhile.
+    """
     step = STEPS.get(action)
-    if step is None:
-        raise InvalidReport(f"action={action!r} is not one of {', '.join(STEPS)}")
+    if step is None or (action in INTERNAL_STEPS and not internal):
+        offered = ", ".join(s for s in STEPS if s not in INTERNAL_STEPS)
+        raise InvalidReport(f"action={action!r} is not one of {offered}")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY:
+        raise InvalidReport(f"Idempotency-Key must be 1-{MAX_KEY} characters")
     note = (note or "").strip() or None
     if step.needs_note and not note:
         raise InvalidReport(f"{action} ({step.label}) needs a note saying what was done or why")
@@ -173,6 +200,31 @@ def act(
         raise Forbidden(
             f"report {report_id} is in grid {r['grid_code']}, outside this account's scope"
         )
+    if idempotency_key:
+        taken = sql.first(conn, "reports/step_by_key", id=report_id, key=idempotency_key)
+        if taken is not None:
+            if taken.action != action:
+                raise Conflict(
+                    f"Idempotency-Key {idempotency_key!r} was used for step {taken.action} on "
+                    f"report {report_id}; use a new key for a new step"
+                )
+            return (
+                intake.read_report(conn, report_id)
+                | {"history": history(conn, report_id)}
+                | {"replayed": True}
+            )
+    if seen is not None:
+        if seen.tzinfo is None:
+            raise InvalidReport(f"seen={seen.isoformat()} needs a time zone")
+        since = sql.first(
+            conn, "reports/changed_since", id=report_id, seen=seen, account=who.account_id
+        )
+        if since is not None:
+            label = STEPS[since.action].label if since.action in STEPS else since.action
+            raise Conflict(
+                f"report {report_id} was changed after you saw it: {since.action} ({label}) by "
+                f"{since.username} at {since.at.isoformat()}; {action} was not taken"
+            )
     _check_department_handler(who, r, report_id)
     if who.role == Role.household_leader and r["triage"] != "private":
         raise Forbidden(
@@ -271,6 +323,12 @@ def act(
     elif action == "return":
         state["stage"] = "handled"
         state["stage_due_at"] = _handling_due(state)
+    elif action == "fix_on_spot":
+        # 即知即改: found and fixed on patrol; closed at once, resolved (the after photo shows it).
+        state["outcome"], state["outcome_reason"] = "resolved", None
+        detail["outcome"] = "resolved"
+        state["closed_at"] = now
+        state["stage"], state["stage_due_at"] = "fed_back", None
     elif action == "cancel":
         if who.role in FIELD and r["stage"] not in ("collected", "checked"):
             raise Forbidden(
@@ -325,10 +383,25 @@ def act(
 
     state["updated_at"] = now
     _write(conn, report_id, state)
-    _event(conn, report_id, now, action, r["status"], state, who, note, satisfied, detail)
+    _event(
+        conn,
+        report_id,
+        now,
+        action,
+        r["status"],
+        state,
+        who,
+        note,
+        satisfied,
+        detail,
+        idempotency_key=idempotency_key,
+    )
     if follow_up == "reopen":
         _reopen(conn, report_id, state, who, config, now)
-    return intake.read_report(conn, report_id) | {"history": history(conn, report_id)}
+    return intake.read_report(conn, report_id) | {
+        "history": history(conn, report_id),
+        "replayed": False,
+    }
 
 
 def _handling_due(state: dict[str, Any]) -> Any:
@@ -446,10 +519,12 @@ def _event(
     satisfied: bool | None,
     detail: dict[str, Any] | None = None,
     username: str | None = None,
+    idempotency_key: str | None = None,
 ) -> None:
     sql.execute(
         conn,
         "reports/case_event",
+        key=idempotency_key,
         report=report_id,
         at=now,
         action=action,
@@ -507,7 +582,9 @@ def _reopen(
 INTAKE_LABELS = {"dispatch": "派遣", "register": "登记", "collect": "收集"}
 
 
-def case_file(conn: Connection, who: Principal, report_id: int) -> dict[str, Any]:
+def case_file(
+    conn: Connection, who: Principal, report_id: int, client: str | None = None
+) -> dict[str, Any]:
     """A report with its whole loop, for a case handler whose scope covers its grid."""
     who.require(CASE_HANDLERS, "reading a case file")
     found = intake.read_report(conn, report_id)
@@ -526,7 +603,26 @@ def case_file(conn: Connection, who: Principal, report_id: int) -> dict[str, Any
         if found["triage"]["class"] == "public" and found["department"] is None and grid
         else None
     )
-    return found | {"history": history(conn, report_id), "suggested_department": owner}
+    # The reporter's call-back number is personal data: shown to handlers in scope, audited.
+    reporter = sql.first(conn, "reports/reporter_of", id=report_id)
+    contact = dict(reporter["reporter"] or {}) if reporter else {}
+    if contact:
+        audit.record(
+            conn,
+            who,
+            "read_personal",
+            method="GET",
+            path=f"/api/v1/reports/{report_id}",
+            object_type="report",
+            object_ids=[report_id],
+            client=client,
+        )
+    return found | {
+        "history": history(conn, report_id),
+        "reporter": contact or None,
+        "photos": report_photos(conn, report_id, staff=True),
+        "suggested_department": owner,
+    }
 
 
 def history(conn: Connection, report_id: int) -> list[dict[str, Any]]:
@@ -685,3 +781,20 @@ def reporter_verdict(
         if _within_reopen(state, config, now):
             _reopen(conn, report_id, dict(state), None, config, now, username=REPORTER)
     return progress(conn, report_id)
+
+
+LEVELS_ABOVE_GRID = frozenset({"village", "town", "county"})
+
+
+def handlers_of_grid(conn: Connection, who: Principal, grid: str) -> dict[str, dict[str, Any]]:
+    """Each open case of a grid: its handler level and escalations (report id as a string)."""
+    who.require(CASE_HANDLERS | {Role.household_leader}, "reading who handles cases")
+    who.require_scope(grid, "reading who handles cases")
+    return {
+        str(r["id"]): {
+            "level": r["handler_level"],
+            "escalated": r["handler_level"] in LEVELS_ABOVE_GRID,
+            "escalations": int(r["escalations"]),
+        }
+        for r in sql.rows(conn, "reports/open_handlers", grid=grid)
+    }
