@@ -26,6 +26,9 @@ from gisgrid.demo import county
 from gisgrid.settings import Settings
 
 DEMO_COUNTY = "441226"
+# The servers tests start keep quiet: no access log lines among pytest's output
+# (tests/test_access_log.py turns it on where it is the subject).
+os.environ.setdefault("GISGRID_ACCESS_LOG", "false")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -58,7 +58,7 @@ def test_the_service_logs_through_it_and_serve_turns_uvicorns_off(
 ) -> None:
     from api.app import create_app
 
-    on = create_app(Settings(database_url="postgresql://nowhere/x"))
+    on = create_app(Settings(database_url="postgresql://nowhere/x", access_log=True))
     off = create_app(Settings(database_url="postgresql://nowhere/x", access_log=False))
     assert AccessLog in [m.cls for m in on.user_middleware]
     assert AccessLog not in [m.cls for m in off.user_middleware]

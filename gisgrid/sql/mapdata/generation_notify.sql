@@ -5,7 +5,7 @@
 -- every run, in one transaction.
 
 -- Serialise concurrent installs (two workers migrating at once would race on the catalog).
-SELECT pg_advisory_xact_lock(4, 1);
+SELECT pg_advisory_xact_lock(4, -1);  -- (4, id>0) are the intake's per-grid locks
 
 CREATE OR REPLACE FUNCTION gisgrid_generation_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
