@@ -495,3 +495,134 @@ class AdminUnitHistory(Base):
         ForeignKey("boundary_import.id", ondelete="CASCADE")
     )
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False))
+
+
+# --- Redraw (issue 15; migration 0009_redraw) ---------------------------------------------------
+
+
+class RedrawBlockSet(Base):
+    """The blocks of one village in one generation, cut once and kept (cached per generation)."""
+
+    __tablename__ = "redraw_block_set"
+    __table_args__ = (
+        UniqueConstraint(
+            "generation_id", "village_code", "roads_version", name="uq_redraw_block_set_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
+    village_code: Mapped[str] = mapped_column(String(12))
+    # Which road network the blocks were cut by (count and newest id): a new import re-cuts them.
+    roads_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class RedrawBlock(Base):
+    """A block (地块): a piece of a village between roads, grid lines and settlement gaps."""
+
+    __tablename__ = "redraw_block"
+    __table_args__ = (UniqueConstraint("set_id", "seq", name="uq_redraw_block_set_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_block_set.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    perimeter_m: Mapped[float] = mapped_column(Float)
+    # The grid of the block's generation it lies in (blocks are cut along grid lines).
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
+
+
+class RedrawBlockEdge(Base):
+    """Two blocks that share a boundary: its length, and how much of it runs along a road."""
+
+    __tablename__ = "redraw_block_edge"
+
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_block_set.id", ondelete="CASCADE"), primary_key=True
+    )
+    a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shared_m: Mapped[float] = mapped_column(Float)
+    road_m: Mapped[float] = mapped_column(Float)
+
+
+class RedrawPlan(Base):
+    """A draft redraw of a unit's grids: asked for, computed in the background, edited, published."""
+
+    __tablename__ = "redraw_plan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), index=True)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    mode: Mapped[str] = mapped_column(String(16))  # balance | minimal_change
+    band_min: Mapped[int] = mapped_column(Integer)
+    band_max: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    # The generation the draft starts from; publishing refuses once it is no longer current.
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
+    # queued | running | ready | failed | published
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict] = mapped_column(JSONB, default=dict)
+    account_id: Mapped[int | None] = mapped_column(Integer)  # kept if the account goes
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    published_generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generation.id", ondelete="SET NULL")
+    )
+
+
+class RedrawPlanBlock(Base):
+    """Which draft grid a block is in, with the block's counts when the draft was made."""
+
+    __tablename__ = "redraw_plan_block"
+    __table_args__ = (Index("ix_redraw_plan_block_plan_grid", "plan_id", "grid_code"),)
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    block_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_block.id", ondelete="CASCADE"), primary_key=True
+    )
+    village_code: Mapped[str] = mapped_column(String(12))
+    grid_code: Mapped[str] = mapped_column(String(15))
+    households: Mapped[int] = mapped_column(Integer)
+    care_households: Mapped[int] = mapped_column(Integer)
+    open_reports: Mapped[int] = mapped_column(Integer)
+
+
+class RedrawPlanGrid(Base):
+    """A draft grid: the union of its blocks, with its figures against the band."""
+
+    __tablename__ = "redraw_plan_grid"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(12))
+    households: Mapped[int] = mapped_column(Integer)
+    care_households: Mapped[int] = mapped_column(Integer)
+    open_reports: Mapped[int] = mapped_column(Integer)
+    blocks: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    polsby_popper: Mapped[float] = mapped_column(Float)
+    in_band: Mapped[bool] = mapped_column(Boolean)
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=False
+    )
