@@ -623,6 +623,8 @@ class RedrawPlanGrid(Base):
     area_m2: Mapped[float] = mapped_column(Float)
     polsby_popper: Mapped[float] = mapped_column(Float)
     in_band: Mapped[bool] = mapped_column(Boolean)
+    # False when the grid is a current grid as it is (same code, same blocks).
+    changed: Mapped[bool] = mapped_column(Boolean)
     geom = mapped_column(
         Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=False
     )

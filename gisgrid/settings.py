@@ -43,3 +43,5 @@ class Settings(BaseSettings):
     basemap_datum: str = "wgs84"
     basemap_attribution: str = ""
     tile_cache_mb: int = 64
+    # Redraw (issue 15): processes that compute draft plans in the background (0: in a thread).
+    redraw_workers: int = 1

@@ -148,6 +148,7 @@ def upgrade() -> None:
         sa.Column("area_m2", sa.Float(), nullable=False),
         sa.Column("polsby_popper", sa.Float(), nullable=False),
         sa.Column("in_band", sa.Boolean(), nullable=False),
+        sa.Column("changed", sa.Boolean(), nullable=False),
         sa.Column("geom", _multipolygon(False), nullable=False),
     )
 
