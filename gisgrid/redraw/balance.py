@@ -454,7 +454,7 @@ def balance_village(g: BlockGraph, band: Band, seed: int = 0, kicks: int = 12) -
     offset = 0
     for c in range(ncomp):
         members = np.flatnonzero(comp == c)
-        sub = _subgraph(g, members)
+        sub = subgraph(g, members)
         hc = int(sub.households.sum())
         kc, _ = choose_k(hc, band) if ncomp > 1 else (k_all, None)
         sl = _best_k(sub, hc, kc, band, seed + c, kicks)
@@ -492,7 +492,7 @@ def _best_k(
     return best[1]
 
 
-def _subgraph(g: BlockGraph, members: np.ndarray) -> BlockGraph:
+def subgraph(g: BlockGraph, members: np.ndarray) -> BlockGraph:
     pos = np.full(g.n, -1)
     pos[members] = np.arange(len(members))
     src = np.repeat(np.arange(g.n), np.diff(g.indptr))

@@ -84,7 +84,7 @@ def village_grids(
                 f"{max_seq + len(fresh)}, beyond 999 (3 digits); retire old codes first"
             )
         rank = _west_east_north_south(geoms[fresh], lon)
-        for pos, lab in zip(rank, fresh, strict=True):
+        for pos, lab in zip(rank.tolist(), fresh.tolist(), strict=True):
             codes[lab] = f"{vb.village}{max_seq + 1 + pos:03d}"
     hh = np.bincount(labels, weights=vb.households, minlength=k).astype(np.int64)
     current_sets: dict[str, set[int]] = {}

@@ -334,14 +334,12 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
         labels, keep, info = _draw_village(vb, band, plan["mode"], plan["seed"])
         vg = village_grids(vb, labels, band, keep, int(maxseq.get(code, 0)), names[code], lon)
         parts.append((vb, vg))
-        info.update(_village_figures(vb, vg, band, names[code]))
+        info.update(village_figures(vb, vg, band, names[code]))
         villages_out.append(info)
         report(0.1 + 0.8 * (i + 1) / len(villages), f"village {i + 1} of {len(villages)}: {code}")
-    summary = {
-        "villages": villages_out,
-        "totals": totals([vg.grids for _, vg in parts], villages_out, band),
-    }
-    summary["totals"]["runtime_s"] = round(time.monotonic() - t0, 2)
+    tot = totals([vg.grids for _, vg in parts], villages_out, band)
+    tot["runtime_s"] = round(time.monotonic() - t0, 2)
+    summary: dict[str, Any] = {"villages": villages_out, "totals": tot}
     report(0.95, "writing the draft", force=True)
     with engine.begin() as conn:
         write_villages(conn, plan["id"], parts)
@@ -349,7 +347,7 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
             conn,
             "redraw/plan_ready",
             id=plan["id"],
-            message=_ready_message(summary["totals"]),
+            message=_ready_message(tot),
             summary=json.dumps(summary, default=_json),
         )
     return summary
@@ -389,14 +387,14 @@ def _start_labels(g: BlockGraph, vb: VillageBlocks, col: dict[str, int]) -> np.n
         if not len(lost):
             break
         for b in lost:
-            nb = [int(start[n]) for n in g.neighbours(b) if start[n] >= 0]
+            nb = [int(start[n]) for n in g.neighbours(int(b)) if start[n] >= 0]
             if nb:
                 start[b] = max(set(nb), key=nb.count)
     start[start < 0] = 0
     return start
 
 
-def _village_figures(vb: VillageBlocks, vg: Any, band: Band, name: str) -> dict[str, Any]:
+def village_figures(vb: VillageBlocks, vg: Any, band: Band, name: str) -> dict[str, Any]:
     grids = vg.grids
     code_of_block = vg.block_codes
     moved = 0
