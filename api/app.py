@@ -24,12 +24,14 @@ from api.routers import (
     ogc,
     open311,
     patrols,
+    plans,
     residents,
     static,
     tiles,
     units,
 )
 from gisgrid.db import libpq_url, make_engine, resolve_database_url
+from gisgrid.redraw.plans import PlanRunner
 from gisgrid.reports.intake import IntakeConfig
 from gisgrid.settings import Settings
 
@@ -65,9 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             open=False,
         )
         await app.state.intake_pool.open()
+        # Redraw plans run away from the request threads (issue 15); the pool starts on first use.
+        app.state.plan_runner = PlanRunner(url, settings.redraw_workers)
         try:
             yield
         finally:
+            app.state.plan_runner.shutdown()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
 
@@ -119,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles.router,
         static.router,
         boundaries.router,
+        plans.router,
         ogc.router,
     ):
         app.include_router(router)

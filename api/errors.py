@@ -29,6 +29,8 @@ STATUS = {
     errors.IdempotencyConflict: 409,
     errors.InvalidImport: 422,
     errors.ImportRefused: 409,
+    errors.StalePlan: 409,
+    errors.GridRuleBroken: 409,
 }
 
 

@@ -327,6 +327,91 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
+def _operator():  # type: ignore[no-untyped-def]
+    """Who the CLI acts as: the server's operator (like `boundaries import`), everywhere."""
+    import getpass
+
+    from gisgrid.access.accounts import Principal, Role
+
+    return Principal(account_id=0, username=f"cli:{getpass.getuser()}", role=Role.admin, scope="")
+
+
+def _plan_lines(p: dict) -> str:  # type: ignore[type-arg]
+    t = (p.get("summary") or {}).get("totals") or p.get("totals") or {}
+    head = (
+        f"plan {p['id']}: {p['mode']} of {p['unit']} band {p['band'][0]}-{p['band'][1]} "
+        f"[{p['status']}] {p.get('message') or ''}"
+    )
+    if not t:
+        return head
+    share = t.get("share_in_band")
+    lines = [
+        head,
+        f"  grids {t.get('grids')} · in band {t.get('grids_in_band')} · feasible in band "
+        f"{'-' if share is None else f'{share:.1%}'} · worst deviation "
+        f"{t.get('worst_deviation')} · mean Polsby-Popper {t.get('mean_polsby_popper')}",
+        f"  households {t.get('households'):,} · changing grid {t.get('households_moved'):,} · "
+        f"grids changed {t.get('grids_changed')} · runtime {t.get('runtime_s')} s",
+    ]
+    for v in (p.get("summary") or {}).get("villages", []):
+        if v.get("note"):
+            lines.append(f"  {v['code']} {v['name']}: {v['note']}")
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    """plan balance|list|show|publish|discard."""
+    import datetime as dt
+
+    from gisgrid.db import make_engine
+    from gisgrid.redraw import plans, publish
+
+    engine = make_engine(_prepared_url(settings))
+    who = _operator()
+    try:
+        if args.action == "balance":
+            mode = "minimal_change" if args.minimal_change else "balance"
+            with engine.begin() as conn:
+                made = plans.create_plan(conn, who, args.unit, args.band, mode, args.seed)
+            _say(f"plan {made['id']}: {mode} of {made['unit']} from {made['generation']}")
+            plans.run_plan(engine, made["id"], progress=_say if not args.json else lambda m: None)
+            with engine.connect() as conn:
+                out = plans.get_plan(conn, who, made["id"], geometry=False)
+        elif args.action == "list":
+            with engine.connect() as conn:
+                rows = plans.list_plans(conn, who)
+            if args.json:
+                print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+            for r in [] if args.json else rows:
+                print(_plan_lines(r))
+            return 0
+        elif args.action == "show":
+            with engine.connect() as conn:
+                out = plans.get_plan(conn, who, args.id, geometry=args.geometry)
+        elif args.action == "publish":
+            when = dt.datetime.fromisoformat(args.valid_from) if args.valid_from else None
+            if when is not None and when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+            with engine.begin() as conn:
+                out = publish.publish_plan(
+                    conn, who, args.id, valid_from=when, generation=args.generation
+                )
+            print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+            return 0
+        else:  # discard
+            with engine.begin() as conn:
+                out = plans.discard_plan(conn, who, args.id)
+            print(json.dumps(out, ensure_ascii=False))
+            return 0
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(_plan_lines(out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="gisgrid", description=__doc__)
@@ -417,6 +502,31 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--as-of", help="grids valid on this ISO date")
     exp.add_argument("--unit", help="only grids in this county/town/village code")
     b.set_defaults(func=cmd_boundaries)
+    plan = sub.add_parser("plan", help="redraw grids: draft, list, show, publish, discard")
+    psub = plan.add_subparsers(dest="action", required=True)
+    bal = psub.add_parser("balance", help="draft a redraw of a village, town or county")
+    bal.add_argument("--unit", required=True, help="county (6), town (9) or village (12) code")
+    bal.add_argument("--band", required=True, help="households per grid: MIN,MAX (e.g. 150,300)")
+    bal.add_argument(
+        "--minimal-change",
+        action="store_true",
+        help="fix only out-of-band grids, moving as few households as possible",
+    )
+    bal.add_argument("--seed", type=int, default=0)
+    bal.add_argument("--json", action="store_true", help="print the plan as JSON")
+    lst = psub.add_parser("list", help="drafts, newest first")
+    lst.add_argument("--json", action="store_true")
+    show = psub.add_parser("show", help="one draft: status, summary (and grids with --json)")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--geometry", action="store_true", help="include grid geometry in --json")
+    pub = psub.add_parser("publish", help="publish a draft as a new generation")
+    pub.add_argument("id", type=int)
+    pub.add_argument("--valid-from", help="ISO time the generation starts (default now)")
+    pub.add_argument("--generation", help="name of the new generation")
+    dis = psub.add_parser("discard", help="delete a draft")
+    dis.add_argument("id", type=int)
+    plan.set_defaults(func=cmd_plan)
     return p
 
 

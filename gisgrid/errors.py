@@ -83,3 +83,11 @@ class InvalidImport(GisGridError):
 
 class ImportRefused(GisGridError):
     """A boundary import still has errors, so --commit refuses to write any of it."""
+
+
+class StalePlan(Conflict):
+    """A redraw draft was made from a generation that is no longer current."""
+
+
+class GridRuleBroken(Conflict):
+    """An edit would break a grid rule: one piece, inside one village, not empty."""

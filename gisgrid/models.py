@@ -555,7 +555,7 @@ class RedrawBlockEdge(Base):
 
 
 class RedrawPlan(Base):
-    """A draft redraw of a unit's grids: asked for, computed in the background, edited, published."""
+    """A draft redraw of a unit's grids: asked for, computed in the background, then published."""
 
     __tablename__ = "redraw_plan"
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.access.accounts import Principal
-from gisgrid.errors import Conflict, InvalidCode, InvalidGeometry, NotFound
+from gisgrid.errors import GridRuleBroken, InvalidCode, InvalidGeometry, NotFound
 from gisgrid.redraw.balance import Band, partition, subgraph
 from gisgrid.redraw.blocks import VillageBlocks, frame
 from gisgrid.redraw.grids import graph_of, village_grids
@@ -39,7 +39,9 @@ def edit_plan(
     """
     plan = load_plan(conn, who, plan_id, "editing a redraw plan", lock=True)
     if plan["status"] != "ready":
-        raise Conflict(f"plan {plan_id} is {plan['status']}; only a ready draft can be edited")
+        raise GridRuleBroken(
+            f"plan {plan_id} is {plan['status']}; only a ready draft can be edited"
+        )
     op = edit.get("op")
     if op not in OPS:
         raise InvalidCode(f"op={op!r} must be one of {', '.join(OPS)}")
@@ -66,7 +68,7 @@ def edit_plan(
     bad = vg.grids[shapely.get_num_geometries(vg.grids["geom"].to_numpy()) > 1]
     if len(bad):
         pieces = len(shapely.get_parts(bad["geom"].iloc[0]))
-        raise Conflict(
+        raise GridRuleBroken(
             f"the edit would leave grid {bad['code'].iloc[0]} as {pieces} polygons; "
             "a grid must be one piece"
         )
@@ -111,7 +113,7 @@ def _village_of_edit(conn: Connection, plan_id: int, op: str, edit: dict[str, An
             raise NotFound(f"grid {g} is not in plan {plan_id}")
         villages.add(row["village_code"])
     if len(villages) > 1:
-        raise Conflict(
+        raise GridRuleBroken(
             f"grids {grids[0]} and {grids[1]} are in different villages "
             f"({', '.join(sorted(villages))}); a grid never crosses a village boundary"
         )
@@ -166,7 +168,7 @@ def _merge(
     a, b = inv[a_code], inv[b_code]
     ea, eb = labels[vb.edges[:, 0]], labels[vb.edges[:, 1]]
     if not (((ea == a) & (eb == b)) | ((ea == b) & (eb == a))).any():
-        raise Conflict(
+        raise GridRuleBroken(
             f"grids {a_code} and {b_code} share no boundary: merged they would be two polygons, "
             "and a grid must be one piece"
         )
@@ -182,30 +184,30 @@ def _move(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     to = edit.get("to")
     if to not in names:
-        raise Conflict(
+        raise GridRuleBroken(
             f"to={to!r} is not a grid of this block's village {vb.village}; a block moves only "
             f"to a grid of its own village ({', '.join(names)})"
         )
     b = int(np.flatnonzero(vb.ids == edit["block"])[0])
     src, dst = int(labels[b]), names.index(to)
     if src == dst:
-        raise Conflict(f"block {edit['block']} is already in grid {to}")
+        raise GridRuleBroken(f"block {edit['block']} is already in grid {to}")
     g = graph_of(vb)
     if not (labels[g.neighbours(b)] == dst).any():
-        raise Conflict(
+        raise GridRuleBroken(
             f"block {edit['block']} does not touch grid {to}: the grid would be two polygons; "
             "move a block on the grid's edge"
         )
     rest = np.flatnonzero(labels == src)
     rest = rest[rest != b]
     if not len(rest):
-        raise Conflict(
+        raise GridRuleBroken(
             f"block {edit['block']} is all that is left of grid {names[src]}; merge the grids "
             "instead"
         )
     comp = g.components(rest)[rest]
     if comp.max() > 0:
-        raise Conflict(
+        raise GridRuleBroken(
             f"moving block {edit['block']} would cut grid {names[src]} in {comp.max() + 1} "
             "pieces; a grid must be one piece"
         )
@@ -235,7 +237,7 @@ def _split_line(
     grid = shapely.union_all(vb.geoms[members])
     pieces = shapely.get_parts(split(grid, line)) if grid.intersects(line) else []
     if len(pieces) < 2:
-        raise Conflict(
+        raise GridRuleBroken(
             f"the line does not cross grid {code} from edge to edge; draw it through the grid"
         )
     rep = shapely.point_on_surface(vb.geoms[members])
@@ -245,7 +247,7 @@ def _split_line(
     side[pi[first]] = bi[first]
     used = np.unique(side[side >= 0])
     if len(used) < 2:
-        raise Conflict(
+        raise GridRuleBroken(
             f"every block of grid {code} lies on one side of the line (blocks follow roads and "
             "settlement gaps; a block goes with its centre): draw the line elsewhere"
         )
@@ -270,7 +272,7 @@ def _split_parts(
     j = names.index(code)
     members = np.flatnonzero(labels == j)
     if len(members) < k:
-        raise Conflict(f"grid {code} has {len(members)} block(s); it cannot be split in {k}")
+        raise GridRuleBroken(f"grid {code} has {len(members)} block(s); it cannot be split in {k}")
     sub = subgraph(graph_of(vb), members)
     h = int(sub.households.sum())
     # Balanced parts: the band is the plan's if k parts can meet it, else an even split +-10%.
@@ -314,7 +316,7 @@ def _check_contiguous(vb: VillageBlocks, labels: np.ndarray, keep: dict[int, str
         comp = g.components(members)[members]
         if comp.max() > 0:
             name = keep.get(int(lab), "a new grid")
-            raise Conflict(
+            raise GridRuleBroken(
                 f"the edit would leave {name} in {comp.max() + 1} pieces; a grid must be one "
                 "piece (draw the line so each side is connected)"
             )

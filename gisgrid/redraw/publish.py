@@ -24,12 +24,12 @@ from gisgrid.access.accounts import Principal
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
 from gisgrid.boundaries.read import RawBoundaries
-from gisgrid.errors import Conflict, ImportRefused
+from gisgrid.errors import Conflict, ImportRefused, StalePlan
 from gisgrid.redraw.blocks import frame
 from gisgrid.redraw.plans import load_plan
 
 
-def _stale(conn: Connection, plan: dict[str, Any], gen: dict[str, Any]) -> Conflict:
+def _stale(conn: Connection, plan: dict[str, Any], gen: dict[str, Any]) -> StalePlan:
     since = frame(
         conn, "redraw/generations_since", county=plan["county_code"], since=gen["valid_from"]
     )
@@ -50,7 +50,7 @@ def _stale(conn: Connection, plan: dict[str, Any], gen: dict[str, Any]) -> Confl
         if changed or added
         else "the draft's villages themselves did not change"
     )
-    return Conflict(
+    return StalePlan(
         f"plan {plan['id']} was drawn on generation {gen['name']!r}, which is no longer "
         f"current: published since: {gens or 'a generation'}; {where}. Draw the plan again "
         "from the current generation"
