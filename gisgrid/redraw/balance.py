@@ -316,17 +316,15 @@ def _metis_start(g: BlockGraph, k: int, seed: int) -> np.ndarray:
 
     if k <= 1:
         return np.zeros(g.n, dtype=np.int64)
-    opts = pymetis.Options(seed=seed, ncuts=4, ufactor=30)
+    opts = pymetis.Options(seed=seed, ncuts=4, ufactor=30, contig=1)
     vw = (g.households + 1).astype(np.int64)  # METIS wants positive weights; empty blocks exist
     ew = np.maximum(np.round(g.shared), 1).astype(np.int64)
     try:
         _, parts = pymetis.part_graph(
             k,
-            xadj=g.indptr.astype(np.int64),
-            adjncy=g.indices.astype(np.int64),
+            adjacency=pymetis.CSRAdjacency(g.indptr.astype(np.int64), g.indices.astype(np.int64)),
             vweights=vw,
             eweights=ew,
-            contiguous=True,
             options=opts,
         )
     except Exception:  # noqa: BLE001 - METIS refuses some graphs (e.g. too few blocks): grow instead
