@@ -3,7 +3,7 @@ neighbours, move a block to a neighbouring grid. Each re-checks the rules and th
 
 An edit that would leave a grid in pieces, cross a village boundary or empty a grid is refused
 with a Conflict (409) that names the grid and why. Codes stay put where they can: a merge keeps
-the code of the grid with more households, a split leaves the code with the largest part and
+the lower (older) of the two codes, a split leaves the code with the largest part and
 gives the others the next free numbers of the village, a move changes no code.
 """
 
@@ -172,8 +172,8 @@ def _merge(
             f"grids {a_code} and {b_code} share no boundary: merged they would be two polygons, "
             "and a grid must be one piece"
         )
-    ha, hb = vb.households[labels == a].sum(), vb.households[labels == b].sum()
-    winner, loser = (a, b) if ha >= hb else (b, a)
+    # The merged grid keeps the older (lower) code: a split undone by a merge gets its code back.
+    winner, loser = (a, b) if a_code < b_code else (b, a)
     labels = np.where(labels == loser, winner, labels)
     keep = {i: c for i, c in keep.items() if i != loser}
     return labels, keep, {"op": "merge", "grids": [a_code, b_code], "kept": keep[winner]}
