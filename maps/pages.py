@@ -74,6 +74,8 @@ class PageData:
     unpatrolled: dict[str, Any] | None = None
     # When the server read the data (ISO 8601): an offline copy says how old it is.
     fetched_at: str | None = None
+    # The planner's redraw table (issue 15): units to draw, default band; None: not allowed.
+    redraw: dict[str, Any] | None = None
 
 
 def breaks_for(values: list[float], k: int = 5) -> list[float]:
@@ -407,7 +409,7 @@ def planner_page(data: PageData, basemap: Basemap) -> str:
             f"min {b.get('min', 0)} · max {b.get('max', 0)} · CV {b.get('cv', 0)}</p>"
             '<div id="gg-legend" class="gg-legend"></div>'
             '<p class="gg-note">Colour: households relative to the mean of this generation. '
-            "Demo grids are GENERATED.</p>"
+            "Demo grids are GENERATED.</p>" + _redraw_panel(data.redraw)
         )
     )
     _fig(m).html.add_child(
@@ -423,9 +425,64 @@ def planner_page(data: PageData, basemap: Basemap) -> str:
             measures={"balance": "Households ÷ mean"},
             breaks=BALANCE_BREAKS,
             colors=DIVERGING,
+            redraw=data.redraw,
         )
     )
     return _fig(m).render()
+
+
+def _redraw_panel(redraw: dict[str, Any] | None) -> str:
+    """The drafting table: unit, band, mode, run; then the draft's grids, edits, impact, publish."""
+    if not redraw:
+        return ""
+    units = "".join(
+        f'<option value="{_esc(u["code"])}">{_esc(u["name"])} · {_esc(u["code"])}</option>'
+        for u in redraw["units"]
+    )
+    lo, hi = redraw["band"]
+    return (
+        '<section id="gg-redraw" class="gg-redraw">'
+        "<h2>重新划分网格 · Redraw</h2>"
+        f'<label>单元 · unit <select id="gg-plan-unit">{units}</select></label>'
+        '<div class="gg-row">'
+        f'<label>每格户数 · min <input id="gg-band-min" type="number" min="1" value="{lo}">'
+        "</label>"
+        f'<label>至 · max <input id="gg-band-max" type="number" min="1" value="{hi}"></label>'
+        '<label>方式 · mode <select id="gg-plan-mode">'
+        '<option value="balance">均衡重划 · balance</option>'
+        '<option value="minimal_change">最小调整 · minimal change</option></select></label>'
+        "</div>"
+        '<button id="gg-plan-run" type="button" class="gg-primary">运行 · Run</button>'
+        '<div id="gg-plan-status" class="gg-note" role="status"></div>'
+        '<progress id="gg-plan-progress" max="1" value="0" hidden></progress>'
+        '<div id="gg-plan-draft" hidden>'
+        '<div id="gg-plan-totals"></div>'
+        '<div class="gg-legend"><div><i style="background:#2f9e44"></i>在区间内 · in band</div>'
+        '<div><i style="background:#1c7ed6"></i>户数偏少 · below</div>'
+        '<div><i style="background:#c92a2a"></i>户数偏多 · above</div>'
+        '<div><i class="gg-dash"></i>现行网格 · current grids</div></div>'
+        '<p class="gg-note">点选网格（最多两个）后编辑 · click grids on the map or in the '
+        "table, then edit</p>"
+        '<div class="gg-row gg-tools">'
+        '<button id="gg-edit-split" type="button">拆分 · Split</button>'
+        '<input id="gg-split-parts" type="number" min="2" max="20" value="2" '
+        'aria-label="拆分份数 · parts">'
+        '<button id="gg-edit-merge" type="button">合并 · Merge</button>'
+        '<button id="gg-edit-move" type="button">移动地块 · Move block</button>'
+        "</div>"
+        '<div id="gg-plan-msg" class="gg-note" role="alert"></div>'
+        '<div class="gg-table-wrap"><table id="gg-plan-table" class="gg-table">'
+        "<thead><tr><th>网格 · grid</th><th>村 · village</th><th>户 · hh</th>"
+        "<th>区间 · band</th><th>PP</th></tr></thead><tbody></tbody></table></div>"
+        '<button id="gg-plan-impact" type="button">影响预览 · Impact</button>'
+        '<div id="gg-plan-impact-out" class="gg-note"></div>'
+        '<div class="gg-row">'
+        '<label>生效时间 · valid from <input id="gg-plan-from" type="datetime-local"></label>'
+        '<button id="gg-plan-publish" type="button" class="gg-primary">发布 · Publish</button>'
+        "</div>"
+        '<div id="gg-plan-published" class="gg-note"></div>'
+        "</div></section>"
+    )
 
 
 def inline_assets(html: str, read_static: Any) -> str:

@@ -192,6 +192,16 @@ def planner(
     if gen not in {g["id"] for g in gens}:
         raise NotFound(f"generation={gen} is not one of {[g['id'] for g in gens]} for {code}")
     grids = layers.grid_measures(conn, code, generation=gen, zoom=12)
+    redraw = None
+    if who.role in MAP_EDITORS:  # drafting is for planners, county operators and admins
+        below = [] if props["level"] == "village" else units.unit_children(conn, code)
+        redraw = {
+            "units": [{"code": code, "name": props["name"]}]
+            + [{"code": u["code"], "name": u["name"]} for u in below],
+            # A first band around today's mean (about 0.7x to 1.35x); the planner sets it.
+            "band": _default_band(layers.balance(grids)["mean"]),
+            "plans": "/api/v1/plans",
+        }
     data = pages.PageData(
         title=f"{props['name']} · grid planning",
         bbox=props["bbox"],
@@ -202,12 +212,18 @@ def planner(
         balance=layers.balance(grids),
         grid_count=len(grids["features"]),
         force_tiles=tiles,
+        redraw=redraw,
         urls={
             "grid_measures": _q("/maps/data/grids", unit=code, generation=gen, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
         },
     )
     return _html(pages.planner_page(data, _basemap(request)))
+
+
+def _default_band(mean: float) -> list[int]:
+    lo = max(10, int(round(mean * 0.7, -1)))
+    return [lo, max(lo + 10, int(round(mean * 1.35, -1)))]
 
 
 def _bbox_of(fc: dict[str, Any]) -> list[float]:

@@ -555,8 +555,34 @@ class PlanRunner:
         return self._pool
 
     def submit(self, plan_id: int) -> None:
-        """Start a committed, queued plan."""
-        self._executor().submit(_run_in_worker, self.database_url, plan_id)
+        """Start a committed, queued plan; a plan whose worker dies is marked failed."""
+        try:
+            future = self._executor().submit(_run_in_worker, self.database_url, plan_id)
+        except RuntimeError:
+            # A process pool cannot start here (e.g. a script without a __main__ guard under
+            # spawn): run plans on a thread instead rather than leave this one queued.
+            log.exception("redraw: no worker process; running plans on a thread")
+            self.shutdown()
+            self.workers = 0
+            future = self._executor().submit(_run_in_worker, self.database_url, plan_id)
+        future.add_done_callback(lambda f: self._check(f, plan_id))
+
+    def _check(self, future: Any, plan_id: int) -> None:
+        if future.cancelled() or future.exception() is None:
+            return
+        from gisgrid.db import make_engine
+
+        engine = make_engine(self.database_url)
+        try:
+            with engine.begin() as conn:
+                sql.execute(
+                    conn,
+                    "redraw/plan_failed",
+                    id=plan_id,
+                    error=f"the worker stopped: {future.exception()}"[:2000],
+                )
+        finally:
+            engine.dispose()
 
     def shutdown(self) -> None:
         """Stop the pool (running plans finish first)."""

@@ -471,11 +471,198 @@
   function initPlanner() {
     styleGrids();
     if (cfg.gridsAreTiles) refreshGridMeasures();
+    if (cfg.redraw) initRedraw();
     var sel = $("gg-generation");
     if (sel) sel.onchange = function () {
       var u = new URL(window.location.href);
       u.searchParams.set("generation", sel.value);
       window.location.href = u.toString();
+    };
+  }
+
+  /* Redraw (issue 15): run a plan in the background, show the draft against the band beside
+   * the current grids, edit it (split, merge, move a block), read the impact, publish. Every
+   * rule is checked by the server; its refusals (409) are shown as worded. */
+  function initRedraw() {
+    var map = window[cfg.map], base = cfg.redraw.plans;
+    var st = { plan: null, selected: [], layer: null, diff: null, blocks: null, block: null, moving: false, current: null };
+    gg.redraw = st;
+    function api(method, url, body) {
+      return fetch(url, {
+        method: method, credentials: "same-origin", cache: "no-store",
+        headers: body ? { "Content-Type": "application/json" } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          if (!r.ok) throw new Error(b.detail || ("HTTP " + r.status));
+          return b;
+        });
+      });
+    }
+    function say(el, text, bad) { $(el).textContent = text; $(el).className = "gg-note" + (bad ? " bad" : ""); }
+    function band() { return st.plan ? st.plan.band : [+$("gg-band-min").value, +$("gg-band-max").value]; }
+    function fill(p) {
+      var b = band();
+      if (p.in_band) return "#2f9e44";
+      return p.households < b[0] ? "#1c7ed6" : "#c92a2a";
+    }
+    function style(f) {
+      var sel = st.selected.indexOf(f.properties.code) >= 0;
+      return { color: sel ? "#000" : "#333", weight: sel ? 4 : 1.5, fillColor: fill(f.properties), fillOpacity: sel ? 0.75 : 0.55 };
+    }
+    function select(code) {
+      var i = st.selected.indexOf(code);
+      if (st.moving && st.block != null) { moveTo(code); return; }
+      if (i >= 0) st.selected.splice(i, 1);
+      else { st.selected.push(code); if (st.selected.length > 2) st.selected.shift(); }
+      if (st.layer) st.layer.setStyle(style);
+      document.querySelectorAll("#gg-plan-table tbody tr").forEach(function (tr) {
+        tr.classList.toggle("gg-sel", st.selected.indexOf(tr.getAttribute("data-code")) >= 0);
+      });
+      say("gg-plan-msg", st.selected.length ? "已选 · selected: " + st.selected.join(", ") : "");
+    }
+    gg.selectGrid = select;
+    function show(plan) {
+      st.plan = plan;
+      var feats = plan.grids.features;
+      if (st.layer) map.removeLayer(st.layer);
+      st.layer = L.geoJSON(plan.grids, {
+        style: style,
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip(p.code + " · " + p.households + " 户 · PP " + p.polsby_popper, { sticky: true });
+          l.on("click", function (e) { L.DomEvent.stopPropagation(e); select(p.code); });
+        },
+      }).addTo(map);
+      // The current grids stay on the map as dashed outlines over the draft (not clickable),
+      // so each draft grid is read against the lines people know today.
+      var cur = window[cfg.grids];
+      if (cur && cur.setStyle) cur.setStyle({ fillOpacity: 0, opacity: 0 });
+      if (cur && cur.toGeoJSON && !st.current) {
+        st.current = L.geoJSON(cur.toGeoJSON(), {
+          interactive: false,
+          style: { fill: false, color: "#222", weight: 1.2, opacity: 0.8, dashArray: "5 4" },
+        });
+      }
+      if (st.current) { map.removeLayer(st.current); st.current.addTo(map); }
+      var t = plan.summary.totals || {};
+      $("gg-plan-totals").innerHTML = "草案 draft: <b>" + esc(t.grids) + "</b> 格 grids · 区间内 in band <b>" +
+        esc(t.grids_in_band) + "</b> · 最大偏差 worst " + esc(t.worst_deviation) + " 户 · PP " +
+        esc(t.mean_polsby_popper) + " · 变更户 households moving <b>" + esc(t.households_moved) + "</b>" +
+        (t.edits ? " · 编辑 edits " + esc(t.edits) : "");
+      var rows = feats.slice().sort(function (a, b) { return a.properties.code < b.properties.code ? -1 : 1; });
+      $("gg-plan-table").querySelector("tbody").innerHTML = rows.map(function (f) {
+        var p = f.properties;
+        return '<tr data-code="' + esc(p.code) + '"><td>' + esc(p.code.slice(-6)) + "</td><td>" + esc(p.village_name || p.village) +
+          "</td><td>" + p.households + '</td><td><i class="gg-chip" style="background:' + fill(p) + '"></i>' +
+          (p.in_band ? "✓" : "✗") + "</td><td>" + p.polsby_popper.toFixed(2) + "</td></tr>";
+      }).join("");
+      $("gg-plan-table").querySelectorAll("tbody tr").forEach(function (tr) {
+        tr.onclick = function () { select(tr.getAttribute("data-code")); };
+      });
+      st.selected = st.selected.filter(function (c) { return feats.some(function (f) { return f.properties.code === c; }); });
+      $("gg-plan-draft").hidden = false;
+      document.body.setAttribute("data-plan-ready", String(plan.id));
+    }
+    function load(id) {
+      return api("GET", base + "/" + id).then(function (p) {
+        var bar = $("gg-plan-progress");
+        if (p.status === "ready" || p.status === "published") {
+          bar.hidden = true;
+          say("gg-plan-status", "方案 plan #" + p.id + " · " + (p.message || ""));
+          show(p);
+          return p;
+        }
+        if (p.status === "failed") { bar.hidden = true; say("gg-plan-status", "失败 · failed: " + (p.error || p.message), true); return p; }
+        bar.hidden = false; bar.value = p.progress;
+        say("gg-plan-status", "计算中 · " + p.status + " " + Math.round(p.progress * 100) + "% · " + (p.message || ""));
+        return new Promise(function (res) { setTimeout(res, 600); }).then(function () { return load(id); });
+      });
+    }
+    $("gg-plan-run").onclick = function () {
+      var body = { unit: $("gg-plan-unit").value, band: [+$("gg-band-min").value, +$("gg-band-max").value], mode: $("gg-plan-mode").value };
+      st.plan = null;
+      $("gg-plan-run").disabled = true;
+      say("gg-plan-status", "已提交 · queued");
+      api("POST", base, body).then(function (r) { return load(r.id); })
+        .catch(function (e) { say("gg-plan-status", e.message, true); })
+        .then(function () { $("gg-plan-run").disabled = false; });
+    };
+    function describe(e) {
+      if (e.op === "split") return "拆分 split " + e.grid + " → " + e.parts + " 格 grids";
+      if (e.op === "merge") return "合并 merged " + e.grids.join(" + ") + " → " + e.kept;
+      return "移动地块 moved block " + e.block + ": " + e.from + " → " + e.to;
+    }
+    function edit(body) {
+      if (!st.plan) return;
+      say("gg-plan-msg", "正在编辑 · editing…");
+      api("POST", base + "/" + st.plan.id + "/edits", body).then(function (r) {
+        var n = +(document.body.getAttribute("data-plan-edits") || 0) + 1;
+        return load(st.plan.id).then(function () {
+          say("gg-plan-msg", "完成 · done: " + describe(r.edit));
+          document.body.setAttribute("data-plan-edits", String(n));
+        });
+      }).catch(function (e) { say("gg-plan-msg", "拒绝 · refused: " + e.message, true); });
+    }
+    $("gg-edit-split").onclick = function () {
+      if (st.selected.length !== 1) { say("gg-plan-msg", "请选一个网格 · select one grid to split", true); return; }
+      edit({ op: "split", grid: st.selected[0], parts: +$("gg-split-parts").value || 2 });
+    };
+    $("gg-edit-merge").onclick = function () {
+      if (st.selected.length !== 2) { say("gg-plan-msg", "请选两个相邻网格 · select two neighbouring grids", true); return; }
+      edit({ op: "merge", grids: st.selected.slice() });
+    };
+    function moveTo(code) {
+      var block = st.block;
+      st.moving = false; st.block = null;
+      if (st.blocks) { map.removeLayer(st.blocks); st.blocks = null; }
+      edit({ op: "move", block: block, to: code });
+    }
+    $("gg-edit-move").onclick = function () {
+      if (st.selected.length !== 1 || !st.plan) { say("gg-plan-msg", "请先选一个网格 · select the grid whose block moves", true); return; }
+      var code = st.selected[0];
+      api("GET", base + "/" + st.plan.id + "/blocks?village=" + code.slice(0, 12)).then(function (fc) {
+        if (st.blocks) map.removeLayer(st.blocks);
+        st.moving = true;
+        st.blocks = L.geoJSON(fc, {
+          filter: function (f) { return f.properties.grid === code; },
+          style: { color: "#f08c00", weight: 1, fillOpacity: 0.1, dashArray: "3" },
+          onEachFeature: function (f, l) {
+            l.bindTooltip("地块 block " + f.properties.block + " · " + f.properties.households + " 户");
+            l.on("click", function (e) {
+              L.DomEvent.stopPropagation(e);
+              st.block = f.properties.block;
+              st.blocks.setStyle(function (g) { return g.properties.block === st.block ? { color: "#f08c00", weight: 3, fillOpacity: 0.5 } : { color: "#f08c00", weight: 1, fillOpacity: 0.1, dashArray: "3" }; });
+              say("gg-plan-msg", "地块 block " + st.block + "：再点目标网格 · now click the grid it moves to");
+            });
+          },
+        }).addTo(map);
+        say("gg-plan-msg", "点选要移动的地块 · click the block to move");
+      }).catch(function (e) { say("gg-plan-msg", e.message, true); });
+    };
+    $("gg-plan-impact").onclick = function () {
+      if (!st.plan) return;
+      api("GET", base + "/" + st.plan.id + "/impact").then(function (r) {
+        if (st.diff) map.removeLayer(st.diff);
+        st.diff = L.geoJSON(r.diff, { style: { color: "#7048e8", weight: 2, fillColor: "#7048e8", fillOpacity: 0.35 } }).addTo(map);
+        var lin = Object.keys(r.lineage_counts).map(function (k) { return k + " " + r.lineage_counts[k]; }).join(" · ");
+        $("gg-plan-impact-out").innerHTML = "变更网格的住户 households changing grid <b>" + r.households_changing_grid +
+          "</b> / " + r.households + " · 在办案件 open cases <b>" + r.open_cases_changing_grid + "</b> / " + r.open_cases +
+          "<br>谱系 lineage: " + esc(lin) + (r.grids_without_staff.length ? "<br>无人员网格 without staff: " + esc(r.grids_without_staff.join(", ")) : "");
+        document.body.setAttribute("data-plan-impact", "1");
+      }).catch(function (e) { say("gg-plan-msg", e.message, true); });
+    };
+    $("gg-plan-publish").onclick = function () {
+      if (!st.plan) return;
+      var when = $("gg-plan-from").value;
+      var body = when ? { valid_from: when } : {};
+      $("gg-plan-publish").disabled = true;
+      say("gg-plan-published", "正在发布 · publishing…");
+      api("POST", base + "/" + st.plan.id + "/publish", body).then(function (r) {
+        say("gg-plan-published", "已发布为 · published as " + r.generation.name + " (" + r.commit.grids_created + " 格 grids)");
+        document.body.setAttribute("data-published", r.generation.name);
+      }).catch(function (e) { say("gg-plan-published", "未发布 · not published: " + e.message, true); })
+        .then(function () { $("gg-plan-publish").disabled = false; });
     };
   }
 
