@@ -221,7 +221,7 @@ class _Search:
                 if j not in seen and lab[j] == x:
                     seen.add(j)
                     queue.append(j)
-        return len(seen) - 1 == self.size[x]
+        return len(seen) - 1 == self.size[x] - 1  # every other block of x, b left out
 
     def delta(self, b: int, y: int, s: dict[int, float]) -> tuple[float, float]:
         """(change in violation, change in compactness) of moving block b to grid y."""
@@ -293,6 +293,45 @@ class _Search:
                 if best is not None and self.stays_connected(b):
                     self.move(b, best[2], s)
                     improved = True
+
+    def anneal(self, steps: int, t0: float = 0.02, t1: float = 0.0005) -> list[int]:
+        """Simulated annealing on compactness, never adding band violation; the best plan seen.
+
+        A step picks a block on a grid boundary and one of its neighbouring grids; the move is
+        taken if it keeps both grids connected and every grid as close to the band as before,
+        and if it raises compactness, or lowers it by d with probability exp(-d / T) as T cools
+        geometrically from t0 to t1 (PP sums: 0.02 is about one grid's PP moving by 0.02).
+        """
+        rng = self.rng
+        n = self.g.n
+        best_c, best = self.compactness(), list(self.lab)
+        cur_c = best_c
+        if steps <= 0 or n < 2:
+            return best
+        ratio = (t1 / t0) ** (1.0 / steps)
+        temp = t0
+        lab, nbr = self.lab, self.nbr
+        for _ in range(steps):
+            temp *= ratio
+            b = rng.randrange(n)
+            x = lab[b]
+            others = [lab[j] for j in nbr[b] if lab[j] != x]
+            if not others:
+                continue
+            y = others[rng.randrange(len(others))]
+            s = self.shared_by_label(b)
+            dv, dc = self.delta(b, y, s)
+            if dv > 1e-9:
+                continue
+            if dc < 0 and rng.random() >= math.exp(dc / temp):
+                continue
+            if not self.stays_connected(b):
+                continue
+            self.move(b, y, s)
+            cur_c += dc
+            if self.viol <= 1e-9 and cur_c > best_c + 1e-12:
+                best_c, best = cur_c, list(lab)
+        return best
 
     def kick(self, moves: int) -> None:
         """Random boundary moves that keep the grids connected and add no violation."""
@@ -381,6 +420,11 @@ def _repair(g: BlockGraph, labels: np.ndarray, k: int) -> np.ndarray:
         if not changed:
             break
     return labels
+
+
+def start_partition(g: BlockGraph, k: int, seed: int = 0) -> np.ndarray:
+    """The search's starting plan: METIS cut into k contiguous parts, repaired (0..k'-1)."""
+    return _renumber(_repair(g, _metis_start(g, k, seed), k))[0]
 
 
 def _renumber(labels: np.ndarray) -> tuple[np.ndarray, int]:
