@@ -294,45 +294,6 @@ class _Search:
                     self.move(b, best[2], s)
                     improved = True
 
-    def anneal(self, steps: int, t0: float = 0.02, t1: float = 0.0005) -> list[int]:
-        """Simulated annealing on compactness, never adding band violation; the best plan seen.
-
-        A step picks a block on a grid boundary and one of its neighbouring grids; the move is
-        taken if it keeps both grids connected and every grid as close to the band as before,
-        and if it raises compactness, or lowers it by d with probability exp(-d / T) as T cools
-        geometrically from t0 to t1 (PP sums: 0.02 is about one grid's PP moving by 0.02).
-        """
-        rng = self.rng
-        n = self.g.n
-        best_c, best = self.compactness(), list(self.lab)
-        cur_c = best_c
-        if steps <= 0 or n < 2:
-            return best
-        ratio = (t1 / t0) ** (1.0 / steps)
-        temp = t0
-        lab, nbr = self.lab, self.nbr
-        for _ in range(steps):
-            temp *= ratio
-            b = rng.randrange(n)
-            x = lab[b]
-            others = [lab[j] for j in nbr[b] if lab[j] != x]
-            if not others:
-                continue
-            y = others[rng.randrange(len(others))]
-            s = self.shared_by_label(b)
-            dv, dc = self.delta(b, y, s)
-            if dv > 1e-9:
-                continue
-            if dc < 0 and rng.random() >= math.exp(dc / temp):
-                continue
-            if not self.stays_connected(b):
-                continue
-            self.move(b, y, s)
-            cur_c += dc
-            if self.viol <= 1e-9 and cur_c > best_c + 1e-12:
-                best_c, best = cur_c, list(lab)
-        return best
-
     def kick(self, moves: int) -> None:
         """Random boundary moves that keep the grids connected and add no violation."""
         for _ in range(moves * 4):
