@@ -4,13 +4,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, security
+from api import capacity, errors, security
 from api.routers import (
     audit,
     auth,
@@ -28,7 +29,7 @@ from api.routers import (
     tiles,
     units,
 )
-from gisgrid.db import make_engine, make_intake_pool, resolve_database_url
+from gisgrid.db import HealthCheck, libpq_url, make_engine, make_intake_pool, resolve_database_url
 from gisgrid.mapdata.tiles import TileCache
 from gisgrid.reports import IntakeConfig
 from gisgrid.settings import Settings
@@ -52,13 +53,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
-        app.state.engine = make_engine(url)
-        # The intake's own pool: a report costs one round trip and no thread hop (issue 4).
-        app.state.intake_pool = make_intake_pool(url)
+        # Threads for blocking route bodies; the database gate keeps its own (one per slot).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        app.state.engine = make_engine(url, settings)
+        app.state.db = capacity.Database(
+            app.state.engine,
+            capacity.Gate(settings.db_slots, settings.db_queue, settings.db_wait_s),
+        )
+        # The async pool: reports (one round trip, no thread hop: issue 4), who is calling and
+        # the write audit (issue 13: never a second connection from the engine's pool).
+        app.state.intake_pool = make_intake_pool(url, settings)
+        # Without wait=True: the service starts (and answers 503) while the database is away.
         await app.state.intake_pool.open()
+        app.state.health = HealthCheck(libpq_url(url))
         try:
             yield
         finally:
+            await app.state.health.close()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
 
@@ -90,12 +101,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
+    app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    # Outermost: a flood is refused before it costs anything else.
+    app.add_middleware(capacity.InFlightLimit, limit=settings.max_in_flight)
     for router in (
         health.router,
         auth.router,

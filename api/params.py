@@ -2,6 +2,9 @@
 
 import datetime as dt
 
+# The largest id PostgreSQL's bigint holds: larger numbers name nothing and are refused early.
+MAX_ID = 2**63 - 1
+
 CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -10,15 +11,19 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-import psycopg
-import sqlalchemy.exc
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.capacity import ASYNC_POOL_ERRORS, pool_errors
 from gisgrid.access import accounts, audit
-from gisgrid.errors import GisGridError, RateLimited
+from gisgrid.errors import (
+    DatabaseUnavailable,
+    NotAuthenticated,
+    Overloaded,
+    RateLimited,
+    UnknownToken,
+)
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "gisgrid_session"
@@ -26,22 +31,89 @@ SESSION_COOKIE = "gisgrid_session"
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def _principal_for(request: Request, token: str | None) -> accounts.Principal:
-    token = token or request.cookies.get(SESSION_COOKIE)
+class TokenCache:
+    """What recently seen tokens stand for, kept `ttl_s` seconds (never past a token's expiry).
+
+    A page polling every few seconds costs one lookup per `ttl_s`, not one per request.
+    Revoking a token here evicts it at once; another worker process sees it within `ttl_s`.
+    Unknown and revoked tokens are kept too (a guessed token is no cheaper to try twice).
+    """
+
+    def __init__(self, ttl_s: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._entries: dict[str, tuple[float, accounts.Principal | NotAuthenticated]] = {}
+
+    def get(self, token_hash: str) -> accounts.Principal | NotAuthenticated | None:
+        """The cached principal (or refusal) of a token hash, None if unknown or stale."""
+        hit = self._entries.get(token_hash)
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return hit[1]
+
+    def put(
+        self,
+        token_hash: str,
+        value: accounts.Principal | NotAuthenticated,
+        expires_at: dt.datetime | None = None,
+    ) -> None:
+        """Keep a principal (or refusal) for ttl_s, or until the token expires if sooner."""
+        until = time.monotonic() + self.ttl_s
+        if expires_at is not None:
+            left = (expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+            until = min(until, time.monotonic() + left)
+        if len(self._entries) >= self.max_entries:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[token_hash] = (until, value)
+
+    def evict(self, token_hash: str) -> None:
+        """Forget one token (it was revoked)."""
+        self._entries.pop(token_hash, None)
+
+    def evict_account(self, account_id: int) -> None:
+        """Forget every token of an account (its tokens were revoked or it was disabled)."""
+        self._entries = {
+            k: v
+            for k, v in self._entries.items()
+            if not (isinstance(v[1], accounts.Principal) and v[1].account_id == account_id)
+        }
+
+
+def request_token(request: Request, bearer: str | None = None) -> str | None:
+    """The bearer token of a request, else its session cookie, else None."""
+    return bearer or _bearer(request) or request.cookies.get(SESSION_COOKIE) or None
+
+
+async def principal_of(request: Request, token: str | None) -> accounts.Principal:
+    """The principal behind a token: from the cache, else one statement on the async pool."""
     if not token:
-        return accounts.PUBLIC
-    with request.app.state.engine.begin() as conn:
-        return accounts.principal_for_token(conn, token)
+        return accounts.PUBLIC  # no database at all: anonymous reads stay cheap
+    cache: TokenCache = request.app.state.token_cache
+    h = accounts.token_hash(token)
+    found = cache.get(h)
+    if found is None:
+        try:
+            found, expires = await accounts.principal_for_token_async(
+                request.app.state.intake_pool, token
+            )
+            cache.put(h, found, expires)
+        except UnknownToken as exc:
+            cache.put(h, exc)  # never valid again; an expired or disabled one might be
+            raise
+        except ASYNC_POOL_ERRORS as exc:
+            raise pool_errors(exc) from None
+    if isinstance(found, NotAuthenticated):
+        raise NotAuthenticated(str(found))
+    return found
 
 
 async def get_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> accounts.Principal:
     """The account behind the bearer token or session cookie, else the public."""
-    if token or request.cookies.get(SESSION_COOKIE):
-        principal = await run_in_threadpool(_principal_for, request, token)
-    else:
-        principal = accounts.PUBLIC  # no database, no thread hop: anonymous reads stay cheap
+    principal = await principal_of(request, request_token(request, token))
     request.state.principal = principal
     return principal
 
@@ -72,7 +144,8 @@ class RateLimiter:
                 wait = int(60 - (now - hits[0])) + 1
                 raise RateLimited(
                     f"too many {bucket} requests from {client}: at most {per_minute} a minute; "
-                    f"try again in {wait} s"
+                    f"try again in {wait} s",
+                    retry_after=wait,
                 )
             hits.append(now)
 
@@ -110,14 +183,14 @@ class AuditWrites:
             # A route that wrote its own entry in its own transaction says so in the state.
             if not scope.get("state", {}).get("audited"):
                 try:
-                    await run_in_threadpool(_record_write, Request(scope), code)
-                except (sqlalchemy.exc.OperationalError, psycopg.OperationalError):
+                    await _record_write(Request(scope), code)
+                except (*ASYNC_POOL_ERRORS, DatabaseUnavailable, Overloaded):
                     if code < 400:
                         raise  # a write that happened must not go unrecorded
                     # A refused or failed request wrote nothing; with the database down its
                     # entry cannot be written either, and the client still needs the answer.
                     log.warning(
-                        "audit entry for a %s %s (%d) not written: database down",
+                        "audit entry for a %s %s (%d) not written: database down or busy",
                         scope["method"],
                         scope["path"],
                         code,
@@ -136,9 +209,20 @@ class AuditWrites:
                 await record(500)  # failed before answering
 
 
-# Uploads that take big bodies check their own, larger limits (files of tracks, boundaries).
-OWN_BODY_LIMITS = ("/api/v1/patrols/", "/api/v1/roads", "/api/v1/boundaries/")
+# Bodies are counted as they arrive, declared or chunked: 1 MiB for every write except the
+# uploads of tracks, roads and boundary files, which have larger limits of their own.
 BODY_LIMIT = 1024 * 1024
+UPLOAD_LIMITS = (
+    # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
+    ("/api/v1/patrols/", 64 * 1024 * 1024),
+    ("/api/v1/roads", 64 * 1024 * 1024),
+    ("/api/v1/boundaries/", 200 * 1024 * 1024),
+)
+
+
+def body_limit(path: str) -> int:
+    """The largest body a write to `path` may have."""
+    return next((n for prefix, n in UPLOAD_LIMITS if path.startswith(prefix)), BODY_LIMIT)
 
 
 class _BodyTooLarge(Exception):
@@ -146,27 +230,25 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """ASGI middleware: a write whose body is over BODY_LIMIT gets 413 before anything reads it.
+    """ASGI middleware: a write whose body is over its limit (`body_limit`) gets 413, refused
+    on the declared length before anything is read, or on the bytes counted as they arrive
+    (a chunked body never says its length).
 
     Reports, steps and sign-ins are a few kilobytes; a megabyte is a client bug or an attack,
     and must neither fill memory nor come back echoed in a validation error.
     """
 
-    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in WRITE_METHODS
-            or scope["path"].startswith(OWN_BODY_LIMITS)
-        ):
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = body_limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send, int(declared), scope["path"])
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, int(declared), limit, scope["path"])
             return
         seen, started, over = 0, False, False
 
@@ -174,7 +256,7 @@ class BodyLimit:
             nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:  # a chunked body that never said its length
+            if seen > limit:  # a chunked body that never said its length, or lied about it
                 over = True
                 raise _BodyTooLarge
             return message
@@ -185,7 +267,7 @@ class BodyLimit:
                 # The framework answered the interrupted read with its own 400; say why instead.
                 if not started:
                     started = True
-                    await self._refuse(send, seen, scope["path"])
+                    await self._refuse(send, seen, limit, scope["path"])
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -194,12 +276,12 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _BodyTooLarge:
             if not started:
-                await self._refuse(send, seen, scope["path"])
+                await self._refuse(send, seen, limit, scope["path"])
 
-    async def _refuse(self, send: Send, size: int, path: str = "") -> None:
+    async def _refuse(self, send: Send, size: int, limit: int, path: str = "") -> None:
         said = (
-            f"request body of {size:,}+ bytes is over the {self.limit:,}-byte limit for this "
-            "endpoint; nothing was stored"
+            f"request body of {size:,}+ bytes is over the {limit:,}-byte limit for this "
+            "endpoint; nothing was stored (split a big upload into several)"
         )
         # Open311 clients read errors as the spec's list of {code, description}.
         shaped: object = (
@@ -221,23 +303,22 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _record_write(request: Request, status: int) -> None:
+async def _record_write(request: Request, status: int) -> None:
     principal = request.scope.get("state", {}).get("principal")
     if principal is None:
         try:
-            principal = _principal_for(request, _bearer(request))
-        except GisGridError:
+            principal = await principal_of(request, request_token(request))
+        except (NotAuthenticated, Overloaded, DatabaseUnavailable):
             principal = accounts.PUBLIC
-    with request.app.state.engine.begin() as conn:
-        audit.record(
-            conn,
-            principal,
-            "write",
-            method=request.method,
-            path=request.url.path,
-            client=client_address(request),
-            status=status,
-        )
+    await audit.record_async(
+        request.app.state.intake_pool,
+        principal,
+        "write",
+        method=request.method,
+        path=request.url.path,
+        client=client_address(request),
+        status=status,
+    )
 
 
 def _bearer(request: Request) -> str | None:

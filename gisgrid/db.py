@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from gisgrid import sql
 from gisgrid.settings import Settings
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -39,20 +47,73 @@ def resolve_database_url(settings: Settings, progress: Callable[[str], None] = p
     return LocalPostgis(settings.state_dir, progress=progress).up()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with a pool sized for one uvicorn worker."""
-    return create_engine(normalise_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
+def session_options(settings: Settings) -> str:
+    """libpq `options` for the service's connections: no wait without end, durable commits.
+
+    `synchronous_commit=on` whatever the cluster says (the project's own cluster runs with it
+    off for bulk loads): a 201 must mean the report survives a crash of PostgreSQL.
+    """
+    ms = {
+        "statement_timeout": settings.statement_timeout_s,
+        "lock_timeout": settings.lock_timeout_s,
+        "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout_s,
+    }
+    options = [f"-c {k}={int(v * 1000)}" for k, v in ms.items()]
+    return " ".join([*options, "-c synchronous_commit=on", "-c application_name=gisgrid-api"])
 
 
-def make_intake_pool(url: str) -> AsyncConnectionPool:
-    """The intake's own async pool: autocommit (its one statement is its transaction)."""
+# libpq: give up on a connection attempt after 3 s (the default waits for the kernel, minutes),
+# and notice a peer that vanished without closing (a crashed or unplugged server).
+CONNECT_ARGS = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    """An engine; with `settings`, the service's: pool of `db_slots`, bounded waits, timeouts.
+
+    Without settings (CLI, loaders, tests) the pool is 10 + 10 and statements may run long.
+    """
+    if settings is None:
+        return create_engine(normalise_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        normalise_url(url),
+        # One connection per database slot; a little overflow for the rare use outside a slot
+        # (the residents' service key, looked up once per process).
+        pool_size=settings.db_slots,
+        max_overflow=2,
+        # A slot holder finds a connection at once; if not, something is wrong: say so fast.
+        pool_timeout=settings.db_wait_s + 1,
+        # A connection the database dropped (restart, crash) is noticed at checkout and replaced.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={**CONNECT_ARGS, "options": session_options(settings)},
+    )
+
+
+def make_intake_pool(url: str, settings: Settings | None = None) -> AsyncConnectionPool:
+    """The async pool: reports in, who is calling, audit entries; autocommit, one statement each.
+
+    Bounded both ways: `async_pool_size` connections, `async_pool_queue` waiters (more get
+    TooManyRequests at once), 2 s at most in the queue (PoolTimeout); both mean 503 Overloaded.
+    Connections are checked before use, so the pool recovers by itself after a restart.
+    """
+    settings = settings or Settings()
     return AsyncConnectionPool(
         libpq_url(url),
         min_size=2,
-        max_size=8,
-        kwargs={"autocommit": True},
-        # A phone waits for its answer: say "try again" after 5 s rather than hang for 30.
-        timeout=5,
+        max_size=settings.async_pool_size,
+        max_waiting=settings.async_pool_queue,
+        kwargs={"autocommit": True, **CONNECT_ARGS, "options": session_options(settings)},
+        # A phone waits for its answer: say "try again" after 2 s rather than hang.
+        timeout=2,
+        check=AsyncConnectionPool.check_connection,
+        # Keep trying to reconnect while the database is away (the default gives up after 5 min).
+        reconnect_timeout=24 * 3600,
         open=False,
     )
 
@@ -107,3 +168,66 @@ def server_versions(engine: Engine) -> dict[str, str]:
         geos = conn.execute(text("SELECT postgis_geos_version()")).scalar_one()
         proj = conn.execute(text("SELECT postgis_proj_version()")).scalar_one()
     return {"postgresql": pg, "postgis": postgis, "geos": geos, "proj": proj}
+
+
+@dataclass
+class HealthCheck:
+    """Whether PostgreSQL answers, checked on a connection of its own at most once a second.
+
+    /healthz must answer within a second under any load and tell the truth: it never queues
+    behind requests for the engine or the async pool, and a check older than `max_age_s` is
+    redone (one at a time; concurrent callers share it) with `timeout_s` to answer.
+    """
+
+    url: str  # libpq style
+    max_age_s: float = 1.0
+    timeout_s: float = 0.8
+    ok: bool = False
+    detail: str = "not checked yet"
+    checked_at: float = -math.inf
+    versions: dict[str, str] = field(default_factory=dict)
+    _conn: psycopg.AsyncConnection[Any] | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def check(self) -> bool:
+        """True if the database answered within the last `max_age_s` seconds."""
+        if time.monotonic() - self.checked_at < self.max_age_s:
+            return self.ok
+        async with self._lock:
+            if time.monotonic() - self.checked_at < self.max_age_s:
+                return self.ok  # another caller just checked
+            try:
+                await asyncio.wait_for(self._probe(), self.timeout_s)
+                self.ok, self.detail = True, "ok"
+            except (TimeoutError, psycopg.Error, OSError) as exc:
+                self.ok = False
+                self.detail = (
+                    f"the database did not answer within {self.timeout_s:g} s"
+                    if isinstance(exc, TimeoutError)
+                    else "the database is not reachable"
+                )
+                log.warning("health check failed: %r", exc)
+                await self._drop()
+            self.checked_at = time.monotonic()
+            return self.ok
+
+    async def _probe(self) -> None:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=1, application_name="gisgrid-health"
+            )
+        row = await sql.afirst(self._conn, "db/health")
+        assert row is not None
+        self.versions = {k: str(v) for k, v in row.items()}
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await asyncio.wait_for(conn.close(), 0.2)
+            except Exception:
+                log.debug("closing the health connection failed", exc_info=True)
+
+    async def close(self) -> None:
+        """Close the health connection."""
+        await self._drop()

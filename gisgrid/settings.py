@@ -26,6 +26,26 @@ class Settings(BaseSettings):
     rate_limit_login: int = 30
     rate_limit_intake: int = 60
 
+    # Capacity of one worker (issue 13). At most db_slots requests use the database at once
+    # (the engine's pool holds as many connections, each with a thread of its own to check it out
+    # and give it back); db_queue more may wait up to db_wait_s for a slot; beyond that the
+    # answer is 503 with Retry-After at once instead of a queue that never drains.
+    db_slots: int = 12
+    db_queue: int = 48
+    db_wait_s: float = 2.0
+    # Connections of the async pool (reports in, who is calling, audit entries), and how many
+    # requests may wait for one of them.
+    async_pool_size: int = 8
+    async_pool_queue: int = 64
+    # Threads for blocking route bodies (anyio's limiter; its default is 40).
+    threads: int = 40
+    # Requests in progress at once (any kind); beyond it 503 at once (/healthz, /readyz exempt).
+    max_in_flight: int = 256
+    # Per statement and per idle transaction on the service's connections: nothing waits forever.
+    statement_timeout_s: float = 30.0
+    lock_timeout_s: float = 5.0
+    idle_in_transaction_timeout_s: float = 60.0
+
     # Reports in (issue 4).
     # Grids within this many metres of a report are recorded as candidates (edge points).
     edge_tolerance_m: float = 5.0

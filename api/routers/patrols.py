@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import ConnDep
-from api.security import PrincipalDep
+from api.deps import ConnDep, DbDep
+from api.params import MAX_ID
+from api.security import PrincipalDep, body_limit
 from gisgrid.access.accounts import (
     FIELD_ROLES,
     MAP_EDITORS,
     REGISTER_READERS,
+    Principal,
     require_staff_in_scope,
 )
 from gisgrid.divisions.codes import unit_prefix
@@ -20,7 +23,8 @@ from gisgrid.errors import InvalidTrack, PayloadTooLarge
 from gisgrid.patrols import coverage, roads, routing, tracks
 
 # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+# (api/security.BodyLimit counts the bytes of a chunked upload against the same limit.)
+MAX_UPLOAD_BYTES = body_limit("/api/v1/patrols/tracks")
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 
@@ -46,9 +50,11 @@ async def _body(request: Request) -> tuple[bytes, str, str | None]:
 @router.post("/patrols/tracks")
 async def upload_track(
     request: Request,
-    conn: ConnDep,
+    db: DbDep,
     who: PrincipalDep,
-    staff: Annotated[int | None, Query(description="staff id, unless each fix names one")] = None,
+    staff: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="staff id, unless each fix names one")
+    ] = None,
     max_speed_mps: Annotated[float, Query(gt=0, le=100)] = 15.0,
     duty_start_h: Annotated[float, Query(ge=0, le=24)] = 6.0,
     duty_end_h: Annotated[float, Query(ge=0, le=24)] = 22.0,
@@ -59,10 +65,17 @@ async def upload_track(
     data, ctype, _ = await _body(request)
     if not data.strip():
         raise InvalidTrack("empty body: send GPX, GeoJSON or a JSON list of fixes")
-    frame = tracks.parse_upload(data, ctype, staff)
+    # Parsing a big upload takes seconds: on a thread, before any database slot is taken.
+    frame = await run_in_threadpool(tracks.parse_upload, data, ctype, staff)
+    rules = tracks.IntakeRules(max_speed_mps, duty_start_h, duty_end_h)
+    return await db.run(_ingest, who, frame, source, rules)
+
+
+def _ingest(
+    conn: Any, who: Principal, frame: Any, source: str, rules: tracks.IntakeRules
+) -> dict[str, Any]:
     staff_ids = frame["staff"].dropna().astype("int64").tolist()
     require_staff_in_scope(conn, who, staff_ids, "uploading patrol tracks")
-    rules = tracks.IntakeRules(max_speed_mps, duty_start_h, duty_end_h)
     return tracks.ingest_fixes(conn, frame, source=source, rules=rules)
 
 
@@ -103,7 +116,7 @@ def next_route(
 @router.post("/roads")
 async def import_roads(
     request: Request,
-    conn: ConnDep,
+    db: DbDep,
     who: PrincipalDep,
     county: Annotated[str, Query(description="county code, 6 or 12 digits")],
     commit: Annotated[bool, Query(description="write; otherwise a dry run")] = False,
@@ -116,19 +129,26 @@ async def import_roads(
     suffix = Path(name or "").suffix or (
         ".pbf" if data[:4] != b'{"ty' and b"OSMHeader" in data[:64] else ".geojson"
     )
+    # Reading a road file is seconds of work: on a thread, before a database slot is taken.
+    frame = await run_in_threadpool(_read_upload, data, suffix, places)
+    source = f"upload {name or ''}".strip()
+    if places:
+        return await db.run(_import_places, county, frame, source, commit)
+    return await db.run(_import_roads, county, frame, source, commit)
+
+
+def _read_upload(data: bytes, suffix: str, places: bool) -> Any:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        frame = roads.read_roads(path) if not places else roads.read_places(path)
-        if places:
-            return roads.import_key_places(
-                conn, county, frame, source=f"upload {name or ''}".strip(), commit=commit
-            )
-        return roads.import_roads(
-            conn,
-            county,
-            frame,
-            source=f"upload {name or ''}".strip(),
-            commit=commit,
-            progress=lambda m: None,
-        )
+        return roads.read_roads(path) if not places else roads.read_places(path)
+
+
+def _import_places(conn: Any, county: str, frame: Any, source: str, commit: bool) -> Any:
+    return roads.import_key_places(conn, county, frame, source=source, commit=commit)
+
+
+def _import_roads(conn: Any, county: str, frame: Any, source: str, commit: bool) -> Any:
+    return roads.import_roads(
+        conn, county, frame, source=source, commit=commit, progress=lambda m: None
+    )

@@ -14,9 +14,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep
+from api.deps import BasemapDep, ConnDep, DbDep, IntakeDep
 from api.security import rate_limit
 from gisgrid import errors, reports
 from gisgrid.divisions import units
@@ -101,9 +100,7 @@ async def file_report(
     )
     i = intake_with
     try:
-        stored = await reports.file_report(
-            i.pool, i.engine, report, i.config, i.audit, service_key=WEB_KEY
-        )
+        stored = await reports.file_report(i.pool, report, i.config, i.audit, service_key=WEB_KEY)
     except errors.InvalidApiKey:
         raise errors.Forbidden(
             f"the residents' web form is switched off on this service (key {WEB_KEY!r} revoked); "
@@ -200,20 +197,16 @@ def progress_page(
     include_in_schema=False,
     dependencies=[Depends(rate_limit("intake"))],
 )
-async def rate_from_page(request: Request, report_id: int, engine: EngineDep) -> Response:
+async def rate_from_page(request: Request, report_id: int, db: DbDep) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
     receipt = str(form.get("k") or "")
     satisfied = str(form.get("satisfied") or "") == "yes"
     note = str(form.get("note") or "")[:2000]
 
-    def rate() -> str:
-        with engine.begin() as conn:
-            cases.reporter_verdict(conn, report_id, receipt, satisfied, note)
-        return "谢谢您的评价 · thank you for rating"
-
     try:
-        said = await run_in_threadpool(rate)
+        await db.run(cases.reporter_verdict, report_id, receipt, satisfied, note)
+        said = "谢谢您的评价 · thank you for rating"
     except (errors.Forbidden, errors.Conflict) as exc:
         said = str(exc)
     target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"

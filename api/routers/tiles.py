@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep
+from api.deps import DbDep
 from api.security import PrincipalDep
 from gisgrid.access.accounts import REGISTER_READERS
 from gisgrid.mapdata import tiles
@@ -25,7 +24,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 )
 async def get_tile(
     request: Request,
-    engine: EngineDep,
+    db: DbDep,
     who: PrincipalDep,
     layer: Annotated[str, Path(description="grids, households or reports")],
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
@@ -43,10 +42,8 @@ async def get_tile(
     # A cache hit needs no connection at all: that is what makes warm grid tiles cheap.
     tile = tiles.cached_tile(cache, layer, z, x, y, generation)
     if tile is None:
-        # Misses go to the thread pool; hits are answered on the event loop with no hop.
-        tile = await run_in_threadpool(
-            tiles.build_tile, engine, cache, layer, z, x, y, generation, who.scope
-        )
+        # Misses take a database slot and its thread; hits are answered on the event loop.
+        tile = await db.run_engine(tiles.build_tile, cache, layer, z, x, y, generation, who.scope)
     if layer == "grids" and generation is not None:
         policy = "public, max-age=31536000, immutable"
     elif layer == "grids":

@@ -6,8 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection, text
 
+from gisgrid import sql
 from gisgrid.access.accounts import Principal
 
 
@@ -43,6 +45,34 @@ def record(
             "s": status,
         },
     )
+
+
+async def record_async(
+    pool: AsyncConnectionPool,
+    who: Principal,
+    action: str,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    client: str | None = None,
+    status: int | None = None,
+) -> None:
+    """Append one entry on the async pool, committed at once (a request's write audit)."""
+    async with pool.connection() as aconn:
+        await sql.aexecute(
+            aconn,
+            "access/insert_audit_entry",
+            a=who.account_id,
+            u=who.username,
+            r=who.role.value if who.role else None,
+            act=action,
+            m=method,
+            p=path,
+            ot=None,
+            oi=None,
+            c=client,
+            s=status,
+        )
 
 
 def query(
