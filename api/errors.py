@@ -13,6 +13,7 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from psycopg.errors import LockNotAvailable, QueryCanceled
 from psycopg_pool import PoolTimeout, TooManyRequests
 
 from gisgrid import errors, reports
@@ -130,6 +131,17 @@ async def _database_down(request: Request, exc: Exception) -> Response:
     # The server is fine but PostgreSQL is not answering (restarting, unreachable): a 503 the
     # client can act on. The driver's message names the database's address: logged, not sent.
     log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+    if isinstance(getattr(exc, "orig", exc), LockNotAvailable | QueryCanceled):
+        # Waited longer than lock_timeout / statement_timeout allow: busy, not broken.
+        return await _domain_error(
+            request,
+            errors.Overloaded(
+                "the request took longer than this service allows (it waited for data another "
+                "request was changing, or ran past the statement time limit); nothing was "
+                "done, try again in a moment",
+                retry_after=5,
+            ),
+        )
     return await _domain_error(
         request,
         errors.DatabaseUnavailable(

@@ -197,7 +197,7 @@ class HealthCheck:
             if time.monotonic() - self.checked_at < self.max_age_s:
                 return self.ok  # another caller just checked
             try:
-                await asyncio.wait_for(self._probe(), self.timeout_s)
+                await asyncio.wait_for(self._probe_fresh(), self.timeout_s)
                 self.ok, self.detail = True, "ok"
             except (TimeoutError, psycopg.Error, OSError) as exc:
                 self.ok = False
@@ -210,6 +210,18 @@ class HealthCheck:
                 await self._drop()
             self.checked_at = time.monotonic()
             return self.ok
+
+    async def _probe_fresh(self) -> None:
+        # A kept connection may have died with an earlier server (a restart): one more try on a
+        # new connection before saying the database is down.
+        reused = self._conn is not None
+        try:
+            await self._probe()
+        except (psycopg.Error, OSError):
+            if not reused:
+                raise
+            await self._drop()
+            await self._probe()
 
     async def _probe(self) -> None:
         if self._conn is None or self._conn.closed:

@@ -405,9 +405,11 @@ async def file_report(
             retry_after=2,
         ) from None
     except psycopg.OperationalError as exc:
+        # Lost mid-statement, the report may or may not be committed: only a retry with the same
+        # key can tell, and it files the report once either way.
         raise DatabaseUnavailable(
-            f"the database did not answer ({type(exc).__name__}); nothing was stored, so send "
-            "the same request again (with the same Idempotency-Key) in a moment"
+            f"the database did not answer ({type(exc).__name__}); send the same request again "
+            "(with the same Idempotency-Key: the report is filed once) in a moment"
         ) from None
     assert row is not None
     audit.written = True  # autocommit: the statement and its audit entry are committed
