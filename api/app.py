@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import capacity, errors, security
+from api import capacity, errors, inputs, security
 from api.routers import (
     audit,
     auth,
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = security.RateLimiter()
     app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it

@@ -18,7 +18,10 @@ TYPES = {
 
 def resolve(path: str) -> Path:
     """The file behind /static/<path>, or NotFound (no ../ escapes, only served types)."""
-    full = (STATIC_DIR / path).resolve()
+    try:
+        full = (STATIC_DIR / path).resolve()
+    except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+        raise NotFound(f"no static asset {path[:100]!r}") from None
     if STATIC_DIR not in full.parents or full.suffix not in TYPES or not full.is_file():
         raise NotFound(f"no static asset {path!r}")
     return full

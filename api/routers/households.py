@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import ConnDep
+from api.params import MAX_ID, Offset
 from api.security import PrincipalDep, client_address
 from gisgrid.access import households
 from gisgrid.access.households import MAX_PAGE
@@ -19,7 +20,7 @@ def list_households(
     request: Request,
     grid: Annotated[str, Query(description="15-digit grid code")],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Households of one grid in your scope (reads of personal data are audited)."""
     return households.list_households(conn, who, grid, limit, offset, client_address(request))
@@ -27,7 +28,10 @@ def list_households(
 
 @router.get("/households/{household_id}")
 def get_household(
-    conn: ConnDep, who: PrincipalDep, request: Request, household_id: int
+    conn: ConnDep,
+    who: PrincipalDep,
+    request: Request,
+    household_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> dict[str, Any]:
     """One household in your scope."""
     return households.get_household(conn, who, household_id, client_address(request))

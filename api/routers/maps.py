@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import BasemapDep, ConnDep
+from api.params import GenerationQ
 from api.security import PrincipalDep
 from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.divisions import units
@@ -173,7 +174,7 @@ def planner(
     conn: ConnDep,
     who: PrincipalDep,
     unit: UnitQ,
-    generation: Annotated[int | None, Query(description="generation id (default: current)")] = None,
+    generation: GenerationQ = None,
     tiles: Annotated[bool, Query(description="force vector tiles for the grids")] = False,
 ) -> Response:
     """Planner's map: grids by households against the mean, per generation."""
@@ -262,7 +263,7 @@ def export_png(
 def data_grids(
     conn: ConnDep,
     unit: UnitQ,
-    generation: int | None = None,
+    generation: GenerationQ = None,
     bbox: BboxQ = None,
     zoom: ZoomQ = None,
     geometry: bool = True,

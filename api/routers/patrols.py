@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ConnDep, DbDep
-from api.params import MAX_ID
+from api.params import MAX_INT
 from api.security import PrincipalDep, body_limit
 from gisgrid.access.accounts import (
     FIELD_ROLES,
@@ -53,7 +53,7 @@ async def upload_track(
     db: DbDep,
     who: PrincipalDep,
     staff: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="staff id, unless each fix names one")
+        int | None, Query(ge=1, le=MAX_INT, description="staff id, unless each fix names one")
     ] = None,
     max_speed_mps: Annotated[float, Query(gt=0, le=100)] = 15.0,
     duty_start_h: Annotated[float, Query(ge=0, le=24)] = 6.0,
@@ -100,7 +100,7 @@ def unit_coverage(
 def next_route(
     conn: ConnDep,
     who: PrincipalDep,
-    staff: Annotated[int, Query(description="staff id of the worker")],
+    staff: Annotated[int, Query(ge=1, le=MAX_INT, description="staff id of the worker")],
     lookback_days: Annotated[float, Query(gt=0, le=90)] = 7.0,
     max_stops: Annotated[int, Query(ge=1, le=30)] = 10,
     at: Annotated[dt.datetime | None, Query(description="plan as of (default now)")] = None,

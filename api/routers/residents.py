@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from api.deps import BasemapDep, ConnDep, DbDep, IntakeDep
+from api.params import ReportId
 from api.security import rate_limit
 from gisgrid import errors, reports
 from gisgrid.divisions import units
@@ -128,13 +129,13 @@ class Verdict(BaseModel):
     dependencies=[Depends(rate_limit("intake"))],
     summary="Rate the outcome of your own report (no account: the receipt proves it)",
 )
-def rate_report(conn: ConnDep, report_id: int, body: Verdict) -> dict[str, Any]:
+def rate_report(conn: ConnDep, report_id: ReportId, body: Verdict) -> dict[str, Any]:
     """Satisfied or not, once, after the report is closed."""
     return cases.reporter_verdict(conn, report_id, body.receipt, body.satisfied, body.note)
 
 
 @router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
-def follow_report(conn: ConnDep, report_id: int) -> dict[str, Any]:
+def follow_report(conn: ConnDep, report_id: ReportId) -> dict[str, Any]:
     """Status, grid, handler level, time limit and each step of one report."""
     return cases.progress(conn, report_id)
 
@@ -178,7 +179,7 @@ def track(id: Annotated[str, Query(description="the report's number")] = "") -> 
 @router.get("/report/{report_id}", response_class=HTMLResponse, include_in_schema=False)
 def progress_page(
     conn: ConnDep,
-    report_id: int,
+    report_id: ReportId,
     said: Annotated[str | None, Query(description="a message after rating")] = None,
 ) -> HTMLResponse:
     """What happened to a report, step by step, for whoever filed it."""
@@ -197,7 +198,7 @@ def progress_page(
     include_in_schema=False,
     dependencies=[Depends(rate_limit("intake"))],
 )
-async def rate_from_page(request: Request, report_id: int, db: DbDep) -> Response:
+async def rate_from_page(request: Request, report_id: ReportId, db: DbDep) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
     receipt = str(form.get("k") or "")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import DbDep
+from api.params import MAX_INT, GenerationQ
 from api.security import PrincipalDep
 from gisgrid.access.accounts import REGISTER_READERS
 from gisgrid.mapdata import tiles
@@ -28,11 +29,9 @@ async def get_tile(
     who: PrincipalDep,
     layer: Annotated[str, Path(description="grids, households or reports")],
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
-    generation: Annotated[
-        int | None, Query(description="grid generation id (grids only; default: current)")
-    ] = None,
+    x: Annotated[int, Path(ge=0, le=MAX_INT)],
+    y: Annotated[int, Path(ge=0, le=MAX_INT)],
+    generation: GenerationQ = None,
 ) -> Response:
     """One vector tile. Grid tiles of a named generation never change and are cached long."""
     if layer != "grids":

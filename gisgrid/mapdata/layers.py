@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from gisgrid import reports, sql
 from gisgrid.datum import wgs84_to_gcj02
 from gisgrid.divisions import get_unit, grid_code, unit_prefix
-from gisgrid.errors import InvalidCoordinate, NotFound
+from gisgrid.errors import InvalidCode, InvalidCoordinate, NotFound
 from gisgrid.patrols import household_visit_share
 from gisgrid.reports import CATEGORIES
 
@@ -126,8 +126,11 @@ def grid_measures(
     geometry: bool = True,
 ) -> dict[str, Any]:
     """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh."""
-    if unit is None and grid is None:
-        raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
+    if not unit and not grid:
+        raise InvalidCode(
+            f"unit={unit!r}: give unit= (a 6-digit county, 9-digit town or 12-digit village "
+            "code) or grid= (15 digits)"
+        )
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
     rows = (
