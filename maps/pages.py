@@ -7,6 +7,7 @@ cut off from the internet. Live behaviour (polling, offline fallback) is in stat
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 import folium
 from branca.element import Element, Figure, MacroElement
+from folium.features import GeoJsonDetail
 from folium.plugins import HeatMap, VectorGridProtobuf
+from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
 from maps import offline
@@ -148,7 +151,42 @@ def _fig(m: folium.Map) -> Figure:
 
 
 def _esc(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Quotes too: some of these land in attribute values (option value=, optgroup label=).
+    return html.escape(s, quote=True)
+
+
+# folium's GeoJsonTooltip puts each property into innerHTML as it is: a grid named
+# <img src=x onerror=...> ran script on hover (issue 13). The same template, every value and
+# label escaped first.
+_ESC_JS = (
+    "let esc = s => String(s).replace(/[&<>\"']/g, c => "
+    "({'&': '&amp;', '<': '&lt;', '>': '&gt;', '\"': '&quot;', \"'\": '&#39;'})[c]);"
+)
+_SAFE_DETAIL = (
+    GeoJsonDetail.base_template.replace(
+        "let handleObject = feature => {", _ESC_JS + "\n    let handleObject = feature => {"
+    )
+    .replace("return JSON.stringify(feature);", "return esc(JSON.stringify(feature));")
+    .replace("return feature;", "return esc(feature);")
+    .replace("${aliases[i]", "${esc(aliases[i])")
+)
+assert _SAFE_DETAIL.count("esc(") == 3 and "let esc" in _SAFE_DETAIL, (
+    "folium's tooltip template changed: re-check escaping"
+)
+
+
+class SafeTooltip(folium.GeoJsonTooltip):
+    """A GeoJSON tooltip that shows stored names as text, never as markup."""
+
+    _template = FoliumTemplate(
+        """
+    {% macro script(this, kwargs) %}
+    {{ this._parent.get_name() }}.bindTooltip("""
+        + _SAFE_DETAIL
+        + """,{{ this.tooltip_options | tojavascript }});
+    {% endmacro %}
+    """
+    )
 
 
 def _outline_layer(outline: dict[str, Any]) -> folium.GeoJson:
@@ -172,7 +210,7 @@ def _grids_layer(fc: dict[str, Any], name: str, fields: list[str], aliases: list
             "fillOpacity": 0.75,
         },
         highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+        tooltip=SafeTooltip(fields=fields, aliases=aliases, sticky=True),
         zoom_on_click=False,
     )
 
@@ -330,7 +368,7 @@ def worker_page(data: PageData, basemap: Basemap) -> str:
             data.unpatrolled,
             name="Roads not patrolled (24 h)",
             style_function=lambda f: {"color": "#c53030", "weight": 3, "dashArray": "6 4"},
-            tooltip=folium.GeoJsonTooltip(fields=["length_m"], aliases=["Not patrolled, m"])
+            tooltip=SafeTooltip(fields=["length_m"], aliases=["Not patrolled, m"])
             if "length_m" in data.unpatrolled["features"][0].get("properties", {})
             else None,
         ).add_to(m)
@@ -475,7 +513,7 @@ def resident_page(data: PageData, categories: Any, basemap: Basemap) -> str:
             data.grids,
             name="Grids",
             style_function=lambda f: {"color": "#888", "weight": 0.5, "fillOpacity": 0},
-            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["网格"], sticky=True),
+            tooltip=SafeTooltip(fields=["name"], aliases=["网格"], sticky=True),
             zoom_on_click=False,
         ).add_to(m)
     pick = folium.FeatureGroup(name="Place").add_to(m)
