@@ -11,13 +11,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import capacity, errors, inputs, security
+from api import browser, capacity, errors, inputs, security
 from api.routers import (
     audit,
     auth,
     boundaries,
     cases,
     health,
+    home,
     households,
     locate,
     maps,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
+    app.add_middleware(browser.RememberLang)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(capacity.InFlightLimit, limit=settings.max_in_flight)
     for router in (
         health.router,
+        home.router,
         auth.router,
         units.router,
         locate.router,

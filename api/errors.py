@@ -11,11 +11,14 @@ import xml.etree.ElementTree as ET
 import psycopg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg.errors import LockNotAvailable, QueryCanceled
 from psycopg_pool import PoolTimeout, TooManyRequests
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import browser
 from gisgrid import errors, reports
 
 log = logging.getLogger(__name__)
@@ -84,9 +87,15 @@ def open311_error(path: str, status: int, message: str, retry_after: int | None 
 def error_response(
     request: Request, status: int, message: str, name: str, retry_after: int | None = None
 ) -> Response:
-    """The error body every route answers with: JSON {detail, error}, Open311's list there."""
+    """The error body every route answers with: JSON {detail, error}, Open311's list there,
+    a page for a browser looking at a page."""
     if request.url.path.startswith("/open311/"):
         return open311_error(request.url.path, status, message, retry_after)
+    if browser.wants_page(request):
+        page = browser.error_page(request, status, message)
+        if retry_after:
+            page.headers["Retry-After"] = str(retry_after)
+        return page
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"  # RFC 6750: a 401 says which scheme would work
@@ -107,6 +116,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         where = ".".join(str(p) for p in err["loc"] if p not in ("query", "body", "path"))
         got = f", got {_short(err['input'])}" if "input" in err and err["input"] is not None else ""
         problems.append(f"{where}: {err['msg']}{got}")
+    if browser.wants_page(request):
+        return browser.error_page(request, 422, "; ".join(problems))
     # The input is named, not echoed whole: a 4,000-character limit must not answer with 4 MB.
     listed = [
         {k: (_short(v) if k == "input" else v) for k, v in err.items() if k != "ctx"}
@@ -176,9 +187,18 @@ async def _bad_value(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Starlette's own refusals (no such route, wrong method): a page for people, JSON otherwise.
+    assert isinstance(exc, StarletteHTTPException)
+    if browser.wants_page(request):
+        return browser.error_page(request, exc.status_code, None)
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
     app.add_exception_handler(errors.GisGridError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_down)
     app.add_exception_handler(psycopg.OperationalError, _database_down)
     app.add_exception_handler(sqlalchemy.exc.TimeoutError, _overloaded)

@@ -1,30 +1,20 @@
 """Signing in: OAuth2 password form -> bearer token; a session cookie for the map pages."""
 
-import html
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
+from api.browser import LangDep, switch_url
 from api.deps import ConnDep
 from api.security import SESSION_COOKIE, PrincipalDep, client_address, rate_limit
+from gisgrid import errors
 from gisgrid.access import accounts, audit
-from maps import offline
+from maps import offline, site
+from maps.i18n import t
 
 router = APIRouter(tags=["auth"])
-
-LOGIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>gisgrid sign in</title>
-<style>body{font-family:sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
-label,input,button{display:block;width:100%;margin:.4rem 0;font-size:1rem}
-input,button{padding:.5rem}p.err{color:#b00}</style></head><body>
-<h1>gisgrid</h1>{error}<form method="post" action="/login">
-<label>Username <input name="username" autocomplete="username" required></label>
-<label>Password
-<input name="password" type="password" autocomplete="current-password" required></label>
-<input type="hidden" name="next" value="{next}"><button>Sign in</button></form>
-{forget}</body></html>"""
 
 
 @router.post("/api/v1/auth/token", dependencies=[Depends(rate_limit("login"))])
@@ -68,24 +58,38 @@ def _safe_next(next_url: str) -> str:
     return next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
 
 
-@router.get("/login", include_in_schema=False)
-def login_page(next: str = "/") -> HTMLResponse:
-    """A plain sign-in form for the map pages (no external assets)."""
+def _login_page(request: Request, lang: str, next_url: str, problem: str | None = None) -> str:
     # Whoever signs in next on this phone must not find the last person's grid data offline.
-    page = LOGIN_PAGE.replace("{forget}", offline.forget_script()).replace("{error}", "")
-    return HTMLResponse(page.replace("{next}", html.escape(_safe_next(next))))
+    return site.login_page(
+        lang,
+        _safe_next(next_url),
+        problem=problem,
+        switch_url=switch_url(request, lang),
+        forget_script=offline.forget_script(),
+    )
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, lang: LangDep, next: str = "/") -> HTMLResponse:
+    """The staff sign-in form for the map pages (no external assets)."""
+    return HTMLResponse(_login_page(request, lang, next), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(rate_limit("login"))])
 def login(
     conn: ConnDep,
     request: Request,
+    lang: LangDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
-) -> RedirectResponse:
-    """Sign in from the form and set an HttpOnly session cookie."""
-    tok, expires = accounts.issue_token(conn, username, password)
+) -> Response:
+    """Sign in from the form and set an HttpOnly session cookie; a failure shows the form again."""
+    try:
+        tok, expires = accounts.issue_token(conn, username, password)
+    except errors.NotAuthenticated:
+        page = _login_page(request, lang, next, t(lang, "login.failed"))
+        return HTMLResponse(page, status_code=401, headers={"Cache-Control": "no-store"})
     who = accounts.principal_for_token(conn, tok)
     audit.record(
         conn, who, "login", method="POST", path="/login", client=client_address(request), status=303

@@ -2,7 +2,7 @@
 
 from gisgrid.divisions.codes import LEVELS, grid_code, unit_code, unit_prefix
 from gisgrid.divisions.locate import check_lon_lat
-from gisgrid.divisions.units import first_county, get_unit, unit_children
+from gisgrid.divisions.units import first_county, get_unit, grids_in_scope, unit_children
 
 __all__ = [
     "LEVELS",
@@ -10,6 +10,7 @@ __all__ = [
     "first_county",
     "get_unit",
     "grid_code",
+    "grids_in_scope",
     "unit_children",
     "unit_code",
     "unit_prefix",

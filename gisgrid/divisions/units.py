@@ -226,3 +226,8 @@ def first_county(conn: Connection) -> str:
     if code is None:
         raise NotFound("no county is loaded yet; run `gisgrid demo` or import one")
     return str(code)
+
+
+def grids_in_scope(conn: Connection, scope: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Current grids whose code starts with `scope`: code, name, households."""
+    return [dict(r) for r in sql.rows(conn, "divisions/grids_in_scope", scope=scope, limit=limit)]
