@@ -66,7 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.intake_pool = make_intake_pool(url, settings)
         # Without wait=True: the service starts (and answers 503) while the database is away.
         await app.state.intake_pool.open()
-        app.state.health = HealthCheck(libpq_url(url))
+        # Idle connections that died with a restarted server are replaced the moment the
+        # database answers again, not found one by one by requests (each costs seconds).
+        app.state.health = HealthCheck(libpq_url(url), on_recover=[app.state.intake_pool.check])
+        app.state.health.start()
         try:
             yield
         finally:
@@ -106,11 +109,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
+    # Signed-in writes only from this site's own pages (refusals audited too).
+    app.add_middleware(security.SameOrigin)
     app.add_middleware(security.AuditWrites)
     app.add_middleware(browser.RememberLang)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    app.add_middleware(security.SecurityHeaders, basemap_url=settings.basemap_url)
+    # Who and how: the address and scheme a trusted proxy reports (nobody else's headers).
+    app.add_middleware(security.TrustedProxies, trusted=settings.trusted_proxies)
     # Outermost: a flood is refused before it costs anything else.
     app.add_middleware(capacity.InFlightLimit, limit=settings.max_in_flight)
     for router in (

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import ipaddress
 import json
 import logging
+import re
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -109,6 +113,16 @@ async def principal_of(request: Request, token: str | None) -> accounts.Principa
     return found
 
 
+def forget_token(request: Request, token: str) -> None:
+    """Drop a revoked token from this worker's cache at once."""
+    request.app.state.token_cache.evict(accounts.token_hash(token))
+
+
+def forget_account(request: Request, account_id: int) -> None:
+    """Drop every cached token of an account (its tokens were revoked)."""
+    request.app.state.token_cache.evict_account(account_id)
+
+
 async def get_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> accounts.Principal:
@@ -127,11 +141,16 @@ def client_address(request: Request) -> str:
 
 
 class RateLimiter:
-    """A sliding one-minute window per client and bucket, in memory (one process)."""
+    """A sliding one-minute window per client and bucket, in memory (one process).
+
+    The interface (`hit(bucket, client, per_minute)`, raising RateLimited with Retry-After) is
+    what a shared limiter in PostgreSQL would offer when the service runs several workers.
+    """
 
     def __init__(self) -> None:
         self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._count = 0
 
     def hit(self, bucket: str, client: str, per_minute: int) -> None:
         """Count one request; raise RateLimited when the window is full."""
@@ -148,15 +167,59 @@ class RateLimiter:
                     retry_after=wait,
                 )
             hits.append(now)
+            self._count += 1
+            if self._count % 10_000 == 0:  # forget clients (device tokens) not seen for a minute
+                self._hits = defaultdict(
+                    deque, {k: v for k, v in self._hits.items() if v and now - v[-1] <= 60}
+                )
+
+
+DEVICE_HEADER = "x-device-token"
+_DEVICE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+async def limit_keys(bucket: str, request: Request) -> list[tuple[str, str, int]]:
+    """(bucket, client, per minute) to count one request under.
+
+    Reports are counted per phone (the residents' page sends a device token it keeps) or per
+    Open311 API key, and all of an address's together under a much larger ceiling; a client
+    with neither counts per address under the small limit, as before.
+    """
+    settings = request.app.state.settings
+    address = client_address(request)
+    per_minute = int(getattr(settings, f"rate_limit_{bucket}"))
+    if bucket != "intake":
+        return [(bucket, address, per_minute)]
+    keys = []
+    device = request.headers.get(DEVICE_HEADER, "")
+    api_key = request.query_params.get("api_key")
+    if api_key is None and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        api_key = str((await request.form()).get("api_key") or "") or None
+    if _DEVICE.match(device):
+        keys.append(("intake-device", f"device {device[:8]}...", per_minute))
+    elif api_key:
+        digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        keys.append(
+            ("intake-key", f"API key {api_key[:6]}... ({digest})", settings.rate_limit_intake_key)
+        )
+    else:
+        keys.append(("intake", address, per_minute))
+    # The phone's (or key's) own limit first: one stuck in a retry loop is refused without
+    # using up what its neighbours behind the same address may send.
+    keys.append(("intake-address", address, settings.rate_limit_intake_address))
+    return keys
 
 
 def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency limiting one bucket (its per-minute figure comes from settings)."""
+    """A dependency limiting one bucket (its per-minute figures come from settings)."""
 
     # async: a plain def would be run in the thread pool, a hop per request for a dict lookup.
     async def check(request: Request) -> None:
-        limit = int(getattr(request.app.state.settings, f"rate_limit_{bucket}"))
-        request.app.state.rate_limiter.hit(bucket, client_address(request), limit)
+        limiter = request.app.state.rate_limiter
+        for name, client, per_minute in await limit_keys(bucket, request):
+            limiter.hit(name, client, per_minute)
 
     return check
 
@@ -321,6 +384,163 @@ async def _record_write(request: Request, status: int) -> None:
     )
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an Authorization: Bearer header, or None."""
+    return _bearer(request)
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     return header[7:] if header.lower().startswith("bearer ") else None
+
+
+def _origin_of(url: str) -> str | None:
+    """scheme://host[:port] of a URL, the port left out when it is the scheme's default."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = parts.hostname if port in (None, default) else f"{parts.hostname}:{port}"
+    return f"{parts.scheme}://{host}".lower()
+
+
+class SameOrigin:
+    """ASGI middleware: a write signed in by the session cookie must come from this site's own
+    pages (Origin, else Referer, equal to this service's origin), and so must a sign-in.
+
+    SameSite=Strict keeps the cookie from other sites, but a page on another port of the same
+    host is the same site: it made an operator's browser import boundaries (issue 13). Bearer
+    requests are not guarded (a browser never adds that header by itself).
+    """
+
+    GUARDED_PATHS = ("/login", "/logout")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        cookie = f"{SESSION_COOKIE}=".encode() in headers.get(b"cookie", b"")
+        bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
+        if not ((cookie and not bearer) or scope["path"] in self.GUARDED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        host = headers.get(b"host", b"").decode("latin-1")
+        own = _origin_of(f"{scope.get('scheme', 'http')}://{host}")
+        said = headers.get(b"origin") or headers.get(b"referer")
+        if said is None:
+            ok = not cookie  # a signed-in write with neither header: not from a browser page
+        else:
+            ok = own is not None and _origin_of(said.decode("latin-1")) == own
+        if ok:
+            await self.app(scope, receive, send)
+            return
+        message = (
+            f"a signed-in write from {said.decode('latin-1')[:100] if said else 'an unknown page'}"
+            f" is refused: this service takes writes signed in by its cookie only from its own "
+            f"pages ({own}); programs send Authorization: Bearer <token>"
+        )
+        body = json.dumps({"detail": message, "error": "CrossOrigin"}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def content_security_policy(basemap_url: str | None) -> str:
+    """The pages' CSP: nothing from another host (a configured basemap's images excepted), no
+    framing. Inline scripts stay allowed: folium writes its maps as inline script."""
+    images = "'self' data: blob:"
+    basemap = _origin_of(basemap_url.replace("{s}", "a")) if basemap_url else None
+    if basemap:
+        images += f" {basemap}"
+        if "{s}" in (basemap_url or ""):
+            images += " " + basemap.replace("://a.", "://*.", 1)
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    )
+
+
+class SecurityHeaders:
+    """ASGI middleware: nosniff and a same-origin Referrer-Policy on every answer; on pages a
+    CSP that forbids any off-host source and framing (also X-Frame-Options for old browsers)."""
+
+    def __init__(self, app: ASGIApp, basemap_url: str | None = None) -> None:
+        self.app = app
+        self.csp = content_security_policy(basemap_url).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                ctype = dict(headers).get(b"content-type", b"")
+                if ctype.startswith(b"text/html"):
+                    extra += [(b"content-security-policy", self.csp), (b"x-frame-options", b"DENY")]
+                headers += [(k, v) for k, v in extra if k not in have]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class TrustedProxies:
+    """ASGI middleware: the client address (X-Forwarded-For) and scheme (X-Forwarded-Proto)
+    a proxy reports, believed only when the connection comes from one of `trusted`
+    (GISGRID_TRUSTED_PROXIES); from anyone else those headers are ignored, so nobody can choose
+    the address their rate limits and audit entries are counted under."""
+
+    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
+        self.app = app
+        self.nets = [ipaddress.ip_network(t.strip(), strict=False) for t in trusted if t.strip()]
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.nets)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and client and self._trusted(client[0]):
+            headers = dict(scope["headers"])
+            chain = [
+                a.strip()
+                for a in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")
+                if a.strip()
+            ]
+            # The right-most address no trusted proxy added is the client's own.
+            for addr in reversed(chain):
+                if not self._trusted(addr):
+                    scope = {**scope, "client": (addr, 0)}
+                    break
+            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[0]
+            if proto.strip() in ("http", "https"):
+                scope = {**scope, "scheme": proto.strip()}
+        await self.app(scope, receive, send)

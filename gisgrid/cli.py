@@ -183,7 +183,16 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     os.environ["GISGRID_DATABASE_URL"] = url
     _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     # An import string keeps the core free of web-framework imports.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # proxy_headers off: the app believes X-Forwarded-* only from GISGRID_TRUSTED_PROXIES
+    # (uvicorn's own default would believe any client on 127.0.0.1).
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +113,10 @@ def make_intake_pool(url: str, settings: Settings | None = None) -> AsyncConnect
         # A phone waits for its answer: say "try again" after 2 s rather than hang.
         timeout=2,
         check=AsyncConnectionPool.check_connection,
-        # Keep trying to reconnect while the database is away (the default gives up after 5 min).
-        reconnect_timeout=24 * 3600,
+        # While the database is away, retry connecting for 2 s, then leave it to the next
+        # request (the pool's backoff doubles its waits: a long outage would otherwise mean a
+        # wait of that length after the database is back).
+        reconnect_timeout=2,
         open=False,
     )
 
@@ -172,30 +175,51 @@ def server_versions(engine: Engine) -> dict[str, str]:
 
 @dataclass
 class HealthCheck:
-    """Whether PostgreSQL answers, checked on a connection of its own at most once a second.
+    """Whether PostgreSQL answers, probed on a connection of its own every `interval_s`.
 
-    /healthz must answer within a second under any load and tell the truth: it never queues
-    behind requests for the engine or the async pool, and a check older than `max_age_s` is
-    redone (one at a time; concurrent callers share it) with `timeout_s` to answer.
+    /healthz must answer within a second under any load and tell the truth: it reads the last
+    probe (never older than about a second) instead of queueing behind requests for the engine
+    or the async pool. When the database comes back after a failure, `on_recover` runs (the app
+    checks its async pool's idle connections then, so no request meets one that died with the
+    old server and waits out the pool's backoff).
     """
 
     url: str  # libpq style
-    max_age_s: float = 1.0
+    interval_s: float = 0.5
     timeout_s: float = 0.8
     ok: bool = False
     detail: str = "not checked yet"
     checked_at: float = -math.inf
     versions: dict[str, str] = field(default_factory=dict)
+    on_recover: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _conn: psycopg.AsyncConnection[Any] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Probe in the background from now on (call inside the running event loop)."""
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self.probe()
+            await asyncio.sleep(self.interval_s)
+
+    @property
+    def age_s(self) -> float:
+        """Seconds since the last probe ended."""
+        return time.monotonic() - self.checked_at
 
     async def check(self) -> bool:
-        """True if the database answered within the last `max_age_s` seconds."""
-        if time.monotonic() - self.checked_at < self.max_age_s:
-            return self.ok
+        """True if the database answered the last probe (probing now if that is stale)."""
+        if self.age_s > self.interval_s + self.timeout_s + 0.5:
+            await self.probe()  # not started, or the loop fell behind
+        return self.ok
+
+    async def probe(self) -> None:
+        """Ask PostgreSQL once (one probe at a time), within `timeout_s`."""
         async with self._lock:
-            if time.monotonic() - self.checked_at < self.max_age_s:
-                return self.ok  # another caller just checked
+            was_ok = self.ok and self.checked_at > -math.inf
             try:
                 await asyncio.wait_for(self._probe_fresh(), self.timeout_s)
                 self.ok, self.detail = True, "ok"
@@ -206,10 +230,18 @@ class HealthCheck:
                     if isinstance(exc, TimeoutError)
                     else "the database is not reachable"
                 )
-                log.warning("health check failed: %r", exc)
+                if was_ok:
+                    log.warning("health check failed: %r", exc)
                 await self._drop()
+            recovered = self.ok and not was_ok and self.checked_at > -math.inf
             self.checked_at = time.monotonic()
-            return self.ok
+        if recovered:
+            log.warning("the database answers again")
+            for callback in self.on_recover:
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("a recovery step failed")
 
     async def _probe_fresh(self) -> None:
         # A kept connection may have died with an earlier server (a restart): one more try on a
@@ -241,5 +273,9 @@ class HealthCheck:
                 log.debug("closing the health connection failed", exc_info=True)
 
     async def close(self) -> None:
-        """Close the health connection."""
+        """Stop probing and close the health connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
         await self._drop()

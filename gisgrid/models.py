@@ -338,6 +338,17 @@ class AccessToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class SigninFailure(Base):
+    """Consecutive failed sign-ins for a username (known or not), and until when it must wait."""
+
+    __tablename__ = "signin_failure"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEntry(Base):
     """Append-only: every write and every read of personal data (a trigger forbids changes)."""
 

@@ -2,8 +2,10 @@
 
 import datetime as dt
 from pathlib import Path
+from typing import Annotated
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -22,9 +24,16 @@ class Settings(BaseSettings):
     port: int = 8000
     demo_county: str = "441226"
     demo_seed: int = 20231
-    # Requests a minute from one client address.
+    # Requests a minute: sign-ins per address; reports per phone (the residents' page sends a
+    # device token), per Open311 API key, and from one address in all (a village behind one NAT
+    # address has many phones). Without a device token or key, rate_limit_intake per address.
     rate_limit_login: int = 30
     rate_limit_intake: int = 60
+    rate_limit_intake_key: int = 600
+    rate_limit_intake_address: int = 600
+    # Proxies (IP addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed,
+    # e.g. GISGRID_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16; from anyone else they are ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
     # Capacity of one worker (issue 13). At most db_slots requests use the database at once
     # (the engine's pool holds as many connections, each with a thread of its own to check it out
@@ -63,3 +72,16 @@ class Settings(BaseSettings):
     basemap_datum: str = "wgs84"
     basemap_attribution: str = ""
     tile_cache_mb: int = 64
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """A comma-separated environment value, or a JSON list, or a list."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [v.strip() for v in text.split(",") if v.strip()]
+        return value

@@ -22,9 +22,19 @@ from sqlalchemy import Connection, RowMapping, text
 
 from gisgrid import sql
 from gisgrid.divisions import grid_code, unit_prefix
-from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated, UnknownToken
+from gisgrid.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCode,
+    NotAuthenticated,
+    NotFound,
+    UnknownToken,
+)
 
-TOKEN_TTL = dt.timedelta(hours=12)
+# Bearer tokens live an hour (POST /api/v1/auth/refresh trades one for a fresh one); a session
+# cookie of the map pages lives a working day (a wall display signs in once a shift).
+TOKEN_TTL = dt.timedelta(hours=1)
+SESSION_TTL = dt.timedelta(hours=10)
 _hasher = PasswordHasher()
 
 
@@ -173,8 +183,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt.datetime]:
-    """Check a password and return a new bearer token and its expiry."""
+def issue_token(
+    conn: Connection, username: str, password: str, ttl: dt.timedelta = TOKEN_TTL
+) -> tuple[str, dt.datetime]:
+    """Check a password and return a new bearer token and its expiry (`ttl` from now)."""
     row = conn.execute(
         text("SELECT id, password_hash, active FROM account WHERE username = :u"),
         {"u": username},
@@ -188,12 +200,14 @@ def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt
         ok = False
     if not ok:
         raise NotAuthenticated("wrong username or password")
+    return new_token(conn, row.id, ttl)  # type: ignore[union-attr]
+
+
+def new_token(conn: Connection, account_id: int, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
+    """A new random token for an account, stored as its hash; the token and its expiry."""
     token = secrets.token_urlsafe(32)
-    expires = dt.datetime.now(dt.UTC) + TOKEN_TTL
-    conn.execute(
-        text("INSERT INTO access_token (token_hash, account_id, expires_at) VALUES (:h, :a, :e)"),
-        {"h": _token_hash(token), "a": row.id, "e": expires},  # type: ignore[union-attr]
-    )
+    expires = dt.datetime.now(dt.UTC) + ttl
+    sql.execute(conn, "access/insert_token", h=_token_hash(token), a=account_id, e=expires)
     return token, expires
 
 
@@ -230,12 +244,19 @@ def principal_of(row: Mapping[str, Any] | RowMapping | None) -> Principal:
     return Principal(row["id"], row["username"], Role(row["role"]), row["scope"])
 
 
-def revoke_token(conn: Connection, token: str) -> None:
-    """Revoke a token (logout)."""
-    conn.execute(
-        text("UPDATE access_token SET revoked = true WHERE token_hash = :h"),
-        {"h": _token_hash(token)},
-    )
+def revoke_token(conn: Connection, token: str) -> int:
+    """Revoke a token (sign-out); how many were revoked (0 if it was unknown)."""
+    return int(sql.execute(conn, "access/revoke_token", h=_token_hash(token)).rowcount)
+
+
+def revoke_tokens_of(conn: Connection, who: Principal, username: str) -> tuple[int, int]:
+    """An admin revokes every live token of an account: (its id, how many were revoked)."""
+    who.require(frozenset({Role.admin}), "revoking another account's tokens")
+    account_id = sql.scalar(conn, "access/account_id", u=username)
+    if account_id is None:
+        raise NotFound(f"account {username!r} does not exist")
+    revoked = sql.rows(conn, "access/revoke_account_tokens", u=username)
+    return int(account_id), len(revoked)
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))

@@ -486,6 +486,18 @@
     if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
     return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
+  /* A random name for this phone, kept on it: the server limits reports per phone (and, much
+   * more loosely, per address), so a village behind one NAT address is not silenced. */
+  var DEVICE = "gisgrid:device";
+  function device() {
+    var d = null;
+    try { d = localStorage.getItem(DEVICE); } catch (e) { /* private mode: one per page load */ }
+    if (!d || !/^[A-Za-z0-9_-]{16,64}$/.test(d)) {
+      d = newKey().replace(/[^A-Za-z0-9_-]/g, "").slice(0, 64);
+      try { localStorage.setItem(DEVICE, d); } catch (e) { /* kept for this page only */ }
+    }
+    return d;
+  }
   /* This phone's own reports, kept on the phone only (the follow-up links carry the receipt
    * that lets the reporter rate the outcome): nothing about them is stored server-side. */
   var MINE = "gisgrid:my-reports";
@@ -546,7 +558,7 @@
       say(true, "正在提交… · sending…");
       fetch(cfg.urls.file, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+        headers: { "Content-Type": "application/json", "Idempotency-Key": key, "X-Device-Token": device() },
         body: JSON.stringify({
           service_code: form.service_code.value, lon: point.lon, lat: point.lat, crs: "wgs84",
           description: form.description.value.trim(), address: form.address.value.trim() || null,
@@ -624,9 +636,13 @@
     if (!panel || !cfg.bbox) return;
     var b = cfg.bbox, r = panel.getBoundingClientRect();
     var narrow = window.innerWidth < 600 || panel.className === "gg-bar";
+    // A panel as wide (or tall) as the map would leave no room: Leaflet then computes NaN.
+    var size = map.getSize(), room = 80;
     map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
       paddingTopLeft: [10, 10],
-      paddingBottomRight: narrow ? [10, r.height + 10] : [r.width + 20, 10],
+      paddingBottomRight: narrow
+        ? [10, Math.min(r.height + 10, Math.max(0, size.y - room))]
+        : [Math.min(r.width + 20, Math.max(0, size.x - room)), 10],
       animate: false,
     });
     var ctrl = cfg.control && window[cfg.control];
