@@ -138,7 +138,13 @@ def serve(settings: Settings) -> Iterator[str]:
 def server(database_url: str, demo_county: str) -> Iterator[str]:
     """The real app on real HTTP, with limits high enough for the whole suite."""
     with serve(
-        Settings(database_url=database_url, rate_limit_login=10_000, rate_limit_intake=10_000)
+        Settings(
+            database_url=database_url,
+            rate_limit_login=10_000,
+            rate_limit_intake=10_000,
+            rate_limit_intake_key=10_000,
+            rate_limit_intake_address=10_000,
+        )
     ) as url:
         yield url
 
