@@ -198,7 +198,9 @@ async def limit_keys(bucket: str, request: Request) -> list[tuple[str, str, int]
     ):
         api_key = str((await request.form()).get("api_key") or "") or None
     if _DEVICE.match(device):
-        keys.append(("intake-device", f"device {device[:8]}...", per_minute))
+        # Counted under the whole token (named by its start and a digest in messages).
+        digest = hashlib.sha256(device.encode()).hexdigest()[:16]
+        keys.append(("intake-device", f"device {device[:8]}... ({digest})", per_minute))
     elif api_key:
         digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
         keys.append(

@@ -192,6 +192,8 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
         port=port,
         log_level="info",
         proxy_headers=False,
+        # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
+        timeout_graceful_shutdown=10,
     )
     return 0
 

@@ -186,7 +186,9 @@ class HealthCheck:
 
     url: str  # libpq style
     interval_s: float = 0.5
-    timeout_s: float = 0.8
+    # Long enough that a busy (not broken) database is not reported down; /healthz itself
+    # answers at once from the last probe whatever this is.
+    timeout_s: float = 2.0
     ok: bool = False
     detail: str = "not checked yet"
     checked_at: float = -math.inf
