@@ -58,6 +58,7 @@ DOWN_S = 3.0
 P99_TARGET_MS = 300
 GENERATORS = 2  # processes sending: one Python process tops out near 300 requests/s
 ROOT = Path(__file__).resolve().parent.parent
+SERVER_LOG = Path(os.environ.get("BENCH_LOAD_LOG", "/tmp/gisgrid-bench-load-server.log"))
 MIX = {
     "open311": 10,
     "resident": 10,
@@ -479,9 +480,10 @@ def serve_gisgrid(url: str) -> tuple[subprocess.Popen[bytes], str]:
         "GISGRID_RATE_LIMIT_LOGIN": "1000",
     }
     exe = Path(sys.executable).parent / "gisgrid"
-    proc = subprocess.Popen(
-        [str(exe), "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # Its log to a file: a pipe nobody reads fills up, and the server then blocks writing a
+    # warning (that was this bench's own wedge, not the service's).
+    log = open(SERVER_LOG, "wb")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen([str(exe), "serve"], env=env, cwd=ROOT, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     _wait_up(base, proc)
     return proc, base
@@ -711,6 +713,7 @@ def main() -> None:
     url = engine.url.render_as_string(hide_password=False)
     run = uuid.uuid4().hex[:8]
     print(f"bench load: `gisgrid serve` on the demo county {COUNTY}; {load()}")
+    print(f"(the server's log: {SERVER_LOG})")
     proc, base = serve_gisgrid(url)
     key_name = user = ""
     try:

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     # Threads for blocking route bodies (anyio's limiter; its default is 40).
     threads: int = 40
     # Requests in progress at once (any kind); beyond it 503 at once (/healthz, /readyz exempt).
-    max_in_flight: int = 256
+    # About the slots and their queue plus the cheap requests beside them: a larger number only
+    # lets requests wait longer behind a CPU that is already full.
+    max_in_flight: int = 96
     # Per statement and per idle transaction on the service's connections: nothing waits forever.
     statement_timeout_s: float = 30.0
     lock_timeout_s: float = 5.0
