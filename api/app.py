@@ -17,11 +17,14 @@ from api.routers import (
     auth,
     boundaries,
     cases,
+    departments,
+    events,
     health,
     home,
     households,
     locate,
     maps,
+    media,
     ogc,
     open311,
     patrols,
@@ -32,7 +35,9 @@ from api.routers import (
 )
 from gisgrid.db import HealthCheck, libpq_url, make_engine, make_intake_pool, resolve_database_url
 from gisgrid.mapdata.tiles import TileCache
+from gisgrid.media import PhotoStore
 from gisgrid.reports import IntakeConfig
+from gisgrid.reports.events import EventHub
 from gisgrid.settings import Settings
 
 DESCRIPTION = """
@@ -70,9 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # database answers again, not found one by one by requests (each costs seconds).
         app.state.health = HealthCheck(libpq_url(url), on_recover=[app.state.intake_pool.check])
         app.state.health.start()
+        # Push (issue 16): one LISTEN connection per process, fanned out to open streams (its
+        # own connection: a stream never holds a database slot or a pool connection).
+        app.state.events = EventHub(libpq_url(url))
+        await app.state.events.start()
         try:
             yield
         finally:
+            await app.state.events.stop()
             await app.state.health.close()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
@@ -107,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = security.RateLimiter()
     app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    app.state.photos = PhotoStore(settings.state_dir / "media")
     app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     # Signed-in writes only from this site's own pages (refusals audited too).
@@ -120,7 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Who and how: the address and scheme a trusted proxy reports (nobody else's headers).
     app.add_middleware(security.TrustedProxies, trusted=settings.trusted_proxies)
     # Outermost: a flood is refused before it costs anything else.
-    app.add_middleware(capacity.InFlightLimit, limit=settings.max_in_flight)
+    app.add_middleware(
+        capacity.InFlightLimit, limit=settings.max_in_flight, stream_limit=settings.max_streams
+    )
     for router in (
         health.router,
         home.router,
@@ -132,6 +145,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrols.router,
         open311.router,
         cases.router,
+        departments.router,
+        events.router,
+        media.router,
         residents.router,
         maps.router,
         tiles.router,

@@ -210,43 +210,60 @@ class InFlightLimit:
     """
 
     EXEMPT = ("/healthz", "/readyz")
+    # Long-lived streams (push, issue 16): counted against `stream_limit` instead, since each
+    # stays open for minutes without a database slot and would otherwise eat the request budget.
+    STREAMS = ("/api/v1/events",)
 
-    def __init__(self, app: ASGIApp, limit: int = 256) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int = 256, stream_limit: int = 1000) -> None:
+        self.app, self.limit, self.stream_limit = app, limit, stream_limit
         self.in_flight = 0
+        self.streams = 0
         self.refused = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.EXEMPT:
             await self.app(scope, receive, send)
             return
+        if scope["path"] in self.STREAMS:
+            await self._stream(scope, receive, send)
+            return
         if self.in_flight >= self.limit:
-            self.refused += 1
-            said = (
-                f"the service is at capacity ({self.in_flight} requests in progress); nothing "
-                "was done, try again in a moment"
-            )
-            shaped: object = (
-                [{"code": 503, "description": said}]
-                if scope["path"].startswith("/open311/")
-                else {"detail": said, "error": "Overloaded"}
-            )
-            body = json.dumps(shaped).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", b"2"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await self._refuse(scope, send, f"{self.in_flight} requests in progress")
             return
         self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.streams >= self.stream_limit:
+            await self._refuse(scope, send, f"{self.streams} event streams open")
+            return
+        self.streams += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.streams -= 1
+
+    async def _refuse(self, scope: Scope, send: Send, why: str) -> None:
+        self.refused += 1
+        said = f"the service is at capacity ({why}); nothing was done, try again in a moment"
+        shaped: object = (
+            [{"code": 503, "description": said}]
+            if scope["path"].startswith("/open311/")
+            else {"detail": said, "error": "Overloaded"}
+        )
+        body = json.dumps(shaped).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", b"2"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -13,6 +13,7 @@ from api.errors import outcome_statuses
 from api.security import PrincipalDep, client_address
 from gisgrid import reports
 from gisgrid.mapdata import layers
+from gisgrid.media import PhotoStore
 from gisgrid.settings import Settings
 from maps import pages
 
@@ -73,6 +74,15 @@ async def get_intake(request: Request, who: PrincipalDep) -> Intake:
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 
 
+async def get_report_config(request: Request) -> reports.IntakeConfig:
+    """How reports move through the loop: calendars per county, stage limits, reopening."""
+    config: reports.IntakeConfig = request.app.state.intake_config
+    return config
+
+
+ReportConfigDep = Annotated[reports.IntakeConfig, Depends(get_report_config)]
+
+
 async def get_basemap(request: Request) -> pages.Basemap:
     """The basemap the settings name (an unknown datum is refused here, not in a browser)."""
     s: Settings = request.app.state.settings
@@ -81,3 +91,12 @@ async def get_basemap(request: Request) -> pages.Basemap:
 
 
 BasemapDep = Annotated[pages.Basemap, Depends(get_basemap)]
+
+
+async def get_photos(request: Request) -> PhotoStore:
+    """Where photo files live (under the state dir)."""
+    store: PhotoStore = request.app.state.photos
+    return store
+
+
+PhotosDep = Annotated[PhotoStore, Depends(get_photos)]

@@ -12,6 +12,7 @@ MAX_INT = 2**31 - 1
 
 # Parameters many routes share, with the bounds their columns have.
 ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="a report's number")]
+HouseholdId = Annotated[int, Path(ge=1, le=MAX_ID, description="a household's id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
 GenerationQ = Annotated[
     int | None, Query(ge=1, le=MAX_INT, description="grid generation id (default: current)")

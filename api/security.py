@@ -28,6 +28,7 @@ from gisgrid.errors import (
     RateLimited,
     UnknownToken,
 )
+from gisgrid.media import MAX_PHOTO_BYTES
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "gisgrid_session"
@@ -275,18 +276,33 @@ class AuditWrites:
 
 
 # Bodies are counted as they arrive, declared or chunked: 1 MiB for every write except the
-# uploads of tracks, roads and boundary files, which have larger limits of their own.
+# uploads of tracks, roads and boundary files, and multipart uploads of photos, which have
+# larger limits of their own.
 BODY_LIMIT = 1024 * 1024
 UPLOAD_LIMITS = (
+    # A patrol report carries at most two photos (the problem, and after the on-the-spot fix).
+    ("/api/v1/patrols/reports", 2 * MAX_PHOTO_BYTES + 64 * 1024),
     # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
     ("/api/v1/patrols/", 64 * 1024 * 1024),
     ("/api/v1/roads", 64 * 1024 * 1024),
     ("/api/v1/boundaries/", 200 * 1024 * 1024),
 )
+# Writes that may carry a photo (issue 16: a HEIC straight from a phone is a few MB; each photo
+# is held to gisgrid.media.MAX_PHOTO_BYTES by the route) get this larger limit instead.
+PHOTO_BODY_LIMIT = 24 * 1024 * 1024
 
 
-def body_limit(path: str) -> int:
-    """The largest body a write to `path` may have."""
+def _carries_photo(path: str, content_type: bytes) -> bool:
+    """A multipart upload to a path that takes photos (other bodies keep the 1 MiB limit)."""
+    return content_type.startswith(b"multipart/form-data") and (
+        path.endswith(("/photos", "/visits")) or path.startswith("/open311/v2/requests")
+    )
+
+
+def body_limit(path: str, content_type: bytes = b"") -> int:
+    """The largest body a write to `path` (of `content_type`) may have."""
+    if _carries_photo(path, content_type):
+        return PHOTO_BODY_LIMIT
     return next((n for prefix, n in UPLOAD_LIMITS if path.startswith(prefix)), BODY_LIMIT)
 
 
@@ -310,8 +326,9 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope["path"])
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        limit = body_limit(scope["path"], headers.get(b"content-type", b""))
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(send, int(declared), limit, scope["path"])
             return

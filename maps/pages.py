@@ -20,8 +20,6 @@ from folium.plugins import HeatMap, VectorGridProtobuf
 from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
-from maps import offline
-
 STATIC = "/static"
 LEAFLET_JS = [("leaflet", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.css")]
@@ -353,66 +351,6 @@ def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
     return _fig(m).render()
 
 
-def worker_page(data: PageData, basemap: Basemap) -> str:
-    """A grid worker's phone map: the grid, its open cases and households, 'where am I'."""
-    m = _base_map(data, basemap, phone=True)
-    assert data.grids is not None
-    grid_layer = folium.GeoJson(
-        data.grids,
-        name="Grid",
-        style_function=lambda f: {"color": "#c05621", "weight": 3, "fillOpacity": 0.05},
-        interactive=False,
-    ).add_to(m)
-    if data.unpatrolled and data.unpatrolled.get("features"):
-        folium.GeoJson(
-            data.unpatrolled,
-            name="Roads not patrolled (24 h)",
-            style_function=lambda f: {"color": "#c53030", "weight": 3, "dashArray": "6 4"},
-            tooltip=SafeTooltip(fields=["length_m"], aliases=["Not patrolled, m"])
-            if "length_m" in data.unpatrolled["features"][0].get("properties", {})
-            else None,
-        ).add_to(m)
-    use_tiles = data.force_tiles or data.household_count > HOUSEHOLD_GEOJSON_MAX
-    if use_tiles:
-        _households_tiles_layer(data.urls["household_tiles"], show=True).add_to(m)
-    households_group = folium.FeatureGroup(name="Households").add_to(m)
-    cases_group = folium.FeatureGroup(name="Open cases").add_to(m)
-    me_group = folium.FeatureGroup(name="Me").add_to(m)
-    _fig(m).html.add_child(
-        _panel(
-            f"<b>{_esc(data.title)}</b>"
-            '<span id="gg-net" class="gg-net">…</span>'
-            '<button id="gg-locate" type="button">Where am I</button>'
-            # A plain form: signs out (and clears this phone's copy) even without the script.
-            '<form id="gg-signout" method="post" action="/logout">'
-            '<button type="submit">Sign out</button></form>'
-            '<details><summary>Open cases <span id="gg-case-count"></span></summary>'
-            '<ol id="gg-cases" class="gg-list"></ol>'
-            '<div id="gg-step-msg" class="gg-note" role="status"></div></details>',
-            "gg-bar",
-        )
-    )
-    _fig(m).html.add_child(
-        _config(
-            m,
-            "worker",
-            data,
-            basemap,
-            bbox=data.bbox,
-            grid=grid_layer.get_name(),
-            households=households_group.get_name(),
-            householdsAreTiles=use_tiles,
-            cases=cases_group.get_name(),
-            me=me_group.get_name(),
-            initial={"households": data.households, "reports": data.reports},
-            fetchedAt=data.fetched_at,
-            offline=None if data.snapshot else offline.page_config(),
-            pollSeconds=30,
-        )
-    )
-    return _fig(m).render()
-
-
 def planner_page(data: PageData, basemap: Basemap) -> str:
     """Planner's map: grids coloured by households relative to the mean, generation switcher."""
     m = _base_map(data, basemap)
@@ -569,8 +507,13 @@ input,button{{font-size:1rem;padding:.4rem}}</style></head><body>{body}
 
 # Each step of the loop in a resident's words, next to its Chinese label.
 STEP_WORDS = {
+    "collect": "received; to be checked on site",
+    "check": "checked on site",
     "register": "registered",
     "dispatch": "sent to the grid",
+    "deliberate": "discussed by the village council",
+    "reclass": "classed again",
+    "reopen": "reopened: the outcome did not satisfy",
     "accept": "taken up",
     "resolve": "handled; what was done",
     "close": "checked on site and closed",

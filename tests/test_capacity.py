@@ -169,3 +169,30 @@ def test_a_chunked_upload_over_the_limit_is_refused_on_the_bytes(
         timeout=60,
     )
     assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def test_event_streams_are_counted_apart_and_hold_no_slot(
+    database_url: str, demo_county: str, admin_token: str
+) -> None:
+    # One request in flight at most, one database slot, one stream: an open push stream (minutes
+    # long) must not use up either, and the next stream beyond its own cap is told to come back.
+    settings = Settings(
+        database_url=database_url, db_slots=1, db_queue=0, max_in_flight=1, max_streams=1
+    )
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    with (
+        serve(settings) as url,
+        httpx.Client(base_url=url, timeout=10, headers=bearer) as http,
+        http.stream("GET", "/api/v1/events") as stream,
+    ):
+        assert stream.status_code == 200
+        # Kept: a dropped iterator would close the response, and with it the stream.
+        chunks = stream.iter_text()
+        assert "event: hello" in next(chunks)
+        # The stream is open: requests and their database slot are still free.
+        r = http.get("/api/v1/locate", params=LOCATE)
+        assert r.status_code == 200, r.text
+        again = http.get("/api/v1/events")
+        assert again.status_code == 503 and again.headers["Retry-After"].isdigit()
+        assert "event streams" in again.json()["detail"]
+        assert stream.is_closed is False

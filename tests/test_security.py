@@ -296,23 +296,35 @@ def test_grid_names_in_tooltips_are_text_not_markup(browser: Browser) -> None:
 
 
 def test_pages_work_under_their_content_security_policy(
-    browser: Browser, server: str, admin_token: str
+    browser: Browser, server: str, admin_token: str, engine: Engine
 ) -> None:
-    # The real CSP (no bypass): the pages' own scripts must need nothing it refuses.
+    # The real CSP (no bypass): the pages' own scripts must need nothing it refuses, the worker
+    # map's too (its scripts, service worker, push stream and photo previews).
+    with engine.connect() as conn:
+        grid = conn.execute(
+            text("SELECT code FROM grid WHERE code LIKE '441226%' LIMIT 1")
+        ).scalar()
     context = browser.new_context(bypass_csp=False, viewport={"width": 1000, "height": 700})
     context.add_cookies(
         [{"name": "gisgrid_session", "value": admin_token, "domain": "127.0.0.1", "path": "/"}]
     )
     refused: list[str] = []
     try:
-        for path in ("/report", "/maps/center?unit=441226", "/maps/planner?unit=441226", "/login"):
+        for path in (
+            "/report",
+            "/maps/center?unit=441226",
+            "/maps/planner?unit=441226",
+            f"/maps/worker?grid={grid}",
+            "/api/v1/units/441226/bulletin?format=html",
+            "/login",
+        ):
             page = context.new_page()
             page.on(
                 "console",
                 lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
             )
             page.goto(server + path, wait_until="load")
-            if path != "/login":
+            if path.startswith(("/report", "/maps/")):
                 page.wait_for_selector("body[data-gisgrid-ready='1']", state="attached")
             page.close()
     finally:

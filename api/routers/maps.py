@@ -7,18 +7,23 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from api.browser import LangDep
 from api.deps import BasemapDep, ConnDep
 from api.params import GenerationQ
 from api.security import PrincipalDep
+from gisgrid.access import visits
 from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.divisions import units
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
 from gisgrid.mapdata import layers
 from gisgrid.patrols import coverage
+from gisgrid.reports import CATEGORIES, cases
 from maps import export, offline, pages
+from maps import worker as worker_page
 from maps.assets import read_static, shell_assets
 
 router = APIRouter(tags=["maps"])
@@ -39,9 +44,11 @@ def _measures() -> dict[str, str]:
     return {k: layers.MEASURES[k][0] for k in layers.available_measures()}
 
 
-# Who may open each page: centre operators and departments the wall, grid staff the phone map
+# Who may open each page: centre operators (and planners) the wall, grid staff the phone map
 # (household leaders too: it shows their grid's cases and doors), planners the planning map.
-CENTER_ROLES = REGISTER_READERS
+# Department handlers (职能部门) are not on the wall: a department sees and acts on the cases sent
+# to it, which its inbox lists (GET /api/v1/departments/{code}/cases), not every case of a county.
+CENTER_ROLES = REGISTER_READERS - {Role.department_handler}
 WORKER_ROLES = FIELD_ROLES | {Role.household_leader}
 PLANNER_ROLES = MAP_EDITORS | {Role.town_operator, Role.village_operator}
 
@@ -109,6 +116,7 @@ def center(
             "grid_measures": _q("/maps/data/grids", unit=code, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
+            "events": "/api/v1/events",  # push: a case event runs the poll at once
         },
     )
     html = pages.center_page(data, measure, basemap)
@@ -123,6 +131,7 @@ def worker(
     basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
+    lang: LangDep,
     grid: GridQ,
     tiles: Annotated[bool, Query(description="force vector tiles for households")] = False,
 ) -> Response:
@@ -151,9 +160,23 @@ def worker(
         urls={
             "worker_data": _q("/maps/data/worker", grid=p["code"]),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
+            "events": "/api/v1/events",
+            "way": "/api/v1/patrols/way",
+            "patrol_report": "/api/v1/patrols/reports",
         },
     )
-    return _html(pages.worker_page(data, basemap))
+    return _html(
+        worker_page.worker_page(
+            data,
+            basemap,
+            lang=lang,
+            categories=CATEGORIES,
+            username=who.username,
+            grid=p["code"],
+            visits=jsonable_encoder(visits.due_list(conn, who, p["code"])),
+            handlers=cases.handlers_of_grid(conn, who, p["code"]),
+        )
+    )
 
 
 @router.get(offline.SERVICE_WORKER_URL, include_in_schema=False)
@@ -341,11 +364,19 @@ def data_households(
 def data_worker(conn: ConnDep, who: PrincipalDep, grid: GridQ) -> JSONResponse:
     """What the worker page refreshes: the grid's households and open cases."""
     _allow(who, WORKER_ROLES, grid, "the worker map")
+    now = dt.datetime.now(dt.UTC)
     return JSONResponse(
-        {
-            "households": layers.households(conn, grid=grid),
-            "reports": layers.open_reports(conn, grid=grid),
-        },
+        jsonable_encoder(
+            {
+                "households": layers.households(conn, grid=grid),
+                "reports": layers.open_reports(conn, grid=grid),
+                # Each household's last visit and whether one is due (入户走访).
+                "visits": visits.due_list(conn, who, grid),
+                "handlers": cases.handlers_of_grid(conn, who, grid),
+                # What a queued step says it saw (a step someone else took since is a 409).
+                "fetched_at": now.isoformat(),
+            }
+        ),
         headers=NO_STORE,
     )
 

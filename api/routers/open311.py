@@ -6,6 +6,7 @@ the status is the one every other route answers for the same error (api/errors.p
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -13,15 +14,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import DbDep, IntakeDep
+from api.capacity import Database
+from api.deps import DbDep, IntakeDep, PhotosDep
 from api.errors import open311_error, retry_after_of, status_of
 from api.params import MAX_ID
+from api.photos import is_file, read_photo
 from api.security import PrincipalDep, rate_limit
-from gisgrid import errors, reports
-from gisgrid.access.accounts import CASE_HANDLERS, Principal
+from gisgrid import errors, media, reports
+from gisgrid.access.accounts import CASE_HANDLERS, PUBLIC, Principal, Role
 from gisgrid.reports import intake, open311
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 FORMATS = ("json", "xml")
@@ -117,6 +122,11 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 
     def exact(r: Mapping[str, Any]) -> bool:
         grid = r["grid"]["code"] if r["grid"] else ""
+        if who.role == Role.department_handler:
+            # A department sees the cases sent to it, not every report of its county.
+            dept = r.get("department")
+            if not dept or dept["code"] != who.department:
+                return False
         return who.role in CASE_HANDLERS and bool(grid) and who.covers(grid)
 
     return exact
@@ -130,6 +140,8 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 async def create_request(
     request: Request,
     intake_with: IntakeDep,
+    db: DbDep,
+    photos: PhotosDep,
     fmt: str,
     idempotency_key: Annotated[
         str | None,
@@ -142,11 +154,22 @@ async def create_request(
     form = await request.form()
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     i = intake_with
+    photo = None
     try:
+        # multipart with a `media` file (as several Open311 servers take it): the photo is
+        # stored first and media_url points at its served copy (no EXIF).
+        if is_file(form.get("media")):
+            photo = await read_photo(form.get("media"))
+            await run_in_threadpool(media.write_files, photos, photo)
+            fields["media_url"] = str(request.base_url).rstrip("/") + media.url(photo.sha256)
         parsed = open311.parse_post(fields, idempotency_key)
         api_key = fields.get("api_key") or request.query_params.get("api_key")
         stored = await reports.file_report(i.pool, parsed, i.config, i.audit, api_key=api_key)
+        if photo is not None:
+            await db.run(_link_photo, photos, stored["id"], photo)
     except errors.GisGridError as exc:
+        if photo is not None:
+            await _discard_photo(db, photos, photo.sha256)
         return _domain_error(fmt, exc)
     finally:
         # Unwritten, the audit middleware records the refusal instead.
@@ -159,6 +182,19 @@ async def create_request(
         200 if stored["replayed"] else 201,
         **{"Idempotent-Replayed": replayed},
     )
+
+
+def _link_photo(conn: Any, photos: media.PhotoStore, report_id: int, photo: media.Prepared) -> None:
+    media.link_report_photo(conn, photos, PUBLIC, report_id, photo)
+
+
+async def _discard_photo(db: Database, photos: media.PhotoStore, sha: str) -> None:
+    """Remove a refused request's photo files (best effort: when the database is busy or away
+    they stay, unreferenced, and a resend of the same photo reuses them)."""
+    try:
+        await db.run(media.discard_files, photos, sha)
+    except errors.GisGridError:
+        log.warning("photo %s of a refused request kept: the database did not answer", sha[:12])
 
 
 @router.get("/requests.{fmt}", summary="Service requests (90 days unless dates are given)")

@@ -8,20 +8,22 @@ Open311 request: the grid, not the spot; levels, not names; only notes written f
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from api.deps import BasemapDep, ConnDep, DbDep, IntakeDep
+from api.deps import BasemapDep, ConnDep, DbDep, IntakeDep, PhotosDep, ReportConfigDep
 from api.params import ReportId
+from api.photos import read_photo
 from api.security import rate_limit
 from gisgrid import errors, reports
 from gisgrid.divisions import units
 from gisgrid.mapdata import layers
-from gisgrid.reports import cases
+from gisgrid.reports import cases, field
 from gisgrid.reports.taxonomy import CATEGORIES
 from maps import pages
 
@@ -57,6 +59,11 @@ def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
         "village": stored["village"],
         "handler_level": stored["handler"]["level"],
         "due_at": stored["due_at"],
+        # A resident's report is checked on site first (核查); its time limit starts when it is
+        # registered, and the check has a limit of its own.
+        "stage": stored["stage"]["name"],
+        "stage_label": stored["stage"]["label"],
+        "stage_due_at": stored["stage"]["due_at"],
         "duplicate_of": stored["duplicate_of"],
         "replayed": stored["replayed"],
     }
@@ -129,9 +136,13 @@ class Verdict(BaseModel):
     dependencies=[Depends(rate_limit("intake"))],
     summary="Rate the outcome of your own report (no account: the receipt proves it)",
 )
-def rate_report(conn: ConnDep, report_id: ReportId, body: Verdict) -> dict[str, Any]:
-    """Satisfied or not, once, after the report is closed."""
-    return cases.reporter_verdict(conn, report_id, body.receipt, body.satisfied, body.note)
+def rate_report(
+    conn: ConnDep, config: ReportConfigDep, report_id: ReportId, body: Verdict
+) -> dict[str, Any]:
+    """Satisfied or not, once each time it is closed; unsatisfied in time reopens it."""
+    return cases.reporter_verdict(
+        conn, report_id, body.receipt, body.satisfied, body.note, config=config
+    )
 
 
 @router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
@@ -198,7 +209,9 @@ def progress_page(
     include_in_schema=False,
     dependencies=[Depends(rate_limit("intake"))],
 )
-async def rate_from_page(request: Request, report_id: ReportId, db: DbDep) -> Response:
+async def rate_from_page(
+    request: Request, report_id: ReportId, db: DbDep, config: ReportConfigDep
+) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
     receipt = str(form.get("k") or "")
@@ -206,9 +219,33 @@ async def rate_from_page(request: Request, report_id: ReportId, db: DbDep) -> Re
     note = str(form.get("note") or "")[:2000]
 
     try:
-        await db.run(cases.reporter_verdict, report_id, receipt, satisfied, note)
+        await db.run(
+            partial(cases.reporter_verdict, config=config), report_id, receipt, satisfied, note
+        )
         said = "谢谢您的评价 · thank you for rating"
     except (errors.Forbidden, errors.Conflict) as exc:
         said = str(exc)
     target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post(
+    "/api/v1/public/reports/{report_id}/photos",
+    status_code=201,
+    dependencies=[Depends(rate_limit("intake"))],
+    summary="Add a photo to your own report (no account: the receipt proves it)",
+)
+async def add_reporter_photo(
+    request: Request,
+    report_id: ReportId,
+    db: DbDep,
+    photos: PhotosDep,
+    receipt: Annotated[str, Form(description="the Idempotency-Key the report was filed with")],
+    photo: UploadFile,
+) -> dict[str, Any]:
+    """JPEG, PNG or HEIC up to 10 MB, at most three, while the report is open; the served copy
+    has no EXIF, and the first photo becomes the report's Open311 media_url."""
+    prepared = await read_photo(photo)
+    base = str(request.base_url).rstrip("/")
+
+    return await db.run(field.add_reporter_photo, photos, report_id, receipt, prepared, base)

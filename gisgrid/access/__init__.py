@@ -1,7 +1,9 @@
 """Who may do what: accounts, roles and area scopes, the audit log, the household register."""
 
+from gisgrid.access import audit
 from gisgrid.access.accounts import (
     CASE_HANDLERS,
+    COMMAND_LINE,
     PERSONAL_READERS,
     PUBLIC,
     REGISTER_READERS,
@@ -11,9 +13,11 @@ from gisgrid.access.accounts import (
 
 __all__ = [
     "CASE_HANDLERS",
+    "COMMAND_LINE",
     "PERSONAL_READERS",
     "PUBLIC",
     "REGISTER_READERS",
     "Principal",
     "Role",
+    "audit",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Connection, RowMapping, text
+from sqlalchemy import Connection, RowMapping
 
 from gisgrid import sql
 from gisgrid.divisions import grid_code, unit_prefix
@@ -81,6 +81,9 @@ class Principal:
     username: str
     role: Role | None
     scope: str  # grid-code prefix; "" means everywhere
+    # A department handler (职能部门) acts for one department: its id and code.
+    department_id: int | None = None
+    department: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -109,6 +112,9 @@ class Principal:
 
 
 PUBLIC = Principal(account_id=None, username="public", role=None, scope="\x00")
+# The `gisgrid` command acting on the operator's behalf (bulletins, exports): everywhere, no
+# account row (account_id 0 is never issued), and never the public.
+COMMAND_LINE = Principal(account_id=0, username="command-line", role=Role.admin, scope="")
 
 
 def scope_prefix(scope: str) -> str:
@@ -133,9 +139,16 @@ def create_account(
     role: Role | str,
     scope: str,
     display_name: str | None = None,
+    department: str | None = None,
 ) -> int:
-    """Create an account; the scope must be a known unit or grid unless the role is admin."""
+    """Create an account; the scope must be a known unit or grid unless the role is admin.
+
+    A department handler names its `department` (code, in the scope's county): it then sees and
+    acts on the cases whistled to that department only.
+    """
     role = Role(role)
+    if department is not None and role != Role.department_handler:
+        raise InvalidCode(f"department={department!r} is only for role department_handler")
     if len(password) < 8:
         raise InvalidCode("password is too short: use at least 8 characters")
     prefix = scope_prefix(scope)
@@ -143,34 +156,40 @@ def create_account(
         raise InvalidCode(f"role {role} needs a scope: a county, town, village or grid code")
     if prefix and not _scope_exists(conn, prefix):
         raise InvalidCode(f"scope {scope!r} matches no unit or grid in the database")
-    exists = conn.execute(
-        text("SELECT 1 FROM account WHERE username = :u"), {"u": username}
-    ).first()
+    exists = sql.execute(conn, "access/account_exists", u=username).first()
     if exists:
         raise Conflict(f"username {username!r} is taken")
-    return int(
-        conn.execute(
-            text(
-                "INSERT INTO account (username, password_hash, role, scope, display_name) "
-                "VALUES (:u, :h, :r, :s, :d) RETURNING id"
-            ),
-            {
-                "u": username,
-                "h": hash_password(password),
-                "r": role.value,
-                "s": prefix,
-                "d": display_name,
-            },
+    department_id = _department_id(conn, prefix, department) if department else None
+    account_id = int(
+        sql.execute(
+            conn,
+            "access/insert_account",
+            u=username,
+            h=hash_password(password),
+            r=role.value,
+            s=prefix,
+            d=display_name,
         ).scalar_one()
     )
+    if department_id is not None:
+        sql.execute(conn, "access/bind_department", account=account_id, department=department_id)
+    return account_id
+
+
+def _department_id(conn: Connection, prefix: str, code: str) -> int:
+    """The id of department `code` of the county the scope lies in, or NotFound naming them."""
+    county = prefix[:6]
+    found = sql.rows(conn, "access/departments_of_county", county=county)
+    for row in found:
+        if row["code"] == code:
+            return int(row["id"])
+    known = ", ".join(f"{r['code']} ({r['name']})" for r in found) or "none yet"
+    raise NotFound(f"department {code!r} is not one of county {county}'s: {known}")
 
 
 def _scope_exists(conn: Connection, prefix: str) -> bool:
-    if len(prefix) == 15:
-        q = "SELECT 1 FROM grid WHERE code = :p LIMIT 1"
-    else:
-        q = "SELECT 1 FROM admin_unit WHERE code LIKE :p || '%' LIMIT 1"
-    return conn.execute(text(q), {"p": prefix}).first() is not None
+    name = "access/scope_grid_exists" if len(prefix) == 15 else "access/scope_unit_exists"
+    return sql.execute(conn, name, p=prefix).first() is not None
 
 
 def token_hash(token: str) -> str:
@@ -187,10 +206,7 @@ def issue_token(
     conn: Connection, username: str, password: str, ttl: dt.timedelta = TOKEN_TTL
 ) -> tuple[str, dt.datetime]:
     """Check a password and return a new bearer token and its expiry (`ttl` from now)."""
-    row = conn.execute(
-        text("SELECT id, password_hash, active FROM account WHERE username = :u"),
-        {"u": username},
-    ).first()
+    row = sql.execute(conn, "access/account_password", u=username).first()
     # Verify against a dummy hash for unknown users so timing does not reveal which exist.
     stored = row.password_hash if row else _DUMMY_HASH
     try:
@@ -229,7 +245,10 @@ async def principal_for_token_async(
 
 
 def principal_of(row: Mapping[str, Any] | RowMapping | None) -> Principal:
-    """The principal of a token_account row, or NotAuthenticated saying why not."""
+    """The principal of a token_account row, or NotAuthenticated saying why not.
+
+    The row carries a department handler's department too (one statement: the principal of a
+    request never takes a second connection or a second round trip)."""
     if row is None:
         raise UnknownToken(
             "the bearer token is unknown or revoked; get a new one from POST /api/v1/auth/token"
@@ -241,7 +260,15 @@ def principal_of(row: Mapping[str, Any] | RowMapping | None) -> Principal:
         )
     if not row["active"]:
         raise NotAuthenticated(f"account {row['username']} is disabled")
-    return Principal(row["id"], row["username"], Role(row["role"]), row["scope"])
+    dept_id = row["department_id"]
+    return Principal(
+        row["id"],
+        row["username"],
+        Role(row["role"]),
+        row["scope"],
+        int(dept_id) if dept_id is not None else None,
+        row["department"],
+    )
 
 
 def revoke_token(conn: Connection, token: str) -> int:
@@ -275,16 +302,7 @@ def require_staff_in_scope(
     if who.scope == "" and not who.is_public:
         return  # everywhere: whether the staff exist is the intake's own check
     ids = sorted({int(i) for i in staff_ids})
-    inside = set(
-        conn.execute(
-            text(
-                "SELECT DISTINCT a.staff_id FROM staff_assignment a "
-                "JOIN grid g ON g.id = a.grid_id "
-                "WHERE a.staff_id = ANY(:ids) AND a.valid_to IS NULL AND g.code LIKE :scope || '%'"
-            ),
-            {"ids": ids, "scope": who.scope},
-        ).scalars()
-    )
+    inside = set(sql.execute(conn, "access/staff_in_scope", ids=ids, scope=who.scope).scalars())
     outside = [i for i in ids if i not in inside]
     if outside:
         raise Forbidden(
@@ -299,9 +317,8 @@ def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
     """
     username = f"demo-{county[:6]}"
     password = secrets.token_urlsafe(9)
-    updated = conn.execute(
-        text("UPDATE account SET password_hash = :h, active = true WHERE username = :u"),
-        {"h": hash_password(password), "u": username},
+    updated = sql.execute(
+        conn, "access/reset_password", h=hash_password(password), u=username
     ).rowcount
     if not updated:
         create_account(
@@ -311,5 +328,36 @@ def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
             Role.county_operator,
             county[:6],
             "GENERATED demo county operator",
+        )
+    return username, password
+
+
+def reissue_demo_department_account(
+    conn: Connection, county: str, department: str = "ZJ"
+) -> tuple[str, str]:
+    """(username, new password) of a demo county's department handler, created if missing and
+    bound to the GENERATED department `department`; the password is new on every call."""
+    username = f"demo-{county[:6]}-{department.lower()}"
+    password = secrets.token_urlsafe(9)
+    updated = sql.execute(
+        conn, "access/reset_password", h=hash_password(password), u=username
+    ).rowcount
+    if not updated:
+        create_account(
+            conn,
+            username,
+            password,
+            Role.department_handler,
+            county[:6],
+            f"GENERATED demo handler of department {department}",
+            department=department,
+        )
+    else:
+        sql.execute(
+            conn,
+            "access/bind_department_by_code",
+            username=username,
+            county=county[:6],
+            code=department,
         )
     return username, password

@@ -3,6 +3,7 @@
 Other rooms and the API use the names below; the modules behind them are this room's own.
 """
 
+from gisgrid.reports.departments import DepartmentSpec, add_departments, departments_of
 from gisgrid.reports.intake import (
     MAX_DESCRIPTION,
     OUTCOME_ERRORS,
@@ -14,10 +15,14 @@ from gisgrid.reports.intake import (
 )
 from gisgrid.reports.scores import closure_scores, code_prefix, period
 from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
-from gisgrid.reports.working_calendar import WorkingCalendar
+from gisgrid.reports.working_calendar import Calendars, WorkingCalendar
 
 __all__ = [
     "CATEGORIES",
+    "Calendars",
+    "DepartmentSpec",
+    "add_departments",
+    "departments_of",
     "WORKING_DAY_HOURS",
     "Category",
     "WorkingCalendar",
