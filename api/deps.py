@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 from api.errors import outcome_statuses
 from api.security import PrincipalDep, client_address
 from gisgrid import reports
-from gisgrid.mapdata import layers
+from gisgrid.mapdata import basemap, layers
 from gisgrid.settings import Settings
 from maps import pages
 
@@ -62,11 +62,21 @@ async def get_intake(request: Request, who: PrincipalDep) -> Intake:
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 
 
-async def get_basemap(request: Request) -> pages.Basemap:
-    """The basemap the settings name (an unknown datum is refused here, not in a browser)."""
+def get_basemap(request: Request) -> pages.Basemap:
+    """The service's own basemap (tiles stamped with its version) and the external one the
+    settings may name (an unknown datum is refused here, not in a browser)."""
     s: Settings = request.app.state.settings
     layers.basemap_offset(112.0, 23.0, s.basemap_datum)
-    return pages.Basemap(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+    engine: Engine = request.app.state.engine
+    with engine.connect() as conn:
+        stamp = basemap.version(conn)
+    return pages.Basemap(
+        s.basemap_url,
+        s.basemap_datum,
+        s.basemap_attribution,
+        own_tiles=f"/tiles/basemap/{{z}}/{{x}}/{{y}}.mvt?v={stamp}",
+        labels=f"/maps/data/labels?v={stamp}",
+    )
 
 
 BasemapDep = Annotated[pages.Basemap, Depends(get_basemap)]

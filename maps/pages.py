@@ -18,6 +18,7 @@ from folium.plugins import HeatMap, VectorGridProtobuf
 from jinja2 import Template
 
 from maps import offline
+from maps.i18n import DEFAULT_LANG, HTML_LANG, strings
 
 STATIC = "/static"
 LEAFLET_JS = [("leaflet", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.js")]
@@ -27,7 +28,9 @@ VECTORGRID_JS = [
     ("vectorGrid", f"{STATIC}/vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js")
 ]
 GISGRID_JS = f"{STATIC}/gisgrid/gisgrid.js"
+BASE_JS = f"{STATIC}/gisgrid/base.js"
 GISGRID_CSS = f"{STATIC}/gisgrid/gisgrid.css"
+BASE_CSS = f"{STATIC}/gisgrid/base.css"
 
 # Sequential (few -> many) and diverging (too few <- balanced -> too many) colour ramps.
 SEQUENTIAL = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
@@ -42,11 +45,19 @@ HOUSEHOLD_GEOJSON_MAX = 5000
 
 @dataclass
 class Basemap:
-    """An optional basemap: URL template, its datum and attribution."""
+    """The service's own basemap (vector tiles, place names) and an optional external one.
+
+    `url` is an external raster template (GISGRID_BASEMAP_URL, e.g. an intranet Tianditu node)
+    with its datum and attribution; when set it is shown first and the service's own basemap
+    is one click away in the layer list.
+    """
 
     url: str | None = None
     datum: str = "wgs84"
     attribution: str = ""
+    own_tiles: str | None = None  # /tiles/basemap/{z}/{x}/{y}.mvt?v=<version>
+    labels: str | None = None  # /maps/data/labels?v=<version>
+    search: str | None = "/api/v1/search"
 
 
 @dataclass
@@ -74,6 +85,9 @@ class PageData:
     unpatrolled: dict[str, Any] | None = None
     # When the server read the data (ISO 8601): an offline copy says how old it is.
     fetched_at: str | None = None
+    # The page's language (maps/i18n.py) and unit: search looks there first.
+    lang: str = DEFAULT_LANG
+    unit: str | None = None
 
 
 def breaks_for(values: list[float], k: int = 5) -> list[float]:
@@ -92,17 +106,18 @@ def breaks_for(values: list[float], k: int = 5) -> list[float]:
 
 
 def _base_map(data: PageData, basemap: Basemap, *, phone: bool = False) -> folium.Map:
-    """A folium map with local assets only, no default tiles, fitted to the bbox."""
+    """A folium map with local assets only, fitted to the bbox, with the shared base: the
+    service's own basemap and place names, a metric scale bar and the search box (base.js)."""
     m = folium.Map(
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # base.js adds a metric-only one
         prefer_canvas=True,
         zoom_control=not phone,
         min_zoom=5,
         max_zoom=19,
     )
     # Instance lists, not the class's: folium's add_js_link would mutate the shared default.
-    m.default_js = list(LEAFLET_JS)
+    m.default_js = list(LEAFLET_JS) + list(VECTORGRID_JS)
     m.default_css = list(LEAFLET_CSS)
     minx, miny, maxx, maxy = data.bbox
     m.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -123,11 +138,41 @@ def _base_map(data: PageData, basemap: Basemap, *, phone: bool = False) -> foliu
             # An empty icon: otherwise the browser asks for /favicon.ico on every page.
             '<link rel="icon" href="data:,">'
             f'<link rel="stylesheet" href="{GISGRID_CSS}">'
+            f'<link rel="stylesheet" href="{BASE_CSS}">'
             f"<title>{_esc(data.title)}</title>"
         ),
         name="gisgrid_head",
     )
+    base = {
+        "map": m.get_name(),
+        "tiles": basemap.own_tiles,
+        "labels": basemap.labels,
+        "external": bool(basemap.url),
+        "search": None if data.snapshot else basemap.search,
+        "unit": data.unit,
+        "bbox": data.bbox,
+        "lang": data.lang,
+        "strings": strings(data.lang, ("map",)),
+    }
+    figure.html.add_child(
+        Element(
+            f'<script id="gisgrid-base" type="application/json">{_json(base)}</script>'
+            f'<script src="{BASE_JS}"></script>'
+        ),
+        name="gisgrid_base",
+    )
     return m
+
+
+def _render(m: folium.Map, lang: str) -> str:
+    """The page's HTML, its <html lang> set to the page's language (fonts, screen readers)."""
+    html = _fig(m).render()
+    return html.replace("<html>", f'<html lang="{HTML_LANG.get(lang, "zh-CN")}">', 1)
+
+
+def _json(value: Any) -> str:
+    """JSON for a script tag: "</" is escaped so data cannot close the tag."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
 class _BasemapPane(MacroElement):
@@ -225,8 +270,7 @@ def _config(m: folium.Map, page: str, data: PageData, basemap: Basemap, **extra:
         "snapshot": data.snapshot,
         **extra,
     }
-    # The config is JSON in a script tag; "</" is escaped so data cannot close the tag.
-    body = json.dumps(cfg, ensure_ascii=False).replace("</", "<\\/")
+    body = _json(cfg)
     return Element(
         f'<script id="gisgrid-config" type="application/json">{body}</script>'
         f'<script src="{GISGRID_JS}"></script>'
@@ -312,7 +356,7 @@ def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
             pollSeconds=3,
         )
     )
-    return _fig(m).render()
+    return _render(m, data.lang)
 
 
 def worker_page(data: PageData, basemap: Basemap) -> str:
@@ -372,7 +416,7 @@ def worker_page(data: PageData, basemap: Basemap) -> str:
             pollSeconds=30,
         )
     )
-    return _fig(m).render()
+    return _render(m, data.lang)
 
 
 def planner_page(data: PageData, basemap: Basemap) -> str:
@@ -425,7 +469,7 @@ def planner_page(data: PageData, basemap: Basemap) -> str:
             colors=DIVERGING,
         )
     )
-    return _fig(m).render()
+    return _render(m, data.lang)
 
 
 def inline_assets(html: str, read_static: Any) -> str:
@@ -515,7 +559,7 @@ def resident_page(data: PageData, categories: Any, basemap: Basemap) -> str:
             grids=grids.get_name() if grids else None,
         )
     )
-    return _fig(m).render()
+    return _render(m, data.lang)
 
 
 PLAIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">

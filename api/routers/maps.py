@@ -15,7 +15,7 @@ from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, 
 from gisgrid.divisions import units
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.mapdata import layers
+from gisgrid.mapdata import basemap, layers
 from gisgrid.patrols import coverage
 from maps import export, offline, pages
 from maps.assets import read_static, shell_assets
@@ -347,6 +347,20 @@ def data_worker(conn: ConnDep, who: PrincipalDep, grid: GridQ) -> JSONResponse:
         },
         headers=NO_STORE,
     )
+
+
+@router.get("/maps/data/labels")
+def data_labels(
+    conn: ConnDep,
+    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")],
+    v: Annotated[str | None, Query(description="basemap version (for caching)")] = None,
+) -> JSONResponse:
+    """Place names for the basemap in a box (units, OSM places, water), with the zoom each
+    appears at, and what the basemap there is drawn from (for its attribution)."""
+    box = units.parse_bbox(bbox)
+    body = {"labels": basemap.labels(conn, box), "sources": basemap.sources_in(conn, box)}
+    cache = "public, max-age=86400" if v else "public, max-age=300"
+    return JSONResponse(body, headers={"Cache-Control": cache})
 
 
 @router.get("/maps/data/generations")

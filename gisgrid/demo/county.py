@@ -25,7 +25,7 @@ from gisgrid.demo.outline import county_outline
 from gisgrid.demo.tessellate import tessellate_county
 from gisgrid.errors import DataSourceError, NotFound
 from gisgrid.models import STORAGE_SRID
-from gisgrid.reports import CATEGORIES, WORKING_DAY_HOURS, Category, WorkingCalendar
+from gisgrid.reports import CATEGORIES, Category, WorkingCalendar
 from gisgrid.settings import PROJECT_DIR
 from gisgrid.sql import copy_frame
 
@@ -605,7 +605,7 @@ def _report_times(
         cat = CATEGORIES[int(rng.integers(0, len(CATEGORIES)))]
         reported = now - dt.timedelta(seconds=int(rng.integers(600, 7 * 86400)))
         dispatched = reported + dt.timedelta(seconds=int(rng.integers(300, 3600)))
-        due = calendar.due(dispatched, cat.limit_hours, WORKING_DAY_HOURS)
+        due = cat.due(dispatched, calendar)
         (late if due < now else on_time).append((reported, dispatched, due, cat))
     rows = late[:want_late] + on_time[: n - want_late]
     order = rng.permutation(len(rows))
@@ -690,7 +690,7 @@ def _month_times(n: int, rng: np.random.Generator, now: dt.datetime) -> pd.DataF
     while len(rows) < n:
         cat = CATEGORIES[int(rng.integers(0, len(CATEGORIES)))]
         dispatched = now - dt.timedelta(seconds=int(rng.integers(3600, 45 * 86400)))
-        due = calendar.due(dispatched, cat.limit_hours, WORKING_DAY_HOURS)
+        due = cat.due(dispatched, calendar)
         if now - MONTH <= due < now:
             rows.append((dispatched, due, cat.code))
     return pd.DataFrame(rows, columns=["dispatched_at", "due_at", "category"])

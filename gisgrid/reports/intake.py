@@ -42,7 +42,7 @@ from gisgrid.errors import (
     OutsideCoverage,
 )
 from gisgrid.reports import api_keys
-from gisgrid.reports.taxonomy import WORKING_DAY_HOURS, category, duplicate_rule
+from gisgrid.reports.taxonomy import category, duplicate_rule
 from gisgrid.reports.working_calendar import WorkingCalendar
 from gisgrid.settings import Settings
 
@@ -274,7 +274,7 @@ def intake_params(
         "window_h": window_h,
         "now": now,
         # The clock starts at dispatch, which is now (unused if the report is a duplicate).
-        "due_at": config.calendar.due(now, cat.limit_hours, WORKING_DAY_HOURS),
+        "due_at": cat.due(now, config.calendar),
         "description": report.description,
         "source": report.source,
         "address": report.address_string,

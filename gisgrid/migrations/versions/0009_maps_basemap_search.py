@@ -1,0 +1,90 @@
+"""maps as people use them: basemap features, trigram search indexes, a change stamp on reports
+
+Revision ID: 0009_maps_basemap_search
+Revises: 0008_patrol_generated
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from geoalchemy2 import Geometry
+
+revision = "0009_maps_basemap_search"
+down_revision = "0008_patrol_generated"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # What the service draws its own basemap from, besides the roads and the units it already
+    # holds: water, waterways, green areas, buildings, roads for the picture and place names,
+    # from an OpenStreetMap extract (`gisgrid basemap import`).
+    op.create_table(
+        "basemap_feature",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("county_code", sa.String(length=12), nullable=False),
+        # water | waterway | green | building | road | place
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("class", sa.String(length=40), nullable=True),  # highway=*, place=*, ...
+        sa.Column("name", sa.Text(), nullable=True),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("source_id", sa.Text(), nullable=True),
+        sa.Column("generated", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["county_code"], ["admin_unit.code"], name="fk_basemap_feature_county_code_admin_unit"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_basemap_feature"),
+    )
+    op.create_index("ix_basemap_feature_geom", "basemap_feature", ["geom"], postgresql_using="gist")
+    op.create_index("ix_basemap_feature_county_kind", "basemap_feature", ["county_code", "kind"])
+
+    # Search by part of a name or address (村, 网格, 门牌): trigram indexes serve ILIKE '%q%'.
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for table, column in (
+        ("admin_unit", "name"),
+        ("grid", "name"),
+        ("household", "address"),
+        ("household", "head_name"),
+        ("basemap_feature", "name"),
+    ):
+        op.execute(
+            f"CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin ({column} gin_trgm_ops)"
+        )
+    # Phone tails (the last four digits a caller gives) for staff search within scope.
+    op.execute("CREATE INDEX ix_household_phone_tail ON household (right(phone, 4))")
+
+    # The wall asks for what changed since its last look: every insert or update of a report
+    # stamps changed_at with the transaction's time, whichever path wrote it (intake, a step,
+    # a redraw moving it, plain SQL). updated_at stays the Open311 "updated" time.
+    op.add_column("report", sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE report SET changed_at = coalesce(updated_at, reported_at)")
+    op.execute(
+        """
+        CREATE FUNCTION report_stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.changed_at := now();
+            RETURN NEW;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER report_changed BEFORE INSERT OR UPDATE ON report "
+        "FOR EACH ROW EXECUTE FUNCTION report_stamp_change()"
+    )
+    op.create_index("ix_report_changed_at", "report", ["changed_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_report_changed_at", "report")
+    op.execute("DROP TRIGGER report_changed ON report")
+    op.execute("DROP FUNCTION report_stamp_change()")
+    op.drop_column("report", "changed_at")
+    op.execute("DROP INDEX ix_household_phone_tail")
+    for table, column in (
+        ("admin_unit", "name"),
+        ("grid", "name"),
+        ("household", "address"),
+        ("household", "head_name"),
+    ):
+        op.execute(f"DROP INDEX ix_{table}_{column}_trgm")
+    op.drop_table("basemap_feature")
