@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import folium
 from branca.element import Element, Figure, MacroElement
@@ -116,6 +115,10 @@ def _base_map(data: PageData, basemap: Basemap, *, phone: bool = False) -> foliu
         min_zoom=5,
         max_zoom=19,
     )
+    # Map options, not tile-layer ones (folium's min_zoom/max_zoom go to its tile layer): with
+    # none set, Leaflet takes the zoom range from the layers and jumps to a layer's minZoom.
+    m.options["minZoom"] = 5
+    m.options["maxZoom"] = 19
     # Instance lists, not the class's: folium's add_js_link would mutate the shared default.
     m.default_js = list(LEAFLET_JS) + list(VECTORGRID_JS)
     m.default_css = list(LEAFLET_CSS)
@@ -486,188 +489,3 @@ def inline_assets(html: str, read_static: Any) -> str:
     html = re.sub(r'<script src="/static/([^"]+)"></script>', js, html)
     html = re.sub(r'<link rel="stylesheet" href="/static/([^"]+)"\s*/?>', css, html)
     return html
-
-
-def _category_options(categories: Any) -> str:
-    """<optgroup>s of the report categories, by family and group, Chinese name first."""
-    family_label = {
-        "governance": "综治事件 · community safety and order",
-        "event": "城市管理事件 · street problems",
-        "component": "城市部件 · public facilities",
-    }
-    groups: dict[str, list[str]] = {}
-    for c in categories:
-        label = f"{family_label.get(str(c.family), str(c.family))} · {c.group}"
-        groups.setdefault(label, []).append(
-            f'<option value="{_esc(c.code)}">{_esc(c.name_zh)} · {_esc(c.name)}</option>'
-        )
-    return "".join(
-        f'<optgroup label="{_esc(label)}">{"".join(opts)}</optgroup>'
-        for label, opts in groups.items()
-    )
-
-
-def resident_page(data: PageData, categories: Any, basemap: Basemap) -> str:
-    """A resident's report form on a phone: tap the place (or use GPS), say what, send."""
-    m = _base_map(data, basemap, phone=True)
-    if data.outline:
-        _outline_layer(data.outline).add_to(m)
-    grids = None
-    if data.grids:
-        # Grid names (they carry the village's) tell a resident where a tap landed.
-        grids = folium.GeoJson(
-            data.grids,
-            name="Grids",
-            style_function=lambda f: {"color": "#888", "weight": 0.5, "fillOpacity": 0},
-            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["网格"], sticky=True),
-            zoom_on_click=False,
-        ).add_to(m)
-    pick = folium.FeatureGroup(name="Place").add_to(m)
-    _fig(m).html.add_child(
-        _panel(
-            f'<form id="gg-report" class="gg-form"><b>我要反映 · Report a problem</b> '
-            f'<span class="gg-note">{_esc(data.title)}</span>'
-            '<p id="gg-where" class="gg-note">点地图选择地点，或用“我的位置” · tap the map where '
-            "the problem is, or use your location</p>"
-            '<button id="gg-locate" type="button">我的位置 · My location</button>'
-            '<label>类别 · What kind<select name="service_code" required>'
-            '<option value="">— 请选择 · choose —</option>'
-            f"{_category_options(categories)}</select></label>"
-            '<label>描述 · What is wrong<textarea name="description" rows="3" maxlength="4000" '
-            'required placeholder="例如：路口垃圾堆放三天未清运"></textarea></label>'
-            '<label>位置说明（可选）· Landmark (optional)<input name="address" maxlength="500">'
-            "</label>"
-            "<label>手机（可选，仅工作人员可见，用于回访）· Phone for the call-back (optional, "
-            'staff only)<input name="phone" type="tel" maxlength="30" autocomplete="tel">'
-            "</label>"
-            '<button type="submit" id="gg-send">提交 · Send</button>'
-            '<div id="gg-result" role="status" aria-live="polite"></div>'
-            '<p class="gg-note"><a href="/report/track">查询办理进度 · Follow a report</a></p>'
-            '<div id="gg-mine" class="gg-note"></div>'
-            "</form>",
-            "gg-bar gg-sheet",
-        )
-    )
-    _fig(m).html.add_child(
-        _config(
-            m,
-            "resident",
-            data,
-            basemap,
-            bbox=data.bbox,
-            pick=pick.get_name(),
-            grids=grids.get_name() if grids else None,
-        )
-    )
-    return _render(m, data.lang)
-
-
-PLAIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
-<title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:1.5rem
-auto;padding:0 1rem;line-height:1.45}}ol{{padding-left:1.2rem}}li{{margin:.4rem 0}}
-.note{{color:#555}}.said{{background:#e7f5ff;padding:.4rem}}.st{{font-size:1.2rem;font-weight:600}}.late{{color:#b00}}
-input,button{{font-size:1rem;padding:.4rem}}</style></head><body>{body}
-<form action="/report/track"><label>查询另一件 · Another report number
-<input name="id" inputmode="numeric" size="10"></label> <button>查询 · Look up</button></form>
-<p><a href="/report">我要反映 · Report a problem</a></p></body></html>"""
-
-
-# Each step of the loop in a resident's words, next to its Chinese label.
-STEP_WORDS = {
-    "register": "registered",
-    "dispatch": "sent to the grid",
-    "accept": "taken up",
-    "resolve": "handled; what was done",
-    "close": "checked on site and closed",
-    "return": "sent back for more work",
-    "escalate": "passed up a level",
-    "reassign": "given to another worker",
-    "supervise": "chased by the center",
-    "cancel": "not taken up",
-    "evaluate": "verdict on the outcome",
-}
-
-
-def _verdict_words(s: dict[str, Any]) -> str:
-    who = "reporter" if s.get("by_reporter") else "call-back"
-    said = s.get("satisfied")
-    verdict = "" if said is None else ("满意 satisfied" if said else "不满意 not satisfied")
-    return f"({who}: {verdict}) " if verdict else ""
-
-
-def _when(t: Any) -> str:
-    """A time in China time, as a reporter reads it."""
-    if t is None:
-        return "—"
-    return str(t.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M"))
-
-
-def _verdict_form(p: dict[str, Any]) -> str:
-    """满意/不满意 for the reporter once the report is closed: hidden until the page's script
-    finds the receipt in the link's fragment (#k=), which only the filing phone has."""
-    if p["status"] != "closed" or p.get("rated_by_reporter"):
-        return ""
-    return (
-        f'<form method="post" action="/report/{p["id"]}/verdict" id="verdict" hidden>'
-        "<h2>您对办理结果满意吗？· Are you satisfied with the outcome?</h2>"
-        '<input type="hidden" name="k" value="">'
-        '<p><textarea name="note" rows="2" maxlength="2000" style="width:100%" '
-        'placeholder="想说的话（可选）· anything to add (optional)"></textarea></p>'
-        '<button name="satisfied" value="yes">满意 · Yes</button> '
-        '<button name="satisfied" value="no">不满意 · No</button></form>'
-        # On load and when only the fragment changes (same page, no reload).
-        "<script>(function(){function take(){var m=/[#&]k=([^&]+)/.exec(location.hash),"
-        'f=document.getElementById("verdict");if(m&&f){f.k.value=decodeURIComponent('
-        'm[1].replace(/\\+/g," "));f.hidden=false;}}take();'
-        'window.addEventListener("hashchange",take);})();</script>'
-    )
-
-
-def progress_page(p: dict[str, Any] | None, problem: str | None = None) -> str:
-    """A report's progress for whoever filed it (plain HTML: readable on any phone without
-    script; only the reporter's rating form needs it)."""
-    if p is None:
-        body = f'<h1>查询办理进度 · Follow a report</h1><p class="late">{_esc(problem or "")}</p>'
-        return PLAIN_PAGE.format(title="Follow a report", body=body)
-    where = " · ".join(
-        _esc(x["name"]) for x in (p.get("village"), p.get("grid")) if x and x.get("name")
-    )
-    level = {
-        "full_time": "专职网格员 · the grid's worker",
-        "grid_chief": "网格长 · the grid chief",
-        "village": "村（社区）· the village",
-        "town": "乡镇（街道）· the town",
-        "county": "县级部门 · county departments",
-    }.get(p.get("handler_level") or "", p.get("handler_level") or "—")
-    steps = "".join(
-        f"<li><b>{_esc(s['label'])}</b> · {STEP_WORDS.get(s['action'], s['action'])} "
-        + (_verdict_words(s) if s["action"] == "evaluate" else "")
-        + f"<span class='note'>{_when(s['at'])}</span>"
-        + (f"<br>{_esc(s['note'])}" if s.get("note") else "")
-        + "</li>"
-        for s in p["steps"]
-    )
-    dup = (
-        f'<p class="note">与 <a href="/report/{p["duplicate_of"]}">#{p["duplicate_of"]}</a> '
-        "是同一问题，一并办理 · the same problem as an earlier report, handled with it</p>"
-        if p.get("duplicate_of")
-        else ""
-    )
-    supporters = (
-        f'<p class="note">另有 {p["supporters"]} 人反映了同一问题 · {p["supporters"]} more '
-        "people reported the same</p>"
-        if p.get("supporters")
-        else ""
-    )
-    body = (
-        f"<h1>#{p['id']}</h1><p class='st' id='status'>{_esc(p['status_label'])}</p>"
-        f"<p>{where}<br>办理 · handled by: {_esc(level)}<br>"
-        f"时限 · due by: {_when(p.get('due_at'))}"
-        + (f"<br>办结 · closed: {_when(p['closed_at'])}" if p.get("closed_at") else "")
-        + f"</p>{dup}{supporters}"
-        + (f"<p class='said' id='said'>{_esc(problem)}</p>" if problem else "")
-        + f"<h2>办理过程 · Steps</h2><ol id='steps'>{steps}</ol>"
-        + _verdict_form(p)
-    )
-    return PLAIN_PAGE.format(title=f"#{p['id']} · {p['status_label']}", body=body)

@@ -151,7 +151,7 @@ def test_reporter_follows_the_loop_without_seeing_inside(
     assert got["steps"][3]["note"] is None  # the operator's note stays inside
     page = http.get(f"/report/{rid}")
     assert page.status_code == 200
-    for shown in ("已办结", "垃圾已清运 (cleared)", "checked on site and closed"):
+    for shown in ("已办结", "垃圾已清运 (cleared)", "核查结案"):
         assert shown in page.text
     # Nothing personal or internal, and not the exact spot.
     for hidden in ("INTERNAL", "13800138000", f"{spot[0]:.5f}", f"{spot[1]:.5f}", "t-res-worker"):
@@ -162,9 +162,9 @@ def test_follow_up_pages_say_what_is_wrong(http: httpx.Client) -> None:
     r = http.get("/report/track", params={"id": "#123"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/report/123"
     r = http.get("/report/track", params={"id": "abc"})
-    assert r.status_code == 400 and "not a report number" in r.text
+    assert r.status_code == 200 and "不是报告编号" in r.text  # a page saying what to type
     r = http.get("/report/999999999")
-    assert r.status_code == 404 and "does not exist" in r.text
+    assert r.status_code == 404 and "没有编号为 999999999 的报告" in r.text
 
 
 def test_report_page_needs_nothing_from_outside(http: httpx.Client) -> None:
@@ -206,7 +206,7 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
         text_sent = MARK + "browser " + uuid.uuid4().hex
         page.fill("textarea[name=description]", text_sent)
         page.click("#gg-send")
-        page.wait_for_function("/again/.test(document.getElementById('gg-result').textContent)")
+        page.wait_for_function("/再点一次/.test(document.getElementById('gg-result').textContent)")
         assert lost == [201]
         page.click("#gg-send")
         page.wait_for_function("document.body.getAttribute('data-filed')")

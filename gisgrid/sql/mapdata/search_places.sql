@@ -50,6 +50,6 @@ SELECT h.kind, h.code, h.name, h.sub,
             ELSE ARRAY[ST_XMin(h.geom), ST_YMin(h.geom), ST_XMax(h.geom), ST_YMax(h.geom)]
        END AS bbox
 FROM hits h, q
-ORDER BY (h.name = q.q OR h.code = q.q) DESC, (h.name ILIKE q.starts) DESC, h.size,
+ORDER BY (h.name = q.q OR coalesce(h.code = q.q, false)) DESC, (h.name ILIKE q.starts) DESC, h.size,
          length(h.name), h.name
 LIMIT :limit

@@ -182,8 +182,9 @@
         input.value = r.name;
         input.blur();
         api.found = r;
-        if (r.bbox) map.flyToBounds([[r.bbox[1], r.bbox[0]], [r.bbox[3], r.bbox[2]]], { maxZoom: 17, duration: 0.6, padding: padding() });
-        else map.flyTo([r.lat, r.lon], Math.max(map.getZoom(), 17), { duration: 0.6 });
+        var pad = freeArea(map), to = r.bbox ? [[r.bbox[1], r.bbox[0]], [r.bbox[3], r.bbox[2]]] :
+          [[r.lat - 0.0008, r.lon - 0.0008], [r.lat + 0.0008, r.lon + 0.0008]];
+        map.flyToBounds(to, { maxZoom: 17, duration: 0.6, paddingTopLeft: pad[0], paddingBottomRight: pad[1] });
         highlight(r);
         document.body.setAttribute("data-found", r.kind + ":" + (r.id || r.code || r.name));
         document.dispatchEvent(new CustomEvent("gisgrid:found", { detail: r }));
@@ -192,17 +193,39 @@
       form.addEventListener("submit", function (e) { e.preventDefault(); clearTimeout(timer); run(true); });
       list.addEventListener("click", function (e) {
         var b = e.target.closest("button[data-i]");
-        if (b) choose(results[+b.getAttribute("data-i")]);
+        if (!b) return;
+        // Emptying the list detaches the button: Leaflet would then take this click for the
+        // map's (it looks for the control among the target's parents). Stop it here first.
+        L.DomEvent.stop(e);
+        var r = results[+b.getAttribute("data-i")];
+        setTimeout(function () { choose(r); }, 0);
       });
       input.addEventListener("keydown", function (e) { if (e.key === "Escape") { show([]); say(""); } });
       api.search = { run: run, choose: choose, input: input };
       return div;
     },
   });
-  function padding() {
-    var p = document.querySelector(".gg-sheet, .gg-bar");
-    return p ? [20, 20] : [30, 30];
+  /* The part of the map no panel covers, as Leaflet paddings [topLeft, bottomRight]: a
+   * bottom sheet on a phone, a side panel on a desktop (the same rule as the pages' first fit). */
+  function freeArea(map) {
+    var tl = [20, 20], br = [20, 20], size = map.getSize();
+    var panel = document.querySelector(".gg-sheet, .gg-bar, .gg-panel");
+    if (panel && panel.offsetParent !== null) {
+      var r = panel.getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
+      var overlapX = Math.min(r.right, m.right) - Math.max(r.left, m.left);
+      var overlapY = Math.min(r.bottom, m.bottom) - Math.max(r.top, m.top);
+      if (overlapX > 0 && overlapY > 0) {
+        if (r.width >= m.width * 0.8) {
+          if (r.top + r.height / 2 > m.top + m.height / 2) br[1] += m.bottom - r.top;
+          else tl[1] += r.bottom - m.top;
+        } else if (r.left + r.width / 2 < m.left + m.width / 2) tl[0] += r.right - m.left;
+        else br[0] += m.right - r.left;
+      }
+      if (size.x - tl[0] - br[0] < 120 || size.y - tl[1] - br[1] < 120) return [[20, 20], [20, 20]];
+    }
+    return [tl, br];
   }
+  api.freeArea = freeArea;
   var marks = null;
   function highlight(r) {
     if (!marks) marks = L.layerGroup().addTo(api.map);

@@ -479,101 +479,6 @@
     };
   }
 
-  /* Residents: tap the map (or use GPS) to place the problem, choose what, send. The report
-   * carries an Idempotency-Key made once per report, so pressing Send again after a dropped
-   * connection can never file it twice; the answer is the number to follow it by. */
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
-    return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
-  }
-  /* This phone's own reports, kept on the phone only (the follow-up links carry the receipt
-   * that lets the reporter rate the outcome): nothing about them is stored server-side. */
-  var MINE = "gisgrid:my-reports";
-  function mine() { try { return JSON.parse(localStorage.getItem(MINE) || "[]"); } catch (e) { return []; } }
-  function remember(r) {
-    var list = mine().filter(function (x) { return x.id !== r.id; });
-    list.unshift(r);
-    try { localStorage.setItem(MINE, JSON.stringify(list.slice(0, 20))); } catch (e) { /* full: keep the page's link */ }
-    showMine();
-  }
-  function showMine() {
-    var el = $("gg-mine"), list = mine();
-    if (!el) return;
-    el.innerHTML = list.length ? "我提交的 · my reports: " + list.map(function (r) {
-      return '<a href="' + esc(r.url) + '">#' + r.id + "</a> " + esc((r.what || "").split(" · ")[0]);
-    }).join(" · ") : "";
-  }
-  function initResident() {
-    showMine();
-    var map = window[cfg.map], pick = window[cfg.pick], form = $("gg-report");
-    var where = $("gg-where"), result = $("gg-result"), send = $("gg-send");
-    var point = null, key = null;
-    keepAboveBar();
-    function place(lat, lon, accuracy) {
-      point = { lon: lon, lat: lat };
-      pick.clearLayers();
-      if (accuracy) L.circle([lat, lon], { radius: accuracy, weight: 1, fillOpacity: 0.1 }).addTo(pick);
-      L.marker([lat, lon]).addTo(pick);
-      where.textContent = "已选地点 · place: " + lat.toFixed(5) + ", " + lon.toFixed(5);
-      where.className = "gg-note ok";
-      key = null;  // another place is another report
-      document.body.setAttribute("data-picked", "1");
-    }
-    map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng); });
-    // The grid layer sits on top: a tap on a grid must place the point too.
-    if (cfg.grids && window[cfg.grids]) window[cfg.grids].on("click", function (e) { place(e.latlng.lat, e.latlng.lng); });
-    $("gg-locate").onclick = function () {
-      if (!navigator.geolocation) { where.textContent = "这台设备没有定位 · no GPS here: tap the map"; return; }
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        place(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
-        map.setView([pos.coords.latitude, pos.coords.longitude], Math.max(map.getZoom(), 16));
-      }, function (err) { where.textContent = "定位失败 · location: " + err.message + " (tap the map)"; },
-      { enableHighAccuracy: true, timeout: 15000 });
-    };
-    function say(ok, html) {
-      result.className = ok ? "ok" : "bad";
-      result.innerHTML = html;
-      if (result.scrollIntoView) result.scrollIntoView({ block: "nearest" });
-    }
-    form.addEventListener("input", function () { key = null; });  // changed text: a new report
-    form.onsubmit = function (e) {
-      e.preventDefault();
-      if (!point) { say(false, "请先在地图上点选地点 · tap the map where the problem is first"); return; }
-      if (!form.service_code.value) { say(false, "请选择类别 · choose what kind of problem"); return; }
-      if (!form.description.value.trim()) { say(false, "请描述问题 · say what is wrong"); return; }
-      key = key || newKey();
-      send.disabled = true;
-      say(true, "正在提交… · sending…");
-      fetch(cfg.urls.file, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
-        body: JSON.stringify({
-          service_code: form.service_code.value, lon: point.lon, lat: point.lat, crs: "wgs84",
-          description: form.description.value.trim(), address: form.address.value.trim() || null,
-          phone: form.phone.value.trim() || null,
-        }),
-      }).then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (b) {
-          if (!r.ok) { say(false, esc(b.detail || "HTTP " + r.status)); return; }
-          var grid = b.grid ? esc(b.grid.name) : "—";
-          var due = b.due_at ? new Date(b.due_at).toLocaleString() : "—";
-          remember({ id: b.id, url: b.follow_url || b.track_url, what: form.service_code.selectedOptions[0].text, at: new Date().toISOString() });
-          say(true, "已提交，编号 · filed as <a id=\"gg-track\" href=\"" + esc(b.follow_url || b.track_url) + "\">#" + b.id + "</a><br>" +
-            "交给 · sent to: " + grid + "<br>时限 · due by: " + esc(due) +
-            (b.duplicate_of ? "<br>已有人反映同一问题（#" + b.duplicate_of + "），一并办理 · already reported, handled together" : "") +
-            "<br>记下编号可查询进度 · keep the number to follow it");
-          gg.filed = b.id;
-          document.body.setAttribute("data-filed", String(b.id));
-          form.description.value = "";
-          key = null;
-        });
-      }, function () {
-        // Nothing heard back: it may or may not have arrived. The same key makes a retry safe.
-        say(false, "网络不稳，未确认提交 · no answer from the server: press Send again (it will not be filed twice)");
-      }).then(function () { send.disabled = false; });
-    };
-  }
-
   /* A GCJ-02 basemap is offset from WGS84 by up to ~600 m in China. Overlays stay WGS84 (so
    * GPS and the database agree) and the basemap pane is shifted by the offset at the view
    * centre, recomputed on every move: within one screen the offset varies by well under a
@@ -618,21 +523,33 @@
     shift();
   }
 
-  /* Fit the unit beside (desktop) or above (phone) the panel rather than under it. */
+  /* Fit the unit beside the panel rather than under it, on whichever side of the map the
+   * panel lies (a bottom sheet on a phone, a side panel on a desktop). A panel that would
+   * leave less than 120 px of map is ignored rather than asking Leaflet for a negative view
+   * (that gave "Invalid LatLng (NaN, NaN)" on a 1280x720 desktop). */
   function fitBesidePanel(map) {
+    if (!cfg.bbox) return;
     var panel = document.querySelector(".gg-panel, .gg-bar");
-    if (!panel || !cfg.bbox) return;
-    var b = cfg.bbox, r = panel.getBoundingClientRect();
-    var narrow = window.innerWidth < 600 || panel.className === "gg-bar";
-    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
-      paddingTopLeft: [10, 10],
-      paddingBottomRight: narrow ? [10, r.height + 10] : [r.width + 20, 10],
-      animate: false,
-    });
+    var b = cfg.bbox, tl = [10, 10], br = [10, 10], size = map.getSize();
+    if (panel && panel.offsetParent !== null) {
+      var r = panel.getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
+      var overlapX = Math.min(r.right, m.right) - Math.max(r.left, m.left);
+      var overlapY = Math.min(r.bottom, m.bottom) - Math.max(r.top, m.top);
+      if (overlapX > 0 && overlapY > 0) {
+        if (r.width >= m.width * 0.8) {  // across the map: above or below it
+          if (r.top + r.height / 2 > m.top + m.height / 2) br[1] += m.bottom - r.top;
+          else tl[1] += r.bottom - m.top;
+        } else if (r.left + r.width / 2 < m.left + m.width / 2) tl[0] += r.right - m.left;
+        else br[0] += m.right - r.left;
+      }
+      if (size.x - tl[0] - br[0] < 120 || size.y - tl[1] - br[1] < 120) { tl = [10, 10]; br = [10, 10]; }
+    }
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
     var ctrl = cfg.control && window[cfg.control];
-    if (ctrl && narrow) ctrl.collapse();
+    if (ctrl && window.innerWidth < 600) ctrl.collapse();
   }
 
+  gg.keepAboveBar = keepAboveBar;
   function init() {
     var map = window[cfg.map];
     gg.map = map;
@@ -642,7 +559,7 @@
     if (cfg.page === "center") initCenter();
     else if (cfg.page === "worker") initWorker();
     else if (cfg.page === "planner") initPlanner();
-    else if (cfg.page === "resident") initResident();
+    else if (window.gisgridPages && window.gisgridPages[cfg.page]) window.gisgridPages[cfg.page](gg);
     gg.ready = true;
     document.body.setAttribute("data-gisgrid-ready", "1");
   }
