@@ -13,7 +13,7 @@ from typing import Any
 
 import folium
 from branca.element import Element, Figure, MacroElement
-from folium.plugins import HeatMap, VectorGridProtobuf
+from folium.plugins import VectorGridProtobuf
 from jinja2 import Template
 
 from maps import offline
@@ -199,10 +199,10 @@ def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _outline_layer(outline: dict[str, Any]) -> folium.GeoJson:
+def _outline_layer(outline: dict[str, Any], name: str = "Outline") -> folium.GeoJson:
     return folium.GeoJson(
         outline,
-        name="Outline",
+        name=name,
         style_function=lambda f: {"color": "#222", "weight": 3, "fill": False},
         interactive=False,
     )
@@ -282,84 +282,6 @@ def _config(m: folium.Map, page: str, data: PageData, basemap: Basemap, **extra:
 
 def _panel(inner: str, css_class: str = "gg-panel") -> Element:
     return Element(f'<div class="{css_class}">{inner}</div>')
-
-
-def center_page(data: PageData, measure: str, basemap: Basemap) -> str:
-    """The center's wall: grids by measure, live cases, heat, staff, overdue list, ranking."""
-    m = _base_map(data, basemap)
-    if data.outline:
-        _outline_layer(data.outline).add_to(m)
-    use_tiles = data.force_tiles or data.grid_count > GRID_GEOJSON_MAX
-    if use_tiles:
-        grids_layer = _grid_tiles_layer(data.urls["grid_tiles"], "Grids (tiles)")
-    else:
-        assert data.grids is not None
-        grids_layer = _grids_layer(
-            data.grids,
-            "Grids",
-            ["name", "code", "households", "open_cases", "overdue_cases", "open_per_100"],
-            ["Grid", "Code", "Households", "Open", "Overdue", "Open/100 hh"],
-        )
-    grids_layer.add_to(m)
-    _households_tiles_layer(data.urls["household_tiles"], show=False).add_to(m)
-    pts = [
-        [f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]]
-        for f in (data.reports or {}).get("features", [])
-    ]
-    # Off by default: over the coloured grids it hides more than it shows; one click away.
-    heat = HeatMap(pts, name="Heat (open cases)", radius=18, blur=15, min_opacity=0.3, show=False)
-    heat.default_js = list(HEAT_JS)
-    heat.add_to(m)
-    reports_group = folium.FeatureGroup(name="Live cases").add_to(m)
-    staff_group = folium.FeatureGroup(name="Staff last positions").add_to(m)
-    control = folium.LayerControl(collapsed=False, position="topleft").add_to(m)
-    values = [f["properties"].get(measure) or 0 for f in (data.grids or {}).get("features", [])]
-    options = "".join(
-        f'<option value="{k}"{" selected" if k == measure else ""}>{_esc(label)}</option>'
-        for k, label in data.measures.items()
-    )
-    _fig(m).html.add_child(
-        _panel(
-            f"<h1>{_esc(data.title)}</h1>"
-            '<label>Colour grids by <select id="gg-measure">' + options + "</select></label>"
-            '<div id="gg-legend" class="gg-legend"></div>'
-            '<div class="gg-live"><span id="gg-live-dot" class="gg-dot"></span>'
-            '<span id="gg-live-status">loading…</span></div>'
-            '<h2>New · last hour <span id="gg-new-count"></span></h2>'
-            '<ol id="gg-new" class="gg-list gg-short"></ol>'
-            '<h2>Overdue <span id="gg-overdue-count"></span> '
-            '<span id="gg-due-soon" class="gg-note"></span></h2>'
-            '<ol id="gg-overdue" class="gg-list"></ol>'
-            "<h2>Ranking (worst first) · on time: last 30 days</h2>"
-            '<table id="gg-ranking" class="gg-table"></table>'
-            '<h2>Staff</h2><div id="gg-staff-note" class="gg-note"></div>'
-            '<p class="gg-note">Demo data is GENERATED (grids, households, reports, staff).</p>'
-        )
-    )
-    _fig(m).html.add_child(
-        _config(
-            m,
-            "center",
-            data,
-            basemap,
-            grids=grids_layer.get_name(),
-            gridsAreTiles=use_tiles,
-            control=control.get_name(),
-            bbox=data.bbox,
-            heat=heat.get_name(),
-            reports=reports_group.get_name(),
-            staff=staff_group.get_name(),
-            measure=measure,
-            measures=data.measures,
-            breaks=breaks_for(values),
-            colors=SEQUENTIAL,
-            ranking=data.ranking,
-            initialReports=data.reports,
-            initialStaff=data.staff,
-            pollSeconds=3,
-        )
-    )
-    return _render(m, data.lang)
 
 
 def worker_page(data: PageData, basemap: Basemap) -> str:

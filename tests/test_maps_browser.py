@@ -124,7 +124,7 @@ def test_center_page(browser: Browser, server: str, viewport: dict[str, int]) ->
     # The demo's generated patrol day puts staff on the wall map.
     note = page.text_content("#gg-staff-note") or ""
     assert note.split(" ", 1)[0].isdigit() and int(note.split(" ", 1)[0]) > 100, note
-    assert note.endswith("staff with a position in the last 24 h"), note
+    assert note.endswith("名网格员在24小时内有位置"), note
     _shot(page, f"center-{viewport['width']}")
     _check_clean(rec)
     page.context.close()

@@ -9,14 +9,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from api.browser import LangDep, switch_url
 from api.deps import BasemapDep, ConnDep
 from api.security import PrincipalDep
 from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.divisions import units
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.mapdata import basemap, layers
+from gisgrid.mapdata import basemap, layers, wall
 from gisgrid.patrols import coverage
+from gisgrid.reports import cases
+from gisgrid.reports.taxonomy import CATEGORIES
+from maps import center as center_page
 from maps import export, offline, pages
 from maps.assets import read_static, shell_assets
 
@@ -70,6 +74,7 @@ def center(
     basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
+    lang: LangDep,
     unit: UnitQ,
     measure: Annotated[str, Query(description="open_per_100, overdue_cases, households…")] = (
         "open_per_100"
@@ -78,6 +83,9 @@ def center(
     export_html: Annotated[
         bool, Query(alias="export", description="download a self-contained snapshot")
     ] = False,
+    area: Annotated[str, Query(description="filter: a town (or village) under the unit")] = "",
+    category: Annotated[str, Query(description="filter: a category code or family")] = "",
+    days: Annotated[int, Query(description="filter: period in days (1, 7, 30, 90)")] = 30,
 ) -> Response:
     """The center's live wall (一图统揽) for a county, town or village."""
     if who.is_public:
@@ -89,31 +97,83 @@ def center(
     code = props["code"]
     gen = layers.current_generation(conn, code)
     grids = layers.grid_measures(conn, code, zoom=12)
+    kids = wall.children(conn, code)
+    if area and area not in {k["code"] for k in kids}:
+        area = ""  # a filter from an old link: show the whole unit rather than fail
+    if days not in wall.PERIODS:
+        days = 30
+    try:
+        wall.categories_of(category)
+    except NotFound:
+        category = ""
     data = pages.PageData(
-        title=f"{props['name']} · live map",
+        title=props["name"],
         bbox=props["bbox"],
         outline=outline,
         grids=grids,
-        reports=layers.open_reports(conn, code),
         staff=layers.staff_positions(conn, code),
         ranking=layers.ranking(conn, code),
         measures=_measures(),
         grid_count=len(grids["features"]),
         force_tiles=tiles,
         snapshot=export_html,
+        lang=lang,
+        unit=code[:6],
         urls={
-            "reports": _q("/maps/data/reports", unit=code),
+            "wall": _q("/maps/data/wall", unit=code),
+            "dashboard": _q("/maps/data/dashboard", unit=code),
             "staff": _q("/maps/data/staff", unit=code),
-            "ranking": _q("/maps/data/ranking", unit=code),
             "grid_measures": _q("/maps/data/grids", unit=code, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
+            "case": "/api/v1/reports/",
+            "reassign": "/maps/data/reassign",
+            "export_png": _q("/maps/export.png", unit=code, measure=measure, width=1600),
+            # The server's event stream, where this service has one: an event triggers the
+            # same delta request the wall otherwise polls for.
+            "events": "/api/v1/events" if _has_route(request, "/api/v1/events") else "",
         },
     )
-    html = pages.center_page(data, measure, basemap)
+    state = {
+        "cases": wall.cases(conn, code),
+        "dashboard": wall.dashboard(conn, area or code, days, category or None),
+        "children": kids,
+        "categories": [
+            {
+                "code": c.code,
+                "name": c.name_zh if lang == "zh" else c.name,
+                "family": c.family.value,
+                "triage": c.triage.value,
+                "alarm": c.alarm,
+            }
+            for c in CATEGORIES
+        ],
+        "steps": _steps_for(who),
+        "filters": {"unit": area, "category": category, "days": days},
+    }
+    html = center_page.center_page(
+        data, measure, basemap, wall=state, switch_url=switch_url(request, lang)
+    )
     if export_html:
         return _html(pages.inline_assets(html, read_static), f"gisgrid-center-{code}.html")
     return _html(html)
+
+
+def _has_route(request: Request, path: str) -> bool:
+    return any(getattr(r, "path", None) == path for r in request.app.routes)
+
+
+def _steps_for(who: Principal) -> dict[str, dict[str, Any]]:
+    """The case steps this account may take from the wall, with the statuses they apply to."""
+    return {
+        name: {"from": sorted(s.from_statuses), "note": s.needs_note}
+        for name, s in cases.STEPS.items()
+        if who.role in s.roles and name in WALL_STEPS
+    }
+
+
+# What the center does from its wall: chase, reassign, verify and close or send back, refuse.
+WALL_STEPS = ("supervise", "reassign", "close", "return", "cancel", "accept")
 
 
 @router.get("/maps/worker", response_class=HTMLResponse)
@@ -300,12 +360,78 @@ def data_staff(
     who: PrincipalDep,
     unit: UnitQ,
     max_age_h: Annotated[int, Query(ge=1, le=720)] = 24,
+    after: Annotated[
+        dt.datetime | None, Query(description="only staff whose latest fix is newer (ISO 8601)")
+    ] = None,
 ) -> JSONResponse:
-    """Staff last positions (latest patrol fix) with their age in seconds."""
+    """Staff last positions (latest patrol fix) with their age in seconds; with `after`, only
+    those who moved since (the wall's update)."""
     _allow(who, CENTER_ROLES, unit, "staff positions")
+    if after is not None:
+        moved = wall.staff_moved(
+            conn, unit, after if after.tzinfo else after.replace(tzinfo=dt.UTC)
+        )
+        return JSONResponse(moved, media_type=GEOJSON, headers=NO_STORE)
     return JSONResponse(
         layers.staff_positions(conn, unit, max_age_h), media_type=GEOJSON, headers=NO_STORE
     )
+
+
+@router.get("/maps/data/wall", response_class=JSONResponse)
+def data_wall(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    since: Annotated[
+        str | None, Query(description="the version from the last answer: only what changed")
+    ] = None,
+) -> JSONResponse:
+    """The wall's cases (open, and fed back awaiting verification), compact; with `since`,
+    only the reports written since that version (closed ones included, to be dropped).
+
+    A wall polls this, or calls it when the server's event stream says something changed.
+    """
+    _allow(who, CENTER_ROLES, unit, "the wall's cases")
+    body = wall.cases(conn, unit, since)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.get("/maps/data/dashboard", response_class=JSONResponse)
+def data_dashboard(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    days: Annotated[int, Query(description="period: 1, 7, 30 or 90 days")] = 30,
+    category: Annotated[
+        str | None, Query(description="a category code or family (governance, event, component)")
+    ] = None,
+) -> JSONResponse:
+    """Headline figures, 30-day trend, mix by category and by 三事 class, and the child units'
+    on-time closure over the period (the wall's ranking column)."""
+    _allow(who, CENTER_ROLES, unit, "the wall's figures")
+    body = wall.dashboard(conn, unit, days, category or None)
+    kids = wall.children(conn, units.get_unit(conn, unit)["code"])
+    scores = wall.period_scores(conn, [k["code"] for k in kids], days)
+    body["units"] = [
+        {
+            "code": k["code"],
+            "on_time_rate": scores[k["code"]]["on_time_rate"],
+            "due": scores[k["code"]]["due"],
+            "satisfaction": scores[k["code"]]["satisfaction"],
+        }
+        for k in kids
+    ]
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.get("/maps/data/reassign")
+def data_reassign(
+    conn: ConnDep,
+    who: PrincipalDep,
+    report: Annotated[int, Query(description="the case's number")],
+) -> list[dict[str, Any]]:
+    """Grid workers on duty in the case's village (and your scope) who could take it over."""
+    return wall.reassign_choices(conn, who, report)
 
 
 @router.get("/maps/data/ranking")

@@ -53,16 +53,19 @@ def upgrade() -> None:
     # Phone tails (the last four digits a caller gives) for staff search within scope.
     op.execute("CREATE INDEX ix_household_phone_tail ON household (right(phone, 4))")
 
-    # The wall asks for what changed since its last look: every insert or update of a report
-    # stamps changed_at with the transaction's time, whichever path wrote it (intake, a step,
-    # a redraw moving it, plain SQL). updated_at stays the Open311 "updated" time.
-    op.add_column("report", sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True))
-    op.execute("UPDATE report SET changed_at = coalesce(updated_at, reported_at)")
+    # The wall asks for what changed since its last look. Every insert or update of a report
+    # stamps it with the writing transaction's id (xid8, never wraps), whichever path wrote it
+    # (intake, a step, a redraw moving it, plain SQL). A reader's version is the oldest
+    # transaction still running when it looked (pg_snapshot_xmin): every id below it has
+    # finished, so "changed_xid >= version" next time misses nothing that commits late, with
+    # no clock and no overlap window. updated_at stays the Open311 "updated" time.
+    op.execute("ALTER TABLE report ADD COLUMN changed_xid xid8")
+    op.execute("UPDATE report SET changed_xid = pg_current_xact_id()")
     op.execute(
         """
         CREATE FUNCTION report_stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            NEW.changed_at := now();
+            NEW.changed_xid := pg_current_xact_id();
             RETURN NEW;
         END $$
         """
@@ -71,14 +74,14 @@ def upgrade() -> None:
         "CREATE TRIGGER report_changed BEFORE INSERT OR UPDATE ON report "
         "FOR EACH ROW EXECUTE FUNCTION report_stamp_change()"
     )
-    op.create_index("ix_report_changed_at", "report", ["changed_at"])
+    op.execute("CREATE INDEX ix_report_changed_xid ON report (changed_xid)")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_report_changed_at", "report")
+    op.execute("DROP INDEX ix_report_changed_xid")
     op.execute("DROP TRIGGER report_changed ON report")
     op.execute("DROP FUNCTION report_stamp_change()")
-    op.drop_column("report", "changed_at")
+    op.drop_column("report", "changed_xid")
     op.execute("DROP INDEX ix_household_phone_tail")
     for table, column in (
         ("admin_unit", "name"),
@@ -87,4 +90,5 @@ def downgrade() -> None:
         ("household", "head_name"),
     ):
         op.execute(f"DROP INDEX ix_{table}_{column}_trgm")
+    # basemap_feature's own indexes go with the table.
     op.drop_table("basemap_feature")

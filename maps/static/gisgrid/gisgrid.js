@@ -105,7 +105,12 @@
     });
   }
 
-  /* Center: live cases (poll), heat, overdue list, ranking, staff. */
+  /* The wall (center page) lives in wall.js; these are shared with it. */
+  gg.styleGrids = styleGrids;
+  gg.setMeasures = function (byCode) { measureByCode = byCode; };
+  gg.refreshGridMeasures = refreshGridMeasures;
+
+  /* A case on the worker's map. */
   function caseMarker(f) {
     var p = f.properties, c = f.geometry.coordinates;
     // Late red, due soon (临期) orange, on track yellow: the wall shows what to chase next.
@@ -123,141 +128,6 @@
       (p.generated ? "<br><i>GENERATED demo report</i>" : ""));
     return mk;
   }
-  /* New cases (last hour), newest first: what just came in, before it can be late. A case
-   * seen for the first time since the page opened is marked, so a new arrival stands out. */
-  var NEW_MS = 3600 * 1000;
-  function showNew(features) {
-    var ol = $("gg-new");
-    if (!ol) return;
-    var now = Date.now(), seen = gg.seenIds || null, fresh = {};
-    var recent = features.filter(function (f) {
-      return now - new Date(f.properties.reported_at).getTime() < NEW_MS;
-    }).sort(function (a, b) { return new Date(b.properties.reported_at) - new Date(a.properties.reported_at); });
-    $("gg-new-count").textContent = "(" + recent.length + ")";
-    ol.innerHTML = recent.slice(0, 10).map(function (f, i) {
-      var p = f.properties, arrived = seen && !seen[p.id];
-      if (arrived) fresh[p.id] = true;
-      return '<li data-i="' + i + '" class="' + (arrived ? "gg-arrived" : "") + '">' + esc(p.category_zh) + " · " +
-        esc(p.grid_name) + " · " + hhmm(new Date(p.reported_at)).slice(0, 5) + "</li>";
-    }).join("");
-    ol.onclick = function (e) {
-      var i = e.target.getAttribute("data-i");
-      if (i == null) return;
-      var c = recent[+i].geometry.coordinates;
-      window[cfg.map].setView([c[1], c[0]], 15);
-    };
-    gg.seenIds = {};
-    features.forEach(function (f) { gg.seenIds[f.properties.id] = true; });
-    document.body.setAttribute("data-new-cases", String(recent.length));
-  }
-  function showReports(fc) {
-    var group = window[cfg.reports], heat = window[cfg.heat];
-    var ids = {};
-    group.clearLayers();
-    fc.features.forEach(function (f) { ids[f.properties.id] = true; group.addLayer(caseMarker(f)); });
-    gg.reportIds = ids;
-    gg.reportCount = fc.features.length;
-    if (heat) heat.setLatLngs(fc.features.map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; }));
-    var late = fc.features.filter(function (f) { return f.properties.overdue; })
-      .sort(function (a, b) { return b.properties.hours_overdue - a.properties.hours_overdue; });
-    if ($("gg-overdue-count")) $("gg-overdue-count").textContent = "(" + late.length + ")";
-    var ol = $("gg-overdue");
-    showNew(fc.features);
-    var soon = fc.features.filter(function (f) { return f.properties.due_soon; }).length;
-    document.body.setAttribute("data-due-soon", String(soon));
-    if ($("gg-due-soon")) $("gg-due-soon").textContent = soon ? "· " + soon + " due soon (临期)" : "";
-    // A 督办 note being typed must survive the 3 s poll: the list waits until it is sent.
-    if (ol && !ol.querySelector("form")) {
-      ol.innerHTML = late.slice(0, 30).map(function (f, i) {
-        var p = f.properties;
-        return '<li class="late" data-i="' + i + '" data-id="' + p.id + '">' + esc(p.category_zh) + " · " +
-          esc(p.grid_name) + " · " + p.hours_overdue + " h" +
-          (p.supervised ? ' <span class="gg-badge">督办×' + p.supervised + "</span>" : "") +
-          (cfg.snapshot ? "" : ' <button type="button" class="gg-mini" data-step="supervise">督办</button>') + "</li>";
-      }).join("");
-      ol.onclick = function (e) {
-        if (e.target.closest("button, form")) return;  // the step UI, not a zoom
-        var i = e.target.getAttribute("data-i");
-        if (i == null) return;
-        var c = late[+i].geometry.coordinates;
-        window[cfg.map].setView([c[1], c[0]], 15);
-      };
-    }
-    document.body.setAttribute("data-open-cases", String(fc.features.length));
-  }
-  function showRanking(rows) {
-    var t = $("gg-ranking");
-    if (!t || !rows) return;
-    // Live load first (overdue, open), then the last 30 days' on-time closure rate (按期结案率).
-    var pct = function (x) { return x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%"; };
-    t.innerHTML = "<tr><th>#</th><th>Unit</th><th>Overdue</th><th>Open</th><th>/100 hh</th>" +
-      "<th title=\"closed by the time limit / due, last 30 days\">On time</th></tr>" +
-      rows.map(function (r) {
-        return "<tr><td>" + r.rank + "</td><td>" + esc(r.name) + "</td><td>" + r.overdue_cases +
-          "</td><td>" + r.open_cases + "</td><td>" + r.open_per_100 + "</td><td title=\"" +
-          r.due_30d + " due, closure " + pct(r.closure_rate_30d) + "\">" + pct(r.on_time_rate_30d) + "</td></tr>";
-      }).join("");
-  }
-  var STAFF_LABELS_MAX = 40;
-  function showStaff(fc) {
-    var group = window[cfg.staff];
-    group.clearLayers();
-    // Names stay on the map for a village's few workers; a county's hundreds would bury it,
-    // so there they show on hover.
-    var permanent = fc.features.length <= STAFF_LABELS_MAX;
-    fc.features.forEach(function (f) {
-      var p = f.properties, c = f.geometry.coordinates;
-      var stale = p.age_s > 3600;
-      L.circleMarker([c[1], c[0]], { radius: permanent ? 6 : 3.5, color: "#1c3d8f", weight: permanent ? 2 : 1, fillColor: stale ? "#adb5bd" : "#4dabf7", fillOpacity: 1 })
-        .bindTooltip(esc(p.name) + " · " + age(p.age_s) + " ago", { permanent: permanent, direction: "right", className: "gg-staff-label" })
-        .addTo(group);
-    });
-    var note = $("gg-staff-note");
-    if (note) note.textContent = fc.note || fc.features.length + " staff with a position in the last 24 h";
-  }
-  function liveStatus(ok, text) {
-    var dot = $("gg-live-dot"), st = $("gg-live-status");
-    if (dot) dot.className = "gg-dot " + (ok ? "ok" : "bad");
-    if (st) st.textContent = text;
-  }
-  function pollCenter() {
-    gg.polls++;
-    var jobs = [getJSON(cfg.urls.reports).then(showReports)];
-    if (gg.polls % 5 === 1 && cfg.urls.staff) jobs.push(getJSON(cfg.urls.staff).then(showStaff));
-    if (gg.polls % 10 === 0) {
-      jobs.push(refreshGridMeasures());
-      if (cfg.urls.ranking) jobs.push(getJSON(cfg.urls.ranking).then(showRanking));
-    }
-    return Promise.all(jobs).then(function () {
-      gg.lastOk = new Date();
-      liveStatus(true, "live · " + gg.reportCount + " open · updated " + hhmm(gg.lastOk));
-    }, function () {
-      gg.errors++;
-      liveStatus(false, "no connection · showing data from " + (gg.lastOk ? hhmm(gg.lastOk) : "page load"));
-    }).then(function () {
-      setTimeout(pollCenter, cfg.pollSeconds * 1000);
-    });
-  }
-  function initCenter() {
-    var sel = $("gg-measure");
-    if (sel) sel.onchange = function () {
-      cfg.measure = sel.value;
-      styleGrids();
-      var u = new URL(window.location.href);
-      u.searchParams.set("measure", sel.value);
-      history.replaceState(null, "", u.toString());
-    };
-    if (cfg.initialReports) showReports(cfg.initialReports);
-    gg.refresh = function () { return getJSON(cfg.urls.reports).then(showReports); };
-    initSteps($("gg-overdue"));
-    liveStatus(true, "live · " + (gg.reportCount || 0) + " open · loaded " + hhmm(new Date()));
-    if (cfg.initialStaff) showStaff(cfg.initialStaff);
-    showRanking(cfg.ranking);
-    var first = cfg.gridsAreTiles ? refreshGridMeasures() : Promise.resolve(styleGrids());
-    if (cfg.snapshot) { liveStatus(true, "snapshot · " + new Date().toLocaleString()); return; }
-    first.then(function () { setTimeout(pollCenter, cfg.pollSeconds * 1000); });
-  }
-
   /* Worker: render from the page's data, refresh every pollSeconds. Offline, a service worker
    * (/maps/sw.js) answers the page and its data from the last good copy; the status line says
    * whether the map is live and when the data on screen was fetched. */
@@ -556,8 +426,7 @@
     document.body.classList.add("gg-" + cfg.page);
     fitBesidePanel(map);
     initBasemapShift(map);
-    if (cfg.page === "center") initCenter();
-    else if (cfg.page === "worker") initWorker();
+    if (cfg.page === "worker") initWorker();
     else if (cfg.page === "planner") initPlanner();
     else if (window.gisgridPages && window.gisgridPages[cfg.page]) window.gisgridPages[cfg.page](gg);
     gg.ready = true;
