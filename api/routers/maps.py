@@ -289,24 +289,32 @@ def _bbox_of(fc: dict[str, Any]) -> list[float]:
 def export_png(
     conn: ConnDep,
     who: PrincipalDep,
+    lang: LangDep,
     unit: UnitQ,
     measure: str = "open_per_100",
     width: Annotated[int, Query(ge=200, le=4000)] = 1200,
     height: Annotated[int, Query(ge=200, le=4000)] = 900,
 ) -> Response:
-    """A static PNG of a unit's grids by measure with open cases, for reports and bulletins."""
+    """A bulletin PNG of a unit's grids by measure with open cases: title, unit, date, legend,
+    scale and source line in the reader's language (?lang=en for English)."""
     _allow(who, CENTER_ROLES, unit, "exporting a map")
     layers.check_measure(measure)
     outline = layers.unit_outline(conn, unit)
-    code = outline["properties"]["code"]
+    props = outline["properties"]
+    code = props["code"]
+    grids = layers.grid_measures(conn, code, zoom=12)
     png = export.render_png(
-        outline["properties"]["bbox"],
-        layers.grid_measures(conn, code, zoom=12),
+        props["bbox"],
+        grids,
         measure,
         outline=outline,
         reports=layers.open_reports(conn, code),
         width=width,
         height=height,
+        lang=lang,
+        unit_name=props["name"],
+        unit_code=code,
+        generated=any(f["properties"]["generated"] for f in grids["features"]),
     )
     return Response(
         png,
