@@ -96,7 +96,9 @@ def center(
     props = outline["properties"]
     code = props["code"]
     gen = layers.current_generation(conn, code)
-    grids = layers.grid_measures(conn, code, zoom=12)
+    # Patrol coverage takes seconds for a county: computed when it is the measure shown, and
+    # fetched by the wall when someone picks it.
+    grids = layers.grid_measures(conn, code, zoom=12, with_coverage=measure == "coverage")
     kids = wall.children(conn, code)
     if area and area not in {k["code"] for k in kids}:
         area = ""  # a filter from an old link: show the whole unit rather than fail
@@ -111,7 +113,8 @@ def center(
         bbox=props["bbox"],
         outline=outline,
         grids=grids,
-        staff=layers.staff_positions(conn, code),
+        # Staff positions come after the page (wall.js asks at once): the map draws sooner.
+        staff=layers.staff_positions(conn, code) if export_html else None,
         ranking=layers.ranking(conn, code),
         measures=_measures(),
         grid_count=len(grids["features"]),

@@ -102,6 +102,7 @@
         });
       }
       styleGrids();
+      return byCode;
     });
   }
 

@@ -57,9 +57,6 @@
     /* Grid names and households, by code: from the grid layer (or, with grid tiles, the
      * measures the page fetched). Counts per grid are recomputed from the cases. */
     var gridLayer = window[cfg.grids];
-    function indexGrids(features) {
-      features.forEach(function (f) { grids[f.properties.code] = f.properties; });
-    }
     if (!cfg.gridsAreTiles && gridLayer) gridLayer.eachLayer(function (l) { grids[l.feature.properties.code] = l.feature.properties; });
 
     function now() { return Date.now() + offset; }
@@ -380,6 +377,11 @@
     var measureSel = $("gg-measure");
     measureSel.onchange = function () {
       cfg.measure = measureSel.value;
+      // Patrol coverage is not in the page (it takes the server seconds): ask for it once.
+      if (cfg.measure === "coverage" && !gg.coverageLoaded) {
+        gg.coverageLoaded = true;
+        gg.refreshGridMeasures().then(function (byCode) { if (cfg.gridsAreTiles) indexMeasures(byCode); else render(); });
+      }
       var u = new URL(location.href);
       u.searchParams.set("measure", measureSel.value);
       history.replaceState(null, "", u.toString());
@@ -599,12 +601,16 @@
     apply(W.cases);
     lastOk = now();
     if (cfg.initialStaff) showStaff(cfg.initialStaff, true);
+    else if (cfg.urls.staff && !cfg.snapshot) getJSON(cfg.urls.staff).then(function (fc) { showStaff(fc, true); }, function () {});
     staffSince = now();
     showCharts();
     render();
     liveStatus(true);
     if (filters.unit) flyToUnit(true);
-    if (cfg.gridsAreTiles) gg.refreshGridMeasures().then(render);
+    // With grid tiles the page has no grid properties: names and households come with the
+    // measures.
+    function indexMeasures(byCode) { if (byCode) for (var c in byCode) grids[c] = byCode[c]; render(); }
+    if (cfg.gridsAreTiles) gg.refreshGridMeasures().then(indexMeasures);
     window.addEventListener("resize", function () { Object.keys(charts).forEach(function (id) { charts[id].resize(); }); });
     if (cfg.snapshot) { $("gg-live-status").textContent = T("center.snapshot", { time: clock(now(), true) }); return; }
     // With the server's event stream, an event asks for the delta at once and the poll only
