@@ -454,7 +454,7 @@
     $("gg-large").setAttribute("aria-pressed", String(document.body.classList.contains("gg-large")));
 
     /* ---- The case drawer: what the case is, its history, and the center's steps on it. */
-    var drawerId = null;
+    var drawerId = null, ring = null;
     var drawer = $("gg-drawer");
     function stepButtons(k) {
       return Object.keys(steps).filter(function (a) { return steps[a].from.indexOf(k.s) >= 0; }).map(function (a) {
@@ -483,7 +483,12 @@
       document.body.setAttribute("data-drawer", String(id));
       drawer.innerHTML = '<header><h2>#' + id + " " + esc(k ? catName(k.c) : "") + '</h2><button type="button" class="gg-btn gg-close" aria-label="' +
         esc(T("center.close_drawer")) + '">×</button></header><p class="gg-drawer-status">' + (k ? statusLine(k) : "") + "</p><div class=\"gg-drawer-body\">" + esc(T("center.loading")) + "</div>";
-      if (k) map.flyTo([k.y, k.x], Math.max(map.getZoom(), 15), { duration: 0.5 });
+      if (k) {
+        map.flyTo([k.y, k.x], Math.max(map.getZoom(), 15), { duration: 0.5 });
+        // A ring round the case on the map: which dot the drawer is about.
+        if (ring) map.removeLayer(ring);
+        ring = L.circleMarker([k.y, k.x], { radius: 18, color: "#1c7ed6", weight: 4, fill: false, interactive: false }).addTo(map);
+      }
       return getJSON(cfg.urls.case + id).then(function (file) {
         if (drawerId !== id) return;
         showFile(id, file);
@@ -504,13 +509,15 @@
         "<dt>" + esc(T("center.case_where")) + "</dt><dd>" + esc(file.grid ? file.grid.name : "—") + (file.village ? " · " + esc(file.village.name) : "") + (file.address ? "<br>" + esc(file.address) : "") + "</dd>" +
         "<dt>" + esc(T("center.case_what")) + "</dt><dd>" + esc(file.description || "—") + "</dd>" +
         "<dt>" + esc(T("center.case_reported")) + "</dt><dd>" + esc(clock(new Date(file.reported_at).getTime(), true)) + " · " + esc(Tk("center.source_", (file.source || "other"))) + "</dd>" +
-        "<dt>" + esc(T("center.case_handler")) + "</dt><dd>" + esc(Tk("center.level_", (handler.level || "none"))) + (handler.staff ? " · " + esc(handler.staff.name) : "") + "</dd>" +
+        "<dt>" + esc(T("center.case_handler")) + "</dt><dd>" + (handler.level || !handler.staff ? esc(Tk("center.level_", (handler.level || "none"))) : "") +
+        (handler.staff ? (handler.level ? " · " : "") + esc(handler.staff.name) : "") + "</dd>" +
         "</dl><h3>" + esc(T("center.case_history")) + "</h3><ol class=\"gg-history\">" + hist + "</ol>" +
         '<div class="gg-drawer-steps">' + (file.duplicate_of ? "" : stepButtons(k)) + '</div><div class="gg-step-msg" role="status"></div>';
       document.body.setAttribute("data-drawer-loaded", String(id));
     }
     function closeDrawer() {
       drawerId = null;
+      if (ring) { map.removeLayer(ring); ring = null; }
       drawer.hidden = true;
       document.body.classList.remove("gg-drawer-open");
       document.body.removeAttribute("data-drawer");
