@@ -261,3 +261,30 @@ def test_a_poll_with_nothing_new_costs_a_few_bytes(
         assert d.status_code == 200 and len(d.json()["trend"]) == 30
         assert {r["class"] for r in d.json()["by_triage"]} == {"public", "collective", "private"}
     assert httpx.get(f"{server}/maps/data/wall", params={"unit": "441226"}).status_code == 401
+
+
+def test_reassign_from_the_wall_offers_the_villages_workers_on_duty(
+    server: str, engine: Engine, operator: str, cases: dict[str, int]
+) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        token = client.post(
+            "/api/v1/auth/token", data={"username": operator, "password": PASSWORD}
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        late = cases["late"]
+        people = client.get("/maps/data/reassign", params={"report": late}).json()
+        assert people and all(p["grid_code"][:12] == people[0]["grid_code"][:12] for p in people)
+        keys = [(not p["same_grid"], p["open_cases"]) for p in people]
+        assert keys == sorted(keys)  # the case's own grid first, then the least loaded
+        r = client.post(
+            f"/api/v1/reports/{late}/steps",
+            json={"action": "reassign", "staff_id": people[0]["id"]},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["handler"]["staff"]["id"] == people[0]["id"]
+        # The one now holding it is not offered again.
+        again = client.get("/maps/data/reassign", params={"report": late}).json()
+        assert people[0]["id"] not in [p["id"] for p in again]
+    # Only those who may reassign (operators) get the list.
+    with httpx.Client(base_url=server, timeout=30) as anon:
+        assert anon.get("/maps/data/reassign", params={"report": late}).status_code == 401
