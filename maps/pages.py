@@ -17,7 +17,7 @@ from folium.plugins import VectorGridProtobuf
 from jinja2 import Template
 
 from maps import offline
-from maps.i18n import DEFAULT_LANG, HTML_LANG, strings
+from maps.i18n import DEFAULT_LANG, HTML_LANG, strings, t
 
 STATIC = "/static"
 LEAFLET_JS = [("leaflet", f"{STATIC}/vendor/leaflet-1.9.4/leaflet.js")]
@@ -129,7 +129,7 @@ def _base_map(data: PageData, basemap: Basemap, *, phone: bool = False) -> foliu
         folium.TileLayer(
             basemap.url,
             attr=basemap.attribution or "basemap",
-            name="Basemap",
+            name=t(data.lang, "map.external_basemap"),
             overlay=False,
             control=True,
             pane="basemap",
