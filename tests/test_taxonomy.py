@@ -24,7 +24,8 @@ def test_an_emergency_at_night_is_due_within_the_hour_not_on_monday() -> None:
     # The same dispatch of an office-hours category waits for Monday morning.
     garbage = category("SJ01")
     assert not garbage.round_the_clock and not garbage.alarm
-    assert garbage.due(FRIDAY_NIGHT, CAL) == dt.datetime(2026, 11, 23, 12, 30, tzinfo=CN)
+    # 4 working hours from Monday 08:30: 3.5 before lunch, the last half hour after it.
+    assert garbage.due(FRIDAY_NIGHT, CAL) == dt.datetime(2026, 11, 23, 14, 30, tzinfo=CN)
 
 
 def test_emergencies_and_safety_run_round_the_clock_with_short_limits() -> None:

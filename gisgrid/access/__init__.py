@@ -1,5 +1,6 @@
 """Who may do what: accounts, roles and area scopes, the audit log, the household register."""
 
+from gisgrid.access import audit
 from gisgrid.access.accounts import (
     CASE_HANDLERS,
     PERSONAL_READERS,
@@ -16,4 +17,5 @@ __all__ = [
     "REGISTER_READERS",
     "Principal",
     "Role",
+    "audit",
 ]

@@ -88,6 +88,7 @@ LABEL_ZOOM = {
     "locality": 15,
     "isolated_dwelling": 16,
     "water": 13,
+    "grid": 15,
 }
 
 
@@ -316,8 +317,9 @@ def labels(
 ) -> list[dict[str, Any]]:
     """Names to write on the map in a box: [{n: name, x, y, k: what it is, z: from zoom}].
 
-    Counties, towns and villages from the units (real names in the demo county), named OSM
-    places and water. Most important first (lowest zoom), so a cut keeps the big names.
+    Counties, towns and villages from the units (real names in the demo county), current grids
+    (from zoom 15), named OSM places and water. Most important first (lowest zoom), so a cut
+    keeps the big names.
     """
     minx, miny, maxx, maxy = bbox
     rows = sql.rows(

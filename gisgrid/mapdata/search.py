@@ -18,7 +18,7 @@ from gisgrid import sql
 from gisgrid.access import CASE_HANDLERS, PERSONAL_READERS, Principal, audit
 from gisgrid.divisions import unit_prefix
 from gisgrid.errors import InvalidCode
-from gisgrid.reports.taxonomy import CATEGORIES
+from gisgrid.reports import CATEGORIES
 
 MAX_QUERY = 100
 MAX_RESULTS = 20

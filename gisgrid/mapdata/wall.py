@@ -19,8 +19,7 @@ from gisgrid import reports, sql
 from gisgrid.access import Principal
 from gisgrid.divisions import unit_prefix
 from gisgrid.errors import InvalidCode
-from gisgrid.reports.cases import STEPS
-from gisgrid.reports.taxonomy import ALARM_CODES, CATEGORIES, Family, category
+from gisgrid.reports import ALARM_CODES, CATEGORIES, STEPS, Family, category
 
 # What the wall shows: open cases, and cases fed back that the center must verify and close.
 WALL_STATUSES = ("submitted", "registered", "dispatched", "in_progress", "resolved")

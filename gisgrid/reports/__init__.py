@@ -3,6 +3,7 @@
 Other rooms and the API use the names below; the modules behind them are this room's own.
 """
 
+from gisgrid.reports.cases import STEPS
 from gisgrid.reports.intake import (
     MAX_DESCRIPTION,
     OUTCOME_ERRORS,
@@ -13,11 +14,22 @@ from gisgrid.reports.intake import (
     submit_report,
 )
 from gisgrid.reports.scores import closure_scores, code_prefix, period
-from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
+from gisgrid.reports.taxonomy import (
+    ALARM_CODES,
+    CATEGORIES,
+    WORKING_DAY_HOURS,
+    Category,
+    Family,
+    category,
+)
 from gisgrid.reports.working_calendar import WorkingCalendar
 
 __all__ = [
+    "ALARM_CODES",
     "CATEGORIES",
+    "STEPS",
+    "Family",
+    "category",
     "WORKING_DAY_HOURS",
     "Category",
     "WorkingCalendar",

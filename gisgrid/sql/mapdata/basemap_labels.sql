@@ -1,6 +1,7 @@
 -- Names to write on the map inside a box, biggest first: counties, towns and villages from
--- the units (real names in the demo county), named places and named water from the
--- OpenStreetMap import. min_zoom is where each appears (zooms: kind -> zoom, as JSON).
+-- the units (real names in the demo county), current grids (street zooms only), named places
+-- and named water from the OpenStreetMap import. min_zoom is where each appears (zooms: kind
+-- -> zoom, as JSON).
 WITH box AS (
     SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g, CAST(:zooms AS jsonb) AS z
 ),
@@ -8,6 +9,10 @@ names AS (
     SELECT a.name, a.level::text AS kind, ST_PointOnSurface(a.geom) AS pt
     FROM admin_unit a, box
     WHERE a.geom && box.g
+    UNION ALL
+    SELECT g.name, 'grid', ST_PointOnSurface(g.geom)
+    FROM grid g, box
+    WHERE g.valid_to IS NULL AND g.geom && box.g
     UNION ALL
     SELECT b.name, b.class, b.geom
     FROM basemap_feature b, box

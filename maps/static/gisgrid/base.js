@@ -58,7 +58,7 @@
 
   /* ---- Place names: fetched once per area, drawn as text, the less important ones left out
    * where they would overlap (bigger places first), and only from the zoom each one belongs. */
-  var SIZE = { county: 20, city: 19, town: 17, village: 15, suburb: 15, water: 14 };
+  var SIZE = { county: 20, city: 19, town: 17, village: 15, suburb: 15, water: 14, grid: 13 };
   var WEIGHT = { county: 700, city: 700, town: 700 };
   function textWidth(s, px) {
     var w = 0;
