@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
 from gisgrid import sql
@@ -57,18 +55,6 @@ def make_intake_pool(url: str) -> AsyncConnectionPool:
     )
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded attributes after commit (routes return them)."""
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
-
-
 def migrate(url: str, revision: str = "heads") -> None:
     """Bring the schema up to `revision` with Alembic (all heads: features add their own)."""
     from alembic import command
@@ -82,7 +68,7 @@ def migrate(url: str, revision: str = "heads") -> None:
 
 
 # Views and functions are code, not schema: each file replaces its objects whole, every migrate.
-FUNCTION_FILES = ("intake_functions",)
+FUNCTION_FILES = ("reports/intake_functions",)
 
 
 def install_functions(url: str) -> None:
@@ -102,8 +88,8 @@ def install_functions(url: str) -> None:
 def server_versions(engine: Engine) -> dict[str, str]:
     """PostgreSQL and PostGIS versions, for /healthz."""
     with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar_one()
-        postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
-        geos = conn.execute(text("SELECT postgis_geos_version()")).scalar_one()
-        proj = conn.execute(text("SELECT postgis_proj_version()")).scalar_one()
+        pg = sql.execute(conn, "db/server_version").scalar_one()
+        postgis = sql.execute(conn, "db/postgis_lib_version").scalar_one()
+        geos = sql.execute(conn, "db/postgis_geos_version").scalar_one()
+        proj = sql.execute(conn, "db/postgis_proj_version").scalar_one()
     return {"postgresql": pg, "postgis": postgis, "geos": geos, "proj": proj}

@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -156,8 +157,10 @@ class HouseholdGroup(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    # 0009_group_leader_fk: the key 0001 declared but never created, and its index.
     leader_id: Mapped[int | None] = mapped_column(
-        ForeignKey("staff.id", use_alter=True, name="fk_household_group_leader_id_staff")
+        ForeignKey("staff.id", use_alter=True, name="fk_household_group_leader_id_staff"),
+        index=True,
     )
 
 
@@ -169,7 +172,8 @@ class Household(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("household_group.id"), index=True)
-    address: Mapped[str] = mapped_column(Text)
+    # 0002_reports: address_string is resolved against household addresses.
+    address: Mapped[str] = mapped_column(Text, index=True)
     size: Mapped[int] = mapped_column(SmallInteger)
     care_tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     # Personal data: shown only to those whose grid it is.
@@ -212,6 +216,17 @@ class Report(Base):
     """A report (诉求/事件) from a resident, a patrol, a hotline or video."""
 
     __tablename__ = "report"
+    __table_args__ = (
+        # 0002_reports: a resubmission with the same key from the same client finds the first.
+        Index(
+            "uq_report_idempotency",
+            "api_key_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+        Index("ix_report_category_reported_at", "category", "reported_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
@@ -223,7 +238,7 @@ class Report(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     reported_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        DateTime(timezone=True), server_default=func.now(), index=True
     )
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -236,11 +251,12 @@ class Report(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(Text)
     media_url: Mapped[str | None] = mapped_column(Text)
-    attributes: Mapped[dict] = mapped_column(JSONB, default=dict)
+    attributes: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     reporter: Mapped[dict | None] = mapped_column(JSONB)
     input_point: Mapped[dict | None] = mapped_column(JSONB)  # as received: lon, lat, crs
     grid_candidates: Mapped[list[str] | None] = mapped_column(ARRAY(String(15)))
-    fallback: Mapped[bool] = mapped_column(Boolean, default=False)  # 属地兜底: nearest grid
+    # 属地兜底: placed in the nearest grid
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     handler_level: Mapped[str | None] = mapped_column(String(12))  # full_time|grid_chief|village
     village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
@@ -249,16 +265,19 @@ class Report(Base):
     )
     # The closed loop (migration 0007_cases): the call-back verdict and escalations so far.
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
-    escalations: Mapped[int] = mapped_column(SmallInteger, default=0)
+    escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class ReportEvent(Base):
     """One step of a report's loop: who did what, from which status to which, and why."""
 
     __tablename__ = "report_event"
+    __table_args__ = (Index("ix_report_event_report_at", "report_id", "at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("report.id", ondelete="CASCADE", name="fk_report_event_report_id")
+    )
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     action: Mapped[str] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(16))
@@ -275,6 +294,8 @@ class PatrolTrack(Base):
     """One patrol by one staff member."""
 
     __tablename__ = "patrol_track"
+    # 0004_patrols: one track per staff member and local day.
+    __table_args__ = (UniqueConstraint("staff_id", "day", name="uq_patrol_track_staff_day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
@@ -299,7 +320,7 @@ class PatrolFix(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("patrol_track.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))  # 0004_patrols
-    t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)  # 0004_patrols
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
 
@@ -316,9 +337,9 @@ class Account(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(32))
-    scope: Mapped[str] = mapped_column(String(15), default="")
+    scope: Mapped[str] = mapped_column(String(15), default="", server_default="")
     display_name: Mapped[str | None] = mapped_column(String(100))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -335,7 +356,7 @@ class AccessToken(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuditEntry(Base):
@@ -344,7 +365,9 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
     account_id: Mapped[int | None] = mapped_column(Integer, index=True)
     username: Mapped[str] = mapped_column(String(64))
     role: Mapped[str | None] = mapped_column(String(32))
@@ -377,7 +400,9 @@ class RoadSegment(Base):
     length_m: Mapped[float] = mapped_column(Float)
     node_from: Mapped[int] = mapped_column(BigInteger)
     node_to: Mapped[int] = mapped_column(BigInteger)
-    geom = mapped_column(Geometry("LINESTRING", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(
+        Geometry("LINESTRING", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
 
 
 class KeyPlace(Base):
@@ -392,7 +417,7 @@ class KeyPlace(Base):
     radius_m: Mapped[float] = mapped_column(Float, default=50.0)
     source: Mapped[str] = mapped_column(Text)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
-    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True), nullable=False)
 
 
 # --- Reports in (issue 4) ----------------------------------------------------------------------
@@ -422,7 +447,7 @@ class GridPart(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"), index=True)
-    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False)
 
 
 class AdminUnitPart(Base):
@@ -432,7 +457,7 @@ class AdminUnitPart(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code", ondelete="CASCADE"), index=True)
-    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False)
 
 
 class GridLineage(Base):
@@ -494,4 +519,4 @@ class AdminUnitHistory(Base):
     import_id: Mapped[int | None] = mapped_column(
         ForeignKey("boundary_import.id", ondelete="CASCADE")
     )
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True))

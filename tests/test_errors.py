@@ -50,7 +50,7 @@ def test_status_follows_the_nearest_class() -> None:
 
 def test_every_intake_outcome_has_the_status_of_its_error() -> None:
     """The outcomes the SQL function returns are exactly the ones the audit has statuses for."""
-    sql_text = load("intake_functions")
+    sql_text = load("reports/intake_functions")
     returned = {"created", "replayed", "conflict", "outside", "bad_key", "revoked"}
     for outcome in returned:
         assert f"'{outcome}'" in sql_text, outcome

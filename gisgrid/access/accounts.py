@@ -15,8 +15,9 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from gisgrid import sql
 from gisgrid.divisions import grid_code, unit_prefix
 from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated
 
@@ -129,34 +130,25 @@ def create_account(
         raise InvalidCode(f"role {role} needs a scope: a county, town, village or grid code")
     if prefix and not _scope_exists(conn, prefix):
         raise InvalidCode(f"scope {scope!r} matches no unit or grid in the database")
-    exists = conn.execute(
-        text("SELECT 1 FROM account WHERE username = :u"), {"u": username}
-    ).first()
+    exists = sql.execute(conn, "access/account_exists", u=username).first()
     if exists:
         raise Conflict(f"username {username!r} is taken")
     return int(
-        conn.execute(
-            text(
-                "INSERT INTO account (username, password_hash, role, scope, display_name) "
-                "VALUES (:u, :h, :r, :s, :d) RETURNING id"
-            ),
-            {
-                "u": username,
-                "h": hash_password(password),
-                "r": role.value,
-                "s": prefix,
-                "d": display_name,
-            },
+        sql.execute(
+            conn,
+            "access/insert_account",
+            u=username,
+            h=hash_password(password),
+            r=role.value,
+            s=prefix,
+            d=display_name,
         ).scalar_one()
     )
 
 
 def _scope_exists(conn: Connection, prefix: str) -> bool:
-    if len(prefix) == 15:
-        q = "SELECT 1 FROM grid WHERE code = :p LIMIT 1"
-    else:
-        q = "SELECT 1 FROM admin_unit WHERE code LIKE :p || '%' LIMIT 1"
-    return conn.execute(text(q), {"p": prefix}).first() is not None
+    name = "access/scope_grid_exists" if len(prefix) == 15 else "access/scope_unit_exists"
+    return sql.execute(conn, name, p=prefix).first() is not None
 
 
 def _token_hash(token: str) -> str:
@@ -166,10 +158,7 @@ def _token_hash(token: str) -> str:
 
 def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt.datetime]:
     """Check a password and return a new bearer token and its expiry."""
-    row = conn.execute(
-        text("SELECT id, password_hash, active FROM account WHERE username = :u"),
-        {"u": username},
-    ).first()
+    row = sql.execute(conn, "access/account_password", u=username).first()
     # Verify against a dummy hash for unknown users so timing does not reveal which exist.
     stored = row.password_hash if row else _DUMMY_HASH
     try:
@@ -181,23 +170,19 @@ def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt
         raise NotAuthenticated("wrong username or password")
     token = secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.UTC) + TOKEN_TTL
-    conn.execute(
-        text("INSERT INTO access_token (token_hash, account_id, expires_at) VALUES (:h, :a, :e)"),
-        {"h": _token_hash(token), "a": row.id, "e": expires},  # type: ignore[union-attr]
+    sql.execute(
+        conn,
+        "access/insert_token",
+        h=_token_hash(token),
+        a=row.id,  # type: ignore[union-attr]
+        e=expires,
     )
     return token, expires
 
 
 def principal_for_token(conn: Connection, token: str) -> Principal:
     """The account behind a bearer token, or NotAuthenticated saying why not."""
-    row = conn.execute(
-        text(
-            "SELECT a.id, a.username, a.role, a.scope, a.active, t.expires_at "
-            "FROM access_token t JOIN account a ON a.id = t.account_id "
-            "WHERE t.token_hash = :h AND NOT t.revoked"
-        ),
-        {"h": _token_hash(token)},
-    ).first()
+    row = sql.execute(conn, "access/token_account", h=_token_hash(token)).first()
     if row is None:
         raise NotAuthenticated(
             "the bearer token is unknown or revoked; get a new one from POST /api/v1/auth/token"
@@ -214,10 +199,7 @@ def principal_for_token(conn: Connection, token: str) -> Principal:
 
 def revoke_token(conn: Connection, token: str) -> None:
     """Revoke a token (logout)."""
-    conn.execute(
-        text("UPDATE access_token SET revoked = true WHERE token_hash = :h"),
-        {"h": _token_hash(token)},
-    )
+    sql.execute(conn, "access/revoke_token", h=_token_hash(token))
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
@@ -236,16 +218,7 @@ def require_staff_in_scope(
     if who.scope == "" and not who.is_public:
         return  # everywhere: whether the staff exist is the intake's own check
     ids = sorted({int(i) for i in staff_ids})
-    inside = set(
-        conn.execute(
-            text(
-                "SELECT DISTINCT a.staff_id FROM staff_assignment a "
-                "JOIN grid g ON g.id = a.grid_id "
-                "WHERE a.staff_id = ANY(:ids) AND a.valid_to IS NULL AND g.code LIKE :scope || '%'"
-            ),
-            {"ids": ids, "scope": who.scope},
-        ).scalars()
-    )
+    inside = set(sql.execute(conn, "access/staff_in_scope", ids=ids, scope=who.scope).scalars())
     outside = [i for i in ids if i not in inside]
     if outside:
         raise Forbidden(
@@ -260,9 +233,8 @@ def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
     """
     username = f"demo-{county[:6]}"
     password = secrets.token_urlsafe(9)
-    updated = conn.execute(
-        text("UPDATE account SET password_hash = :h, active = true WHERE username = :u"),
-        {"h": hash_password(password), "u": username},
+    updated = sql.execute(
+        conn, "access/reset_password", h=hash_password(password), u=username
     ).rowcount
     if not updated:
         create_account(

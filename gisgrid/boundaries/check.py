@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from gisgrid import sql
 from gisgrid.boundaries import crs as crsmod
 from gisgrid.boundaries.read import RawBoundaries
 from gisgrid.divisions import LEVELS
@@ -152,19 +153,7 @@ def _county_of(conn: Connection, codes: np.ndarray, level: str) -> dict[str, Any
     if not prefixes:
         return None
     prefix = prefixes.most_common(1)[0][0]
-    row = (
-        conn.execute(
-            text(
-                "SELECT code, name, ST_X(ST_Centroid(geom)) AS lon, "
-                "ST_Y(ST_Centroid(geom)) AS lat, "
-                "ST_XMin(geom) AS minx, ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, "
-                "ST_YMax(geom) AS maxy FROM admin_unit WHERE code = :c AND level = 'county'"
-            ),
-            {"c": prefix + "000000"},
-        )
-        .mappings()
-        .first()
-    )
+    row = sql.first(conn, "boundaries/county_extent", c=prefix + "000000")
     if row is None:
         return {"code": prefix + "000000", "missing": True} if level != "county" else None
     return dict(row)
@@ -233,12 +222,8 @@ def _check_codes(
                 parent=str(raw.parents[i]),
             )
     known = set(
-        conn.execute(
-            text(
-                "SELECT code FROM admin_unit "
-                "WHERE level = CAST(:l AS unit_level) AND code = ANY(:c)"
-            ),
-            {"l": parent_level, "c": sorted({e for e in expected if e})},
+        sql.execute(
+            conn, "boundaries/known_parents", l=parent_level, c=sorted({e for e in expected if e})
         ).scalars()
     )
     for i in range(len(codes)):
@@ -510,13 +495,8 @@ def _check_parents(
 ) -> None:
     """Inside the parent (within tolerance), and the parent wholly covered by its children."""
     parent_level = PARENT_LEVEL[level]
-    rows = conn.execute(
-        text(
-            "SELECT code, name, ST_AsBinary(geom) AS wkb FROM admin_unit "
-            "WHERE level = CAST(:l AS unit_level) AND code LIKE :p AND geom IS NOT NULL "
-            "ORDER BY code"
-        ),
-        {"l": parent_level, "p": county["code"][:6] + "%"},
+    rows = sql.execute(
+        conn, "boundaries/parent_units", l=parent_level, p=county["code"][:6] + "%"
     ).all()
     if not rows:
         return

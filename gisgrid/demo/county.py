@@ -19,8 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gisgrid import sql
 from gisgrid.demo.outline import county_outline
 from gisgrid.demo.tessellate import tessellate_county
 from gisgrid.errors import DataSourceError, NotFound
@@ -194,10 +195,8 @@ def _points_in(poly: shapely.Geometry, n: int, rng: np.random.Generator) -> np.n
 
 def _reserve_ids(conn: Connection, table: str, n: int) -> np.ndarray:
     """n fresh ids from the table's sequence, so rows can reference each other before COPY."""
-    seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar_one()
-    ids = conn.execute(
-        text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n}
-    ).scalars()
+    seq = sql.execute(conn, "demo/serial_sequence", t=table).scalar_one()
+    ids = sql.execute(conn, "demo/next_ids", s=seq, n=n).scalars()
     return np.fromiter(ids, dtype=np.int64, count=n)
 
 
@@ -209,11 +208,31 @@ def is_loaded(engine: Engine, county: str) -> bool:
     """Whether this generator's demo data for the county is already in the database."""
     with engine.connect() as conn:
         return bool(
-            conn.execute(
-                text("SELECT 1 FROM dataset WHERE county_code = :c AND generator = :g"),
-                {"c": normalise_county_code(county), "g": GENERATOR},
+            sql.execute(
+                conn, "demo/county_loaded", c=normalise_county_code(county), g=GENERATOR
             ).first()
         )
+
+
+# Children before parents; patrols (issue 6): fixes and tracks of this county's staff and grids,
+# its roads and key places.
+UNLOAD_STATEMENTS = (
+    "demo/unload_reports",
+    "demo/unload_households",
+    "demo/unload_household_groups",
+    "demo/unload_staff_assignments",
+    "demo/unload_patrol_fixes",
+    "demo/unload_patrol_tracks",
+    "demo/unload_roads",
+    "demo/unload_key_places",
+    "demo/unload_staff",
+    "demo/unload_grids",
+    "demo/unload_generations",
+    "demo/unload_villages",
+    "demo/unload_towns",
+    "demo/unload_county_unit",
+    "demo/unload_dataset",
+)
 
 
 def unload_county(engine: Engine, county: str, progress: Callable[[str], None] = print) -> None:
@@ -222,42 +241,10 @@ def unload_county(engine: Engine, county: str, progress: Callable[[str], None] =
     prefix = county[:6] + "%"
     with engine.begin() as conn:
         # Children before parents; staff go with their assignments in this county's grids.
-        conn.execute(
-            text(
-                "CREATE TEMP TABLE gone_grid ON COMMIT DROP AS "
-                "SELECT id FROM grid WHERE village_code LIKE :p"
-            ),
-            {"p": prefix},
-        )
-        conn.execute(
-            text(
-                "CREATE TEMP TABLE gone_staff ON COMMIT DROP AS SELECT DISTINCT staff_id AS id "
-                "FROM staff_assignment WHERE grid_id IN (SELECT id FROM gone_grid)"
-            )
-        )
-        for stmt in (
-            "DELETE FROM report WHERE grid_id IN (SELECT id FROM gone_grid) "
-            "OR village_code LIKE :p",
-            "DELETE FROM household WHERE grid_id IN (SELECT id FROM gone_grid)",
-            "DELETE FROM household_group WHERE grid_id IN (SELECT id FROM gone_grid)",
-            "DELETE FROM staff_assignment WHERE grid_id IN (SELECT id FROM gone_grid)",
-            # Patrols (issue 6): fixes and tracks of this county's staff and grids, its roads.
-            "DELETE FROM patrol_fix WHERE staff_id IN (SELECT id FROM gone_staff) "
-            "OR track_id IN (SELECT id FROM patrol_track WHERE grid_id IN "
-            "(SELECT id FROM gone_grid) OR staff_id IN (SELECT id FROM gone_staff))",
-            "DELETE FROM patrol_track WHERE grid_id IN (SELECT id FROM gone_grid) "
-            "OR staff_id IN (SELECT id FROM gone_staff)",
-            "DELETE FROM road_segment WHERE county_code = :c",
-            "DELETE FROM key_place WHERE county_code = :c",
-            "DELETE FROM staff WHERE id IN (SELECT id FROM gone_staff)",
-            "DELETE FROM grid WHERE id IN (SELECT id FROM gone_grid)",
-            "DELETE FROM generation WHERE county_code = :c",
-            "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'village'",
-            "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'town'",
-            "DELETE FROM admin_unit WHERE code = :c",
-            "DELETE FROM dataset WHERE county_code = :c",
-        ):
-            conn.execute(text(stmt), {"p": prefix, "c": county})
+        sql.execute(conn, "demo/collect_gone_grids", p=prefix)
+        sql.execute(conn, "demo/collect_gone_staff")
+        for name in UNLOAD_STATEMENTS:
+            sql.execute(conn, name, p=prefix, c=county)
     progress(f"removed county {county} and everything in it")
 
 
@@ -308,17 +295,13 @@ def load_demo_county(
     with engine.begin() as conn:
         progress("writing units and grids")
         _write_units(conn, county, divisions, outline, tess.towns, tess.villages, community)
-        gen_id = conn.execute(
-            text(
-                "INSERT INTO generation (name, county_code, valid_from, description) "
-                "VALUES (:n, :c, :f, :d) RETURNING id"
-            ),
-            {
-                "n": f"demo-{county[:6]}-1",
-                "c": county,
-                "f": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-                "d": GENERATED_NOTE,
-            },
+        gen_id = sql.execute(
+            conn,
+            "boundaries/insert_generation",
+            n=f"demo-{county[:6]}-1",
+            c=county,
+            f=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            d=GENERATED_NOTE,
         ).scalar_one()
         grid_ids = _reserve_ids(conn, "grid", len(grids))
         copy_frame(
@@ -345,17 +328,13 @@ def load_demo_county(
         n_staff = _write_staff(conn, grids, rng)
         n_reports = _write_reports(conn, grids, rng)
         n_month = _write_closed_month(conn, grids, rng)
-        conn.execute(
-            text(
-                "INSERT INTO dataset (county_code, generator, seed, notes) "
-                "VALUES (:c, :g, :s, CAST(:n AS jsonb))"
-            ),
-            {
-                "c": county,
-                "g": GENERATOR,
-                "s": seed,
-                "n": pd.Series({"generated": GENERATED_NOTE, "profile": profile.source}).to_json(),
-            },
+        sql.execute(
+            conn,
+            "demo/insert_dataset",
+            c=county,
+            g=GENERATOR,
+            s=seed,
+            n=pd.Series({"generated": GENERATED_NOTE, "profile": profile.source}).to_json(),
         )
     counts_out = {
         "towns": len(towns),
@@ -369,7 +348,7 @@ def load_demo_county(
     }
     progress(f"loaded {county} in {time.perf_counter() - t0:.1f} s: {counts_out}")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+        sql.execute(conn, "demo/analyze_all")
     return counts_out
 
 
@@ -621,24 +600,14 @@ def _write_reports(conn: Connection, grids: pd.DataFrame, rng: np.random.Generat
     """A few hundred open reports from the last week, some already overdue."""
     n = max(150, len(grids) // 3)
     # Reports fall where people are: at household locations.
-    hh = conn.execute(
-        text(
-            "SELECT ST_X(geom), ST_Y(geom), grid_id FROM household "
-            "WHERE grid_id = ANY(:g) ORDER BY id"
-        ),
-        {"g": [int(i) for i in grids["id"]]},
-    ).all()
+    hh = sql.execute(conn, "demo/household_points_of_grids", g=[int(i) for i in grids["id"]]).all()
     pick = rng.choice(len(hh), n, replace=False)
     xy = np.array([(hh[i][0], hh[i][1]) for i in pick])
     grid_id = np.array([hh[i][2] for i in pick])
     reported, dispatched, due, cats = _report_times(n, rng)
     status = rng.choice(["registered", "dispatched", "in_progress"], n, p=[0.15, 0.45, 0.40])
-    assignee = conn.execute(
-        text(
-            "SELECT DISTINCT ON (grid_id) grid_id, staff_id FROM staff_assignment "
-            "WHERE role = 'full_time' AND grid_id = ANY(:g) ORDER BY grid_id, staff_id"
-        ),
-        {"g": [int(i) for i in grid_id]},
+    assignee = sql.execute(
+        conn, "demo/full_time_worker_of_grids", g=[int(i) for i in grid_id]
     ).all()
     worker: dict[int, int] = {int(g): int(s) for g, s in assignee}
     frame = pd.DataFrame(
@@ -706,14 +675,11 @@ def _write_closed_month(conn: Connection, grids: pd.DataFrame, rng: np.random.Ge
     n = len(grids)
     frame = _month_times(n, rng, now)
     # One household of the grid per report: reports fall where people are.
-    points = conn.execute(
-        text(
-            "SELECT DISTINCT ON (h.grid_id) h.grid_id, ST_X(h.geom), ST_Y(h.geom), s.staff_id "
-            "FROM household h JOIN staff_assignment s ON s.grid_id = h.grid_id "
-            "AND s.role = 'full_time' WHERE h.grid_id = ANY(:g) "
-            "ORDER BY h.grid_id, md5(h.id::text || :seed), s.staff_id"
-        ),
-        {"g": [int(i) for i in grids["id"]], "seed": str(int(rng.integers(1 << 30)))},
+    points = sql.execute(
+        conn,
+        "demo/month_report_places",
+        g=[int(i) for i in grids["id"]],
+        seed=str(int(rng.integers(1 << 30))),
     ).all()
     place = pd.DataFrame(points, columns=["grid_id", "x", "y", "worker"])
     place = place.iloc[rng.permutation(len(place))[:n]].reset_index(drop=True)

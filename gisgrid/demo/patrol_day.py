@@ -31,8 +31,9 @@ import pyproj
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gisgrid import sql
 from gisgrid.demo.county import normalise_county_code
 from gisgrid.errors import NotFound
 from gisgrid.patrols import ingest_fixes, simulate_tracks, utm_epsg
@@ -214,10 +215,7 @@ def simulate_patrol_day(
 
 def stored_patrol_day(conn: Connection, county: str) -> dict[str, Any] | None:
     """What the dataset row says about the county's generated patrol day, if any."""
-    notes = conn.execute(
-        text("SELECT notes -> 'patrol_day' FROM dataset WHERE county_code = :c"),
-        {"c": normalise_county_code(county)},
-    ).scalar()
+    notes = sql.scalar(conn, "demo/stored_patrol_day", c=normalise_county_code(county))
     return notes if isinstance(notes, dict) else None
 
 
@@ -235,24 +233,11 @@ def is_current(conn: Connection, county: str, now: dt.datetime | None = None) ->
 def remove_patrol_day(conn: Connection, county: str) -> int:
     """Delete the county's generated tracks and their fixes; returns the tracks removed."""
     county = normalise_county_code(county)
-    gone = (
-        conn.execute(
-            text(
-                "SELECT tr.id FROM patrol_track tr JOIN grid g ON g.id = tr.grid_id "
-                "WHERE tr.generated AND g.village_code LIKE :p"
-            ),
-            {"p": county[:6] + "%"},
-        )
-        .scalars()
-        .all()
-    )
+    gone = sql.execute(conn, "demo/generated_tracks", p=county[:6] + "%").scalars().all()
     if gone:
-        conn.execute(text("DELETE FROM patrol_fix WHERE track_id = ANY(:ids)"), {"ids": gone})
-        conn.execute(text("DELETE FROM patrol_track WHERE id = ANY(:ids)"), {"ids": gone})
-    conn.execute(
-        text("UPDATE dataset SET notes = notes - 'patrol_day' WHERE county_code = :c"),
-        {"c": county},
-    )
+        sql.execute(conn, "demo/delete_track_fixes", ids=gone)
+        sql.execute(conn, "demo/delete_tracks", ids=gone)
+    sql.execute(conn, "demo/forget_patrol_day", c=county)
     return len(gone)
 
 
@@ -271,44 +256,16 @@ def write_patrol_day(
     county = normalise_county_code(county)
     window = patrol_window(now or dt.datetime.now(dt.UTC))
     prefix = county[:6] + "%"
-    if (
-        conn.execute(text("SELECT 1 FROM dataset WHERE county_code = :c"), {"c": county}).first()
-        is None
-    ):
+    if sql.execute(conn, "demo/dataset_exists", c=county).first() is None:
         raise NotFound(f"demo county {county} is not loaded; run `gisgrid demo` first")
     removed = remove_patrol_day(conn, county)
-    grids = conn.execute(
-        text(
-            "SELECT id, village_code, ST_AsBinary(geom) AS wkb FROM grid "
-            "WHERE valid_to IS NULL AND village_code LIKE :p ORDER BY id"
-        ),
-        {"p": prefix},
-    ).all()
+    grids = sql.execute(conn, "demo/current_grids_of_county", p=prefix).all()
     road_geoms = shapely.from_wkb(
-        [
-            bytes(w)
-            for w in conn.execute(
-                text(
-                    "SELECT ST_AsBinary(geom) FROM road_segment WHERE county_code = :c ORDER BY id"
-                ),
-                {"c": county},
-            ).scalars()
-        ]
+        [bytes(w) for w in sql.execute(conn, "demo/county_roads", c=county).scalars()]
     )
     if not len(road_geoms):
         raise NotFound(f"county {county} has no roads to patrol; generate them first")
-    workers = conn.execute(
-        text(
-            "SELECT s.id, a.grid_id FROM staff s "
-            "JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL "
-            "JOIN grid g ON g.id = a.grid_id AND g.valid_to IS NULL "
-            "WHERE a.role = 'full_time' AND s.on_duty AND g.village_code LIKE :p "
-            "AND NOT EXISTS (SELECT 1 FROM patrol_track tr "
-            "WHERE tr.staff_id = s.id AND tr.day = :d AND NOT tr.generated) "
-            "ORDER BY s.id"
-        ),
-        {"p": prefix, "d": window.day},
-    ).all()
+    workers = sql.execute(conn, "demo/workers_to_walk", p=prefix, d=window.day).all()
     grid_ids = np.array([g.id for g in grids], dtype=np.int64)
     x0, y0, x1, y1 = shapely.total_bounds(road_geoms)
     epsg = utm_epsg((x0 + x1) / 2, (y0 + y1) / 2)
@@ -363,13 +320,7 @@ def write_patrol_day(
         "dropped": int(result["dropped_jump"] + result["dropped_off_duty"]),
         "replaced_tracks": removed,
     }
-    conn.execute(
-        text(
-            "UPDATE dataset SET notes = coalesce(notes, '{}'::jsonb) "
-            "|| jsonb_build_object('patrol_day', CAST(:p AS jsonb)) WHERE county_code = :c"
-        ),
-        {"p": json.dumps(summary), "c": county},
-    )
+    sql.execute(conn, "demo/note_patrol_day", p=json.dumps(summary), c=county)
     return summary
 
 
@@ -386,8 +337,7 @@ def load_patrol_day(
         summary = write_patrol_day(conn, county, seed=seed, now=now, progress=progress)
     # Fresh statistics: the staff and coverage queries plan on patrol_fix's size.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("ANALYZE patrol_track"))
-        c.execute(text("ANALYZE patrol_fix"))
+        sql.execute(c, "demo/analyze_patrols")
     secs = time.perf_counter() - t0
     progress(
         f"patrol day {summary['day']}: {summary['tracks']} tracks, {summary['fixes']:,} fixes "

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import reports, sql
 from gisgrid.datum import wgs84_to_gcj02
@@ -85,14 +85,7 @@ def unit_outline(conn: Connection, unit: str) -> dict[str, Any]:
 def generations(conn: Connection, unit: str) -> list[dict[str, Any]]:
     """The grid generations of the unit's county, newest first; `current` marks the live one."""
     county = unit_prefix(unit)[:6]
-    rows = conn.execute(
-        text(
-            "SELECT id, name, valid_from, valid_to, description, "
-            "(SELECT count(*) FROM grid g WHERE g.generation_id = gen.id) AS grids "
-            "FROM generation gen WHERE left(county_code, 6) = :county ORDER BY valid_from DESC"
-        ),
-        {"county": county},
-    ).mappings()
+    rows = sql.execute(conn, "mapdata/generations", county=county).mappings()
     return [
         {
             "id": r["id"],
@@ -135,20 +128,15 @@ def grid_measures(
         raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        conn.execute(
-            text(sql.load("map_grids")),
-            {
-                "prefix": prefix,
-                "grid": gcode,
-                "generation": generation,
-                "tolerance": tolerance_for_zoom(zoom),
-                "geometry": geometry,
-                **_bbox_params(bbox),
-            },
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_grids",
+        prefix=prefix,
+        grid=gcode,
+        generation=generation,
+        tolerance=tolerance_for_zoom(zoom),
+        geometry=geometry,
+        **_bbox_params(bbox),
     )
     if not rows and gcode:
         raise NotFound(f"no grid has code {gcode} in the current generation")
@@ -221,13 +209,13 @@ def open_reports(
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        conn.execute(
-            text(sql.load("map_reports")),
-            {"prefix": prefix, "grid": gcode, "overdue_only": overdue_only, "limit": limit},
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_reports",
+        prefix=prefix,
+        grid=gcode,
+        overdue_only=overdue_only,
+        limit=limit,
     )
     features = []
     for r in rows:
@@ -272,13 +260,7 @@ def staff_positions(
     """Each staff member's last fix in the last `max_age_h` hours, with its age in seconds."""
     if not 1 <= max_age_h <= 24 * 30:
         raise InvalidCoordinate(f"max_age_h={max_age_h} must be between 1 and 720")
-    rows = (
-        conn.execute(
-            text(sql.load("map_staff")), {"prefix": unit_prefix(unit), "max_age_h": max_age_h}
-        )
-        .mappings()
-        .all()
-    )
+    rows = sql.rows(conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h)
     features = [
         {
             "type": "Feature",
@@ -325,8 +307,7 @@ def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:
         ]
     else:
         rows = [
-            dict(r)
-            for r in conn.execute(text(sql.load("map_ranking")), {"code": u["code"]}).mappings()
+            dict(r) for r in sql.execute(conn, "mapdata/map_ranking", code=u["code"]).mappings()
         ]
     start, end = reports.period(None, None)
     month = reports.closure_scores(
@@ -360,13 +341,13 @@ def households(
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_HOUSEHOLDS}")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        conn.execute(
-            text(sql.load("map_households")),
-            {"prefix": prefix, "grid": gcode, "limit": limit + 1, **_bbox_params(bbox)},
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_households",
+        prefix=prefix,
+        grid=gcode,
+        limit=limit + 1,
+        **_bbox_params(bbox),
     )
     truncated = len(rows) > limit
     # Short keys: a worker's phone downloads this on a weak link.

@@ -15,12 +15,13 @@ import math
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import NotFound
 
-EDGES_SQL = "SELECT id, source, target, cost, reverse_cost FROM route_edges"
+# pgRouting reads the network by SQL text: the statement is passed as a parameter.
+EDGES_SQL = sql.load("patrols/route_network")
 
 
 def suggest_route(
@@ -33,25 +34,24 @@ def suggest_route(
     """The suggested route for one worker as GeoJSON: ordered stops and the road legs."""
     at = at or dt.datetime.now(dt.UTC)
     since = at - dt.timedelta(days=lookback_days)
-    start = conn.execute(text(sql.load("route_start")), {"staff": staff_id, "at": at}).first()
+    start = sql.execute(conn, "patrols/route_start", staff=staff_id, at=at).first()
     if start is None:
         raise NotFound(f"staff {staff_id} has no current grid assignment (or does not exist)")
     dy = 1.01 / 111_320.0
     dx = dy / math.cos(math.radians(abs(start.lat)))
-    targets = conn.execute(
-        text(sql.load("route_targets")),
-        {"staff": staff_id, "since": since, "at": at, "dx": dx, "dy": dy, "limit": max_stops},
+    targets = sql.execute(
+        conn,
+        "patrols/route_targets",
+        staff=staff_id,
+        since=since,
+        at=at,
+        dx=dx,
+        dy=dy,
+        limit=max_stops,
     ).all()
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE IF NOT EXISTS route_edges (id int, source bigint, target bigint, "
-            "cost float8, reverse_cost float8, geom geometry(LineString, 4326)) ON COMMIT DROP"
-        )
-    )
-    conn.execute(text("TRUNCATE route_edges"))
-    n_edges = conn.execute(
-        text(sql.load("route_edges")), {"staff": staff_id, "margin": 0.01}
-    ).rowcount
+    sql.execute(conn, "patrols/create_route_edges")
+    sql.execute(conn, "patrols/truncate_route_edges")
+    n_edges = sql.execute(conn, "patrols/route_edges", staff=staff_id, margin=0.01).rowcount
     base = {
         "staff_id": staff_id,
         "at": at.isoformat(),
@@ -68,19 +68,13 @@ def suggest_route(
             "length_m": 0.0,
             "unreachable": [],
         }
-    conn.execute(text("CREATE INDEX ON route_edges USING gist (geom)"))
+    sql.execute(conn, "patrols/index_route_edges")
     lons = [start.lon] + [t.lon for t in targets]
     lats = [start.lat] + [t.lat for t in targets]
-    snap = conn.execute(text(sql.load("route_snap")), {"lons": lons, "lats": lats}).all()
+    snap = sql.execute(conn, "patrols/route_snap", lons=lons, lats=lats).all()
     nodes = [int(s.node) for s in snap]
     uniq = sorted(set(nodes))
-    matrix = conn.execute(
-        text(
-            "SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCostMatrix(:edges, "
-            "CAST(:nodes AS bigint[]), directed => false)"
-        ),
-        {"edges": EDGES_SQL, "nodes": uniq},
-    ).all()
+    matrix = sql.execute(conn, "patrols/route_cost_matrix", edges=EDGES_SQL, nodes=uniq).all()
     pos = {v: i for i, v in enumerate(uniq)}
     cost = np.full((len(uniq), len(uniq)), np.inf)
     np.fill_diagonal(cost, 0.0)
@@ -104,22 +98,13 @@ def suggest_route(
     length = 0.0
     if legs:
         row = (
-            conn.execute(
-                text(
-                    "WITH legs AS (SELECT * FROM unnest(CAST(:s AS bigint[]), "
-                    "CAST(:e AS bigint[]), CAST(:k AS int[])) AS l(source, target, k)), "
-                    "p AS (SELECT d.*, l.k FROM pgr_dijkstra(:edges, "
-                    "'SELECT source, target FROM route_legs', directed => false) d "
-                    "JOIN legs l ON l.source = d.start_vid AND l.target = d.end_vid) "
-                    "SELECT ST_AsGeoJSON(ST_Collect(e.geom ORDER BY p.k, p.path_seq), 7) AS g, "
-                    "sum(e.cost) AS length_m FROM p JOIN route_edges e ON e.id = p.edge"
-                ).bindparams(),
-                {
-                    "s": [s for s, _ in legs],
-                    "e": [e for _, e in legs],
-                    "k": list(range(len(legs))),
-                    "edges": EDGES_SQL,
-                },
+            sql.execute(
+                conn,
+                "patrols/route_path",
+                s=[s for s, _ in legs],
+                e=[e for _, e in legs],
+                k=list(range(len(legs))),
+                edges=EDGES_SQL,
             ).first()
             if _legs_table(conn, legs)
             else None
@@ -162,18 +147,7 @@ def suggest_route(
 
 def _legs_table(conn: Connection, legs: list[tuple[int, int]]) -> bool:
     """Legs go to pgr_dijkstra as a combinations table (one call for all legs)."""
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE IF NOT EXISTS route_legs (source bigint, target bigint) "
-            "ON COMMIT DROP"
-        )
-    )
-    conn.execute(text("TRUNCATE route_legs"))
-    conn.execute(
-        text(
-            "INSERT INTO route_legs SELECT * FROM unnest(CAST(:s AS bigint[]), "
-            "CAST(:e AS bigint[]))"
-        ),
-        {"s": [s for s, _ in legs], "e": [e for _, e in legs]},
-    )
+    sql.execute(conn, "patrols/create_route_legs")
+    sql.execute(conn, "patrols/truncate_route_legs")
+    sql.execute(conn, "patrols/insert_route_legs", s=[s for s, _ in legs], e=[e for _, e in legs])
     return True

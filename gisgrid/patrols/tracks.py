@@ -9,7 +9,6 @@ counted. A track is one staff member's fixes on one local day, tied to their gri
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, InvalidGeometry, InvalidTrack, NotFound
@@ -195,9 +194,7 @@ def _validate(conn: Connection, frame: pd.DataFrame) -> pd.DataFrame:
     frame["t"] = pd.to_datetime(frame["t"], utc=True)
     frame["accuracy_m"] = pd.to_numeric(frame["accuracy_m"], errors="coerce")
     ids = sorted(int(s) for s in frame["staff"].unique())
-    known = set(
-        conn.execute(text("SELECT id FROM staff WHERE id = ANY(:ids)"), {"ids": ids}).scalars()
-    )
+    known = set(sql.execute(conn, "patrols/known_staff", ids=ids).scalars())
     unknown = [s for s in ids if s not in known]
     if unknown:
         raise NotFound(f"staff id(s) {unknown[:10]} do not exist")
@@ -298,17 +295,16 @@ def ingest_fixes(
     # Judge jumps together with what is already stored around the batch (offline batches
     # arrive out of order and in pieces).
     stored = pd.DataFrame(
-        conn.execute(
-            text(sql.load("patrol_neighbours")),
-            {
-                "staff": frame_on["staff"].unique().tolist(),
-                "t0": (frame_on["t"].min() - pd.Timedelta(seconds=rules.neighbour_window_s))
-                if len(frame_on)
-                else dt.datetime.now(dt.UTC),
-                "t1": (frame_on["t"].max() + pd.Timedelta(seconds=rules.neighbour_window_s))
-                if len(frame_on)
-                else dt.datetime.now(dt.UTC),
-            },
+        sql.execute(
+            conn,
+            "patrols/patrol_neighbours",
+            staff=frame_on["staff"].unique().tolist(),
+            t0=(frame_on["t"].min() - pd.Timedelta(seconds=rules.neighbour_window_s))
+            if len(frame_on)
+            else dt.datetime.now(dt.UTC),
+            t1=(frame_on["t"].max() + pd.Timedelta(seconds=rules.neighbour_window_s))
+            if len(frame_on)
+            else dt.datetime.now(dt.UTC),
         ).all(),
         columns=["staff", "t", "lon", "lat"],
     )
@@ -340,16 +336,15 @@ def ingest_fixes(
     if len(keep):
         keep = keep.assign(day=keep["t"].dt.tz_convert(LOCAL_TZ).dt.date)
         days = keep.groupby(["staff", "day"], as_index=False).agg(t0=("t", "min"), t1=("t", "max"))
-        track_rows = conn.execute(
-            text(sql.load("patrol_tracks_upsert")),
-            {
-                "staff": days["staff"].tolist(),
-                "day": days["day"].tolist(),
-                "t0": days["t0"].dt.to_pydatetime().tolist(),
-                "t1": days["t1"].dt.to_pydatetime().tolist(),
-                "source": source,
-                "generated": generated,
-            },
+        track_rows = sql.execute(
+            conn,
+            "patrols/patrol_tracks_upsert",
+            staff=days["staff"].tolist(),
+            day=days["day"].tolist(),
+            t0=days["t0"].dt.to_pydatetime().tolist(),
+            t1=days["t1"].dt.to_pydatetime().tolist(),
+            source=source,
+            generated=generated,
         ).all()
         track_of = pd.DataFrame(track_rows, columns=["staff", "day", "track_id"])
         tracks = sorted(int(i) for i in track_of["track_id"])
@@ -375,25 +370,20 @@ def ingest_fixes(
 
 def _insert(conn: Connection, keep: pd.DataFrame) -> int:
     """COPY into a scratch table, then insert what is not there yet (exactly once)."""
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE IF NOT EXISTS fix_in (track_id int, staff_id int, "
-            "t timestamptz, accuracy_m float8, lon float8, lat float8) ON COMMIT DROP"
-        )
+    sql.execute(conn, "patrols/create_fix_in")
+    sql.execute(conn, "patrols/truncate_fix_in")
+    sql.copy_frame(
+        conn,
+        "fix_in",
+        pd.DataFrame(
+            {
+                "track_id": keep["track_id"],
+                "staff_id": keep["staff"],
+                "t": keep["t"],
+                "accuracy_m": keep["accuracy_m"],
+                "lon": keep["lon"],
+                "lat": keep["lat"],
+            }
+        ),
     )
-    conn.execute(text("TRUNCATE fix_in"))
-    buf = io.StringIO()
-    pd.DataFrame(
-        {
-            "track_id": keep["track_id"],
-            "staff_id": keep["staff"],
-            "t": keep["t"],
-            "accuracy_m": keep["accuracy_m"],
-            "lon": keep["lon"],
-            "lat": keep["lat"],
-        }
-    ).to_csv(buf, index=False, header=False)
-    raw: Any = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy("COPY fix_in FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buf.getvalue())
-    return int(conn.execute(text(sql.load("patrol_fix_insert"))).rowcount)
+    return int(sql.execute(conn, "patrols/patrol_fix_insert").rowcount)

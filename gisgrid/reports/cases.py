@@ -17,8 +17,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from gisgrid import sql
 from gisgrid.access import CASE_HANDLERS, Principal, Role
 from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
 from gisgrid.reports import intake
@@ -92,28 +93,14 @@ STEPS = {
 
 
 def _locked(conn: Connection, report_id: int) -> Any:
-    row = conn.execute(
-        text(
-            "SELECT r.id, r.status::text AS status, r.duplicate_of, r.handler_level, "
-            "r.assignee_id, g.code AS grid_code, g.village_code "
-            "FROM report r LEFT JOIN grid g ON g.id = r.grid_id WHERE r.id = :id "
-            "FOR UPDATE OF r"
-        ),
-        {"id": report_id},
-    ).first()
+    row = sql.execute(conn, "reports/lock_case", id=report_id).first()
     if row is None:
         raise NotFound(f"report {report_id} does not exist")
     return row
 
 
 def _last_feedback_by(conn: Connection, report_id: int) -> int | None:
-    return conn.execute(
-        text(
-            "SELECT account_id FROM report_event WHERE report_id = :id AND action = 'resolve' "
-            "ORDER BY at DESC, id DESC LIMIT 1"
-        ),
-        {"id": report_id},
-    ).scalar()
+    return sql.scalar(conn, "reports/last_resolver", id=report_id)
 
 
 def act(
@@ -155,7 +142,7 @@ def act(
         )
 
     status, level, assignee = step.to_status or r.status, r.handler_level, r.assignee_id
-    sets = ["updated_at = :now"]
+    closes = escalates = rates = False  # what the step sets besides status and handler
     if action == "close":
         # 核查: verified by someone other than who fed back.
         if who.account_id is not None and _last_feedback_by(conn, report_id) == who.account_id:
@@ -163,9 +150,9 @@ def act(
                 f"report {report_id} was fed back by this account; another operator verifies "
                 "and closes it"
             )
-        sets.append("closed_at = :now")
+        closes = True
     elif action == "cancel":
-        sets.append("closed_at = :now")
+        closes = True
     elif action == "escalate":
         if level == "county":
             raise Conflict(
@@ -174,20 +161,11 @@ def act(
             )
         # From a person (worker, chief) to the village committee, then the town, the county.
         level, assignee, status = NEXT_LEVEL.get(level or "", "village"), None, "dispatched"
-        sets.append("escalations = escalations + 1")
+        escalates = True
     elif action == "reassign":
         if staff_id is None:
             raise InvalidReport("reassign needs staff_id: the grid worker who takes it over")
-        ok = conn.execute(
-            text(
-                "SELECT s.on_duty, g.code, a.role::text AS role FROM staff s "
-                "JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL "
-                "JOIN grid g ON g.id = a.grid_id AND g.valid_to IS NULL "
-                "WHERE s.id = :s AND a.role IN ('full_time', 'grid_chief', 'part_time') "
-                "ORDER BY (g.village_code = :v) DESC LIMIT 1"
-            ),
-            {"s": staff_id, "v": r.village_code},
-        ).first()
+        ok = sql.execute(conn, "reports/reassign_target", s=staff_id, v=r.village_code).first()
         if ok is None or not who.covers(ok.code):
             raise InvalidReport(f"staff_id={staff_id} is not a grid worker in this account's scope")
         if not ok.on_duty:
@@ -196,42 +174,35 @@ def act(
     elif action == "evaluate":
         if satisfied is None:
             raise InvalidReport("evaluate needs satisfied=true or false (the call-back verdict)")
-        sets.append("satisfied = :satisfied")
+        rates = True
 
-    conn.execute(
-        text(
-            "UPDATE report SET status = CAST(:status AS report_status), handler_level = :level, "
-            f"assignee_id = :assignee, {', '.join(sets)} WHERE id = :id"
-        ),
-        {
-            "status": status,
-            "level": level,
-            "assignee": assignee,
-            "now": now,
-            "satisfied": satisfied,
-            "id": report_id,
-        },
+    sql.execute(
+        conn,
+        "reports/update_case",
+        status=status,
+        level=level,
+        assignee=assignee,
+        now=now,
+        satisfied=satisfied,
+        closes=closes,
+        escalates=escalates,
+        rates=rates,
+        id=report_id,
     )
-    conn.execute(
-        text(
-            "INSERT INTO report_event (report_id, at, action, from_status, to_status, "
-            "account_id, username, assignee_id, handler_level, note, satisfied) "
-            "VALUES (:id, :now, :action, :from_status, :to_status, :account, :username, "
-            ":assignee, :level, :note, :satisfied)"
-        ),
-        {
-            "id": report_id,
-            "now": now,
-            "action": action,
-            "from_status": r.status,
-            "to_status": status,
-            "account": who.account_id,
-            "username": who.username,
-            "assignee": assignee,
-            "level": level,
-            "note": note,
-            "satisfied": satisfied,
-        },
+    sql.execute(
+        conn,
+        "reports/insert_case_event",
+        id=report_id,
+        now=now,
+        action=action,
+        from_status=r.status,
+        to_status=status,
+        account=who.account_id,
+        username=who.username,
+        assignee=assignee,
+        level=level,
+        note=note,
+        satisfied=satisfied,
     )
     return intake.read_report(conn, report_id) | {"history": history(conn, report_id)}
 
@@ -250,10 +221,7 @@ def case_file(conn: Connection, who: Principal, report_id: int) -> dict[str, Any
 
 def history(conn: Connection, report_id: int) -> list[dict[str, Any]]:
     """Every step of a report, oldest first, starting with its intake (from the report row)."""
-    first = conn.execute(
-        text("SELECT reported_at, dispatched_at, duplicate_of FROM report WHERE id = :id"),
-        {"id": report_id},
-    ).first()
+    first = sql.execute(conn, "reports/intake_step", id=report_id).first()
     if first is None:
         raise NotFound(f"report {report_id} does not exist")
     kind = "dispatch" if first.dispatched_at is not None else "register"
@@ -271,13 +239,7 @@ def history(conn: Connection, report_id: int) -> list[dict[str, Any]]:
             "satisfied": None,
         }
     ]
-    rows = conn.execute(
-        text(
-            "SELECT at, action, from_status, to_status, username, assignee_id, handler_level, "
-            "note, satisfied FROM report_event WHERE report_id = :id ORDER BY at, id"
-        ),
-        {"id": report_id},
-    ).mappings()
+    rows = sql.execute(conn, "reports/case_events", id=report_id).mappings()
     return steps + [dict(r) | {"label": STEPS[r["action"]].label} for r in rows]
 
 
@@ -364,17 +326,7 @@ def reporter_verdict(
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
         raise InvalidReport(f"note has {len(note)} characters; at most {MAX_NOTE}")
-    row = conn.execute(
-        text(
-            # A supporter rates when the case it joined is closed: that is its outcome too.
-            "SELECT coalesce(o.status, r.status)::text AS status, r.idempotency_key, "
-            "k.name AS key_name, EXISTS (SELECT 1 FROM report_event e WHERE e.report_id = r.id "
-            "AND e.action = 'evaluate' AND e.username = :who) AS rated "
-            "FROM report r LEFT JOIN api_key k ON k.id = r.api_key_id "
-            "LEFT JOIN report o ON o.id = r.duplicate_of WHERE r.id = :id FOR UPDATE OF r"
-        ),
-        {"id": report_id, "who": REPORTER},
-    ).first()
+    row = sql.execute(conn, "reports/lock_for_verdict", id=report_id, who=REPORTER).first()
     if row is None:
         raise NotFound(f"report {report_id} does not exist")
     if (
@@ -391,16 +343,14 @@ def reporter_verdict(
     if row.rated:
         raise Conflict(f"report {report_id} has already been rated by its reporter")
     now = now or dt.datetime.now(dt.UTC)
-    conn.execute(
-        text("UPDATE report SET satisfied = :s, updated_at = :now WHERE id = :id"),
-        {"s": satisfied, "now": now, "id": report_id},
-    )
-    conn.execute(
-        text(
-            "INSERT INTO report_event (report_id, at, action, from_status, to_status, "
-            "username, note, satisfied) VALUES (:id, :now, 'evaluate', 'closed', 'closed', "
-            ":who, :note, :s)"
-        ),
-        {"id": report_id, "now": now, "who": REPORTER, "note": note, "s": satisfied},
+    sql.execute(conn, "reports/record_verdict", s=satisfied, now=now, id=report_id)
+    sql.execute(
+        conn,
+        "reports/insert_verdict_event",
+        id=report_id,
+        now=now,
+        who=REPORTER,
+        note=note,
+        s=satisfied,
     )
     return progress(conn, report_id)

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gisgrid import sql
 from gisgrid.datum import DATUMS, to_wgs84
@@ -53,26 +53,9 @@ MAX_KEY = 255
 _M_PER_DEG_LAT = 111_320.0
 
 
-# The statements live in gisgrid/sql/intake_functions.sql, installed by gisgrid.db.migrate: the
-# whole intake is one call to gisgrid_intake(), one round trip (issue 4's latency budget).
-INTAKE_SQL = sql.load("intake_call")
-_PLACE = text(
-    "SELECT id, code, name, village_code, covers, distance_m "
-    "FROM gisgrid_place(:lon, :lat, :tol_m, :tol_deg)"
-)
-_BY_ID = text("SELECT * FROM report_view WHERE id = :id")
-_BY_IDS = text(
-    "SELECT * FROM report_view WHERE id = ANY(CAST(:ids AS bigint[])) "
-    "ORDER BY reported_at DESC, id DESC LIMIT :limit"
-)
-_LIST = text(
-    "SELECT * FROM report_view "
-    "WHERE reported_at >= CAST(:start AS timestamptz) AND reported_at < CAST(:end AS timestamptz) "
-    "AND (CAST(:codes AS text[]) IS NULL OR category = ANY(CAST(:codes AS text[]))) "
-    "AND (CAST(:closed AS boolean) IS NULL "
-    "OR (effective_status IN ('closed', 'cancelled')) = CAST(:closed AS boolean)) "
-    "ORDER BY reported_at DESC, id DESC LIMIT :limit"
-)
+# The statements live in gisgrid/sql/reports/intake_functions.sql, installed by
+# gisgrid.db.migrate: the whole intake is one call to gisgrid_intake(), one round trip (issue 4).
+INTAKE_SQL = sql.load("reports/intake_call")
 
 
 @dataclass(frozen=True)
@@ -133,7 +116,7 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
     """
     check_lon_lat(lon, lat)
     params = {"lon": lon, "lat": lat, "tol_m": tolerance_m, "tol_deg": _deg(tolerance_m, lat)}
-    rows = conn.execute(_PLACE, params).mappings().all()
+    rows = sql.rows(conn, "reports/place", **params)
     if not rows:
         raise _outside(conn, lon, lat)
     return {
@@ -144,12 +127,7 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
 
 
 def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
-    counties = conn.execute(
-        text(
-            "SELECT string_agg(name || ' ' || left(code, 6), ', ' ORDER BY code) "
-            "FROM admin_unit WHERE level = 'county'"
-        )
-    ).scalar_one()
+    counties = sql.execute(conn, "reports/served_counties").scalar_one()
     return OutsideCoverage(
         f"lon={lon}, lat={lat} (WGS84) is outside the area this service covers "
         f"(counties: {counties or 'none loaded'}); check the coordinates and their crs "
@@ -159,13 +137,7 @@ def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
 
 def geocode_address(conn: Connection, address: str) -> tuple[float, float]:
     """WGS84 lon/lat of a household address (exact match), or InvalidReport saying why not."""
-    rows = conn.execute(
-        text(
-            "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, grid_id FROM household "
-            "WHERE address = :a LIMIT 5"
-        ),
-        {"a": address.strip()},
-    ).all()
+    rows = sql.execute(conn, "reports/geocode_address", a=address.strip()).all()
     if not rows:
         raise InvalidReport(
             f"address_string={address!r} matches no household address here; send lat and long"
@@ -447,7 +419,7 @@ def query_reports(
 ) -> list[dict[str, Any]]:
     """Reports matching every given filter, newest first."""
     if ids is not None:
-        rows = conn.execute(_BY_IDS, {"ids": ids, "limit": limit}).mappings()
+        rows = sql.execute(conn, "reports/reports_by_ids", ids=ids, limit=limit).mappings()
         return [_summary(r) for r in rows]
     params = {
         "codes": codes,
@@ -456,12 +428,14 @@ def query_reports(
         "closed": closed,
         "limit": limit,
     }
-    return [_summary(r) for r in conn.execute(_LIST, params).mappings()]
+    return [
+        _summary(r) for r in sql.execute(conn, "reports/reports_in_period", **params).mappings()
+    ]
 
 
 def read_report(conn: Connection, report_id: int) -> dict[str, Any]:
     """One report as the intake answer shows it, or NotFound."""
-    row = conn.execute(_BY_ID, {"id": report_id}).mappings().first()
+    row = sql.first(conn, "reports/report_by_id", id=report_id)
     if row is None:
         raise NotFound(f"report {report_id} does not exist")
     return _summary(row)

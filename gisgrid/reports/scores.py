@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.divisions import get_unit, unit_children, unit_prefix
@@ -46,14 +46,13 @@ def closure_scores(
     """Scores per unit code, for (code, grid-code prefix) pairs."""
     if not units:
         return {}
-    rows = conn.execute(
-        text(sql.load("unit_scores")),
-        {
-            "codes": [c for c, _ in units],
-            "prefixes": [p for _, p in units],
-            "start": start,
-            "end": end,
-        },
+    rows = sql.execute(
+        conn,
+        "reports/unit_scores",
+        codes=[c for c, _ in units],
+        prefixes=[p for _, p in units],
+        start=start,
+        end=end,
     ).mappings()
     out = {}
     for r in rows:

@@ -30,7 +30,7 @@ def statement(name: str) -> TextClause:
     return text(load(name))
 
 
-def execute(conn: Connection, name: str, /, **params: Any) -> CursorResult[Any]:
+def execute(conn: Connection, name: str, /, **params: Any) -> CursorResult[*tuple[Any, ...]]:
     """Run statement `name` with bound parameters; the cursor result."""
     return conn.execute(statement(name), params)
 
@@ -48,6 +48,24 @@ def first(conn: Connection, name: str, /, **params: Any) -> RowMapping | None:
 def scalar(conn: Connection, name: str, /, **params: Any) -> Any:
     """The first column of the first row of statement `name` (None when no row)."""
     return execute(conn, name, **params).scalar()
+
+
+def composed(name: str, /, **identifiers: str) -> pgsql.Composed:
+    """Statement `name` with each `{placeholder}` filled by a quoted identifier, for a psycopg
+    connection: names that cannot be bound parameters (databases, extensions)."""
+    stmt = pgsql.SQL(load(name))  # type: ignore[arg-type]
+    return stmt.format(**{k: pgsql.Identifier(v) for k, v in identifiers.items()})
+
+
+def copy_csv(conn: Connection, name: str, /) -> bytes:
+    """The rows of statement `name` as CSV, by COPY (...) TO STDOUT (COPY binds no parameters)."""
+    raw = conn.connection.driver_connection
+    stmt = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(pgsql.SQL(load(name)))  # type: ignore[arg-type]
+    buf = io.BytesIO()
+    with raw.cursor() as cur, cur.copy(stmt) as copy:  # type: ignore[union-attr]
+        for chunk in copy:
+            buf.write(chunk)
+    return buf.getvalue()
 
 
 def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:

@@ -6,7 +6,7 @@ WITH ended AS (
   WHERE a.valid_to IS NULL AND a.grid_id IN (SELECT id FROM boundary_old_grid)
   RETURNING a.staff_id, a.grid_id, a.role
 ), leads AS (
-  -- household_group.leader_id has no index: one hashed pass, not a probe per leader.
+  -- One hashed pass over every group, not a probe per leader.
   SELECT DISTINCT ON (leader_id) leader_id, grid_id FROM household_group
   WHERE leader_id IS NOT NULL
   ORDER BY leader_id, id
