@@ -1,15 +1,15 @@
 """maps as people use them: basemap features, trigram search indexes, a change stamp on reports
 
-Revision ID: 0009_maps_basemap_search
-Revises: 0008_patrol_generated
+Revision ID: 0010_maps_basemap_search
+Revises: 0009_group_leader_fk
 """
 
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-revision = "0009_maps_basemap_search"
-down_revision = "0008_patrol_generated"
+revision = "0010_maps_basemap_search"
+down_revision = "0009_group_leader_fk"
 branch_labels = None
 depends_on = None
 
@@ -29,13 +29,13 @@ def upgrade() -> None:
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("source_id", sa.Text(), nullable=True),
         sa.Column("generated", sa.Boolean(), nullable=False, server_default=sa.false()),
-        sa.Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+        # GeoAlchemy2 adds the spatial index (idx_basemap_feature_geom), as for the other tables.
+        sa.Column("geom", Geometry("GEOMETRY", srid=4326), nullable=False),
         sa.ForeignKeyConstraint(
             ["county_code"], ["admin_unit.code"], name="fk_basemap_feature_county_code_admin_unit"
         ),
         sa.PrimaryKeyConstraint("id", name="pk_basemap_feature"),
     )
-    op.create_index("ix_basemap_feature_geom", "basemap_feature", ["geom"], postgresql_using="gist")
     op.create_index("ix_basemap_feature_county_kind", "basemap_feature", ["county_code", "kind"])
 
     # Search by part of a name or address (村, 网格, 门牌): trigram indexes serve ILIKE '%q%'.
@@ -50,8 +50,6 @@ def upgrade() -> None:
         op.execute(
             f"CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin ({column} gin_trgm_ops)"
         )
-    # Phone tails (the last four digits a caller gives) for staff search within scope.
-    op.execute("CREATE INDEX ix_household_phone_tail ON household (right(phone, 4))")
 
     # The wall asks for what changed since its last look. Every insert or update of a report
     # stamps it with the writing transaction's id (xid8, never wraps), whichever path wrote it
@@ -82,7 +80,6 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER report_changed ON report")
     op.execute("DROP FUNCTION report_stamp_change()")
     op.drop_column("report", "changed_xid")
-    op.execute("DROP INDEX ix_household_phone_tail")
     for table, column in (
         ("admin_unit", "name"),
         ("grid", "name"),
