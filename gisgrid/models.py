@@ -31,6 +31,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import UserDefinedType
 
@@ -59,6 +60,10 @@ class Xid8(UserDefinedType[int]):
 
     def get_col_spec(self, **kw: object) -> str:
         return "xid8"
+
+
+# Reflection (Alembic's autogenerate, tests/test_schema.py) knows the type by name.
+postgresql_base.ischema_names["xid8"] = Xid8
 
 
 def _trigram(table: str, column: str) -> Index:
