@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import Connection
 
 from api.browser import LangDep, switch_url
 from api.deps import BasemapDep, ConnDep
@@ -124,7 +125,7 @@ def center(
         unit=code[:6],
         urls={
             "wall": _q("/maps/data/wall", unit=code),
-            "dashboard": _q("/maps/data/dashboard", unit=code),
+            "dashboard": _q("/maps/data/dashboard", unit=code, ranked=code),
             "staff": _q("/maps/data/staff", unit=code),
             "grid_measures": _q("/maps/data/grids", unit=code, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
@@ -139,7 +140,7 @@ def center(
     )
     state = {
         "cases": wall.cases(conn, code),
-        "dashboard": wall.dashboard(conn, area or code, days, category or None),
+        "dashboard": _dashboard(conn, area or code, days, category or None, code),
         "children": kids,
         "categories": [
             {
@@ -416,12 +417,25 @@ def data_dashboard(
     category: Annotated[
         str | None, Query(description="a category code or family (governance, event, component)")
     ] = None,
+    ranked: Annotated[
+        str | None, Query(description="whose child units to score (default: unit's own)")
+    ] = None,
 ) -> JSONResponse:
     """Headline figures, 30-day trend, mix by category and by 三事 class, and the child units'
     on-time closure over the period (the wall's ranking column)."""
     _allow(who, CENTER_ROLES, unit, "the wall's figures")
+    if ranked:
+        _allow(who, CENTER_ROLES, ranked, "the wall's ranking")
+    return JSONResponse(_dashboard(conn, unit, days, category, ranked), headers=NO_STORE)
+
+
+def _dashboard(
+    conn: Connection, unit: str, days: int, category: str | None, ranked: str | None
+) -> dict[str, Any]:
+    """The wall's figures for `unit`, with the period's scores of the units under `ranked`
+    (the wall ranks the units under its own unit whatever town the figures are filtered to)."""
     body = wall.dashboard(conn, unit, days, category or None)
-    kids = wall.children(conn, units.get_unit(conn, unit)["code"])
+    kids = wall.children(conn, units.get_unit(conn, ranked or unit)["code"])
     scores = wall.period_scores(conn, [k["code"] for k in kids], days)
     body["units"] = [
         {
@@ -432,7 +446,7 @@ def data_dashboard(
         }
         for k in kids
     ]
-    return JSONResponse(body, headers=NO_STORE)
+    return body
 
 
 @router.get("/maps/data/reassign")

@@ -348,8 +348,6 @@
     }
     function loadDashboard() {
       return getJSON(dashboardUrl()).then(function (d) {
-        // The ranking rates are the whole unit's children: keep them when a town is picked.
-        if (filters.unit && dash && dash.units && (!d.units || !d.units.length)) d.units = dash.units;
         dash = d;
         arrivedSinceDash = {};
         showCharts();
