@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import Connection
 
 from api.browser import LangDep, switch_url
 from api.deps import BasemapDep, ConnDep
@@ -140,7 +139,7 @@ def center(
     )
     state = {
         "cases": wall.cases(conn, code),
-        "dashboard": _dashboard(conn, area or code, days, category or None, code),
+        "dashboard": wall.dashboard(conn, area or code, days, category or None, ranked=code),
         "children": kids,
         "categories": [
             {
@@ -426,27 +425,9 @@ def data_dashboard(
     _allow(who, CENTER_ROLES, unit, "the wall's figures")
     if ranked:
         _allow(who, CENTER_ROLES, ranked, "the wall's ranking")
-    return JSONResponse(_dashboard(conn, unit, days, category, ranked), headers=NO_STORE)
-
-
-def _dashboard(
-    conn: Connection, unit: str, days: int, category: str | None, ranked: str | None
-) -> dict[str, Any]:
-    """The wall's figures for `unit`, with the period's scores of the units under `ranked`
-    (the wall ranks the units under its own unit whatever town the figures are filtered to)."""
-    body = wall.dashboard(conn, unit, days, category or None)
-    kids = wall.children(conn, units.get_unit(conn, ranked or unit)["code"])
-    scores = wall.period_scores(conn, [k["code"] for k in kids], days)
-    body["units"] = [
-        {
-            "code": k["code"],
-            "on_time_rate": scores[k["code"]]["on_time_rate"],
-            "due": scores[k["code"]]["due"],
-            "satisfaction": scores[k["code"]]["satisfaction"],
-        }
-        for k in kids
-    ]
-    return body
+    return JSONResponse(
+        wall.dashboard(conn, unit, days, category or None, ranked=ranked or unit), headers=NO_STORE
+    )
 
 
 @router.get("/maps/data/reassign")

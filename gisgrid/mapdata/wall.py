@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from gisgrid import reports, sql
 from gisgrid.access import Principal
-from gisgrid.divisions import unit_prefix
+from gisgrid.divisions import unit_code, unit_prefix
 from gisgrid.errors import InvalidCode
 from gisgrid.reports import ALARM_CODES, CATEGORIES, STEPS, Family, category
 
@@ -118,9 +118,16 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def dashboard(
-    conn: Connection, unit: str, days: int = 30, choice: str | None = None
+    conn: Connection,
+    unit: str,
+    days: int = 30,
+    choice: str | None = None,
+    *,
+    ranked: str | None = None,
 ) -> dict[str, Any]:
-    """Headline figures, the 30-day trend and the mix by category and by 三事 class."""
+    """Headline figures, the 30-day trend and the mix by category and by 三事 class; with
+    `ranked`, the period's on-time closure and satisfaction of the units under that unit (the
+    wall ranks the units under its own unit whatever town the figures are filtered to)."""
     if days not in PERIODS:
         raise InvalidCode(f"days={days} is not one of {list(PERIODS)}")
     prefix, cats = unit_prefix(unit), categories_of(choice)
@@ -164,7 +171,22 @@ def dashboard(
         ],
         "by_category": [{"code": r["category"], "n": int(r["n"])} for r in mix],
         "by_triage": [{"class": k, "n": triage[k]} for k in ("public", "collective", "private")],
+        "units": _unit_scores(conn, ranked, days) if ranked else [],
     }
+
+
+def _unit_scores(conn: Connection, unit: str, days: int) -> list[dict[str, Any]]:
+    kids = children(conn, unit_code(unit))
+    scores = period_scores(conn, [k["code"] for k in kids], days)
+    return [
+        {
+            "code": k["code"],
+            "on_time_rate": scores[k["code"]]["on_time_rate"],
+            "due": scores[k["code"]]["due"],
+            "satisfaction": scores[k["code"]]["satisfaction"],
+        }
+        for k in kids
+    ]
 
 
 def period_scores(conn: Connection, codes: list[str], days: int) -> dict[str, dict[str, Any]]:
