@@ -16,11 +16,14 @@ from api.routers import (
     auth,
     boundaries,
     cases,
+    departments,
+    events,
     health,
     home,
     households,
     locate,
     maps,
+    media,
     ogc,
     open311,
     patrols,
@@ -30,9 +33,11 @@ from api.routers import (
     tiles,
     units,
 )
-from gisgrid.db import make_engine, make_intake_pool, resolve_database_url
+from gisgrid.db import libpq_url, make_engine, make_intake_pool, resolve_database_url
 from gisgrid.mapdata.tiles import TileCache
+from gisgrid.media import PhotoStore
 from gisgrid.reports import IntakeConfig
+from gisgrid.reports.events import EventHub
 from gisgrid.settings import Settings
 
 DESCRIPTION = """
@@ -58,9 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The intake's own pool: a report costs one round trip and no thread hop (issue 4).
         app.state.intake_pool = make_intake_pool(url)
         await app.state.intake_pool.open()
+        # Push (issue 16): one LISTEN connection per process, fanned out to open streams.
+        app.state.events = EventHub(libpq_url(url))
+        await app.state.events.start()
         try:
             yield
         finally:
+            await app.state.events.stop()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
 
@@ -93,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    app.state.photos = PhotoStore(settings.state_dir / "media")
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
     app.add_middleware(security.AuditWrites)
     app.add_middleware(browser.RememberLang)
@@ -110,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrols.router,
         open311.router,
         cases.router,
+        departments.router,
+        events.router,
+        media.router,
         residents.router,
         maps.router,
         search.router,

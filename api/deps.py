@@ -12,6 +12,7 @@ from api.errors import outcome_statuses
 from api.security import PrincipalDep, client_address
 from gisgrid import reports
 from gisgrid.mapdata import basemap, layers
+from gisgrid.media import PhotoStore
 from gisgrid.settings import Settings
 from maps import pages
 
@@ -62,6 +63,15 @@ async def get_intake(request: Request, who: PrincipalDep) -> Intake:
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 
 
+async def get_report_config(request: Request) -> reports.IntakeConfig:
+    """How reports move through the loop: calendars per county, stage limits, reopening."""
+    config: reports.IntakeConfig = request.app.state.intake_config
+    return config
+
+
+ReportConfigDep = Annotated[reports.IntakeConfig, Depends(get_report_config)]
+
+
 def get_basemap(request: Request) -> pages.Basemap:
     """The service's own basemap (tiles stamped with its version) and the external one the
     settings may name (an unknown datum is refused here, not in a browser)."""
@@ -80,3 +90,12 @@ def get_basemap(request: Request) -> pages.Basemap:
 
 
 BasemapDep = Annotated[pages.Basemap, Depends(get_basemap)]
+
+
+async def get_photos(request: Request) -> PhotoStore:
+    """Where photo files live (under the state dir)."""
+    store: PhotoStore = request.app.state.photos
+    return store
+
+
+PhotosDep = Annotated[PhotoStore, Depends(get_photos)]

@@ -38,6 +38,7 @@ STATUS = {
     errors.InvalidImport: 422,
     errors.ImportRefused: 409,
     errors.CalendarError: 422,
+    errors.UnsupportedMedia: 415,
 }
 
 

@@ -139,6 +139,16 @@ class AuditWrites:
 # Uploads that take big bodies check their own, larger limits (files of tracks, boundaries).
 OWN_BODY_LIMITS = ("/api/v1/patrols/", "/api/v1/roads", "/api/v1/boundaries/")
 BODY_LIMIT = 1024 * 1024
+# Writes that may carry a photo (issue 16: a HEIC straight from a phone is a few MB; each photo
+# is held to gisgrid.media.MAX_PHOTO_BYTES by the route) get this larger limit instead.
+PHOTO_BODY_LIMIT = 24 * 1024 * 1024
+
+
+def _carries_photo(path: str, content_type: bytes) -> bool:
+    """A multipart upload to a path that takes photos (other bodies keep the 1 MiB limit)."""
+    return content_type.startswith(b"multipart/form-data") and (
+        path.endswith(("/photos", "/visits")) or path.startswith("/open311/v2/requests")
+    )
 
 
 class _BodyTooLarge(Exception):
@@ -164,9 +174,12 @@ class BodyLimit:
         ):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send, int(declared), scope["path"])
+        headers = dict(scope["headers"])
+        photo = _carries_photo(scope["path"], headers.get(b"content-type", b""))
+        limit = PHOTO_BODY_LIMIT if photo else self.limit
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, int(declared), scope["path"], limit)
             return
         seen, started, over = 0, False, False
 
@@ -174,7 +187,7 @@ class BodyLimit:
             nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:  # a chunked body that never said its length
+            if seen > limit:  # a chunked body that never said its length
                 over = True
                 raise _BodyTooLarge
             return message
@@ -185,7 +198,7 @@ class BodyLimit:
                 # The framework answered the interrupted read with its own 400; say why instead.
                 if not started:
                     started = True
-                    await self._refuse(send, seen, scope["path"])
+                    await self._refuse(send, seen, scope["path"], limit)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -194,11 +207,12 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _BodyTooLarge:
             if not started:
-                await self._refuse(send, seen, scope["path"])
+                await self._refuse(send, seen, scope["path"], limit)
 
-    async def _refuse(self, send: Send, size: int, path: str = "") -> None:
+    async def _refuse(self, send: Send, size: int, path: str = "", limit: int = 0) -> None:
+        limit = limit or self.limit
         said = (
-            f"request body of {size:,}+ bytes is over the {self.limit:,}-byte limit for this "
+            f"request body of {size:,}+ bytes is over the {limit:,}-byte limit for this "
             "endpoint; nothing was stored"
         )
         # Open311 clients read errors as the spec's list of {code, description}.

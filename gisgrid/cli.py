@@ -119,10 +119,15 @@ def _print_demo_account(engine, county: str, host: str, port: int) -> None:  # t
 
     with engine.begin() as conn:
         username, password = accounts.reissue_demo_account(conn, county)
+        dept_user, dept_password = accounts.reissue_demo_department_account(conn, county, "ZJ")
     _say(
         f"map pages: sign in at http://{host}:{port}/login as {username} / {password} "
         f"(county operator of {county[:6]}; new password on every `gisgrid demo`), then open "
         f"http://{host}:{port}/maps/center?unit={county[:6]}"
+    )
+    _say(
+        f"a department's inbox: {dept_user} / {dept_password} (handler of the GENERATED 住建 "
+        f"department ZJ) sees http://{host}:{port}/api/v1/departments/ZJ/cases?county={county[:6]}"
     )
 
 
@@ -183,7 +188,15 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     os.environ["GISGRID_DATABASE_URL"] = url
     _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     # An import string keeps the core free of web-framework imports.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # Open event streams (phones, walls) would hold a shutdown forever: give them 3 s.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=3,
+    )
     return 0
 
 
@@ -351,6 +364,52 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
+BULLETIN_FORMATS = ("json", "csv", "html", "png")
+
+
+def cmd_bulletin(args: argparse.Namespace, settings: Settings) -> int:
+    """bulletin --unit C --month YYYY-MM -o FILE: the monthly bulletin (通报) to a file."""
+    from pathlib import Path
+
+    from gisgrid.access import COMMAND_LINE
+    from gisgrid.db import make_engine
+    from gisgrid.reports import IntakeConfig
+    from gisgrid.reports.bulletin import bulletin_csv, monthly_bulletin
+
+    out = Path(args.output)
+    fmt = args.format or out.suffix.lstrip(".").lower()
+    if fmt not in BULLETIN_FORMATS:
+        raise SystemExit(
+            f"gisgrid bulletin: cannot tell the format of {out.name!r}; name the file .json, "
+            ".csv, .html or .png, or give --format"
+        )
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.connect() as conn:
+            b = monthly_bulletin(
+                conn, COMMAND_LINE, args.unit, args.month, IntakeConfig.from_settings(settings)
+            )
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        out.write_text(json.dumps(b, ensure_ascii=False, indent=1, default=str), "utf-8")
+    elif fmt == "csv":
+        out.write_text(bulletin_csv(b), "utf-8", newline="")
+    else:
+        # maps/ renders; the core stays free of it (a plain import at call time, as serve does).
+        import importlib
+
+        page = importlib.import_module("maps.bulletin")
+        png = page.render_png(b)
+        out.write_bytes(png) if fmt == "png" else out.write_text(page.render_html(b, png), "utf-8")
+    _say(
+        f"wrote the {b['issue']} bulletin of {b['unit']['name']} ({b['unit']['code']}) to {out}: "
+        f"{b['unit']['due']} due, closure {b['unit']['closure_rate']}, on time "
+        f"{b['unit']['on_time_rate']}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="gisgrid", description=__doc__)
@@ -418,6 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--county", help="only this county's grids (6 or 12 digits)")
     assign.add_argument("--dry-run", action="store_true", help="count changes, write nothing")
     assign.set_defaults(func=cmd_assign)
+
+    bul = sub.add_parser("bulletin", help="the monthly bulletin (通报) of a unit, to a file")
+    bul.add_argument("--unit", required=True, help="county, town or village code")
+    bul.add_argument("--month", help="YYYY-MM (default: the last complete month)")
+    bul.add_argument("-o", "--output", required=True, help="file: .json, .csv, .html or .png")
+    bul.add_argument("--format", choices=BULLETIN_FORMATS, help="(else from the file's name)")
+    bul.set_defaults(func=cmd_bulletin)
 
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")

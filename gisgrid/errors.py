@@ -87,3 +87,7 @@ class ImportRefused(GisGridError):
 
 class CalendarError(GisGridError):
     """A working calendar setting (periods, holidays) or a time-limit question is malformed."""
+
+
+class UnsupportedMedia(GisGridError):
+    """An upload is not a photo of a kind the service reads (JPEG, PNG, HEIC)."""

@@ -271,7 +271,8 @@ class Report(Base):
         DateTime(timezone=True), server_default=func.now(), index=True
     )
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed by 0009_loop: scores select the cases that fell due in a period.
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
@@ -299,13 +300,43 @@ class Report(Base):
     # The closed loop (migration 0007_cases): the call-back verdict and escalations so far.
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
     escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # The loop as centers are judged by it (migration 0009_loop): 三事分流 class, the stage of
+    # the seven and its time limit, the department whistled to (吹哨) and its own clock, the
+    # closing code and how often an unsatisfied verdict reopened it.
+    triage: Mapped[str | None] = mapped_column(String(12))  # private|collective|public
+    triage_reason: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(12))
+    stage_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
+    dept_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_respond_by: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_reason: Mapped[str | None] = mapped_column(String(16))
+    reopens: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household_group.id", ondelete="SET NULL")
+    )
 
 
 class ReportEvent(Base):
     """One step of a report's loop: who did what, from which status to which, and why."""
 
     __tablename__ = "report_event"
-    __table_args__ = (Index("ix_report_event_report_at", "report_id", "at"),)
+    __table_args__ = (
+        Index("ix_report_event_report_at", "report_id", "at"),
+        Index(
+            "uq_report_event_key",
+            "report_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int] = mapped_column(
@@ -321,6 +352,120 @@ class ReportEvent(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    # 0009_loop: what the step carried (department, triage class, closing code, reason).
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+    # 0009_field: the client's key for this step; a resend of the same step is taken once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class Department(Base):
+    """A county's functional department (职能部门): what it owns and how fast it must answer."""
+
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("county_code", "code", name="uq_department_county_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    categories: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), default=list, server_default="{}"
+    )
+    response_hours: Mapped[int] = mapped_column(SmallInteger)  # 报到: accept within
+    feedback_hours: Mapped[int] = mapped_column(SmallInteger)  # 限时办理反馈: feed back within
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Photo(Base):
+    """A photo as uploaded once (content-addressed by its SHA-256); files on disk (0009_field)."""
+
+    __tablename__ = "photo"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    bytes_in: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # Where and when it was taken, from its EXIF (kept for staff; the served copy has none).
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    taken_lon: Mapped[float | None] = mapped_column(Float)
+    taken_lat: Mapped[float | None] = mapped_column(Float)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ReportPhoto(Base):
+    """A photo on a report: with the report, or the handler's before/after (0009_field)."""
+
+    __tablename__ = "report_photo"
+    __table_args__ = (
+        UniqueConstraint("report_id", "photo_id", name="uq_report_photo_report_photo"),
+        Index(
+            "uq_report_photo_key",
+            "report_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("report.id", ondelete="CASCADE", name="fk_report_photo_report_id")
+    )
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", name="fk_report_photo_photo_id"))
+    stage: Mapped[str] = mapped_column(String(12))  # report | before | after
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    added_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class HouseholdVisit(Base):
+    """入户走访: a visit to a household, what kind, what it changed (0009_field)."""
+
+    __tablename__ = "household_visit"
+    __table_args__ = (
+        Index("ix_household_visit_household_at", "household_id", "visited_at"),
+        Index("ix_household_visit_grid_at", "grid_id", "visited_at"),
+        Index(
+            "uq_household_visit_key",
+            "account_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE", name="fk_household_visit_household")
+    )
+    grid_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid.id", name="fk_household_visit_grid_id")
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # routine | care | dispute | info_update
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("photo.id", name="fk_household_visit_photo_id")
+    )
+    changes: Mapped[dict | None] = mapped_column(JSONB)
+    visited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class PatrolTrack(Base):
@@ -375,6 +520,10 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    # 0009_loop: a department handler (职能部门) acts for this department only.
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL")
     )
 
 

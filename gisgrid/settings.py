@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     work_periods: str = "08:30-12:00,14:00-17:30"
     work_holidays: list[dt.date] = []
     work_extra_days: list[dt.date] = []  # weekend days worked instead of a holiday (调休)
+    # Per-county calendars (holidays and 调休 days from the State Council's notices); the two
+    # lists above are added to every county's file as an override.
+    calendar_dir: Path = PROJECT_DIR / "data" / "calendars"
+    # The loop (issue 17). Reports from these sources are checked on site (核查) before they are
+    # registered and dispatched; patrol and video reports were seen by staff already.
+    check_sources: list[str] = ["resident", "hotline"]
+    # Time limits of the stages that have no limit of their own, in working hours:
+    # {"collected": 2, "checked": 2, "registered": 2, "supervised": 8, "fed_back": 8}.
+    stage_hours: dict[str, float] = {}
+    # An unsatisfied verdict within this many days of closing reopens the case to its handler.
+    reopen_days: float = 15.0
+    # Red and black lists (红黑榜): per level {"measure", "top", "bottom", "min_cases"}.
+    red_black_rules: dict[str, dict[str, float | str]] = {}
     # Duplicate rules per service code: {"SJ01": [radius_m, window_hours]}; 0 m turns it off.
     duplicate_rules: dict[str, tuple[float, float]] = {}
     # Maps (issues 5, 14). The service draws its own basemap (vector tiles of the roads, water,

@@ -1,8 +1,10 @@
-"""Map pages built with folium: the center's wall, the grid worker's phone map, the planner's map.
+"""Map pages built with folium: the shared base every map page draws on, and the planner's map.
 
-Data comes in as plain dicts (from gisgrid.mapdata via the API); nothing here runs SQL. Every
-script and stylesheet points at gisgrid's own /static, never a CDN, so pages work on networks
-cut off from the internet. Live behaviour (polling, offline fallback) is in static/gisgrid/*.js.
+The center's wall is maps/center.py, the grid worker's phone map maps/worker.py and the
+residents' pages maps/resident.py; they build on the helpers here. Data comes in as plain dicts
+(from gisgrid.mapdata via the API); nothing here runs SQL. Every script and stylesheet points at
+gisgrid's own /static, never a CDN, so pages work on networks cut off from the internet. Live
+behaviour (polling, push, offline fallback) is in static/gisgrid/*.js.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from branca.element import Element, Figure, MacroElement
 from folium.plugins import VectorGridProtobuf
 from jinja2 import Template
 
-from maps import offline
 from maps.i18n import DEFAULT_LANG, HTML_LANG, strings, t
 
 STATIC = "/static"
@@ -282,66 +283,6 @@ def _config(m: folium.Map, page: str, data: PageData, basemap: Basemap, **extra:
 
 def _panel(inner: str, css_class: str = "gg-panel") -> Element:
     return Element(f'<div class="{css_class}">{inner}</div>')
-
-
-def worker_page(data: PageData, basemap: Basemap) -> str:
-    """A grid worker's phone map: the grid, its open cases and households, 'where am I'."""
-    m = _base_map(data, basemap, phone=True)
-    assert data.grids is not None
-    grid_layer = folium.GeoJson(
-        data.grids,
-        name="Grid",
-        style_function=lambda f: {"color": "#c05621", "weight": 3, "fillOpacity": 0.05},
-        interactive=False,
-    ).add_to(m)
-    if data.unpatrolled and data.unpatrolled.get("features"):
-        folium.GeoJson(
-            data.unpatrolled,
-            name="Roads not patrolled (24 h)",
-            style_function=lambda f: {"color": "#c53030", "weight": 3, "dashArray": "6 4"},
-            tooltip=folium.GeoJsonTooltip(fields=["length_m"], aliases=["Not patrolled, m"])
-            if "length_m" in data.unpatrolled["features"][0].get("properties", {})
-            else None,
-        ).add_to(m)
-    use_tiles = data.force_tiles or data.household_count > HOUSEHOLD_GEOJSON_MAX
-    if use_tiles:
-        _households_tiles_layer(data.urls["household_tiles"], show=True).add_to(m)
-    households_group = folium.FeatureGroup(name="Households").add_to(m)
-    cases_group = folium.FeatureGroup(name="Open cases").add_to(m)
-    me_group = folium.FeatureGroup(name="Me").add_to(m)
-    _fig(m).html.add_child(
-        _panel(
-            f"<b>{_esc(data.title)}</b>"
-            '<span id="gg-net" class="gg-net">…</span>'
-            '<button id="gg-locate" type="button">Where am I</button>'
-            # A plain form: signs out (and clears this phone's copy) even without the script.
-            '<form id="gg-signout" method="post" action="/logout">'
-            '<button type="submit">Sign out</button></form>'
-            '<details><summary>Open cases <span id="gg-case-count"></span></summary>'
-            '<ol id="gg-cases" class="gg-list"></ol>'
-            '<div id="gg-step-msg" class="gg-note" role="status"></div></details>',
-            "gg-bar",
-        )
-    )
-    _fig(m).html.add_child(
-        _config(
-            m,
-            "worker",
-            data,
-            basemap,
-            bbox=data.bbox,
-            grid=grid_layer.get_name(),
-            households=households_group.get_name(),
-            householdsAreTiles=use_tiles,
-            cases=cases_group.get_name(),
-            me=me_group.get_name(),
-            initial={"households": data.households, "reports": data.reports},
-            fetchedAt=data.fetched_at,
-            offline=None if data.snapshot else offline.page_config(),
-            pollSeconds=30,
-        )
-    )
-    return _render(m, data.lang)
 
 
 def planner_page(data: PageData, basemap: Basemap) -> str:

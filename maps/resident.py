@@ -100,6 +100,10 @@ def resident_page(
             '<input name="address" maxlength="500"></label>'
             f"<label>{_esc(t(lang, 'resident.phone'))}"
             '<input name="phone" type="tel" maxlength="30" autocomplete="tel"></label>'
+            # Photos go up after the report is filed, with its receipt (at most three).
+            f'<div class="gg-photo">{_esc(t(lang, "resident.photo"))}'
+            '<label class="gg-file"><input type="file" name="photo" accept="image/*" multiple>'
+            f'<span id="gg-photo-n">{_esc(t(lang, "resident.photo_pick"))}</span></label></div>'
             f'<button type="submit" id="gg-send">{_esc(t(lang, "resident.send"))}</button>'
             '<div id="gg-result" role="status" aria-live="polite"></div>'
             f'<p><a class="gg-link" href="/report/track">{_esc(t(lang, "resident.follow"))}</a></p>'
@@ -209,6 +213,8 @@ def progress_page(
     )
     level = p.get("handler_level") or ""
     handler = t(lang, f"progress.level_{level}") if level in LEVELS else (level or "—")
+    if p.get("department"):  # whistled to a department (吹哨): it is named
+        handler = p["department"]["name"]
     steps = "".join(
         f"<li><b>{_esc(_step_label(lang, s['action']))}</b>"
         + (_verdict_words(lang, s) if s["action"] == "evaluate" else "")
@@ -225,18 +231,36 @@ def progress_page(
         )
     if p.get("supporters"):
         notes += f'<p class="note">{_esc(t(lang, "progress.supporters", n=p["supporters"]))}</p>'
-    status = t(lang, f"progress.status_{p['status']}")
+    # Not registered yet: waiting for the grid worker's on-site check (核查), or found true and
+    # waiting to be registered (立案); the check has a time limit of its own.
+    stage = p.get("stage") or {}
+    waiting = p["status"] == "submitted" and stage.get("name") in ("collected", "checked")
+    status = (
+        t(lang, f"progress.stage_{stage['name']}")
+        if waiting
+        else t(lang, f"progress.status_{p['status']}")
+    )
+    due = (
+        f"{_esc(t(lang, 'progress.check_by'))}{_when(lang, stage.get('due_at'))}"
+        if waiting and not p.get("due_at") and stage.get("due_at")
+        else f"{_esc(t(lang, 'progress.due_by'))}{_when(lang, p.get('due_at'))}"
+    )
+    outcome = p.get("outcome") or {}
+    ended = (
+        f"<br>{_esc(t(lang, 'progress.outcome'))}{_esc(t(lang, f'progress.outcome_{code}'))}"
+        if (code := outcome.get("code")) in OUTCOME_CODES
+        else ""
+    )
     body = (
         f"{PROGRESS_STYLE}<h1>{_esc(t(lang, 'progress.report_no', id=p['id']))}</h1>"
         f"<p class='st' id='status'>{_esc(status)}</p>"
-        f"<p>{where}<br>{_esc(t(lang, 'progress.handled_by'))}{_esc(handler)}<br>"
-        f"{_esc(t(lang, 'progress.due_by'))}{_when(lang, p.get('due_at'))}"
+        f"<p>{where}<br>{_esc(t(lang, 'progress.handled_by'))}{_esc(handler)}<br>{due}"
         + (
             f"<br>{_esc(t(lang, 'progress.closed_at'))}{_when(lang, p['closed_at'])}"
             if p.get("closed_at")
             else ""
         )
-        + f"</p>{notes}"
+        + f"{ended}</p>{notes}"
         + (f"<p class='said' id='said'>{_esc(said)}</p>" if said else "")
         + f"<h2>{_esc(t(lang, 'progress.steps'))}</h2><ol class='steps' id='steps'>{steps}</ol>"
         + _verdict_form(lang, p)
@@ -245,4 +269,5 @@ def progress_page(
     return site.page(lang, f"#{p['id']} · {status}", body, switch_url=switch_url)
 
 
-LEVELS = ("full_time", "grid_chief", "part_time", "village", "town", "county")
+LEVELS = ("full_time", "grid_chief", "part_time", "village", "town", "county", "department")
+OUTCOME_CODES = ("resolved", "partly_resolved", "not_solvable", "unreachable")

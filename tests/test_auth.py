@@ -380,3 +380,121 @@ def test_an_open311_post_is_audited_once_with_its_report(
     assert r.status_code in (400, 403)
     with engine.connect() as conn:
         assert conn.execute(text(count)).scalar_one() == after + 1
+
+
+# --- The loop as centers are judged by it (issue 17): bulletins, lists, scores by worker,
+# department inboxes. Written out by hand like the matrix above. ------------------------------
+
+LOOP_EXPECTED = {
+    # (county bulletin, own town's red/black lists, county scores by worker, ZJ's inbox,
+    #  the wall's live cases of the own town)
+    "admin":              ("200", "200", "200", "200", "200"),
+    "county_operator":    ("200", "200", "200", "200", "200"),
+    "town_operator":      ("403", "200", "403", "200", "200"),
+    "village_operator":   ("403", "403", "403", "403", "403"),
+    "grid_chief":         ("403", "403", "403", "403", "403"),
+    "grid_worker":        ("403", "403", "403", "403", "403"),
+    "household_leader":   ("403", "403", "403", "403", "403"),
+    "planner":            ("200", "200", "200", "403", "200"),
+    # bound to no department: sees no case; a department's cases are its inbox, not the wall
+    "department_handler": ("200", "200", "200", "403", "403"),
+    "resident":           ("403", "403", "403", "403", "403"),
+    "public":             ("401", "401", "401", "401", "401"),  # workers are named people
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(LOOP_EXPECTED))
+def test_loop_endpoints_role_scope_matrix(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
+) -> None:
+    home = places[0]
+    token = tokens.get(role)
+    got = (
+        str(_call(http, token, "/api/v1/units/441226/bulletin").status_code),
+        str(_call(http, token, f"/api/v1/units/{home.town}/redblack").status_code),
+        str(_call(http, token, "/api/v1/units/441226/scores", by="workers").status_code),
+        str(_call(http, token, "/api/v1/departments/ZJ/cases", county="441226").status_code),
+        str(_call(http, token, "/maps/data/reports", unit=home.town).status_code),
+    )
+    assert got == LOOP_EXPECTED[role]
+
+
+# Household visits (issue 16): who records a visit (POST) to a household of the home grid and of
+# the other town's grid, and who reads the home household's visits. Written out by hand.
+VISITS_EXPECTED = {
+    "admin":              ("201", "201", "200"),
+    "county_operator":    ("201", "201", "200"),
+    "town_operator":      ("201", "403", "200"),
+    "village_operator":   ("201", "403", "200"),
+    "grid_chief":         ("201", "403", "200"),
+    "grid_worker":        ("201", "403", "200"),
+    "household_leader":   ("403", "403", "200"),
+    "planner":            ("403", "403", "200"),
+    "department_handler": ("403", "403", "200"),
+    "resident":           ("403", "403", "403"),
+    "public":             ("401", "401", "401"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(VISITS_EXPECTED))
+def test_visit_role_scope_matrix(
+    http: httpx.Client,
+    tokens: dict[str, str],
+    places: tuple[Place, Place],
+    engine: Engine,
+    role: str,
+) -> None:
+    home, away = places
+    token = tokens.get(role)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"kind": "routine", "note": "auth matrix"}
+    try:
+        got = (
+            str(
+                http.post(
+                    f"/api/v1/households/{home.household}/visits", json=body, headers=headers
+                ).status_code
+            ),
+            str(
+                http.post(
+                    f"/api/v1/households/{away.household}/visits", json=body, headers=headers
+                ).status_code
+            ),
+            str(
+                http.get(f"/api/v1/households/{home.household}/visits", headers=headers).status_code
+            ),
+        )
+        assert got == VISITS_EXPECTED[role]
+        # Push: who may listen (allowed roles would open a stream; only refusals are asked).
+        if role in ("resident", "public"):
+            r = http.get("/api/v1/events", headers=headers)
+            assert r.status_code == (401 if role == "public" else 403)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM household_visit WHERE note = 'auth matrix'"))
+
+
+def test_a_visit_photo_is_for_staff_in_scope_only(
+    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], engine: Engine
+) -> None:
+    from tests.field_fixtures import photo_bytes
+
+    home = places[0]
+    r = http.post(
+        f"/api/v1/households/{home.household}/visits",
+        data={"kind": "care", "note": "auth photo"},
+        files={"photo": ("v.jpg", photo_bytes(colour=(9, 99, 199)), "image/jpeg")},
+        headers={"Authorization": f"Bearer {tokens['grid_worker']}"},
+    )
+    try:
+        assert r.status_code == 201, r.text
+        url = r.json()["photo_url"]
+        assert http.get(url).status_code == 401  # the public: sign in
+        for role, status in (("grid_worker", 200), ("town_operator", 200), ("admin", 200)):
+            got = http.get(url, headers={"Authorization": f"Bearer {tokens[role]}"})
+            assert got.status_code == status, role
+            if status == 200:
+                assert got.headers["cache-control"].startswith("private")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM household_visit WHERE note = 'auth photo'"))

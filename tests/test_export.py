@@ -30,10 +30,15 @@ def test_the_bulletin_has_a_title_legend_scale_and_source(admin_http: httpx.Clie
         assert _has(img, legend, export._hex(c)), c
     assert _has(img, legend, (201, 42, 42))  # the overdue case symbol
     assert _has(img, (0, h - unit * 3, w, h), (90, 90, 90))  # the source line
-    # English on request, and a small image keeps everything on it.
-    r = admin_http.get(
-        "/maps/export.png", params={"unit": "441226101", "width": 600, "height": 400, "lang": "en"}
-    )
+    # English on request, and a small image keeps everything on it (asked by a client of its
+    # own: ?lang= is remembered in a cookie, which must not follow the shared client around).
+    with httpx.Client(
+        base_url=str(admin_http.base_url), headers=admin_http.headers, timeout=30
+    ) as own:
+        r = own.get(
+            "/maps/export.png",
+            params={"unit": "441226101", "width": 600, "height": 400, "lang": "en"},
+        )
     assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (600, 400)
 
 

@@ -120,6 +120,7 @@ ROOMS = (
     "demo",
     "divisions",
     "mapdata",
+    "media",
     "patrols",
     "reports",
 )
@@ -130,7 +131,7 @@ SQL_START = re.compile(
     r"\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\S+(\s+\w+)?\s+SET\s|DELETE\s+FROM\s"
     r"|WITH\s+(RECURSIVE\s+)?\w+(\s*\([^)]*\))?\s+AS\s*\(|(CREATE|DROP|ALTER)\s+[A-Z]"
     r"|COPY\s+(\(|\S+(\s*\([^)]*\))?\s+(FROM|TO)\s)|SET\s+(LOCAL\s+|SESSION\s+)?\w+\s*(=|TO\s)"
-    r"|SHOW\s+\w|LOCK\s+\w|TRUNCATE\s|ANALYZE\b|VACUUM\b)"
+    r"|SHOW\s+\w|LOCK\s+\w|TRUNCATE\s|ANALYZE\b|VACUUM\b|LISTEN\s+\w|NOTIFY\s+\w)"
 )
 RUNNER = {"load", "statement", "execute", "rows", "first", "scalar", "composed", "copy_csv"}
 NAME = re.compile(rf"({'|'.join(ROOMS)})/[a-z0-9_]+")

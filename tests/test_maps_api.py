@@ -330,5 +330,5 @@ def test_worker_page_shows_roads_not_patrolled(http: httpx.Client, conn: Connect
     page = http.get("/maps/worker", params={"grid": code})
     assert page.status_code == 200
     # The layer's tooltip and the segments' own properties are in the page.
-    assert "Not patrolled, m" in page.text
+    assert "未巡查（米）" in page.text
     assert page.text.count('"since_last_visit": "never"') >= len(never)

@@ -76,7 +76,10 @@ def _open(
     page = context.new_page()
     rec = Recorder(page)
     page.goto(url, wait_until="load")
-    page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+    try:
+        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+    except Exception:
+        raise AssertionError(f"{url}: {page.content()[:500]} {rec.errors}") from None
     page.wait_for_timeout(400)  # let canvas layers paint
     return page, rec
 

@@ -1,7 +1,8 @@
 """The center's wall as an operator uses it, in Chromium at 1920x1080: sign in and land on it,
 filter by town, open a case from the lists, supervise (督办) and verify-and-close (核查结案) it
-from the drawer, an emergency filed meanwhile raises the alarm, large type; Chinese only,
-nothing fetched from outside, and a poll with nothing new costs almost nothing."""
+from the drawer with a closing code, an emergency filed meanwhile raises the alarm, large type;
+a resident's report waiting for its on-site check, then registered (立案) from the drawer;
+Chinese only, nothing fetched from outside, and a poll with nothing new costs almost nothing."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, text
 
 from gisgrid.access import accounts
+from gisgrid.access.accounts import Principal, Role
+from gisgrid.reports import cases as cases_
+from gisgrid.reports import intake
+from gisgrid.reports.intake import ReportIn
 from tests.test_pages_home import visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -186,17 +191,33 @@ def test_an_operator_runs_the_wall(
         assert not _latin(page, operator), _latin(page, operator)
         page.screenshot(path=str(ARTIFACTS / "wall-drawer-1920.png"))
 
-        # Verify and close the fed-back one from the "to verify" list: it leaves the wall.
+        # Verify and close the fed-back one from the "to verify" list with a closing code
+        # (结案类型, issue 17; 无法解决 asks why): it leaves the wall.
+        # The town has many cases fed back (the demo's month goes round the loop): the list
+        # is narrowed to street lamps first.
         fed = cases["fed"]
+        page.select_option("#gg-f-cat", "BJ02")
         page.click(f"#gg-verify button[data-id='{fed}']")
         page.wait_for_function(f"document.body.getAttribute('data-drawer-loaded') === '{fed}'")
+        offered = page.locator("#gg-drawer .gg-drawer-steps button[data-step]").evaluate_all(
+            "bs => bs.map(b => b.dataset.step)"
+        )
+        assert "close" in offered and "supervise" not in offered  # what a fed-back case allows
         page.click("#gg-drawer button[data-step='close']")
+        page.select_option("#gg-drawer select[name=outcome]", "not_solvable")
+        assert page.is_visible("#gg-drawer select[name=outcome_reason]")
+        page.select_option("#gg-drawer select[name=outcome]", "resolved")
+        assert not page.is_visible("#gg-drawer select[name=outcome_reason]")
+        page.click("#gg-drawer button[type=submit]")
         page.wait_for_function(f"document.body.getAttribute('data-step-done') === 'close:{fed}'")
         page.wait_for_function(f"!document.querySelector('#gg-verify button[data-id=\"{fed}\"]')")
         with engine.connect() as conn:
             got = dict(
                 conn.execute(
-                    text("SELECT r.id, r.status::text FROM report r WHERE r.id IN (:a, :b)"),
+                    text(
+                        "SELECT r.id, r.status::text || coalesce(':' || r.outcome, '') "
+                        "FROM report r WHERE r.id IN (:a, :b)"
+                    ),
                     {"a": late, "b": fed},
                 ).all()
             )
@@ -204,7 +225,9 @@ def test_an_operator_runs_the_wall(
                 text("SELECT note FROM report_event WHERE report_id = :r AND action = 'supervise'"),
                 {"r": late},
             ).scalar_one()
-        assert got == {late: "dispatched", fed: "closed"} and supervised == "今天下班前清运完毕"
+        assert got == {late: "dispatched", fed: "closed:resolved"}
+        assert supervised == "今天下班前清运完毕"
+        page.select_option("#gg-f-cat", "")
 
         # An emergency filed meanwhile: red on the wall within seconds, and the alarm sounds.
         alarms = int(page.get_attribute("body", "data-alarm") or 0)
@@ -288,3 +311,72 @@ def test_reassign_from_the_wall_offers_the_villages_workers_on_duty(
     # Only those who may reassign (operators) get the list.
     with httpx.Client(base_url=server, timeout=30) as anon:
         assert anon.get("/maps/data/reassign", params={"report": late}).status_code == 401
+
+
+def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_there(
+    browser: Browser, server: str, engine: Engine, operator: str, town: dict[str, str]
+) -> None:
+    """Issue 17 on the wall: a resident's report arrives as open and new, waiting for the grid
+    worker's on-site check (核查) with the check's own limit; the drawer offers only what the
+    loop allows — refusing it (不予立案), not registering it — until it is found true; then the
+    center registers it (立案) and its clock starts."""
+    with engine.begin() as conn:
+        spot = conn.execute(
+            text(
+                "SELECT ST_X(ST_PointOnSurface(g.geom)) AS x, ST_Y(ST_PointOnSurface(g.geom)) AS y "
+                "FROM grid g WHERE g.code = :g AND g.valid_to IS NULL"
+            ),
+            {"g": town["grid"]},
+        ).one()
+        filed = intake.submit_report(
+            conn,
+            ReportIn(
+                "SJ01", lon=spot.x, lat=spot.y, source="resident", description=MARK + "待核查"
+            ),
+        )
+    rid = filed["id"]
+    assert filed["status"] == "submitted" and filed["stage"]["name"] == "collected"
+    context = browser.new_context(viewport=WALL)
+    page = context.new_page()
+    outside, errors = _watch(page, server)
+    try:
+        page.goto(f"{server}/login?next=/maps/center?unit={town['code']}")
+        page.fill("input[name=username]", operator)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button")
+        page.wait_for_url(f"**/maps/center?unit={town['code']}*")
+        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        # Open and new: it is among the open cases and heads the last hour's list.
+        page.click(f"#gg-new button[data-id='{rid}']")
+        page.wait_for_function(f"document.body.getAttribute('data-drawer-loaded') === '{rid}'")
+        head = page.text_content("#gg-drawer .gg-drawer-status") or ""
+        assert "待现场核查" in head and "核查时限" in head
+        steps = "#gg-drawer .gg-drawer-steps button[data-step]"
+        offered = page.locator(steps).evaluate_all("bs => bs.map(b => b.dataset.step)")
+        assert offered == ["cancel"], offered  # not registered before its check
+        # The grid worker finds it true on site; the wall hears it and offers 立案.
+        worker = Principal(account_id=-941, username="t-wall-w", role=Role.grid_worker, scope="")
+        with engine.begin() as conn:
+            cases_.act(conn, worker, rid, "check", note="现场属实")
+        page.wait_for_function(
+            "() => /已核查，待立案/.test(document.querySelector("
+            "'#gg-drawer .gg-drawer-status').textContent)",
+            timeout=15000,
+        )
+        page.wait_for_function(
+            f"!!document.querySelector(\"{steps}[data-step='register']\")", timeout=15000
+        )
+        page.click("#gg-drawer button[data-step='register']")
+        page.wait_for_function(f"document.body.getAttribute('data-step-done') === 'register:{rid}'")
+        with engine.connect() as conn:
+            status, stage, due = conn.execute(
+                text("SELECT status::text, stage, due_at FROM report WHERE id = :r"), {"r": rid}
+            ).one()
+        assert (status, stage) == ("dispatched", "registered") and due is not None
+        assert "时限" in (page.text_content("#gg-drawer .gg-drawer-status") or "")
+        assert not outside, outside
+        assert not errors, errors
+    finally:
+        context.close()
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM report WHERE id = :r"), {"r": rid})

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from gisgrid.reports import WorkingCalendar, intake
+from gisgrid.access.accounts import Principal, Role
+from gisgrid.reports import WorkingCalendar, cases, intake
 from gisgrid.reports.intake import ReportIn
 from gisgrid.reports.taxonomy import ALARM_CODES, CATEGORIES, category
 
@@ -48,8 +49,24 @@ def test_intake_counts_an_emergency_on_the_24_hour_clock(
         )
     ).one()
     night = FRIDAY_NIGHT.astimezone(dt.UTC)
-    # Far-apart categories: an emergency is never a duplicate of a garbage report.
-    fire = intake.submit_report(conn, ReportIn("ZZ12", lon=home.x, lat=home.y), now=night)
+    # Found on patrol: registered and dispatched at once, the clock starts now. Far-apart
+    # categories: an emergency is never a duplicate of a garbage report.
+    fire = intake.submit_report(
+        conn, ReportIn("ZZ12", lon=home.x, lat=home.y, source="patrol"), now=night
+    )
     assert fire["due_at"] == night + dt.timedelta(hours=1)
-    bin_ = intake.submit_report(conn, ReportIn("BJ06", lon=home.x, lat=home.y), now=night)
+    bin_ = intake.submit_report(
+        conn, ReportIn("BJ06", lon=home.x, lat=home.y, source="patrol"), now=night
+    )
     assert bin_["due_at"].astimezone(CN).date() == dt.date(2026, 11, 23)
+    # A resident's report is checked on site first (核查, issue 17); registered (立案) at
+    # night, an emergency's clock still runs day and night from then.
+    flood = intake.submit_report(
+        conn, ReportIn("SJ09", lon=home.x + 0.01, lat=home.y, source="resident"), now=night
+    )
+    assert flood["status"] == "submitted" and flood["due_at"] is None
+    worker = Principal(account_id=-931, username="t-tax-w", role=Role.grid_worker, scope="")
+    later = night + dt.timedelta(minutes=20)
+    cases.act(conn, worker, flood["id"], "check", now=later)
+    registered = cases.act(conn, worker, flood["id"], "register", now=later)
+    assert registered["due_at"] == later + dt.timedelta(hours=1)

@@ -7,21 +7,23 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.browser import LangDep, switch_url
 from api.deps import BasemapDep, ConnDep
 from api.security import PrincipalDep
+from gisgrid.access import visits
 from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.divisions import units
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
 from gisgrid.mapdata import basemap, layers, wall
 from gisgrid.patrols import coverage
-from gisgrid.reports import cases
-from gisgrid.reports.taxonomy import CATEGORIES
+from gisgrid.reports import CANCEL_REASONS, CATEGORIES, OUTCOMES, cases
 from maps import center as center_page
 from maps import export, offline, pages
+from maps import worker as worker_page
 from maps.assets import read_static, shell_assets
 
 router = APIRouter(tags=["maps"])
@@ -42,9 +44,11 @@ def _measures() -> dict[str, str]:
     return {k: layers.MEASURES[k][0] for k in layers.available_measures()}
 
 
-# Who may open each page: centre operators and departments the wall, grid staff the phone map
+# Who may open each page: centre operators (and planners) the wall, grid staff the phone map
 # (household leaders too: it shows their grid's cases and doors), planners the planning map.
-CENTER_ROLES = REGISTER_READERS
+# Department handlers (职能部门) are not on the wall: a department sees and acts on the cases sent
+# to it, which its inbox lists (GET /api/v1/departments/{code}/cases), not every case of a county.
+CENTER_ROLES = REGISTER_READERS - {Role.department_handler}
 WORKER_ROLES = FIELD_ROLES | {Role.household_leader}
 PLANNER_ROLES = MAP_EDITORS | {Role.town_operator, Role.village_operator}
 
@@ -132,9 +136,9 @@ def center(
             "case": "/api/v1/reports/",
             "reassign": "/maps/data/reassign",
             "export_png": _q("/maps/export.png", unit=code, measure=measure, width=1600),
-            # The server's event stream, where this service has one: an event triggers the
-            # same delta request the wall otherwise polls for.
-            "events": "/api/v1/events" if _has_route(request, "/api/v1/events") else "",
+            # Push (GET /api/v1/events, server-sent events): a case event in the wall's scope
+            # triggers the same delta request the wall otherwise polls for.
+            "events": "/api/v1/events",
         },
     )
     state = {
@@ -152,6 +156,9 @@ def center(
             for c in CATEGORIES
         ],
         "steps": _steps_for(who),
+        # Closing codes (结案类型; those that need a reason list them) and reasons to refuse.
+        "outcomes": {code: sorted(o.reasons) for code, o in OUTCOMES.items()},
+        "cancel_reasons": list(CANCEL_REASONS),
         "filters": {"unit": area, "category": category, "days": days},
     }
     html = center_page.center_page(
@@ -162,21 +169,24 @@ def center(
     return _html(html)
 
 
-def _has_route(request: Request, path: str) -> bool:
-    return any(getattr(r, "path", None) == path for r in request.app.routes)
-
-
 def _steps_for(who: Principal) -> dict[str, dict[str, Any]]:
-    """The case steps this account may take from the wall, with the statuses they apply to."""
+    """The case steps this account may take from the wall, with the statuses (and, for the
+    steps of the loop's first stages, the stages) they apply to, as the loop allows them."""
     return {
-        name: {"from": sorted(s.from_statuses), "note": s.needs_note}
+        name: {
+            "from": sorted(s.from_statuses),
+            "stages": sorted(s.from_stages) if s.from_stages is not None else None,
+            "note": s.needs_note,
+        }
         for name, s in cases.STEPS.items()
         if who.role in s.roles and name in WALL_STEPS
     }
 
 
-# What the center does from its wall: chase, reassign, verify and close or send back, refuse.
-WALL_STEPS = ("supervise", "reassign", "close", "return", "cancel", "accept")
+# What the center does from its wall: register a report found true on site (分析立案), chase,
+# reassign, verify and close with a closing code or send back, refuse (不予立案, with a reason).
+# The on-site check (核查) is the grid worker's, from the phone.
+WALL_STEPS = ("register", "supervise", "reassign", "close", "return", "cancel", "accept")
 
 
 @router.get("/maps/worker", response_class=HTMLResponse)
@@ -185,6 +195,7 @@ def worker(
     basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
+    lang: LangDep,
     grid: GridQ,
     tiles: Annotated[bool, Query(description="force vector tiles for households")] = False,
 ) -> Response:
@@ -210,12 +221,28 @@ def worker(
         force_tiles=tiles,
         unpatrolled=unpatrolled,
         fetched_at=now.isoformat(),
+        lang=lang,
+        unit=p["code"][:6],
         urls={
             "worker_data": _q("/maps/data/worker", grid=p["code"]),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
+            "events": "/api/v1/events",
+            "way": "/api/v1/patrols/way",
+            "patrol_report": "/api/v1/patrols/reports",
         },
     )
-    return _html(pages.worker_page(data, basemap))
+    return _html(
+        worker_page.worker_page(
+            data,
+            basemap,
+            lang=lang,
+            categories=CATEGORIES,
+            username=who.username,
+            grid=p["code"],
+            visits=jsonable_encoder(visits.due_list(conn, who, p["code"])),
+            handlers=cases.handlers_of_grid(conn, who, p["code"]),
+        )
+    )
 
 
 @router.get(offline.SERVICE_WORKER_URL, include_in_schema=False)
@@ -472,11 +499,19 @@ def data_households(
 def data_worker(conn: ConnDep, who: PrincipalDep, grid: GridQ) -> JSONResponse:
     """What the worker page refreshes: the grid's households and open cases."""
     _allow(who, WORKER_ROLES, grid, "the worker map")
+    now = dt.datetime.now(dt.UTC)
     return JSONResponse(
-        {
-            "households": layers.households(conn, grid=grid),
-            "reports": layers.open_reports(conn, grid=grid),
-        },
+        jsonable_encoder(
+            {
+                "households": layers.households(conn, grid=grid),
+                "reports": layers.open_reports(conn, grid=grid),
+                # Each household's last visit and whether one is due (入户走访).
+                "visits": visits.due_list(conn, who, grid),
+                "handlers": cases.handlers_of_grid(conn, who, grid),
+                # What a queued step says it saw (a step someone else took since is a 409).
+                "fetched_at": now.isoformat(),
+            }
+        ),
         headers=NO_STORE,
     )
 

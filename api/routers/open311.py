@@ -12,12 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, IntakeDep
+from api.deps import EngineDep, IntakeDep, PhotosDep
 from api.errors import status_of
+from api.photos import is_file, read_photo
 from api.security import PrincipalDep, rate_limit
-from gisgrid import errors, reports
-from gisgrid.access.accounts import CASE_HANDLERS, Principal
+from gisgrid import errors, media, reports
+from gisgrid.access.accounts import CASE_HANDLERS, PUBLIC, Principal, Role
 from gisgrid.reports import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -105,6 +107,11 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 
     def exact(r: Mapping[str, Any]) -> bool:
         grid = r["grid"]["code"] if r["grid"] else ""
+        if who.role == Role.department_handler:
+            # A department sees the cases sent to it, not every report of its county.
+            dept = r.get("department")
+            if not dept or dept["code"] != who.department:
+                return False
         return who.role in CASE_HANDLERS and bool(grid) and who.covers(grid)
 
     return exact
@@ -118,6 +125,7 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 async def create_request(
     request: Request,
     intake_with: IntakeDep,
+    photos: PhotosDep,
     fmt: str,
     idempotency_key: Annotated[
         str | None,
@@ -130,13 +138,24 @@ async def create_request(
     form = await request.form()
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     i = intake_with
+    photo = None
     try:
+        # multipart with a `media` file (as several Open311 servers take it): the photo is
+        # stored first and media_url points at its served copy (no EXIF).
+        if is_file(form.get("media")):
+            photo = await read_photo(form.get("media"))
+            await run_in_threadpool(media.write_files, photos, photo)
+            fields["media_url"] = str(request.base_url).rstrip("/") + media.url(photo.sha256)
         parsed = open311.parse_post(fields, idempotency_key)
         api_key = fields.get("api_key") or request.query_params.get("api_key")
         stored = await reports.file_report(
             i.pool, i.engine, parsed, i.config, i.audit, api_key=api_key
         )
+        if photo is not None:
+            await run_in_threadpool(_link_photo, i.engine, photos, stored["id"], photo)
     except errors.GisGridError as exc:
+        if photo is not None:
+            await run_in_threadpool(_discard_photo, i.engine, photos, photo.sha256)
         return _error(fmt, status_of(exc), str(exc))
     finally:
         # Unwritten, the audit middleware records the refusal instead.
@@ -149,6 +168,18 @@ async def create_request(
         200 if stored["replayed"] else 201,
         **{"Idempotent-Replayed": replayed},
     )
+
+
+def _link_photo(
+    engine: Any, photos: media.PhotoStore, report_id: int, photo: media.Prepared
+) -> None:
+    with engine.begin() as conn:
+        media.link_report_photo(conn, photos, PUBLIC, report_id, photo)
+
+
+def _discard_photo(engine: Any, photos: media.PhotoStore, sha: str) -> None:
+    with engine.begin() as conn:
+        media.discard_files(conn, photos, sha)
 
 
 @router.get("/requests.{fmt}", summary="Service requests (90 days unless dates are given)")

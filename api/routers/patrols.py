@@ -5,10 +5,14 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import ConnDep
-from api.security import PrincipalDep
+from api.deps import ConnDep, PhotosDep
+from api.photos import is_file, read_photo
+from api.security import PrincipalDep, client_address
 from gisgrid.access.accounts import (
     FIELD_ROLES,
     MAP_EDITORS,
@@ -16,8 +20,10 @@ from gisgrid.access.accounts import (
     require_staff_in_scope,
 )
 from gisgrid.divisions.codes import unit_prefix
-from gisgrid.errors import InvalidTrack, PayloadTooLarge
+from gisgrid.errors import InvalidReport, InvalidTrack, PayloadTooLarge
+from gisgrid.media import MAX_PHOTO_BYTES
 from gisgrid.patrols import coverage, roads, routing, tracks
+from gisgrid.reports import field
 
 # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -100,6 +106,20 @@ def next_route(
     )
 
 
+@router.get("/patrols/way")
+def way(
+    conn: ConnDep,
+    who: PrincipalDep,
+    from_lon: Annotated[float, Query(description="where you are (WGS84)")],
+    from_lat: Annotated[float, Query()],
+    to_lon: Annotated[float, Query(description="where you are going (WGS84)")],
+    to_lat: Annotated[float, Query()],
+) -> dict[str, Any]:
+    """带我去: the way along the patrol roads from a position to a place, as a GeoJSON line
+    with its length (a straight line, `along_roads: false`, where no road is near)."""
+    return routing.way_to(conn, who, from_lon, from_lat, to_lon, to_lat)
+
+
 @router.post("/roads")
 async def import_roads(
     request: Request,
@@ -132,3 +152,65 @@ async def import_roads(
             commit=commit,
             progress=lambda m: None,
         )
+
+
+# A patrol report carries at most two photos (the problem, and after the on-the-spot fix).
+MAX_PATROL_REPORT_BYTES = 2 * MAX_PHOTO_BYTES + 64 * 1024
+
+
+@router.post("/patrols/reports", status_code=201, tags=["cases"])
+async def patrol_report(
+    request: Request,
+    who: PrincipalDep,
+    photos: PhotosDep,
+    idempotency_key: Annotated[
+        str | None, Header(description="Same key, same report: a resend files it once")
+    ] = None,
+) -> JSONResponse:
+    """巡查上报: a grid worker files a case where they stand (source `patrol`), multipart:
+    `service_code`, `lon`, `lat` (WGS84), `description`, `address`, optional `photo`; to close
+    it on the spot (即知即改) also `fixed_note` and an `after_photo`."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_PATROL_REPORT_BYTES:
+        raise PayloadTooLarge(
+            f"patrol report of {int(declared):,} bytes is over the "
+            f"{MAX_PATROL_REPORT_BYTES:,}-byte limit (two photos of 10 MB at most)"
+        )
+    form = await request.form()
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    photo = await read_photo(form.get("photo")) if is_file(form.get("photo")) else None
+    after = await read_photo(form.get("after_photo")) if is_file(form.get("after_photo")) else None
+    try:
+        lon, lat = float(fields.get("lon", "")), float(fields.get("lat", ""))
+    except ValueError:
+        raise InvalidReport(
+            f"lon={fields.get('lon')!r} and lat={fields.get('lat')!r} must be numbers (WGS84)"
+        ) from None
+    base = str(request.base_url).rstrip("/")
+
+    def file() -> dict[str, Any]:
+        with request.app.state.engine.begin() as conn:
+            return field.file_patrol_report(
+                conn,
+                who,
+                photos,
+                request.app.state.intake_config,
+                service_code=fields.get("service_code", ""),
+                lon=lon,
+                lat=lat,
+                description=fields.get("description"),
+                address=fields.get("address"),
+                photo=photo,
+                after_photo=after,
+                fixed_note=fields.get("fixed_note"),
+                idempotency_key=idempotency_key,
+                media_base=base,
+                client=client_address(request),
+            )
+
+    done = await run_in_threadpool(file)
+    return JSONResponse(
+        jsonable_encoder(done),
+        status_code=200 if done["replayed"] else 201,
+        headers={"Idempotent-Replayed": "true" if done["replayed"] else "false"},
+    )

@@ -11,18 +11,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.browser import LangDep, switch_url
-from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep
+from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep, PhotosDep, ReportConfigDep
+from api.photos import read_photo
 from api.security import rate_limit
 from gisgrid import errors, reports
 from gisgrid.divisions import units
 from gisgrid.mapdata import layers
-from gisgrid.reports import cases
+from gisgrid.reports import cases, field
 from gisgrid.reports.taxonomy import CATEGORIES
 from maps import pages, resident
 from maps.i18n import t
@@ -59,6 +60,11 @@ def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
         "village": stored["village"],
         "handler_level": stored["handler"]["level"],
         "due_at": stored["due_at"],
+        # A resident's report is checked on site first (核查); its time limit starts when it is
+        # registered, and the check has a limit of its own.
+        "stage": stored["stage"]["name"],
+        "stage_label": stored["stage"]["label"],
+        "stage_due_at": stored["stage"]["due_at"],
         "duplicate_of": stored["duplicate_of"],
         "replayed": stored["replayed"],
     }
@@ -133,9 +139,13 @@ class Verdict(BaseModel):
     dependencies=[Depends(rate_limit("intake"))],
     summary="Rate the outcome of your own report (no account: the receipt proves it)",
 )
-def rate_report(conn: ConnDep, report_id: int, body: Verdict) -> dict[str, Any]:
-    """Satisfied or not, once, after the report is closed."""
-    return cases.reporter_verdict(conn, report_id, body.receipt, body.satisfied, body.note)
+def rate_report(
+    conn: ConnDep, config: ReportConfigDep, report_id: int, body: Verdict
+) -> dict[str, Any]:
+    """Satisfied or not, once each time it is closed; unsatisfied in time reopens it."""
+    return cases.reporter_verdict(
+        conn, report_id, body.receipt, body.satisfied, body.note, config=config
+    )
 
 
 @router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
@@ -165,6 +175,7 @@ def report_page(
         outline=outline,
         urls={
             "file": "/api/v1/public/reports",
+            "photos": "/api/v1/public/reports/{id}/photos",
             "track": "/report/",
             "locate": "/api/v1/locate",
             "grid_tiles": f"/tiles/grids/{{z}}/{{x}}/{{y}}.mvt?generation={generation}",
@@ -228,7 +239,9 @@ SAID = ("thanks", "forbidden", "conflict")
     include_in_schema=False,
     dependencies=[Depends(rate_limit("intake"))],
 )
-async def rate_from_page(request: Request, report_id: int, engine: EngineDep) -> Response:
+async def rate_from_page(
+    request: Request, report_id: int, engine: EngineDep, config: ReportConfigDep
+) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
     receipt = str(form.get("k") or "")
@@ -237,7 +250,7 @@ async def rate_from_page(request: Request, report_id: int, engine: EngineDep) ->
 
     def rate() -> str:
         with engine.begin() as conn:
-            cases.reporter_verdict(conn, report_id, receipt, satisfied, note)
+            cases.reporter_verdict(conn, report_id, receipt, satisfied, note, config=config)
         return "thanks"
 
     try:
@@ -248,3 +261,28 @@ async def rate_from_page(request: Request, report_id: int, engine: EngineDep) ->
         said = "conflict"
     target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post(
+    "/api/v1/public/reports/{report_id}/photos",
+    status_code=201,
+    dependencies=[Depends(rate_limit("intake"))],
+    summary="Add a photo to your own report (no account: the receipt proves it)",
+)
+async def add_reporter_photo(
+    request: Request,
+    report_id: int,
+    photos: PhotosDep,
+    receipt: Annotated[str, Form(description="the Idempotency-Key the report was filed with")],
+    photo: UploadFile,
+) -> dict[str, Any]:
+    """JPEG, PNG or HEIC up to 10 MB, at most three, while the report is open; the served copy
+    has no EXIF, and the first photo becomes the report's Open311 media_url."""
+    prepared = await read_photo(photo)
+    base = str(request.base_url).rstrip("/")
+
+    def add() -> dict[str, Any]:
+        with request.app.state.engine.begin() as conn:
+            return field.add_reporter_photo(conn, photos, report_id, receipt, prepared, base)
+
+    return await run_in_threadpool(add)

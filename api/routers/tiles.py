@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.security import PrincipalDep
-from gisgrid.access.accounts import REGISTER_READERS
+from gisgrid.access.accounts import REGISTER_READERS, Role
 from gisgrid.mapdata import basemap, tiles
 
 router = APIRouter(tags=["tiles"])
@@ -68,6 +68,9 @@ async def get_tile(
     if layer != "grids":
         # Households and cases are shown to accounts only, and only inside their scope.
         who.require(REGISTER_READERS, f"{layer} tiles")
+        if layer == "reports":
+            # A department sees the cases sent to it (its inbox), not every case of the county.
+            who.require(REGISTER_READERS - {Role.department_handler}, "report tiles")
     cache: tiles.TileCache = request.app.state.tile_cache
     # A cache hit needs no connection at all: that is what makes warm grid tiles cheap.
     tile = tiles.cached_tile(cache, layer, z, x, y, generation)

@@ -3,6 +3,7 @@
 from gisgrid.access import audit
 from gisgrid.access.accounts import (
     CASE_HANDLERS,
+    COMMAND_LINE,
     PERSONAL_READERS,
     PUBLIC,
     REGISTER_READERS,
@@ -12,6 +13,7 @@ from gisgrid.access.accounts import (
 
 __all__ = [
     "CASE_HANDLERS",
+    "COMMAND_LINE",
     "PERSONAL_READERS",
     "PUBLIC",
     "REGISTER_READERS",

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.divisions import grid_code, unit_prefix
-from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated
+from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated, NotFound
 
 TOKEN_TTL = dt.timedelta(hours=12)
 _hasher = PasswordHasher()
@@ -68,6 +68,9 @@ class Principal:
     username: str
     role: Role | None
     scope: str  # grid-code prefix; "" means everywhere
+    # A department handler (职能部门) acts for one department: its id and code.
+    department_id: int | None = None
+    department: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -96,6 +99,9 @@ class Principal:
 
 
 PUBLIC = Principal(account_id=None, username="public", role=None, scope="\x00")
+# The `gisgrid` command acting on the operator's behalf (bulletins, exports): everywhere, no
+# account row (account_id 0 is never issued), and never the public.
+COMMAND_LINE = Principal(account_id=0, username="command-line", role=Role.admin, scope="")
 
 
 def scope_prefix(scope: str) -> str:
@@ -120,9 +126,16 @@ def create_account(
     role: Role | str,
     scope: str,
     display_name: str | None = None,
+    department: str | None = None,
 ) -> int:
-    """Create an account; the scope must be a known unit or grid unless the role is admin."""
+    """Create an account; the scope must be a known unit or grid unless the role is admin.
+
+    A department handler names its `department` (code, in the scope's county): it then sees and
+    acts on the cases whistled to that department only.
+    """
     role = Role(role)
+    if department is not None and role != Role.department_handler:
+        raise InvalidCode(f"department={department!r} is only for role department_handler")
     if len(password) < 8:
         raise InvalidCode("password is too short: use at least 8 characters")
     prefix = scope_prefix(scope)
@@ -133,7 +146,8 @@ def create_account(
     exists = sql.execute(conn, "access/account_exists", u=username).first()
     if exists:
         raise Conflict(f"username {username!r} is taken")
-    return int(
+    department_id = _department_id(conn, prefix, department) if department else None
+    account_id = int(
         sql.execute(
             conn,
             "access/insert_account",
@@ -144,6 +158,20 @@ def create_account(
             d=display_name,
         ).scalar_one()
     )
+    if department_id is not None:
+        sql.execute(conn, "access/bind_department", account=account_id, department=department_id)
+    return account_id
+
+
+def _department_id(conn: Connection, prefix: str, code: str) -> int:
+    """The id of department `code` of the county the scope lies in, or NotFound naming them."""
+    county = prefix[:6]
+    found = sql.rows(conn, "access/departments_of_county", county=county)
+    for row in found:
+        if row["code"] == code:
+            return int(row["id"])
+    known = ", ".join(f"{r['code']} ({r['name']})" for r in found) or "none yet"
+    raise NotFound(f"department {code!r} is not one of county {county}'s: {known}")
 
 
 def _scope_exists(conn: Connection, prefix: str) -> bool:
@@ -194,6 +222,12 @@ def principal_for_token(conn: Connection, token: str) -> Principal:
         )
     if not row.active:
         raise NotAuthenticated(f"account {row.username} is disabled")
+    if row.role == Role.department_handler:
+        dept = sql.first(conn, "access/account_department", account=row.id)
+        if dept is not None:
+            return Principal(
+                row.id, row.username, Role(row.role), row.scope, int(dept["id"]), dept["code"]
+            )
     return Principal(row.id, row.username, Role(row.role), row.scope)
 
 
@@ -244,5 +278,36 @@ def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
             Role.county_operator,
             county[:6],
             "GENERATED demo county operator",
+        )
+    return username, password
+
+
+def reissue_demo_department_account(
+    conn: Connection, county: str, department: str = "ZJ"
+) -> tuple[str, str]:
+    """(username, new password) of a demo county's department handler, created if missing and
+    bound to the GENERATED department `department`; the password is new on every call."""
+    username = f"demo-{county[:6]}-{department.lower()}"
+    password = secrets.token_urlsafe(9)
+    updated = sql.execute(
+        conn, "access/reset_password", h=hash_password(password), u=username
+    ).rowcount
+    if not updated:
+        create_account(
+            conn,
+            username,
+            password,
+            Role.department_handler,
+            county[:6],
+            f"GENERATED demo handler of department {department}",
+            department=department,
+        )
+    else:
+        sql.execute(
+            conn,
+            "access/bind_department_by_code",
+            username=username,
+            county=county[:6],
+            code=department,
         )
     return username, password

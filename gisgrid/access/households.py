@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.access import audit
+from gisgrid.access import audit, visits
 from gisgrid.access.accounts import PERSONAL_READERS, REGISTER_READERS, Principal
 from gisgrid.divisions import grid_code
 from gisgrid.errors import Forbidden, InvalidCode, NotFound
@@ -74,7 +74,11 @@ def get_household(
             object_ids=[household_id],
             client=client,
         )
-    return {**_out(rows[0]), "personal_fields": "shown" if reveal else "masked"}
+    return {
+        **_out(rows[0]),
+        "personal_fields": "shown" if reveal else "masked",
+        "visits": visits.history(conn, who, household_id),
+    }
 
 
 def _select(

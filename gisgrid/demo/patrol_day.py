@@ -1,8 +1,9 @@
-"""The demo county's GENERATED patrol day (巡逻): full-time grid workers walking their own grids.
+"""The demo county's GENERATED patrol day (巡逻): grid workers walking their own grids.
 
-On the demo day's working morning a share of the on-duty full-time grid workers (专职网格员)
-walk the generated roads of their own grid (gisgrid.patrol_sim: walking or e-bike pace, stops at
-doors, GPS noise), one fix every INTERVAL_S seconds. The fixes go in through the patrol intake
+On the demo day's working morning a share of the on-duty full-time grid workers (专职网格员),
+and fewer part-time workers (兼职网格员) and household leaders (联户长), walk the generated roads
+of their own grid (gisgrid.patrol_sim: walking or e-bike pace, stops at doors, GPS noise), one
+fix every INTERVAL_S seconds. The fixes go in through the patrol intake
 (gisgrid.tracks.ingest_fixes: the same checks, tables and COPY as phones), their tracks carry
 `generated = true` and the county's dataset row records the day under `notes.patrol_day`.
 Deterministic for a seed, a day and a cut-off time; each worker's walk is their own random
@@ -39,7 +40,7 @@ from gisgrid.errors import NotFound
 from gisgrid.patrols import ingest_fixes, simulate_tracks, utm_epsg
 from gisgrid.reports import WorkingCalendar
 
-PATROL_GENERATOR = "gisgrid.patrol_day/2"
+PATROL_GENERATOR = "gisgrid.patrol_day/3"
 PATROL_NOTE = (
     "GENERATED patrol day: random walks along the generated roads of each worker's own grid "
     "(gisgrid.patrol_sim), not real GPS tracks."
@@ -47,6 +48,9 @@ PATROL_NOTE = (
 SOURCE = "generated"  # patrol_track.source, next to generated = true
 INTERVAL_S = 60  # seconds between fixes; see the module docstring
 SHARE_BY_TOWN = (0.65, 0.90)  # share of on-duty full-time workers out on patrol, per town
+PART_TIME_SHARE = 0.1  # part-time grid workers (兼职网格员) out on a given morning
+LEADER_SHARE = 0.005  # household leaders (联户长) walking their grid on a given morning
+ROLES = ("full_time", "part_time", "household_leader")
 EBIKE_SHARE = 0.2  # rural grid workers often ride an e-bike (电动车) between hamlets
 NOISE_M = 4.0  # phone GPS in villages: a few metres
 START_WITHIN_S = 40 * 60  # out of the door within 40 min of the working morning's start
@@ -285,11 +289,23 @@ def write_patrol_day(
         *SHARE_BY_TOWN, len(towns)
     )
     # Who goes out is each worker's own draw: leaving one worker out changes no one else.
+    # Full-time workers by their town's share; part-time workers and household leaders (联户长)
+    # take part too, fewer of them on any one morning.
+    role = np.array([w.role for w in workers])
     goes_out = np.array([_worker_rng(seed, window.day, s, 0).random() for s in staff])
-    patrols = goes_out < share[town_idx]
+    share_of = np.where(
+        role == "full_time",
+        share[town_idx],
+        np.where(role == "part_time", PART_TIME_SHARE, LEADER_SHARE),
+    )
+    patrols = goes_out < share_of
+    by_role = {r: int((patrols & (role == r)).sum()) for r in ROLES}
+    on_duty = {r: int((role == r).sum()) for r in ROLES}
     progress(
-        f"simulating {int(patrols.sum())} of {len(staff)} on-duty full-time grid workers on "
-        f"patrol, {window.start:%Y-%m-%d %H:%M}-{window.end:%H:%M} (GENERATED)"
+        f"simulating {int(patrols.sum())} on patrol ({by_role['full_time']} of "
+        f"{on_duty['full_time']} on-duty full-time grid workers, {by_role['part_time']} part-time, "
+        f"{by_role['household_leader']} household leaders), "
+        f"{window.start:%Y-%m-%d %H:%M}-{window.end:%H:%M} (GENERATED)"
     )
     fixes = simulate_patrol_day(
         graphs, worker_grid, staff, patrols, window, seed, interval_s=INTERVAL_S
@@ -313,7 +329,9 @@ def write_patrol_day(
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
         "interval_s": INTERVAL_S,
-        "workers_on_duty": len(staff),
+        "workers_on_duty": on_duty["full_time"],
+        "on_duty_by_role": on_duty,
+        "patrolling_by_role": by_role,
         "workers_patrolling": int(fixes["worker"].nunique()),
         "tracks": len(result["tracks"]),
         "fixes": int(result["accepted"]),

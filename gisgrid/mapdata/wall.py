@@ -50,9 +50,11 @@ def cases(
 ) -> dict[str, Any]:
     """The wall's cases of a unit, compact: all of them, or those written since a version.
 
-    Each case: id, c (category), s (status), g (grid code), t / dsp / d (reported, dispatched,
-    due: epoch seconds), sv (times supervised), h (handler level), e (escalations), a (alarm:
-    emergency or safety), gen (GENERATED demo data), x, y.
+    Each case: id, c (category), s (status), st (stage of the loop: collected, checked, ...),
+    g (grid code), t / dsp / d / sd (reported, dispatched, due, the stage's own limit: epoch
+    seconds; a report waiting for its on-site check has no due time yet, only sd), sv (times
+    supervised), h (handler level), e (escalations), a (alarm: emergency or safety), gen
+    (GENERATED demo data), x, y.
     """
     if since is not None and not since.isdigit():
         raise InvalidCode(f"since={since!r} is not a version this service gave (digits)")
@@ -68,10 +70,12 @@ def cases(
                 "id": r["id"],
                 "c": r["category"],
                 "s": r["status"],
+                "st": r["stage"],
                 "g": r["grid_code"],
                 "t": r["reported"],
                 "dsp": r["dispatched"],
                 "d": r["due"],
+                "sd": r["stage_due"],
                 "sv": r["supervised"],
                 "h": r["handler_level"],
                 "e": r["escalations"],

@@ -116,12 +116,17 @@ def coverage_by_unit(
     covered_seg = share >= SEGMENT_COVERED_AT
 
     # Households: latest fix within 30 m (k-d trees); key places: distance queries in PostGIS.
-    hh = sql.execute(conn, "patrols/coverage_households", prefix=u["prefix"]).one()
-    hh_last = (
+    hh = sql.execute(
+        conn, "patrols/coverage_households", prefix=u["prefix"], start=start, end=end
+    ).one()
+    hh_gps = (
         _last_visits(np.asarray(hh.lon, float), np.asarray(hh.lat, float), arr[:, 3], arr[:, 4], t)
         if fx
         else np.full(len(hh.lon), np.nan)
     )
+    # A visit a worker recorded (入户走访) counts beside a fix within 30 m: the latest of both.
+    hh_recorded = np.array([np.nan if v is None else v for v in hh.recorded], dtype=float)
+    hh_last = np.fmax(hh_gps, hh_recorded)
     kp = sql.execute(
         conn, "patrols/coverage_places", **params, dx=dx, dy=dy, max_gap=MAX_GAP_S
     ).all()
@@ -188,6 +193,8 @@ def coverage_by_unit(
         "roads_generated": bool(rows) and all(r.generated for r in rows),
         "households_total": len(hh.lon),
         "households_visited": int((~np.isnan(hh_last)).sum()),
+        "households_visited_gps": int((~np.isnan(hh_gps)).sum()),
+        "households_visited_recorded": int((~np.isnan(hh_recorded)).sum()),
         "household_visit_m": HOUSEHOLD_VISIT_M,
         "key_places_total": len(kp),
         "key_places_visited": int((~np.isnan(kp_last)).sum()),
@@ -272,12 +279,15 @@ def household_visit_share(
     days: float = HOUSEHOLD_VISIT_DAYS,
     now: dt.datetime | None = None,
 ) -> dict[str, float]:
-    """Share of each grid's households visited (a fix within 30 m) in the last `days` days.
+    """Share of each grid's households visited (a fix within 30 m, or a visit a worker
+    recorded) in the last `days` days.
 
     This is the map pages' "coverage" measure; grids without households are left out.
     """
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
-    homes = sql.execute(conn, "patrols/coverage_household_points", codes=list(grid_codes)).one()
+    homes = sql.execute(
+        conn, "patrols/coverage_household_points", codes=list(grid_codes), since=since
+    ).one()
     if not homes.code:
         return {}
     code = np.asarray(homes.code)
@@ -294,6 +304,7 @@ def household_visit_share(
     ).one()
     fixes = np.column_stack([np.asarray(got.lon, dtype=float), np.asarray(got.lat, dtype=float)])
     visited = ~np.isnan(_last_visits(lon, lat, fixes[:, 0], fixes[:, 1], np.zeros(len(fixes))))
+    visited |= np.asarray(homes.recorded, dtype=bool)  # recorded visits count too
     codes, inverse = np.unique(code, return_inverse=True)
     shares = np.bincount(inverse, weights=visited) / np.bincount(inverse)
     return dict(zip(codes.tolist(), shares.tolist(), strict=True))

@@ -42,11 +42,15 @@ from gisgrid.errors import (
     OutsideCoverage,
 )
 from gisgrid.reports import api_keys
+from gisgrid.reports.outcomes import OUTCOMES
+from gisgrid.reports.stages import STAGES, check_overrides, stage_hours
 from gisgrid.reports.taxonomy import category, duplicate_rule
-from gisgrid.reports.working_calendar import WorkingCalendar
+from gisgrid.reports.triage import LABELS as TRIAGE_LABELS
+from gisgrid.reports.working_calendar import Calendars, WorkingCalendar
 from gisgrid.settings import Settings
 
 SOURCES = ("resident", "patrol", "hotline", "video")
+
 OPEN_STATUSES = ("submitted", "registered", "dispatched", "in_progress")
 MAX_DESCRIPTION = 4000  # Open311's limit
 MAX_KEY = 255
@@ -82,24 +86,68 @@ class ReportIn:
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _county_calendars() -> Mapping[str, WorkingCalendar]:
+    return Calendars.load().counties
+
+
 @dataclass(frozen=True)
 class IntakeConfig:
-    """Tolerances, calendar and duplicate rules (from Settings)."""
+    """How reports come in and move through the loop (from Settings).
+
+    Tolerances and duplicate rules; working calendars (`calendar` for a county without its own
+    file, `county_calendars` from data/calendars); which sources are checked on site before they
+    are registered; the stages' own time limits; how long an unsatisfied verdict may reopen a case.
+    """
 
     edge_tolerance_m: float = 5.0
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     duplicate_rules: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    county_calendars: Mapping[str, WorkingCalendar] = field(default_factory=_county_calendars)
+    check_sources: frozenset[str] = frozenset({"resident", "hotline"})
+    stage_hours: Mapping[str, float] = field(default_factory=dict)
+    reopen_days: float = 15.0
+    # GISGRID_RED_BLACK_RULES, checked where the lists are made (gisgrid/reports/rankings.py).
+    red_black_rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeConfig:
         """The configuration the GISGRID_* settings describe."""
+        calendars = Calendars.load(
+            settings.calendar_dir,
+            settings.work_periods,
+            settings.work_holidays,
+            settings.work_extra_days,
+        )
+        unknown = set(settings.check_sources) - set(SOURCES)
+        if unknown:
+            raise InvalidReport(
+                f"GISGRID_CHECK_SOURCES names {sorted(unknown)}; sources are {', '.join(SOURCES)}"
+            )
         return cls(
             edge_tolerance_m=settings.edge_tolerance_m,
-            calendar=WorkingCalendar.from_settings(
-                settings.work_periods, settings.work_holidays, settings.work_extra_days
-            ),
+            calendar=calendars.default,
             duplicate_rules=dict(settings.duplicate_rules),
+            county_calendars=calendars.counties,
+            check_sources=frozenset(settings.check_sources),
+            stage_hours=check_overrides(settings.stage_hours),
+            reopen_days=settings.reopen_days,
+            red_black_rules=dict(settings.red_black_rules),
         )
+
+    def calendar_for(self, code: str) -> WorkingCalendar:
+        """The working calendar of the county a unit or grid code lies in."""
+        return self.county_calendars.get(code[:6], self.calendar)
+
+    def stage_due(self, code: str, stage: str, start: dt.datetime) -> dt.datetime:
+        """When a stage with a limit of its own, begun at `start`, must be over."""
+        return self.calendar_for(code).add_working_hours(
+            start, stage_hours(self.stage_hours, stage)
+        )
+
+    def case_due(self, code: str, service_code: str, dispatched: dt.datetime) -> dt.datetime:
+        """The time limit of a case dispatched at `dispatched` (the clock starts at 派遣):
+        working time on the county's calendar, or a 24-hour clock for emergencies and safety."""
+        return category(service_code).due(dispatched, self.calendar_for(code))
 
 
 def _deg(metres: float, lat: float) -> float:
@@ -231,6 +279,19 @@ def intake_params(
     """
     cat = category(report.service_code)
     radius_m, window_h = duplicate_rule(cat.code, dict(config.duplicate_rules))
+    check = report.source in config.check_sources
+    # The grid (and so the county) is found inside the statement: give it each county's due
+    # times, computed once per distinct calendar ([1] = counties without a calendar of their own).
+    counties = ["", *config.county_calendars]
+    calendars = [config.calendar, *config.county_calendars.values()]
+    dues: dict[WorkingCalendar, tuple[dt.datetime | None, dt.datetime]] = {}
+    for cal in calendars:
+        if cal not in dues:
+            stage = "collected" if check else "registered"
+            dues[cal] = (
+                None if check else cat.due(now, cal),
+                cal.add_working_hours(now, stage_hours(config.stage_hours, stage)),
+            )
     return {
         "key_hash": api_keys.key_hash(api_key) if api_key is not None else stored_key_hash,
         "api_key_id": api_key_id,
@@ -245,8 +306,13 @@ def intake_params(
         "radius_deg": _deg(radius_m, lat),
         "window_h": window_h,
         "now": now,
-        # The clock starts at dispatch, which is now (unused if the report is a duplicate).
-        "due_at": cat.due(now, config.calendar),
+        # Checked on site first (核查), or registered (三事分流 by its category) and dispatched
+        # now: the clock starts at dispatch (unused if the report is a duplicate).
+        "check": check,
+        "triage": cat.triage.value,
+        "cal_counties": counties,
+        "cal_dues": [dues[c][0] for c in calendars],
+        "cal_stage_dues": [dues[c][1] for c in calendars],
         "description": report.description,
         "source": report.source,
         "address": report.address_string,
@@ -286,7 +352,7 @@ def intake_result(
             f"Idempotency-Key {report.idempotency_key!r} was used for request {row['id']} with "
             "different content; use a new key for a new report"
         )
-    return _summary(row) | {"replayed": outcome == "replayed"}
+    return summary(row) | {"replayed": outcome == "replayed"}
 
 
 def submit_report(
@@ -420,7 +486,7 @@ def query_reports(
     """Reports matching every given filter, newest first."""
     if ids is not None:
         rows = sql.execute(conn, "reports/reports_by_ids", ids=ids, limit=limit).mappings()
-        return [_summary(r) for r in rows]
+        return [summary(r) for r in rows]
     params = {
         "codes": codes,
         "start": start or "-infinity",
@@ -428,9 +494,7 @@ def query_reports(
         "closed": closed,
         "limit": limit,
     }
-    return [
-        _summary(r) for r in sql.execute(conn, "reports/reports_in_period", **params).mappings()
-    ]
+    return [summary(r) for r in sql.execute(conn, "reports/reports_in_period", **params).mappings()]
 
 
 def read_report(conn: Connection, report_id: int) -> dict[str, Any]:
@@ -438,10 +502,10 @@ def read_report(conn: Connection, report_id: int) -> dict[str, Any]:
     row = sql.first(conn, "reports/report_by_id", id=report_id)
     if row is None:
         raise NotFound(f"report {report_id} does not exist")
-    return _summary(row)
+    return summary(row)
 
 
-def _summary(r: Any) -> dict[str, Any]:
+def summary(r: Any) -> dict[str, Any]:
     staff = (
         {"id": r["staff_id"], "name": r["staff_name"], "role": r["staff_role"]}
         if r["staff_id"] is not None
@@ -487,4 +551,40 @@ def _summary(r: Any) -> dict[str, Any]:
         "feedback": r["feedback_note"],
         "escalations": int(r["escalations"]),
         "satisfied": r["satisfied"],
+        # The loop as centers are judged by it (gisgrid/reports/cases.py, issue 17).
+        "triage": {
+            "class": r["triage"],
+            "label": TRIAGE_LABELS.get(r["triage"] or ""),
+            "reason": r["triage_reason"],
+        },
+        "stage": {
+            "name": r["stage"],
+            "label": STAGES[r["stage"]].label if r["stage"] in STAGES else None,
+            "due_at": r["stage_due_at"],
+        },
+        "department": (
+            {
+                "code": r["department_code"],
+                "name": r["department_name"],
+                "sent_at": r["dept_sent_at"],
+                "respond_by": r["dept_respond_by"],
+                "accepted_at": r["dept_accepted_at"],
+                "due_at": r["dept_due_at"],
+                "fed_back_at": r["dept_resolved_at"],
+            }
+            if r["department_code"]
+            else None
+        ),
+        "outcome": (
+            {
+                "code": r["outcome"],
+                "label": OUTCOMES[r["outcome"]].label,
+                "reason": r["outcome_reason"],
+                "solved": OUTCOMES[r["outcome"]].solved,
+            }
+            if r["outcome"] in OUTCOMES
+            else None
+        ),
+        "reopens": int(r["reopens"]),
+        "household_group_id": r["group_id"],
     }

@@ -5,8 +5,10 @@ WITH i AS (
     SELECT * FROM gisgrid_intake(
         %(key_hash)s, %(api_key_id)s, %(idempotency_key)s, %(request_hash)s, %(category)s,
         %(lon)s, %(lat)s, %(tol_m)s, %(tol_deg)s, %(radius_m)s, %(radius_deg)s, %(window_h)s,
-        %(now)s, %(due_at)s, %(description)s, %(source)s, %(address)s, %(media_url)s,
-        %(attributes)s::jsonb, %(reporter)s::jsonb, %(input_point)s::jsonb)
+        %(now)s, %(description)s, %(source)s, %(address)s, %(media_url)s,
+        %(attributes)s::jsonb, %(reporter)s::jsonb, %(input_point)s::jsonb,
+        %(check)s, %(triage)s, %(cal_counties)s::text[], %(cal_dues)s::timestamptz[],
+        %(cal_stage_dues)s::timestamptz[])
 ),
 a AS (
     INSERT INTO audit_log (account_id, username, role, action, method, path, object_type,

@@ -28,8 +28,14 @@ SELECT r.id, r.category, r.description, r.status::text AS status, r.source,
        coalesce(o.status, r.status)::text AS effective_status,
        (SELECT count(*) FROM report d WHERE d.duplicate_of = r.id) AS supporters,
        r.api_key_id, r.satisfied, r.escalations,
-       e.action AS last_action, e.at AS last_action_at, f.note AS feedback_note
+       e.action AS last_action, e.at AS last_action_at, f.note AS feedback_note,
+       -- The loop as centers are judged by it (migration 0009_loop, gisgrid/reports/cases.py).
+       r.triage, r.triage_reason, r.stage, r.stage_due_at,
+       r.department_id, dep.code AS department_code, dep.name AS department_name,
+       r.dept_sent_at, r.dept_respond_by, r.dept_accepted_at, r.dept_due_at, r.dept_resolved_at,
+       r.outcome, r.outcome_reason, r.reopens, r.group_id
 FROM report r
+LEFT JOIN department dep ON dep.id = r.department_id
 LEFT JOIN grid g ON g.id = r.grid_id
 LEFT JOIN admin_unit v ON v.code = coalesce(r.village_code, g.village_code)
 LEFT JOIN staff s ON s.id = r.assignee_id
@@ -123,8 +129,15 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     LIMIT 1
 $$;
 
--- Check the API key; place, assign and store one report, or find the one already stored under
--- its client key. o_outcome: 'created'; 'replayed' (same client key, same content); 'conflict'
+-- Check the API key; place, route and store one report, or find the one already stored under
+-- its client key. A report from a source that is checked on site first (p_check: residents,
+-- hotline) is collected (status submitted, stage collected) and given to the grid's worker to
+-- check (核查) by p_cal_stage_dues; its time-limit clock starts when it is registered. Any other
+-- is registered at once (立案) with its category's class (三事分流, p_triage) and dispatched:
+-- 自家事 to the grid's worker (who mediates; the household group at the spot is recorded),
+-- 大家事 to the village council, 公家事 to the town government (gisgrid/reports/triage.py).
+-- Due times come per county calendar: p_cal_counties[i] (6 digits; [1] = '' for any county
+-- without its own calendar) has p_cal_dues[i] and p_cal_stage_dues[i]. o_outcome: 'created'; 'replayed' (same client key, same content); 'conflict'
 -- (same client key, other content: o_report = the first one); 'outside' (no grid, no county;
 -- o_detail names the counties served); 'bad_key' (p_key_hash matches no key); 'revoked'
 -- (o_detail = when). p_key_hash NULL: p_api_key_id is taken as given (the CLI, tests).
@@ -134,9 +147,11 @@ CREATE FUNCTION gisgrid_intake(
     p_key_hash text, p_api_key_id integer, p_idempotency_key text, p_request_hash text,
     p_category text, p_lon float8, p_lat float8, p_tol_m float8, p_tol_deg float8,
     p_radius_m float8, p_radius_deg float8, p_window_h float8,
-    p_now timestamptz, p_due_at timestamptz,
+    p_now timestamptz,
     p_description text, p_source text, p_address text, p_media_url text,
-    p_attributes jsonb, p_reporter jsonb, p_input_point jsonb)
+    p_attributes jsonb, p_reporter jsonb, p_input_point jsonb,
+    p_check boolean, p_triage text,
+    p_cal_counties text[], p_cal_dues timestamptz[], p_cal_stage_dues timestamptz[])
 RETURNS TABLE (o_outcome text, o_detail text, o_report report_view)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -154,6 +169,9 @@ DECLARE
     v_orig_level varchar;
     v_staff_id integer;
     v_staff_role text;
+    v_level varchar;
+    v_group integer;
+    v_cal integer;
     v_id bigint;
 BEGIN
     IF p_key_hash IS NOT NULL THEN
@@ -206,30 +224,51 @@ BEGIN
             LIMIT 1;
         END IF;
         IF v_orig_id IS NULL THEN
-            SELECT a.id, a.role INTO v_staff_id, v_staff_role FROM gisgrid_assignee(v_grid_id) a;
+            IF p_check OR p_triage = 'private' THEN
+                SELECT a.id, a.role INTO v_staff_id, v_staff_role
+                FROM gisgrid_assignee(v_grid_id) a;
+                v_level := coalesce(v_staff_role, 'village');
+            ELSIF p_triage = 'collective' THEN
+                v_level := 'village';
+            ELSE
+                v_level := 'town';
+            END IF;
+            IF p_triage = 'private' THEN
+                -- The household group (联户) of the nearest household of the grid.
+                SELECT h.group_id INTO v_group FROM household h
+                WHERE h.grid_id = v_grid_id ORDER BY h.geom <-> v_point LIMIT 1;
+            END IF;
         END IF;
+        v_cal := coalesce(array_position(p_cal_counties, left(v_codes[1], 6)::text), 1);
 
         INSERT INTO report AS r (
             category, description, source, status, grid_id, assignee_id, reported_at,
             dispatched_at, due_at, generated, geom, api_key_id, idempotency_key, request_hash,
             address, media_url, attributes, reporter, input_point, grid_candidates, fallback,
-            handler_level, village_code, duplicate_of, updated_at)
+            handler_level, village_code, duplicate_of, updated_at,
+            triage, stage, stage_due_at, group_id)
         VALUES (
             p_category, p_description, p_source,
             -- A supporter is handled with its original: registered, not dispatched again.
-            CASE WHEN v_orig_id IS NULL THEN 'dispatched' ELSE 'registered' END::report_status,
+            CASE WHEN v_orig_id IS NOT NULL THEN 'registered'
+                 WHEN p_check THEN 'submitted'
+                 ELSE 'dispatched' END::report_status,
             v_grid_id,
             CASE WHEN v_orig_id IS NULL THEN v_staff_id ELSE v_orig_assignee END,
             p_now,
-            CASE WHEN v_orig_id IS NULL THEN p_now END,
-            CASE WHEN v_orig_id IS NULL THEN p_due_at END,
+            CASE WHEN v_orig_id IS NULL AND NOT p_check THEN p_now END,
+            CASE WHEN v_orig_id IS NULL AND NOT p_check THEN p_cal_dues[v_cal] END,
             false, v_point,
             v_key_id, p_idempotency_key, p_request_hash, p_address, p_media_url,
             coalesce(p_attributes, '{}'::jsonb), p_reporter, p_input_point,
             coalesce(v_codes[2:], '{}'), NOT v_covers,
-            CASE WHEN v_orig_id IS NULL THEN coalesce(v_staff_role, 'village')
-                 ELSE v_orig_level END,
-            v_village, v_orig_id, p_now)
+            CASE WHEN v_orig_id IS NULL THEN v_level ELSE v_orig_level END,
+            v_village, v_orig_id, p_now,
+            p_triage,
+            CASE WHEN v_orig_id IS NOT NULL THEN NULL
+                 WHEN p_check THEN 'collected' ELSE 'registered' END,
+            CASE WHEN v_orig_id IS NULL THEN p_cal_stage_dues[v_cal] END,
+            v_group)
         ON CONFLICT (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING r.id INTO v_id;
 

@@ -23,6 +23,16 @@
   }
   var api = (window.gisgridBase = { cfg: base, T: T, esc: esc, labelsShown: 0 });
 
+  /* A vector tile that cannot be fetched (a worker's phone out of coverage) is an empty tile,
+   * not an unhandled rejection: VectorGrid's createTile has no catch of its own. */
+  if (L.VectorGrid && L.VectorGrid.Protobuf && !L.VectorGrid.Protobuf.prototype._gisgridQuiet) {
+    var tilePromise = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
+    L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function () {
+      return tilePromise.apply(this, arguments).catch(function () { return { layers: {} }; });
+    };
+    L.VectorGrid.Protobuf.prototype._gisgridQuiet = true;
+  }
+
   /* ---- The basemap: one vector tile per z/x/y (gisgrid.mapdata.basemap), drawn on canvas. */
   var ROAD = [
     // rank: [colour, width at z<=12, casing colour]

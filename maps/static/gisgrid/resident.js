@@ -1,7 +1,9 @@
 /* The residents' page: find the place (search, tap, or GPS), say what, send.
  * Registered with gisgrid.js (window.gisgridPages.resident), which calls it once the map is up.
  * The report carries an Idempotency-Key made once per report, so pressing Send again after a
- * dropped connection can never file it twice; the answer is the number to follow it by. */
+ * dropped connection can never file it twice; the answer is the number to follow it by.
+ * Photos chosen with the report go up once it is filed, one by one, with its receipt (the same
+ * key: only this phone has it); a photo that does not go up never undoes the report. */
 (function () {
   "use strict";
   var pages = (window.gisgridPages = window.gisgridPages || {});
@@ -46,6 +48,22 @@
       if (r.status === 404) return { outside: true };
       return r.ok ? r.json() : null;
     }, function () { return null; });
+  }
+
+  var MAX_PHOTOS = 3;
+  /* The chosen photos onto the filed report, one after another; how many went up. */
+  function sendPhotos(url, receipt, files) {
+    var sent = 0, failed = 0;
+    return files.reduce(function (chain, file) {
+      return chain.then(function () {
+        var body = new FormData();
+        body.append("receipt", receipt);
+        body.append("photo", file, file.name || "photo.jpg");
+        return fetch(url, { method: "POST", body: body }).then(function (r) {
+          if (r.ok) sent++; else failed++;
+        }, function () { failed++; });
+      });
+    }, Promise.resolve()).then(function () { return { sent: sent, failed: failed }; });
   }
 
   pages.resident = function (gg) {
@@ -105,12 +123,20 @@
       return T("resident.failed", { status: status });
     }
     form.addEventListener("input", function () { key = null; });  // changed text: a new report
+    var photoLabel = form.querySelector(".gg-file");
+    function chosen() { return Array.prototype.slice.call(form.photo.files || [], 0, MAX_PHOTOS); }
+    form.photo.addEventListener("change", function () {
+      var n = chosen().length;
+      $("gg-photo-n").textContent = n ? T("resident.photo_n", { n: n }) : T("resident.photo_pick");
+      photoLabel.classList.toggle("chosen", n > 0);
+    });
     form.onsubmit = function (e) {
       e.preventDefault();
       if (!point) { say(false, esc(T("resident.need_place"))); return; }
       if (!form.service_code.value) { say(false, esc(T("resident.need_kind"))); return; }
       if (!form.description.value.trim()) { say(false, esc(T("resident.need_what"))); return; }
       key = key || newKey();
+      var receipt = key, photos = chosen();
       send.disabled = true;
       say(true, esc(T("resident.sending")));
       fetch(cfg.urls.file, {
@@ -128,13 +154,28 @@
           remember({ id: b.id, url: url, what: form.service_code.selectedOptions[0].text, at: new Date().toISOString() });
           say(true, '<b><a id="gg-track" href="' + esc(url) + '">' + esc(T("resident.filed", { id: b.id })) + "</a></b><br>" +
             esc(T("resident.sent_to", { grid: b.grid ? b.grid.name : "—" })) + "<br>" +
-            esc(T("resident.due", { due: when(b.due_at, cfg.lang) })) +
+            // Checked on site first (核查): its time limit starts once it is registered.
+            esc(b.due_at || !b.stage_due_at ? T("resident.due", { due: when(b.due_at, cfg.lang) }) :
+              T("resident.check_by", { due: when(b.stage_due_at, cfg.lang) })) +
             (b.duplicate_of ? "<br>" + esc(T("resident.duplicate", { id: b.duplicate_of })) : "") +
             "<br>" + esc(T("resident.keep_number")));
           gg.filed = b.id;
           document.body.setAttribute("data-filed", String(b.id));
           form.description.value = "";
           key = null;
+          if (!photos.length) return;
+          var note = document.createElement("p");
+          note.id = "gg-photo-result";
+          note.textContent = T("resident.photos_sending");
+          result.appendChild(note);
+          return sendPhotos(cfg.urls.photos.replace("{id}", b.id), receipt, photos).then(function (n) {
+            note.textContent = (n.sent ? T("resident.photos_sent", { n: n.sent }) : "") +
+              (n.failed ? T("resident.photos_failed", { n: n.failed }) : "");
+            document.body.setAttribute("data-photos", String(n.sent));
+            form.photo.value = "";
+            $("gg-photo-n").textContent = T("resident.photo_pick");
+            photoLabel.classList.remove("chosen");
+          });
         });
       }, function () {
         // Nothing heard back: it may or may not have arrived. The same key makes a retry safe.

@@ -3,7 +3,7 @@
  *
  * Cases arrive once with the page; after that the wall asks only for what changed
  * (/maps/data/wall?since=<version>), every few seconds, or at once when the server's event
- * stream (if the service has one) says something happened. Counts on the map, in the lists and
+ * stream (/api/v1/events, push) says something happened. Counts on the map, in the lists and
  * in the ranking are computed here from that one set of cases, so they always agree; rates,
  * trends and mixes come from /maps/data/dashboard when the filters change and every 5 minutes. */
 (function () {
@@ -52,7 +52,7 @@
     var arrivedSinceDash = {};
     var cats = {}, grids = {}, filters = W.filters, dash = W.dashboard, charts = {};
     W.categories.forEach(function (c) { cats[c.code] = c; });
-    var steps = W.steps || {};
+    var steps = W.steps || {}, outcomes = W.outcomes || {}, cancelReasons = W.cancel_reasons || [];
 
     /* Grid names and households, by code: from the grid layer (or, with grid tiles, the
      * measures the page fetched). Counts per grid are recomputed from the cases. */
@@ -295,12 +295,13 @@
       if (body.cases.length || body.full) render();
       arrived.forEach(function (k) { if (k.a && OPEN[k.s]) sound(); });
     }
-    var busy = false;
+    /* One request at a time; asked again meanwhile (a push during a poll: the change may have
+     * committed after the running request read), it runs once more right after. */
+    var running = null, again = false;
     function delta() {
-      if (busy) return Promise.resolve();
-      busy = true;
+      if (running) { again = true; return running; }
       gg.polls = (gg.polls || 0) + 1;
-      return getJSON(cfg.urls.wall + "&since=" + encodeURIComponent(version)).then(function (body) {
+      running = getJSON(cfg.urls.wall + "&since=" + encodeURIComponent(version)).then(function (body) {
         apply(body);
         lastOk = now();
         failing = false;
@@ -309,7 +310,11 @@
         gg.errors = (gg.errors || 0) + 1;
         failing = true;
         liveStatus(false);
-      }).then(function () { busy = false; });
+      }).then(function () {
+        running = null;
+        if (again) { again = false; return delta(); }
+      });
+      return running;
     }
     function full() { return getJSON(cfg.urls.wall).then(apply); }
     gg.refresh = delta;
@@ -454,8 +459,14 @@
     /* ---- The case drawer: what the case is, its history, and the center's steps on it. */
     var drawerId = null, ring = null;
     var drawer = $("gg-drawer");
+    /* Only what the loop allows a case at its status (and, for 立案, at its stage: found true
+     * on site first): cases.STEPS on the server, sent with the page. */
+    function allowed(a, k) {
+      var s = steps[a];
+      return s.from.indexOf(k.s) >= 0 && (!s.stages || s.stages.indexOf(k.st) >= 0);
+    }
     function stepButtons(k) {
-      return Object.keys(steps).filter(function (a) { return steps[a].from.indexOf(k.s) >= 0; }).map(function (a) {
+      return Object.keys(steps).filter(function (a) { return allowed(a, k); }).map(function (a) {
         return '<button type="button" class="gg-btn gg-step-' + a + '" data-step="' + a + '">' + esc(Tk("center.step_", a)) + "</button>";
       }).join("");
     }
@@ -465,10 +476,19 @@
       var acts = drawer.querySelector(".gg-drawer-steps");
       if (acts && !drawer.querySelector("form")) acts.innerHTML = stepButtons(k);
     }
+    /* A report not yet registered waits for its on-site check (核查) or, found true, to be
+     * registered (立案): the stage says which, and the check has a time limit of its own. */
+    function statusText(k) {
+      if (k.s === "submitted" && (k.st === "collected" || k.st === "checked")) return Tk("center.stage_", k.st);
+      return Tk("center.status_", k.s);
+    }
     function statusLine(k) {
       var st = dueState(k), t = now() / 1000;
-      return '<span class="gg-status gg-status-' + esc(k.s) + '">' + esc(Tk("center.status_", k.s)) + "</span> " +
+      var checkBy = !k.d && k.sd && k.s === "submitted";
+      return '<span class="gg-status gg-status-' + esc(k.s) + '">' + esc(statusText(k)) + "</span> " +
         (k.d ? esc(T("center.due_at", { t: clock(k.d * 1000, true) })) : "") +
+        (checkBy ? esc(T("center.stage_due_at", { t: clock(k.sd * 1000, true) })) : "") +
+        (checkBy && k.sd < t ? ' <b class="late">' + esc(T("center.late_by", { t: hoursText((t - k.sd) / 3600) })) + "</b>" : "") +
         (st === "late" ? ' <b class="late">' + esc(T("center.late_by", { t: hoursText((t - k.d) / 3600) })) + "</b>" : "") +
         (st === "soon" ? ' <b class="soon">' + esc(T("center.due_soon")) + "</b>" : "") +
         (k.a ? ' <b class="late">' + esc(T("center.alarm_case")) + "</b>" : "");
@@ -496,8 +516,9 @@
       });
     }
     function showFile(id, file) {
-      var k = cases[id] || { id: id, s: file.status, c: file.service_code };
+      var k = cases[id] || { id: id, s: file.status, st: file.stage && file.stage.name, c: file.service_code };
       var handler = file.handler || {};
+      var dept = file.department, outcome = file.outcome, tri = file.triage || {};
       var hist = (file.history || []).map(function (h) {
         return "<li><b>" + esc(Tk("center.step_", h.action)) + "</b> · " + esc(clock(new Date(h.at).getTime(), true)) +
           (h.username && h.username !== "intake" ? " · " + esc(h.username) : "") + (h.note ? "<br>" + esc(h.note) : "") + "</li>";
@@ -508,7 +529,10 @@
         "<dt>" + esc(T("center.case_what")) + "</dt><dd>" + esc(file.description || "—") + "</dd>" +
         "<dt>" + esc(T("center.case_reported")) + "</dt><dd>" + esc(clock(new Date(file.reported_at).getTime(), true)) + " · " + esc(Tk("center.source_", (file.source || "other"))) + "</dd>" +
         "<dt>" + esc(T("center.case_handler")) + "</dt><dd>" + (handler.level || !handler.staff ? esc(Tk("center.level_", (handler.level || "none"))) : "") +
-        (handler.staff ? (handler.level ? " · " : "") + esc(handler.staff.name) : "") + "</dd>" +
+        (handler.staff ? (handler.level ? " · " : "") + esc(handler.staff.name) : "") + (dept ? " · " + esc(dept.name) : "") + "</dd>" +
+        (tri.class ? "<dt>" + esc(T("center.case_triage")) + "</dt><dd>" + esc(Tk("center.triage_", tri.class)) + "</dd>" : "") +
+        (outcome ? "<dt>" + esc(T("center.case_outcome")) + "</dt><dd>" + esc(Tk("center.outcome_", outcome.code)) +
+          (outcome.reason ? " · " + esc(Tk("center.outcome_reason_", outcome.reason)) : "") + "</dd>" : "") +
         "</dl><h3>" + esc(T("center.case_history")) + "</h3><ol class=\"gg-history\">" + hist + "</ol>" +
         '<div class="gg-drawer-steps">' + (file.duplicate_of ? "" : stepButtons(k)) + '</div><div class="gg-step-msg" role="status"></div>';
       document.body.setAttribute("data-drawer-loaded", String(id));
@@ -537,8 +561,28 @@
         }, function () { box.textContent = T("center.case_failed"); });
         return;
       }
+      if (action === "close") {
+        // 核查结案 with a closing code (结案类型); 无法解决 says why.
+        box.innerHTML = '<form class="gg-step-form" data-step="close"><label>' + esc(T("center.outcome")) + '<select name="outcome" required>' +
+          Object.keys(outcomes).map(function (o) { return '<option value="' + esc(o) + '">' + esc(Tk("center.outcome_", o)) + "</option>"; }).join("") +
+          '</select></label><label class="gg-why">' + esc(T("center.outcome_reason")) + '<select name="outcome_reason"></select></label>' +
+          formButtons("close") + "</form>";
+        var form = box.querySelector("form"), why = form.querySelector(".gg-why");
+        var pickWhy = function () {
+          var reasons = outcomes[form.outcome.value] || [];
+          why.style.display = reasons.length ? "" : "none";  // (a label's CSS display beats [hidden])
+          form.outcome_reason.innerHTML = reasons.map(function (r) { return '<option value="' + esc(r) + '">' + esc(Tk("center.outcome_reason_", r)) + "</option>"; }).join("");
+        };
+        form.outcome.onchange = pickWhy;
+        pickWhy();
+        form.outcome.focus();
+        return;
+      }
       if (steps[action] && steps[action].note) {
-        box.innerHTML = '<form class="gg-step-form" data-step="' + action + '"><label>' + esc(Tk("center.note_", action)) +
+        var reasons = action === "cancel" ? '<label>' + esc(T("center.cancel_reason")) + '<select name="reason">' +
+          cancelReasons.map(function (r) { return '<option value="' + esc(r) + '"' + (r === "other" ? " selected" : "") + ">" + esc(Tk("center.cancel_reason_", r)) + "</option>"; }).join("") +
+          "</select></label>" : "";
+        box.innerHTML = '<form class="gg-step-form" data-step="' + action + '">' + reasons + "<label>" + esc(Tk("center.note_", action)) +
           '<textarea name="note" rows="3" maxlength="2000" required></textarea></label>' + formButtons(action) + "</form>";
         box.querySelector("textarea").focus();
         return;
@@ -554,6 +598,9 @@
       var form = e.target, action = form.getAttribute("data-step"), body = {};
       if (form.note) body.note = form.note.value.trim();
       if (form.staff) body.staff_id = +form.staff.value;
+      if (form.outcome) body.outcome = form.outcome.value;
+      if (form.outcome_reason && (outcomes[body.outcome] || []).length) body.outcome_reason = form.outcome_reason.value;
+      if (form.reason) body.reason = form.reason.value;
       take(drawerId, action, body);
     });
     drawer.addEventListener("click", function (e) {
@@ -577,13 +624,15 @@
           gg.steps = (gg.steps || 0) + 1;
           document.body.setAttribute("data-step-done", action + ":" + id);
           // The answer is the case as it now stands: show it, then the delta brings the wall.
-          if (cases[id]) cases[id].s = b.status;
-          return delta().then(function () {
+          if (cases[id]) { cases[id].s = b.status; cases[id].st = b.stage && b.stage.name; }
+          if (drawerId === id) {
             showFile(id, b);
             var m2 = drawer.querySelector(".gg-step-msg");
             m2.className = "gg-step-msg ok";
             m2.textContent = T("center.step_done", { step: Tk("center.step_", action) });
-            refreshDrawerHead(cases[id] || { id: id, s: b.status, c: b.service_code });
+          }
+          return delta().then(function () {
+            if (drawerId === id) refreshDrawerHead(cases[id] || { id: id, s: b.status, st: b.stage && b.stage.name, c: b.service_code });
           });
         });
       }, function () {
@@ -618,14 +667,23 @@
     if (cfg.gridsAreTiles) gg.refreshGridMeasures().then(indexMeasures);
     window.addEventListener("resize", function () { Object.keys(charts).forEach(function (id) { charts[id].resize(); }); });
     if (cfg.snapshot) { $("gg-live-status").textContent = T("center.snapshot", { time: clock(now(), true) }); return; }
-    // With the server's event stream, an event asks for the delta at once and the poll only
-    // backs it up; without one, the poll is the wall's heartbeat.
+    // Push (GET /api/v1/events): a case in the wall's scope changed ("case"), many did
+    // ("cases", "resync"), or the stream (re)opened ("hello": catch up on what it missed) —
+    // each asks for the delta at once, and the poll only backs it up. Without the stream
+    // (EventSource reconnects by itself), the poll is the wall's heartbeat again.
     var poll = cfg.pollSeconds * 1000;
     if (cfg.urls.events && window.EventSource) {
-      var es = new EventSource(cfg.urls.events);
-      es.onmessage = function () { delta(); };
-      es.onopen = function () { poll = 30000; };
-      es.onerror = function () { poll = cfg.pollSeconds * 1000; };
+      var es = (gg.events = new EventSource(cfg.urls.events)), soon = null;
+      var pushed = function () {
+        if (soon) return;
+        soon = setTimeout(function () {
+          soon = null;
+          delta().then(function () { gg.pushed = (gg.pushed || 0) + 1; });
+        }, 30);
+      };
+      ["case", "cases", "resync", "hello"].forEach(function (t) { es.addEventListener(t, pushed); });
+      es.onopen = function () { poll = 30000; document.body.setAttribute("data-push", "live"); };
+      es.onerror = function () { poll = cfg.pollSeconds * 1000; document.body.setAttribute("data-push", "off"); };
     }
     (function loop() { setTimeout(function () { delta().then(loop); }, poll); })();
     setInterval(function () { if (!failing) render(); }, 60 * 1000);  // "late by" and overdue move with the clock
