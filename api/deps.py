@@ -12,7 +12,7 @@ from api.capacity import Database
 from api.errors import outcome_statuses
 from api.security import PrincipalDep, client_address
 from gisgrid import reports
-from gisgrid.mapdata import layers
+from gisgrid.mapdata import basemap, layers
 from gisgrid.media import PhotoStore
 from gisgrid.settings import Settings
 from maps import pages
@@ -84,10 +84,19 @@ ReportConfigDep = Annotated[reports.IntakeConfig, Depends(get_report_config)]
 
 
 async def get_basemap(request: Request) -> pages.Basemap:
-    """The basemap the settings name (an unknown datum is refused here, not in a browser)."""
+    """The service's own basemap (tiles stamped with its version) and the external one the
+    settings may name (an unknown datum is refused here, not in a browser)."""
     s: Settings = request.app.state.settings
     layers.basemap_offset(112.0, 23.0, s.basemap_datum)
-    return pages.Basemap(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+    db: Database = request.app.state.db
+    stamp = await db.run(basemap.version)
+    return pages.Basemap(
+        s.basemap_url,
+        s.basemap_datum,
+        s.basemap_attribution,
+        own_tiles=f"/tiles/basemap/{{z}}/{{x}}/{{y}}.mvt?v={stamp}",
+        labels=f"/maps/data/labels?v={stamp}",
+    )
 
 
 BasemapDep = Annotated[pages.Basemap, Depends(get_basemap)]

@@ -302,6 +302,30 @@ def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_basemap(args: argparse.Namespace, settings: Settings) -> int:
+    """basemap import (dry run unless --commit) | show: the service's own basemap."""
+    from pathlib import Path
+
+    from gisgrid.db import make_engine
+    from gisgrid.mapdata import basemap
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            if args.action == "import":
+                out = basemap.import_osm(
+                    conn, args.county, Path(args.file), commit=args.commit, progress=_say
+                )
+                if not args.commit:
+                    _say("dry run: nothing written (add --commit to store it)")
+            else:
+                out = basemap.describe(conn, args.county)
+    finally:
+        engine.dispose()
+    print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
 def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
     """boundaries import (dry run unless --commit) | export."""
     import datetime as dt
@@ -451,6 +475,12 @@ def build_parser() -> argparse.ArgumentParser:
     patrol.add_argument("--end", help="ISO 8601 with zone (default: now)")
     patrol.add_argument("--geojson", help="write uncovered segments here")
     patrol.set_defaults(func=cmd_patrol)
+    bm = sub.add_parser("basemap", help="the basemap the service draws itself (OSM extract)")
+    bm.add_argument("action", choices=["import", "show"])
+    bm.add_argument("file", nargs="?", help="an OpenStreetMap extract (.osm.pbf)")
+    bm.add_argument("--county", required=True, help="6- or 12-digit county code")
+    bm.add_argument("--commit", action="store_true", help="write it (imports are dry runs)")
+    bm.set_defaults(func=cmd_basemap)
     keys = sub.add_parser("keys", help="Open311 API keys")
     keys.add_argument("action", choices=["create", "list", "revoke"])
     keys.add_argument("--name", help="who the key is for, e.g. a client app")

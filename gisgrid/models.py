@@ -31,7 +31,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import UserDefinedType
 
 STORAGE_SRID = 4326
 
@@ -49,6 +51,29 @@ class Base(DeclarativeBase):
     """Declarative base with the project's naming convention."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (never wraps): what wrote a row, for deltas."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "xid8"
+
+
+# Reflection (Alembic's autogenerate, tests/test_schema.py) knows the type by name.
+postgresql_base.ischema_names["xid8"] = Xid8
+
+
+def _trigram(table: str, column: str) -> Index:
+    """A trigram index (pg_trgm) serving ILIKE '%words%' on a name or address (search)."""
+    return Index(
+        f"ix_{table}_{column}_trgm",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+    )
 
 
 class UnitLevel(enum.StrEnum):
@@ -98,6 +123,8 @@ class AdminUnit(Base):
     """County, town/street or village/community, keyed by its 12-digit statistical code."""
 
     __tablename__ = "admin_unit"
+    # 0010_maps_basemap_search: search by part of a name.
+    __table_args__ = (_trigram("admin_unit", "name"),)
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -135,6 +162,7 @@ class Grid(Base):
     __table_args__ = (
         UniqueConstraint("generation_id", "code", name="uq_grid_generation_code"),
         Index("ix_grid_current", "code", postgresql_where="valid_to IS NULL"),
+        _trigram("grid", "name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -168,6 +196,8 @@ class Household(Base):
     """A household (户): the unit of service and of privacy."""
 
     __tablename__ = "household"
+    # 0010_maps_basemap_search: search by part of an address, or (staff) of the head's name.
+    __table_args__ = (_trigram("household", "address"), _trigram("household", "head_name"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
@@ -261,6 +291,9 @@ class Report(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))  # full_time|grid_chief|village
     village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    # 0010_maps_basemap_search: the transaction that last wrote the row (a trigger stamps it on
+    # every insert and update); the wall asks for what changed since its last look.
+    changed_xid: Mapped[int | None] = mapped_column(Xid8(), index=True)
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -578,6 +611,29 @@ class KeyPlace(Base):
     source: Mapped[str] = mapped_column(Text)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True), nullable=False)
+
+
+class BasemapFeature(Base):
+    """What the service's own basemap draws besides roads and units: water, waterways, green
+    areas, buildings, roads for the picture and place names (an OSM import, per county)."""
+
+    __tablename__ = "basemap_feature"
+    __table_args__ = (
+        Index("ix_basemap_feature_county_kind", "county_code", "kind"),
+        _trigram("basemap_feature", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"))
+    kind: Mapped[str] = mapped_column(String(16))  # water|waterway|green|building|road|place
+    class_: Mapped[str | None] = mapped_column("class", String(40))
+    name: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str | None] = mapped_column(Text)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    geom = mapped_column(
+        Geometry("GEOMETRY", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
 
 
 # --- Reports in (issue 4) ----------------------------------------------------------------------

@@ -82,10 +82,11 @@ class Settings(BaseSettings):
     red_black_rules: dict[str, dict[str, float | str]] = {}
     # Duplicate rules per service code: {"SJ01": [radius_m, window_hours]}; 0 m turns it off.
     duplicate_rules: dict[str, tuple[float, float]] = {}
-    # Maps (issue 5). No basemap by default: the outline and grids carry the picture, and
-    # government networks often cannot reach a tile server. A template such as
-    # "http://tiles.local/{z}/{x}/{y}.png" adds one; its datum says whether overlays must be
-    # shifted to line up (gcj02 for Gaode/Tencent-style tiles).
+    # Maps (issues 5, 14). The service draws its own basemap (vector tiles of the roads, water,
+    # buildings and place names it holds: gisgrid.mapdata.basemap), so nothing is fetched from
+    # outside. A template such as "http://tianditu.intranet/{z}/{x}/{y}.png" adds an external
+    # raster basemap as the default one (the service's own stays one click away); its datum says
+    # whether overlays must be shifted to line up (gcj02 for Gaode/Tencent-style tiles).
     basemap_url: str | None = None
     basemap_datum: str = "wgs84"
     basemap_attribution: str = ""

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, 
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from api.browser import LangDep, switch_url
 from api.deps import BasemapDep, ConnDep, DbDep, IntakeDep, PhotosDep, ReportConfigDep
 from api.params import ReportId
 from api.photos import read_photo
@@ -25,7 +26,8 @@ from gisgrid.divisions import units
 from gisgrid.mapdata import layers
 from gisgrid.reports import cases, field
 from gisgrid.reports.taxonomy import CATEGORIES
-from maps import pages
+from maps import pages, resident
+from maps.i18n import t
 
 router = APIRouter(tags=["residents"])
 
@@ -153,55 +155,82 @@ def follow_report(conn: ConnDep, report_id: ReportId) -> dict[str, Any]:
 
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
 def report_page(
+    request: Request,
     conn: ConnDep,
     basemap: BasemapDep,
+    lang: LangDep,
     unit: Annotated[str | None, Query(description="6-digit county code")] = None,
 ) -> HTMLResponse:
-    """The residents' page: pick the place on the map, say what is wrong, send."""
+    """The residents' page: find the place on the map, say what is wrong, send."""
     code = unit or units.first_county(conn)
     outline = layers.unit_outline(conn, code)
-    # Names only, coarse shapes: this page is for any phone on any network.
-    fc = layers.grid_measures(conn, outline["properties"]["code"], zoom=11)
-    grids = fc | {
-        "features": [f | {"properties": {"name": f["properties"]["name"]}} for f in fc["features"]]
-    }
+    county = outline["properties"]["code"]
+    # No grid polygons in the page: it must open fast on any phone. Grid outlines come as
+    # cached vector tiles when zoomed in, and a tap asks /api/v1/locate which grid it is.
+    generation = layers.current_generation(conn, county)
     data = pages.PageData(
         title=outline["properties"]["name"],
         bbox=outline["properties"]["bbox"],
         outline=outline,
-        grids=grids,
-        urls={"file": "/api/v1/public/reports", "track": "/report/"},
+        urls={
+            "file": "/api/v1/public/reports",
+            "photos": "/api/v1/public/reports/{id}/photos",
+            "track": "/report/",
+            "locate": "/api/v1/locate",
+            "grid_tiles": f"/tiles/grids/{{z}}/{{x}}/{{y}}.mvt?generation={generation}",
+        },
+        lang=lang,
+        unit=county[:6],
     )
     return HTMLResponse(
-        pages.resident_page(data, CATEGORIES, basemap),
+        resident.resident_page(data, CATEGORIES, basemap, switch_url=switch_url(request, lang)),
         headers={"Cache-Control": "no-store"},
     )
 
 
 @router.get("/report/track", include_in_schema=False)
-def track(id: Annotated[str, Query(description="the report's number")] = "") -> Response:
-    """The follow-up form's target: on to the report's page."""
-    number = id.strip().lstrip("#")
-    if not number.isdigit():
-        return HTMLResponse(pages.progress_page(None, f"{id!r} is not a report number"), 400)
-    return RedirectResponse(f"/report/{int(number)}", status_code=303)
+def track(
+    request: Request,
+    lang: LangDep,
+    id: Annotated[str, Query(description="the report's number")] = "",
+) -> Response:
+    """The follow-up form's target: on to the report's page, or the form again saying why."""
+    number = id.strip().lstrip("#").strip()
+    if number.isdigit() and len(number) <= 12:
+        return RedirectResponse(f"/report/{int(number)}", status_code=303)
+    # A person typed this: a page that says what to type, never an HTTP error.
+    problem = t(lang, "progress.not_a_number", given=id.strip()) if id.strip() else None
+    return HTMLResponse(
+        resident.track_page(lang, problem, switch_url=switch_url(request, lang)),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/report/{report_id}", response_class=HTMLResponse, include_in_schema=False)
 def progress_page(
+    request: Request,
     conn: ConnDep,
+    lang: LangDep,
     report_id: ReportId,
     said: Annotated[str | None, Query(description="a message after rating")] = None,
 ) -> HTMLResponse:
     """What happened to a report, step by step, for whoever filed it."""
+    switch = switch_url(request, lang)
     try:
         found = cases.progress(conn, report_id)
     except errors.NotFound:
-        return HTMLResponse(
-            pages.progress_page(None, f"report {report_id} does not exist; check the number"),
-            404,
-        )
-    return HTMLResponse(pages.progress_page(found, said), headers={"Cache-Control": "no-store"})
+        problem = t(lang, "progress.no_such_report", id=report_id)
+        return HTMLResponse(resident.track_page(lang, problem, switch_url=switch), 404)
+    # Only the messages this site writes after a rating are shown, never text from the link.
+    message = t(lang, f"progress.said_{said}") if said in SAID else None
+    return HTMLResponse(
+        resident.progress_page(lang, found, message, switch_url=switch),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# What the page may say after a rating (?said=...): keys, so a link cannot put words on it.
+SAID = ("thanks", "forbidden", "conflict")
 
 
 @router.post(
@@ -222,9 +251,11 @@ async def rate_from_page(
         await db.run(
             partial(cases.reporter_verdict, config=config), report_id, receipt, satisfied, note
         )
-        said = "谢谢您的评价 · thank you for rating"
-    except (errors.Forbidden, errors.Conflict) as exc:
-        said = str(exc)
+        said = "thanks"
+    except errors.Forbidden:
+        said = "forbidden"
+    except errors.Conflict:
+        said = "conflict"
     target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"
     return RedirectResponse(target, status_code=303)
 

@@ -1,21 +1,50 @@
-"""Mapbox vector tiles (ST_AsMVT) for grids, households and reports."""
+"""Mapbox vector tiles (ST_AsMVT): the service's own basemap, grids, households and reports."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import DbDep
 from api.params import MAX_INT, GenerationQ
 from api.security import PrincipalDep
 from gisgrid.access.accounts import REGISTER_READERS, Role
-from gisgrid.mapdata import tiles
+from gisgrid.mapdata import basemap, tiles
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
+
+
+@router.get(
+    "/tiles/basemap/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+async def get_basemap_tile(
+    request: Request,
+    db: DbDep,
+    z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    v: Annotated[str | None, Query(description="basemap version (pages put it in the URL)")] = None,
+) -> Response:
+    """The service's own basemap: water, green, waterways, buildings, roads, unit boundaries.
+
+    Public (a picture of the place, nothing personal). With `v` (the version a page was given)
+    the tile never changes and is cached for a year; without it, for five minutes.
+    """
+    cache: tiles.TileCache = request.app.state.tile_cache
+    stamp = v or "current"
+    data = basemap.cached_tile(cache, stamp, z, x, y) if v else None
+    hit = data is not None
+    if data is None:
+        data = await db.run_engine(basemap.build_tile, cache, stamp, z, x, y)
+    policy = "public, max-age=31536000, immutable" if v else "public, max-age=300"
+    headers = {"Cache-Control": policy, "X-Tile-Cache": "hit" if hit else "miss"}
+    return Response(data, media_type=MVT, headers=headers)
 
 
 @router.get(

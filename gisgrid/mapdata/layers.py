@@ -117,8 +117,13 @@ def grid_measures(
     bbox: tuple[float, float, float, float] | None = None,
     zoom: int | None = None,
     geometry: bool = True,
+    with_coverage: bool = True,
 ) -> dict[str, Any]:
-    """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh."""
+    """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh.
+
+    `with_coverage=False` leaves out patrol coverage (seconds for a county), for pages that
+    show it only when asked.
+    """
     if not unit and not grid:
         raise InvalidCode(
             f"unit={unit!r}: give unit= (a 6-digit county, 9-digit town or 12-digit village "
@@ -139,7 +144,9 @@ def grid_measures(
     if not rows and gcode:
         raise NotFound(f"no grid has code {gcode} in the current generation")
     coverage = (
-        coverage_provider(conn, [r["code"] for r in rows]) if coverage_provider and rows else {}
+        coverage_provider(conn, [r["code"] for r in rows])
+        if with_coverage and coverage_provider and rows
+        else {}
     )
     features = []
     for r in rows:

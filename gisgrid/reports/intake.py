@@ -45,7 +45,7 @@ from gisgrid.errors import (
 from gisgrid.reports import api_keys
 from gisgrid.reports.outcomes import OUTCOMES
 from gisgrid.reports.stages import STAGES, check_overrides, stage_hours
-from gisgrid.reports.taxonomy import WORKING_DAY_HOURS, category, duplicate_rule
+from gisgrid.reports.taxonomy import category, duplicate_rule
 from gisgrid.reports.triage import LABELS as TRIAGE_LABELS
 from gisgrid.reports.working_calendar import Calendars, WorkingCalendar
 from gisgrid.settings import Settings
@@ -146,9 +146,9 @@ class IntakeConfig:
         )
 
     def case_due(self, code: str, service_code: str, dispatched: dt.datetime) -> dt.datetime:
-        """The time limit of a case dispatched at `dispatched` (the clock starts at 派遣)."""
-        limit = category(service_code).limit_hours
-        return self.calendar_for(code).due(dispatched, limit, WORKING_DAY_HOURS)
+        """The time limit of a case dispatched at `dispatched` (the clock starts at 派遣):
+        working time on the county's calendar, or a 24-hour clock for emergencies and safety."""
+        return category(service_code).due(dispatched, self.calendar_for(code))
 
 
 def _deg(metres: float, lat: float) -> float:
@@ -280,7 +280,7 @@ def intake_params(
         if cal not in dues:
             stage = "collected" if check else "registered"
             dues[cal] = (
-                None if check else cal.due(now, cat.limit_hours, WORKING_DAY_HOURS),
+                None if check else cat.due(now, cal),
                 cal.add_working_hours(now, stage_hours(config.stage_hours, stage)),
             )
     return {
