@@ -4,35 +4,43 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from psycopg_pool import AsyncConnectionPool
 
-from api import errors, security
+from api import browser, capacity, errors, inputs, security
 from api.routers import (
     audit,
     auth,
     boundaries,
     cases,
+    departments,
+    events,
     health,
+    home,
     households,
     locate,
     maps,
+    media,
     ogc,
     open311,
     patrols,
     plans,
     residents,
+    search,
     static,
     tiles,
     units,
 )
-from gisgrid.db import libpq_url, make_engine, resolve_database_url
-from gisgrid.redraw.plans import PlanRunner
-from gisgrid.reports.intake import IntakeConfig
+from gisgrid.db import HealthCheck, libpq_url, make_engine, make_intake_pool, resolve_database_url
+from gisgrid.mapdata.tiles import TileCache
+from gisgrid.media import PhotoStore
+from gisgrid.redraw import PlanRunner
+from gisgrid.reports import IntakeConfig
+from gisgrid.reports.events import EventHub
 from gisgrid.settings import Settings
 
 DESCRIPTION = """
@@ -54,24 +62,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
-        app.state.engine = make_engine(url)
-        # The Open311 intake's own pool: async psycopg, autocommit (its one statement is its
-        # transaction), so a report costs one round trip and no thread hop (issue 4).
-        app.state.intake_pool = AsyncConnectionPool(
-            libpq_url(url),
-            min_size=2,
-            max_size=8,
-            kwargs={"autocommit": True},
-            # A phone waits for its answer: say "try again" after 5 s rather than hang for 30.
-            timeout=5,
-            open=False,
+        # Threads for blocking route bodies; the database gate keeps its own (one per slot).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        app.state.engine = make_engine(url, settings)
+        app.state.db = capacity.Database(
+            app.state.engine,
+            capacity.Gate(settings.db_slots, settings.db_queue, settings.db_wait_s),
         )
+        # The async pool: reports (one round trip, no thread hop: issue 4), who is calling and
+        # the write audit (issue 13: never a second connection from the engine's pool).
+        app.state.intake_pool = make_intake_pool(url, settings)
+        # Without wait=True: the service starts (and answers 503) while the database is away.
         await app.state.intake_pool.open()
         # Redraw plans run away from the request threads (issue 15); the pool starts on first use.
         app.state.plan_runner = PlanRunner(url, settings.redraw_workers)
+        # Idle connections that died with a restarted server are replaced the moment the
+        # database answers again, not found one by one by requests (each costs seconds).
+        app.state.health = HealthCheck(libpq_url(url), on_recover=[app.state.intake_pool.check])
+        app.state.health.start()
+        # Push (issue 16): one LISTEN connection per process, fanned out to open streams (its
+        # own connection: a stream never holds a database slot or a pool connection).
+        app.state.events = EventHub(libpq_url(url))
+        await app.state.events.start()
         try:
             yield
         finally:
+            await app.state.events.stop()
+            await app.state.health.close()
             app.state.plan_runner.shutdown()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
@@ -104,13 +121,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
+    app.state.token_cache = security.TokenCache()
+    app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    app.state.photos = PhotoStore(settings.state_dir / "media")
+    app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
+    # Signed-in writes only from this site's own pages (refusals audited too).
+    app.add_middleware(security.SameOrigin)
     app.add_middleware(security.AuditWrites)
+    app.add_middleware(browser.RememberLang)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    app.add_middleware(security.SecurityHeaders, basemap_url=settings.basemap_url)
+    # Who and how: the address and scheme a trusted proxy reports (nobody else's headers).
+    app.add_middleware(security.TrustedProxies, trusted=settings.trusted_proxies)
+    # Outermost: a flood is refused before it costs anything else.
+    app.add_middleware(
+        capacity.InFlightLimit, limit=settings.max_in_flight, stream_limit=settings.max_streams
+    )
     for router in (
         health.router,
+        home.router,
         auth.router,
         units.router,
         locate.router,
@@ -119,8 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrols.router,
         open311.router,
         cases.router,
+        departments.router,
+        events.router,
+        media.router,
         residents.router,
         maps.router,
+        search.router,
         tiles.router,
         static.router,
         boundaries.router,

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from gisgrid.errors import GisGridError
 from gisgrid.settings import Settings
@@ -119,10 +120,15 @@ def _print_demo_account(engine, county: str, host: str, port: int) -> None:  # t
 
     with engine.begin() as conn:
         username, password = accounts.reissue_demo_account(conn, county)
+        dept_user, dept_password = accounts.reissue_demo_department_account(conn, county, "ZJ")
     _say(
         f"map pages: sign in at http://{host}:{port}/login as {username} / {password} "
         f"(county operator of {county[:6]}; new password on every `gisgrid demo`), then open "
         f"http://{host}:{port}/maps/center?unit={county[:6]}"
+    )
+    _say(
+        f"a department's inbox: {dept_user} / {dept_password} (handler of the GENERATED 住建 "
+        f"department ZJ) sees http://{host}:{port}/api/v1/departments/ZJ/cases?county={county[:6]}"
     )
 
 
@@ -179,11 +185,32 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     import uvicorn
 
+    from gisgrid.reports.events import end_streams
+
+    class _Server(uvicorn.Server):
+        # Open event streams (phones, walls) would hold a shutdown until its deadline: they are
+        # told "bye" as it begins, so only requests in progress use the 10 s below.
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            end_streams()
+            await super().shutdown(sockets)
+
     # The app reads its settings from the environment; hand it the resolved database.
     os.environ["GISGRID_DATABASE_URL"] = url
     _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     # An import string keeps the core free of web-framework imports.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # proxy_headers off: the app believes X-Forwarded-* only from GISGRID_TRUSTED_PROXIES
+    # (uvicorn's own default would believe any client on 127.0.0.1).
+    config = uvicorn.Config(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
+        timeout_graceful_shutdown=10,
+    )
+    _Server(config).run()
     return 0
 
 
@@ -275,6 +302,30 @@ def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_basemap(args: argparse.Namespace, settings: Settings) -> int:
+    """basemap import (dry run unless --commit) | show: the service's own basemap."""
+    from pathlib import Path
+
+    from gisgrid.db import make_engine
+    from gisgrid.mapdata import basemap
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            if args.action == "import":
+                out = basemap.import_osm(
+                    conn, args.county, Path(args.file), commit=args.commit, progress=_say
+                )
+                if not args.commit:
+                    _say("dry run: nothing written (add --commit to store it)")
+            else:
+                out = basemap.describe(conn, args.county)
+    finally:
+        engine.dispose()
+    print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
 def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
     """boundaries import (dry run unless --commit) | export."""
     import datetime as dt
@@ -327,15 +378,6 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
-def _operator():  # type: ignore[no-untyped-def]
-    """Who the CLI acts as: the server's operator (like `boundaries import`), everywhere."""
-    import getpass
-
-    from gisgrid.access.accounts import Principal, Role
-
-    return Principal(account_id=0, username=f"cli:{getpass.getuser()}", role=Role.admin, scope="")
-
-
 def _plan_lines(p: dict) -> str:  # type: ignore[type-arg]
     t = (p.get("summary") or {}).get("totals") or p.get("totals") or {}
     head = (
@@ -363,11 +405,12 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     """plan balance|list|show|publish|discard."""
     import datetime as dt
 
+    from gisgrid.access import COMMAND_LINE
     from gisgrid.db import make_engine
     from gisgrid.redraw import plans, publish
 
     engine = make_engine(_prepared_url(settings))
-    who = _operator()
+    who = COMMAND_LINE
     try:
         if args.action == "balance":
             mode = "minimal_change" if args.minimal_change else "balance"
@@ -409,6 +452,52 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     else:
         print(_plan_lines(out))
+    return 0
+
+
+BULLETIN_FORMATS = ("json", "csv", "html", "png")
+
+
+def cmd_bulletin(args: argparse.Namespace, settings: Settings) -> int:
+    """bulletin --unit C --month YYYY-MM -o FILE: the monthly bulletin (通报) to a file."""
+    from pathlib import Path
+
+    from gisgrid.access import COMMAND_LINE
+    from gisgrid.db import make_engine
+    from gisgrid.reports import IntakeConfig
+    from gisgrid.reports.bulletin import bulletin_csv, monthly_bulletin
+
+    out = Path(args.output)
+    fmt = args.format or out.suffix.lstrip(".").lower()
+    if fmt not in BULLETIN_FORMATS:
+        raise SystemExit(
+            f"gisgrid bulletin: cannot tell the format of {out.name!r}; name the file .json, "
+            ".csv, .html or .png, or give --format"
+        )
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.connect() as conn:
+            b = monthly_bulletin(
+                conn, COMMAND_LINE, args.unit, args.month, IntakeConfig.from_settings(settings)
+            )
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        out.write_text(json.dumps(b, ensure_ascii=False, indent=1, default=str), "utf-8")
+    elif fmt == "csv":
+        out.write_text(bulletin_csv(b), "utf-8", newline="")
+    else:
+        # maps/ renders; the core stays free of it (a plain import at call time, as serve does).
+        import importlib
+
+        page = importlib.import_module("maps.bulletin")
+        png = page.render_png(b)
+        out.write_bytes(png) if fmt == "png" else out.write_text(page.render_html(b, png), "utf-8")
+    _say(
+        f"wrote the {b['issue']} bulletin of {b['unit']['name']} ({b['unit']['code']}) to {out}: "
+        f"{b['unit']['due']} due, closure {b['unit']['closure_rate']}, on time "
+        f"{b['unit']['on_time_rate']}"
+    )
     return 0
 
 
@@ -463,6 +552,12 @@ def build_parser() -> argparse.ArgumentParser:
     patrol.add_argument("--end", help="ISO 8601 with zone (default: now)")
     patrol.add_argument("--geojson", help="write uncovered segments here")
     patrol.set_defaults(func=cmd_patrol)
+    bm = sub.add_parser("basemap", help="the basemap the service draws itself (OSM extract)")
+    bm.add_argument("action", choices=["import", "show"])
+    bm.add_argument("file", nargs="?", help="an OpenStreetMap extract (.osm.pbf)")
+    bm.add_argument("--county", required=True, help="6- or 12-digit county code")
+    bm.add_argument("--commit", action="store_true", help="write it (imports are dry runs)")
+    bm.set_defaults(func=cmd_basemap)
     keys = sub.add_parser("keys", help="Open311 API keys")
     keys.add_argument("action", choices=["create", "list", "revoke"])
     keys.add_argument("--name", help="who the key is for, e.g. a client app")
@@ -473,6 +568,13 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--county", help="only this county's grids (6 or 12 digits)")
     assign.add_argument("--dry-run", action="store_true", help="count changes, write nothing")
     assign.set_defaults(func=cmd_assign)
+
+    bul = sub.add_parser("bulletin", help="the monthly bulletin (通报) of a unit, to a file")
+    bul.add_argument("--unit", required=True, help="county, town or village code")
+    bul.add_argument("--month", help="YYYY-MM (default: the last complete month)")
+    bul.add_argument("-o", "--output", required=True, help="file: .json, .csv, .html or .png")
+    bul.add_argument("--format", choices=BULLETIN_FORMATS, help="(else from the file's name)")
+    bul.set_defaults(func=cmd_bulletin)
 
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")

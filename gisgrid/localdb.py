@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
 
+from gisgrid import sql
 from gisgrid.errors import LocalDatabaseError
 
 PG_VERSION = "15"
@@ -148,8 +148,14 @@ class LocalPostgis:
                 self._start(bin_dir)
         return self.ensure_database(DEFAULT_DATABASE)
 
-    def down(self) -> None:
-        """Stop the server if it is running; do nothing otherwise."""
+    def down(self, mode: str = "fast") -> None:
+        """Stop the server if it is running; do nothing otherwise.
+
+        `mode` is pg_ctl's: fast (roll back sessions, checkpoint) or immediate (as a crash would:
+        no checkpoint, recovery from the WAL at the next start; the fault tests use it).
+        """
+        if mode not in ("smart", "fast", "immediate"):
+            raise LocalDatabaseError(f"stop mode {mode!r}: use smart, fast or immediate")
         if not self.pg_dir.is_dir():
             return
         with self._locked():
@@ -164,7 +170,7 @@ class LocalPostgis:
                     "-D",
                     str(self.data_dir),
                     "-m",
-                    "fast",
+                    mode,
                     "-w",
                     "-t",
                     str(START_TIMEOUT_S),
@@ -191,21 +197,17 @@ class LocalPostgis:
         """Create database `name` with postgis and pgrouting if missing; return its URL."""
         port = self._require_running_port()
         with self._connect(port, "postgres") as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-            ).fetchone()
+            exists = conn.execute(sql.load("db/database_exists"), (name,)).fetchone()
             if exists is None:
                 self.progress(f"creating database {name}")
                 # Another process may create it between the check and here; that is fine.
                 with contextlib.suppress(pg_errors.DuplicateDatabase):
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                    conn.execute(sql.composed("db/create_database", database=name))
         with self._connect(port, name) as conn:
             for ext in EXTENSIONS:
                 # Concurrent CREATE EXTENSION IF NOT EXISTS can still collide on the catalog.
                 with contextlib.suppress(pg_errors.UniqueViolation, pg_errors.DuplicateObject):
-                    conn.execute(
-                        sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext))
-                    )
+                    conn.execute(sql.composed("db/create_extension", extension=ext))
         url = self.url(name)
         self.progress(f"database {name} ready: {url}")
         return url

@@ -28,9 +28,12 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import UserDefinedType
 
 STORAGE_SRID = 4326
 
@@ -48,6 +51,29 @@ class Base(DeclarativeBase):
     """Declarative base with the project's naming convention."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (never wraps): what wrote a row, for deltas."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "xid8"
+
+
+# Reflection (Alembic's autogenerate, tests/test_schema.py) knows the type by name.
+postgresql_base.ischema_names["xid8"] = Xid8
+
+
+def _trigram(table: str, column: str) -> Index:
+    """A trigram index (pg_trgm) serving ILIKE '%words%' on a name or address (search)."""
+    return Index(
+        f"ix_{table}_{column}_trgm",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+    )
 
 
 class UnitLevel(enum.StrEnum):
@@ -97,6 +123,8 @@ class AdminUnit(Base):
     """County, town/street or village/community, keyed by its 12-digit statistical code."""
 
     __tablename__ = "admin_unit"
+    # 0010_maps_basemap_search: search by part of a name.
+    __table_args__ = (_trigram("admin_unit", "name"),)
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -134,6 +162,7 @@ class Grid(Base):
     __table_args__ = (
         UniqueConstraint("generation_id", "code", name="uq_grid_generation_code"),
         Index("ix_grid_current", "code", postgresql_where="valid_to IS NULL"),
+        _trigram("grid", "name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -156,8 +185,10 @@ class HouseholdGroup(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    # 0009_group_leader_fk: the key 0001 declared but never created, and its index.
     leader_id: Mapped[int | None] = mapped_column(
-        ForeignKey("staff.id", use_alter=True, name="fk_household_group_leader_id_staff")
+        ForeignKey("staff.id", use_alter=True, name="fk_household_group_leader_id_staff"),
+        index=True,
     )
 
 
@@ -165,11 +196,14 @@ class Household(Base):
     """A household (户): the unit of service and of privacy."""
 
     __tablename__ = "household"
+    # 0010_maps_basemap_search: search by part of an address, or (staff) of the head's name.
+    __table_args__ = (_trigram("household", "address"), _trigram("household", "head_name"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("household_group.id"), index=True)
-    address: Mapped[str] = mapped_column(Text)
+    # 0002_reports: address_string is resolved against household addresses.
+    address: Mapped[str] = mapped_column(Text, index=True)
     size: Mapped[int] = mapped_column(SmallInteger)
     care_tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     # Personal data: shown only to those whose grid it is.
@@ -212,6 +246,17 @@ class Report(Base):
     """A report (诉求/事件) from a resident, a patrol, a hotline or video."""
 
     __tablename__ = "report"
+    __table_args__ = (
+        # 0002_reports: a resubmission with the same key from the same client finds the first.
+        Index(
+            "uq_report_idempotency",
+            "api_key_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+        Index("ix_report_category_reported_at", "category", "reported_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
@@ -223,10 +268,11 @@ class Report(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     reported_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        DateTime(timezone=True), server_default=func.now(), index=True
     )
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed by 0009_loop: scores select the cases that fell due in a period.
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
@@ -236,29 +282,66 @@ class Report(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(Text)
     media_url: Mapped[str | None] = mapped_column(Text)
-    attributes: Mapped[dict] = mapped_column(JSONB, default=dict)
+    attributes: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     reporter: Mapped[dict | None] = mapped_column(JSONB)
     input_point: Mapped[dict | None] = mapped_column(JSONB)  # as received: lon, lat, crs
     grid_candidates: Mapped[list[str] | None] = mapped_column(ARRAY(String(15)))
-    fallback: Mapped[bool] = mapped_column(Boolean, default=False)  # 属地兜底: nearest grid
+    # 属地兜底: placed in the nearest grid
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     handler_level: Mapped[str | None] = mapped_column(String(12))  # full_time|grid_chief|village
     village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    # 0010_maps_basemap_search: the transaction that last wrote the row (a trigger stamps it on
+    # every insert and update); the wall asks for what changed since its last look.
+    changed_xid: Mapped[int | None] = mapped_column(Xid8(), index=True)
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
     # The closed loop (migration 0007_cases): the call-back verdict and escalations so far.
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
-    escalations: Mapped[int] = mapped_column(SmallInteger, default=0)
+    escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # The loop as centers are judged by it (migration 0009_loop): 三事分流 class, the stage of
+    # the seven and its time limit, the department whistled to (吹哨) and its own clock, the
+    # closing code and how often an unsatisfied verdict reopened it.
+    triage: Mapped[str | None] = mapped_column(String(12))  # private|collective|public
+    triage_reason: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(12))
+    stage_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
+    dept_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_respond_by: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dept_resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_reason: Mapped[str | None] = mapped_column(String(16))
+    reopens: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household_group.id", ondelete="SET NULL")
+    )
 
 
 class ReportEvent(Base):
     """One step of a report's loop: who did what, from which status to which, and why."""
 
     __tablename__ = "report_event"
+    __table_args__ = (
+        Index("ix_report_event_report_at", "report_id", "at"),
+        Index(
+            "uq_report_event_key",
+            "report_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("report.id", ondelete="CASCADE", name="fk_report_event_report_id")
+    )
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     action: Mapped[str] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(16))
@@ -269,12 +352,128 @@ class ReportEvent(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    # 0009_loop: what the step carried (department, triage class, closing code, reason).
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+    # 0009_field: the client's key for this step; a resend of the same step is taken once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class Department(Base):
+    """A county's functional department (职能部门): what it owns and how fast it must answer."""
+
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("county_code", "code", name="uq_department_county_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    categories: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), default=list, server_default="{}"
+    )
+    response_hours: Mapped[int] = mapped_column(SmallInteger)  # 报到: accept within
+    feedback_hours: Mapped[int] = mapped_column(SmallInteger)  # 限时办理反馈: feed back within
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Photo(Base):
+    """A photo as uploaded once (content-addressed by its SHA-256); files on disk (0009_field)."""
+
+    __tablename__ = "photo"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    bytes_in: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # Where and when it was taken, from its EXIF (kept for staff; the served copy has none).
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    taken_lon: Mapped[float | None] = mapped_column(Float)
+    taken_lat: Mapped[float | None] = mapped_column(Float)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ReportPhoto(Base):
+    """A photo on a report: with the report, or the handler's before/after (0009_field)."""
+
+    __tablename__ = "report_photo"
+    __table_args__ = (
+        UniqueConstraint("report_id", "photo_id", name="uq_report_photo_report_photo"),
+        Index(
+            "uq_report_photo_key",
+            "report_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("report.id", ondelete="CASCADE", name="fk_report_photo_report_id")
+    )
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", name="fk_report_photo_photo_id"))
+    stage: Mapped[str] = mapped_column(String(12))  # report | before | after
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    added_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class HouseholdVisit(Base):
+    """入户走访: a visit to a household, what kind, what it changed (0009_field)."""
+
+    __tablename__ = "household_visit"
+    __table_args__ = (
+        Index("ix_household_visit_household_at", "household_id", "visited_at"),
+        Index("ix_household_visit_grid_at", "grid_id", "visited_at"),
+        Index(
+            "uq_household_visit_key",
+            "account_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE", name="fk_household_visit_household")
+    )
+    grid_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid.id", name="fk_household_visit_grid_id")
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # routine | care | dispute | info_update
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("photo.id", name="fk_household_visit_photo_id")
+    )
+    changes: Mapped[dict | None] = mapped_column(JSONB)
+    visited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class PatrolTrack(Base):
     """One patrol by one staff member."""
 
     __tablename__ = "patrol_track"
+    # 0004_patrols: one track per staff member and local day.
+    __table_args__ = (UniqueConstraint("staff_id", "day", name="uq_patrol_track_staff_day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
@@ -299,7 +498,7 @@ class PatrolFix(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("patrol_track.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))  # 0004_patrols
-    t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)  # 0004_patrols
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
 
@@ -316,11 +515,15 @@ class Account(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(32))
-    scope: Mapped[str] = mapped_column(String(15), default="")
+    scope: Mapped[str] = mapped_column(String(15), default="", server_default="")
     display_name: Mapped[str | None] = mapped_column(String(100))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    # 0009_loop: a department handler (职能部门) acts for this department only.
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL")
     )
 
 
@@ -335,7 +538,18 @@ class AccessToken(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SigninFailure(Base):
+    """Consecutive failed sign-ins for a username (known or not), and until when it must wait."""
+
+    __tablename__ = "signin_failure"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):
@@ -344,7 +558,9 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
     account_id: Mapped[int | None] = mapped_column(Integer, index=True)
     username: Mapped[str] = mapped_column(String(64))
     role: Mapped[str | None] = mapped_column(String(32))
@@ -377,7 +593,9 @@ class RoadSegment(Base):
     length_m: Mapped[float] = mapped_column(Float)
     node_from: Mapped[int] = mapped_column(BigInteger)
     node_to: Mapped[int] = mapped_column(BigInteger)
-    geom = mapped_column(Geometry("LINESTRING", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(
+        Geometry("LINESTRING", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
 
 
 class KeyPlace(Base):
@@ -392,7 +610,30 @@ class KeyPlace(Base):
     radius_m: Mapped[float] = mapped_column(Float, default=50.0)
     source: Mapped[str] = mapped_column(Text)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
-    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True), nullable=False)
+
+
+class BasemapFeature(Base):
+    """What the service's own basemap draws besides roads and units: water, waterways, green
+    areas, buildings, roads for the picture and place names (an OSM import, per county)."""
+
+    __tablename__ = "basemap_feature"
+    __table_args__ = (
+        Index("ix_basemap_feature_county_kind", "county_code", "kind"),
+        _trigram("basemap_feature", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"))
+    kind: Mapped[str] = mapped_column(String(16))  # water|waterway|green|building|road|place
+    class_: Mapped[str | None] = mapped_column("class", String(40))
+    name: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str | None] = mapped_column(Text)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    geom = mapped_column(
+        Geometry("GEOMETRY", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
 
 
 # --- Reports in (issue 4) ----------------------------------------------------------------------
@@ -422,7 +663,7 @@ class GridPart(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"), index=True)
-    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False)
 
 
 class AdminUnitPart(Base):
@@ -432,7 +673,7 @@ class AdminUnitPart(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code", ondelete="CASCADE"), index=True)
-    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True))
+    geom = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False)
 
 
 class GridLineage(Base):
@@ -494,7 +735,7 @@ class AdminUnitHistory(Base):
     import_id: Mapped[int | None] = mapped_column(
         ForeignKey("boundary_import.id", ondelete="CASCADE")
     )
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True))
 
 
 # --- Redraw (issue 15; migration 0009_redraw) ---------------------------------------------------

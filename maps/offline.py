@@ -19,6 +19,9 @@ CACHE_PREFIX = "gisgrid-"
 # One cache for everything personal (households are personal data), so sign-out is one delete.
 PERSONAL_CACHE = "gisgrid-worker-data"
 PERSONAL_PATHS = ("/maps/worker", "/maps/data/worker")
+# Read by the worker page when a case or household is opened: their last copy serves offline
+# (GET only; what the phone sends goes through its own queue, never through this cache).
+PERSONAL_PREFIXES = ("/api/v1/reports/", "/api/v1/households/")
 # A sign-out made without network is finished later: its mark lives in this cache.
 SIGNOUT_CACHE = "gisgrid-signout-pending"
 SIGNOUT_URL = "/logout"
@@ -53,6 +56,7 @@ def service_worker(assets: Mapping[str, bytes]) -> str:
         "shellCache": f"{CACHE_PREFIX}shell-{version}",
         "personalCache": PERSONAL_CACHE,
         "personal": list(PERSONAL_PATHS),
+        "personalPrefixes": list(PERSONAL_PREFIXES),
         "signoutCache": SIGNOUT_CACHE,
         "signoutUrl": SIGNOUT_URL,
         "precache": sorted(assets),

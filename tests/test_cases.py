@@ -110,13 +110,19 @@ def accounts(engine: Engine, http: httpx.Client, home: Home) -> Iterator[dict[st
 
 @pytest.fixture
 def new_report(engine: Engine, home: Home) -> Iterator[int]:
-    """A fresh dispatched report in the home grid (a new service spot, so no duplicate)."""
+    """A fresh dispatched report in the home grid (a neighbour dispute a patrol found: 自家事,
+    registered and dispatched to the grid's worker at once; disputes never duplicate)."""
     made: list[int] = []
     with engine.begin() as conn:
         stored = intake.submit_report(
             conn,
-            ReportIn("ZZ01", lon=home.x, lat=home.y, description=f"case {uuid.uuid4().hex}"),
-            config=intake.IntakeConfig(duplicate_rules={"ZZ01": (0.0, 0.0)}),
+            ReportIn(
+                "ZZ07",
+                lon=home.x,
+                lat=home.y,
+                description=f"case {uuid.uuid4().hex}",
+                source="patrol",
+            ),
         )
     made.append(stored["id"])
     yield stored["id"]
@@ -141,7 +147,11 @@ def test_the_whole_loop_is_recorded_and_the_reporter_sees_the_feedback(
     # The worker fed it back; only a center operator verifies and closes.
     r = _step(http, accounts["worker"], rid, action="close")
     assert r.status_code == 403 and "close" in r.json()["detail"]
-    r = _step(http, accounts["village"], rid, action="close", note="现场核查属实")
+    r = _step(http, accounts["village"], rid, action="close")
+    assert r.status_code == 400 and "outcome" in r.json()["detail"]  # how did it end?
+    r = _step(
+        http, accounts["village"], rid, action="close", note="现场核查属实", outcome="resolved"
+    )
     assert r.status_code == 200, r.text
     closed = r.json()
     assert closed["status"] == "closed" and closed["closed_at"] is not None
@@ -200,7 +210,9 @@ def test_who_fed_back_does_not_verify_and_a_failed_check_goes_back(
     assert (
         _step(http, accounts["worker"], rid, action="resolve", note="再次清理").status_code == 200
     )
-    assert _step(http, accounts["county"], rid, action="close").status_code == 200
+    assert (
+        _step(http, accounts["county"], rid, action="close", outcome="resolved").status_code == 200
+    )
 
 
 def test_escalation_goes_up_a_level_each_time_and_the_clock_keeps_running(
@@ -323,7 +335,7 @@ def test_two_operators_closing_at_once_close_it_once(
 
     def close(token: str) -> None:
         with httpx.Client(base_url=server, timeout=30) as c:
-            codes.append(_step(c, token, rid, action="close").status_code)
+            codes.append(_step(c, token, rid, action="close", outcome="resolved").status_code)
 
     threads = [threading.Thread(target=close, args=(accounts[k],)) for k in ("town", "county2")]
     # Hold the row while both requests arrive, so they really meet at the same state.
@@ -348,9 +360,11 @@ def test_a_supporter_is_handled_with_its_original(
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        first = intake.submit_report(conn, ReportIn("SJ05", lon=home.x, lat=home.y), now=now)
+        first = intake.submit_report(
+            conn, ReportIn("SJ05", lon=home.x, lat=home.y, source="patrol"), now=now
+        )
         second = intake.submit_report(
-            conn, ReportIn("SJ05", lon=home.x, lat=home.y + 0.0001), now=now
+            conn, ReportIn("SJ05", lon=home.x, lat=home.y + 0.0001, source="patrol"), now=now
         )
     try:
         assert second["duplicate_of"] == first["id"]
@@ -380,3 +394,131 @@ def test_a_supporter_is_handled_with_its_original(
                 text("DELETE FROM report WHERE id = ANY(:ids)"),
                 {"ids": [second["id"], first["id"]]},
             )
+
+
+# --- Issue 17: 三事分流 routes, the council deliberates, leaders take part, stages, reopening --
+
+
+def _filed(engine: Engine, home: Home, code: str, source: str = "patrol") -> int:
+    with engine.begin() as conn:
+        return int(
+            intake.submit_report(
+                conn,
+                ReportIn(code, lon=home.x, lat=home.y, source=source,
+                         description=f"issue17 {uuid.uuid4().hex}"),
+                config=intake.IntakeConfig(duplicate_rules={code: (0.0, 0.0)}),
+            )["id"]
+        )  # fmt: skip
+
+
+@pytest.fixture
+def made(engine: Engine) -> Iterator[list[int]]:
+    """Report ids to remove after the test."""
+    ids: list[int] = []
+    yield ids
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM report WHERE id = ANY(:ids)"), {"ids": ids})
+
+
+def test_a_collective_affair_is_deliberated_before_it_is_fed_back(
+    http: httpx.Client, accounts: dict[str, str], engine: Engine, home: Home, made: list[int]
+) -> None:
+    rid = _filed(engine, home, "SJ01")  # exposed garbage: 大家事, the village council's
+    made.append(rid)
+    r = _step(http, accounts["worker"], rid, action="resolve", note="已清理")
+    assert r.status_code == 409 and "村民议事" in r.json()["detail"]
+    r = _step(http, accounts["worker"], rid, action="deliberate", note="议定由保洁员清运")
+    assert r.status_code == 403  # the council is convened by its chief or the village
+    r = _step(http, accounts["village"], rid, action="deliberate", note="议定由保洁员清运")
+    assert r.status_code == 200 and r.json()["status"] == "in_progress"
+    r = _step(http, accounts["worker"], rid, action="resolve", note="已清理", outcome="resolved")
+    assert r.status_code == 200 and r.json()["stage"]["label"] == "反馈"
+    # Public affairs are not the council's to deliberate.
+    other = _filed(engine, home, "SJ05")
+    made.append(other)
+    r = _step(http, accounts["village"], other, action="deliberate", note="?")
+    assert r.status_code == 409 and "大家事" in r.json()["detail"]
+
+
+def test_a_residents_report_is_checked_registered_and_cancelled_with_reasons(
+    http: httpx.Client, accounts: dict[str, str], engine: Engine, home: Home, made: list[int]
+) -> None:
+    false_one = _filed(engine, home, "ZZ07", source="resident")
+    real = _filed(engine, home, "SJ01", source="hotline")
+    made += [false_one, real]
+    assert _step(http, accounts["worker"], false_one, action="accept").status_code == 409
+    r = _step(http, accounts["worker"], false_one, action="cancel", note="现场无此纠纷",
+              reason="false_report")  # fmt: skip
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert r.json()["history"][-1]["detail"] == {"reason": "false_report"}
+    r = _step(http, accounts["worker"], real, action="check")
+    assert r.status_code == 200 and r.json()["stage"]["name"] == "checked"
+    r = _step(http, accounts["worker"], real, action="register", triage="private")
+    assert r.status_code == 400 and "needs a reason" in r.json()["detail"]
+    r = _step(http, accounts["worker"], real, action="register", triage="public",
+              note="涉及市政设施")  # fmt: skip
+    assert r.status_code == 200 and r.json()["handler"]["level"] == "town"
+    # Past registration, only a center cancels.
+    r = _step(http, accounts["worker"], real, action="cancel", note="重复", reason="duplicate")
+    assert r.status_code == 403
+    r = _step(http, accounts["town"], real, action="reclass", triage="collective",
+              note="属小区公共事务")  # fmt: skip
+    assert r.status_code == 200
+    assert (r.json()["triage"]["class"], r.json()["handler"]["level"]) == ("collective", "village")
+    assert [s["action"] for s in r.json()["history"]] == ["collect", "check", "register", "reclass"]
+
+
+def test_household_leaders_take_part_in_household_affairs_only(
+    http: httpx.Client, engine: Engine, home: Home, made: list[int]
+) -> None:
+    private, public = _filed(engine, home, "ZZ07"), _filed(engine, home, "SJ05")
+    made += [private, public]
+    tag = uuid.uuid4().hex[:8]
+    with engine.begin() as conn:
+        auth.create_account(conn, f"t-case-leader-{tag}", PASSWORD, "household_leader", home.grid)
+    try:
+        token = http.post(
+            "/api/v1/auth/token", data={"username": f"t-case-leader-{tag}", "password": PASSWORD}
+        ).json()["access_token"]
+        r = _step(http, token, public, action="accept")
+        assert r.status_code == 403 and "自家事" in r.json()["detail"]
+        assert _step(http, token, private, action="accept").status_code == 200
+        r = _step(http, token, private, action="resolve", note="联户长调解，双方和解")
+        assert r.status_code == 200 and r.json()["status"] == "resolved"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "DELETE FROM access_token WHERE account_id IN "
+                    "(SELECT id FROM account WHERE username = :u)"
+                ),
+                {"u": f"t-case-leader-{tag}"},
+            )
+            conn.execute(
+                text("DELETE FROM account WHERE username = :u"), {"u": f"t-case-leader-{tag}"}
+            )
+
+
+def test_an_unsatisfied_call_back_reopens_only_within_the_window(
+    http: httpx.Client, accounts: dict[str, str], engine: Engine, home: Home, made: list[int]
+) -> None:
+    fresh, old = _filed(engine, home, "ZZ07"), _filed(engine, home, "ZZ07")
+    made += [fresh, old]
+    for rid in (fresh, old):
+        assert _step(http, accounts["worker"], rid, action="resolve", note="ok").status_code == 200
+        r = _step(http, accounts["village"], rid, action="close", outcome="not_solvable")
+        assert r.status_code == 400 and "policy" in r.json()["detail"]  # needs a reason
+        r = _step(http, accounts["village"], rid, action="close", outcome="not_solvable",
+                  outcome_reason="petition")  # fmt: skip
+        assert r.status_code == 200 and r.json()["outcome"]["label"] == "无法解决"
+    with engine.begin() as conn:  # closed 20 days ago: past GISGRID_REOPEN_DAYS (15)
+        conn.execute(
+            text("UPDATE report SET closed_at = now() - interval '20 days' WHERE id = :r"),
+            {"r": old},
+        )
+    r = _step(http, accounts["town"], fresh, action="evaluate", satisfied=False)
+    assert r.status_code == 200 and r.json()["status"] == "in_progress"
+    assert r.json()["reopens"] == 1 and r.json()["outcome"] is None
+    assert [s["action"] for s in r.json()["history"]][-2:] == ["evaluate", "reopen"]
+    r = _step(http, accounts["town"], old, action="evaluate", satisfied=False)
+    assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["reopens"] == 0

@@ -30,7 +30,11 @@ def test_keys_create_prints_a_working_key(database_url: str, engine: Engine) -> 
         )
         assert out.startswith("gg_") and len(out) > 30
         with engine.connect() as conn:
-            assert api_keys.check_key(conn, out) > 0
+            stored = conn.execute(
+                text("SELECT revoked_at FROM api_key WHERE key_hash = :h AND name = :n"),
+                {"h": api_keys.key_hash(out), "n": name},
+            ).one()
+            assert stored.revoked_at is None  # the printed key is the one stored, active
         again = subprocess.run(
             [*GISGRID, "keys", "create", "--name", name], env=env, capture_output=True, text=True
         )

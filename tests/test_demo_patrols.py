@@ -118,10 +118,16 @@ def _digest(conn: Connection, county: str, but: int = 0) -> tuple[int, int, floa
 
 
 def test_patrol_day_in_the_database(conn: Connection, demo_county: str) -> None:
-    """Generated tracks of on-duty full-time workers in their own grids; a re-run replaces."""
+    """Generated tracks of on-duty grid workers in their own grids; a re-run replaces.
+
+    Full-time workers mostly; part-time workers and household leaders take part (issue 17)."""
     out = patrol_day.write_patrol_day(conn, demo_county, seed=5, now=NOW, progress=print)
     assert out["day"] == "2024-05-06" and out["replaced_tracks"] > 0  # the session's day
-    assert 0.5 * out["workers_on_duty"] < out["tracks"] <= out["workers_on_duty"]
+    walking, on_duty = out["patrolling_by_role"], out["on_duty_by_role"]
+    assert 0.5 * out["workers_on_duty"] < walking["full_time"] <= out["workers_on_duty"]
+    assert 0 < walking["part_time"] < on_duty["part_time"] / 2
+    assert 0 < walking["household_leader"] < on_duty["household_leader"] / 10
+    assert out["tracks"] == sum(walking.values())
     first = _digest(conn, demo_county)
     assert first[:2] == (out["tracks"], out["fixes"]) and out["fixes"] > 10 * out["tracks"]
 
@@ -129,7 +135,8 @@ def test_patrol_day_in_the_database(conn: Connection, demo_county: str) -> None:
         text(
             "SELECT tr.id, tr.staff_id, tr.day, tr.source, tr.started_at, tr.ended_at, "
             "EXISTS (SELECT 1 FROM staff s JOIN staff_assignment a ON a.staff_id = s.id "
-            "        WHERE s.id = tr.staff_id AND s.on_duty AND a.role = 'full_time' "
+            "        WHERE s.id = tr.staff_id AND s.on_duty "
+            "        AND a.role IN ('full_time', 'part_time', 'household_leader') "
             "        AND a.valid_to IS NULL AND a.grid_id = tr.grid_id) AS own_grid "
             "FROM patrol_track tr JOIN grid g ON g.id = tr.grid_id "
             "WHERE tr.generated AND g.village_code LIKE '441226%' ORDER BY tr.staff_id"

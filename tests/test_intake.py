@@ -245,7 +245,8 @@ def test_least_loaded_on_duty_worker_then_chief_then_village(
         ).all()
     )
     expected = min((load[a], a), (load[b], b))[1]
-    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y), now=NOW)
+    # Found on patrol: registered and dispatched at once (a resident's report is checked first).
+    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y, source="patrol"), now=NOW)
     assert got["handler"]["staff"]["id"] == expected
     assert got["handler"]["level"] == "full_time" and got["status"] == "dispatched"
     # China time 10:00 Tuesday + 2 working days (ZZ07) = Thursday 10:00.
@@ -257,11 +258,11 @@ def test_least_loaded_on_duty_worker_then_chief_then_village(
         {"g": grid_id},
     ).scalar_one()
     conn.execute(text("UPDATE staff SET on_duty = true WHERE id = :c"), {"c": chief})
-    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y), now=NOW)
+    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y, source="patrol"), now=NOW)
     assert got["handler"]["staff"]["id"] == chief and got["handler"]["level"] == "grid_chief"
 
     conn.execute(text("UPDATE staff SET on_duty = false WHERE id = :c"), {"c": chief})
-    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y), now=NOW)
+    got = intake.submit_report(conn, ReportIn("ZZ07", lon=x, lat=y, source="patrol"), now=NOW)
     assert got["handler"] == {"level": "village", "staff": None}
     assert got["village"]["code"] == got["grid"]["code"][:12]
 
@@ -281,3 +282,51 @@ def test_address_string_is_resolved_against_household_addresses(
         intake.submit_report(conn, ReportIn("ZZ02", address_string="火星1号"), now=NOW)
     with pytest.raises(InvalidReport, match="location is required"):
         intake.submit_report(conn, ReportIn("ZZ02"), now=NOW)
+
+
+# --- Issue 17: residents' reports are checked first; the rest are routed by 三事分流 ----------
+
+
+def test_residents_reports_wait_for_their_check_and_the_rest_are_routed_by_class(
+    conn: Connection, demo_county: str
+) -> None:
+    grid_id, _, x, y = _grid_with_two_full_time(conn)
+    off = IntakeConfig(duplicate_rules=dict.fromkeys(("SJ01", "SJ05"), (0.0, 0.0)))
+    resident = intake.submit_report(conn, ReportIn("SJ05", lon=x, lat=y), config=off, now=NOW)
+    assert (resident["status"], resident["stage"]["name"]) == ("submitted", "collected")
+    assert resident["due_at"] is None and resident["dispatched_at"] is None
+    assert resident["handler"]["level"] == "full_time"  # the worker checks it on site
+    # China time 10:00 + 2 working hours to check it.
+    assert resident["stage"]["due_at"] == NOW + dt.timedelta(hours=2)
+    routed = {
+        code: intake.submit_report(
+            conn, ReportIn(code, lon=x, lat=y, source="patrol"), config=off, now=NOW
+        )
+        for code in ("ZZ07", "SJ01", "SJ05")  # 自家事, 大家事, 公家事
+    }
+    got = {
+        code: (r["triage"]["label"], r["handler"]["level"], r["handler"]["staff"] is None)
+        for code, r in routed.items()
+    }
+    assert got == {
+        "ZZ07": ("自家事", "full_time", False),
+        "SJ01": ("大家事", "village", True),
+        "SJ05": ("公家事", "town", True),
+    }
+    assert routed["ZZ07"]["household_group_id"] is not None  # whose household affair it is
+    assert all(r["stage"]["name"] == "registered" and r["due_at"] for r in routed.values())
+
+
+def test_due_times_follow_the_countys_calendar(conn: Connection, demo_county: str) -> None:
+    """Friday 9 February 2024, 16:00 China time: Spring Festival from the 10th to the 17th, the
+    18th (a Sunday) worked; 4 working hours land on that Sunday (data/calendars/441226.json)."""
+    _, _, x, y = _grid_with_two_full_time(conn)
+    friday = dt.datetime(2024, 2, 9, 8, 0, tzinfo=dt.UTC)
+    got = intake.submit_report(conn, ReportIn("SJ05", lon=x, lat=y, source="video"), now=friday)
+    assert got["due_at"] == dt.datetime(2024, 2, 18, 3, 0, tzinfo=dt.UTC)  # Sunday 11:00 CN
+    # Settings only (no county file): no holidays known. (Duplicates off: the same spot.)
+    plain = IntakeConfig(county_calendars={}, duplicate_rules={"SJ05": (0.0, 0.0)})
+    got = intake.submit_report(
+        conn, ReportIn("SJ05", lon=x, lat=y + 1e-4, source="video"), config=plain, now=friday
+    )
+    assert got["due_at"] == dt.datetime(2024, 2, 12, 3, 0, tzinfo=dt.UTC)  # Monday 11:00

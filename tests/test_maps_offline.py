@@ -18,9 +18,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import Engine, text
 
-from api.routers.static import shell_assets
 from gisgrid.access import accounts
 from maps import offline
+from maps.assets import shell_assets
 
 PHONE = {"width": 390, "height": 844}
 # Screenshots of the offline state go outside the repository: they are for looking, not keeping.

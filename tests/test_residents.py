@@ -4,12 +4,14 @@ Reports made here are removed afterwards."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Route
 from sqlalchemy import Engine, text
 
@@ -59,7 +61,9 @@ def test_filed_once_however_often_the_phone_sends(
     assert first.status_code == 201, first.text
     got = first.json()
     assert got["grid"]["code"].startswith("441226") and got["handler_level"]
-    assert got["track_url"] == f"/report/{got['id']}" and got["due_at"]
+    assert got["track_url"] == f"/report/{got['id']}"
+    # Checked on site first (核查): the time limit starts when it is registered (issue 17).
+    assert got["due_at"] is None and got["stage"] == "collected" and got["stage_due_at"]
     again = http.post(URL, json=body, headers={"Idempotency-Key": key})
     assert again.status_code == 200 and again.json()["id"] == got["id"]
     assert again.json()["replayed"] is True
@@ -109,7 +113,12 @@ def test_bad_reports_are_named_and_nothing_stored(
             text("SELECT count(*) FROM report WHERE description = :d"),
             {"d": body["description"]},
         ).scalar()
+        audited = conn.execute(
+            text("SELECT status FROM audit_log WHERE path = :p ORDER BY id DESC LIMIT 1"),
+            {"p": URL},
+        ).scalar()
     assert n == 0
+    assert audited == status  # the audit records what the resident was answered
 
 
 def test_a_revoked_form_key_switches_the_form_off(
@@ -136,17 +145,34 @@ def test_reporter_follows_the_loop_without_seeing_inside(
         account_id=-902, username="t-res-center", role=Role.county_operator, scope=""
     )
     with engine.begin() as conn:
+        cases.act(conn, worker, rid, "check", note="INTERNAL: seen on site")
+        cases.act(conn, worker, rid, "register")
         cases.act(conn, worker, rid, "accept")
         cases.act(conn, worker, rid, "resolve", note="垃圾已清运 (cleared)")
-        cases.act(conn, center, rid, "close", note="INTERNAL: photo checked by operator")
+        cases.act(
+            conn,
+            center,
+            rid,
+            "close",
+            note="INTERNAL: photo checked by operator",
+            outcome="resolved",
+        )
     got = http.get(f"{URL}/{rid}").json()
     assert got["status"] == "closed" and got["closed_at"]
-    assert [s["action"] for s in got["steps"]] == ["dispatch", "accept", "resolve", "close"]
-    assert got["steps"][2]["note"] == "垃圾已清运 (cleared)"
-    assert got["steps"][3]["note"] is None  # the operator's note stays inside
+    assert [s["action"] for s in got["steps"]] == [
+        "collect",
+        "check",
+        "register",
+        "accept",
+        "resolve",
+        "close",
+    ]
+    assert got["steps"][4]["note"] == "垃圾已清运 (cleared)"
+    assert got["steps"][1]["note"] is None and got["steps"][5]["note"] is None  # inside only
+    assert got["outcome"]["label"] == "已解决" and got["stage"]["label"] == "反馈"
     page = http.get(f"/report/{rid}")
     assert page.status_code == 200
-    for shown in ("已办结", "垃圾已清运 (cleared)", "checked on site and closed"):
+    for shown in ("已办结", "垃圾已清运 (cleared)", "核查结案"):
         assert shown in page.text
     # Nothing personal or internal, and not the exact spot.
     for hidden in ("INTERNAL", "13800138000", f"{spot[0]:.5f}", f"{spot[1]:.5f}", "t-res-worker"):
@@ -157,9 +183,9 @@ def test_follow_up_pages_say_what_is_wrong(http: httpx.Client) -> None:
     r = http.get("/report/track", params={"id": "#123"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/report/123"
     r = http.get("/report/track", params={"id": "abc"})
-    assert r.status_code == 400 and "not a report number" in r.text
+    assert r.status_code == 200 and "不是报告编号" in r.text  # a page saying what to type
     r = http.get("/report/999999999")
-    assert r.status_code == 404 and "does not exist" in r.text
+    assert r.status_code == 404 and "没有编号为 999999999 的报告" in r.text
 
 
 def test_report_page_needs_nothing_from_outside(http: httpx.Client) -> None:
@@ -201,7 +227,7 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
         text_sent = MARK + "browser " + uuid.uuid4().hex
         page.fill("textarea[name=description]", text_sent)
         page.click("#gg-send")
-        page.wait_for_function("/again/.test(document.getElementById('gg-result').textContent)")
+        page.wait_for_function("/再点一次/.test(document.getElementById('gg-result').textContent)")
         assert lost == [201]
         page.click("#gg-send")
         page.wait_for_function("document.body.getAttribute('data-filed')")
@@ -216,7 +242,60 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
         assert f"#{filed}" in (page.text_content("#gg-mine") or "")  # kept on this phone
         page.click("#gg-track")
         page.wait_for_url(lambda u: f"/report/{filed}#k=" in u)
-        assert "已派遣" in (page.text_content("#status") or "")
+        assert "已提交" in (page.text_content("#status") or "")  # to be checked on site
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_resident_adds_a_photo_to_the_report_from_the_page(
+    browser: Browser, server: str, engine: Engine, spot: tuple[float, float]
+) -> None:
+    """The photo button on /report (issue 16's public photo endpoint): chosen with the report,
+    sent once the report is filed, with its receipt; the answer says the check comes first."""
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (180, 120, 60)).save(picture, "JPEG", quality=80)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        geolocation={"longitude": spot[0], "latitude": spot[1]},
+        permissions=["geolocation"],
+    )
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/report")
+        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        page.click("#gg-locate")
+        page.wait_for_function("document.body.getAttribute('data-picked') === '1'")
+        page.select_option("select[name=service_code]", "ZZ03")
+        text_sent = MARK + "photo " + uuid.uuid4().hex
+        page.fill("textarea[name=description]", text_sent)
+        page.set_input_files(
+            "input[name=photo]",
+            files=[{"name": "wall.jpg", "mimeType": "image/jpeg", "buffer": picture.getvalue()}],
+        )
+        assert "已选 1 张照片" in (page.text_content("#gg-photo-n") or "")
+        box = page.locator("label.gg-file").bounding_box()
+        assert box and box["height"] >= 44  # a thumb-sized control
+        page.click("#gg-send")
+        page.wait_for_function("document.body.getAttribute('data-photos') === '1'")
+        result = page.text_content("#gg-result") or ""
+        assert "照片已上传 1 张" in result and "现场核查" in result
+        filed = int(page.get_attribute("body", "data-filed") or 0)
+        with engine.connect() as conn:
+            photos, media = conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM report_photo p WHERE p.report_id = r.id), "
+                    "r.media_url FROM report r WHERE r.id = :r"
+                ),
+                {"r": filed},
+            ).one()
+        assert photos == 1 and media and media.endswith(".jpg")
+        page.click("#gg-track")
+        page.wait_for_url(lambda u: f"/report/{filed}#k=" in u)
+        assert "待现场核查" in (page.text_content("#status") or "")
+        assert "现场核查时限" in page.content()
         assert not errors, errors
     finally:
         context.close()
@@ -285,8 +364,10 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
     worker = Principal(account_id=-911, username="t-res-w", role=Role.grid_worker, scope="")
     center = Principal(account_id=-912, username="t-res-c", role=Role.county_operator, scope="")
     with engine.begin() as conn:
+        cases.act(conn, worker, rid, "check")
+        cases.act(conn, worker, rid, "register")
         cases.act(conn, worker, rid, "resolve", note="已修复")
-        cases.act(conn, center, rid, "close")
+        cases.act(conn, center, rid, "close", outcome="resolved")
     wrong = http.post(verdict, json={"receipt": "web-guess", "satisfied": True})
     assert wrong.status_code == 403 and "receipt" in wrong.json()["detail"]
     context = browser.new_context(viewport={"width": 390, "height": 844})
@@ -304,13 +385,22 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
         assert page.locator("#verdict").count() == 0  # once
     finally:
         context.close()
+    # Unsatisfied within GISGRID_REOPEN_DAYS: the case went back to its handler (issue 17), so
+    # there is nothing to rate until it is closed again.
     again = http.post(verdict, json={"receipt": key, "satisfied": True})
-    assert again.status_code == 409 and "already" in again.json()["detail"]
+    assert again.status_code == 409 and "once it is closed" in again.json()["detail"]
     with engine.connect() as conn:
-        satisfied = conn.execute(
-            text("SELECT satisfied FROM report WHERE id = :r"), {"r": rid}
-        ).scalar()
-    assert satisfied is False
+        satisfied, status, reopens = conn.execute(
+            text("SELECT satisfied, status::text, reopens FROM report WHERE id = :r"), {"r": rid}
+        ).one()
+    assert (satisfied, status, reopens) == (False, "in_progress", 1)
+    with engine.begin() as conn:
+        cases.act(conn, worker, rid, "resolve", note="再次修复")
+        cases.act(conn, center, rid, "close", outcome="resolved")
+    r = http.post(verdict, json={"receipt": key, "satisfied": True})
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    again = http.post(verdict, json={"receipt": key, "satisfied": True})
+    assert again.status_code == 409 and "already" in again.json()["detail"]  # once per closing
     # A supporter (the same problem, reported later) rates the same closed case for itself,
     # and does not read the first reporter's words.
     r = http.post(f"{URL}/{second['id']}/verdict", json={"receipt": key2, "satisfied": True})

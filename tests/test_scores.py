@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import Connection, text
 
-from gisgrid.errors import InvalidPeriod
+from gisgrid.errors import InvalidPeriod, InvalidReport
 from gisgrid.mapdata import layers
 from gisgrid.reports import scores
 
@@ -160,3 +160,162 @@ def test_demo_month_went_round_the_loop(conn: Connection, demo_county: str) -> N
     ).one()
     assert tuple(bad[:6]) == (0,) * 6, bad
     assert bad[6] >= 800
+
+
+# --- Issue 17: the published month, and every measure on cases with known answers ------------
+
+MARCH = (dt.datetime(2020, 3, 1, tzinfo=UTC), dt.datetime(2020, 4, 1, tzinfo=UTC))
+
+
+def test_the_published_month_exactly(conn: Connection, village: tuple[str, int, int]) -> None:
+    """DOMAIN.md: 972 due, 911 closed (93.72%), 737 on time (75.82%)."""
+    code, grid, _ = village
+    # 737 closed on time, 174 closed late, 61 still open; due times spread over March 2020.
+    conn.execute(
+        text(
+            "INSERT INTO report (category, source, status, grid_id, reported_at, dispatched_at, "
+            "due_at, closed_at, outcome, generated, geom) "
+            "SELECT 'SJ01', 'patrol', CAST(CASE WHEN i <= 911 THEN 'closed' ELSE 'in_progress' "
+            "END AS report_status), g.id, d - interval '1 day', d - interval '1 day', d, "
+            "CASE WHEN i <= 737 THEN d - interval '1 hour' "
+            "WHEN i <= 911 THEN d + interval '1 hour' END, "
+            "CASE WHEN i <= 911 THEN 'resolved' END, false, ST_PointOnSurface(g.geom) "
+            "FROM grid g, generate_series(1, 972) i, "
+            "LATERAL (SELECT timestamptz '2020-03-02 00:00Z' + (i % 28) * interval '1 day' "
+            "+ interval '2 hours' AS d) t WHERE g.id = :g"
+        ),
+        {"g": grid},
+    )
+    got = scores.unit_scores(conn, code, *MARCH)["unit"]
+    assert (got["due"], got["closed"], got["on_time"]) == (972, 911, 737)
+    assert (got["closure_rate"], got["on_time_rate"]) == (0.9372, 0.7582)
+    assert (scores.pct(got["closure_rate"]), scores.pct(got["on_time_rate"])) == (
+        "93.72%",
+        "75.82%",
+    )
+    assert (got["overdue"], got["closed_late"]) == (61, 174)
+    # The ranking's own statement (the wall) agrees with the scores.
+    old = scores.closure_scores(conn, [(code, code)], *MARCH)[code]
+    assert (old["due"], old["closed"], old["on_time"]) == (972, 911, 737)
+
+
+CN = dt.timezone(dt.timedelta(hours=8))
+
+
+def _case(conn: Connection, grid: int, **f: object) -> int:
+    """One case of January 2020 with the given fields (China-time datetimes)."""
+    cols = {
+        "category": "SJ01",
+        "source": "patrol",
+        "status": "closed",
+        "grid_id": grid,
+        "generated": False,
+        "reopens": 0,
+        "escalations": 0,
+    } | f
+    cols["reported_at"] = cols["dispatched_at"]
+    names = ", ".join(cols)
+    values = ", ".join("CAST(:status AS report_status)" if k == "status" else f":{k}" for k in cols)
+    return conn.execute(
+        text(
+            f"INSERT INTO report ({names}, geom) SELECT {values}, ST_PointOnSurface(g.geom) "
+            "FROM grid g WHERE g.id = :grid_id RETURNING id"
+        ),
+        cols,
+    ).scalar_one()
+
+
+def test_every_measure_on_cases_with_known_answers(
+    conn: Connection, village: tuple[str, int, int]
+) -> None:
+    code, grid, other_grid = village
+    workers = (
+        conn.execute(text("SELECT id FROM staff WHERE generated ORDER BY id LIMIT 2"))
+        .scalars()
+        .all()
+    )
+    dept = conn.execute(
+        text(
+            "INSERT INTO department (county_code, code, name, categories, response_hours, "
+            "feedback_hours) VALUES (:c, 'TESTX', '测试局', '{}', 4, 16) RETURNING id"
+        ),
+        {"c": code[:6] + "000000"},
+    ).scalar_one()
+
+    def t(day: int, hh: int, mm: int = 0) -> dt.datetime:
+        return dt.datetime(2020, 1, day, hh, mm, tzinfo=CN)
+
+    # Mon 6 Jan 09:00 -> 11:00: 2 working hours; on time; resolved; satisfied; whistled,
+    # reported for duty and fed back in time.
+    _case(conn, grid, dispatched_at=t(6, 9), due_at=t(8, 9), closed_at=t(6, 11),
+          outcome="resolved", satisfied=True, assignee_id=workers[0], department_id=dept,
+          dept_sent_at=t(6, 9), dept_respond_by=t(6, 13), dept_accepted_at=t(6, 10),
+          dept_due_at=t(7, 9), dept_resolved_at=t(6, 10, 30), escalations=1)  # fmt: skip
+    # Mon 16:00 -> Tue 10:00: 1.5 + 1.5 = 3 working hours; late; partly resolved; unsatisfied
+    # once, reopened; whistled, reported for duty late, fed back late.
+    _case(conn, grid, dispatched_at=t(6, 16), due_at=t(7, 9), closed_at=t(7, 10),
+          outcome="partly_resolved", satisfied=False, reopens=1, assignee_id=workers[0],
+          department_id=dept, dept_sent_at=t(6, 16), dept_respond_by=t(7, 10, 30),
+          dept_accepted_at=t(7, 11), dept_due_at=t(7, 9), dept_resolved_at=t(7, 9, 30),
+          escalations=1)  # fmt: skip
+    # Fri 10 Jan 17:00 -> Mon 13 Jan 09:00: 0.5 + 0.5 = 1 working hour; on time; not solvable.
+    _case(conn, other_grid, dispatched_at=t(10, 17), due_at=t(14, 17), closed_at=t(13, 9),
+          outcome="not_solvable", outcome_reason="policy", assignee_id=workers[1])  # fmt: skip
+    # Still being handled; fed back but not verified; closed only after the period ended.
+    _case(conn, grid, status="in_progress", dispatched_at=t(20, 9), due_at=t(22, 9),
+          assignee_id=workers[1])  # fmt: skip
+    _case(conn, grid, status="resolved", dispatched_at=t(20, 9), due_at=t(22, 9))
+    _case(conn, other_grid, dispatched_at=t(29, 9), due_at=t(30, 9),
+          closed_at=dt.datetime(2020, 2, 3, 9, tzinfo=CN), outcome="resolved")  # fmt: skip
+    # Not cases of the period: cancelled, and due in February.
+    _case(conn, grid, status="cancelled", dispatched_at=t(6, 9), due_at=t(7, 9))
+    _case(conn, grid, dispatched_at=t(31, 9), due_at=dt.datetime(2020, 2, 3, 9, tzinfo=CN),
+          closed_at=t(31, 10), outcome="resolved")  # fmt: skip
+
+    got = scores.unit_scores(conn, code, START, END)
+    unit = got["unit"]
+    expected = {
+        "due": 6,
+        "closed": 3,
+        "on_time": 2,
+        "closed_late": 1,
+        "solved": 1,
+        "overdue": 3,
+        "closure_rate": 0.5,
+        "on_time_rate": 0.3333,
+        "solved_rate": 0.1667,
+        "evaluated": 2,
+        "satisfied": 1,
+        "satisfaction": 0.5,
+        "reopened": 1,
+        "reopen_rate": 0.25,  # 1 of the 4 ever closed
+        "mean_hours": 2.0,  # (2 + 3 + 1) / 3 working hours
+        "escalations": 2,
+        "whistled": 2,
+        "responded_on_time_rate": 0.5,
+        "fed_back_on_time_rate": 0.5,
+    }
+    assert {k: unit[k] for k in expected} == expected
+    assert set(got["definition"]) >= {"closure_rate", "solved_rate", "mean_hours", "overdue"}
+
+    by_grid = {r["code"]: r for r in got["children"]}  # a village's children are its grids
+    grid_code = conn.execute(text("SELECT code FROM grid WHERE id = :g"), {"g": grid}).scalar()
+    assert (by_grid[grid_code]["due"], by_grid[grid_code]["on_time"]) == (4, 1)
+    assert by_grid[grid_code]["mean_hours"] == 2.5
+
+    from gisgrid.access import COMMAND_LINE
+
+    by_worker = scores.unit_scores(conn, code, START, END, by="workers", who=COMMAND_LINE)
+    rows = {r["staff_id"]: r for r in by_worker["children"]}
+    assert (rows[workers[0]]["due"], rows[workers[0]]["on_time"]) == (2, 1)
+    assert (rows[workers[1]]["due"], rows[workers[1]]["solved"]) == (2, 0)
+    assert rows[workers[1]]["mean_hours"] == 1.0
+
+    by_dept = scores.unit_scores(conn, code, START, END, by="departments")["children"]
+    assert [(r["code"], r["due"], r["closed"], r["reopened"]) for r in by_dept] == [
+        ("TESTX", 2, 2, 1)
+    ]
+    assert by_dept[0]["responded_on_time_rate"] == 0.5
+
+    with pytest.raises(InvalidReport, match="by='nope' is not one of children"):
+        scores.unit_scores(conn, code, START, END, by="nope")

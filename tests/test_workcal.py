@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gisgrid.reports.working_calendar import CalendarError, WorkingCalendar, parse_periods
+from gisgrid.errors import CalendarError
+from gisgrid.reports.working_calendar import WorkingCalendar, parse_periods
 
 CN = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()
@@ -62,3 +63,83 @@ def test_bad_settings_are_named() -> None:
         parse_periods("14:00-17:30,08:30-12:00")
     with pytest.raises(CalendarError, match="timezone"):
         CAL.add_working_hours(dt.datetime(2026, 11, 24, 10), 1)
+
+
+# --- Calendars per county (issue 17): data/calendars/<county>.json, settings on top ----------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from gisgrid.reports.working_calendar import (  # noqa: E402
+    CALENDAR_DIR,
+    Calendars,
+    read_county_file,
+)
+
+SEEDS = ("441226", "522730", "610729", "330182")
+
+
+def test_each_seed_county_has_its_calendar_file() -> None:
+    cals = Calendars.load()
+    assert set(SEEDS) <= set(cals.counties)
+    for code in SEEDS:
+        f = read_county_file(CALENDAR_DIR / f"{code}.json")
+        assert f.years == (2024, 2025, 2026)
+        # Every worked day is a weekend day (checked on reading), inside the years it claims.
+        assert all(d.weekday() >= 5 and d.year in f.years for d in f.workdays)
+        assert all(d.year in f.years for d in f.holidays)
+        # The State Council's headline days, one per notice.
+        assert {date(2024, 2, 12), date(2025, 1, 28), date(2026, 2, 23)} <= f.holidays
+        assert {date(2024, 2, 4), date(2025, 1, 26), date(2026, 1, 4)} <= f.workdays
+
+
+def date(y: int, m: int, d: int) -> dt.date:
+    return dt.date(y, m, d)
+
+
+def test_spring_festival_and_its_worked_sunday() -> None:
+    cal = Calendars.load().for_code("441226101201001")  # any code of the county
+    # 2024: off 10-17 Feb, Sunday 4 Feb and Sunday 18 Feb worked (国办发明电〔2023〕7号).
+    assert cal.is_workday(date(2024, 2, 4)) and cal.is_workday(date(2024, 2, 18))
+    assert not cal.is_workday(date(2024, 2, 14)) and cal.is_workday(date(2024, 2, 9))
+    # Friday 9 Feb 16:00 + 4 working hours: 1.5 h that Friday, the rest on Sunday 18 Feb.
+    start = dt.datetime(2024, 2, 9, 16, tzinfo=CN)
+    assert cal.add_working_hours(start, 4) == dt.datetime(2024, 2, 18, 11, tzinfo=CN)
+    # 2026 National Day: off 1-7 Oct, Saturday 10 Oct worked; 30 Sep + 1 working day = 8 Oct.
+    assert cal.add_working_days(dt.datetime(2026, 9, 30, 10, tzinfo=CN), 1) == dt.datetime(
+        2026, 10, 8, 10, tzinfo=CN
+    )
+
+
+def test_settings_override_the_files_and_bad_files_are_named(tmp_path: Path) -> None:
+    extra_off, extra_on = date(2025, 3, 12), date(2025, 10, 1)
+    cals = Calendars.load(CALENDAR_DIR, holidays=[extra_off], extra_workdays=[extra_on])
+    cal = cals.for_code("522730")
+    assert not cal.is_workday(extra_off) and cal.is_workday(extra_on)
+    assert cals.for_code("110101") is cals.default  # a county with no file: plain week + settings
+    assert not cals.default.is_workday(extra_off)
+    bad = tmp_path / "441226.json"
+    bad.write_text(
+        json.dumps(
+            {"county": "441226", "years": [2025], "holidays": [], "workdays": ["2025-03-12"]}
+        )
+    )
+    with pytest.raises(CalendarError, match="2025-03-12, a weekday"):
+        read_county_file(bad)
+    bad.write_text("{}")
+    with pytest.raises(CalendarError, match="not a calendar file"):
+        read_county_file(bad)
+
+
+def test_working_hours_between_is_the_inverse_of_adding_them() -> None:
+    import numpy as np
+
+    cal = Calendars.load().for_code("441226")
+    starts = [dt.datetime(2024, 2, 8, 9, tzinfo=CN), dt.datetime(2025, 9, 30, 15, tzinfo=CN)]
+    hours = [13.0, 9.5]
+    ends = [cal.add_working_hours(s, h) for s, h in zip(starts, hours, strict=True)]
+    got = cal.working_hours_between(
+        np.array([s.timestamp() for s in starts] + [np.nan]),
+        np.array([e.timestamp() for e in ends] + [1.0]),
+    )
+    assert got[:2].tolist() == pytest.approx(hours) and np.isnan(got[2])

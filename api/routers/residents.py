@@ -8,24 +8,26 @@ Open311 request: the grid, not the spot; levels, not names; only notes written f
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, text
-from starlette.concurrency import run_in_threadpool
 
-from api import submit
-from api.deps import ConnDep, EngineDep
-from api.routers.maps import _basemap
+from api.browser import LangDep, switch_url
+from api.deps import BasemapDep, ConnDep, DbDep, IntakeDep, PhotosDep, ReportConfigDep
+from api.params import ReportId
+from api.photos import read_photo
 from api.security import rate_limit
-from gisgrid import errors
+from gisgrid import errors, reports
+from gisgrid.divisions import units
 from gisgrid.mapdata import layers
-from gisgrid.reports import api_keys, cases, intake
+from gisgrid.reports import cases, field
 from gisgrid.reports.taxonomy import CATEGORIES
-from maps import pages
+from maps import pages, resident
+from maps.i18n import t
 
 router = APIRouter(tags=["residents"])
 
@@ -39,25 +41,11 @@ class ResidentReport(BaseModel):
     lon: float = Field(description="longitude of the problem")
     lat: float = Field(description="latitude of the problem")
     crs: Literal["wgs84", "gcj02", "bd09"] = Field("wgs84", description="datum of lon/lat")
-    description: str = Field(min_length=1, max_length=intake.MAX_DESCRIPTION)
+    description: str = Field(min_length=1, max_length=reports.MAX_DESCRIPTION)
     address: str | None = Field(None, max_length=500, description="a landmark or address")
     phone: str | None = Field(
         None, max_length=30, description="for a call-back; shown to staff only, never published"
     )
-
-
-async def _web_key_hash(request: Request, engine: Engine) -> str:
-    """The stored hash of the form's key, created on first use, then kept for the process."""
-    cached: str | None = getattr(request.app.state, "web_key_hash", None)
-    if cached is None:
-
-        def ensure() -> str:
-            with engine.begin() as conn:
-                return api_keys.service_key_hash(conn, WEB_KEY)
-
-        cached = await run_in_threadpool(ensure)
-        request.app.state.web_key_hash = cached
-    return cached
 
 
 def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +61,11 @@ def _receipt(stored: dict[str, Any]) -> dict[str, Any]:
         "village": stored["village"],
         "handler_level": stored["handler"]["level"],
         "due_at": stored["due_at"],
+        # A resident's report is checked on site first (核查); its time limit starts when it is
+        # registered, and the check has a limit of its own.
+        "stage": stored["stage"]["name"],
+        "stage_label": stored["stage"]["label"],
+        "stage_due_at": stored["stage"]["due_at"],
         "duplicate_of": stored["duplicate_of"],
         "replayed": stored["replayed"],
     }
@@ -96,7 +89,7 @@ def _follow_url(report_id: int, receipt: str | None) -> str:
 async def file_report(
     request: Request,
     response: Response,
-    engine: EngineDep,
+    intake_with: IntakeDep,
     body: ResidentReport,
     idempotency_key: Annotated[
         str | None,
@@ -104,7 +97,7 @@ async def file_report(
     ] = None,
 ) -> dict[str, Any]:
     """Place the report in its grid and give it to a worker; returns the number to follow."""
-    report = intake.ReportIn(
+    report = reports.ReportIn(
         service_code=body.service_code.strip(),
         lon=body.lon,
         lat=body.lat,
@@ -115,15 +108,17 @@ async def file_report(
         source="resident",
         idempotency_key=idempotency_key,
     )
+    i = intake_with
     try:
-        stored = await submit.submit(
-            request, engine, report, None, stored_key_hash=await _web_key_hash(request, engine)
-        )
+        stored = await reports.file_report(i.pool, report, i.config, i.audit, service_key=WEB_KEY)
     except errors.InvalidApiKey:
         raise errors.Forbidden(
             f"the residents' web form is switched off on this service (key {WEB_KEY!r} revoked); "
             "use the hotline or ask your grid worker"
         ) from None
+    finally:
+        # Unwritten, the audit middleware records the refusal instead.
+        request.state.audited = i.audit.written
     if stored["replayed"]:
         response.status_code = 200
     # The Idempotency-Key is the reporter's receipt: kept on the phone, it proves who filed it.
@@ -143,13 +138,17 @@ class Verdict(BaseModel):
     dependencies=[Depends(rate_limit("intake"))],
     summary="Rate the outcome of your own report (no account: the receipt proves it)",
 )
-def rate_report(conn: ConnDep, report_id: int, body: Verdict) -> dict[str, Any]:
-    """Satisfied or not, once, after the report is closed."""
-    return cases.reporter_verdict(conn, report_id, body.receipt, body.satisfied, body.note)
+def rate_report(
+    conn: ConnDep, config: ReportConfigDep, report_id: ReportId, body: Verdict
+) -> dict[str, Any]:
+    """Satisfied or not, once each time it is closed; unsatisfied in time reopens it."""
+    return cases.reporter_verdict(
+        conn, report_id, body.receipt, body.satisfied, body.note, config=config
+    )
 
 
 @router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
-def follow_report(conn: ConnDep, report_id: int) -> dict[str, Any]:
+def follow_report(conn: ConnDep, report_id: ReportId) -> dict[str, Any]:
     """Status, grid, handler level, time limit and each step of one report."""
     return cases.progress(conn, report_id)
 
@@ -158,62 +157,80 @@ def follow_report(conn: ConnDep, report_id: int) -> dict[str, Any]:
 def report_page(
     request: Request,
     conn: ConnDep,
+    basemap: BasemapDep,
+    lang: LangDep,
     unit: Annotated[str | None, Query(description="6-digit county code")] = None,
 ) -> HTMLResponse:
-    """The residents' page: pick the place on the map, say what is wrong, send."""
-    code = unit or _first_county(conn)
+    """The residents' page: find the place on the map, say what is wrong, send."""
+    code = unit or units.first_county(conn)
     outline = layers.unit_outline(conn, code)
-    # Names only, coarse shapes: this page is for any phone on any network.
-    fc = layers.grid_measures(conn, outline["properties"]["code"], zoom=11)
-    grids = fc | {
-        "features": [f | {"properties": {"name": f["properties"]["name"]}} for f in fc["features"]]
-    }
+    county = outline["properties"]["code"]
+    # No grid polygons in the page: it must open fast on any phone. Grid outlines come as
+    # cached vector tiles when zoomed in, and a tap asks /api/v1/locate which grid it is.
+    generation = layers.current_generation(conn, county)
     data = pages.PageData(
         title=outline["properties"]["name"],
         bbox=outline["properties"]["bbox"],
         outline=outline,
-        grids=grids,
-        urls={"file": "/api/v1/public/reports", "track": "/report/"},
+        urls={
+            "file": "/api/v1/public/reports",
+            "photos": "/api/v1/public/reports/{id}/photos",
+            "track": "/report/",
+            "locate": "/api/v1/locate",
+            "grid_tiles": f"/tiles/grids/{{z}}/{{x}}/{{y}}.mvt?generation={generation}",
+        },
+        lang=lang,
+        unit=county[:6],
     )
     return HTMLResponse(
-        pages.resident_page(data, CATEGORIES, _basemap(request)),
+        resident.resident_page(data, CATEGORIES, basemap, switch_url=switch_url(request, lang)),
         headers={"Cache-Control": "no-store"},
     )
 
 
-def _first_county(conn: Connection) -> str:
-    code = conn.execute(
-        text("SELECT code FROM admin_unit WHERE level = 'county' ORDER BY code LIMIT 1")
-    ).scalar()
-    if code is None:
-        raise errors.NotFound("no county is loaded yet; run `gisgrid demo` or import one")
-    return str(code)
-
-
 @router.get("/report/track", include_in_schema=False)
-def track(id: Annotated[str, Query(description="the report's number")] = "") -> Response:
-    """The follow-up form's target: on to the report's page."""
-    number = id.strip().lstrip("#")
-    if not number.isdigit():
-        return HTMLResponse(pages.progress_page(None, f"{id!r} is not a report number"), 400)
-    return RedirectResponse(f"/report/{int(number)}", status_code=303)
+def track(
+    request: Request,
+    lang: LangDep,
+    id: Annotated[str, Query(description="the report's number")] = "",
+) -> Response:
+    """The follow-up form's target: on to the report's page, or the form again saying why."""
+    number = id.strip().lstrip("#").strip()
+    if number.isdigit() and len(number) <= 12:
+        return RedirectResponse(f"/report/{int(number)}", status_code=303)
+    # A person typed this: a page that says what to type, never an HTTP error.
+    problem = t(lang, "progress.not_a_number", given=id.strip()) if id.strip() else None
+    return HTMLResponse(
+        resident.track_page(lang, problem, switch_url=switch_url(request, lang)),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/report/{report_id}", response_class=HTMLResponse, include_in_schema=False)
 def progress_page(
+    request: Request,
     conn: ConnDep,
-    report_id: int,
+    lang: LangDep,
+    report_id: ReportId,
     said: Annotated[str | None, Query(description="a message after rating")] = None,
 ) -> HTMLResponse:
     """What happened to a report, step by step, for whoever filed it."""
+    switch = switch_url(request, lang)
     try:
         found = cases.progress(conn, report_id)
     except errors.NotFound:
-        return HTMLResponse(
-            pages.progress_page(None, f"report {report_id} does not exist; check the number"),
-            404,
-        )
-    return HTMLResponse(pages.progress_page(found, said), headers={"Cache-Control": "no-store"})
+        problem = t(lang, "progress.no_such_report", id=report_id)
+        return HTMLResponse(resident.track_page(lang, problem, switch_url=switch), 404)
+    # Only the messages this site writes after a rating are shown, never text from the link.
+    message = t(lang, f"progress.said_{said}") if said in SAID else None
+    return HTMLResponse(
+        resident.progress_page(lang, found, message, switch_url=switch),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# What the page may say after a rating (?said=...): keys, so a link cannot put words on it.
+SAID = ("thanks", "forbidden", "conflict")
 
 
 @router.post(
@@ -221,21 +238,45 @@ def progress_page(
     include_in_schema=False,
     dependencies=[Depends(rate_limit("intake"))],
 )
-async def rate_from_page(request: Request, report_id: int, engine: EngineDep) -> Response:
+async def rate_from_page(
+    request: Request, report_id: ReportId, db: DbDep, config: ReportConfigDep
+) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
     receipt = str(form.get("k") or "")
     satisfied = str(form.get("satisfied") or "") == "yes"
     note = str(form.get("note") or "")[:2000]
 
-    def rate() -> str:
-        with engine.begin() as conn:
-            cases.reporter_verdict(conn, report_id, receipt, satisfied, note)
-        return "谢谢您的评价 · thank you for rating"
-
     try:
-        said = await run_in_threadpool(rate)
-    except (errors.Forbidden, errors.Conflict) as exc:
-        said = str(exc)
+        await db.run(
+            partial(cases.reporter_verdict, config=config), report_id, receipt, satisfied, note
+        )
+        said = "thanks"
+    except errors.Forbidden:
+        said = "forbidden"
+    except errors.Conflict:
+        said = "conflict"
     target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post(
+    "/api/v1/public/reports/{report_id}/photos",
+    status_code=201,
+    dependencies=[Depends(rate_limit("intake"))],
+    summary="Add a photo to your own report (no account: the receipt proves it)",
+)
+async def add_reporter_photo(
+    request: Request,
+    report_id: ReportId,
+    db: DbDep,
+    photos: PhotosDep,
+    receipt: Annotated[str, Form(description="the Idempotency-Key the report was filed with")],
+    photo: UploadFile,
+) -> dict[str, Any]:
+    """JPEG, PNG or HEIC up to 10 MB, at most three, while the report is open; the served copy
+    has no EXIF, and the first photo becomes the report's Open311 media_url."""
+    prepared = await read_photo(photo)
+    base = str(request.base_url).rstrip("/")
+
+    return await db.run(field.add_reporter_photo, photos, report_id, receipt, prepared, base)

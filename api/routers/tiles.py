@@ -1,52 +1,50 @@
-"""Mapbox vector tiles (ST_AsMVT) for grids, households and reports."""
+"""Mapbox vector tiles (ST_AsMVT): the service's own basemap, grids, households and reports."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep
+from api.deps import DbDep
+from api.params import MAX_INT, GenerationQ
 from api.security import PrincipalDep
-from gisgrid.access.accounts import REGISTER_READERS
-from gisgrid.mapdata import tiles
-from gisgrid.settings import Settings
+from gisgrid.access.accounts import REGISTER_READERS, Role
+from gisgrid.mapdata import basemap, tiles
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
-_lock = threading.Lock()
 
 
-def tile_cache(request: Request) -> tiles.TileCache:
-    """The app's grid-tile cache, made on first use and sized by GISGRID_TILE_CACHE_MB."""
-    state = request.app.state
-    cache = getattr(state, "tile_cache", None)
-    if cache is None:
-        with _lock:
-            cache = getattr(state, "tile_cache", None)
-            if cache is None:
-                settings: Settings = state.settings
-                cache = state.tile_cache = tiles.TileCache(settings.tile_cache_mb * 1024 * 1024)
-    return cache
+@router.get(
+    "/tiles/basemap/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+async def get_basemap_tile(
+    request: Request,
+    db: DbDep,
+    z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    v: Annotated[str | None, Query(description="basemap version (pages put it in the URL)")] = None,
+) -> Response:
+    """The service's own basemap: water, green, waterways, buildings, roads, unit boundaries.
 
-
-def _build(
-    engine: Engine,
-    cache: tiles.TileCache,
-    layer: str,
-    z: int,
-    x: int,
-    y: int,
-    gen: int | None,
-    scope: str,
-) -> tiles.Tile:
-    with engine.connect() as conn:
-        return tiles.get_tile(conn, layer, z, x, y, generation=gen, cache=cache, scope=scope)
+    Public (a picture of the place, nothing personal). With `v` (the version a page was given)
+    the tile never changes and is cached for a year; without it, for five minutes.
+    """
+    cache: tiles.TileCache = request.app.state.tile_cache
+    stamp = v or "current"
+    data = basemap.cached_tile(cache, stamp, z, x, y) if v else None
+    hit = data is not None
+    if data is None:
+        data = await db.run_engine(basemap.build_tile, cache, stamp, z, x, y)
+    policy = "public, max-age=31536000, immutable" if v else "public, max-age=300"
+    headers = {"Cache-Control": policy, "X-Tile-Cache": "hit" if hit else "miss"}
+    return Response(data, media_type=MVT, headers=headers)
 
 
 @router.get(
@@ -56,26 +54,27 @@ def _build(
 )
 async def get_tile(
     request: Request,
-    engine: EngineDep,
+    db: DbDep,
     who: PrincipalDep,
     layer: Annotated[str, Path(description="grids, households or reports")],
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
-    generation: Annotated[
-        int | None, Query(description="grid generation id (grids only; default: current)")
-    ] = None,
+    x: Annotated[int, Path(ge=0, le=MAX_INT)],
+    y: Annotated[int, Path(ge=0, le=MAX_INT)],
+    generation: GenerationQ = None,
 ) -> Response:
     """One vector tile. Grid tiles of a named generation never change and are cached long."""
     if layer != "grids":
         # Households and cases are shown to accounts only, and only inside their scope.
         who.require(REGISTER_READERS, f"{layer} tiles")
-    cache = tile_cache(request)
+        if layer == "reports":
+            # A department sees the cases sent to it (its inbox), not every case of the county.
+            who.require(REGISTER_READERS - {Role.department_handler}, "report tiles")
+    cache: tiles.TileCache = request.app.state.tile_cache
     # A cache hit needs no connection at all: that is what makes warm grid tiles cheap.
     tile = tiles.cached_tile(cache, layer, z, x, y, generation)
     if tile is None:
-        # Misses go to the thread pool; hits are answered on the event loop with no hop.
-        tile = await run_in_threadpool(_build, engine, cache, layer, z, x, y, generation, who.scope)
+        # Misses take a database slot and its thread; hits are answered on the event loop.
+        tile = await db.run_engine(tiles.build_tile, cache, layer, z, x, y, generation, who.scope)
     if layer == "grids" and generation is not None:
         policy = "public, max-age=31536000, immutable"
     elif layer == "grids":

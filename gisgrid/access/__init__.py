@@ -1,1 +1,25 @@
 """Who may do what: accounts, roles and area scopes, the audit log, the household register."""
+
+from gisgrid.access import audit
+from gisgrid.access.accounts import (
+    CASE_HANDLERS,
+    COMMAND_LINE,
+    MAP_EDITORS,
+    PERSONAL_READERS,
+    PUBLIC,
+    REGISTER_READERS,
+    Principal,
+    Role,
+)
+
+__all__ = [
+    "CASE_HANDLERS",
+    "COMMAND_LINE",
+    "MAP_EDITORS",
+    "PERSONAL_READERS",
+    "PUBLIC",
+    "REGISTER_READERS",
+    "Principal",
+    "Role",
+    "audit",
+]

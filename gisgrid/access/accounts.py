@@ -10,17 +10,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, text
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Connection, RowMapping
 
-from gisgrid.divisions.codes import grid_code, unit_prefix
-from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated
+from gisgrid import sql
+from gisgrid.divisions import grid_code, unit_prefix
+from gisgrid.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCode,
+    NotAuthenticated,
+    NotFound,
+    UnknownToken,
+)
 
-TOKEN_TTL = dt.timedelta(hours=12)
+# Bearer tokens live an hour (POST /api/v1/auth/refresh trades one for a fresh one); a session
+# cookie of the map pages lives a working day (a wall display signs in once a shift).
+TOKEN_TTL = dt.timedelta(hours=1)
+SESSION_TTL = dt.timedelta(hours=10)
 _hasher = PasswordHasher()
 
 
@@ -67,6 +81,9 @@ class Principal:
     username: str
     role: Role | None
     scope: str  # grid-code prefix; "" means everywhere
+    # A department handler (职能部门) acts for one department: its id and code.
+    department_id: int | None = None
+    department: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -95,6 +112,9 @@ class Principal:
 
 
 PUBLIC = Principal(account_id=None, username="public", role=None, scope="\x00")
+# The `gisgrid` command acting on the operator's behalf (bulletins, exports): everywhere, no
+# account row (account_id 0 is never issued), and never the public.
+COMMAND_LINE = Principal(account_id=0, username="command-line", role=Role.admin, scope="")
 
 
 def scope_prefix(scope: str) -> str:
@@ -119,9 +139,16 @@ def create_account(
     role: Role | str,
     scope: str,
     display_name: str | None = None,
+    department: str | None = None,
 ) -> int:
-    """Create an account; the scope must be a known unit or grid unless the role is admin."""
+    """Create an account; the scope must be a known unit or grid unless the role is admin.
+
+    A department handler names its `department` (code, in the scope's county): it then sees and
+    acts on the cases whistled to that department only.
+    """
     role = Role(role)
+    if department is not None and role != Role.department_handler:
+        raise InvalidCode(f"department={department!r} is only for role department_handler")
     if len(password) < 8:
         raise InvalidCode("password is too short: use at least 8 characters")
     prefix = scope_prefix(scope)
@@ -129,34 +156,45 @@ def create_account(
         raise InvalidCode(f"role {role} needs a scope: a county, town, village or grid code")
     if prefix and not _scope_exists(conn, prefix):
         raise InvalidCode(f"scope {scope!r} matches no unit or grid in the database")
-    exists = conn.execute(
-        text("SELECT 1 FROM account WHERE username = :u"), {"u": username}
-    ).first()
+    exists = sql.execute(conn, "access/account_exists", u=username).first()
     if exists:
         raise Conflict(f"username {username!r} is taken")
-    return int(
-        conn.execute(
-            text(
-                "INSERT INTO account (username, password_hash, role, scope, display_name) "
-                "VALUES (:u, :h, :r, :s, :d) RETURNING id"
-            ),
-            {
-                "u": username,
-                "h": hash_password(password),
-                "r": role.value,
-                "s": prefix,
-                "d": display_name,
-            },
+    department_id = _department_id(conn, prefix, department) if department else None
+    account_id = int(
+        sql.execute(
+            conn,
+            "access/insert_account",
+            u=username,
+            h=hash_password(password),
+            r=role.value,
+            s=prefix,
+            d=display_name,
         ).scalar_one()
     )
+    if department_id is not None:
+        sql.execute(conn, "access/bind_department", account=account_id, department=department_id)
+    return account_id
+
+
+def _department_id(conn: Connection, prefix: str, code: str) -> int:
+    """The id of department `code` of the county the scope lies in, or NotFound naming them."""
+    county = prefix[:6]
+    found = sql.rows(conn, "access/departments_of_county", county=county)
+    for row in found:
+        if row["code"] == code:
+            return int(row["id"])
+    known = ", ".join(f"{r['code']} ({r['name']})" for r in found) or "none yet"
+    raise NotFound(f"department {code!r} is not one of county {county}'s: {known}")
 
 
 def _scope_exists(conn: Connection, prefix: str) -> bool:
-    if len(prefix) == 15:
-        q = "SELECT 1 FROM grid WHERE code = :p LIMIT 1"
-    else:
-        q = "SELECT 1 FROM admin_unit WHERE code LIKE :p || '%' LIMIT 1"
-    return conn.execute(text(q), {"p": prefix}).first() is not None
+    name = "access/scope_grid_exists" if len(prefix) == 15 else "access/scope_unit_exists"
+    return sql.execute(conn, name, p=prefix).first() is not None
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a bearer token."""
+    return _token_hash(token)
 
 
 def _token_hash(token: str) -> str:
@@ -164,12 +202,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt.datetime]:
-    """Check a password and return a new bearer token and its expiry."""
-    row = conn.execute(
-        text("SELECT id, password_hash, active FROM account WHERE username = :u"),
-        {"u": username},
-    ).first()
+def issue_token(
+    conn: Connection, username: str, password: str, ttl: dt.timedelta = TOKEN_TTL
+) -> tuple[str, dt.datetime]:
+    """Check a password and return a new bearer token and its expiry (`ttl` from now)."""
+    row = sql.execute(conn, "access/account_password", u=username).first()
     # Verify against a dummy hash for unknown users so timing does not reveal which exist.
     stored = row.password_hash if row else _DUMMY_HASH
     try:
@@ -179,45 +216,74 @@ def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt
         ok = False
     if not ok:
         raise NotAuthenticated("wrong username or password")
+    return new_token(conn, row.id, ttl)  # type: ignore[union-attr]
+
+
+def new_token(conn: Connection, account_id: int, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
+    """A new random token for an account, stored as its hash; the token and its expiry."""
     token = secrets.token_urlsafe(32)
-    expires = dt.datetime.now(dt.UTC) + TOKEN_TTL
-    conn.execute(
-        text("INSERT INTO access_token (token_hash, account_id, expires_at) VALUES (:h, :a, :e)"),
-        {"h": _token_hash(token), "a": row.id, "e": expires},  # type: ignore[union-attr]
-    )
+    expires = dt.datetime.now(dt.UTC) + ttl
+    sql.execute(conn, "access/insert_token", h=_token_hash(token), a=account_id, e=expires)
     return token, expires
 
 
 def principal_for_token(conn: Connection, token: str) -> Principal:
     """The account behind a bearer token, or NotAuthenticated saying why not."""
-    row = conn.execute(
-        text(
-            "SELECT a.id, a.username, a.role, a.scope, a.active, t.expires_at "
-            "FROM access_token t JOIN account a ON a.id = t.account_id "
-            "WHERE t.token_hash = :h AND NOT t.revoked"
-        ),
-        {"h": _token_hash(token)},
-    ).first()
+    row = sql.first(conn, "access/token_account", h=token_hash(token))
+    return principal_of(row)
+
+
+async def principal_for_token_async(
+    pool: AsyncConnectionPool, token: str
+) -> tuple[Principal, dt.datetime]:
+    """The same and the token's expiry, on the async pool: one statement, no thread (issue 13:
+    never a second connection from the request's pool, which a request could wait for forever).
+    """
+    async with pool.connection() as aconn:
+        row = await sql.afirst(aconn, "access/token_account", h=token_hash(token))
+    return principal_of(row), row["expires_at"]  # type: ignore[index]
+
+
+def principal_of(row: Mapping[str, Any] | RowMapping | None) -> Principal:
+    """The principal of a token_account row, or NotAuthenticated saying why not.
+
+    The row carries a department handler's department too (one statement: the principal of a
+    request never takes a second connection or a second round trip)."""
     if row is None:
-        raise NotAuthenticated(
+        raise UnknownToken(
             "the bearer token is unknown or revoked; get a new one from POST /api/v1/auth/token"
         )
-    if row.expires_at <= dt.datetime.now(dt.UTC):
+    if row["expires_at"] <= dt.datetime.now(dt.UTC):
         raise NotAuthenticated(
-            f"the bearer token expired at {row.expires_at.isoformat()}; "
+            f"the bearer token expired at {row['expires_at'].isoformat()}; "
             "get a new one from POST /api/v1/auth/token"
         )
-    if not row.active:
-        raise NotAuthenticated(f"account {row.username} is disabled")
-    return Principal(row.id, row.username, Role(row.role), row.scope)
-
-
-def revoke_token(conn: Connection, token: str) -> None:
-    """Revoke a token (logout)."""
-    conn.execute(
-        text("UPDATE access_token SET revoked = true WHERE token_hash = :h"),
-        {"h": _token_hash(token)},
+    if not row["active"]:
+        raise NotAuthenticated(f"account {row['username']} is disabled")
+    dept_id = row["department_id"]
+    return Principal(
+        row["id"],
+        row["username"],
+        Role(row["role"]),
+        row["scope"],
+        int(dept_id) if dept_id is not None else None,
+        row["department"],
     )
+
+
+def revoke_token(conn: Connection, token: str) -> int:
+    """Revoke a token (sign-out); how many were revoked (0 if it was unknown)."""
+    return int(sql.execute(conn, "access/revoke_token", h=_token_hash(token)).rowcount)
+
+
+def revoke_tokens_of(conn: Connection, who: Principal, username: str) -> tuple[int, int]:
+    """An admin revokes every live token of an account: (its id, how many were revoked)."""
+    who.require(frozenset({Role.admin}), "revoking another account's tokens")
+    account_id = sql.scalar(conn, "access/account_id", u=username)
+    if account_id is None:
+        raise NotFound(f"account {username!r} does not exist")
+    revoked = sql.rows(conn, "access/revoke_account_tokens", u=username)
+    return int(account_id), len(revoked)
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
@@ -236,16 +302,7 @@ def require_staff_in_scope(
     if who.scope == "" and not who.is_public:
         return  # everywhere: whether the staff exist is the intake's own check
     ids = sorted({int(i) for i in staff_ids})
-    inside = set(
-        conn.execute(
-            text(
-                "SELECT DISTINCT a.staff_id FROM staff_assignment a "
-                "JOIN grid g ON g.id = a.grid_id "
-                "WHERE a.staff_id = ANY(:ids) AND a.valid_to IS NULL AND g.code LIKE :scope || '%'"
-            ),
-            {"ids": ids, "scope": who.scope},
-        ).scalars()
-    )
+    inside = set(sql.execute(conn, "access/staff_in_scope", ids=ids, scope=who.scope).scalars())
     outside = [i for i in ids if i not in inside]
     if outside:
         raise Forbidden(
@@ -260,9 +317,8 @@ def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
     """
     username = f"demo-{county[:6]}"
     password = secrets.token_urlsafe(9)
-    updated = conn.execute(
-        text("UPDATE account SET password_hash = :h, active = true WHERE username = :u"),
-        {"h": hash_password(password), "u": username},
+    updated = sql.execute(
+        conn, "access/reset_password", h=hash_password(password), u=username
     ).rowcount
     if not updated:
         create_account(
@@ -272,5 +328,36 @@ def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
             Role.county_operator,
             county[:6],
             "GENERATED demo county operator",
+        )
+    return username, password
+
+
+def reissue_demo_department_account(
+    conn: Connection, county: str, department: str = "ZJ"
+) -> tuple[str, str]:
+    """(username, new password) of a demo county's department handler, created if missing and
+    bound to the GENERATED department `department`; the password is new on every call."""
+    username = f"demo-{county[:6]}-{department.lower()}"
+    password = secrets.token_urlsafe(9)
+    updated = sql.execute(
+        conn, "access/reset_password", h=hash_password(password), u=username
+    ).rowcount
+    if not updated:
+        create_account(
+            conn,
+            username,
+            password,
+            Role.department_handler,
+            county[:6],
+            f"GENERATED demo handler of department {department}",
+            department=department,
+        )
+    else:
+        sql.execute(
+            conn,
+            "access/bind_department_by_code",
+            username=username,
+            county=county[:6],
+            code=department,
         )
     return username, password

@@ -6,8 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Connection
 
+from gisgrid import sql
 from gisgrid.access.accounts import Principal
 
 
@@ -24,25 +26,48 @@ def record(
     status: int | None = None,
 ) -> None:
     """Append one entry (in the caller's transaction)."""
-    conn.execute(
-        text(
-            "INSERT INTO audit_log (account_id, username, role, action, method, path, "
-            "object_type, object_ids, client, status) "
-            "VALUES (:a, :u, :r, :act, :m, :p, :ot, :oi, :c, :s)"
-        ),
-        {
-            "a": who.account_id,
-            "u": who.username,
-            "r": who.role.value if who.role else None,
-            "act": action,
-            "m": method,
-            "p": path,
-            "ot": object_type,
-            "oi": [str(i) for i in object_ids] if object_ids is not None else None,
-            "c": client,
-            "s": status,
-        },
+    sql.execute(
+        conn,
+        "access/insert_audit_entry",
+        a=who.account_id,
+        u=who.username,
+        r=who.role.value if who.role else None,
+        act=action,
+        m=method,
+        p=path,
+        ot=object_type,
+        oi=[str(i) for i in object_ids] if object_ids is not None else None,
+        c=client,
+        s=status,
     )
+
+
+async def record_async(
+    pool: AsyncConnectionPool,
+    who: Principal,
+    action: str,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    client: str | None = None,
+    status: int | None = None,
+) -> None:
+    """Append one entry on the async pool, committed at once (a request's write audit)."""
+    async with pool.connection() as aconn:
+        await sql.aexecute(
+            aconn,
+            "access/insert_audit_entry",
+            a=who.account_id,
+            u=who.username,
+            r=who.role.value if who.role else None,
+            act=action,
+            m=method,
+            p=path,
+            ot=None,
+            oi=None,
+            c=client,
+            s=status,
+        )
 
 
 def query(
@@ -56,24 +81,14 @@ def query(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Entries, newest first, filtered."""
-    rows = conn.execute(
-        text(
-            "SELECT id, at, account_id, username, role, action, method, path, object_type, "
-            "object_ids, client, status FROM audit_log "
-            "WHERE (CAST(:u AS text) IS NULL OR username = :u) "
-            "AND (CAST(:a AS text) IS NULL OR action = :a) "
-            "AND (CAST(:ot AS text) IS NULL OR object_type = :ot) "
-            "AND (CAST(:oi AS text) IS NULL OR :oi = ANY(object_ids)) "
-            "AND (CAST(:since AS timestamptz) IS NULL OR at >= :since) "
-            "ORDER BY id DESC LIMIT :limit"
-        ),
-        {
-            "u": username,
-            "a": action,
-            "ot": object_type,
-            "oi": object_id,
-            "since": since,
-            "limit": limit,
-        },
+    rows = sql.execute(
+        conn,
+        "access/audit_entries",
+        u=username,
+        a=action,
+        ot=object_type,
+        oi=object_id,
+        since=since,
+        limit=limit,
     ).mappings()
     return [{**r, "at": r["at"].isoformat()} for r in rows]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.access import audit
+from gisgrid.access import audit, visits
 from gisgrid.access.accounts import PERSONAL_READERS, REGISTER_READERS, Principal
-from gisgrid.divisions.codes import grid_code
+from gisgrid.divisions import grid_code
 from gisgrid.errors import Forbidden, InvalidCode, NotFound
 
 MAX_PAGE = 1000
@@ -59,9 +59,7 @@ def get_household(
     rows = _select(conn, who, reveal, id=household_id, limit=1, offset=0)
     if not rows:
         # Say whether it exists elsewhere without saying anything about it.
-        exists = conn.execute(
-            text("SELECT 1 FROM household WHERE id = :i"), {"i": household_id}
-        ).first()
+        exists = sql.execute(conn, "access/household_exists", i=household_id).first()
         if exists:
             raise Forbidden(f"household {household_id} is outside your scope {who.scope}")
         raise NotFound(f"no household has id {household_id}")
@@ -76,7 +74,11 @@ def get_household(
             object_ids=[household_id],
             client=client,
         )
-    return {**_out(rows[0]), "personal_fields": "shown" if reveal else "masked"}
+    return {
+        **_out(rows[0]),
+        "personal_fields": "shown" if reveal else "masked",
+        "visits": visits.history(conn, who, household_id),
+    }
 
 
 def _select(
@@ -91,16 +93,15 @@ def _select(
 ) -> list[dict[str, Any]]:
     return [
         dict(r)
-        for r in conn.execute(
-            text(sql.load("households")),
-            {
-                "reveal": reveal,
-                "scope": who.scope,
-                "grid": grid,
-                "id": id,
-                "limit": limit,
-                "offset": offset,
-            },
+        for r in sql.execute(
+            conn,
+            "access/households",
+            reveal=reveal,
+            scope=who.scope,
+            grid=grid,
+            id=id,
+            limit=limit,
+            offset=offset,
         ).mappings()
     ]
 

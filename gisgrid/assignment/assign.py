@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from psycopg import sql as pgsql
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from gisgrid import sql
 from gisgrid.errors import InvalidGeometry, NotFound
 
 EMPTY = -1
@@ -195,13 +195,7 @@ def load_index(
     conn: Connection, county: str | None = None, cell_m: float = 50.0
 ) -> tuple[GridIndex, IntArray]:
     """The current generation's grids (optionally one county's) as an index, and their ids."""
-    rows = conn.execute(
-        text(
-            "SELECT id, code, ST_AsBinary(geom) AS wkb FROM grid WHERE valid_to IS NULL "
-            "AND (CAST(:c AS text) IS NULL OR code LIKE CAST(:c AS text) || '%') ORDER BY code"
-        ),
-        {"c": county[:6] if county else None},
-    ).all()
+    rows = sql.execute(conn, "assignment/current_grids", c=county[:6] if county else None).all()
     if not rows:
         raise NotFound(
             f"no current grids{' in county ' + county if county else ''}; load some first"
@@ -211,20 +205,21 @@ def load_index(
     return index, np.array([r.id for r in rows], dtype=np.int64)
 
 
-def _copy_out(conn: Connection, query: str) -> pd.DataFrame:
-    raw = conn.connection.driver_connection
-    buf = io.BytesIO()
-    stmt = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(pgsql.SQL(query))  # type: ignore[arg-type]
-    with raw.cursor() as cur, cur.copy(stmt) as copy:  # type: ignore[union-attr]
-        for chunk in copy:
-            buf.write(chunk)
-    buf.seek(0)
+def _copy_out(conn: Connection, name: str) -> pd.DataFrame:
     return pd.read_csv(
-        buf, header=None, names=["id", "x", "y", "grid_id"], dtype={"grid_id": "Int64"}
+        io.BytesIO(sql.copy_csv(conn, name)),
+        header=None,
+        names=["id", "x", "y", "grid_id"],
+        dtype={"grid_id": "Int64"},
     )
 
 
 TABLES = ("household", "report")
+# Per table: its points (read by COPY) and the update from the scratch table of new grids.
+_STATEMENTS = {
+    "household": ("assignment/household_points", "assignment/update_household_grids"),
+    "report": ("assignment/report_points", "assignment/update_report_grids"),
+}
 
 
 def assign_table(
@@ -243,10 +238,8 @@ def assign_table(
     t0 = time.perf_counter()
     index, grid_ids = load_index(conn, county)
     progress(f"indexed {len(grid_ids):,} grids ({index.boundary_cells:,} boundary cells)")
-    # Fixed SQL per table name (checked above), no user text in it.
-    frame = _copy_out(
-        conn, f"SELECT id, ST_X(geom), ST_Y(geom), grid_id FROM {table} WHERE geom IS NOT NULL"
-    )
+    points, update = _STATEMENTS[table]
+    frame = _copy_out(conn, points)
     progress(f"read {len(frame):,} {table} points")
     t1 = time.perf_counter()
     idx = index.assign(frame["x"].to_numpy(), frame["y"].to_numpy())
@@ -260,23 +253,13 @@ def assign_table(
         f"{int((~inside).sum()):,} in no grid"
     )
     if write and changed.any():
-        conn.execute(
-            text("CREATE TEMP TABLE assign_result (id bigint, grid_id int) ON COMMIT DROP")
+        sql.execute(conn, "assignment/create_assign_result")
+        sql.copy_frame(
+            conn,
+            "assign_result",
+            pd.DataFrame({"id": frame["id"].to_numpy()[changed], "grid_id": new[changed]}),
         )
-        buf = io.StringIO()
-        pd.DataFrame({"id": frame["id"].to_numpy()[changed], "g": new[changed]}).to_csv(
-            buf, header=False, index=False
-        )
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with (
-            raw.cursor() as cur,
-            cur.copy("COPY assign_result (id, grid_id) FROM STDIN WITH (FORMAT csv)") as copy,
-        ):
-            copy.write(buf.getvalue())
-        conn.execute(
-            text(f"UPDATE {table} t SET grid_id = r.grid_id FROM assign_result r WHERE t.id = r.id")
-        )
+        sql.execute(conn, update)
     return {
         "points": len(frame),
         "changed": int(changed.sum()),

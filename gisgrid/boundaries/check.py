@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from gisgrid.boundaries import LEVELS
+from gisgrid import sql
 from gisgrid.boundaries import crs as crsmod
 from gisgrid.boundaries.read import RawBoundaries
+from gisgrid.divisions import LEVELS
 from gisgrid.errors import InvalidCode
 
 CODE_LENGTH = {"county": (6, 12), "town": (9, 12), "village": (12,), "grid": (15,)}
@@ -123,6 +125,7 @@ def plan_import(
     county = _county_of(conn, codes, level)
     plan.county_code = county["code"] if county else None
     _check_codes(conn, plan, raw, level, county)
+    _check_names(plan)
     src = _source_crs(plan, raw, crs, county)
     if src is None:
         return plan
@@ -152,19 +155,7 @@ def _county_of(conn: Connection, codes: np.ndarray, level: str) -> dict[str, Any
     if not prefixes:
         return None
     prefix = prefixes.most_common(1)[0][0]
-    row = (
-        conn.execute(
-            text(
-                "SELECT code, name, ST_X(ST_Centroid(geom)) AS lon, "
-                "ST_Y(ST_Centroid(geom)) AS lat, "
-                "ST_XMin(geom) AS minx, ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, "
-                "ST_YMax(geom) AS maxy FROM admin_unit WHERE code = :c AND level = 'county'"
-            ),
-            {"c": prefix + "000000"},
-        )
-        .mappings()
-        .first()
-    )
+    row = sql.first(conn, "boundaries/county_extent", c=prefix + "000000")
     if row is None:
         return {"code": prefix + "000000", "missing": True} if level != "county" else None
     return dict(row)
@@ -233,12 +224,8 @@ def _check_codes(
                 parent=str(raw.parents[i]),
             )
     known = set(
-        conn.execute(
-            text(
-                "SELECT code FROM admin_unit "
-                "WHERE level = CAST(:l AS unit_level) AND code = ANY(:c)"
-            ),
-            {"l": parent_level, "c": sorted({e for e in expected if e})},
+        sql.execute(
+            conn, "boundaries/known_parents", l=parent_level, c=sorted({e for e in expected if e})
         ).scalars()
     )
     for i in range(len(codes)):
@@ -251,6 +238,35 @@ def _check_codes(
                 f"check the code; the {parent_level}s are listed at /api/v1/units/<code>/children",
                 feature=plan.feature(i),
                 parent=str(expected[i]),
+            )
+
+
+# Names end up on pages (tooltips, lists, pop-ups): they are escaped there, and a name that is
+# markup or carries control characters is a mistake or an attack in the file, so it is refused.
+_MARKUP = re.compile(r"[<>]|&#?\w+;|[\x00-\x1f\x7f]")
+MAX_NAME = 100
+
+
+def _check_names(plan: ImportPlan) -> None:
+    for i, name in enumerate(plan.names):
+        text_ = "" if name is None else str(name)
+        found = _MARKUP.search(text_)
+        if found:
+            plan.add(
+                "name_has_markup",
+                "error",
+                f"feature #{i} ({plan.codes[i]}) has the name {text_[:80]!r}, which holds "
+                f"{found.group()!r}: names are plain text",
+                "remove angle brackets, character references and control characters",
+                feature=plan.feature(i),
+            )
+        elif len(text_) > MAX_NAME:
+            plan.add(
+                "name_too_long",
+                "error",
+                f"feature #{i} ({plan.codes[i]}) has a name of {len(text_)} characters",
+                f"shorten it to {MAX_NAME} characters at most",
+                feature=plan.feature(i),
             )
 
 
@@ -510,13 +526,8 @@ def _check_parents(
 ) -> None:
     """Inside the parent (within tolerance), and the parent wholly covered by its children."""
     parent_level = PARENT_LEVEL[level]
-    rows = conn.execute(
-        text(
-            "SELECT code, name, ST_AsBinary(geom) AS wkb FROM admin_unit "
-            "WHERE level = CAST(:l AS unit_level) AND code LIKE :p AND geom IS NOT NULL "
-            "ORDER BY code"
-        ),
-        {"l": parent_level, "p": county["code"][:6] + "%"},
+    rows = sql.execute(
+        conn, "boundaries/parent_units", l=parent_level, p=county["code"][:6] + "%"
     ).all()
     if not rows:
         return

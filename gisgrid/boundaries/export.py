@@ -10,10 +10,10 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.divisions.codes import unit_prefix
+from gisgrid.divisions import unit_prefix
 from gisgrid.errors import InvalidCode, NotFound
 
 EXPORT_FORMATS = {
@@ -34,19 +34,16 @@ def grids_frame(
 ) -> gpd.GeoDataFrame:
     """Grids of one generation (by name), as of a date, or current; optionally within a unit."""
     if generation is not None:
-        found = conn.execute(
-            text("SELECT id FROM generation WHERE name = :n"), {"n": generation}
-        ).scalar()
+        found = sql.scalar(conn, "boundaries/generation_id", n=generation)
         if found is None:
-            names = conn.execute(text("SELECT name FROM generation ORDER BY id")).scalars().all()
+            names = sql.execute(conn, "boundaries/generation_names").scalars().all()
             raise NotFound(f"no generation is named {generation!r}; there are {names}")
-    rows = conn.execute(
-        text(sql.load("export_grids")),
-        {
-            "generation": generation,
-            "as_of": as_of,
-            "prefix": unit_prefix(unit) if unit else None,
-        },
+    rows = sql.execute(
+        conn,
+        "boundaries/export_grids",
+        generation=generation,
+        as_of=as_of,
+        prefix=unit_prefix(unit) if unit else None,
     ).all()
     frame = gpd.GeoDataFrame(
         {

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from gisgrid.boundaries import LEVELS
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
 from gisgrid.boundaries.crs import parse_crs
 from gisgrid.boundaries.read import read_boundaries
+from gisgrid.divisions import LEVELS
 from gisgrid.errors import Forbidden, InvalidImport
 
 

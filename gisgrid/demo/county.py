@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,23 +20,37 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gisgrid import sql
+from gisgrid.demo.cases import write_closed_months, write_open_reports
+from gisgrid.demo.departments import write_demo_departments
 from gisgrid.demo.outline import county_outline
 from gisgrid.demo.tessellate import tessellate_county
 from gisgrid.errors import DataSourceError, NotFound
 from gisgrid.models import STORAGE_SRID
-from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
-from gisgrid.reports.working_calendar import WorkingCalendar
+from gisgrid.reports import Calendars
 from gisgrid.settings import PROJECT_DIR
 from gisgrid.sql import copy_frame
 
 DIVISIONS_CSV = PROJECT_DIR / "data" / "boundaries" / "divisions.csv"
-GENERATOR = "gisgrid.demo/4"
+GENERATOR = "gisgrid.demo/6"
 GENERATED_NOTE = (
     "GENERATED demo data: town, village and grid polygons, households, people, staff and "
     "reports are synthetic. Real: county outline and the NBS 2023 names and codes."
 )
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """Grid staff of a county in total, where its report gives figures; None: the default mix
+    (a chief, one or two full-time and up to three part-time workers per grid, one household
+    leader per ten households, 十联户)."""
+
+    full_time: int | None = None
+    part_time: int | None = None
+    household_leaders: int | None = None
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,7 @@ class CountyProfile:
     residents: int
     grids: int
     source: str
+    staffing: Staffing = Staffing()
 
     @property
     def households(self) -> int:
@@ -58,9 +74,25 @@ PROFILES = {
     p.code: p
     for p in (
         CountyProfile("441226", 410_000, 900, "Deqing report: 410,000 registered residents"),
-        CountyProfile("522730", 236_200, 895, "Longli report: 236,200 residents, 895 grids"),
+        CountyProfile(
+            "522730",
+            236_200,
+            895,
+            "Longli report: 236,200 residents, 895 grids",
+            Staffing(household_leaders=3_792, source="Longli report: 3,792 household leaders"),
+        ),
         CountyProfile("610729", 45_000, 282, "Liuba report: 282 grids; residents estimated"),
-        CountyProfile("330182", 440_000, 705, "Jiande report: 705 grids; residents estimated"),
+        CountyProfile(
+            "330182",
+            440_000,
+            705,
+            "Jiande report: 705 grids; residents estimated",
+            Staffing(
+                full_time=705,
+                part_time=2_115,
+                source="Jiande report: 705 full-time grid chiefs/members, 2,115 part-time",
+            ),
+        ),
     )
 }
 
@@ -195,10 +227,8 @@ def _points_in(poly: shapely.Geometry, n: int, rng: np.random.Generator) -> np.n
 
 def _reserve_ids(conn: Connection, table: str, n: int) -> np.ndarray:
     """n fresh ids from the table's sequence, so rows can reference each other before COPY."""
-    seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar_one()
-    ids = conn.execute(
-        text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n}
-    ).scalars()
+    seq = sql.execute(conn, "demo/serial_sequence", t=table).scalar_one()
+    ids = sql.execute(conn, "demo/next_ids", s=seq, n=n).scalars()
     return np.fromiter(ids, dtype=np.int64, count=n)
 
 
@@ -210,11 +240,31 @@ def is_loaded(engine: Engine, county: str) -> bool:
     """Whether this generator's demo data for the county is already in the database."""
     with engine.connect() as conn:
         return bool(
-            conn.execute(
-                text("SELECT 1 FROM dataset WHERE county_code = :c AND generator = :g"),
-                {"c": normalise_county_code(county), "g": GENERATOR},
+            sql.execute(
+                conn, "demo/county_loaded", c=normalise_county_code(county), g=GENERATOR
             ).first()
         )
+
+
+# Children before parents; patrols (issue 6): fixes and tracks of this county's staff and grids,
+# its roads and key places.
+UNLOAD_STATEMENTS = (
+    "demo/unload_reports",
+    "demo/unload_households",
+    "demo/unload_household_groups",
+    "demo/unload_staff_assignments",
+    "demo/unload_patrol_fixes",
+    "demo/unload_patrol_tracks",
+    "demo/unload_roads",
+    "demo/unload_key_places",
+    "demo/unload_staff",
+    "demo/unload_grids",
+    "demo/unload_generations",
+    "demo/unload_villages",
+    "demo/unload_towns",
+    "demo/unload_county_unit",
+    "demo/unload_dataset",
+)
 
 
 def unload_county(engine: Engine, county: str, progress: Callable[[str], None] = print) -> None:
@@ -223,42 +273,12 @@ def unload_county(engine: Engine, county: str, progress: Callable[[str], None] =
     prefix = county[:6] + "%"
     with engine.begin() as conn:
         # Children before parents; staff go with their assignments in this county's grids.
-        conn.execute(
-            text(
-                "CREATE TEMP TABLE gone_grid ON COMMIT DROP AS "
-                "SELECT id FROM grid WHERE village_code LIKE :p"
-            ),
-            {"p": prefix},
-        )
-        conn.execute(
-            text(
-                "CREATE TEMP TABLE gone_staff ON COMMIT DROP AS SELECT DISTINCT staff_id AS id "
-                "FROM staff_assignment WHERE grid_id IN (SELECT id FROM gone_grid)"
-            )
-        )
-        for stmt in (
-            "DELETE FROM report WHERE grid_id IN (SELECT id FROM gone_grid) "
-            "OR village_code LIKE :p",
-            "DELETE FROM household WHERE grid_id IN (SELECT id FROM gone_grid)",
-            "DELETE FROM household_group WHERE grid_id IN (SELECT id FROM gone_grid)",
-            "DELETE FROM staff_assignment WHERE grid_id IN (SELECT id FROM gone_grid)",
-            # Patrols (issue 6): fixes and tracks of this county's staff and grids, its roads.
-            "DELETE FROM patrol_fix WHERE staff_id IN (SELECT id FROM gone_staff) "
-            "OR track_id IN (SELECT id FROM patrol_track WHERE grid_id IN "
-            "(SELECT id FROM gone_grid) OR staff_id IN (SELECT id FROM gone_staff))",
-            "DELETE FROM patrol_track WHERE grid_id IN (SELECT id FROM gone_grid) "
-            "OR staff_id IN (SELECT id FROM gone_staff)",
-            "DELETE FROM road_segment WHERE county_code = :c",
-            "DELETE FROM key_place WHERE county_code = :c",
-            "DELETE FROM staff WHERE id IN (SELECT id FROM gone_staff)",
-            "DELETE FROM grid WHERE id IN (SELECT id FROM gone_grid)",
-            "DELETE FROM generation WHERE county_code = :c",
-            "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'village'",
-            "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'town'",
-            "DELETE FROM admin_unit WHERE code = :c",
-            "DELETE FROM dataset WHERE county_code = :c",
-        ):
-            conn.execute(text(stmt), {"p": prefix, "c": county})
+        sql.execute(conn, "demo/collect_gone_grids", p=prefix)
+        sql.execute(conn, "demo/collect_gone_staff")
+        # Its departments first (cases and accounts pointing at them let go: ON DELETE SET NULL).
+        sql.execute(conn, "demo/unload_departments", county=county)
+        for name in UNLOAD_STATEMENTS:
+            sql.execute(conn, name, p=prefix, c=county)
     progress(f"removed county {county} and everything in it")
 
 
@@ -309,17 +329,13 @@ def load_demo_county(
     with engine.begin() as conn:
         progress("writing units and grids")
         _write_units(conn, county, divisions, outline, tess.towns, tess.villages, community)
-        gen_id = conn.execute(
-            text(
-                "INSERT INTO generation (name, county_code, valid_from, description) "
-                "VALUES (:n, :c, :f, :d) RETURNING id"
-            ),
-            {
-                "n": f"demo-{county[:6]}-1",
-                "c": county,
-                "f": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-                "d": GENERATED_NOTE,
-            },
+        gen_id = sql.execute(
+            conn,
+            "boundaries/insert_generation",
+            n=f"demo-{county[:6]}-1",
+            c=county,
+            f=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            d=GENERATED_NOTE,
         ).scalar_one()
         grid_ids = _reserve_ids(conn, "grid", len(grids))
         copy_frame(
@@ -342,35 +358,45 @@ def load_demo_county(
 
         progress(f"placing {profile.households:,} households (generated people)")
         counts = _households_per_grid(grids, villages, hh_by_village, rng)
-        n_hh = _write_households(conn, county, grids, counts, by_code, rng, progress)
-        n_staff = _write_staff(conn, grids, rng)
-        n_reports = _write_reports(conn, grids, rng)
-        n_month = _write_closed_month(conn, grids, rng)
-        conn.execute(
-            text(
-                "INSERT INTO dataset (county_code, generator, seed, notes) "
-                "VALUES (:c, :g, :s, CAST(:n AS jsonb))"
+        n_hh, n_leaders = _write_households(
+            conn, county, grids, counts, by_code, rng, progress, profile.staffing
+        )
+        staff = _write_staff(conn, grids, counts, rng, profile.staffing)
+        n_depts = write_demo_departments(conn, county, by_code[county].name)
+        calendar = Calendars.load().for_code(county)
+        n_reports = write_open_reports(conn, county, grids, rng, calendar)
+        progress("taking last month's reports round the loop (GENERATED)")
+        month = write_closed_months(conn, county, grids, rng, calendar)
+        sql.execute(
+            conn,
+            "demo/insert_dataset",
+            c=county,
+            g=GENERATOR,
+            s=seed,
+            n=json.dumps(
+                {
+                    "generated": GENERATED_NOTE,
+                    "profile": profile.source,
+                    "staffing": profile.staffing.source or "default mix",
+                },
+                ensure_ascii=False,
             ),
-            {
-                "c": county,
-                "g": GENERATOR,
-                "s": seed,
-                "n": pd.Series({"generated": GENERATED_NOTE, "profile": profile.source}).to_json(),
-            },
         )
     counts_out = {
         "towns": len(towns),
         "villages": len(villages),
         "grids": len(grids),
         "households": n_hh,
-        "household_leaders": int((-(-counts // 10)).sum()),
-        "grid_staff": n_staff,
+        "household_leaders": n_leaders,
+        "grid_staff": sum(staff.values()),
+        **{f"staff_{role}": n for role, n in staff.items()},
+        "departments": n_depts,
         "reports": n_reports,
-        "reports_last_month": n_month,
+        **month,
     }
     progress(f"loaded {county} in {time.perf_counter() - t0:.1f} s: {counts_out}")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+        sql.execute(conn, "demo/analyze_all")
     return counts_out
 
 
@@ -440,6 +466,33 @@ def _households_per_grid(
     return counts
 
 
+def groups_per_grid(households: np.ndarray, staffing: Staffing) -> np.ndarray:
+    """Household groups (联户) per grid: one per ten households (十联户, the last one smaller),
+    or the seed's number of household leaders shared out by households (at least one a grid)."""
+    if not staffing.household_leaders:
+        return -(-households // 10)
+    share = _largest_remainder(
+        np.maximum(households, 1).astype(float), staffing.household_leaders, minimum=1
+    )
+    return np.minimum(share, np.maximum(households, 1))
+
+
+def workers_per_grid(
+    households: np.ndarray, staffing: Staffing, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-time and part-time workers per grid: the seed's totals shared out by households (at
+    least one of each a grid), else one or two full-time and up to three part-time at random."""
+    g = len(households)
+    full = rng.integers(1, 3, g)
+    part = rng.integers(0, 4, g)
+    weight = np.maximum(households, 1).astype(float)
+    if staffing.full_time:
+        full = _largest_remainder(weight, staffing.full_time, minimum=1)
+    if staffing.part_time:
+        part = _largest_remainder(weight, staffing.part_time, minimum=1)
+    return full, part
+
+
 def _write_households(
     conn: Connection,
     county: str,
@@ -448,17 +501,21 @@ def _write_households(
     by_code: dict[str, Division],
     rng: np.random.Generator,
     progress: Callable[[str], None],
-) -> int:
+    staffing: Staffing,
+) -> tuple[int, int]:
     pts = np.vstack(
         [_points_in(g, int(n), rng) for g, n in zip(grids.geometry, counts, strict=True)]
     )
     grid_of = np.repeat(np.arange(len(grids)), counts)
     n = len(pts)
-    # Household groups (联户): ~10 neighbouring households, ordered along x within each grid.
+    # Household groups (联户): ~10 neighbouring households (十联户), ordered along x within each
+    # grid; where a report gives the county's number of household leaders (Longli: 3,792), that
+    # many groups, shared out over the grids by their households.
     order = np.lexsort((pts[:, 0], grid_of))
     pts, grid_of = pts[order], grid_of[order]
     rank_in_grid = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
-    group_in_grid = rank_in_grid // 10
+    per_grid = groups_per_grid(counts, staffing)
+    group_in_grid = rank_in_grid * per_grid[grid_of] // np.maximum(counts[grid_of], 1)
     group_key = grid_of * 10_000 + group_in_grid
     uniq, group_idx = np.unique(group_key, return_inverse=True)
     group_ids = _reserve_ids(conn, "household_group", len(uniq))
@@ -539,14 +596,21 @@ def _write_households(
             }
         ),
     )
-    return n
+    return n, len(uniq)
 
 
-def _write_staff(conn: Connection, grids: pd.DataFrame, rng: np.random.Generator) -> int:
-    """A chief, one or two full-time and up to three part-time workers per grid."""
+def _write_staff(
+    conn: Connection,
+    grids: pd.DataFrame,
+    households: np.ndarray,
+    rng: np.random.Generator,
+    staffing: Staffing,
+) -> dict[str, int]:
+    """A chief per grid, full-time and part-time workers: the seed's totals where it gives them
+    (shared out by households, at least one of each per grid), else one or two full-time and up
+    to three part-time per grid."""
     g = len(grids)
-    full = rng.integers(1, 3, g)
-    part = rng.integers(0, 4, g)
+    full, part = workers_per_grid(households, staffing, rng)
     roles = np.concatenate(
         [
             np.full(g, "grid_chief"),
@@ -583,234 +647,4 @@ def _write_staff(conn: Connection, grids: pd.DataFrame, rng: np.random.Generator
             }
         ),
     )
-    return len(ids)
-
-
-OVERDUE_SHARE = 0.2  # a published month: 75.8% closed on time; open cases skew later
-
-
-def _report_times(
-    n: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Category]]:
-    """Reported, dispatched and due times (working calendar) with ~20% of them overdue.
-
-    Open cases in a real county are mostly recent relative to their limit: candidates from the
-    last week are drawn and kept until the mix of overdue and on-time ones is realistic.
-    """
-    calendar = WorkingCalendar()
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    want_late = round(n * OVERDUE_SHARE)
-    late: list[tuple[dt.datetime, dt.datetime, dt.datetime, Category]] = []
-    on_time: list[tuple[dt.datetime, dt.datetime, dt.datetime, Category]] = []
-    while len(late) < want_late or len(on_time) < n - want_late:
-        cat = CATEGORIES[int(rng.integers(0, len(CATEGORIES)))]
-        reported = now - dt.timedelta(seconds=int(rng.integers(600, 7 * 86400)))
-        dispatched = reported + dt.timedelta(seconds=int(rng.integers(300, 3600)))
-        due = calendar.due(dispatched, cat.limit_hours, WORKING_DAY_HOURS)
-        (late if due < now else on_time).append((reported, dispatched, due, cat))
-    rows = late[:want_late] + on_time[: n - want_late]
-    order = rng.permutation(len(rows))
-    rows = [rows[i] for i in order]
-
-    def column(k: int) -> np.ndarray:
-        return np.array([r[k].replace(tzinfo=None) for r in rows], dtype="datetime64[s]")  # type: ignore[union-attr]
-
-    return column(0), column(1), column(2), [r[3] for r in rows]
-
-
-def _write_reports(conn: Connection, grids: pd.DataFrame, rng: np.random.Generator) -> int:
-    """A few hundred open reports from the last week, some already overdue."""
-    n = max(150, len(grids) // 3)
-    # Reports fall where people are: at household locations.
-    hh = conn.execute(
-        text(
-            "SELECT ST_X(geom), ST_Y(geom), grid_id FROM household "
-            "WHERE grid_id = ANY(:g) ORDER BY id"
-        ),
-        {"g": [int(i) for i in grids["id"]]},
-    ).all()
-    pick = rng.choice(len(hh), n, replace=False)
-    xy = np.array([(hh[i][0], hh[i][1]) for i in pick])
-    grid_id = np.array([hh[i][2] for i in pick])
-    reported, dispatched, due, cats = _report_times(n, rng)
-    status = rng.choice(["registered", "dispatched", "in_progress"], n, p=[0.15, 0.45, 0.40])
-    assignee = conn.execute(
-        text(
-            "SELECT DISTINCT ON (grid_id) grid_id, staff_id FROM staff_assignment "
-            "WHERE role = 'full_time' AND grid_id = ANY(:g) ORDER BY grid_id, staff_id"
-        ),
-        {"g": [int(i) for i in grid_id]},
-    ).all()
-    worker: dict[int, int] = {int(g): int(s) for g, s in assignee}
-    frame = pd.DataFrame(
-        {
-            "category": [c.code for c in cats],
-            "description": ["GENERATED demo report: " + c.name for c in cats],
-            "source": rng.choice(
-                ["resident", "patrol", "hotline", "video"], n, p=[0.5, 0.3, 0.15, 0.05]
-            ),
-            "status": status,
-            "grid_id": grid_id,
-            "assignee_id": [
-                worker.get(int(g)) if s != "registered" else None
-                for g, s in zip(grid_id, status, strict=True)
-            ],
-            "reported_at": pd.to_datetime(reported).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "dispatched_at": np.where(
-                status == "registered",
-                None,
-                pd.to_datetime(dispatched).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ),
-            "due_at": np.where(
-                status == "registered", None, pd.to_datetime(due).strftime("%Y-%m-%dT%H:%M:%SZ")
-            ),
-            "generated": True,
-            "geom": _ewkb(shapely.points(xy)),
-        }
-    )
-    frame["assignee_id"] = frame["assignee_id"].astype("Int64")
-    copy_frame(conn, "report", frame)
-    return n
-
-
-# A published month (DOMAIN.md): 972 reports due, 911 closed (93.72%), 737 on time (75.82%);
-# call-backs: 96.8% satisfied. Towns differ, which is what a ranking shows.
-MONTH = dt.timedelta(days=30)
-ON_TIME_SHARE = 0.758
-CLOSED_SHARE = 0.937
-TOWN_SPREAD = 0.08  # sd of a town's on-time share around the county's
-CALLBACK_SHARE = 0.6  # closed cases that got a call-back (回访) so far
-SATISFIED_SHARE = 0.968
-GENERATED_STEP = "GENERATED demo step"
-
-
-def _month_times(n: int, rng: np.random.Generator, now: dt.datetime) -> pd.DataFrame:
-    """Dispatch and due times (working calendar) of n reports that fell due in the last 30 days."""
-    calendar = WorkingCalendar()
-    rows: list[tuple[dt.datetime, dt.datetime, str]] = []
-    while len(rows) < n:
-        cat = CATEGORIES[int(rng.integers(0, len(CATEGORIES)))]
-        dispatched = now - dt.timedelta(seconds=int(rng.integers(3600, 45 * 86400)))
-        due = calendar.due(dispatched, cat.limit_hours, WORKING_DAY_HOURS)
-        if now - MONTH <= due < now:
-            rows.append((dispatched, due, cat.code))
-    return pd.DataFrame(rows, columns=["dispatched_at", "due_at", "category"])
-
-
-def _write_closed_month(conn: Connection, grids: pd.DataFrame, rng: np.random.Generator) -> int:
-    """About one report per grid that fell due in the last 30 days, taken round the whole loop.
-
-    Most were closed on time, some late, the rest are handled and wait for verification; each
-    has its accept, feedback, close and call-back steps in report_event, all GENERATED.
-    """
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    n = len(grids)
-    frame = _month_times(n, rng, now)
-    # One household of the grid per report: reports fall where people are.
-    points = conn.execute(
-        text(
-            "SELECT DISTINCT ON (h.grid_id) h.grid_id, ST_X(h.geom), ST_Y(h.geom), s.staff_id "
-            "FROM household h JOIN staff_assignment s ON s.grid_id = h.grid_id "
-            "AND s.role = 'full_time' WHERE h.grid_id = ANY(:g) "
-            "ORDER BY h.grid_id, md5(h.id::text || :seed), s.staff_id"
-        ),
-        {"g": [int(i) for i in grids["id"]], "seed": str(int(rng.integers(1 << 30)))},
-    ).all()
-    place = pd.DataFrame(points, columns=["grid_id", "x", "y", "worker"])
-    place = place.iloc[rng.permutation(len(place))[:n]].reset_index(drop=True)
-    n = len(place)
-    frame = frame.iloc[:n].copy()
-    frame[["grid_id", "x", "y", "worker"]] = place[["grid_id", "x", "y", "worker"]].values
-
-    # Each town has its own on-time share around the county's; late closures fill the rest of
-    # the closed share, and what is left was handled but not yet verified.
-    town_of = dict(zip(grids["id"], grids["village_code"].str[:9], strict=True))
-    towns = sorted(set(town_of.values()))
-    p_town = dict(
-        zip(
-            towns,
-            np.clip(rng.normal(ON_TIME_SHARE, TOWN_SPREAD, len(towns)), 0.4, 0.98),
-            strict=True,
-        )
-    )
-    p_on_time = frame["grid_id"].map(lambda g: p_town[town_of[g]]).to_numpy(float)
-    p_late = (CLOSED_SHARE - ON_TIME_SHARE) / (1 - ON_TIME_SHARE)
-    u = rng.random(n)
-    on_time = u < p_on_time
-    late = ~on_time & (rng.random(n) < p_late)
-
-    dispatched = pd.to_datetime(frame["dispatched_at"], utc=True)
-    due = pd.to_datetime(frame["due_at"], utc=True)
-    seconds = lambda lo, hi: pd.to_timedelta(rng.uniform(lo, hi, n), unit="s")  # noqa: E731
-    accepted = dispatched + seconds(300, 3 * 3600)
-    span = (due - accepted).clip(lower=pd.Timedelta(minutes=20))
-    closed = accepted + span * rng.uniform(0.3, 0.97, n)
-    closed = closed.where(~late, due + seconds(1800, 4 * 86400))
-    closed = closed.clip(upper=pd.Timestamp(now) - pd.Timedelta(minutes=5))
-    closed = closed.where(on_time | late, pd.NaT)
-    # Feedback (处置反馈) comes before verification; unverified ones fed back near the limit.
-    resolved = (closed - seconds(600, 6 * 3600)).where(on_time | late, due - seconds(600, 7200))
-    resolved = resolved.clip(lower=accepted + pd.Timedelta(minutes=5))
-    called = (on_time | late) & (rng.random(n) < CALLBACK_SHARE)
-    called_at = closed + seconds(3600, 2 * 86400)
-    called &= (called_at < pd.Timestamp(now)).to_numpy()
-    satisfied = pd.array(rng.random(n) < SATISFIED_SHARE, dtype="boolean")
-    satisfied[~called] = pd.NA
-
-    status = np.where(on_time | late, "closed", "resolved")
-    ids = _reserve_ids(conn, "report", n)
-    reports = pd.DataFrame(
-        {
-            "id": ids,
-            "category": frame["category"],
-            "description": "GENERATED demo report (last month)",
-            "source": rng.choice(
-                ["resident", "patrol", "hotline", "video"], n, p=[0.5, 0.3, 0.15, 0.05]
-            ),
-            "status": status,
-            "grid_id": frame["grid_id"].astype(int),
-            "assignee_id": frame["worker"].astype(int),
-            "handler_level": "full_time",
-            "reported_at": dispatched - seconds(300, 3600),
-            "dispatched_at": dispatched,
-            "due_at": due,
-            "closed_at": closed,
-            "updated_at": called_at.where(called, closed.fillna(resolved)),
-            "satisfied": satisfied,
-            "generated": True,
-            "geom": _ewkb(shapely.points(frame["x"].to_numpy(float), frame["y"].to_numpy(float))),
-        }
-    )
-    copy_frame(conn, "report", reports)
-
-    steps = [
-        ("accept", "dispatched", "in_progress", accepted, np.ones(n, bool), None),
-        ("resolve", "in_progress", "resolved", resolved, np.ones(n, bool), None),
-        ("close", "resolved", "closed", closed, on_time | late, None),
-        ("evaluate", "closed", "closed", called_at, called, satisfied),
-    ]
-    events = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "report_id": ids[keep],
-                    "at": at[keep],
-                    "action": action,
-                    "from_status": before,
-                    "to_status": after,
-                    "username": "generated",
-                    "assignee_id": frame["worker"].astype(int)[keep],
-                    "handler_level": "full_time",
-                    "note": GENERATED_STEP,
-                    "satisfied": pd.array(
-                        verdict[keep] if verdict is not None else [None] * int(keep.sum()),
-                        dtype="boolean",
-                    ),
-                }
-            )
-            for action, before, after, at, keep, verdict in steps
-        ],
-        ignore_index=True,
-    )
-    copy_frame(conn, "report_event", events)
-    return n
+    return {"grid_chief": g, "full_time": int(full.sum()), "part_time": int(part.sum())}

@@ -1,8 +1,9 @@
-"""The demo county's GENERATED patrol day (巡逻): full-time grid workers walking their own grids.
+"""The demo county's GENERATED patrol day (巡逻): grid workers walking their own grids.
 
-On the demo day's working morning a share of the on-duty full-time grid workers (专职网格员)
-walk the generated roads of their own grid (gisgrid.patrol_sim: walking or e-bike pace, stops at
-doors, GPS noise), one fix every INTERVAL_S seconds. The fixes go in through the patrol intake
+On the demo day's working morning a share of the on-duty full-time grid workers (专职网格员),
+and fewer part-time workers (兼职网格员) and household leaders (联户长), walk the generated roads
+of their own grid (gisgrid.patrol_sim: walking or e-bike pace, stops at doors, GPS noise), one
+fix every INTERVAL_S seconds. The fixes go in through the patrol intake
 (gisgrid.tracks.ingest_fixes: the same checks, tables and COPY as phones), their tracks carry
 `generated = true` and the county's dataset row records the day under `notes.patrol_day`.
 Deterministic for a seed, a day and a cut-off time; each worker's walk is their own random
@@ -31,16 +32,15 @@ import pyproj
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gisgrid import sql
 from gisgrid.demo.county import normalise_county_code
 from gisgrid.errors import NotFound
-from gisgrid.patrols.roads import utm_epsg
-from gisgrid.patrols.simulate import simulate_tracks
-from gisgrid.patrols.tracks import ingest_fixes
-from gisgrid.reports.working_calendar import WorkingCalendar
+from gisgrid.patrols import ingest_fixes, simulate_tracks, utm_epsg
+from gisgrid.reports import WorkingCalendar
 
-PATROL_GENERATOR = "gisgrid.patrol_day/2"
+PATROL_GENERATOR = "gisgrid.patrol_day/3"
 PATROL_NOTE = (
     "GENERATED patrol day: random walks along the generated roads of each worker's own grid "
     "(gisgrid.patrol_sim), not real GPS tracks."
@@ -48,6 +48,9 @@ PATROL_NOTE = (
 SOURCE = "generated"  # patrol_track.source, next to generated = true
 INTERVAL_S = 60  # seconds between fixes; see the module docstring
 SHARE_BY_TOWN = (0.65, 0.90)  # share of on-duty full-time workers out on patrol, per town
+PART_TIME_SHARE = 0.1  # part-time grid workers (兼职网格员) out on a given morning
+LEADER_SHARE = 0.005  # household leaders (联户长) walking their grid on a given morning
+ROLES = ("full_time", "part_time", "household_leader")
 EBIKE_SHARE = 0.2  # rural grid workers often ride an e-bike (电动车) between hamlets
 NOISE_M = 4.0  # phone GPS in villages: a few metres
 START_WITHIN_S = 40 * 60  # out of the door within 40 min of the working morning's start
@@ -216,10 +219,7 @@ def simulate_patrol_day(
 
 def stored_patrol_day(conn: Connection, county: str) -> dict[str, Any] | None:
     """What the dataset row says about the county's generated patrol day, if any."""
-    notes = conn.execute(
-        text("SELECT notes -> 'patrol_day' FROM dataset WHERE county_code = :c"),
-        {"c": normalise_county_code(county)},
-    ).scalar()
+    notes = sql.scalar(conn, "demo/stored_patrol_day", c=normalise_county_code(county))
     return notes if isinstance(notes, dict) else None
 
 
@@ -237,24 +237,11 @@ def is_current(conn: Connection, county: str, now: dt.datetime | None = None) ->
 def remove_patrol_day(conn: Connection, county: str) -> int:
     """Delete the county's generated tracks and their fixes; returns the tracks removed."""
     county = normalise_county_code(county)
-    gone = (
-        conn.execute(
-            text(
-                "SELECT tr.id FROM patrol_track tr JOIN grid g ON g.id = tr.grid_id "
-                "WHERE tr.generated AND g.village_code LIKE :p"
-            ),
-            {"p": county[:6] + "%"},
-        )
-        .scalars()
-        .all()
-    )
+    gone = sql.execute(conn, "demo/generated_tracks", p=county[:6] + "%").scalars().all()
     if gone:
-        conn.execute(text("DELETE FROM patrol_fix WHERE track_id = ANY(:ids)"), {"ids": gone})
-        conn.execute(text("DELETE FROM patrol_track WHERE id = ANY(:ids)"), {"ids": gone})
-    conn.execute(
-        text("UPDATE dataset SET notes = notes - 'patrol_day' WHERE county_code = :c"),
-        {"c": county},
-    )
+        sql.execute(conn, "demo/delete_track_fixes", ids=gone)
+        sql.execute(conn, "demo/delete_tracks", ids=gone)
+    sql.execute(conn, "demo/forget_patrol_day", c=county)
     return len(gone)
 
 
@@ -273,44 +260,16 @@ def write_patrol_day(
     county = normalise_county_code(county)
     window = patrol_window(now or dt.datetime.now(dt.UTC))
     prefix = county[:6] + "%"
-    if (
-        conn.execute(text("SELECT 1 FROM dataset WHERE county_code = :c"), {"c": county}).first()
-        is None
-    ):
+    if sql.execute(conn, "demo/dataset_exists", c=county).first() is None:
         raise NotFound(f"demo county {county} is not loaded; run `gisgrid demo` first")
     removed = remove_patrol_day(conn, county)
-    grids = conn.execute(
-        text(
-            "SELECT id, village_code, ST_AsBinary(geom) AS wkb FROM grid "
-            "WHERE valid_to IS NULL AND village_code LIKE :p ORDER BY id"
-        ),
-        {"p": prefix},
-    ).all()
+    grids = sql.execute(conn, "demo/current_grids_of_county", p=prefix).all()
     road_geoms = shapely.from_wkb(
-        [
-            bytes(w)
-            for w in conn.execute(
-                text(
-                    "SELECT ST_AsBinary(geom) FROM road_segment WHERE county_code = :c ORDER BY id"
-                ),
-                {"c": county},
-            ).scalars()
-        ]
+        [bytes(w) for w in sql.execute(conn, "demo/county_roads", c=county).scalars()]
     )
     if not len(road_geoms):
         raise NotFound(f"county {county} has no roads to patrol; generate them first")
-    workers = conn.execute(
-        text(
-            "SELECT s.id, a.grid_id FROM staff s "
-            "JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL "
-            "JOIN grid g ON g.id = a.grid_id AND g.valid_to IS NULL "
-            "WHERE a.role = 'full_time' AND s.on_duty AND g.village_code LIKE :p "
-            "AND NOT EXISTS (SELECT 1 FROM patrol_track tr "
-            "WHERE tr.staff_id = s.id AND tr.day = :d AND NOT tr.generated) "
-            "ORDER BY s.id"
-        ),
-        {"p": prefix, "d": window.day},
-    ).all()
+    workers = sql.execute(conn, "demo/workers_to_walk", p=prefix, d=window.day).all()
     grid_ids = np.array([g.id for g in grids], dtype=np.int64)
     x0, y0, x1, y1 = shapely.total_bounds(road_geoms)
     epsg = utm_epsg((x0 + x1) / 2, (y0 + y1) / 2)
@@ -330,11 +289,23 @@ def write_patrol_day(
         *SHARE_BY_TOWN, len(towns)
     )
     # Who goes out is each worker's own draw: leaving one worker out changes no one else.
+    # Full-time workers by their town's share; part-time workers and household leaders (联户长)
+    # take part too, fewer of them on any one morning.
+    role = np.array([w.role for w in workers])
     goes_out = np.array([_worker_rng(seed, window.day, s, 0).random() for s in staff])
-    patrols = goes_out < share[town_idx]
+    share_of = np.where(
+        role == "full_time",
+        share[town_idx],
+        np.where(role == "part_time", PART_TIME_SHARE, LEADER_SHARE),
+    )
+    patrols = goes_out < share_of
+    by_role = {r: int((patrols & (role == r)).sum()) for r in ROLES}
+    on_duty = {r: int((role == r).sum()) for r in ROLES}
     progress(
-        f"simulating {int(patrols.sum())} of {len(staff)} on-duty full-time grid workers on "
-        f"patrol, {window.start:%Y-%m-%d %H:%M}-{window.end:%H:%M} (GENERATED)"
+        f"simulating {int(patrols.sum())} on patrol ({by_role['full_time']} of "
+        f"{on_duty['full_time']} on-duty full-time grid workers, {by_role['part_time']} part-time, "
+        f"{by_role['household_leader']} household leaders), "
+        f"{window.start:%Y-%m-%d %H:%M}-{window.end:%H:%M} (GENERATED)"
     )
     fixes = simulate_patrol_day(
         graphs, worker_grid, staff, patrols, window, seed, interval_s=INTERVAL_S
@@ -358,20 +329,16 @@ def write_patrol_day(
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
         "interval_s": INTERVAL_S,
-        "workers_on_duty": len(staff),
+        "workers_on_duty": on_duty["full_time"],
+        "on_duty_by_role": on_duty,
+        "patrolling_by_role": by_role,
         "workers_patrolling": int(fixes["worker"].nunique()),
         "tracks": len(result["tracks"]),
         "fixes": int(result["accepted"]),
         "dropped": int(result["dropped_jump"] + result["dropped_off_duty"]),
         "replaced_tracks": removed,
     }
-    conn.execute(
-        text(
-            "UPDATE dataset SET notes = coalesce(notes, '{}'::jsonb) "
-            "|| jsonb_build_object('patrol_day', CAST(:p AS jsonb)) WHERE county_code = :c"
-        ),
-        {"p": json.dumps(summary), "c": county},
-    )
+    sql.execute(conn, "demo/note_patrol_day", p=json.dumps(summary), c=county)
     return summary
 
 
@@ -388,8 +355,7 @@ def load_patrol_day(
         summary = write_patrol_day(conn, county, seed=seed, now=now, progress=progress)
     # Fresh statistics: the staff and coverage queries plan on patrol_fix's size.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("ANALYZE patrol_track"))
-        c.execute(text("ANALYZE patrol_fix"))
+        sql.execute(c, "demo/analyze_patrols")
     secs = time.perf_counter() - t0
     progress(
         f"patrol day {summary['day']}: {summary['tracks']} tracks, {summary['fixes']:,} fixes "

@@ -2,6 +2,7 @@
 
 from gisgrid.errors import InvalidCode
 
+LEVELS = ("county", "town", "village", "grid")
 _PADDING = {6: "000000", 9: "000", 12: ""}
 
 

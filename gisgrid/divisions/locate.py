@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, OutsideCoverage
@@ -29,25 +29,10 @@ def locate(
 ) -> dict[str, Any]:
     """The grid covering (lon, lat) in WGS84 (current, or valid at as_of), its units and staff."""
     check_lon_lat(lon, lat)
-    row = (
-        conn.execute(text(sql.load("locate")), {"lon": lon, "lat": lat, "as_of": as_of})
-        .mappings()
-        .first()
-    )
+    row = sql.first(conn, "divisions/locate", lon=lon, lat=lat, as_of=as_of)
     if row is None:
         raise OutsideCoverage(_outside_message(conn, lon, lat, as_of))
-    staff = conn.execute(
-        text(
-            "SELECT s.id, s.name, a.role::text AS role, s.on_duty FROM staff_assignment a "
-            "JOIN staff s ON s.id = a.staff_id "
-            "WHERE a.grid_id = :g AND a.role <> 'household_leader' AND CASE "
-            "WHEN CAST(:as_of AS timestamptz) IS NULL THEN a.valid_to IS NULL "
-            "ELSE a.valid_from <= CAST(:as_of AS timestamptz) AND (a.valid_to IS NULL "
-            "OR a.valid_to > CAST(:as_of AS timestamptz)) END "
-            "ORDER BY a.role, s.id"
-        ),
-        {"g": row["id"], "as_of": as_of},
-    ).mappings()
+    staff = sql.execute(conn, "divisions/grid_staff", g=row["id"], as_of=as_of).mappings()
     return {
         "point": {"lon": lon, "lat": lat, "datum": "WGS84"},
         "grid": {"code": row["code"], "name": row["name"], "generated": row["geom_generated"]},
@@ -66,15 +51,8 @@ def _outside_message(
     msg = f"lon={lon}, lat={lat} is outside every grid this service holds{when}"
     # A swapped pair that lands in a grid is the commonest cause; say so when it does.
     if -90 <= lon <= 90 and -180 <= lat <= 180:
-        swapped = conn.execute(
-            text(sql.load("locate")), {"lon": lat, "lat": lon, "as_of": as_of}
-        ).first()
+        swapped = sql.execute(conn, "divisions/locate", lon=lat, lat=lon, as_of=as_of).first()
         if swapped is not None:
             return msg + f"; lon={lat}, lat={lon} is inside grid {swapped.code}: did you swap them?"
-    counties = conn.execute(
-        text(
-            "SELECT string_agg(name || ' ' || code, ', ' ORDER BY code) FROM admin_unit "
-            "WHERE level = 'county'"
-        )
-    ).scalar_one()
+    counties = sql.execute(conn, "divisions/served_counties").scalar_one()
     return msg + f" (served counties: {counties or 'none loaded'})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
@@ -16,14 +16,7 @@ MAX_PAGE = 5000
 
 def _unit_row(conn: Connection, code: str, geometry: bool) -> dict[str, Any]:
     full = unit_code(code)
-    row = (
-        conn.execute(
-            text(sql.load("unit")),
-            {"code": full, "prefix": unit_prefix(full), "geometry": geometry},
-        )
-        .mappings()
-        .first()
-    )
+    row = sql.first(conn, "divisions/unit", code=full, prefix=unit_prefix(full), geometry=geometry)
     if row is None:
         raise NotFound(f"no administrative unit has code {full} (asked for {code!r})")
     return dict(row)
@@ -68,13 +61,7 @@ def unit_children(conn: Connection, code: str) -> list[dict[str, Any]]:
             }
             for f in page["features"]
         ]
-    rows = conn.execute(
-        text(
-            "SELECT code, name, level::text AS level, parent_code FROM admin_unit "
-            "WHERE parent_code = :code ORDER BY code"
-        ),
-        {"code": parent["code"]},
-    ).mappings()
+    rows = sql.execute(conn, "divisions/child_units", code=parent["code"]).mappings()
     return [
         {"code": r["code"], "name": r["name"], "level": r["level"], "parent": r["parent_code"]}
         for r in rows
@@ -139,23 +126,18 @@ def list_grids(
     elif unit is not None:
         prefix = unit_prefix(unit)
     minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
-    rows = (
-        conn.execute(
-            text(sql.load("grids")),
-            {
-                "code": grid_code(code) if code else None,
-                "prefix": prefix,
-                "minx": minx,
-                "miny": miny,
-                "maxx": maxx,
-                "maxy": maxy,
-                "limit": limit,
-                "offset": offset,
-                "as_of": as_of,
-            },
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "divisions/grids",
+        code=grid_code(code) if code else None,
+        prefix=prefix,
+        minx=minx,
+        miny=miny,
+        maxx=maxx,
+        maxy=maxy,
+        limit=limit,
+        offset=offset,
+        as_of=as_of,
     )
     features = [
         {
@@ -192,19 +174,17 @@ def _count_without_page(
 ) -> int:
     # An offset past the end returns no rows, and with them no window count: ask directly.
     minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
-    stmt = "SELECT count(*) FROM (" + sql.load("grids").split("ORDER BY")[0] + ") q"
     return int(
-        conn.execute(
-            text(stmt),
-            {
-                "code": code,
-                "prefix": prefix,
-                "minx": minx,
-                "miny": miny,
-                "maxx": maxx,
-                "maxy": maxy,
-                "as_of": as_of,
-            },
+        sql.execute(
+            conn,
+            "divisions/count_grids",
+            code=code,
+            prefix=prefix,
+            minx=minx,
+            miny=miny,
+            maxx=maxx,
+            maxy=maxy,
+            as_of=as_of,
         ).scalar_one()
     )
 
@@ -216,3 +196,16 @@ def get_grid(conn: Connection, code: str, as_of: dt.datetime | None = None) -> d
         when = f" on {as_of.isoformat()}" if as_of else ""
         raise NotFound(f"no {'current ' if not as_of else ''}grid has code {code}{when}")
     return page["features"][0]
+
+
+def first_county(conn: Connection) -> str:
+    """The code of the first county loaded (lowest code), or NotFound saying how to load one."""
+    code = sql.scalar(conn, "divisions/first_county")
+    if code is None:
+        raise NotFound("no county is loaded yet; run `gisgrid demo` or import one")
+    return str(code)
+
+
+def grids_in_scope(conn: Connection, scope: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Current grids whose code starts with `scope`: code, name, households."""
+    return [dict(r) for r in sql.rows(conn, "divisions/grids_in_scope", scope=scope, limit=limit)]

@@ -1,1 +1,15 @@
 """What the maps draw: layers with measures, vector tiles, OGC API Features collections."""
+
+from gisgrid.mapdata.layers import grid_measures, open_reports, unit_outline
+from gisgrid.mapdata.tiles import Tile, TileCache, build_tile, cached_tile, get_tile
+
+__all__ = [
+    "Tile",
+    "TileCache",
+    "build_tile",
+    "cached_tile",
+    "get_tile",
+    "grid_measures",
+    "open_reports",
+    "unit_outline",
+]

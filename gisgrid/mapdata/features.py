@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, NotFound
@@ -61,21 +61,9 @@ def collection_extent(conn: Connection, collection: str) -> dict[str, Any]:
     """Spatial (CRS84 bbox) and, for grids, temporal extent of a collection."""
     check_collection(collection)
     if collection == "grids":
-        row = conn.execute(
-            text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), lo, hi FROM (SELECT "
-                "ST_Extent(geom) AS e, min(valid_from) AS lo, "
-                "CASE WHEN bool_or(valid_to IS NULL) THEN NULL ELSE max(valid_to) END AS hi "
-                "FROM grid) q"
-            )
-        ).one()
+        row = sql.execute(conn, "mapdata/grid_extent").one()
     else:
-        row = conn.execute(
-            text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), NULL, NULL FROM "
-                "(SELECT ST_Extent(geom) AS e FROM admin_unit) q"
-            )
-        ).one()
+        row = sql.execute(conn, "mapdata/unit_extent").one()
     extent: dict[str, Any] = {
         "spatial": {
             "bbox": [list(row[:4])] if row[0] is not None else [[-180, -90, 180, 90]],
@@ -152,13 +140,13 @@ def items(
     if collection == "grids":
         current, start, end = parse_datetime(datetime)
         params |= {"id": None, "code": None, "current": current, "start": start, "end": end}
-        rows = conn.execute(text(sql.load("features_grids")), params).mappings().all()
+        rows = sql.rows(conn, "mapdata/features_grids", **params)
         features = [_grid_feature(r) for r in rows]
     else:
         if level is not None and level not in UNIT_LEVELS:
             raise InvalidCoordinate(f"level={level!r} must be one of {', '.join(UNIT_LEVELS)}")
         params |= {"code": None, "level": level}
-        rows = conn.execute(text(sql.load("features_units")), params).mappings().all()
+        rows = sql.rows(conn, "mapdata/features_units", **params)
         features = [_unit_feature(r) for r in rows]
     matched = int(rows[0]["matched"]) if rows else _count(conn, collection, params)
     return {
@@ -172,9 +160,10 @@ def items(
 
 def _count(conn: Connection, collection: str, params: dict[str, Any]) -> int:
     # Past the last page there is no row to carry the window count: count without paging.
-    name = "features_grids" if collection == "grids" else "features_units"
-    stmt = "SELECT count(*) FROM (" + sql.load(name).split("ORDER BY")[0] + ") q"
-    return int(conn.execute(text(stmt), params).scalar_one())
+    name = (
+        "mapdata/count_features_grids" if collection == "grids" else "mapdata/count_features_units"
+    )
+    return int(sql.execute(conn, name, **params).scalar_one())
 
 
 def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
@@ -183,9 +172,10 @@ def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
     base = {"minx": None, "miny": None, "maxx": None, "maxy": None, "limit": 1, "offset": 0}
     if collection == "grids":
         fid = feature_id.strip()
-        if not fid.isdigit():
-            raise NotFound(f"grid feature id {feature_id!r} is not a row id or a 15-digit code")
         by_code = len(fid) == 15
+        # Row ids are PostgreSQL integers: a longer number names no grid.
+        if not fid.isdigit() or (not by_code and int(fid) > 2**31 - 1):
+            raise NotFound(f"grid feature id {feature_id!r} is not a row id or a 15-digit code")
         params = base | {
             "id": None if by_code else int(fid),
             "code": fid if by_code else None,
@@ -193,15 +183,11 @@ def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
             "start": None,
             "end": None,
         }
-        row = conn.execute(text(sql.load("features_grids")), params).mappings().first()
+        row = sql.first(conn, "mapdata/features_grids", **params)
         if row is None:
             raise NotFound(f"no grid feature {feature_id!r}")
         return _grid_feature(row)
-    row = (
-        conn.execute(text(sql.load("features_units")), base | {"code": feature_id, "level": None})
-        .mappings()
-        .first()
-    )
+    row = sql.first(conn, "mapdata/features_units", **base | {"code": feature_id, "level": None})
     if row is None:
         raise NotFound(f"no administrative unit {feature_id!r} (use the 12-digit code)")
     return _unit_feature(row)

@@ -12,16 +12,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from gisgrid import sql
+from gisgrid import reports, sql
 from gisgrid.datum import wgs84_to_gcj02
-from gisgrid.divisions.codes import grid_code, unit_prefix
-from gisgrid.divisions.units import get_unit
-from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.patrols.coverage import household_visit_share
-from gisgrid.reports import scores
-from gisgrid.reports.taxonomy import CATEGORIES
+from gisgrid.divisions import get_unit, grid_code, unit_prefix
+from gisgrid.errors import InvalidCode, InvalidCoordinate, NotFound
+from gisgrid.patrols import household_visit_share
+from gisgrid.reports import CATEGORIES
 
 CATEGORY_NAMES = {c.code: (c.name, c.name_zh) for c in CATEGORIES}
 
@@ -87,14 +85,7 @@ def unit_outline(conn: Connection, unit: str) -> dict[str, Any]:
 def generations(conn: Connection, unit: str) -> list[dict[str, Any]]:
     """The grid generations of the unit's county, newest first; `current` marks the live one."""
     county = unit_prefix(unit)[:6]
-    rows = conn.execute(
-        text(
-            "SELECT id, name, valid_from, valid_to, description, "
-            "(SELECT count(*) FROM grid g WHERE g.generation_id = gen.id) AS grids "
-            "FROM generation gen WHERE left(county_code, 6) = :county ORDER BY valid_from DESC"
-        ),
-        {"county": county},
-    ).mappings()
+    rows = sql.execute(conn, "mapdata/generations", county=county).mappings()
     return [
         {
             "id": r["id"],
@@ -126,31 +117,36 @@ def grid_measures(
     bbox: tuple[float, float, float, float] | None = None,
     zoom: int | None = None,
     geometry: bool = True,
+    with_coverage: bool = True,
 ) -> dict[str, Any]:
-    """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh."""
-    if unit is None and grid is None:
-        raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
+    """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh.
+
+    `with_coverage=False` leaves out patrol coverage (seconds for a county), for pages that
+    show it only when asked.
+    """
+    if not unit and not grid:
+        raise InvalidCode(
+            f"unit={unit!r}: give unit= (a 6-digit county, 9-digit town or 12-digit village "
+            "code) or grid= (15 digits)"
+        )
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        conn.execute(
-            text(sql.load("map_grids")),
-            {
-                "prefix": prefix,
-                "grid": gcode,
-                "generation": generation,
-                "tolerance": tolerance_for_zoom(zoom),
-                "geometry": geometry,
-                **_bbox_params(bbox),
-            },
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_grids",
+        prefix=prefix,
+        grid=gcode,
+        generation=generation,
+        tolerance=tolerance_for_zoom(zoom),
+        geometry=geometry,
+        **_bbox_params(bbox),
     )
     if not rows and gcode:
         raise NotFound(f"no grid has code {gcode} in the current generation")
     coverage = (
-        coverage_provider(conn, [r["code"] for r in rows]) if coverage_provider and rows else {}
+        coverage_provider(conn, [r["code"] for r in rows])
+        if with_coverage and coverage_provider and rows
+        else {}
     )
     features = []
     for r in rows:
@@ -216,13 +212,13 @@ def open_reports(
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        conn.execute(
-            text(sql.load("map_reports")),
-            {"prefix": prefix, "grid": gcode, "overdue_only": overdue_only, "limit": limit},
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_reports",
+        prefix=prefix,
+        grid=gcode,
+        overdue_only=overdue_only,
+        limit=limit,
     )
     features = []
     for r in rows:
@@ -267,13 +263,7 @@ def staff_positions(
     """Each staff member's last fix in the last `max_age_h` hours, with its age in seconds."""
     if not 1 <= max_age_h <= 24 * 30:
         raise InvalidCoordinate(f"max_age_h={max_age_h} must be between 1 and 720")
-    rows = (
-        conn.execute(
-            text(sql.load("map_staff")), {"prefix": unit_prefix(unit), "max_age_h": max_age_h}
-        )
-        .mappings()
-        .all()
-    )
+    rows = sql.rows(conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h)
     features = [
         {
             "type": "Feature",
@@ -320,12 +310,11 @@ def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:
         ]
     else:
         rows = [
-            dict(r)
-            for r in conn.execute(text(sql.load("map_ranking")), {"code": u["code"]}).mappings()
+            dict(r) for r in sql.execute(conn, "mapdata/map_ranking", code=u["code"]).mappings()
         ]
-    start, end = scores.period(None, None)
-    month = scores.closure_scores(
-        conn, [(r["code"], scores.code_prefix(r["code"])) for r in rows], start, end
+    start, end = reports.period(None, None)
+    month = reports.closure_scores(
+        conn, [(r["code"], reports.code_prefix(r["code"])) for r in rows], start, end
     )
     for r in rows:
         hh = r["households"]
@@ -355,13 +344,13 @@ def households(
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_HOUSEHOLDS}")
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
-    rows = (
-        conn.execute(
-            text(sql.load("map_households")),
-            {"prefix": prefix, "grid": gcode, "limit": limit + 1, **_bbox_params(bbox)},
-        )
-        .mappings()
-        .all()
+    rows = sql.rows(
+        conn,
+        "mapdata/map_households",
+        prefix=prefix,
+        grid=gcode,
+        limit=limit + 1,
+        **_bbox_params(bbox),
     )
     truncated = len(rows) > limit
     # Short keys: a worker's phone downloads this on a weak link.

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, NotFound
@@ -20,6 +20,11 @@ LAYERS = ("grids", "households", "reports")
 MAX_ZOOM = 22
 # Below these zooms a tile would cover too many points to be useful; the pages show grids there.
 MIN_ZOOM = {"grids": 0, "households": 12, "reports": 6}
+STATEMENTS = {
+    "grids": "mapdata/tile_grids",
+    "households": "mapdata/tile_households",
+    "reports": "mapdata/tile_reports",
+}
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,7 @@ def check_tile(layer: str, z: int, x: int, y: int) -> None:
 
 def current_generation_id(conn: Connection) -> int | None:
     """The newest current generation (the one whose grids have no valid_to)."""
-    row = conn.execute(
-        text("SELECT id FROM generation WHERE valid_to IS NULL ORDER BY valid_from DESC LIMIT 1")
-    ).first()
+    row = sql.execute(conn, "mapdata/current_generation").first()
     return int(row[0]) if row else None
 
 
@@ -136,15 +139,30 @@ def get_tile(
             hit = cache.get(key)
             if hit is not None:
                 return Tile(hit, True, generation)
-        data = _build(conn, "tile_grids", z, x, y, generation=generation)
+        data = _build(conn, STATEMENTS["grids"], z, x, y, generation=generation)
         if cache is not None:
             cache.put(key, data)
         return Tile(data, False, generation)
-    return Tile(_build(conn, f"tile_{layer}", z, x, y, scope=scope), False, None)
+    return Tile(_build(conn, STATEMENTS[layer], z, x, y, scope=scope), False, None)
+
+
+def build_tile(
+    engine: Engine,
+    cache: TileCache,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    generation: int | None,
+    scope: str,
+) -> Tile:
+    """One tile on a connection of its own (the HTTP path: a cache miss, in a thread)."""
+    with engine.connect() as conn:
+        return get_tile(conn, layer, z, x, y, generation=generation, cache=cache, scope=scope)
 
 
 def _build(conn: Connection, statement: str, z: int, x: int, y: int, **params: object) -> bytes:
-    data = conn.execute(text(sql.load(statement)), {"z": z, "x": x, "y": y, **params}).scalar()
+    data = sql.scalar(conn, statement, z=z, x=x, y=y, **params)
     return bytes(data) if data else b""
 
 

@@ -19,10 +19,10 @@ import numpy as np
 import pyproj
 import shapely
 from scipy.spatial import cKDTree
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
+from gisgrid.divisions import grid_code, unit_code, unit_prefix
 from gisgrid.errors import InvalidPeriod, NotFound
 from gisgrid.patrols.road_coverage import age_bands, pieces_from_fixes, road_coverage
 from gisgrid.patrols.roads import utm_epsg
@@ -39,7 +39,7 @@ def resolve_unit(conn: Connection, code: str) -> dict[str, Any]:
     """A grid (15 digits) or a county/town/village (6/9/12 digits) with its geometry."""
     code = code.strip()
     full = grid_code(code) if len(code) == 15 else unit_code(code)
-    row = conn.execute(text(sql.load("coverage_unit")), {"code": full}).mappings().first()
+    row = sql.first(conn, "patrols/coverage_unit", code=full)
     if row is None or row["ewkb"] is None:
         raise NotFound(f"no current grid or unit with geometry has code {full} (asked {code!r})")
     out = dict(row)
@@ -95,15 +95,12 @@ def coverage_by_unit(
     metric = pyproj.Transformer.from_crs(4326, utm_epsg(u["cx"], u["cy"]), always_xy=True)
 
     # Roads, in the unit, to metres.
-    rows = conn.execute(text(sql.load("coverage_roads")), {"ugeom": ugeom}).all()
+    rows = sql.execute(conn, "patrols/coverage_roads", ugeom=ugeom).all()
     road_geom = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.empty(0, object)
     road_m = shapely.transform(road_geom, metric.transform, interleaved=False)
 
     # Fixes of the period near the unit, to metres, into track pieces.
-    fx = conn.execute(
-        text(sql.load("coverage_fixes")),
-        {**params, "margin": (buffer_m + 200.0) * dx},
-    ).all()
+    fx = sql.execute(conn, "patrols/coverage_fixes", **params, margin=(buffer_m + 200.0) * dx).all()
     if fx:
         arr = np.array([tuple(r) for r in fx], dtype=float)
         track, staff, t = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2]
@@ -119,14 +116,19 @@ def coverage_by_unit(
     covered_seg = share >= SEGMENT_COVERED_AT
 
     # Households: latest fix within 30 m (k-d trees); key places: distance queries in PostGIS.
-    hh = conn.execute(text(sql.load("coverage_households")), {"prefix": u["prefix"]}).one()
-    hh_last = (
+    hh = sql.execute(
+        conn, "patrols/coverage_households", prefix=u["prefix"], start=start, end=end
+    ).one()
+    hh_gps = (
         _last_visits(np.asarray(hh.lon, float), np.asarray(hh.lat, float), arr[:, 3], arr[:, 4], t)
         if fx
         else np.full(len(hh.lon), np.nan)
     )
-    kp = conn.execute(
-        text(sql.load("coverage_places")), {**params, "dx": dx, "dy": dy, "max_gap": MAX_GAP_S}
+    # A visit a worker recorded (入户走访) counts beside a fix within 30 m: the latest of both.
+    hh_recorded = np.array([np.nan if v is None else v for v in hh.recorded], dtype=float)
+    hh_last = np.fmax(hh_gps, hh_recorded)
+    kp = sql.execute(
+        conn, "patrols/coverage_places", **params, dx=dx, dy=dy, max_gap=MAX_GAP_S
     ).all()
     kp_last = np.array(
         [r.last_visit.timestamp() if r.last_visit else np.nan for r in kp], dtype=float
@@ -191,6 +193,8 @@ def coverage_by_unit(
         "roads_generated": bool(rows) and all(r.generated for r in rows),
         "households_total": len(hh.lon),
         "households_visited": int((~np.isnan(hh_last)).sum()),
+        "households_visited_gps": int((~np.isnan(hh_gps)).sum()),
+        "households_visited_recorded": int((~np.isnan(hh_recorded)).sum()),
         "household_visit_m": HOUSEHOLD_VISIT_M,
         "key_places_total": len(kp),
         "key_places_visited": int((~np.isnan(kp_last)).sum()),
@@ -226,9 +230,7 @@ def _workers(
     dist = np.bincount(inv[1:], weights=d, minlength=len(ids))
     dur = np.bincount(inv[1:], weights=secs, minlength=len(ids))
     nfix = np.bincount(inv, minlength=len(ids))
-    rows = conn.execute(
-        text("SELECT id, name FROM staff WHERE id = ANY(:i)"), {"i": ids.tolist()}
-    ).all()
+    rows = sql.execute(conn, "patrols/staff_names", i=ids.tolist()).all()
     names: dict[int, str] = {int(r.id): r.name for r in rows}
     return [
         {
@@ -277,31 +279,32 @@ def household_visit_share(
     days: float = HOUSEHOLD_VISIT_DAYS,
     now: dt.datetime | None = None,
 ) -> dict[str, float]:
-    """Share of each grid's households visited (a fix within 30 m) in the last `days` days.
+    """Share of each grid's households visited (a fix within 30 m, or a visit a worker
+    recorded) in the last `days` days.
 
     This is the map pages' "coverage" measure; grids without households are left out.
     """
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
-    homes = conn.execute(
-        text(sql.load("coverage_household_points")), {"codes": list(grid_codes)}
+    homes = sql.execute(
+        conn, "patrols/coverage_household_points", codes=list(grid_codes), since=since
     ).one()
     if not homes.code:
         return {}
     code = np.asarray(homes.code)
     lon, lat = np.asarray(homes.lon, dtype=float), np.asarray(homes.lat, dtype=float)
     pad = HOUSEHOLD_VISIT_M * 2 / M_PER_DEG / max(math.cos(math.radians(float(lat.max()))), 0.1)
-    got = conn.execute(
-        text(sql.load("coverage_fixes_in_box")),
-        {
-            "since": since,
-            "minx": float(lon.min()) - pad,
-            "miny": float(lat.min()) - pad,
-            "maxx": float(lon.max()) + pad,
-            "maxy": float(lat.max()) + pad,
-        },
+    got = sql.execute(
+        conn,
+        "patrols/coverage_fixes_in_box",
+        since=since,
+        minx=float(lon.min()) - pad,
+        miny=float(lat.min()) - pad,
+        maxx=float(lon.max()) + pad,
+        maxy=float(lat.max()) + pad,
     ).one()
     fixes = np.column_stack([np.asarray(got.lon, dtype=float), np.asarray(got.lat, dtype=float)])
     visited = ~np.isnan(_last_visits(lon, lat, fixes[:, 0], fixes[:, 1], np.zeros(len(fixes))))
+    visited |= np.asarray(homes.recorded, dtype=bool)  # recorded visits count too
     codes, inverse = np.unique(code, return_inverse=True)
     shares = np.bincount(inverse, weights=visited) / np.bincount(inverse)
     return dict(zip(codes.tolist(), shares.tolist(), strict=True))

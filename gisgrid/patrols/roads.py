@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from gisgrid.divisions.codes import unit_code
-from gisgrid.errors import DataSourceError, InvalidGeometry, NotFound
+from gisgrid import sql
+from gisgrid.divisions import unit_code
+from gisgrid.errors import DataSourceError, InvalidGeometry, InvalidImport, NotFound
 from gisgrid.models import STORAGE_SRID
 
 ROAD_KINDS_OSM_WALK = "walking"
@@ -63,10 +64,7 @@ def node_network(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _county(conn: Connection, county: str) -> tuple[str, Any]:
     code = unit_code(county)
-    row = conn.execute(
-        text("SELECT code, geom FROM admin_unit WHERE code = :c AND level = 'county'"),
-        {"c": code},
-    ).first()
+    row = sql.execute(conn, "patrols/county_geom", c=code).first()
     if row is None:
         raise NotFound(f"no county with code {code} is loaded (asked for {county!r})")
     return code, row.geom
@@ -96,7 +94,10 @@ def read_roads(path: Path) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise DataSourceError(f"cannot read roads from {path}: {exc}") from exc
+        # The file is bad, not the service: 422 naming the file (never a server path).
+        raise InvalidImport(f"cannot read roads from {path.name}: {exc}") from exc
+    if len(frame) == 0:
+        raise InvalidImport(f"{path.name} holds no road features; send at least one LineString")
     out = gpd.GeoDataFrame(
         {
             "source_id": frame.get("id", pd.Series(frame.index.astype(str))).astype(str),
@@ -112,9 +113,12 @@ def read_roads(path: Path) -> gpd.GeoDataFrame:
 def read_places(path: Path) -> gpd.GeoDataFrame:
     """Key places from GeoJSON/GeoPackage: name, kind, optional radius_m."""
     try:
-        return gpd.read_file(Path(path), engine="pyogrio")
+        frame = gpd.read_file(Path(path), engine="pyogrio")
     except Exception as exc:  # pyogrio raises its own error family
-        raise DataSourceError(f"cannot read key places from {path}: {exc}") from exc
+        raise InvalidImport(f"cannot read key places from {Path(path).name}: {exc}") from exc
+    if len(frame) == 0:
+        raise InvalidImport(f"{Path(path).name} holds no key places; send at least one Point")
+    return frame
 
 
 def check_lines(frame: gpd.GeoDataFrame) -> list[str]:
@@ -247,14 +251,7 @@ def generate_demo_network(
     """
     code, _ = _county(conn, county)
     rng = np.random.default_rng(seed)
-    hh = conn.execute(
-        text(
-            "SELECT h.grid_id, g.village_code, ST_X(h.geom) AS x, ST_Y(h.geom) AS y "
-            "FROM household h JOIN grid g ON g.id = h.grid_id "
-            "WHERE g.valid_to IS NULL AND g.village_code LIKE :p ORDER BY h.id"
-        ),
-        {"p": code[:6] + "%"},
-    ).all()
+    hh = sql.execute(conn, "patrols/county_households", p=code[:6] + "%").all()
     if not hh:
         raise NotFound(f"county {code} has no households to lay a generated road network over")
     f = pd.DataFrame(hh, columns=["grid_id", "village", "x", "y"])
@@ -293,10 +290,7 @@ def generate_demo_network(
     vill = vill.drop_duplicates(["x", "y"]).reset_index(drop=True)
     kinds = np.array(list(KEY_PLACE_KINDS))
     kind = kinds[rng.integers(0, len(kinds), len(vill))]
-    names = conn.execute(
-        text("SELECT code, name FROM admin_unit WHERE code = ANY(:c)"),
-        {"c": vill["village"].unique().tolist()},
-    ).all()
+    names = sql.execute(conn, "patrols/unit_names", c=vill["village"].unique().tolist()).all()
     vname = vill["village"].map(dict(names)).fillna(vill["village"])
     label = pd.Series(kind).map({k: v[0] for k, v in KEY_PLACE_KINDS.items()})
     places = gpd.GeoDataFrame(
@@ -345,9 +339,4 @@ def delaunay_roads(xy: np.ndarray, extra_share: float = 0.2) -> tuple[np.ndarray
 
 def has_network(conn: Connection, county: str) -> bool:
     """Whether the county has any road segments."""
-    return bool(
-        conn.execute(
-            text("SELECT 1 FROM road_segment WHERE county_code = :c LIMIT 1"),
-            {"c": unit_code(county)},
-        ).first()
-    )
+    return bool(sql.execute(conn, "patrols/has_roads", c=unit_code(county)).first())

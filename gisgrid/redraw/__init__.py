@@ -19,3 +19,17 @@ Public functions:
 - `balance.balance_village`, `balance.partition`, `balance.choose_k`, `balance.Band`
 - `minimal.minimal_change`
 """
+
+from gisgrid.redraw import balance, blocks, edits, impact, minimal, plans, publish
+from gisgrid.redraw.plans import PlanRunner
+
+__all__ = [
+    "PlanRunner",
+    "balance",
+    "blocks",
+    "edits",
+    "impact",
+    "minimal",
+    "plans",
+    "publish",
+]

@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.boundaries.crs import gk_zone_for, metric
+from gisgrid.boundaries import gk_zone_for, metric
 from gisgrid.errors import NotFound
 from gisgrid.models import STORAGE_SRID
 
@@ -311,12 +311,6 @@ def roads_version(conn: Connection, county: str) -> str:
     return f"{r['n']}:{r['max_id']}"
 
 
-def frame(conn: Connection, name: str, /, **params: Any) -> pd.DataFrame:
-    """The rows of statement `name` as a DataFrame (columns as the statement names them)."""
-    res = sql.execute(conn, name, **params)
-    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-
-
 def village_blocks(
     conn: Connection,
     generation_id: int,
@@ -336,7 +330,7 @@ def village_blocks(
     villages = sorted(set(villages))
     sql.execute(conn, "redraw/lock_blocks", generation_id=generation_id)
     have = set(
-        frame(
+        sql.frame(
             conn,
             "redraw/block_sets",
             generation_id=generation_id,
@@ -360,7 +354,7 @@ def cut_villages(
     progress: Callable[[str], None] = lambda m: None,
 ) -> list[VillageBlocks]:
     """Cut villages into blocks from the database's boundaries, roads, grids and households."""
-    vrows = frame(conn, "redraw/villages", codes=villages)
+    vrows = sql.frame(conn, "redraw/villages", codes=villages)
     if len(vrows) != len(villages):
         lost = sorted(set(villages) - set(vrows["code"]))
         raise NotFound(f"villages {lost[:5]} have no boundary loaded; load them first")
@@ -368,13 +362,13 @@ def cut_villages(
     box = shapely.bounds(shapely.union_all(shapely.envelope(vgeoms)))
     lon = float((box[0] + box[2]) / 2)
     roads = shapely.from_wkb(
-        frame(
+        sql.frame(
             conn, "redraw/roads", county=county, minx=box[0], miny=box[1], maxx=box[2], maxy=box[3]
         )["wkb"].to_numpy()
     )
-    g = frame(conn, "redraw/generation_grids", generation_id=generation_id, villages=villages)
+    g = sql.frame(conn, "redraw/generation_grids", generation_id=generation_id, villages=villages)
     ggeom = shapely.from_wkb(g["wkb"].to_numpy())
-    h = frame(conn, "redraw/household_points", villages=villages)
+    h = sql.frame(conn, "redraw/household_points", villages=villages)
     hxy = h[["x", "y"]].to_numpy(dtype=float)
     road_tree = shapely.STRtree(roads)
     g_by = g.groupby("village_code").indices
@@ -402,7 +396,7 @@ def cut_villages(
 
 def _store(conn: Connection, generation_id: int, version: str, cut: list[VillageBlocks]) -> None:
     ids = dict(
-        frame(
+        sql.frame(
             conn,
             "redraw/insert_block_sets",
             generation_id=generation_id,
@@ -454,8 +448,8 @@ def _read_blocks(
     conn: Connection, generation_id: int, version: str, villages: list[str]
 ) -> dict[str, VillageBlocks]:
     params = {"generation_id": generation_id, "roads_version": version, "villages": villages}
-    b = frame(conn, "redraw/blocks", **params)
-    e = frame(conn, "redraw/block_edges", **params)
+    b = sql.frame(conn, "redraw/blocks", **params)
+    e = sql.frame(conn, "redraw/block_edges", **params)
     geoms = shapely.from_wkb(b["wkb"].to_numpy())
     none = np.empty(0, dtype=np.int64)
     e_by = e.groupby("village_code").indices

@@ -18,10 +18,10 @@ from shapely.ops import split
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.access.accounts import Principal
+from gisgrid.access import Principal
 from gisgrid.errors import GridRuleBroken, InvalidCode, InvalidGeometry, NotFound
 from gisgrid.redraw.balance import Band, partition, subgraph
-from gisgrid.redraw.blocks import VillageBlocks, frame
+from gisgrid.redraw.blocks import VillageBlocks
 from gisgrid.redraw.grids import graph_of, village_grids
 from gisgrid.redraw.plans import load_plan, plan_grids, totals, village_figures, write_villages
 
@@ -123,8 +123,8 @@ def _village_of_edit(conn: Connection, plan_id: int, op: str, edit: dict[str, An
 def _load_village(
     conn: Connection, plan_id: int, village: str
 ) -> tuple[VillageBlocks, list[str], list[str]]:
-    b = frame(conn, "redraw/plan_blocks", id=plan_id, village=village, wkb=True, geojson=False)
-    e = frame(conn, "redraw/plan_block_edges", id=plan_id, villages=[village])
+    b = sql.frame(conn, "redraw/plan_blocks", id=plan_id, village=village, wkb=True, geojson=False)
+    e = sql.frame(conn, "redraw/plan_block_edges", id=plan_id, villages=[village])
     pos = {int(i): k for k, i in enumerate(b["block_id"])}
     edges = np.array(
         [
@@ -335,7 +335,7 @@ def _update_summary(
     old: dict[str, Any] = next((v for v in vill if v["code"] == village), {})
     fresh = dict(old, **village_figures(vb, vg, band, old.get("name", village)), edited=True)
     vill = [fresh if v["code"] == village else v for v in vill]
-    grids = frame(conn, "redraw/plan_grid_figures", id=plan["id"])
+    grids = sql.frame(conn, "redraw/plan_grid_figures", id=plan["id"])
     summary["villages"] = vill
     tot = totals([grids], vill, band)
     tot["runtime_s"] = (summary.get("totals") or {}).get("runtime_s")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gisgrid.boundaries.crs import metric
+from gisgrid.boundaries import metric
 from gisgrid.errors import Conflict
 from gisgrid.redraw.balance import Band, BlockGraph, grid_figures
 from gisgrid.redraw.blocks import VillageBlocks

@@ -20,10 +20,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection
 
-from gisgrid.access.accounts import Principal
-from gisgrid.boundaries.commit import MIN_LINEAGE_SHARE
+from gisgrid import sql
+from gisgrid.access import Principal
+from gisgrid.boundaries import MIN_LINEAGE_SHARE
 from gisgrid.errors import Conflict
-from gisgrid.redraw.blocks import frame
 from gisgrid.redraw.plans import load_plan
 
 STAFF_ROLES = ("grid_chief", "full_time", "part_time")
@@ -110,31 +110,35 @@ def plan_impact(conn: Connection, who: Principal, plan_id: int) -> dict[str, Any
     plan = load_plan(conn, who, plan_id, "previewing a redraw plan's impact")
     if plan["status"] not in ("ready", "published"):
         raise Conflict(f"plan {plan_id} is {plan['status']}; the impact needs a ready draft")
-    villages = frame(conn, "redraw/plan_villages", id=plan_id)["village_code"].tolist()
-    draft = frame(conn, "redraw/plan_grid_shapes", id=plan_id)
+    villages = sql.frame(conn, "redraw/plan_villages", id=plan_id)["village_code"].tolist()
+    draft = sql.frame(conn, "redraw/plan_grid_shapes", id=plan_id)
     dgeom = shapely.from_wkb(draft["wkb"].to_numpy())
     dcodes = draft["code"].to_numpy(dtype=object)
-    cur = frame(conn, "redraw/current_grid_info", villages=villages)
+    cur = sql.frame(conn, "redraw/current_grid_info", villages=villages)
     names = dict(zip(cur["code"], cur["name"], strict=True))
     vnames = dict(
-        frame(conn, "redraw/unit_names", codes=villages)[["code", "name"]].itertuples(False, None)
+        sql.frame(conn, "redraw/unit_names", codes=villages)[["code", "name"]].itertuples(
+            False, None
+        )
     )
     new_names = {
         c: names[c] if c in names else f"{vnames.get(c[:12], c[:12])}第{int(c[-3:])}网格"
         for c in dcodes
     }
-    blocks = frame(conn, "redraw/plan_blocks", id=plan_id, village=None, wkb=True, geojson=False)
+    blocks = sql.frame(
+        conn, "redraw/plan_blocks", id=plan_id, village=None, wkb=True, geojson=False
+    )
     lin = lineage(blocks, names, new_names)
     succ = successors(lin)
     # Households and open cases: by point into the draft, else their grid's successor.
-    hh = frame(conn, "redraw/impact_households", villages=villages)
+    hh = sql.frame(conn, "redraw/impact_households", villages=villages)
     hh["new"] = _place(hh, dcodes, dgeom)
     hh.loc[hh["new"] == "", "new"] = hh["grid_code"].map(succ).fillna("")
-    rp = frame(conn, "redraw/impact_reports", villages=villages)
+    rp = sql.frame(conn, "redraw/impact_reports", villages=villages)
     rp["new"] = _place(rp, dcodes, dgeom)
     rp.loc[rp["new"] == "", "new"] = rp["grid_code"].map(succ).fillna("")
     # Staff follow their grid's successor; household leaders their group's new grid.
-    st = frame(conn, "redraw/impact_staff", villages=villages)
+    st = sql.frame(conn, "redraw/impact_staff", villages=villages)
     group_new = (
         hh.dropna(subset=["group_id"])
         .groupby(["group_id", "new"])

@@ -23,13 +23,13 @@ import shapely
 from sqlalchemy import Connection, Engine
 
 from gisgrid import sql
-from gisgrid.access.accounts import MAP_EDITORS, Principal
-from gisgrid.divisions.codes import unit_code, unit_prefix
+from gisgrid.access import MAP_EDITORS, Principal
+from gisgrid.divisions import unit_code, unit_prefix
 from gisgrid.errors import Conflict, InvalidCode, NotFound
 from gisgrid.models import STORAGE_SRID
 from gisgrid.redraw import blocks as blockmod
 from gisgrid.redraw.balance import Band, BlockGraph, balance_village, choose_k
-from gisgrid.redraw.blocks import VillageBlocks, frame
+from gisgrid.redraw.blocks import VillageBlocks
 from gisgrid.redraw.grids import graph_of, mutual_majority, village_grids
 from gisgrid.redraw.minimal import minimal_change
 
@@ -303,7 +303,7 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
     band = Band(plan["band_min"], plan["band_max"])
     report(0.01, "reading the villages", force=True)
     with engine.begin() as conn:
-        vrows = frame(conn, "redraw/unit_villages", prefix=unit_prefix(plan["unit_code"]))
+        vrows = sql.frame(conn, "redraw/unit_villages", prefix=unit_prefix(plan["unit_code"]))
         if vrows.empty:
             raise NotFound(f"unit {plan['unit_code']} has no villages with a boundary")
         villages = vrows["code"].tolist()
@@ -314,10 +314,10 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
             villages,
             progress=lambda m: report(0.05, m),
         )
-        households = frame(conn, "redraw/plan_households", villages=villages)
-        reports = frame(conn, "redraw/plan_reports", villages=villages)
+        households = sql.frame(conn, "redraw/plan_households", villages=villages)
+        reports = sql.frame(conn, "redraw/plan_reports", villages=villages)
         maxseq = dict(
-            frame(conn, "redraw/max_grid_seq", villages=villages)[
+            sql.frame(conn, "redraw/max_grid_seq", villages=villages)[
                 ["village_code", "seq"]
             ].itertuples(index=False, name=None)
         )

@@ -20,20 +20,17 @@ import shapely
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.access.accounts import Principal
-from gisgrid.boundaries.check import plan_import
-from gisgrid.boundaries.commit import commit_import
-from gisgrid.boundaries.read import RawBoundaries
+from gisgrid.access import Principal
+from gisgrid.boundaries import RawBoundaries, commit_import, plan_import
 from gisgrid.errors import Conflict, ImportRefused, StalePlan
-from gisgrid.redraw.blocks import frame
 from gisgrid.redraw.plans import load_plan
 
 
 def _stale(conn: Connection, plan: dict[str, Any], gen: dict[str, Any]) -> StalePlan:
-    since = frame(
+    since = sql.frame(
         conn, "redraw/generations_since", county=plan["county_code"], since=gen["valid_from"]
     )
-    villages = frame(conn, "redraw/plan_villages", id=plan["id"])["village_code"].tolist()
+    villages = sql.frame(conn, "redraw/plan_villages", id=plan["id"])["village_code"].tolist()
     ch = sql.first(
         conn, "redraw/village_grid_changes", base=plan["generation_id"], villages=villages
     )
@@ -118,8 +115,8 @@ def publish_plan(
 
 def _county_grids(conn: Connection, plan: dict[str, Any]) -> RawBoundaries:
     """Every grid of the county after publishing: the draft's changed ones, the rest as is."""
-    cur = frame(conn, "redraw/county_grids", county_prefix=plan["county_code"][:6])
-    draft = frame(conn, "redraw/plan_grid_shapes", id=plan["id"])
+    cur = sql.frame(conn, "redraw/county_grids", county_prefix=plan["county_code"][:6])
+    draft = sql.frame(conn, "redraw/plan_grid_shapes", id=plan["id"])
     villages = set(draft["village_code"])
     changed = draft[draft["changed"]]
     # Outside the draft's villages every grid stays; inside, the draft's unchanged grids keep
@@ -128,7 +125,7 @@ def _county_grids(conn: Connection, plan: dict[str, Any]) -> RawBoundaries:
     unchanged = cur["code"].isin(set(draft["code"]) - set(changed["code"]))
     keep = cur[outside | unchanged]
     vnames = dict(
-        frame(conn, "redraw/unit_names", codes=sorted(villages))[["code", "name"]].itertuples(
+        sql.frame(conn, "redraw/unit_names", codes=sorted(villages))[["code", "name"]].itertuples(
             False, None
         )
     )

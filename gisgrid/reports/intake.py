@@ -19,50 +19,48 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psycopg
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from sqlalchemy import Connection, text
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.datum import DATUMS, to_wgs84
-from gisgrid.divisions.locate import check_lon_lat
-from gisgrid.errors import IdempotencyConflict, InvalidReport, NotFound, OutsideCoverage
+from gisgrid.divisions import check_lon_lat
+from gisgrid.errors import (
+    DatabaseUnavailable,
+    GisGridError,
+    IdempotencyConflict,
+    InvalidApiKey,
+    InvalidReport,
+    NotFound,
+    OutsideCoverage,
+    Overloaded,
+)
 from gisgrid.reports import api_keys
-from gisgrid.reports.taxonomy import WORKING_DAY_HOURS, category, duplicate_rule
-from gisgrid.reports.working_calendar import WorkingCalendar
+from gisgrid.reports.outcomes import OUTCOMES
+from gisgrid.reports.stages import STAGES, check_overrides, stage_hours
+from gisgrid.reports.taxonomy import category, duplicate_rule
+from gisgrid.reports.triage import LABELS as TRIAGE_LABELS
+from gisgrid.reports.working_calendar import Calendars, WorkingCalendar
 from gisgrid.settings import Settings
 
 SOURCES = ("resident", "patrol", "hotline", "video")
+
 OPEN_STATUSES = ("submitted", "registered", "dispatched", "in_progress")
 MAX_DESCRIPTION = 4000  # Open311's limit
 MAX_KEY = 255
 _M_PER_DEG_LAT = 111_320.0
 
 
-# The statements live in gisgrid/sql/intake_functions.sql, installed by gisgrid.db.migrate: the
-# whole intake is one call to gisgrid_intake(), one round trip (issue 4's latency budget).
-INTAKE_SQL = sql.load("intake_call")
-_PLACE = text(
-    "SELECT id, code, name, village_code, covers, distance_m "
-    "FROM gisgrid_place(:lon, :lat, :tol_m, :tol_deg)"
-)
-_ASSIGNEE = text("SELECT id, name, role, open_cases FROM gisgrid_assignee(:grid_id)")
-_BY_ID = text("SELECT * FROM report_view WHERE id = :id")
-_BY_IDS = text(
-    "SELECT * FROM report_view WHERE id = ANY(CAST(:ids AS bigint[])) "
-    "ORDER BY reported_at DESC, id DESC LIMIT :limit"
-)
-_LIST = text(
-    "SELECT * FROM report_view "
-    "WHERE reported_at >= CAST(:start AS timestamptz) AND reported_at < CAST(:end AS timestamptz) "
-    "AND (CAST(:codes AS text[]) IS NULL OR category = ANY(CAST(:codes AS text[]))) "
-    "AND (CAST(:closed AS boolean) IS NULL "
-    "OR (effective_status IN ('closed', 'cancelled')) = CAST(:closed AS boolean)) "
-    "ORDER BY reported_at DESC, id DESC LIMIT :limit"
-)
+# The statements live in gisgrid/sql/reports/intake_functions.sql, installed by
+# gisgrid.db.migrate: the whole intake is one call to gisgrid_intake(), one round trip (issue 4).
+INTAKE_SQL = sql.load("reports/intake_call")
 
 
 @dataclass(frozen=True)
@@ -89,24 +87,68 @@ class ReportIn:
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _county_calendars() -> Mapping[str, WorkingCalendar]:
+    return Calendars.load().counties
+
+
 @dataclass(frozen=True)
 class IntakeConfig:
-    """Tolerances, calendar and duplicate rules (from Settings)."""
+    """How reports come in and move through the loop (from Settings).
+
+    Tolerances and duplicate rules; working calendars (`calendar` for a county without its own
+    file, `county_calendars` from data/calendars); which sources are checked on site before they
+    are registered; the stages' own time limits; how long an unsatisfied verdict may reopen a case.
+    """
 
     edge_tolerance_m: float = 5.0
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     duplicate_rules: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    county_calendars: Mapping[str, WorkingCalendar] = field(default_factory=_county_calendars)
+    check_sources: frozenset[str] = frozenset({"resident", "hotline"})
+    stage_hours: Mapping[str, float] = field(default_factory=dict)
+    reopen_days: float = 15.0
+    # GISGRID_RED_BLACK_RULES, checked where the lists are made (gisgrid/reports/rankings.py).
+    red_black_rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeConfig:
         """The configuration the GISGRID_* settings describe."""
+        calendars = Calendars.load(
+            settings.calendar_dir,
+            settings.work_periods,
+            settings.work_holidays,
+            settings.work_extra_days,
+        )
+        unknown = set(settings.check_sources) - set(SOURCES)
+        if unknown:
+            raise InvalidReport(
+                f"GISGRID_CHECK_SOURCES names {sorted(unknown)}; sources are {', '.join(SOURCES)}"
+            )
         return cls(
             edge_tolerance_m=settings.edge_tolerance_m,
-            calendar=WorkingCalendar.from_settings(
-                settings.work_periods, settings.work_holidays, settings.work_extra_days
-            ),
+            calendar=calendars.default,
             duplicate_rules=dict(settings.duplicate_rules),
+            county_calendars=calendars.counties,
+            check_sources=frozenset(settings.check_sources),
+            stage_hours=check_overrides(settings.stage_hours),
+            reopen_days=settings.reopen_days,
+            red_black_rules=dict(settings.red_black_rules),
         )
+
+    def calendar_for(self, code: str) -> WorkingCalendar:
+        """The working calendar of the county a unit or grid code lies in."""
+        return self.county_calendars.get(code[:6], self.calendar)
+
+    def stage_due(self, code: str, stage: str, start: dt.datetime) -> dt.datetime:
+        """When a stage with a limit of its own, begun at `start`, must be over."""
+        return self.calendar_for(code).add_working_hours(
+            start, stage_hours(self.stage_hours, stage)
+        )
+
+    def case_due(self, code: str, service_code: str, dispatched: dt.datetime) -> dt.datetime:
+        """The time limit of a case dispatched at `dispatched` (the clock starts at 派遣):
+        working time on the county's calendar, or a 24-hour clock for emergencies and safety."""
+        return category(service_code).due(dispatched, self.calendar_for(code))
 
 
 def _deg(metres: float, lat: float) -> float:
@@ -123,7 +165,7 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
     """
     check_lon_lat(lon, lat)
     params = {"lon": lon, "lat": lat, "tol_m": tolerance_m, "tol_deg": _deg(tolerance_m, lat)}
-    rows = conn.execute(_PLACE, params).mappings().all()
+    rows = sql.rows(conn, "reports/place", **params)
     if not rows:
         raise _outside(conn, lon, lat)
     return {
@@ -134,12 +176,7 @@ def place(conn: Connection, lon: float, lat: float, tolerance_m: float = 5.0) ->
 
 
 def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
-    counties = conn.execute(
-        text(
-            "SELECT string_agg(name || ' ' || left(code, 6), ', ' ORDER BY code) "
-            "FROM admin_unit WHERE level = 'county'"
-        )
-    ).scalar_one()
+    counties = sql.execute(conn, "reports/served_counties").scalar_one()
     return OutsideCoverage(
         f"lon={lon}, lat={lat} (WGS84) is outside the area this service covers "
         f"(counties: {counties or 'none loaded'}); check the coordinates and their crs "
@@ -147,33 +184,9 @@ def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
     )
 
 
-def choose_handler(conn: Connection, grid_id: int) -> tuple[dict[str, Any] | None, str]:
-    """(staff, level): least-loaded full-time worker, else the grid chief, else the village."""
-    row = conn.execute(_ASSIGNEE, {"grid_id": grid_id}).mappings().first()
-    if row is None:
-        return None, "village"
-    return dict(row), str(row["role"])
-
-
 def geocode_address(conn: Connection, address: str) -> tuple[float, float]:
     """WGS84 lon/lat of a household address (exact match), or InvalidReport saying why not."""
-    rows = conn.execute(
-        text(
-            "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, grid_id FROM household "
-            "WHERE address = :a LIMIT 5"
-        ),
-        {"a": address.strip()},
-    ).all()
-    if not rows:
-        raise InvalidReport(
-            f"address_string={address!r} matches no household address here; send lat and long"
-        )
-    if len({r.grid_id for r in rows}) > 1:
-        raise InvalidReport(
-            f"address_string={address!r} matches households in {len(rows)} places; "
-            "send lat and long"
-        )
-    return float(rows[0].lon), float(rows[0].lat)
+    return _address_point(sql.rows(conn, "reports/geocode_address", a=address.strip()), address)
 
 
 def _check(report: ReportIn) -> None:
@@ -212,15 +225,30 @@ def locate_input(report: ReportIn) -> tuple[float, float] | None:
     return float(x), float(y)
 
 
-@dataclass(frozen=True)
+# What each refusal of the intake statement means; the API's error table gives each its status.
+OUTCOME_ERRORS: dict[str, type[GisGridError]] = {
+    "outside": OutsideCoverage,
+    "conflict": IdempotencyConflict,
+    "bad_key": InvalidApiKey,
+    "revoked": InvalidApiKey,
+}
+
+
+@dataclass
 class AuditEntry:
-    """Who posted a report, for the write-audit entry stored with it."""
+    """Who posted a report, for the write-audit entry stored with it.
+
+    `statuses` is the HTTP status of each outcome (the caller's error table), so the entry
+    records what the client was answered; `written` turns true once the entry is committed.
+    """
 
     username: str
     path: str
     client: str
     account_id: int | None = None
     role: str | None = None
+    statuses: Mapping[str, int] = field(default_factory=dict)
+    written: bool = False
 
 
 def intake_params(
@@ -242,6 +270,19 @@ def intake_params(
     """
     cat = category(report.service_code)
     radius_m, window_h = duplicate_rule(cat.code, dict(config.duplicate_rules))
+    check = report.source in config.check_sources
+    # The grid (and so the county) is found inside the statement: give it each county's due
+    # times, computed once per distinct calendar ([1] = counties without a calendar of their own).
+    counties = ["", *config.county_calendars]
+    calendars = [config.calendar, *config.county_calendars.values()]
+    dues: dict[WorkingCalendar, tuple[dt.datetime | None, dt.datetime]] = {}
+    for cal in calendars:
+        if cal not in dues:
+            stage = "collected" if check else "registered"
+            dues[cal] = (
+                None if check else cat.due(now, cal),
+                cal.add_working_hours(now, stage_hours(config.stage_hours, stage)),
+            )
     return {
         "key_hash": api_keys.key_hash(api_key) if api_key is not None else stored_key_hash,
         "api_key_id": api_key_id,
@@ -256,8 +297,13 @@ def intake_params(
         "radius_deg": _deg(radius_m, lat),
         "window_h": window_h,
         "now": now,
-        # The clock starts at dispatch, which is now (unused if the report is a duplicate).
-        "due_at": config.calendar.due(now, cat.limit_hours, WORKING_DAY_HOURS),
+        # Checked on site first (核查), or registered (三事分流 by its category) and dispatched
+        # now: the clock starts at dispatch (unused if the report is a duplicate).
+        "check": check,
+        "triage": cat.triage.value,
+        "cal_counties": counties,
+        "cal_dues": [dues[c][0] for c in calendars],
+        "cal_stage_dues": [dues[c][1] for c in calendars],
         "description": report.description,
         "source": report.source,
         "address": report.address_string,
@@ -275,6 +321,7 @@ def intake_params(
         "audit_role": audit.role if audit else None,
         "audit_path": audit.path if audit else None,
         "audit_client": audit.client if audit else None,
+        "audit_statuses": json.dumps(dict(audit.statuses)) if audit else "{}",
     }
 
 
@@ -296,7 +343,7 @@ def intake_result(
             f"Idempotency-Key {report.idempotency_key!r} was used for request {row['id']} with "
             "different content; use a new key for a new report"
         )
-    return _summary(row) | {"replayed": outcome == "replayed"}
+    return summary(row) | {"replayed": outcome == "replayed"}
 
 
 def submit_report(
@@ -307,25 +354,129 @@ def submit_report(
     now: dt.datetime | None = None,
     *,
     api_key: str | None = None,
+    stored_key_hash: str | None = None,
     audit: AuditEntry | None = None,
 ) -> dict[str, Any]:
-    """Place, assign and store one report (or return the one already stored under its key)."""
+    """Place, assign and store one report in the caller's transaction (CLI, bulk, tests).
+
+    The same statement as `file_report`; here it runs inside `conn`'s transaction, so the
+    caller commits (and `audit.written` means "written, if you commit").
+    """
     config = config or IntakeConfig()
-    now = now or dt.datetime.now(dt.UTC)
     point = locate_input(report)
     if point is None:
         point = geocode_address(conn, report.address_string or "")
     params = intake_params(
-        report, *point, config, now, api_key=api_key, api_key_id=api_key_id, audit=audit
+        report,
+        *point,
+        config,
+        now or dt.datetime.now(dt.UTC),
+        api_key=api_key,
+        api_key_id=api_key_id,
+        audit=audit,
+        stored_key_hash=stored_key_hash,
     )
     raw = conn.connection.driver_connection
     assert raw is not None
-    # On the driver, inside the caller's transaction: the statement is psycopg-style, shared
-    # with the HTTP hot path (api/routers/open311.py), which skips SQLAlchemy altogether.
+    # On the driver: the statement is psycopg-style, shared with file_report's async path.
     with raw.cursor(row_factory=dict_row) as cur:
         row = cur.execute(INTAKE_SQL, params).fetchone()
     assert row is not None
+    if audit is not None:
+        audit.written = True
     return intake_result(row, report, point, api_key)
+
+
+async def file_report(
+    pool: AsyncConnectionPool,
+    report: ReportIn,
+    config: IntakeConfig,
+    audit: AuditEntry,
+    *,
+    api_key: str | None = None,
+    service_key: str | None = None,
+) -> dict[str, Any]:
+    """Place, assign and store one report sent by a client: the whole intake, one statement.
+
+    The client's `api_key`, or `service_key` naming the service's own key (the residents' form)
+    is checked inside the statement, which also stores `audit`; it runs on the async `pool` in
+    autocommit, so a report costs one round trip and no thread (a report given by address only
+    costs one more, to look the address up). Committed with synchronous_commit on (the pool's
+    connections set it): when this returns, the report survives a crash of PostgreSQL.
+    The database away: DatabaseUnavailable; the pool busy: Overloaded (nothing stored either way).
+    """
+    if service_key is None:
+        api_keys.key_hash(api_key)  # no key at all: refused before the database is asked
+    point = locate_input(report)
+    try:
+        async with pool.connection() as aconn:
+            stored_hash = (
+                await _service_key_hash(aconn, service_key) if service_key is not None else None
+            )
+            if point is None:
+                point = await _geocode_async(aconn, report.address_string or "")
+            params = intake_params(
+                report,
+                *point,
+                config,
+                dt.datetime.now(dt.UTC),
+                api_key=api_key,
+                audit=audit,
+                stored_key_hash=stored_hash,
+            )
+            cur = aconn.cursor(row_factory=dict_row)
+            row = await (await cur.execute(INTAKE_SQL, params)).fetchone()
+    except (TooManyRequests, PoolTimeout):
+        raise Overloaded(
+            "the service is at capacity (every intake connection busy); nothing was stored, so "
+            "send the same request again (with the same Idempotency-Key) in a moment",
+            retry_after=2,
+        ) from None
+    except psycopg.OperationalError as exc:
+        # Lost mid-statement, the report may or may not be committed: only a retry with the same
+        # key can tell, and it files the report once either way.
+        raise DatabaseUnavailable(
+            f"the database did not answer ({type(exc).__name__}); send the same request again "
+            "(with the same Idempotency-Key: the report is filed once) in a moment"
+        ) from None
+    assert row is not None
+    audit.written = True  # autocommit: the statement and its audit entry are committed
+    return intake_result(row, report, point, api_key)
+
+
+async def _geocode_async(aconn: AsyncConnection[Any], address: str) -> tuple[float, float]:
+    cur = aconn.cursor(row_factory=dict_row)
+    await cur.execute(sql.pyformat("reports/geocode_address"), {"a": address.strip()})
+    return _address_point(await cur.fetchall(), address)
+
+
+def _address_point(rows: Sequence[Mapping[Any, Any]], address: str) -> tuple[float, float]:
+    if not rows:
+        raise InvalidReport(
+            f"address_string={address!r} matches no household address here; send lat and long"
+        )
+    if len({r["grid_id"] for r in rows}) > 1:
+        raise InvalidReport(
+            f"address_string={address!r} matches households in {len(rows)} places; "
+            "send lat and long"
+        )
+    return float(rows[0]["lon"]), float(rows[0]["lat"])
+
+
+_SERVICE_KEY_HASHES: dict[tuple[str, str], str] = {}
+
+
+async def _service_key_hash(aconn: AsyncConnection[Any], name: str) -> str:
+    """The stored hash of the service's own key `name`, created on first use, then cached.
+
+    Caching is safe: the statement checks the stored key on every report, so revoking it
+    still switches the form off at once.
+    """
+    info = aconn.info
+    cache_key = (f"{info.host}:{info.port}/{info.dbname}", name)
+    if cache_key not in _SERVICE_KEY_HASHES:
+        _SERVICE_KEY_HASHES[cache_key] = await api_keys.service_key_hash_async(aconn, name)
+    return _SERVICE_KEY_HASHES[cache_key]
 
 
 def query_reports(
@@ -339,8 +490,8 @@ def query_reports(
 ) -> list[dict[str, Any]]:
     """Reports matching every given filter, newest first."""
     if ids is not None:
-        rows = conn.execute(_BY_IDS, {"ids": ids, "limit": limit}).mappings()
-        return [_summary(r) for r in rows]
+        rows = sql.execute(conn, "reports/reports_by_ids", ids=ids, limit=limit).mappings()
+        return [summary(r) for r in rows]
     params = {
         "codes": codes,
         "start": start or "-infinity",
@@ -348,18 +499,18 @@ def query_reports(
         "closed": closed,
         "limit": limit,
     }
-    return [_summary(r) for r in conn.execute(_LIST, params).mappings()]
+    return [summary(r) for r in sql.execute(conn, "reports/reports_in_period", **params).mappings()]
 
 
 def read_report(conn: Connection, report_id: int) -> dict[str, Any]:
     """One report as the intake answer shows it, or NotFound."""
-    row = conn.execute(_BY_ID, {"id": report_id}).mappings().first()
+    row = sql.first(conn, "reports/report_by_id", id=report_id)
     if row is None:
         raise NotFound(f"report {report_id} does not exist")
-    return _summary(row)
+    return summary(row)
 
 
-def _summary(r: Any) -> dict[str, Any]:
+def summary(r: Any) -> dict[str, Any]:
     staff = (
         {"id": r["staff_id"], "name": r["staff_name"], "role": r["staff_role"]}
         if r["staff_id"] is not None
@@ -405,4 +556,40 @@ def _summary(r: Any) -> dict[str, Any]:
         "feedback": r["feedback_note"],
         "escalations": int(r["escalations"]),
         "satisfied": r["satisfied"],
+        # The loop as centers are judged by it (gisgrid/reports/cases.py, issue 17).
+        "triage": {
+            "class": r["triage"],
+            "label": TRIAGE_LABELS.get(r["triage"] or ""),
+            "reason": r["triage_reason"],
+        },
+        "stage": {
+            "name": r["stage"],
+            "label": STAGES[r["stage"]].label if r["stage"] in STAGES else None,
+            "due_at": r["stage_due_at"],
+        },
+        "department": (
+            {
+                "code": r["department_code"],
+                "name": r["department_name"],
+                "sent_at": r["dept_sent_at"],
+                "respond_by": r["dept_respond_by"],
+                "accepted_at": r["dept_accepted_at"],
+                "due_at": r["dept_due_at"],
+                "fed_back_at": r["dept_resolved_at"],
+            }
+            if r["department_code"]
+            else None
+        ),
+        "outcome": (
+            {
+                "code": r["outcome"],
+                "label": OUTCOMES[r["outcome"]].label,
+                "reason": r["outcome_reason"],
+                "solved": OUTCOMES[r["outcome"]].solved,
+            }
+            if r["outcome"] in OUTCOMES
+            else None
+        ),
+        "reopens": int(r["reopens"]),
+        "household_group_id": r["group_id"],
     }

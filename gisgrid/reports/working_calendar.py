@@ -4,24 +4,28 @@ The clock starts at dispatch (派遣). Limits given in working hours run only in
 periods of working days (default Mon-Fri 08:30-12:00 and 14:00-17:30, China time); limits given in
 whole working days land at the same working moment N working days later, so "5 working days" means
 five working days whatever the length of a working day. Public holidays and the weekend days that
-are worked instead (调休) are configurable.
+are worked instead (调休) come from one file per county (data/calendars/<county>.json, the State
+Council's notices), with the GISGRID_WORK_* settings added on top as an override.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from gisgrid.errors import GisGridError
+import numpy as np
+
+from gisgrid.errors import CalendarError
+from gisgrid.settings import PROJECT_DIR
 
 DEFAULT_PERIODS = "08:30-12:00,14:00-17:30"
 DEFAULT_TZ = "Asia/Shanghai"
-
-
-class CalendarError(GisGridError):
-    """A working-calendar setting cannot be read."""
+CALENDAR_DIR = PROJECT_DIR / "data" / "calendars"
 
 
 def parse_periods(spec: str) -> tuple[tuple[dt.time, dt.time], ...]:
@@ -122,3 +126,123 @@ class WorkingCalendar:
         if limit_hours >= hours_per_day and limit_hours % hours_per_day == 0:
             return self.add_working_days(dispatched_at, limit_hours // hours_per_day)
         return self.add_working_hours(dispatched_at, limit_hours)
+
+    def spans(self, start: dt.datetime, end: dt.datetime) -> tuple[np.ndarray, np.ndarray]:
+        """Working periods touching [start, end] as (starts, ends) in epoch seconds, in order."""
+        zone = ZoneInfo(self.tz)
+        day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        starts, ends = [], []
+        while day <= last:
+            for a, b in self._spans(day):
+                starts.append(a.timestamp())
+                ends.append(b.timestamp())
+            day += dt.timedelta(days=1)
+        return np.array(starts, dtype=float), np.array(ends, dtype=float)
+
+    def working_hours_between(self, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Working hours from each `begin` to its `end` (epoch seconds; NaN in, NaN out).
+
+        Vectorised: the working time elapsed up to a moment is a running sum over the periods,
+        found by binary search, so a year of cases costs two searchsorted calls.
+        """
+        begin, end = np.asarray(begin, dtype=float), np.asarray(end, dtype=float)
+        known = ~(np.isnan(begin) | np.isnan(end))
+        out = np.full(begin.shape, np.nan)
+        if not known.any():
+            return out
+        lo, hi = np.nanmin(begin[known]), np.nanmax(end[known])
+        starts, ends = self.spans(
+            dt.datetime.fromtimestamp(lo - 86400, dt.UTC), dt.datetime.fromtimestamp(hi, dt.UTC)
+        )
+        if not len(starts):
+            out[known] = 0.0
+            return out
+        before = np.concatenate([[0.0], np.cumsum(ends - starts)])
+
+        def elapsed(t: np.ndarray) -> np.ndarray:
+            i = np.searchsorted(starts, t, side="right") - 1
+            j = np.clip(i, 0, len(starts) - 1)
+            inside = np.clip(t - starts[j], 0.0, ends[j] - starts[j])
+            return np.where(i < 0, 0.0, before[j] + inside)
+
+        out[known] = np.maximum(elapsed(end[known]) - elapsed(begin[known]), 0.0) / 3600.0
+        return out
+
+
+@dataclass(frozen=True)
+class CountyCalendar:
+    """What a county's file says: its days off and the weekend days worked (调休)."""
+
+    county: str
+    name: str
+    years: tuple[int, ...]
+    holidays: frozenset[dt.date]
+    workdays: frozenset[dt.date]
+
+
+def read_county_file(path: Path) -> CountyCalendar:
+    """One data/calendars/<county>.json, checked: CalendarError names the file and the day."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        holidays = frozenset(dt.date.fromisoformat(d) for d in doc["holidays"])
+        workdays = frozenset(dt.date.fromisoformat(d) for d in doc["workdays"])
+        county, years = str(doc["county"]), tuple(int(y) for y in doc["years"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CalendarError(
+            f"{path} is not a calendar file ({type(exc).__name__}: {exc}); it needs county, "
+            "years, holidays and workdays (ISO dates), see data/calendars/README.md"
+        ) from None
+    if len(county) != 6 or not county.isdigit() or path.stem != county:
+        raise CalendarError(f"{path}: county={county!r} must be the 6-digit code in its name")
+    weekday_work = sorted(d for d in workdays if d.weekday() < 5)
+    if weekday_work:
+        raise CalendarError(
+            f"{path}: workdays lists {weekday_work[0]}, a weekday; list only weekend days worked"
+        )
+    both = sorted(holidays & workdays)
+    if both:
+        raise CalendarError(f"{path}: {both[0]} is both a holiday and a worked day")
+    return CountyCalendar(county, str(doc.get("name", "")), years, holidays, workdays)
+
+
+@cache
+def _county_files(directory: Path) -> tuple[CountyCalendar, ...]:
+    if not directory.is_dir():
+        return ()
+    return tuple(read_county_file(p) for p in sorted(directory.glob("[0-9]*.json")))
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """The working calendar of each county with a file, and the one for every other county."""
+
+    default: WorkingCalendar = field(default_factory=WorkingCalendar)
+    counties: Mapping[str, WorkingCalendar] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path = CALENDAR_DIR,
+        periods: str = DEFAULT_PERIODS,
+        holidays: Iterable[dt.date] = (),
+        extra_workdays: Iterable[dt.date] = (),
+        tz: str = DEFAULT_TZ,
+    ) -> Calendars:
+        """Every county file in `directory`, each with the settings' days added on top."""
+        extra_off, extra_on = frozenset(holidays), frozenset(extra_workdays)
+        base = WorkingCalendar.from_settings(periods, extra_off, extra_on, tz)
+        counties = {
+            f.county: WorkingCalendar(
+                base.periods,
+                base.weekdays,
+                (f.holidays - extra_on) | extra_off,
+                (f.workdays - extra_off) | extra_on,
+                tz,
+            )
+            for f in _county_files(Path(directory))
+        }
+        return cls(base, counties)
+
+    def for_code(self, code: str) -> WorkingCalendar:
+        """The calendar of the county a unit or grid code lies in."""
+        return self.counties.get(code[:6], self.default)

@@ -3,8 +3,8 @@
  *
  * - Shell (Leaflet, plugins, gisgrid.js/css): precached per version, served cache first. A new
  *   deploy changes the version, installs a new shell cache and deletes the old one.
- * - Personal (the worker page and /maps/data/worker: households are personal data): network
- *   first, the last good copy when the network fails or stalls. Deleted when the server says the
+ * - Personal (the worker page, /maps/data/worker, and the case files and households the page
+ *   opened: personal data): network first, the last good copy when the network fails or stalls. Deleted when the server says the
  *   session is gone (401, 403, a redirect to sign in), by the sign-in page and by sign-out.
  * - Sign-out without network: the page deletes the copy and leaves a mark; the next request
  *   here that reaches the server first ends the session, so the phone's cookie is useless.
@@ -35,7 +35,9 @@ self.addEventListener("activate", function (event) {
 });
 
 function isPersonal(url) {
-  return url.origin === self.location.origin && CONFIG.personal.indexOf(url.pathname) >= 0;
+  if (url.origin !== self.location.origin) return false;
+  return CONFIG.personal.indexOf(url.pathname) >= 0 ||
+    CONFIG.personalPrefixes.some(function (p) { return url.pathname.indexOf(p) === 0; });
 }
 
 /* Store a good response with the server's time of it; forget everything personal when the

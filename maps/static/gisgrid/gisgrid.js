@@ -1,22 +1,21 @@
-/* gisgrid map pages: colouring, live cases, staff, offline worker map, GCJ-02 basemap shift.
+/* gisgrid map pages: the shared part. Grid colouring, the first fit beside the panel, the
+ * GCJ-02 basemap shift, the planner; the pages with their own script (wall.js for the center,
+ * worker.js for the grid worker's phone, resident.js for residents) register in gg.pages and
+ * are started from here once the map is up.
  * Reads its settings from <script id="gisgrid-config">; folium creates the map and layers,
  * this file only fills and restyles them. Plain ES2017, no dependencies beyond Leaflet. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("gisgrid-config").textContent);
-  var gg = (window.gisgrid = { cfg: cfg, reportIds: {}, polls: 0, errors: 0 });
+  // One registry of pages, whichever loads first: this file or the page's own script.
+  var pages = (window.gisgridPages = window.gisgridPages || {});
+  var gg = (window.gisgrid = { cfg: cfg, reportIds: {}, polls: 0, errors: 0, pages: pages });
 
   function $(id) { return document.getElementById(id); }
   function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"]/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
-  }
-  function hhmm(d) { return d.toTimeString().slice(0, 8); }
-  function age(s) {
-    if (s < 90) return Math.round(s) + " s";
-    if (s < 5400) return Math.round(s / 60) + " min";
-    return (s / 3600).toFixed(1) + " h";
   }
   function getJSON(url) {
     return fetch(url, { cache: "no-store" }).then(function (r) {
@@ -102,330 +101,15 @@
         });
       }
       styleGrids();
+      return byCode;
     });
   }
 
-  /* Center: live cases (poll), heat, overdue list, ranking, staff. */
-  function caseMarker(f) {
-    var p = f.properties, c = f.geometry.coordinates;
-    // Late red, due soon (临期) orange, on track yellow: the wall shows what to chase next.
-    var mk = L.circleMarker([c[1], c[0]], {
-      radius: p.overdue ? 6 : 5, weight: 1.5, color: p.overdue || p.due_soon ? "#fff" : "#7a5900",
-      fillColor: p.overdue ? "#c92a2a" : p.due_soon ? "#f76707" : "#fcc419", fillOpacity: 0.95,
-    });
-    mk.feature = f;
-    mk.bindPopup("<b>#" + p.id + " " + esc(p.category_zh) + "</b> " + esc(p.category_name) +
-      "<br>" + esc(p.status) + " · " + esc(p.grid_name) +
-      "<br>due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") +
-      (p.overdue ? ' <b style="color:#c92a2a">' + p.hours_overdue + " h late</b>" : "") +
-      (p.due_soon ? ' <b style="color:#f76707">临期 due soon</b>' : "") +
-      (p.supervised ? "<br>督办 ×" + p.supervised + " · chased by the center" : "") +
-      (p.generated ? "<br><i>GENERATED demo report</i>" : ""));
-    return mk;
-  }
-  /* New cases (last hour), newest first: what just came in, before it can be late. A case
-   * seen for the first time since the page opened is marked, so a new arrival stands out. */
-  var NEW_MS = 3600 * 1000;
-  function showNew(features) {
-    var ol = $("gg-new");
-    if (!ol) return;
-    var now = Date.now(), seen = gg.seenIds || null, fresh = {};
-    var recent = features.filter(function (f) {
-      return now - new Date(f.properties.reported_at).getTime() < NEW_MS;
-    }).sort(function (a, b) { return new Date(b.properties.reported_at) - new Date(a.properties.reported_at); });
-    $("gg-new-count").textContent = "(" + recent.length + ")";
-    ol.innerHTML = recent.slice(0, 10).map(function (f, i) {
-      var p = f.properties, arrived = seen && !seen[p.id];
-      if (arrived) fresh[p.id] = true;
-      return '<li data-i="' + i + '" class="' + (arrived ? "gg-arrived" : "") + '">' + esc(p.category_zh) + " · " +
-        esc(p.grid_name) + " · " + hhmm(new Date(p.reported_at)).slice(0, 5) + "</li>";
-    }).join("");
-    ol.onclick = function (e) {
-      var i = e.target.getAttribute("data-i");
-      if (i == null) return;
-      var c = recent[+i].geometry.coordinates;
-      window[cfg.map].setView([c[1], c[0]], 15);
-    };
-    gg.seenIds = {};
-    features.forEach(function (f) { gg.seenIds[f.properties.id] = true; });
-    document.body.setAttribute("data-new-cases", String(recent.length));
-  }
-  function showReports(fc) {
-    var group = window[cfg.reports], heat = window[cfg.heat];
-    var ids = {};
-    group.clearLayers();
-    fc.features.forEach(function (f) { ids[f.properties.id] = true; group.addLayer(caseMarker(f)); });
-    gg.reportIds = ids;
-    gg.reportCount = fc.features.length;
-    if (heat) heat.setLatLngs(fc.features.map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; }));
-    var late = fc.features.filter(function (f) { return f.properties.overdue; })
-      .sort(function (a, b) { return b.properties.hours_overdue - a.properties.hours_overdue; });
-    if ($("gg-overdue-count")) $("gg-overdue-count").textContent = "(" + late.length + ")";
-    var ol = $("gg-overdue");
-    showNew(fc.features);
-    var soon = fc.features.filter(function (f) { return f.properties.due_soon; }).length;
-    document.body.setAttribute("data-due-soon", String(soon));
-    if ($("gg-due-soon")) $("gg-due-soon").textContent = soon ? "· " + soon + " due soon (临期)" : "";
-    // A 督办 note being typed must survive the 3 s poll: the list waits until it is sent.
-    if (ol && !ol.querySelector("form")) {
-      ol.innerHTML = late.slice(0, 30).map(function (f, i) {
-        var p = f.properties;
-        return '<li class="late" data-i="' + i + '" data-id="' + p.id + '">' + esc(p.category_zh) + " · " +
-          esc(p.grid_name) + " · " + p.hours_overdue + " h" +
-          (p.supervised ? ' <span class="gg-badge">督办×' + p.supervised + "</span>" : "") +
-          (cfg.snapshot ? "" : ' <button type="button" class="gg-mini" data-step="supervise">督办</button>') + "</li>";
-      }).join("");
-      ol.onclick = function (e) {
-        if (e.target.closest("button, form")) return;  // the step UI, not a zoom
-        var i = e.target.getAttribute("data-i");
-        if (i == null) return;
-        var c = late[+i].geometry.coordinates;
-        window[cfg.map].setView([c[1], c[0]], 15);
-      };
-    }
-    document.body.setAttribute("data-open-cases", String(fc.features.length));
-  }
-  function showRanking(rows) {
-    var t = $("gg-ranking");
-    if (!t || !rows) return;
-    // Live load first (overdue, open), then the last 30 days' on-time closure rate (按期结案率).
-    var pct = function (x) { return x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%"; };
-    t.innerHTML = "<tr><th>#</th><th>Unit</th><th>Overdue</th><th>Open</th><th>/100 hh</th>" +
-      "<th title=\"closed by the time limit / due, last 30 days\">On time</th></tr>" +
-      rows.map(function (r) {
-        return "<tr><td>" + r.rank + "</td><td>" + esc(r.name) + "</td><td>" + r.overdue_cases +
-          "</td><td>" + r.open_cases + "</td><td>" + r.open_per_100 + "</td><td title=\"" +
-          r.due_30d + " due, closure " + pct(r.closure_rate_30d) + "\">" + pct(r.on_time_rate_30d) + "</td></tr>";
-      }).join("");
-  }
-  var STAFF_LABELS_MAX = 40;
-  function showStaff(fc) {
-    var group = window[cfg.staff];
-    group.clearLayers();
-    // Names stay on the map for a village's few workers; a county's hundreds would bury it,
-    // so there they show on hover.
-    var permanent = fc.features.length <= STAFF_LABELS_MAX;
-    fc.features.forEach(function (f) {
-      var p = f.properties, c = f.geometry.coordinates;
-      var stale = p.age_s > 3600;
-      L.circleMarker([c[1], c[0]], { radius: permanent ? 6 : 3.5, color: "#1c3d8f", weight: permanent ? 2 : 1, fillColor: stale ? "#adb5bd" : "#4dabf7", fillOpacity: 1 })
-        .bindTooltip(esc(p.name) + " · " + age(p.age_s) + " ago", { permanent: permanent, direction: "right", className: "gg-staff-label" })
-        .addTo(group);
-    });
-    var note = $("gg-staff-note");
-    if (note) note.textContent = fc.note || fc.features.length + " staff with a position in the last 24 h";
-  }
-  function liveStatus(ok, text) {
-    var dot = $("gg-live-dot"), st = $("gg-live-status");
-    if (dot) dot.className = "gg-dot " + (ok ? "ok" : "bad");
-    if (st) st.textContent = text;
-  }
-  function pollCenter() {
-    gg.polls++;
-    var jobs = [getJSON(cfg.urls.reports).then(showReports)];
-    if (gg.polls % 5 === 1 && cfg.urls.staff) jobs.push(getJSON(cfg.urls.staff).then(showStaff));
-    if (gg.polls % 10 === 0) {
-      jobs.push(refreshGridMeasures());
-      if (cfg.urls.ranking) jobs.push(getJSON(cfg.urls.ranking).then(showRanking));
-    }
-    return Promise.all(jobs).then(function () {
-      gg.lastOk = new Date();
-      liveStatus(true, "live · " + gg.reportCount + " open · updated " + hhmm(gg.lastOk));
-    }, function () {
-      gg.errors++;
-      liveStatus(false, "no connection · showing data from " + (gg.lastOk ? hhmm(gg.lastOk) : "page load"));
-    }).then(function () {
-      setTimeout(pollCenter, cfg.pollSeconds * 1000);
-    });
-  }
-  function initCenter() {
-    var sel = $("gg-measure");
-    if (sel) sel.onchange = function () {
-      cfg.measure = sel.value;
-      styleGrids();
-      var u = new URL(window.location.href);
-      u.searchParams.set("measure", sel.value);
-      history.replaceState(null, "", u.toString());
-    };
-    if (cfg.initialReports) showReports(cfg.initialReports);
-    gg.refresh = function () { return getJSON(cfg.urls.reports).then(showReports); };
-    initSteps($("gg-overdue"));
-    liveStatus(true, "live · " + (gg.reportCount || 0) + " open · loaded " + hhmm(new Date()));
-    if (cfg.initialStaff) showStaff(cfg.initialStaff);
-    showRanking(cfg.ranking);
-    var first = cfg.gridsAreTiles ? refreshGridMeasures() : Promise.resolve(styleGrids());
-    if (cfg.snapshot) { liveStatus(true, "snapshot · " + new Date().toLocaleString()); return; }
-    first.then(function () { setTimeout(pollCenter, cfg.pollSeconds * 1000); });
-  }
+  /* The wall (center page) lives in wall.js; these are shared with it. */
+  gg.styleGrids = styleGrids;
+  gg.setMeasures = function (byCode) { measureByCode = byCode; };
+  gg.refreshGridMeasures = refreshGridMeasures;
 
-  /* Worker: render from the page's data, refresh every pollSeconds. Offline, a service worker
-   * (/maps/sw.js) answers the page and its data from the last good copy; the status line says
-   * whether the map is live and when the data on screen was fetched. */
-  function showWorker(data, when) {
-    var hh = window[cfg.households], cases = window[cfg.cases];
-    if (!cfg.householdsAreTiles && data.households) {
-      hh.clearLayers();
-      data.households.features.forEach(function (f) {
-        var p = f.properties, c = f.geometry.coordinates;
-        L.circleMarker([c[1], c[0]], { radius: 4, weight: 1, color: "#fff", fillColor: p.c && p.c.length ? "#7048e8" : "#1971c2", fillOpacity: 0.9 })
-          .bindPopup(esc(p.a) + "<br>" + p.n + " people" + (p.c && p.c.length ? "<br>care: " + esc(p.c.join(", ")) : ""))
-          .addTo(hh);
-      });
-    }
-    cases.clearLayers();
-    var list = [];
-    data.reports.features.forEach(function (f) {
-      cases.addLayer(caseMarker(f));
-      list.push(caseItem(f.properties));
-    });
-    // A note being typed must survive the next poll: the list waits until it is sent.
-    if (!$("gg-cases").querySelector("form")) $("gg-cases").innerHTML = list.join("");
-    $("gg-case-count").textContent = "(" + data.reports.features.length + ")";
-    gg.shownAt = when;
-    document.body.setAttribute("data-households", String(data.households ? data.households.features.length : 0));
-    document.body.setAttribute("data-open-cases", String(data.reports.features.length));
-  }
-  /* The worker's own steps on a case, from the phone: accept (受理), feed back what was done
-   * (处置反馈, the reporter sees the note) and escalate (上报). Verification and closing are the
-   * center's (cases.STEPS); the server decides, this only offers what the status allows. */
-  var STEP_LABEL = { accept: "受理", resolve: "反馈", escalate: "上报", supervise: "督办" };
-  var NOTE_HINT = {
-    resolve: "处置情况（反映人可见）· what was done; the reporter sees this",
-    escalate: "上报原因 · why this needs the next level",
-    supervise: "督办要求 · what the center expects, by when",
-  };
-  function stepsFor(status) {
-    if (status === "dispatched") return ["accept", "resolve", "escalate"];
-    if (status === "in_progress") return ["resolve", "escalate"];
-    return [];
-  }
-  function caseItem(p) {
-    var acts = cfg.snapshot ? [] : stepsFor(p.status);
-    return '<li data-id="' + p.id + '" class="' + (p.overdue ? "late" : "") + '">' + esc(p.category_zh) +
-      " · " + esc(p.status) + " · due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") +
-      (p.due_soon ? ' <span class="gg-badge soon">临期</span>' : "") +
-      (p.supervised ? ' <span class="gg-badge">督办×' + p.supervised + "</span>" : "") +
-      (acts.length ? '<span class="gg-steps"><br>' + acts.map(function (a) {
-        return '<button type="button" data-step="' + a + '">' + STEP_LABEL[a] + "</button>";
-      }).join("") + "</span>" : "") + "</li>";
-  }
-  function postStep(id, action, note) {
-    return fetch("/api/v1/reports/" + id + "/steps", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ action: action, note: note }),
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (body) {
-        if (!r.ok) { var e = new Error(body.detail || "HTTP " + r.status); e.status = r.status; throw e; }
-        return body;
-      });
-    });
-  }
-  function sendStep(li, action, note) {
-    var id = li.getAttribute("data-id"), err = li.querySelector(".gg-step-err");
-    if (!err) { li.insertAdjacentHTML("beforeend", '<span class="gg-step-err"></span>'); err = li.querySelector(".gg-step-err"); }
-    var buttons = li.querySelectorAll("button");
-    buttons.forEach(function (b) { b.disabled = true; });
-    err.textContent = "…";
-    return postStep(id, action, note).then(function () {
-      gg.steps = (gg.steps || 0) + 1;
-      if ($("gg-step-msg")) $("gg-step-msg").textContent = "#" + id + " " + STEP_LABEL[action] + " ✓ " + hhmm(new Date());
-      li.setAttribute("data-done", action);
-      var form = li.querySelector("form");
-      if (form) form.remove();
-      return gg.refresh();
-    }, function (e) {
-      // The typed note stays in its box: offline it is sent again by the same button later.
-      err.textContent = e.status ? e.message : "离线，未提交：联网后再点一次 · offline, not sent: press again when connected";
-      buttons.forEach(function (b) { b.disabled = false; });
-    });
-  }
-  function initSteps(list) {
-    if (!list || cfg.snapshot) return;
-    list.addEventListener("click", function (e) {
-      var b = e.target.closest("button[data-step]");
-      if (!b) return;
-      var li = b.closest("li"), action = b.getAttribute("data-step");
-      if (!NOTE_HINT[action]) { sendStep(li, action, null); return; }
-      var open = li.querySelector("form");
-      if (open) { var same = open.getAttribute("data-step") === action; open.remove(); if (same) return; }
-      li.insertAdjacentHTML("beforeend", '<form class="gg-step-form" data-step="' + action + '">' +
-        '<textarea name="note" rows="3" maxlength="2000" required placeholder="' + esc(NOTE_HINT[action]) + '"></textarea>' +
-        '<button type="submit">提交' + STEP_LABEL[action] + "</button></form>");
-      var form = li.querySelector("form");
-      form.onsubmit = function (ev) { ev.preventDefault(); sendStep(li, action, form.note.value.trim()); };
-      form.note.focus();
-    });
-  }
-  /* "14:05", or "6月3日 14:05" when the data is not from today: old data must look old. */
-  function whenText(d) {
-    var t = ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
-    return d.toDateString() === new Date().toDateString() ? t : (d.getMonth() + 1) + "月" + d.getDate() + "日 " + t;
-  }
-  function net(state, when) {
-    var el = $("gg-net"), t = whenText(when);
-    var text = {
-      online: ["在线 · " + t + " 更新", "online: data fetched at " + t],
-      offline: ["离线 · 显示 " + t + " 的数据", "offline: showing data fetched at " + t],
-      signin: ["请重新登录 · 显示 " + t + " 的数据", "signed out: sign in again; showing data fetched at " + t],
-    }[state];
-    el.className = "gg-net " + (state === "online" ? "ok" : "bad");
-    el.textContent = text[0];
-    el.title = text[1];
-    el.setAttribute("data-net", state);
-  }
-  function pollWorker() {
-    gg.polls++;
-    return fetch(cfg.urls.worker_data, { cache: "no-store" }).then(function (r) {
-      if (r.status === 401 || r.status === 403) { net("signin", gg.shownAt); return; }
-      if (!r.ok) throw new Error(cfg.urls.worker_data + " -> " + r.status);
-      // Only copies kept by the service worker carry this header: no header, fresh from the server.
-      var kept = cfg.offline && r.headers.get(cfg.offline.fetchedHeader);
-      var when = new Date(kept || r.headers.get("Date") || Date.now());
-      return r.json().then(function (data) {
-        // A kept copy older than what is on screen (the page itself was newer) is not shown.
-        if (!kept || when >= gg.shownAt) showWorker(data, when);
-        net(kept ? "offline" : "online", kept ? gg.shownAt : when);
-      });
-    }).catch(function () {
-      gg.errors++;
-      net("offline", gg.shownAt);
-    });
-  }
-  function initOffline() {
-    var sw = navigator.serviceWorker;
-    if (!cfg.offline || cfg.snapshot || !sw) return;
-    // Copies older versions of this page left in localStorage (never read back): not kept.
-    try { localStorage.removeItem("gisgrid:worker:" + cfg.urls.worker_data); } catch (e) { /* none */ }
-    sw.register(cfg.offline.serviceWorker, { scope: cfg.offline.scope }).catch(function (e) { gg.offlineError = String(e); });
-    sw.ready.then(function (reg) {
-      // This page may have loaded before the service worker existed: ask it to keep a copy.
-      var channel = new MessageChannel();
-      channel.port1.onmessage = function (e) {
-        gg.offlineReady = e.data.type === "kept";
-        document.body.setAttribute("data-offline-ready", gg.offlineReady ? "1" : "0");
-      };
-      reg.active.postMessage({ type: "keep", urls: [location.href.split("#")[0]] }, [channel.port2]);
-    });
-    var form = $("gg-signout"), off = cfg.offline;
-    form.addEventListener("submit", function (e) {
-      // Clear this phone's copy first: sign-out must clear it even when the network is down
-      // (the server's Clear-Site-Data answer cannot arrive then).
-      e.preventDefault();
-      var forget = window.caches ? caches.delete(off.personalCache) : Promise.resolve();
-      forget.catch(function () {}).then(function () {
-        return fetch(form.action, { method: "POST", credentials: "same-origin", redirect: "manual" });
-      }).then(function () { location.replace("/login"); }, function () {
-        // No network: the session cannot end now. Leave a mark so the service worker (or the
-        // sign-in page) ends it first thing online, then show this page's "no copy here".
-        var mark = window.caches ? caches.open(off.signoutCache).then(function (c) {
-          return c.put(off.signoutUrl, new Response(""));
-        }) : Promise.resolve();
-        mark.catch(function () {}).then(function () { location.reload(); });
-      });
-    });
-  }
   /* The phone bar wraps to two or three rows depending on the screen and the status text:
    * keep Leaflet's scale and attribution just above it, whatever its height. */
   function keepAboveBar() {
@@ -439,33 +123,8 @@
     if (window.ResizeObserver) new ResizeObserver(place).observe(bar);
     else window.addEventListener("resize", place);
   }
-  function initWorker() {
-    keepAboveBar();
-    var fetched = cfg.fetchedAt ? new Date(cfg.fetchedAt) : new Date();
-    showWorker(cfg.initial, fetched);
-    // A page older than two polls came from the service worker's copy (or the network is
-    // down): say so now and try for fresher data at once instead of in pollSeconds.
-    var stale = !navigator.onLine || Date.now() - fetched.getTime() > 2 * cfg.pollSeconds * 1000;
-    net(stale ? "offline" : "online", fetched);
-    if (stale && !cfg.snapshot) pollWorker();
-    initOffline();
-    initSteps($("gg-cases"));
-    window.addEventListener("offline", function () { net("offline", gg.shownAt); });
-    window.addEventListener("online", pollWorker);
-    gg.refresh = pollWorker;
-    $("gg-locate").onclick = function () {
-      if (!navigator.geolocation) { $("gg-net").textContent = "no GPS on this device"; return; }
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        var me = window[cfg.me], ll = [pos.coords.latitude, pos.coords.longitude];
-        me.clearLayers();
-        L.circle(ll, { radius: pos.coords.accuracy, weight: 1, color: "#1c7ed6", fillOpacity: 0.1 }).addTo(me);
-        L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: "#1c7ed6", fillOpacity: 1 }).addTo(me);
-        window[cfg.map].setView(ll, Math.max(window[cfg.map].getZoom(), 16));
-        gg.located = ll;
-      }, function (err) { $("gg-net").textContent = "location: " + err.message; }, { enableHighAccuracy: true, timeout: 15000 });
-    };
-    if (!cfg.snapshot) setInterval(pollWorker, cfg.pollSeconds * 1000);
-  }
+  gg.keepAboveBar = keepAboveBar;
+  gg.esc = esc;
 
   /* Planner: balance colouring and the generation switcher. */
   function initPlanner() {
@@ -666,101 +325,6 @@
     };
   }
 
-  /* Residents: tap the map (or use GPS) to place the problem, choose what, send. The report
-   * carries an Idempotency-Key made once per report, so pressing Send again after a dropped
-   * connection can never file it twice; the answer is the number to follow it by. */
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
-    return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
-  }
-  /* This phone's own reports, kept on the phone only (the follow-up links carry the receipt
-   * that lets the reporter rate the outcome): nothing about them is stored server-side. */
-  var MINE = "gisgrid:my-reports";
-  function mine() { try { return JSON.parse(localStorage.getItem(MINE) || "[]"); } catch (e) { return []; } }
-  function remember(r) {
-    var list = mine().filter(function (x) { return x.id !== r.id; });
-    list.unshift(r);
-    try { localStorage.setItem(MINE, JSON.stringify(list.slice(0, 20))); } catch (e) { /* full: keep the page's link */ }
-    showMine();
-  }
-  function showMine() {
-    var el = $("gg-mine"), list = mine();
-    if (!el) return;
-    el.innerHTML = list.length ? "我提交的 · my reports: " + list.map(function (r) {
-      return '<a href="' + esc(r.url) + '">#' + r.id + "</a> " + esc((r.what || "").split(" · ")[0]);
-    }).join(" · ") : "";
-  }
-  function initResident() {
-    showMine();
-    var map = window[cfg.map], pick = window[cfg.pick], form = $("gg-report");
-    var where = $("gg-where"), result = $("gg-result"), send = $("gg-send");
-    var point = null, key = null;
-    keepAboveBar();
-    function place(lat, lon, accuracy) {
-      point = { lon: lon, lat: lat };
-      pick.clearLayers();
-      if (accuracy) L.circle([lat, lon], { radius: accuracy, weight: 1, fillOpacity: 0.1 }).addTo(pick);
-      L.marker([lat, lon]).addTo(pick);
-      where.textContent = "已选地点 · place: " + lat.toFixed(5) + ", " + lon.toFixed(5);
-      where.className = "gg-note ok";
-      key = null;  // another place is another report
-      document.body.setAttribute("data-picked", "1");
-    }
-    map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng); });
-    // The grid layer sits on top: a tap on a grid must place the point too.
-    if (cfg.grids && window[cfg.grids]) window[cfg.grids].on("click", function (e) { place(e.latlng.lat, e.latlng.lng); });
-    $("gg-locate").onclick = function () {
-      if (!navigator.geolocation) { where.textContent = "这台设备没有定位 · no GPS here: tap the map"; return; }
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        place(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
-        map.setView([pos.coords.latitude, pos.coords.longitude], Math.max(map.getZoom(), 16));
-      }, function (err) { where.textContent = "定位失败 · location: " + err.message + " (tap the map)"; },
-      { enableHighAccuracy: true, timeout: 15000 });
-    };
-    function say(ok, html) {
-      result.className = ok ? "ok" : "bad";
-      result.innerHTML = html;
-      if (result.scrollIntoView) result.scrollIntoView({ block: "nearest" });
-    }
-    form.addEventListener("input", function () { key = null; });  // changed text: a new report
-    form.onsubmit = function (e) {
-      e.preventDefault();
-      if (!point) { say(false, "请先在地图上点选地点 · tap the map where the problem is first"); return; }
-      if (!form.service_code.value) { say(false, "请选择类别 · choose what kind of problem"); return; }
-      if (!form.description.value.trim()) { say(false, "请描述问题 · say what is wrong"); return; }
-      key = key || newKey();
-      send.disabled = true;
-      say(true, "正在提交… · sending…");
-      fetch(cfg.urls.file, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
-        body: JSON.stringify({
-          service_code: form.service_code.value, lon: point.lon, lat: point.lat, crs: "wgs84",
-          description: form.description.value.trim(), address: form.address.value.trim() || null,
-          phone: form.phone.value.trim() || null,
-        }),
-      }).then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (b) {
-          if (!r.ok) { say(false, esc(b.detail || "HTTP " + r.status)); return; }
-          var grid = b.grid ? esc(b.grid.name) : "—";
-          var due = b.due_at ? new Date(b.due_at).toLocaleString() : "—";
-          remember({ id: b.id, url: b.follow_url || b.track_url, what: form.service_code.selectedOptions[0].text, at: new Date().toISOString() });
-          say(true, "已提交，编号 · filed as <a id=\"gg-track\" href=\"" + esc(b.follow_url || b.track_url) + "\">#" + b.id + "</a><br>" +
-            "交给 · sent to: " + grid + "<br>时限 · due by: " + esc(due) +
-            (b.duplicate_of ? "<br>已有人反映同一问题（#" + b.duplicate_of + "），一并办理 · already reported, handled together" : "") +
-            "<br>记下编号可查询进度 · keep the number to follow it");
-          gg.filed = b.id;
-          document.body.setAttribute("data-filed", String(b.id));
-          form.description.value = "";
-          key = null;
-        });
-      }, function () {
-        // Nothing heard back: it may or may not have arrived. The same key makes a retry safe.
-        say(false, "网络不稳，未确认提交 · no answer from the server: press Send again (it will not be filed twice)");
-      }).then(function () { send.disabled = false; });
-    };
-  }
-
   /* A GCJ-02 basemap is offset from WGS84 by up to ~600 m in China. Overlays stay WGS84 (so
    * GPS and the database agree) and the basemap pane is shifted by the offset at the view
    * centre, recomputed on every move: within one screen the offset varies by well under a
@@ -805,19 +369,30 @@
     shift();
   }
 
-  /* Fit the unit beside (desktop) or above (phone) the panel rather than under it. */
+  /* Fit the unit beside the panel rather than under it, on whichever side of the map the
+   * panel lies (a bottom sheet on a phone, a side panel on a desktop). A panel that would
+   * leave less than 120 px of map is ignored rather than asking Leaflet for a negative view
+   * (that gave "Invalid LatLng (NaN, NaN)" on a 1280x720 desktop). */
   function fitBesidePanel(map) {
+    if (!cfg.bbox) return;
     var panel = document.querySelector(".gg-panel, .gg-bar");
-    if (!panel || !cfg.bbox) return;
-    var b = cfg.bbox, r = panel.getBoundingClientRect();
-    var narrow = window.innerWidth < 600 || panel.className === "gg-bar";
-    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
-      paddingTopLeft: [10, 10],
-      paddingBottomRight: narrow ? [10, r.height + 10] : [r.width + 20, 10],
-      animate: false,
-    });
+    var b = cfg.bbox, tl = [10, 10], br = [10, 10], size = map.getSize();
+    if (panel && panel.offsetParent !== null) {
+      var r = panel.getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
+      var overlapX = Math.min(r.right, m.right) - Math.max(r.left, m.left);
+      var overlapY = Math.min(r.bottom, m.bottom) - Math.max(r.top, m.top);
+      if (overlapX > 0 && overlapY > 0) {
+        if (r.width >= m.width * 0.8) {  // across the map: above or below it
+          if (r.top + r.height / 2 > m.top + m.height / 2) br[1] += m.bottom - r.top;
+          else tl[1] += r.bottom - m.top;
+        } else if (r.left + r.width / 2 < m.left + m.width / 2) tl[0] += r.right - m.left;
+        else br[0] += m.right - r.left;
+      }
+      if (size.x - tl[0] - br[0] < 120 || size.y - tl[1] - br[1] < 120) { tl = [10, 10]; br = [10, 10]; }
+    }
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
     var ctrl = cfg.control && window[cfg.control];
-    if (ctrl && narrow) ctrl.collapse();
+    if (ctrl && window.innerWidth < 600) ctrl.collapse();
   }
 
   function init() {
@@ -826,10 +401,10 @@
     document.body.classList.add("gg-" + cfg.page);
     fitBesidePanel(map);
     initBasemapShift(map);
-    if (cfg.page === "center") initCenter();
-    else if (cfg.page === "worker") initWorker();
+    // A page with its own script (worker.js, wall.js, resident.js) registered itself in
+    // gg.pages (= window.gisgridPages), before or after this file loaded.
+    if (gg.pages[cfg.page]) gg.pages[cfg.page](gg);
     else if (cfg.page === "planner") initPlanner();
-    else if (cfg.page === "resident") initResident();
     gg.ready = true;
     document.body.setAttribute("data-gisgrid-ready", "1");
   }

@@ -1,0 +1,2 @@
+-- Whether a username is taken.
+SELECT 1 FROM account WHERE username = :u

@@ -1,0 +1,2 @@
+-- Whether a generation name is taken.
+SELECT 1 FROM generation WHERE name = :n

@@ -1,0 +1,2 @@
+-- A generation's id by name.
+SELECT id FROM generation WHERE name = :n

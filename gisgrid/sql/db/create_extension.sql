@@ -1,0 +1,2 @@
+-- An extension the service needs; the name is composed as a quoted identifier.
+CREATE EXTENSION IF NOT EXISTS {extension}

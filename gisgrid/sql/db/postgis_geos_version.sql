@@ -1,0 +1,2 @@
+-- The GEOS version PostGIS runs on, for /healthz.
+SELECT postgis_geos_version()

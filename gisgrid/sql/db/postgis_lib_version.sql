@@ -1,0 +1,2 @@
+-- PostGIS's version, for /healthz.
+SELECT postgis_lib_version()

@@ -1,0 +1,2 @@
+-- The PROJ version PostGIS runs on, for /healthz.
+SELECT postgis_proj_version()

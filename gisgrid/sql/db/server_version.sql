@@ -1,0 +1,2 @@
+-- PostgreSQL's version, for /healthz.
+SHOW server_version

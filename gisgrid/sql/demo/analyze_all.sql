@@ -1,0 +1,2 @@
+-- Fresh statistics for the whole database after a bulk load.
+ANALYZE

@@ -1,0 +1,2 @@
+-- The fixes of the given tracks.
+DELETE FROM patrol_fix WHERE track_id = ANY(:ids)

@@ -1,0 +1,2 @@
+-- The county itself.
+DELETE FROM admin_unit WHERE code = :c

@@ -1,0 +1,2 @@
+-- The scratch table is emptied, not dropped, when a transaction plans twice.
+TRUNCATE route_legs

@@ -1,0 +1,2 @@
+-- The stored hash of a key, by name.
+SELECT key_hash FROM api_key WHERE name = :n

@@ -1,0 +1,2 @@
+-- One report as the intake answer shows it.
+SELECT * FROM report_view WHERE id = :id

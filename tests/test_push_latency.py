@@ -1,0 +1,68 @@
+"""Push, measured in Chromium: a report's POST to its marker on the town's wall and to the case
+on the grid worker's phone, over 20 reports (p50/p95 printed; bench/README.md records them
+beside the old polling, measured by `./run bench push`). No timing is asserted here: the
+machine is shared; what is asserted is that every report arrives by push, long before a poll."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser
+from sqlalchemy import Engine, text
+
+from bench.push_latency import Setup, measure, summary
+from gisgrid.access import accounts
+from gisgrid.reports import api_keys
+
+PASSWORD = "push latency password"
+
+
+@pytest.fixture(scope="module")
+def setup(engine: Engine, server: str) -> Iterator[Setup]:
+    tag = uuid.uuid4().hex[:8]
+    operator, worker, key_name = f"t-push-o-{tag}", f"t-push-w-{tag}", f"t-push-{tag}"
+    with engine.begin() as conn:
+        grid = conn.execute(
+            text(
+                "SELECT g.code FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE '441226%' "
+                "AND (SELECT count(*) FROM household h WHERE h.grid_id = g.id) > 60 "
+                "ORDER BY g.code LIMIT 1 OFFSET 7"
+            )
+        ).scalar_one()
+        points = conn.execute(
+            text(
+                "SELECT ST_X(h.geom), ST_Y(h.geom) FROM household h JOIN grid g "
+                "ON g.id = h.grid_id WHERE g.code = :g ORDER BY h.id LIMIT 20"
+            ),
+            {"g": grid},
+        ).all()
+        accounts.create_account(conn, operator, PASSWORD, "town_operator", grid[:9])
+        accounts.create_account(conn, worker, PASSWORD, "grid_worker", grid)
+        key = api_keys.create_key(conn, key_name)
+    yield Setup(
+        server=server,
+        api_key=key,
+        town=grid[:9],
+        grid=grid,
+        operator=(operator, PASSWORD),
+        worker=(worker, PASSWORD),
+        points=[(float(x), float(y)) for x, y in points],
+    )
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM report WHERE description LIKE '推送延迟测量%'"))
+        conn.execute(text("DELETE FROM api_key WHERE name = :n"), {"n": key_name})
+        names = [operator, worker]
+        ids = "(SELECT id FROM account WHERE username = ANY(:n))"
+        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"n": names})
+        conn.execute(text("DELETE FROM account WHERE username = ANY(:n)"), {"n": names})
+
+
+def test_reports_reach_the_wall_and_the_phone_by_push(browser: Browser, setup: Setup) -> None:
+    got = measure(browser, setup, "push", n=20)
+    print(f"\npush, POST -> wall marker: {summary(got['wall'])}")
+    print(f"push, POST -> phone case:  {summary(got['phone'])}")
+    # Arrived by push, not by the next poll (the wall polls every 3 s, the phone every 30 s).
+    assert max(got["phone"]) < 10_000
+    assert len(got["wall"]) == len(got["phone"]) == 20

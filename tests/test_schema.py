@@ -1,0 +1,126 @@
+"""models.py and the migrations describe one schema: Alembic's autogenerate finds no difference.
+
+A fresh database is migrated to every head (as `gisgrid migrate` does) and compared with
+`models.Base.metadata`: tables, columns, types, nullability, server defaults, indexes (spatial
+ones included, through GeoAlchemy2's Alembic helpers), unique and foreign keys. Then what
+autogenerate does not compare: constraint and index names, ON DELETE rules and enum labels.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from geoalchemy2 import alembic_helpers
+from psycopg import sql as pgsql
+from sqlalchemy import Connection, ForeignKeyConstraint, UniqueConstraint, create_engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from gisgrid.db import libpq_url, migrate
+from gisgrid.models import Base
+
+
+@pytest.fixture(scope="module")
+def migrated(database_url: str) -> Iterator[Connection]:
+    """A connection to a database made empty for this test and migrated to all heads."""
+    url = make_url(database_url)
+    name = f"{url.database}_schema_{os.getpid()}"
+    fresh = url.set(database=name).render_as_string(hide_password=False)
+
+    def admin(statement: str) -> None:
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as c:
+            c.execute(pgsql.SQL(statement).format(pgsql.Identifier(name)))  # type: ignore[arg-type]
+
+    admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    admin("CREATE DATABASE {}")
+    engine = create_engine(fresh, poolclass=NullPool)
+    try:
+        migrate(fresh)
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+        admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+
+def _extension_tables(conn: Connection) -> set[str]:
+    # Tables an extension owns (PostGIS's spatial_ref_sys and the like): not the project's schema.
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid "
+        "WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e' AND c.relkind = 'r'"
+    )
+    return {r[0] for r in rows}
+
+
+def test_models_match_the_migrations(migrated: Connection) -> None:
+    owned = _extension_tables(migrated)
+    assert "spatial_ref_sys" in owned  # the filter below has something to leave out
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table" and reflected and name in owned:
+            return False
+        return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
+
+    context = MigrationContext.configure(
+        migrated,
+        opts={
+            "include_object": include,
+            "render_item": alembic_helpers.render_item,
+            "compare_type": True,
+            "compare_server_default": True,
+        },
+    )
+    diff = compare_metadata(context, Base.metadata)
+    assert not diff, "models.py and the migrations differ:\n" + "\n".join(map(repr, diff))
+
+
+def _names(conn: Connection) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """(as the database has them, as models.py declares them): constraint and index names."""
+    insp = inspect(conn)
+    db: set[tuple[Any, ...]] = set()
+    model: set[tuple[Any, ...]] = set()
+    for t in Base.metadata.tables.values():
+        db.add((t.name, "pk", insp.get_pk_constraint(t.name)["name"]))
+        model.add((t.name, "pk", t.primary_key.name))
+        for fk in insp.get_foreign_keys(t.name):
+            rule = (fk.get("options") or {}).get("ondelete")
+            db.add((t.name, "fk", fk["name"], tuple(fk["constrained_columns"]), rule))
+        for uq in insp.get_unique_constraints(t.name):
+            db.add((t.name, "uq", uq["name"], tuple(uq["column_names"])))
+        for ix in insp.get_indexes(t.name):
+            if "duplicates_constraint" not in ix:
+                db.add((t.name, "ix", ix["name"], tuple(ix["column_names"])))
+        for c in t.constraints:
+            cols = tuple(col.name for col in c.columns)
+            if isinstance(c, ForeignKeyConstraint):
+                model.add((t.name, "fk", c.name, cols, c.ondelete))
+            elif isinstance(c, UniqueConstraint):
+                model.add((t.name, "uq", c.name, cols))
+        for ix in t.indexes:
+            model.add((t.name, "ix", ix.name, tuple(col.name for col in ix.columns)))
+    return db, model
+
+
+def test_names_and_rules_match_the_migrations(migrated: Connection) -> None:
+    db, model = _names(migrated)
+    assert len(db) > 50
+    assert db == model, f"only in the database: {sorted(db - model)}; only in models.py: " + str(
+        sorted(model - db)
+    )
+
+
+def test_enum_labels_match_the_migrations(migrated: Connection) -> None:
+    db = {e["name"]: e["labels"] for e in inspect(migrated).get_enums()}
+    model = {
+        c.type.name: list(c.type.enums)
+        for t in Base.metadata.tables.values()
+        for c in t.columns
+        if hasattr(c.type, "enums")
+    }
+    assert db == model
