@@ -65,6 +65,16 @@ def test_the_service_logs_through_it_and_serve_turns_uvicorns_off(
     seen: dict[str, Any] = {}
     # _serve hands the app its database through the environment: restored after the test.
     monkeypatch.setenv("GISGRID_DATABASE_URL", "postgresql://nowhere/x")
-    monkeypatch.setattr("uvicorn.run", lambda *a, **kw: seen.update(kw))
+    # _serve builds a uvicorn.Config and runs a Server on it: both stand-ins here.
+    monkeypatch.setattr("uvicorn.Config", lambda *a, **kw: kw)
+
+    class Server:
+        def __init__(self, config: dict[str, Any]) -> None:
+            seen.update(config)
+
+        def run(self) -> None:
+            seen["ran"] = True
+
+    monkeypatch.setattr("uvicorn.Server", Server)
     cli._serve(Settings(), "postgresql://nowhere/x", "127.0.0.1", 8000)
-    assert seen["access_log"] is False and seen["factory"] is True
+    assert seen["access_log"] is False and seen["factory"] is True and seen["ran"]

@@ -1,4 +1,4 @@
-"""Mapbox vector tiles (ST_AsMVT) for grids, households and reports."""
+"""Mapbox vector tiles (ST_AsMVT): the service's own basemap, grids, households and reports."""
 
 from __future__ import annotations
 
@@ -8,14 +8,45 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.deps import DbDep
+from api.params import MAX_INT, GenerationQ
 from api.security import PrincipalDep
 from gisgrid.access.accounts import REGISTER_READERS, Role
-from gisgrid.mapdata import tiles
+from gisgrid.mapdata import basemap, tiles
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 MVT_B = MVT.encode()
+
+
+@router.get(
+    "/tiles/basemap/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+async def get_basemap_tile(
+    request: Request,
+    db: DbDep,
+    z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    v: Annotated[str | None, Query(description="basemap version (pages put it in the URL)")] = None,
+) -> Response:
+    """The service's own basemap: water, green, waterways, buildings, roads, unit boundaries.
+
+    Public (a picture of the place, nothing personal). With `v` (the version a page was given)
+    the tile never changes and is cached for a year; without it, for five minutes.
+    """
+    cache: tiles.TileCache = request.app.state.tile_cache
+    stamp = v or "current"
+    data = basemap.cached_tile(cache, stamp, z, x, y) if v else None
+    hit = data is not None
+    if data is None:
+        data = await db.run_engine(basemap.build_tile, cache, stamp, z, x, y)
+    policy = "public, max-age=31536000, immutable" if v else "public, max-age=300"
+    headers = {"Cache-Control": policy, "X-Tile-Cache": "hit" if hit else "miss"}
+    return Response(data, media_type=MVT, headers=headers)
 
 
 @router.get(
@@ -25,14 +56,13 @@ MVT_B = MVT.encode()
 )
 async def get_tile(
     request: Request,
+    db: DbDep,
     who: PrincipalDep,
     layer: Annotated[str, Path(description="grids, households or reports")],
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
-    generation: Annotated[
-        int | None, Query(description="grid generation id (grids only; default: current)")
-    ] = None,
+    x: Annotated[int, Path(ge=0, le=MAX_INT)],
+    y: Annotated[int, Path(ge=0, le=MAX_INT)],
+    generation: GenerationQ = None,
 ) -> Response:
     """One vector tile. Grid tiles of a named generation never change and are cached long."""
     if layer != "grids":
@@ -54,9 +84,11 @@ async def get_tile(
     # A cache hit needs no connection at all: that is what makes warm grid tiles cheap.
     tile = tiles.cached_tile(cache, layer, z, x, y, gen)
     if tile is None:
-        # Misses take one round trip on the async pool; hits need no connection at all.
+        # Misses take one round trip on the async pool (no thread), inside a database slot like
+        # every other query, so a flood of cold tiles cannot starve the reports of connections.
         pool = request.app.state.intake_pool
-        tile = await tiles.build_tile_async(pool, cache, layer, z, x, y, gen, who.scope)
+        async with db.gate.slot():
+            tile = await tiles.build_tile_async(pool, cache, layer, z, x, y, gen, who.scope)
     return _response(tile, layer, pinned=generation is not None)
 
 

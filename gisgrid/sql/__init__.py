@@ -55,6 +55,12 @@ def scalar(conn: Connection, name: str, /, **params: Any) -> Any:
     return execute(conn, name, **params).scalar()
 
 
+def frame(conn: Connection, name: str, /, **params: Any) -> pd.DataFrame:
+    """The rows of statement `name` as a DataFrame (columns as the statement names them)."""
+    res = execute(conn, name, **params)
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
 @cache
 def pyformat(name: str) -> str:
     """Statement `name` in psycopg's own style (`%(name)s`), compiled by SQLAlchemy once."""
