@@ -67,10 +67,10 @@ def _load() -> tuple[dict[str, Any], float]:
         county = COUNTY + "000000"
         gen = sql.first(conn, "redraw/current_generation", county=county)
         assert gen is not None
-        villages = blockmod.frame(conn, "redraw/unit_villages", prefix=COUNTY)["code"].tolist()
+        villages = sql.frame(conn, "redraw/unit_villages", prefix=COUNTY)["code"].tolist()
         vbs = blockmod.village_blocks(conn, gen["id"], villages)
-        hh = blockmod.frame(conn, "redraw/plan_households", villages=villages)
-        rp = blockmod.frame(conn, "redraw/plan_reports", villages=villages)
+        hh = sql.frame(conn, "redraw/plan_households", villages=villages)
+        rp = sql.frame(conn, "redraw/plan_reports", villages=villages)
     blockmod.count_in_blocks(vbs, hh, rp)
     engine.dispose()
     return vbs, time.perf_counter() - t0
