@@ -50,7 +50,7 @@ def test_planner_runs_balance_edits_and_publishes(
     page.goto(f"{server}/maps/planner?unit={fx.TOWN}", wait_until="load")
     page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
     # Chinese labels first, controls big enough for a finger.
-    assert page.text_content("#gg-plan-run") == "运行 · Run"
+    assert page.text_content("#gg-plan-run") == "运行"
     for sel in ("#gg-plan-run", "#gg-band-min", "#gg-plan-mode", "#gg-plan-unit"):
         box = page.locator(sel).bounding_box()
         assert box and box["height"] >= 44, (sel, box)
@@ -73,11 +73,11 @@ def test_planner_runs_balance_edits_and_publishes(
     first.click()
     page.click("#gg-edit-split")
     page.wait_for_function("document.body.getAttribute('data-plan-edits') === '1'")
-    assert "refused" not in (page.text_content("#gg-plan-msg") or "")
+    assert "未执行" not in (page.text_content("#gg-plan-msg") or "")
     assert page.locator("#gg-plan-table tbody tr").count() == rows.count()
     page.click("#gg-plan-impact")
     page.wait_for_function("document.body.getAttribute('data-plan-impact') === '1'")
-    assert "households changing grid" in (page.text_content("#gg-plan-impact-out") or "")
+    assert "变更网格的住户" in (page.text_content("#gg-plan-impact-out") or "")
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "redraw-planner-1920.png"))
     page.click("#gg-plan-publish")
