@@ -378,8 +378,8 @@ def planner_page(data: PageData, basemap: Basemap, *, switch_url: str | None = N
             f'<select id="gg-generation">{gens}</select></label>'
             f'<p class="gg-figures">{w("figures", **figures)}</p>'
             '<div id="gg-legend" class="gg-legend"></div>'
-            f'<p class="gg-note">{w("colour_note")} {_esc(t(lang, "common.generated_note"))}</p>'
-            + _redraw_panel(lang, data.redraw)
+            f'<p id="gg-colour-note" class="gg-note">{w("colour_note")} '
+            f"{_esc(t(lang, 'common.generated_note'))}</p>" + _redraw_panel(lang, data.redraw)
         )
     )
     _fig(m).html.add_child(

@@ -147,7 +147,7 @@
   function initRedraw() {
     var map = window[cfg.map], base = cfg.redraw.plans;
     var T = window.gisgridBase.T;
-    var st = { plan: null, selected: [], layer: null, diff: null, blocks: null, block: null, moving: false, current: null };
+    var st = { plan: null, selected: [], layer: null, diff: null, blocks: null, block: null, moving: false, current: null, fitted: null };
     gg.redraw = st;
     /* The catalogue's text escaped, each value escaped and in bold. */
     function Tb(key, params) {
@@ -187,7 +187,7 @@
       document.querySelectorAll("#gg-plan-table tbody tr").forEach(function (tr) {
         tr.classList.toggle("gg-sel", st.selected.indexOf(tr.getAttribute("data-code")) >= 0);
       });
-      say("gg-plan-msg", st.selected.length ? T("planner.selected", { codes: st.selected.join("、") }) : "");
+      say("gg-plan-msg", st.selected.length ? T("planner.selected", { codes: st.selected.join(T("planner.list_sep")) }) : "");
     }
     gg.selectGrid = select;
     function pp(v) { return v == null ? "–" : (+v).toFixed(2); }
@@ -207,6 +207,8 @@
       // so each draft grid is read against the lines people know today.
       var cur = window[cfg.grids];
       if (cur && cur.setStyle) cur.setStyle({ fillOpacity: 0, opacity: 0 });
+      // Their colours are gone from the map, so is the legend that explained them.
+      $("gg-legend").hidden = $("gg-colour-note").hidden = true;
       if (cur && cur.toGeoJSON && !st.current) {
         st.current = L.geoJSON(cur.toGeoJSON(), {
           interactive: false,
@@ -214,6 +216,12 @@
         });
       }
       if (st.current) { map.removeLayer(st.current); st.current.addTo(map); }
+      // A new draft (a village of a town, say) is brought into view beside the panel once;
+      // edits and reloads of the same plan leave the view where the planner put it.
+      if (st.fitted !== plan.id && st.layer.getBounds().isValid()) {
+        st.fitted = plan.id;
+        fitBesidePanel(map, st.layer.getBounds());
+      }
       var t = plan.summary.totals || {};
       $("gg-plan-totals").innerHTML = Tb("planner.totals", {
         grids: t.grids, in_band: t.grids_in_band, worst: t.worst_deviation, pp: pp(t.mean_polsby_popper), moved: t.households_moved,
@@ -327,7 +335,7 @@
           Tb("planner.impact_households", { n: r.households_changing_grid, total: r.households }) + "<br>" +
           Tb("planner.impact_cases", { n: r.open_cases_changing_grid, total: r.open_cases }) + "<br>" +
           esc(T("planner.impact_lineage", { list: lin })) +
-          (r.grids_without_staff.length ? "<br>" + esc(T("planner.impact_no_staff", { grids: r.grids_without_staff.join("、") })) : "");
+          (r.grids_without_staff.length ? "<br>" + esc(T("planner.impact_no_staff", { grids: r.grids_without_staff.join(T("planner.list_sep")) })) : "");
         $("gg-plan-impact-out").className = "gg-note";
         document.body.setAttribute("data-plan-impact", "1");
       }).catch(function (e) { say("gg-plan-impact-out", T("planner.refused", { detail: e.message }), true); });
@@ -394,8 +402,8 @@
    * panel lies (a bottom sheet on a phone, a side panel on a desktop). A panel that would
    * leave less than 120 px of map is ignored rather than asking Leaflet for a negative view
    * (that gave "Invalid LatLng (NaN, NaN)" on a 1280x720 desktop). */
-  function fitBesidePanel(map) {
-    if (!cfg.bbox) return;
+  function fitBesidePanel(map, bounds) {
+    if (!cfg.bbox && !bounds) return;
     var panel = document.querySelector(".gg-panel, .gg-bar");
     var b = cfg.bbox, tl = [10, 10], br = [10, 10], size = map.getSize();
     if (panel && panel.offsetParent !== null) {
@@ -411,7 +419,8 @@
       }
       if (size.x - tl[0] - br[0] < 120 || size.y - tl[1] - br[1] < 120) { tl = [10, 10]; br = [10, 10]; }
     }
-    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
+    map.fitBounds(bounds || [[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
+    if (bounds) return;
     var ctrl = cfg.control && window[cfg.control];
     if (ctrl && window.innerWidth < 600) ctrl.collapse();
   }
