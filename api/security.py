@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
-import json
 import logging
 import re
 import threading
@@ -20,6 +19,7 @@ from fastapi.security import OAuth2PasswordBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.capacity import ASYNC_POOL_ERRORS, pool_errors
+from api.errors import send_refusal
 from gisgrid.access import accounts, audit
 from gisgrid.errors import (
     DatabaseUnavailable,
@@ -366,23 +366,7 @@ class BodyLimit:
             "endpoint; nothing was stored (split a big upload into several)"
         )
         # Open311 clients read errors as the spec's list of {code, description}.
-        shaped: object = (
-            [{"code": 413, "description": said}]
-            if path.startswith("/open311/")
-            else {"detail": said, "error": "PayloadTooLarge"}
-        )
-        body = json.dumps(shaped).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_refusal(send, path, 413, "PayloadTooLarge", said)
 
 
 async def _record_write(request: Request, status: int) -> None:
@@ -466,18 +450,7 @@ class SameOrigin:
             f" is refused: this service takes writes signed in by its cookie only from its own "
             f"pages ({own}); programs send Authorization: Bearer <token>"
         )
-        body = json.dumps({"detail": message, "error": "CrossOrigin"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_refusal(send, scope["path"], 403, "CrossOrigin", message)
 
 
 def content_security_policy(basemap_url: str | None) -> str:
