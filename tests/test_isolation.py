@@ -76,15 +76,18 @@ def test_a_later_test_sees_none_of_it(
     r = own_http.get("/open311/v2/requests.json", params={"service_code": "ZZ03"})
     assert r.status_code == 200 and MARK not in r.text
     databases.settle()  # the first test's own database is dropped in the background
-    assert WRITTEN["own"] and WRITTEN["own"] not in databases.cluster.names(databases.prefix)
+    if "own" in WRITTEN:  # (unless this test was picked to run alone)
+        assert WRITTEN["own"] not in databases.cluster.names(databases.prefix)
 
 
 def test_what_a_module_commits_stays_in_its_copy(
-    conn: Connection, engine: Engine, databases: Databases, template: str
+    engine: Engine, databases: Databases, template: str
 ) -> None:
-    # Later tests of this module see the module's commits (a module's fixtures build on them)...
-    assert _marks(conn, " module") == 1
-    # ...but the next module starts from a fresh copy of the template, which has none of them.
+    with engine.begin() as c:
+        api_keys.create_key(c, f"{MARK} module, committed again")
+    with engine.connect() as c:
+        assert _marks(c, " module") >= 1  # the later tests of this module would see it...
+    # ...but the next module starts from a fresh copy of the template, which has none of it.
     fresh = databases.copy(template, "check")
     try:
         assert databases.setup(fresh, _count_in) == 0
