@@ -4,7 +4,6 @@ county, make one edit, read the impact, publish; `locate` then answers with the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -45,11 +44,9 @@ def _english_on(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def county(engine: Engine, demo_county: str) -> Iterator[dict[str, Any]]:
+def county(engine: Engine, demo_county: str) -> dict[str, Any]:
     """The tiny test county for this module (the page publishes a generation of it)."""
-    made = fx.make_county(engine)
-    yield made
-    fx.drop_county(engine)
+    return fx.make_county(engine)
 
 
 def test_planner_runs_balance_edits_and_publishes(
