@@ -50,7 +50,12 @@ end
 
 # One client sends everything here: the per-client intake limit (60 a minute) would turn all but
 # the first requests into 429s, which is not what this measures.
-DIFFERS = {"GISGRID_RATE_LIMIT_INTAKE": ("100000000", "one bench client sends every report")}
+# The limits are still counted (the dependency runs); only their ceilings are out of reach.
+DIFFERS = {
+    "GISGRID_RATE_LIMIT_INTAKE": ("100000000", "one bench client sends every report"),
+    "GISGRID_RATE_LIMIT_INTAKE_KEY": ("100000000", "under one API key"),
+    "GISGRID_RATE_LIMIT_INTAKE_ADDRESS": ("100000000", "from one address"),
+}
 
 
 def _check_one(base: str, key: str, point: tuple[float, float]) -> None:
