@@ -340,6 +340,42 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
+def cmd_province(args: argparse.Namespace, settings: Settings) -> int:
+    """province generate|unload: a GENERATED province of many counties (PostGIS, GeoParquet)."""
+    from pathlib import Path
+
+    from gisgrid.demo import province
+
+    out: dict[str, object] = {}
+    if args.parquet and args.action == "generate":
+        manifest = province.write_parquet(
+            Path(args.parquet), args.counties, args.seed, args.scale, progress=_say
+        )
+        out["parquet"] = {k: v for k, v in manifest.items() if k != "county_list"}
+    if not args.no_db:
+        from gisgrid.db import make_engine
+
+        engine = make_engine(_prepared_url(settings))
+        try:
+            if args.action == "unload":
+                province.unload_province(
+                    engine, args.counties, args.seed, args.scale, progress=_say
+                )
+            else:
+                out["postgis"] = province.load_province(
+                    engine,
+                    args.counties,
+                    args.seed,
+                    args.scale,
+                    patrol_day=not args.no_patrols,
+                    progress=_say,
+                )
+        finally:
+            engine.dispose()
+    print(json.dumps(out, ensure_ascii=False, default=str))
+    return 0
+
+
 BULLETIN_FORMATS = ("json", "csv", "html", "png")
 
 
@@ -447,6 +483,20 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--county", help="only this county's grids (6 or 12 digits)")
     assign.add_argument("--dry-run", action="store_true", help="count changes, write nothing")
     assign.set_defaults(func=cmd_assign)
+
+    prov = sub.add_parser(
+        "province", help="a GENERATED province of many counties (scale tests and benches)"
+    )
+    prov.add_argument("action", choices=["generate", "unload"])
+    prov.add_argument("--counties", type=int, required=True, help="how many counties (1-792)")
+    prov.add_argument("--seed", type=int, default=20231)
+    prov.add_argument(
+        "--scale", type=float, default=1.0, help="share of a realistic county's counts (tests)"
+    )
+    prov.add_argument("--parquet", help="also write points and grids as GeoParquet here")
+    prov.add_argument("--no-db", action="store_true", help="GeoParquet only, no PostGIS")
+    prov.add_argument("--no-patrols", action="store_true", help="no roads or patrol day")
+    prov.set_defaults(func=cmd_province)
 
     bul = sub.add_parser("bulletin", help="the monthly bulletin (通报) of a unit, to a file")
     bul.add_argument("--unit", required=True, help="county, town or village code")

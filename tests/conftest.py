@@ -189,3 +189,29 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# A small GENERATED province (gisgrid.demo.province): 2 counties at 1% of a realistic county's
+# counts, in PostGIS for the session (unloaded at its end, so no other test sees it) and as
+# GeoParquet. The scale tests and the bulk (Dask) tests share it.
+PROVINCE = {"counties": 2, "seed": 7, "scale": 0.01}
+
+
+@pytest.fixture(scope="session")
+def small_province(engine: Engine, demo_county: str) -> Iterator[list[str]]:
+    """The small generated province in the test database; its 12-digit county codes."""
+    from gisgrid.demo import province
+
+    loaded = province.load_province(engine, **PROVINCE, progress=lambda m: None)
+    yield [c["county"] for c in loaded]
+    province.unload_province(engine, **PROVINCE, progress=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def province_parquet(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same province's points and grids as GeoParquet; the folder."""
+    from gisgrid.demo import province
+
+    root = tmp_path_factory.mktemp("province")
+    province.write_parquet(root, **PROVINCE, progress=lambda m: None)
+    return str(root)
