@@ -340,6 +340,77 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
+def cmd_bulk(args: argparse.Namespace, settings: Settings) -> int:
+    """bulk assign|apply|coverage|scores: bulk work on a Dask cluster (or this process)."""
+    import datetime as dt
+
+    from gisgrid import bulk
+    from gisgrid.db import make_engine
+
+    if args.action == "assign" and args.what == "points":
+        if not (args.parquet and args.out):
+            raise SystemExit("gisgrid bulk assign points needs --parquet DIR and --out DIR")
+        with bulk.open_runner(args.workers, args.cluster) as runner:
+            out: object = bulk.run_parquet_assignment(
+                None, args.parquet, args.out, runner, cell_m=args.cell_m, progress=_say
+            )
+        print(json.dumps(out, default=str))
+        return 0
+    url = _prepared_url(settings)
+    engine = make_engine(url)
+    as_time = dt.datetime.fromisoformat
+    try:
+        if args.action == "apply":
+            out = bulk.apply_assignment(engine, args.job, progress=_say)
+        else:
+            with bulk.open_runner(args.workers, args.cluster) as runner:
+                if args.action == "assign":
+                    if args.what not in ("households", "reports"):
+                        raise SystemExit("gisgrid bulk assign households|reports|points")
+                    out = bulk.run_assignment(
+                        engine,
+                        url,
+                        args.what[:-1],
+                        runner,
+                        unit=args.unit or "",
+                        cell_m=args.cell_m,
+                        progress=_say,
+                    )
+                    if args.apply:
+                        out = {**out, "moved": bulk.apply_assignment(engine, out["job"], _say)}
+                elif args.action == "coverage":
+                    end = as_time(args.end) if args.end else dt.datetime.now(dt.UTC)
+                    start = as_time(args.start) if args.start else end - dt.timedelta(days=1)
+                    out = bulk.run_coverage(
+                        engine,
+                        url,
+                        args.unit or "",
+                        start,
+                        end,
+                        runner,
+                        level=args.level,
+                        window_days=args.window_days,
+                        progress=_say,
+                    )
+                else:
+                    from gisgrid.reports import IntakeConfig
+
+                    out = bulk.run_scores(
+                        engine,
+                        url,
+                        runner,
+                        unit=args.unit or "",
+                        start=as_time(args.start) if args.start else None,
+                        end=as_time(args.end) if args.end else None,
+                        config=IntakeConfig.from_settings(settings),
+                        progress=_say,
+                    )
+    finally:
+        engine.dispose()
+    print(json.dumps(out, default=str))
+    return 0
+
+
 def cmd_province(args: argparse.Namespace, settings: Settings) -> int:
     """province generate|unload: a GENERATED province of many counties (PostGIS, GeoParquet)."""
     from pathlib import Path
@@ -483,6 +554,26 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--county", help="only this county's grids (6 or 12 digits)")
     assign.add_argument("--dry-run", action="store_true", help="count changes, write nothing")
     assign.set_defaults(func=cmd_assign)
+
+    bulk = sub.add_parser(
+        "bulk", help="assignment, coverage and scores in bulk on a Dask cluster (or here)"
+    )
+    bulk.add_argument("action", choices=["assign", "apply", "coverage", "scores"])
+    bulk.add_argument("what", nargs="?", help="assign: households | reports | points (GeoParquet)")
+    where = bulk.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="a local Dask cluster of N worker processes")
+    where.add_argument("--cluster", help="an existing Dask scheduler, tcp://HOST:PORT")
+    bulk.add_argument("--unit", help="only under this code (county, town, village)")
+    bulk.add_argument("--apply", action="store_true", help="assign: move the changed rows")
+    bulk.add_argument("--job", type=int, help="apply: the assignment job")
+    bulk.add_argument("--cell-m", type=float, default=50.0, help="the index's finest cell (m)")
+    bulk.add_argument("--parquet", help="assign points: a generated province's folder")
+    bulk.add_argument("--out", help="assign points: where the result files go")
+    bulk.add_argument("--start", help="ISO 8601 with zone")
+    bulk.add_argument("--end", help="ISO 8601 with zone (default: now)")
+    bulk.add_argument("--level", default="town", choices=["town", "village", "grid"])
+    bulk.add_argument("--window-days", type=int, default=31, help="coverage window (1-62)")
+    bulk.set_defaults(func=cmd_bulk)
 
     prov = sub.add_parser(
         "province", help="a GENERATED province of many counties (scale tests and benches)"

@@ -13,7 +13,14 @@ from gisgrid.reports.intake import (
     file_report,
     submit_report,
 )
-from gisgrid.reports.scores import closure_scores, code_prefix, period
+from gisgrid.reports.scores import (
+    closure_scores,
+    code_prefix,
+    measures,
+    period,
+    rows_by,
+    unit_frame,
+)
 from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS, Category
 from gisgrid.reports.working_calendar import Calendars, WorkingCalendar
 
@@ -27,6 +34,9 @@ __all__ = [
     "Category",
     "WorkingCalendar",
     "closure_scores",
+    "measures",
+    "rows_by",
+    "unit_frame",
     "code_prefix",
     "period",
     "MAX_DESCRIPTION",
