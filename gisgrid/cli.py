@@ -419,9 +419,18 @@ def cmd_province(args: argparse.Namespace, settings: Settings) -> int:
 
     out: dict[str, object] = {}
     if args.parquet and args.action == "generate":
-        manifest = province.write_parquet(
-            Path(args.parquet), args.counties, args.seed, args.scale, progress=_say
-        )
+        from gisgrid.bulk import open_runner
+
+        # Counties are drawn independently: --workers N draws them on a local Dask cluster.
+        with open_runner(args.workers) as runner:
+            manifest = province.write_parquet(
+                Path(args.parquet),
+                args.counties,
+                args.seed,
+                args.scale,
+                progress=_say,
+                map_counties=runner.map,
+            )
         out["parquet"] = {k: v for k, v in manifest.items() if k != "county_list"}
     if not args.no_db:
         from gisgrid.db import make_engine
@@ -587,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--parquet", help="also write points and grids as GeoParquet here")
     prov.add_argument("--no-db", action="store_true", help="GeoParquet only, no PostGIS")
     prov.add_argument("--no-patrols", action="store_true", help="no roads or patrol day")
+    prov.add_argument("--workers", type=int, help="draw the GeoParquet counties on N processes")
     prov.set_defaults(func=cmd_province)
 
     bul = sub.add_parser("bulletin", help="the monthly bulletin (通报) of a unit, to a file")

@@ -68,7 +68,11 @@ def migrate(url: str, revision: str = "heads") -> None:
 
 
 # Views and functions are code, not schema: each file replaces its objects whole, every migrate.
-FUNCTION_FILES = ("reports/intake_functions", "reports/events_functions")
+FUNCTION_FILES = (
+    "reports/intake_functions",
+    "reports/events_functions",
+    "access/shared_state_functions",
+)
 
 
 def install_functions(url: str) -> None:

@@ -757,3 +757,21 @@ class BulkUnitScore(Base):
     mean_hours: Mapped[float | None] = mapped_column(Float)
     responded_on_time_rate: Mapped[float | None] = mapped_column(Float)
     fed_back_on_time_rate: Mapped[float | None] = mapped_column(Float)
+
+
+# --- Shared state of every worker and host (issue 19) ----------------------------------------
+
+
+class RateHit(Base):
+    """Requests counted per (bucket, client) and second, for limits every worker shares.
+
+    UNLOGGED (0012_shared_state): no WAL; a crash forgets at most the last minute's counts.
+    """
+
+    __tablename__ = "rate_hit"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client: Mapped[str] = mapped_column(String(200), primary_key=True)
+    second: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)

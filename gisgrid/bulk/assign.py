@@ -65,7 +65,7 @@ def assign_postgis_partition(item: tuple[int, str], task: AssignTask) -> dict[st
     """One county's points (or the unplaced ones) from PostGIS, assigned; rows COPYed under
     the job. Returns the partition's summary."""
     job, county = item
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     engine = worker_engine(task.url)
     with engine.begin() as conn:
         by_county, unplaced = _POINTS[task.table]
@@ -110,15 +110,17 @@ def assign_postgis_partition(item: tuple[int, str], task: AssignTask) -> dict[st
             ),
         )
     t4 = time.perf_counter()
-    return _summary(county, len(frame), at, len(grids), t0, t1, t2, t3, t4)
+    return _summary(county, len(frame), at, len(grids), t0, t1, t2, t3, t4, cpu0)
 
 
 def _summary(
     part: str, n: int, at: np.ndarray, grids: int, t0: float, t1: float, t2: float, t3: float,
-    t4: float,
+    t4: float, cpu0: float,
 ) -> dict[str, Any]:  # fmt: skip
     return {
         "partition": part,
+        # CPU this task's thread got: beside `seconds` (wall), what a shared machine gave it.
+        "cpu_s": round(time.thread_time() - cpu0, 4),
         "rows": n,
         "outside": int((at < 0).sum()),
         "grids": grids,
@@ -155,7 +157,7 @@ def assign_parquet_partition(item: tuple[int, str], task: AssignTask) -> dict[st
     job, name = item
     if task.parquet is None or task.out is None:
         raise DataSourceError("a GeoParquet assignment needs the province folder and an output")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     root = Path(task.parquet)
     ids, x, y = read_points(root / "points" / f"{name}.parquet")
     grids = read_grids_in_box(root / "grids.parquet", _box(x, y))
@@ -171,7 +173,7 @@ def assign_parquet_partition(item: tuple[int, str], task: AssignTask) -> dict[st
     Path(task.out).mkdir(parents=True, exist_ok=True)
     pq.write_table(out, Path(task.out) / f"{name}.parquet")
     t4 = time.perf_counter()
-    return _summary(name, len(ids), at, len(codes), t0, t1, t2, t3, t4) | {"job": job}
+    return _summary(name, len(ids), at, len(codes), t0, t1, t2, t3, t4, cpu0) | {"job": job}
 
 
 def postgis_partitions(engine: Engine, table: str, unit: str = "") -> list[str]:
@@ -234,6 +236,7 @@ def run_parquet_assignment(
         "rows": sum(r["rows"] for r in results),
         "seconds": round(time.perf_counter() - t0, 3),
         "totals": totals(results),
+        "parts": results,
     }
 
 

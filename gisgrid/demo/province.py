@@ -318,7 +318,11 @@ def write_parquet(
             f"{got['county']}: {got['households']:,} households, {got['reports']:,} reports, "
             f"{got['grids']:,} grids ({time.perf_counter() - t0:.0f} s)"
         )
-    grids = pa.concat_tables(grid_parts)
+    # Counties may finish in any order (on a cluster): the grid file is written county-sorted,
+    # so a reader's box filter skips the row groups of counties far away.
+    order = np.argsort([d["county"] for d in done], kind="stable")
+    done = [done[i] for i in order]
+    grids = pa.concat_tables([grid_parts[i] for i in order])
     pq.write_table(grids, layout.grids, row_group_size=2_000)
     manifest = {
         **want,
