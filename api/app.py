@@ -4,13 +4,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import browser, errors, security
+from api import browser, capacity, errors, inputs, security
+from api.access_log import AccessLog
 from api.routers import (
     audit,
     auth,
@@ -27,14 +29,17 @@ from api.routers import (
     ogc,
     open311,
     patrols,
+    plans,
     residents,
+    search,
     static,
     tiles,
     units,
 )
-from gisgrid.db import libpq_url, make_engine, make_intake_pool, resolve_database_url
-from gisgrid.mapdata.tiles import TileCache
+from gisgrid.db import HealthCheck, libpq_url, make_engine, make_intake_pool, resolve_database_url
+from gisgrid.mapdata import CurrentGeneration, TileCache
 from gisgrid.media import PhotoStore
+from gisgrid.redraw import PlanRunner
 from gisgrid.reports import IntakeConfig
 from gisgrid.reports.events import EventHub
 from gisgrid.settings import Settings
@@ -58,17 +63,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
-        app.state.engine = make_engine(url)
-        # The intake's own pool: a report costs one round trip and no thread hop (issue 4).
-        app.state.intake_pool = make_intake_pool(url)
+        # Threads for blocking route bodies; the database gate keeps its own (one per slot).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        app.state.engine = make_engine(url, settings)
+        app.state.db = capacity.Database(
+            app.state.engine,
+            capacity.Gate(settings.db_slots, settings.db_queue, settings.db_wait_s),
+        )
+        # The async pool: reports (one round trip, no thread hop: issue 4), who is calling and
+        # the write audit (issue 13: never a second connection from the engine's pool).
+        app.state.intake_pool = make_intake_pool(url, settings)
+        # Without wait=True: the service starts (and answers 503) while the database is away.
         await app.state.intake_pool.open()
-        # Push (issue 16): one LISTEN connection per process, fanned out to open streams.
+        # Plain grid tile URLs need the current generation: known here, told of changes.
+        app.state.current_generation = CurrentGeneration(
+            libpq_url(url), settings.generation_check_s
+        )
+        await app.state.current_generation.start()
+        # Redraw plans run away from the request threads (issue 15); the pool starts on first use.
+        app.state.plan_runner = PlanRunner(url, settings.redraw_workers)
+        # Idle connections that died with a restarted server are replaced the moment the
+        # database answers again, not found one by one by requests (each costs seconds).
+        app.state.health = HealthCheck(libpq_url(url), on_recover=[app.state.intake_pool.check])
+        app.state.health.start()
+        # Push (issue 16): one LISTEN connection per process, fanned out to open streams (its
+        # own connection: a stream never holds a database slot or a pool connection).
         app.state.events = EventHub(libpq_url(url))
         await app.state.events.start()
         try:
             yield
         finally:
             await app.state.events.stop()
+            await app.state.current_generation.stop()
+            await app.state.health.close()
+            app.state.plan_runner.shutdown()
             await app.state.intake_pool.close()
             app.state.engine.dispose()
 
@@ -100,14 +128,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
     app.state.rate_limiter = security.RateLimiter()
+    app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.photos = PhotoStore(settings.state_dir / "media")
+    app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too
+    # Signed-in writes only from this site's own pages (refusals audited too).
+    app.add_middleware(security.SameOrigin)
     app.add_middleware(security.AuditWrites)
     app.add_middleware(browser.RememberLang)
+    # Warm grid tiles for anonymous clients straight from the cache, before routing.
+    app.add_middleware(tiles.CachedGridTiles)
     # Pages and GeoJSON for phones on weak links: compressed when the browser asks for it
     # (benchmark clients send no Accept-Encoding, so their figures are unchanged).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    app.add_middleware(security.SecurityHeaders, basemap_url=settings.basemap_url)
+    # Who and how: the address and scheme a trusted proxy reports (nobody else's headers).
+    app.add_middleware(security.TrustedProxies, trusted=settings.trusted_proxies)
+    # Outermost: a flood is refused before it costs anything else.
+    app.add_middleware(
+        capacity.InFlightLimit, limit=settings.max_in_flight, stream_limit=settings.max_streams
+    )
+    if settings.access_log:
+        # Outside even the flood limit, so a refused request is logged with its 503.
+        app.add_middleware(AccessLog)
     for router in (
         health.router,
         home.router,
@@ -124,9 +168,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media.router,
         residents.router,
         maps.router,
+        search.router,
         tiles.router,
         static.router,
         boundaries.router,
+        plans.router,
         ogc.router,
     ):
         app.include_router(router)

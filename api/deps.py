@@ -1,39 +1,51 @@
 """Dependencies shared by the routers."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
+from api.capacity import Database
 from api.errors import outcome_statuses
 from api.security import PrincipalDep, client_address
 from gisgrid import reports
-from gisgrid.mapdata import layers
+from gisgrid.mapdata import basemap, layers
 from gisgrid.media import PhotoStore
 from gisgrid.settings import Settings
 from maps import pages
 
 
-async def get_engine(request: Request) -> Engine:
-    """The engine the app opened at start-up (async: a sync dependency would cost a thread hop)."""
-    engine: Engine = request.app.state.engine
-    return engine
+async def get_db(request: Request) -> Database:
+    """The engine behind the app's gate (run core functions with `await db.run(fn, ...)`)."""
+    db: Database = request.app.state.db
+    return db
 
 
-def get_conn(request: Request) -> Iterator[Connection]:
-    """A connection in a transaction for one request; committed when the route returns."""
-    engine: Engine = request.app.state.engine
-    with engine.begin() as conn:
-        yield conn
+async def get_conn(request: Request) -> AsyncIterator[Connection]:
+    """A connection in a transaction for one request, inside a database slot; committed when
+    the route returns, rolled back if it raises. 503 Overloaded when no slot comes free soon.
+
+    Async on purpose: checkout and give-back run on the gate's own threads (one per slot), not
+    in the thread pool the routes use, so a full pool can never stop a connection coming back.
+    """
+    db: Database = request.app.state.db
+    async with db.gate.slot():
+        conn = await db.checkout()
+        try:
+            yield conn
+        except BaseException:
+            await db.finish(conn, ok=False)
+            raise
+        await db.finish(conn, ok=True)
 
 
 # scope="function": commit before the response is sent, so a client never sees success for a
 # write that then fails to commit, nor reads back before its own write is visible.
 ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
-EngineDep = Annotated[Engine, Depends(get_engine)]
+DbDep = Annotated[Database, Depends(get_db)]
 
 
 @dataclass
@@ -41,7 +53,6 @@ class Intake:
     """What filing a report needs from the app: pools, settings and the request's audit entry."""
 
     pool: AsyncConnectionPool
-    engine: Engine
     config: reports.IntakeConfig
     audit: reports.AuditEntry
 
@@ -57,7 +68,7 @@ async def get_intake(request: Request, who: PrincipalDep) -> Intake:
         statuses=outcome_statuses(),
     )
     state = request.app.state
-    return Intake(state.intake_pool, state.engine, state.intake_config, audit)
+    return Intake(state.intake_pool, state.intake_config, audit)
 
 
 IntakeDep = Annotated[Intake, Depends(get_intake)]
@@ -73,10 +84,19 @@ ReportConfigDep = Annotated[reports.IntakeConfig, Depends(get_report_config)]
 
 
 async def get_basemap(request: Request) -> pages.Basemap:
-    """The basemap the settings name (an unknown datum is refused here, not in a browser)."""
+    """The service's own basemap (tiles stamped with its version) and the external one the
+    settings may name (an unknown datum is refused here, not in a browser)."""
     s: Settings = request.app.state.settings
     layers.basemap_offset(112.0, 23.0, s.basemap_datum)
-    return pages.Basemap(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+    db: Database = request.app.state.db
+    stamp = await db.run(basemap.version)
+    return pages.Basemap(
+        s.basemap_url,
+        s.basemap_datum,
+        s.basemap_attribution,
+        own_tiles=f"/tiles/basemap/{{z}}/{{x}}/{{y}}.mvt?v={stamp}",
+        labels=f"/maps/data/labels?v={stamp}",
+    )
 
 
 BasemapDep = Annotated[pages.Basemap, Depends(get_basemap)]

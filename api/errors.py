@@ -5,16 +5,23 @@ The table is the only place a status is decided: JSON errors here, Open311's err
 intake's audit entry records (`outcome_statuses`) all read it.
 """
 
+import logging
+import xml.etree.ElementTree as ET
+
 import psycopg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from psycopg.errors import LockNotAvailable, QueryCanceled
+from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import browser
 from gisgrid import errors, reports
+
+log = logging.getLogger(__name__)
 
 STATUS = {
     errors.NotFound: 404,
@@ -25,7 +32,10 @@ STATUS = {
     errors.TopologyError: 409,
     errors.DataSourceError: 503,
     errors.LocalDatabaseError: 503,
+    errors.DatabaseUnavailable: 503,
+    errors.Overloaded: 503,
     errors.NotAuthenticated: 401,
+    errors.UnknownToken: 401,
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.RateLimited: 429,
@@ -37,6 +47,8 @@ STATUS = {
     errors.IdempotencyConflict: 409,
     errors.InvalidImport: 422,
     errors.ImportRefused: 409,
+    errors.StalePlan: 409,
+    errors.GridRuleBroken: 409,
     errors.CalendarError: 422,
     errors.UnsupportedMedia: 415,
 }
@@ -55,15 +67,48 @@ def outcome_statuses() -> dict[str, int]:
     }
 
 
+def retry_after_of(error: errors.GisGridError) -> int | None:
+    """Seconds to wait before retrying: every 429 and 503 says it (Retry-After)."""
+    if error.retry_after is not None:
+        return error.retry_after
+    return {429: 60, 503: 5}.get(status_of(error))
+
+
+def open311_error(path: str, status: int, message: str, retry_after: int | None = None) -> Response:
+    """An error in GeoReport v2's shape: a list of {code, description}, XML for .xml paths."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    if path.endswith(".xml"):
+        doc = ET.Element("errors")
+        item = ET.SubElement(doc, "error")
+        ET.SubElement(item, "code").text = str(status)
+        ET.SubElement(item, "description").text = message
+        body = '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(doc, encoding="unicode")
+        return Response(body, status, headers, media_type="text/xml; charset=utf-8")
+    return JSONResponse([{"code": status, "description": message}], status, headers)
+
+
+def error_response(
+    request: Request, status: int, message: str, name: str, retry_after: int | None = None
+) -> Response:
+    """The error body every route answers with: JSON {detail, error}, Open311's list there,
+    a page for a browser looking at a page."""
+    if request.url.path.startswith("/open311/"):
+        return open311_error(request.url.path, status, message, retry_after)
+    if browser.wants_page(request):
+        page = browser.error_page(request, status, message)
+        if retry_after:
+            page.headers["Retry-After"] = str(retry_after)
+        return page
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"  # RFC 6750: a 401 says which scheme would work
+    return JSONResponse({"detail": message, "error": name}, status, headers)
+
+
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.GisGridError)
-    status = status_of(exc)
-    if browser.wants_page(request):
-        return browser.error_page(request, status, str(exc))
-    # RFC 6750: a 401 says which scheme would work.
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(
-        {"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers
+    return error_response(
+        request, status_of(exc), str(exc), type(exc).__name__, retry_after_of(exc)
     )
 
 
@@ -82,6 +127,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         | ({"ctx": {k: str(v) for k, v in err["ctx"].items()}} if "ctx" in err else {})
         for err in exc.errors()
     ]
+    if request.url.path.startswith("/open311/"):
+        return open311_error(request.url.path, 422, "; ".join(problems))
     return JSONResponse(
         {"detail": "; ".join(problems), "error": "ValidationError", "errors": listed},
         status_code=422,
@@ -94,17 +141,52 @@ def _short(value: object, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-async def _database_down(request: Request, exc: Exception) -> JSONResponse:
-    # The server is fine but PostgreSQL is not answering (restarting, unreachable, overloaded):
-    # a 503 the client can act on, not a 500 with a traceback.
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return JSONResponse(
-        {
-            "detail": f"the database did not answer ({first}); try again in a moment",
-            "error": "DatabaseUnavailable",
-        },
-        status_code=503,
-        headers={"Retry-After": "5"},
+async def _database_down(request: Request, exc: Exception) -> Response:
+    # The server is fine but PostgreSQL is not answering (restarting, unreachable): a 503 the
+    # client can act on. The driver's message names the database's address: logged, not sent.
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+    if isinstance(getattr(exc, "orig", exc), LockNotAvailable | QueryCanceled):
+        # Waited longer than lock_timeout / statement_timeout allow: busy, not broken.
+        return await _domain_error(
+            request,
+            errors.Overloaded(
+                "the request took longer than this service allows (it waited for data another "
+                "request was changing, or ran past the statement time limit); nothing was "
+                "done, try again in a moment",
+                retry_after=5,
+            ),
+        )
+    return await _domain_error(
+        request,
+        errors.DatabaseUnavailable(
+            "the database did not answer; nothing was done, try again in a few seconds"
+        ),
+    )
+
+
+async def _overloaded(request: Request, exc: Exception) -> Response:
+    # A pool with every connection taken for longer than the wait: busy, not broken.
+    return await _domain_error(
+        request,
+        errors.Overloaded(
+            "the service is at capacity (no database connection came free in time); "
+            "nothing was done, try again in a moment",
+            retry_after=2,
+        ),
+    )
+
+
+async def _bad_value(request: Request, exc: Exception) -> Response:
+    # A value PostgreSQL refused (out of range for its column type, a NUL byte in text...):
+    # the input was bad, not the server. Each such input should be checked before the
+    # database sees it; this is the net under those checks.
+    orig = getattr(exc, "orig", exc)
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    log.warning(
+        "value refused by the database in %s %s: %s", request.method, request.url.path, first
+    )
+    return error_response(
+        request, 422, f"a value in the request was not accepted: {first[:200]}", "InvalidValue"
     )
 
 
@@ -122,4 +204,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_down)
     app.add_exception_handler(psycopg.OperationalError, _database_down)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _overloaded)
+    app.add_exception_handler(PoolTimeout, _overloaded)
+    app.add_exception_handler(TooManyRequests, _overloaded)
+    app.add_exception_handler(sqlalchemy.exc.DataError, _bad_value)
+    app.add_exception_handler(psycopg.DataError, _bad_value)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,6 +1,22 @@
 """Query-parameter helpers shared by routers."""
 
 import datetime as dt
+from typing import Annotated
+
+from fastapi import Path, Query
+
+# The largest ids PostgreSQL's bigint and integer hold: larger numbers name nothing, and are
+# refused as invalid (422 naming the parameter) before the database is asked.
+MAX_ID = 2**63 - 1
+MAX_INT = 2**31 - 1
+
+# Parameters many routes share, with the bounds their columns have.
+ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="a report's number")]
+HouseholdId = Annotated[int, Path(ge=1, le=MAX_ID, description="a household's id")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
+GenerationQ = Annotated[
+    int | None, Query(ge=1, le=MAX_INT, description="grid generation id (default: current)")
+]
 
 CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8))
 

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import ipaddress
 import json
 import logging
+import re
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
-import psycopg
-import sqlalchemy.exc
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.capacity import ASYNC_POOL_ERRORS, pool_errors
 from gisgrid.access import accounts, audit
-from gisgrid.errors import GisGridError, RateLimited
+from gisgrid.errors import (
+    DatabaseUnavailable,
+    NotAuthenticated,
+    Overloaded,
+    RateLimited,
+    UnknownToken,
+)
+from gisgrid.media import MAX_PHOTO_BYTES
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "gisgrid_session"
@@ -26,22 +36,99 @@ SESSION_COOKIE = "gisgrid_session"
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def _principal_for(request: Request, token: str | None) -> accounts.Principal:
-    token = token or request.cookies.get(SESSION_COOKIE)
+class TokenCache:
+    """What recently seen tokens stand for, kept `ttl_s` seconds (never past a token's expiry).
+
+    A page polling every few seconds costs one lookup per `ttl_s`, not one per request.
+    Revoking a token here evicts it at once; another worker process sees it within `ttl_s`.
+    Unknown and revoked tokens are kept too (a guessed token is no cheaper to try twice).
+    """
+
+    def __init__(self, ttl_s: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._entries: dict[str, tuple[float, accounts.Principal | NotAuthenticated]] = {}
+
+    def get(self, token_hash: str) -> accounts.Principal | NotAuthenticated | None:
+        """The cached principal (or refusal) of a token hash, None if unknown or stale."""
+        hit = self._entries.get(token_hash)
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return hit[1]
+
+    def put(
+        self,
+        token_hash: str,
+        value: accounts.Principal | NotAuthenticated,
+        expires_at: dt.datetime | None = None,
+    ) -> None:
+        """Keep a principal (or refusal) for ttl_s, or until the token expires if sooner."""
+        until = time.monotonic() + self.ttl_s
+        if expires_at is not None:
+            left = (expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+            until = min(until, time.monotonic() + left)
+        if len(self._entries) >= self.max_entries:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[token_hash] = (until, value)
+
+    def evict(self, token_hash: str) -> None:
+        """Forget one token (it was revoked)."""
+        self._entries.pop(token_hash, None)
+
+    def evict_account(self, account_id: int) -> None:
+        """Forget every token of an account (its tokens were revoked or it was disabled)."""
+        self._entries = {
+            k: v
+            for k, v in self._entries.items()
+            if not (isinstance(v[1], accounts.Principal) and v[1].account_id == account_id)
+        }
+
+
+def request_token(request: Request, bearer: str | None = None) -> str | None:
+    """The bearer token of a request, else its session cookie, else None."""
+    return bearer or _bearer(request) or request.cookies.get(SESSION_COOKIE) or None
+
+
+async def principal_of(request: Request, token: str | None) -> accounts.Principal:
+    """The principal behind a token: from the cache, else one statement on the async pool."""
     if not token:
-        return accounts.PUBLIC
-    with request.app.state.engine.begin() as conn:
-        return accounts.principal_for_token(conn, token)
+        return accounts.PUBLIC  # no database at all: anonymous reads stay cheap
+    cache: TokenCache = request.app.state.token_cache
+    h = accounts.token_hash(token)
+    found = cache.get(h)
+    if found is None:
+        try:
+            found, expires = await accounts.principal_for_token_async(
+                request.app.state.intake_pool, token
+            )
+            cache.put(h, found, expires)
+        except UnknownToken as exc:
+            cache.put(h, exc)  # never valid again; an expired or disabled one might be
+            raise
+        except ASYNC_POOL_ERRORS as exc:
+            raise pool_errors(exc) from None
+    if isinstance(found, NotAuthenticated):
+        raise NotAuthenticated(str(found))
+    return found
+
+
+def forget_token(request: Request, token: str) -> None:
+    """Drop a revoked token from this worker's cache at once."""
+    request.app.state.token_cache.evict(accounts.token_hash(token))
+
+
+def forget_account(request: Request, account_id: int) -> None:
+    """Drop every cached token of an account (its tokens were revoked)."""
+    request.app.state.token_cache.evict_account(account_id)
 
 
 async def get_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> accounts.Principal:
     """The account behind the bearer token or session cookie, else the public."""
-    if token or request.cookies.get(SESSION_COOKIE):
-        principal = await run_in_threadpool(_principal_for, request, token)
-    else:
-        principal = accounts.PUBLIC  # no database, no thread hop: anonymous reads stay cheap
+    principal = await principal_of(request, request_token(request, token))
     request.state.principal = principal
     return principal
 
@@ -55,11 +142,16 @@ def client_address(request: Request) -> str:
 
 
 class RateLimiter:
-    """A sliding one-minute window per client and bucket, in memory (one process)."""
+    """A sliding one-minute window per client and bucket, in memory (one process).
+
+    The interface (`hit(bucket, client, per_minute)`, raising RateLimited with Retry-After) is
+    what a shared limiter in PostgreSQL would offer when the service runs several workers.
+    """
 
     def __init__(self) -> None:
         self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._count = 0
 
     def hit(self, bucket: str, client: str, per_minute: int) -> None:
         """Count one request; raise RateLimited when the window is full."""
@@ -72,18 +164,65 @@ class RateLimiter:
                 wait = int(60 - (now - hits[0])) + 1
                 raise RateLimited(
                     f"too many {bucket} requests from {client}: at most {per_minute} a minute; "
-                    f"try again in {wait} s"
+                    f"try again in {wait} s",
+                    retry_after=wait,
                 )
             hits.append(now)
+            self._count += 1
+            if self._count % 10_000 == 0:  # forget clients (device tokens) not seen for a minute
+                self._hits = defaultdict(
+                    deque, {k: v for k, v in self._hits.items() if v and now - v[-1] <= 60}
+                )
+
+
+DEVICE_HEADER = "x-device-token"
+_DEVICE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+async def limit_keys(bucket: str, request: Request) -> list[tuple[str, str, int]]:
+    """(bucket, client, per minute) to count one request under.
+
+    Reports are counted per phone (the residents' page sends a device token it keeps) or per
+    Open311 API key, and all of an address's together under a much larger ceiling; a client
+    with neither counts per address under the small limit, as before.
+    """
+    settings = request.app.state.settings
+    address = client_address(request)
+    per_minute = int(getattr(settings, f"rate_limit_{bucket}"))
+    if bucket != "intake":
+        return [(bucket, address, per_minute)]
+    keys = []
+    device = request.headers.get(DEVICE_HEADER, "")
+    api_key = request.query_params.get("api_key")
+    if api_key is None and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        api_key = str((await request.form()).get("api_key") or "") or None
+    if _DEVICE.match(device):
+        # Counted under the whole token (named by its start and a digest in messages).
+        digest = hashlib.sha256(device.encode()).hexdigest()[:16]
+        keys.append(("intake-device", f"device {device[:8]}... ({digest})", per_minute))
+    elif api_key:
+        digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        keys.append(
+            ("intake-key", f"API key {api_key[:6]}... ({digest})", settings.rate_limit_intake_key)
+        )
+    else:
+        keys.append(("intake", address, per_minute))
+    # The phone's (or key's) own limit first: one stuck in a retry loop is refused without
+    # using up what its neighbours behind the same address may send.
+    keys.append(("intake-address", address, settings.rate_limit_intake_address))
+    return keys
 
 
 def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency limiting one bucket (its per-minute figure comes from settings)."""
+    """A dependency limiting one bucket (its per-minute figures come from settings)."""
 
     # async: a plain def would be run in the thread pool, a hop per request for a dict lookup.
     async def check(request: Request) -> None:
-        limit = int(getattr(request.app.state.settings, f"rate_limit_{bucket}"))
-        request.app.state.rate_limiter.hit(bucket, client_address(request), limit)
+        limiter = request.app.state.rate_limiter
+        for name, client, per_minute in await limit_keys(bucket, request):
+            limiter.hit(name, client, per_minute)
 
     return check
 
@@ -110,14 +249,14 @@ class AuditWrites:
             # A route that wrote its own entry in its own transaction says so in the state.
             if not scope.get("state", {}).get("audited"):
                 try:
-                    await run_in_threadpool(_record_write, Request(scope), code)
-                except (sqlalchemy.exc.OperationalError, psycopg.OperationalError):
+                    await _record_write(Request(scope), code)
+                except (*ASYNC_POOL_ERRORS, DatabaseUnavailable, Overloaded):
                     if code < 400:
                         raise  # a write that happened must not go unrecorded
                     # A refused or failed request wrote nothing; with the database down its
                     # entry cannot be written either, and the client still needs the answer.
                     log.warning(
-                        "audit entry for a %s %s (%d) not written: database down",
+                        "audit entry for a %s %s (%d) not written: database down or busy",
                         scope["method"],
                         scope["path"],
                         code,
@@ -136,9 +275,18 @@ class AuditWrites:
                 await record(500)  # failed before answering
 
 
-# Uploads that take big bodies check their own, larger limits (files of tracks, boundaries).
-OWN_BODY_LIMITS = ("/api/v1/patrols/", "/api/v1/roads", "/api/v1/boundaries/")
+# Bodies are counted as they arrive, declared or chunked: 1 MiB for every write except the
+# uploads of tracks, roads and boundary files, and multipart uploads of photos, which have
+# larger limits of their own.
 BODY_LIMIT = 1024 * 1024
+UPLOAD_LIMITS = (
+    # A patrol report carries at most two photos (the problem, and after the on-the-spot fix).
+    ("/api/v1/patrols/reports", 2 * MAX_PHOTO_BYTES + 64 * 1024),
+    # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
+    ("/api/v1/patrols/", 64 * 1024 * 1024),
+    ("/api/v1/roads", 64 * 1024 * 1024),
+    ("/api/v1/boundaries/", 200 * 1024 * 1024),
+)
 # Writes that may carry a photo (issue 16: a HEIC straight from a phone is a few MB; each photo
 # is held to gisgrid.media.MAX_PHOTO_BYTES by the route) get this larger limit instead.
 PHOTO_BODY_LIMIT = 24 * 1024 * 1024
@@ -151,35 +299,38 @@ def _carries_photo(path: str, content_type: bytes) -> bool:
     )
 
 
+def body_limit(path: str, content_type: bytes = b"") -> int:
+    """The largest body a write to `path` (of `content_type`) may have."""
+    if _carries_photo(path, content_type):
+        return PHOTO_BODY_LIMIT
+    return next((n for prefix, n in UPLOAD_LIMITS if path.startswith(prefix)), BODY_LIMIT)
+
+
 class _BodyTooLarge(Exception):
     pass
 
 
 class BodyLimit:
-    """ASGI middleware: a write whose body is over BODY_LIMIT gets 413 before anything reads it.
+    """ASGI middleware: a write whose body is over its limit (`body_limit`) gets 413, refused
+    on the declared length before anything is read, or on the bytes counted as they arrive
+    (a chunked body never says its length).
 
     Reports, steps and sign-ins are a few kilobytes; a megabyte is a client bug or an attack,
     and must neither fill memory nor come back echoed in a validation error.
     """
 
-    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in WRITE_METHODS
-            or scope["path"].startswith(OWN_BODY_LIMITS)
-        ):
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        photo = _carries_photo(scope["path"], headers.get(b"content-type", b""))
-        limit = PHOTO_BODY_LIMIT if photo else self.limit
+        limit = body_limit(scope["path"], headers.get(b"content-type", b""))
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, int(declared), scope["path"], limit)
+            await self._refuse(send, int(declared), limit, scope["path"])
             return
         seen, started, over = 0, False, False
 
@@ -187,7 +338,7 @@ class BodyLimit:
             nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > limit:  # a chunked body that never said its length
+            if seen > limit:  # a chunked body that never said its length, or lied about it
                 over = True
                 raise _BodyTooLarge
             return message
@@ -198,7 +349,7 @@ class BodyLimit:
                 # The framework answered the interrupted read with its own 400; say why instead.
                 if not started:
                     started = True
-                    await self._refuse(send, seen, scope["path"], limit)
+                    await self._refuse(send, seen, limit, scope["path"])
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -207,13 +358,12 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _BodyTooLarge:
             if not started:
-                await self._refuse(send, seen, scope["path"], limit)
+                await self._refuse(send, seen, limit, scope["path"])
 
-    async def _refuse(self, send: Send, size: int, path: str = "", limit: int = 0) -> None:
-        limit = limit or self.limit
+    async def _refuse(self, send: Send, size: int, limit: int, path: str = "") -> None:
         said = (
             f"request body of {size:,}+ bytes is over the {limit:,}-byte limit for this "
-            "endpoint; nothing was stored"
+            "endpoint; nothing was stored (split a big upload into several)"
         )
         # Open311 clients read errors as the spec's list of {code, description}.
         shaped: object = (
@@ -235,25 +385,181 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _record_write(request: Request, status: int) -> None:
+async def _record_write(request: Request, status: int) -> None:
     principal = request.scope.get("state", {}).get("principal")
     if principal is None:
         try:
-            principal = _principal_for(request, _bearer(request))
-        except GisGridError:
+            principal = await principal_of(request, request_token(request))
+        except (NotAuthenticated, Overloaded, DatabaseUnavailable):
             principal = accounts.PUBLIC
-    with request.app.state.engine.begin() as conn:
-        audit.record(
-            conn,
-            principal,
-            "write",
-            method=request.method,
-            path=request.url.path,
-            client=client_address(request),
-            status=status,
-        )
+    await audit.record_async(
+        request.app.state.intake_pool,
+        principal,
+        "write",
+        method=request.method,
+        path=request.url.path,
+        client=client_address(request),
+        status=status,
+    )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an Authorization: Bearer header, or None."""
+    return _bearer(request)
 
 
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     return header[7:] if header.lower().startswith("bearer ") else None
+
+
+def _origin_of(url: str) -> str | None:
+    """scheme://host[:port] of a URL, the port left out when it is the scheme's default."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = parts.hostname if port in (None, default) else f"{parts.hostname}:{port}"
+    return f"{parts.scheme}://{host}".lower()
+
+
+class SameOrigin:
+    """ASGI middleware: a write signed in by the session cookie must come from this site's own
+    pages (Origin, else Referer, equal to this service's origin), and so must a sign-in.
+
+    SameSite=Strict keeps the cookie from other sites, but a page on another port of the same
+    host is the same site: it made an operator's browser import boundaries (issue 13). Bearer
+    requests are not guarded (a browser never adds that header by itself).
+    """
+
+    GUARDED_PATHS = ("/login", "/logout")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        cookie = f"{SESSION_COOKIE}=".encode() in headers.get(b"cookie", b"")
+        bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
+        if not ((cookie and not bearer) or scope["path"] in self.GUARDED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        host = headers.get(b"host", b"").decode("latin-1")
+        own = _origin_of(f"{scope.get('scheme', 'http')}://{host}")
+        said = headers.get(b"origin") or headers.get(b"referer")
+        if said is None:
+            ok = not cookie  # a signed-in write with neither header: not from a browser page
+        else:
+            ok = own is not None and _origin_of(said.decode("latin-1")) == own
+        if ok:
+            await self.app(scope, receive, send)
+            return
+        message = (
+            f"a signed-in write from {said.decode('latin-1')[:100] if said else 'an unknown page'}"
+            f" is refused: this service takes writes signed in by its cookie only from its own "
+            f"pages ({own}); programs send Authorization: Bearer <token>"
+        )
+        body = json.dumps({"detail": message, "error": "CrossOrigin"}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def content_security_policy(basemap_url: str | None) -> str:
+    """The pages' CSP: nothing from another host (a configured basemap's images excepted), no
+    framing. Inline scripts stay allowed: folium writes its maps as inline script."""
+    images = "'self' data: blob:"
+    basemap = _origin_of(basemap_url.replace("{s}", "a")) if basemap_url else None
+    if basemap:
+        images += f" {basemap}"
+        if "{s}" in (basemap_url or ""):
+            images += " " + basemap.replace("://a.", "://*.", 1)
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    )
+
+
+class SecurityHeaders:
+    """ASGI middleware: nosniff and a same-origin Referrer-Policy on every answer; on pages a
+    CSP that forbids any off-host source and framing (also X-Frame-Options for old browsers)."""
+
+    def __init__(self, app: ASGIApp, basemap_url: str | None = None) -> None:
+        self.app = app
+        self.csp = content_security_policy(basemap_url).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                ctype = dict(headers).get(b"content-type", b"")
+                if ctype.startswith(b"text/html"):
+                    extra += [(b"content-security-policy", self.csp), (b"x-frame-options", b"DENY")]
+                headers += [(k, v) for k, v in extra if k not in have]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class TrustedProxies:
+    """ASGI middleware: the client address (X-Forwarded-For) and scheme (X-Forwarded-Proto)
+    a proxy reports, believed only when the connection comes from one of `trusted`
+    (GISGRID_TRUSTED_PROXIES); from anyone else those headers are ignored, so nobody can choose
+    the address their rate limits and audit entries are counted under."""
+
+    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
+        self.app = app
+        self.nets = [ipaddress.ip_network(t.strip(), strict=False) for t in trusted if t.strip()]
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.nets)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and client and self._trusted(client[0]):
+            headers = dict(scope["headers"])
+            chain = [
+                a.strip()
+                for a in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")
+                if a.strip()
+            ]
+            # The right-most address no trusted proxy added is the client's own.
+            for addr in reversed(chain):
+                if not self._trusted(addr):
+                    scope = {**scope, "client": (addr, 0)}
+                    break
+            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[0]
+            if proto.strip() in ("http", "https"):
+                scope = {**scope, "scheme": proto.strip()}
+        await self.app(scope, receive, send)

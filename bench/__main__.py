@@ -19,7 +19,9 @@ def main(names: list[str]) -> int:
         print(f"unknown benchmark(s) {unknown}; available: {available}", file=sys.stderr)
         return 2
     for name in chosen:
-        print(f"== {name}", flush=True)
+        from bench.common import load
+
+        print(f"== {name} ({load()})", flush=True)
         importlib.import_module(f"bench.{name}").main()
     return 0
 

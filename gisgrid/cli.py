@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from gisgrid.errors import GisGridError
 from gisgrid.settings import Settings
@@ -184,19 +185,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(settings: Settings, url: str, host: str, port: int) -> int:
     import uvicorn
 
+    from gisgrid.reports.events import end_streams
+
+    class _Server(uvicorn.Server):
+        # Open event streams (phones, walls) would hold a shutdown until its deadline: they are
+        # told "bye" as it begins, so only requests in progress use the 10 s below.
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            end_streams()
+            await super().shutdown(sockets)
+
     # The app reads its settings from the environment; hand it the resolved database.
     os.environ["GISGRID_DATABASE_URL"] = url
     _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    # An import string keeps the core free of web-framework imports.
-    # Open event streams (phones, walls) would hold a shutdown forever: give them 3 s.
-    uvicorn.run(
+    # An import string keeps the core free of web-framework imports. uvicorn's access log is
+    # off: it wrote a line per request on the event loop; the app's own (GISGRID_ACCESS_LOG,
+    # api/access_log.py) writes them in batches from a thread.
+    # proxy_headers off: the app believes X-Forwarded-* only from GISGRID_TRUSTED_PROXIES
+    # (uvicorn's own default would believe any client on 127.0.0.1).
+    config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
         host=host,
         port=port,
         log_level="info",
-        timeout_graceful_shutdown=3,
+        access_log=False,
+        proxy_headers=False,
+        # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
+        timeout_graceful_shutdown=10,
     )
+    _Server(config).run()
     return 0
 
 
@@ -282,6 +299,30 @@ def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
                 }
             else:  # next
                 out = routing.suggest_route(conn, args.staff)
+    finally:
+        engine.dispose()
+    print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+def cmd_basemap(args: argparse.Namespace, settings: Settings) -> int:
+    """basemap import (dry run unless --commit) | show: the service's own basemap."""
+    from pathlib import Path
+
+    from gisgrid.db import make_engine
+    from gisgrid.mapdata import basemap
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            if args.action == "import":
+                out = basemap.import_osm(
+                    conn, args.county, Path(args.file), commit=args.commit, progress=_say
+                )
+                if not args.commit:
+                    _say("dry run: nothing written (add --commit to store it)")
+            else:
+                out = basemap.describe(conn, args.county)
     finally:
         engine.dispose()
     print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
@@ -456,6 +497,83 @@ def cmd_province(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _plan_lines(p: dict) -> str:  # type: ignore[type-arg]
+    t = (p.get("summary") or {}).get("totals") or p.get("totals") or {}
+    head = (
+        f"plan {p['id']}: {p['mode']} of {p['unit']} band {p['band'][0]}-{p['band'][1]} "
+        f"[{p['status']}] {p.get('message') or ''}"
+    )
+    if not t:
+        return head
+    share = t.get("share_in_band")
+    lines = [
+        head,
+        f"  grids {t.get('grids')} · in band {t.get('grids_in_band')} · feasible in band "
+        f"{'-' if share is None else f'{share:.1%}'} · worst deviation "
+        f"{t.get('worst_deviation')} · mean Polsby-Popper {t.get('mean_polsby_popper')}",
+        f"  households {t.get('households'):,} · changing grid {t.get('households_moved'):,} · "
+        f"grids changed {t.get('grids_changed')} · runtime {t.get('runtime_s')} s",
+    ]
+    for v in (p.get("summary") or {}).get("villages", []):
+        if v.get("note"):
+            lines.append(f"  {v['code']} {v['name']}: {v['note']}")
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    """plan balance|list|show|publish|discard."""
+    import datetime as dt
+
+    from gisgrid.access import COMMAND_LINE
+    from gisgrid.db import make_engine
+    from gisgrid.redraw import plans, publish
+
+    engine = make_engine(_prepared_url(settings))
+    who = COMMAND_LINE
+    try:
+        if args.action == "balance":
+            mode = "minimal_change" if args.minimal_change else "balance"
+            with engine.begin() as conn:
+                made = plans.create_plan(conn, who, args.unit, args.band, mode, args.seed)
+            _say(f"plan {made['id']}: {mode} of {made['unit']} from {made['generation']}")
+            plans.run_plan(engine, made["id"], progress=_say if not args.json else lambda m: None)
+            with engine.connect() as conn:
+                out = plans.get_plan(conn, who, made["id"], geometry=False)
+        elif args.action == "list":
+            with engine.connect() as conn:
+                rows = plans.list_plans(conn, who)
+            if args.json:
+                print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+            for r in [] if args.json else rows:
+                print(_plan_lines(r))
+            return 0
+        elif args.action == "show":
+            with engine.connect() as conn:
+                out = plans.get_plan(conn, who, args.id, geometry=args.geometry)
+        elif args.action == "publish":
+            when = dt.datetime.fromisoformat(args.valid_from) if args.valid_from else None
+            if when is not None and when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+            with engine.begin() as conn:
+                out = publish.publish_plan(
+                    conn, who, args.id, valid_from=when, generation=args.generation
+                )
+            print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+            return 0
+        else:  # discard
+            with engine.begin() as conn:
+                out = plans.discard_plan(conn, who, args.id)
+            print(json.dumps(out, ensure_ascii=False))
+            return 0
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(_plan_lines(out))
+    return 0
+
+
 BULLETIN_FORMATS = ("json", "csv", "html", "png")
 
 
@@ -553,6 +671,12 @@ def build_parser() -> argparse.ArgumentParser:
     patrol.add_argument("--end", help="ISO 8601 with zone (default: now)")
     patrol.add_argument("--geojson", help="write uncovered segments here")
     patrol.set_defaults(func=cmd_patrol)
+    bm = sub.add_parser("basemap", help="the basemap the service draws itself (OSM extract)")
+    bm.add_argument("action", choices=["import", "show"])
+    bm.add_argument("file", nargs="?", help="an OpenStreetMap extract (.osm.pbf)")
+    bm.add_argument("--county", required=True, help="6- or 12-digit county code")
+    bm.add_argument("--commit", action="store_true", help="write it (imports are dry runs)")
+    bm.set_defaults(func=cmd_basemap)
     keys = sub.add_parser("keys", help="Open311 API keys")
     keys.add_argument("action", choices=["create", "list", "revoke"])
     keys.add_argument("--name", help="who the key is for, e.g. a client app")
@@ -634,6 +758,31 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--as-of", help="grids valid on this ISO date")
     exp.add_argument("--unit", help="only grids in this county/town/village code")
     b.set_defaults(func=cmd_boundaries)
+    plan = sub.add_parser("plan", help="redraw grids: draft, list, show, publish, discard")
+    psub = plan.add_subparsers(dest="action", required=True)
+    bal = psub.add_parser("balance", help="draft a redraw of a village, town or county")
+    bal.add_argument("--unit", required=True, help="county (6), town (9) or village (12) code")
+    bal.add_argument("--band", required=True, help="households per grid: MIN,MAX (e.g. 150,300)")
+    bal.add_argument(
+        "--minimal-change",
+        action="store_true",
+        help="fix only out-of-band grids, moving as few households as possible",
+    )
+    bal.add_argument("--seed", type=int, default=0)
+    bal.add_argument("--json", action="store_true", help="print the plan as JSON")
+    lst = psub.add_parser("list", help="drafts, newest first")
+    lst.add_argument("--json", action="store_true")
+    show = psub.add_parser("show", help="one draft: status, summary (and grids with --json)")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--geometry", action="store_true", help="include grid geometry in --json")
+    pub = psub.add_parser("publish", help="publish a draft as a new generation")
+    pub.add_argument("id", type=int)
+    pub.add_argument("--valid-from", help="ISO time the generation starts (default now)")
+    pub.add_argument("--generation", help="name of the new generation")
+    dis = psub.add_parser("discard", help="delete a draft")
+    dis.add_argument("id", type=int)
+    plan.set_defaults(func=cmd_plan)
     return p
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
@@ -12,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from gisgrid import sql
 from gisgrid.settings import Settings
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -37,20 +46,75 @@ def resolve_database_url(settings: Settings, progress: Callable[[str], None] = p
     return LocalPostgis(settings.state_dir, progress=progress).up()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with a pool sized for one uvicorn worker."""
-    return create_engine(normalise_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
+def session_options(settings: Settings) -> str:
+    """libpq `options` for the service's connections: no wait without end, durable commits.
+
+    `synchronous_commit=on` whatever the cluster says (the project's own cluster runs with it
+    off for bulk loads): a 201 must mean the report survives a crash of PostgreSQL.
+    """
+    ms = {
+        "statement_timeout": settings.statement_timeout_s,
+        "lock_timeout": settings.lock_timeout_s,
+        "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout_s,
+    }
+    options = [f"-c {k}={int(v * 1000)}" for k, v in ms.items()]
+    return " ".join([*options, "-c synchronous_commit=on", "-c application_name=gisgrid-api"])
 
 
-def make_intake_pool(url: str) -> AsyncConnectionPool:
-    """The intake's own async pool: autocommit (its one statement is its transaction)."""
+# libpq: give up on a connection attempt after 3 s (the default waits for the kernel, minutes),
+# and notice a peer that vanished without closing (a crashed or unplugged server).
+CONNECT_ARGS = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    """An engine; with `settings`, the service's: pool of `db_slots`, bounded waits, timeouts.
+
+    Without settings (CLI, loaders, tests) the pool is 10 + 10 and statements may run long.
+    """
+    if settings is None:
+        return create_engine(normalise_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        normalise_url(url),
+        # One connection per database slot; a little overflow for the rare use outside a slot
+        # (the residents' service key, looked up once per process).
+        pool_size=settings.db_slots,
+        max_overflow=2,
+        # A slot holder finds a connection at once; if not, something is wrong: say so fast.
+        pool_timeout=settings.db_wait_s + 1,
+        # A connection the database dropped (restart, crash) is noticed at checkout and replaced.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={**CONNECT_ARGS, "options": session_options(settings)},
+    )
+
+
+def make_intake_pool(url: str, settings: Settings | None = None) -> AsyncConnectionPool:
+    """The async pool: reports in, who is calling, audit entries; autocommit, one statement each.
+
+    Bounded both ways: `async_pool_size` connections, `async_pool_queue` waiters (more get
+    TooManyRequests at once), 2 s at most in the queue (PoolTimeout); both mean 503 Overloaded.
+    Connections are checked before use, so the pool recovers by itself after a restart.
+    """
+    settings = settings or Settings()
     return AsyncConnectionPool(
         libpq_url(url),
         min_size=2,
-        max_size=8,
-        kwargs={"autocommit": True},
-        # A phone waits for its answer: say "try again" after 5 s rather than hang for 30.
-        timeout=5,
+        max_size=settings.async_pool_size,
+        max_waiting=settings.async_pool_queue,
+        kwargs={"autocommit": True, **CONNECT_ARGS, "options": session_options(settings)},
+        # A phone waits for its answer: say "try again" after 2 s rather than hang.
+        timeout=2,
+        check=AsyncConnectionPool.check_connection,
+        # While the database is away, retry connecting for 2 s, then leave it to the next
+        # request (the pool's backoff doubles its waits: a long outage would otherwise mean a
+        # wait of that length after the database is back).
+        reconnect_timeout=2,
         open=False,
     )
 
@@ -72,6 +136,7 @@ FUNCTION_FILES = (
     "reports/intake_functions",
     "reports/events_functions",
     "access/shared_state_functions",
+    "mapdata/generation_notify",
 )
 
 
@@ -97,3 +162,113 @@ def server_versions(engine: Engine) -> dict[str, str]:
         geos = sql.execute(conn, "db/postgis_geos_version").scalar_one()
         proj = sql.execute(conn, "db/postgis_proj_version").scalar_one()
     return {"postgresql": pg, "postgis": postgis, "geos": geos, "proj": proj}
+
+
+@dataclass
+class HealthCheck:
+    """Whether PostgreSQL answers, probed on a connection of its own every `interval_s`.
+
+    /healthz must answer within a second under any load and tell the truth: it reads the last
+    probe (never older than about a second) instead of queueing behind requests for the engine
+    or the async pool. When the database comes back after a failure, `on_recover` runs (the app
+    checks its async pool's idle connections then, so no request meets one that died with the
+    old server and waits out the pool's backoff).
+    """
+
+    url: str  # libpq style
+    interval_s: float = 0.5
+    # Long enough that a busy (not broken) database is not reported down; /healthz itself
+    # answers at once from the last probe whatever this is.
+    timeout_s: float = 2.0
+    ok: bool = False
+    detail: str = "not checked yet"
+    checked_at: float = -math.inf
+    versions: dict[str, str] = field(default_factory=dict)
+    on_recover: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _conn: psycopg.AsyncConnection[Any] | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Probe in the background from now on (call inside the running event loop)."""
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self.probe()
+            await asyncio.sleep(self.interval_s)
+
+    @property
+    def age_s(self) -> float:
+        """Seconds since the last probe ended."""
+        return time.monotonic() - self.checked_at
+
+    async def check(self) -> bool:
+        """True if the database answered the last probe (probing now if that is stale)."""
+        if self.age_s > self.interval_s + self.timeout_s + 0.5:
+            await self.probe()  # not started, or the loop fell behind
+        return self.ok
+
+    async def probe(self) -> None:
+        """Ask PostgreSQL once (one probe at a time), within `timeout_s`."""
+        async with self._lock:
+            was_ok = self.ok and self.checked_at > -math.inf
+            try:
+                await asyncio.wait_for(self._probe_fresh(), self.timeout_s)
+                self.ok, self.detail = True, "ok"
+            except (TimeoutError, psycopg.Error, OSError) as exc:
+                self.ok = False
+                self.detail = (
+                    f"the database did not answer within {self.timeout_s:g} s"
+                    if isinstance(exc, TimeoutError)
+                    else "the database is not reachable"
+                )
+                if was_ok:
+                    log.warning("health check failed: %r", exc)
+                await self._drop()
+            recovered = self.ok and not was_ok and self.checked_at > -math.inf
+            self.checked_at = time.monotonic()
+        if recovered:
+            log.warning("the database answers again")
+            for callback in self.on_recover:
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("a recovery step failed")
+
+    async def _probe_fresh(self) -> None:
+        # A kept connection may have died with an earlier server (a restart): one more try on a
+        # new connection before saying the database is down.
+        reused = self._conn is not None
+        try:
+            await self._probe()
+        except (psycopg.Error, OSError):
+            if not reused:
+                raise
+            await self._drop()
+            await self._probe()
+
+    async def _probe(self) -> None:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=1, application_name="gisgrid-health"
+            )
+        row = await sql.afirst(self._conn, "db/health")
+        assert row is not None
+        self.versions = {k: str(v) for k, v in row.items()}
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await asyncio.wait_for(conn.close(), 0.2)
+            except Exception:
+                log.debug("closing the health connection failed", exc_info=True)
+
+    async def close(self) -> None:
+        """Stop probing and close the health connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self._drop()

@@ -4,6 +4,15 @@
 class GisGridError(Exception):
     """Base class: every message names the bad value and says what would be accepted."""
 
+    # Seconds a client should wait before sending the same request again (Retry-After), for
+    # errors that pass with time (rate limits, overload, the database restarting).
+    retry_after: int | None = None
+
+    def __init__(self, message: str = "", *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        if retry_after is not None:
+            self.retry_after = max(1, int(retry_after))
+
 
 class NotFound(GisGridError):
     """A unit, grid or record with that code or id does not exist."""
@@ -28,6 +37,14 @@ class TopologyError(GisGridError):
 class LocalDatabaseError(GisGridError):
     """The project-managed PostGIS could not be installed, started or reached."""
 
+    retry_after = 5
+
+
+class DatabaseUnavailable(GisGridError):
+    """PostgreSQL did not answer (restarting, unreachable): nothing was done, send it again."""
+
+    retry_after = 3
+
 
 class DataSourceError(GisGridError):
     """A packaged dataset (divisions, outlines) is missing or unreadable."""
@@ -41,6 +58,10 @@ class NotAuthenticated(GisGridError):
     """No valid credentials came with a request that needs them."""
 
 
+class UnknownToken(NotAuthenticated):
+    """A bearer token the service never issued, or one that was revoked (never valid again)."""
+
+
 class Forbidden(GisGridError):
     """The caller's role or area scope does not allow this."""
 
@@ -51,6 +72,14 @@ class Conflict(GisGridError):
 
 class RateLimited(GisGridError):
     """Too many requests from one client in a short time."""
+
+    retry_after = 60
+
+
+class Overloaded(GisGridError):
+    """The service is at capacity (every database slot busy, the queue full): try again soon."""
+
+    retry_after = 2
 
 
 class InvalidTrack(GisGridError):
@@ -83,6 +112,14 @@ class InvalidImport(GisGridError):
 
 class ImportRefused(GisGridError):
     """A boundary import still has errors, so --commit refuses to write any of it."""
+
+
+class StalePlan(Conflict):
+    """A redraw draft was made from a generation that is no longer current."""
+
+
+class GridRuleBroken(Conflict):
+    """An edit would break a grid rule: one piece, inside one village, not empty."""
 
 
 class CalendarError(GisGridError):

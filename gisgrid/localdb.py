@@ -148,8 +148,14 @@ class LocalPostgis:
                 self._start(bin_dir)
         return self.ensure_database(DEFAULT_DATABASE)
 
-    def down(self) -> None:
-        """Stop the server if it is running; do nothing otherwise."""
+    def down(self, mode: str = "fast") -> None:
+        """Stop the server if it is running; do nothing otherwise.
+
+        `mode` is pg_ctl's: fast (roll back sessions, checkpoint) or immediate (as a crash would:
+        no checkpoint, recovery from the WAL at the next start; the fault tests use it).
+        """
+        if mode not in ("smart", "fast", "immediate"):
+            raise LocalDatabaseError(f"stop mode {mode!r}: use smart, fast or immediate")
         if not self.pg_dir.is_dir():
             return
         with self._locked():
@@ -164,7 +170,7 @@ class LocalPostgis:
                     "-D",
                     str(self.data_dir),
                     "-m",
-                    "fast",
+                    mode,
                     "-w",
                     "-t",
                     str(START_TIMEOUT_S),

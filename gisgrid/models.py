@@ -31,7 +31,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import UserDefinedType
 
 STORAGE_SRID = 4326
 
@@ -49,6 +51,29 @@ class Base(DeclarativeBase):
     """Declarative base with the project's naming convention."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (never wraps): what wrote a row, for deltas."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "xid8"
+
+
+# Reflection (Alembic's autogenerate, tests/test_schema.py) knows the type by name.
+postgresql_base.ischema_names["xid8"] = Xid8
+
+
+def _trigram(table: str, column: str) -> Index:
+    """A trigram index (pg_trgm) serving ILIKE '%words%' on a name or address (search)."""
+    return Index(
+        f"ix_{table}_{column}_trgm",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+    )
 
 
 class UnitLevel(enum.StrEnum):
@@ -98,6 +123,8 @@ class AdminUnit(Base):
     """County, town/street or village/community, keyed by its 12-digit statistical code."""
 
     __tablename__ = "admin_unit"
+    # 0010_maps_basemap_search: search by part of a name.
+    __table_args__ = (_trigram("admin_unit", "name"),)
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -135,6 +162,7 @@ class Grid(Base):
     __table_args__ = (
         UniqueConstraint("generation_id", "code", name="uq_grid_generation_code"),
         Index("ix_grid_current", "code", postgresql_where="valid_to IS NULL"),
+        _trigram("grid", "name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -168,6 +196,8 @@ class Household(Base):
     """A household (户): the unit of service and of privacy."""
 
     __tablename__ = "household"
+    # 0010_maps_basemap_search: search by part of an address, or (staff) of the head's name.
+    __table_args__ = (_trigram("household", "address"), _trigram("household", "head_name"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
@@ -261,6 +291,9 @@ class Report(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))  # full_time|grid_chief|village
     village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    # 0010_maps_basemap_search: the transaction that last wrote the row (a trigger stamps it on
+    # every insert and update); the wall asks for what changed since its last look.
+    changed_xid: Mapped[int | None] = mapped_column(Xid8(), index=True)
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -508,6 +541,17 @@ class AccessToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class SigninFailure(Base):
+    """Consecutive failed sign-ins for a username (known or not), and until when it must wait."""
+
+    __tablename__ = "signin_failure"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEntry(Base):
     """Append-only: every write and every read of personal data (a trigger forbids changes)."""
 
@@ -567,6 +611,29 @@ class KeyPlace(Base):
     source: Mapped[str] = mapped_column(Text)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True), nullable=False)
+
+
+class BasemapFeature(Base):
+    """What the service's own basemap draws besides roads and units: water, waterways, green
+    areas, buildings, roads for the picture and place names (an OSM import, per county)."""
+
+    __tablename__ = "basemap_feature"
+    __table_args__ = (
+        Index("ix_basemap_feature_county_kind", "county_code", "kind"),
+        _trigram("basemap_feature", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"))
+    kind: Mapped[str] = mapped_column(String(16))  # water|waterway|green|building|road|place
+    class_: Mapped[str | None] = mapped_column("class", String(40))
+    name: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str | None] = mapped_column(Text)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    geom = mapped_column(
+        Geometry("GEOMETRY", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
 
 
 # --- Reports in (issue 4) ----------------------------------------------------------------------
@@ -775,3 +842,136 @@ class RateHit(Base):
     client: Mapped[str] = mapped_column(String(200), primary_key=True)
     second: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+# --- Redraw (issue 15; migration 0009_redraw) ---------------------------------------------------
+
+
+class RedrawBlockSet(Base):
+    """The blocks of one village in one generation, cut once and kept (cached per generation)."""
+
+    __tablename__ = "redraw_block_set"
+    __table_args__ = (
+        UniqueConstraint(
+            "generation_id", "village_code", "roads_version", name="uq_redraw_block_set_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
+    village_code: Mapped[str] = mapped_column(String(12))
+    # Which road network the blocks were cut by (count and newest id): a new import re-cuts them.
+    roads_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class RedrawBlock(Base):
+    """A block (地块): a piece of a village between roads, grid lines and settlement gaps."""
+
+    __tablename__ = "redraw_block"
+    __table_args__ = (UniqueConstraint("set_id", "seq", name="uq_redraw_block_set_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_block_set.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    perimeter_m: Mapped[float] = mapped_column(Float)
+    # The grid of the block's generation it lies in (blocks are cut along grid lines).
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
+
+
+class RedrawBlockEdge(Base):
+    """Two blocks that share a boundary: its length, and how much of it runs along a road."""
+
+    __tablename__ = "redraw_block_edge"
+
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_block_set.id", ondelete="CASCADE"), primary_key=True
+    )
+    a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shared_m: Mapped[float] = mapped_column(Float)
+    road_m: Mapped[float] = mapped_column(Float)
+
+
+class RedrawPlan(Base):
+    """A draft redraw of a unit's grids: asked for, computed in the background, then published."""
+
+    __tablename__ = "redraw_plan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), index=True)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    mode: Mapped[str] = mapped_column(String(16))  # balance | minimal_change
+    band_min: Mapped[int] = mapped_column(Integer)
+    band_max: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    # The generation the draft starts from; publishing refuses once it is no longer current.
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
+    # queued | running | ready | failed | published
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict] = mapped_column(JSONB, default=dict)
+    account_id: Mapped[int | None] = mapped_column(Integer)  # kept if the account goes
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    published_generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generation.id", ondelete="SET NULL")
+    )
+
+
+class RedrawPlanBlock(Base):
+    """Which draft grid a block is in, with the block's counts when the draft was made."""
+
+    __tablename__ = "redraw_plan_block"
+    __table_args__ = (Index("ix_redraw_plan_block_plan_grid", "plan_id", "grid_code"),)
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    block_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_block.id", ondelete="CASCADE"), primary_key=True
+    )
+    village_code: Mapped[str] = mapped_column(String(12))
+    grid_code: Mapped[str] = mapped_column(String(15))
+    households: Mapped[int] = mapped_column(Integer)
+    care_households: Mapped[int] = mapped_column(Integer)
+    open_reports: Mapped[int] = mapped_column(Integer)
+
+
+class RedrawPlanGrid(Base):
+    """A draft grid: the union of its blocks, with its figures against the band."""
+
+    __tablename__ = "redraw_plan_grid"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("redraw_plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(12))
+    households: Mapped[int] = mapped_column(Integer)
+    care_households: Mapped[int] = mapped_column(Integer)
+    open_reports: Mapped[int] = mapped_column(Integer)
+    blocks: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    polsby_popper: Mapped[float] = mapped_column(Float)
+    in_band: Mapped[bool] = mapped_column(Boolean)
+    # False when the grid is a current grid as it is (same code, same blocks).
+    changed: Mapped[bool] = mapped_column(Boolean)
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=False
+    )

@@ -18,18 +18,29 @@ TYPES = {
 
 def resolve(path: str) -> Path:
     """The file behind /static/<path>, or NotFound (no ../ escapes, only served types)."""
-    full = (STATIC_DIR / path).resolve()
+    try:
+        full = (STATIC_DIR / path).resolve()
+    except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+        raise NotFound(f"no static asset {path[:100]!r}") from None
     if STATIC_DIR not in full.parents or full.suffix not in TYPES or not full.is_file():
         raise NotFound(f"no static asset {path!r}")
     return full
 
 
+# Assets only the center's wall uses: a worker's phone is not made to download and keep them
+# (ECharts alone is 700 KB).
+WALL_ONLY = ("vendor/echarts-", "gisgrid/wall.")
+
+
 def shell_assets() -> dict[str, bytes]:
-    """Every served asset as URL -> bytes: what the offline service worker precaches."""
+    """Every served asset a phone may need offline, URL -> bytes: what the service worker
+    precaches (the wall's own charts and script are left out)."""
     return {
-        f"/static/{f.relative_to(STATIC_DIR).as_posix()}": f.read_bytes()
+        f"/static/{rel}": f.read_bytes()
         for f in sorted(STATIC_DIR.rglob("*"))
-        if f.is_file() and f.suffix in TYPES
+        if f.is_file()
+        and f.suffix in TYPES
+        and not (rel := f.relative_to(STATIC_DIR).as_posix()).startswith(WALL_ONLY)
     }
 
 

@@ -21,6 +21,7 @@ from maps.pages import (
     STATIC,
     Basemap,
     PageData,
+    SafeTooltip,
     _base_map,
     _config,
     _esc,
@@ -157,9 +158,7 @@ def worker_page(
             data.unpatrolled,
             name=t(lang, "worker.layer_unpatrolled"),
             style_function=lambda f: {"color": "#c53030", "weight": 4, "dashArray": "6 4"},
-            tooltip=folium.GeoJsonTooltip(
-                fields=["length_m"], aliases=[t(lang, "worker.unpatrolled_m")]
-            )
+            tooltip=SafeTooltip(fields=["length_m"], aliases=[t(lang, "worker.unpatrolled_m")])
             if "length_m" in data.unpatrolled["features"][0].get("properties", {})
             else None,
         ).add_to(m)

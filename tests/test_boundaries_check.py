@@ -269,3 +269,17 @@ def test_unreadable_inputs_are_named(conn: Connection, tmp_path: Path) -> None:
     )
     with pytest.raises(Exception, match="no code field"):
         read_boundaries(nocode)
+
+
+def test_names_with_markup_are_refused(
+    conn: Connection, county_grids: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    # A name is shown in tooltips and lists: markup there is an attack, so the file is refused.
+    broken = county_grids.copy()
+    bad = {3: "<img src=x onerror=alert(1)>", 4: "网格&#60;script&#62;", 5: "ok\x07bell"}
+    for i, name in bad.items():
+        broken.iloc[i, broken.columns.get_loc("name")] = name
+    report = _check(conn, broken, tmp_path / "grids.geojson")
+    found = _of(report, "name_has_markup")
+    assert {p["feature"]["code"] for p in found} == {str(broken["code"].iloc[i]) for i in bad}
+    assert report["errors"] >= 3 and "<img" in found[0]["message"]

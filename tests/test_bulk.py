@@ -68,3 +68,49 @@ def test_assign_table_restores_moved_households_and_writes_only_changes(
         )
     ).scalar_one()
     assert wrong == 0
+
+
+def _tricky_polygons() -> tuple[list[str], np.ndarray]:
+    """Shapes that stress the cell classification: a hole with an island in it (a
+    multipolygon), a long thin sliver, a diagonal edge, two overlapping grids, a triangle with
+    a vertex exactly on a cell corner, and a grid far from the rest."""
+    ring = shapely.Polygon([(0, 0), (0.02, 0), (0.02, 0.02), (0, 0.02)], [
+        [(0.005, 0.005), (0.015, 0.005), (0.015, 0.015), (0.005, 0.015)]
+    ])  # fmt: skip
+    island = shapely.box(0.008, 0.008, 0.012, 0.012)
+    polys = [
+        shapely.MultiPolygon([ring, island]),
+        shapely.box(0.02, 0.0, 0.0201, 0.03),  # sliver sharing the ring's east edge
+        shapely.Polygon([(0.0201, 0), (0.05, 0.0), (0.0201, 0.03)]),  # diagonal
+        shapely.box(0.03, 0.025, 0.045, 0.04),  # overlaps the next one
+        shapely.box(0.04, 0.03, 0.06, 0.05),
+        shapely.Polygon([(0.0, 0.03), (0.01, 0.045), (0.0, 0.045)]),
+        shapely.box(0.2, 0.2, 0.21, 0.21),  # alone, far away: mostly empty cells between
+    ]
+    codes = [f"44122610100{i:04d}" for i in (7, 3, 5, 1, 2, 6, 4)]  # not in code order
+    return codes, np.array(polys, dtype=object)
+
+
+def test_tricky_shapes_match_the_ground_truth_at_every_cell_size() -> None:
+    codes, polys = _tricky_polygons()
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-0.01, 0.22, 100_000)
+    y = rng.uniform(-0.01, 0.22, 100_000)
+    verts = shapely.get_coordinates(polys)
+    along = shapely.get_coordinates(
+        shapely.line_interpolate_point(shapely.boundary(polys), 0.41, normalized=True)
+    )
+    for cell_m in (3.0, 50.0, 400.0):
+        index = assign.GridIndex.build(codes, polys, cell_m=cell_m)
+        # Points on the index's own cell corners, where a floor() could go either way.
+        cx = index.x0 + index.dx * np.arange(0, 60)
+        cy = index.y0 + index.dy * np.arange(0, 60)
+        gx, gy = np.meshgrid(cx, cy)
+        px = np.concatenate([x, verts[:, 0], along[:, 0], gx.ravel()])
+        py = np.concatenate([y, verts[:, 1], along[:, 1], gy.ravel()])
+        got = index.assign(px, py)
+        truth = _truth(index.polygons, px, py)
+        assert np.array_equal(got, truth), (cell_m, np.flatnonzero(got != truth)[:10])
+        # Overlap and hole both seen: a point in both overlapping boxes gets the lower code.
+        both = index.assign(np.array([0.042, 0.01]), np.array([0.035, 0.01]))
+        assert list(index.codes[both]) == ["441226101000001", "441226101000007"]

@@ -11,7 +11,18 @@ LOCALES = ROOT / "maps" / "locales"
 # Python: t(lang, "area.key" ...); scripts: T("area.key" ...) (the page's lookup function).
 USES = re.compile(r"""\b(?:t\([^,()]+,\s*|T\()["']([a-z_]+\.[a-z0-9_]+)["']""")
 # Latin words a Chinese string may hold: units, names of things, placeholders.
-ALLOWED = {"km", "GENERATED", "Open311", "GPS", "PNG", "CSV", "English"}
+ALLOWED = {
+    "km",
+    "GENERATED",
+    "Open311",
+    "GPS",
+    "PNG",
+    "CSV",
+    "English",
+    "OpenStreetMap",
+    "ODbL",
+    "gisgrid",
+}
 
 
 def _used_keys() -> set[str]:

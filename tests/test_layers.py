@@ -123,6 +123,7 @@ ROOMS = (
     "mapdata",
     "media",
     "patrols",
+    "redraw",
     "reports",
 )
 EXEMPT = ("gisgrid/sql/", "gisgrid/migrations/")  # the home itself; the schema's history
@@ -134,7 +135,9 @@ SQL_START = re.compile(
     r"|COPY\s+(\(|\S+(\s*\([^)]*\))?\s+(FROM|TO)\s)|SET\s+(LOCAL\s+|SESSION\s+)?\w+\s*(=|TO\s)"
     r"|SHOW\s+\w|LOCK\s+\w|TRUNCATE\s|ANALYZE\b|VACUUM\b|LISTEN\s+\w|NOTIFY\s+\w)"
 )
-RUNNER = {"load", "statement", "execute", "rows", "first", "scalar", "composed", "copy_csv"}
+RUNNER = {
+    "load", "statement", "execute", "rows", "first", "scalar", "frame", "composed", "copy_csv"
+}  # fmt: skip
 NAME = re.compile(rf"({'|'.join(ROOMS)})/[a-z0-9_]+")
 
 

@@ -157,7 +157,8 @@ def test_worker_accepts_and_feeds_back_from_the_map(
 def test_center_chases_a_late_case_from_the_wall(
     browser: Browser, server: str, engine: Engine, desk: Desk
 ) -> None:
-    """督办 from the overdue list: the note survives the 3 s polls, the case shows 督办×1."""
+    """督办 from the overdue list's case drawer: the note survives the 3 s polls, the case
+    shows 督办×1."""
     name, password = f"t-center-{uuid.uuid4().hex[:8]}", "center password 1"
     town = desk.grid[:9]
     with engine.begin() as conn:
@@ -183,15 +184,17 @@ def test_center_chases_a_late_case_from_the_wall(
         page.click("button")
         page.wait_for_url(f"**/maps/center?unit={town}")
         page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
-        item = page.locator(f'#gg-overdue li[data-id="{late}"]')
-        item.locator('button[data-step="supervise"]').click()
-        item.locator("textarea").fill("请今天下班前办结并反馈")
+        page.locator(f'#gg-overdue button[data-id="{late}"]').click()
+        page.wait_for_function(f"document.body.getAttribute('data-drawer-loaded') === '{late}'")
+        page.click('#gg-drawer button[data-step="supervise"]')
+        note = page.locator("#gg-drawer textarea")
+        note.fill("请今天下班前办结并反馈")
         page.wait_for_timeout(4000)  # a poll or more: the typed note must still be there
-        assert item.locator("textarea").input_value() == "请今天下班前办结并反馈"
-        item.locator("form button").click()
+        assert note.input_value() == "请今天下班前办结并反馈"
+        page.click("#gg-drawer button[type=submit]")
         page.wait_for_function(
             f"""() => /督办×1/.test((document.querySelector(
-                '#gg-overdue li[data-id="{late}"]') || {{}}).textContent || '')"""
+                '#gg-overdue button[data-id="{late}"]') || {{}}).textContent || '')"""
         )
         with engine.connect() as conn:
             got = conn.execute(

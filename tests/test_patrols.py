@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -173,6 +174,33 @@ def test_bad_uploads_name_the_problem(
 ) -> None:
     with pytest.raises(error, match=words):
         tracks.ingest_fixes(conn, tracks.parse_upload(body, "", None))
+
+
+@pytest.mark.parametrize(
+    "t", [1717200000, 1717200000.0, "1717200000", 1717200000000, "1717200000000", 1717200000e3]
+)
+def test_numeric_times_are_unix_epoch_seconds_or_milliseconds(t: object) -> None:
+    # Phones send epochs; pandas alone would read 1717200000 as nanoseconds in 1970.
+    frame = tracks.parse_batch([{"staff": 1, "t": t, "lon": 100, "lat": 30}])
+    assert frame["t"].iloc[0] == pd.Timestamp("2024-06-01T00:00:00Z")
+
+
+def test_iso_times_without_a_zone_are_china_time() -> None:
+    frame = tracks.parse_batch(
+        [
+            {"staff": 1, "t": "2024-06-01T08:00:00", "lon": 100, "lat": 30},
+            {"staff": 1, "t": "2024-06-01T00:00:00Z", "lon": 100, "lat": 30},
+            {"staff": 1, "t": "2024-06-01T09:00:00+09:00", "lon": 100, "lat": 30},
+        ]
+    )
+    assert (frame["t"] == pd.Timestamp("2024-06-01T00:00:00Z")).all()
+
+
+@pytest.mark.parametrize("t", [1795, 17950000000, 179500000000000000, -1717200000, True, [1], None])
+def test_other_times_are_refused_naming_the_value(t: object) -> None:
+    fixes = [{"staff": 1, "t": "2024-06-01T08:00:00", "lon": 100, "lat": 30}] * 2
+    with pytest.raises(InvalidTrack, match=rf"fix 2: time {re.escape(repr(t))}"):
+        tracks.parse_batch([*fixes, {"staff": 1, "t": t, "lon": 100, "lat": 30}])
 
 
 def test_coverage_rejects_bad_periods_and_units(conn: Connection) -> None:

@@ -4,12 +4,14 @@ Reports made here are removed afterwards."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Route
 from sqlalchemy import Engine, text
 
@@ -170,7 +172,7 @@ def test_reporter_follows_the_loop_without_seeing_inside(
     assert got["outcome"]["label"] == "已解决" and got["stage"]["label"] == "反馈"
     page = http.get(f"/report/{rid}")
     assert page.status_code == 200
-    for shown in ("已办结", "垃圾已清运 (cleared)", "checked on site and closed"):
+    for shown in ("已办结", "垃圾已清运 (cleared)", "核查结案"):
         assert shown in page.text
     # Nothing personal or internal, and not the exact spot.
     for hidden in ("INTERNAL", "13800138000", f"{spot[0]:.5f}", f"{spot[1]:.5f}", "t-res-worker"):
@@ -181,9 +183,9 @@ def test_follow_up_pages_say_what_is_wrong(http: httpx.Client) -> None:
     r = http.get("/report/track", params={"id": "#123"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/report/123"
     r = http.get("/report/track", params={"id": "abc"})
-    assert r.status_code == 400 and "not a report number" in r.text
+    assert r.status_code == 200 and "不是报告编号" in r.text  # a page saying what to type
     r = http.get("/report/999999999")
-    assert r.status_code == 404 and "does not exist" in r.text
+    assert r.status_code == 404 and "没有编号为 999999999 的报告" in r.text
 
 
 def test_report_page_needs_nothing_from_outside(http: httpx.Client) -> None:
@@ -225,7 +227,7 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
         text_sent = MARK + "browser " + uuid.uuid4().hex
         page.fill("textarea[name=description]", text_sent)
         page.click("#gg-send")
-        page.wait_for_function("/again/.test(document.getElementById('gg-result').textContent)")
+        page.wait_for_function("/再点一次/.test(document.getElementById('gg-result').textContent)")
         assert lost == [201]
         page.click("#gg-send")
         page.wait_for_function("document.body.getAttribute('data-filed')")
@@ -241,6 +243,59 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
         page.click("#gg-track")
         page.wait_for_url(lambda u: f"/report/{filed}#k=" in u)
         assert "已提交" in (page.text_content("#status") or "")  # to be checked on site
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_resident_adds_a_photo_to_the_report_from_the_page(
+    browser: Browser, server: str, engine: Engine, spot: tuple[float, float]
+) -> None:
+    """The photo button on /report (issue 16's public photo endpoint): chosen with the report,
+    sent once the report is filed, with its receipt; the answer says the check comes first."""
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (180, 120, 60)).save(picture, "JPEG", quality=80)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        geolocation={"longitude": spot[0], "latitude": spot[1]},
+        permissions=["geolocation"],
+    )
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/report")
+        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        page.click("#gg-locate")
+        page.wait_for_function("document.body.getAttribute('data-picked') === '1'")
+        page.select_option("select[name=service_code]", "ZZ03")
+        text_sent = MARK + "photo " + uuid.uuid4().hex
+        page.fill("textarea[name=description]", text_sent)
+        page.set_input_files(
+            "input[name=photo]",
+            files=[{"name": "wall.jpg", "mimeType": "image/jpeg", "buffer": picture.getvalue()}],
+        )
+        assert "已选 1 张照片" in (page.text_content("#gg-photo-n") or "")
+        box = page.locator("label.gg-file").bounding_box()
+        assert box and box["height"] >= 44  # a thumb-sized control
+        page.click("#gg-send")
+        page.wait_for_function("document.body.getAttribute('data-photos') === '1'")
+        result = page.text_content("#gg-result") or ""
+        assert "照片已上传 1 张" in result and "现场核查" in result
+        filed = int(page.get_attribute("body", "data-filed") or 0)
+        with engine.connect() as conn:
+            photos, media = conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM report_photo p WHERE p.report_id = r.id), "
+                    "r.media_url FROM report r WHERE r.id = :r"
+                ),
+                {"r": filed},
+            ).one()
+        assert photos == 1 and media and media.endswith(".jpg")
+        page.click("#gg-track")
+        page.wait_for_url(lambda u: f"/report/{filed}#k=" in u)
+        assert "待现场核查" in (page.text_content("#status") or "")
+        assert "现场核查时限" in page.content()
         assert not errors, errors
     finally:
         context.close()

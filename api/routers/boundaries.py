@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.deps import ConnDep
 from api.params import aware
-from api.security import PrincipalDep
+from api.security import PrincipalDep, body_limit
 from gisgrid.access.accounts import MAP_EDITORS
 from gisgrid.boundaries.export import EXPORT_FORMATS, grids_frame, write_grids
 from gisgrid.boundaries.service import import_boundaries
@@ -18,7 +18,7 @@ from gisgrid.errors import InvalidImport
 
 router = APIRouter(prefix="/api/v1/boundaries", tags=["boundaries"])
 
-MAX_UPLOAD = 200 * 1024 * 1024
+MAX_UPLOAD = body_limit("/api/v1/boundaries/imports")
 
 
 @router.post("/imports")

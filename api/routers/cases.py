@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, ReportConfigDep
+from api.params import MAX_INT, ReportId
 from api.security import PrincipalDep, client_address
 from gisgrid.reports import cases
 
@@ -18,7 +19,9 @@ class StepIn(BaseModel):
 
     action: str = Field(description=f"one of: {', '.join(cases.STEPS)}")
     note: str | None = Field(None, description="what was done, or why (required for some)")
-    staff_id: int | None = Field(None, description="reassign: the grid worker taking it over")
+    staff_id: int | None = Field(
+        None, ge=1, le=MAX_INT, description="reassign: the grid worker taking it over"
+    )
     satisfied: bool | None = Field(None, description="evaluate: the call-back verdict (回访)")
     department: str | None = Field(
         None, description="escalate: the department to whistle to (吹哨), by code, e.g. ZJ"
@@ -46,7 +49,9 @@ class StepIn(BaseModel):
 
 
 @router.get("/{report_id}")
-def case_file(conn: ConnDep, who: PrincipalDep, request: Request, report_id: int) -> dict[str, Any]:
+def case_file(
+    conn: ConnDep, who: PrincipalDep, request: Request, report_id: ReportId
+) -> dict[str, Any]:
     """A report in your scope with every step of its loop (intake, accept, feedback, close ...),
     its photos and the reporter's call-back number (reading it is audited)."""
     return cases.case_file(conn, who, report_id, client=client_address(request))
@@ -58,7 +63,7 @@ def take_step(
     who: PrincipalDep,
     config: ReportConfigDep,
     response: Response,
-    report_id: int,
+    report_id: ReportId,
     step: Annotated[StepIn, Body()],
     idempotency_key: Annotated[
         str | None,

@@ -1,16 +1,51 @@
-"""Liveness and versions."""
+"""Liveness (/healthz) and readiness (/readyz): answered within a second under any load."""
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
-from api.deps import EngineDep
-from gisgrid.db import server_versions
+from api.capacity import Database, async_pool_stats
+from gisgrid.db import HealthCheck
 
 router = APIRouter(tags=["health"])
 
 
+def _load(request: Request) -> dict[str, Any]:
+    db: Database = request.app.state.db
+    return {"db": db.gate.stats(), "async_pool": async_pool_stats(request.app.state.intake_pool)}
+
+
 @router.get("/healthz")
-def healthz(engine: EngineDep) -> dict[str, Any]:
-    """Database and PostGIS versions; fails if the database is unreachable."""
-    return {"status": "ok", **server_versions(engine)}
+async def healthz(request: Request) -> JSONResponse:
+    """Database and PostGIS versions and the load; 503 if the database does not answer.
+
+    The database is asked on a connection of its own twice a second (never queued behind
+    requests); this reads the last answer, so it answers at once whatever the load, and what
+    it says is at most about a second old.
+    """
+    health: HealthCheck = request.app.state.health
+    ok = await health.check()
+    body = {
+        "status": "ok" if ok else "down",
+        **health.versions,
+        "database": {"ok": ok, "detail": health.detail, "checked_s_ago": round(health.age_s, 2)},
+        "load": _load(request),
+    }
+    return JSONResponse(body, 200 if ok else 503, None if ok else {"Retry-After": "5"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """For a load balancer: 200 when this worker should get traffic, else 503 with the reason
+    (the database does not answer, or the worker refused requests for lack of capacity in the
+    last two seconds)."""
+    health: HealthCheck = request.app.state.health
+    db: Database = request.app.state.db
+    if not await health.check():
+        reason = health.detail
+    elif db.gate.shedding():
+        reason = "at capacity: requests were refused in the last 2 s"
+    else:
+        return JSONResponse({"ready": True})
+    return JSONResponse({"ready": False, "reason": reason}, 503, {"Retry-After": "2"})

@@ -8,9 +8,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import ConnDep, PhotosDep
+from api.deps import ConnDep, DbDep, PhotosDep
+from api.params import HouseholdId, Offset
 from api.photos import is_file, read_photo
 from api.security import PrincipalDep, client_address
 from gisgrid import media
@@ -28,7 +28,7 @@ def list_households(
     request: Request,
     grid: Annotated[str, Query(description="15-digit grid code")],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Households of one grid in your scope (reads of personal data are audited)."""
     return households.list_households(conn, who, grid, limit, offset, client_address(request))
@@ -36,7 +36,10 @@ def list_households(
 
 @router.get("/households/{household_id}")
 def get_household(
-    conn: ConnDep, who: PrincipalDep, request: Request, household_id: int
+    conn: ConnDep,
+    who: PrincipalDep,
+    request: Request,
+    household_id: HouseholdId,
 ) -> dict[str, Any]:
     """One household in your scope."""
     return households.get_household(conn, who, household_id, client_address(request))
@@ -83,8 +86,9 @@ async def _visit_input(request: Request) -> tuple[VisitIn, media.Prepared | None
 async def record_visit(
     request: Request,
     who: PrincipalDep,
+    db: DbDep,
     photos: PhotosDep,
-    household_id: int,
+    household_id: HouseholdId,
     idempotency_key: Annotated[
         str | None, Header(description="Same key, same visit: a resend is recorded once")
     ] = None,
@@ -92,29 +96,29 @@ async def record_visit(
     """Record a visit to a household in your grid: routine, care, dispute or info_update (size,
     phone: changes the register, audited); note; an optional `photo` (multipart). A resend with
     the same Idempotency-Key returns the visit already recorded (200)."""
+    # The body (a photo, maybe) is read and checked before a database slot is taken.
     body, photo = await _visit_input(request)
 
-    def record() -> dict[str, Any]:
-        with request.app.state.engine.begin() as conn:
-            return visits.record_visit(
-                conn,
-                who,
-                household_id,
-                body.kind,
-                note=body.note,
-                size=body.size,
-                phone=body.phone,
-                photo=photo,
-                store=photos,
-                visited_at=body.visited_at,
-                lon=body.lon,
-                lat=body.lat,
-                idempotency_key=idempotency_key,
-                client=client_address(request),
-                path=request.url.path,
-            )
+    def record(conn: Any) -> dict[str, Any]:
+        return visits.record_visit(
+            conn,
+            who,
+            household_id,
+            body.kind,
+            note=body.note,
+            size=body.size,
+            phone=body.phone,
+            photo=photo,
+            store=photos,
+            visited_at=body.visited_at,
+            lon=body.lon,
+            lat=body.lat,
+            idempotency_key=idempotency_key,
+            client=client_address(request),
+            path=request.url.path,
+        )
 
-    done = await run_in_threadpool(record)
+    done = await db.run(record)
     return JSONResponse(
         jsonable_encoder(done),
         status_code=200 if done["replayed"] else 201,
@@ -124,7 +128,7 @@ async def record_visit(
 
 @router.get("/households/{household_id}/visits")
 def household_visits(
-    conn: ConnDep, who: PrincipalDep, request: Request, household_id: int
+    conn: ConnDep, who: PrincipalDep, request: Request, household_id: HouseholdId
 ) -> list[dict[str, Any]]:
     """A household's visits in your scope, newest first."""
     households.get_household(conn, who, household_id, client_address(request))  # scope

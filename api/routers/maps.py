@@ -10,17 +10,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.browser import LangDep
+from api.browser import LangDep, switch_url
 from api.deps import BasemapDep, ConnDep
+from api.params import GenerationQ
 from api.security import PrincipalDep
 from gisgrid.access import visits
 from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
 from gisgrid.divisions import units
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.mapdata import layers
+from gisgrid.mapdata import basemap, layers, wall
 from gisgrid.patrols import coverage
-from gisgrid.reports import CATEGORIES, cases
+from gisgrid.reports import CANCEL_REASONS, CATEGORIES, OUTCOMES, cases
+from maps import center as center_page
 from maps import export, offline, pages
 from maps import worker as worker_page
 from maps.assets import read_static, shell_assets
@@ -77,6 +79,7 @@ def center(
     basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
+    lang: LangDep,
     unit: UnitQ,
     measure: Annotated[str, Query(description="open_per_100, overdue_cases, households…")] = (
         "open_per_100"
@@ -85,6 +88,9 @@ def center(
     export_html: Annotated[
         bool, Query(alias="export", description="download a self-contained snapshot")
     ] = False,
+    area: Annotated[str, Query(description="filter: a town (or village) under the unit")] = "",
+    category: Annotated[str, Query(description="filter: a category code or family")] = "",
+    days: Annotated[int, Query(description="filter: period in days (1, 7, 30, 90)")] = 30,
 ) -> Response:
     """The center's live wall (一图统揽) for a county, town or village."""
     if who.is_public:
@@ -95,33 +101,93 @@ def center(
     props = outline["properties"]
     code = props["code"]
     gen = layers.current_generation(conn, code)
-    grids = layers.grid_measures(conn, code, zoom=12)
+    # Patrol coverage takes seconds for a county: computed when it is the measure shown, and
+    # fetched by the wall when someone picks it.
+    grids = layers.grid_measures(conn, code, zoom=12, with_coverage=measure == "coverage")
+    kids = wall.children(conn, code)
+    if area and area not in {k["code"] for k in kids}:
+        area = ""  # a filter from an old link: show the whole unit rather than fail
+    if days not in wall.PERIODS:
+        days = 30
+    try:
+        wall.categories_of(category)
+    except NotFound:
+        category = ""
     data = pages.PageData(
-        title=f"{props['name']} · live map",
+        title=props["name"],
         bbox=props["bbox"],
         outline=outline,
         grids=grids,
-        reports=layers.open_reports(conn, code),
-        staff=layers.staff_positions(conn, code),
+        # Staff positions come after the page (wall.js asks at once): the map draws sooner.
+        staff=layers.staff_positions(conn, code) if export_html else None,
         ranking=layers.ranking(conn, code),
         measures=_measures(),
         grid_count=len(grids["features"]),
         force_tiles=tiles,
         snapshot=export_html,
+        lang=lang,
+        unit=code[:6],
         urls={
-            "reports": _q("/maps/data/reports", unit=code),
+            "wall": _q("/maps/data/wall", unit=code),
+            "dashboard": _q("/maps/data/dashboard", unit=code, ranked=code),
             "staff": _q("/maps/data/staff", unit=code),
-            "ranking": _q("/maps/data/ranking", unit=code),
             "grid_measures": _q("/maps/data/grids", unit=code, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
-            "events": "/api/v1/events",  # push: a case event runs the poll at once
+            "case": "/api/v1/reports/",
+            "reassign": "/maps/data/reassign",
+            "export_png": _q("/maps/export.png", unit=code, measure=measure, width=1600),
+            # Push (GET /api/v1/events, server-sent events): a case event in the wall's scope
+            # triggers the same delta request the wall otherwise polls for.
+            "events": "/api/v1/events",
         },
     )
-    html = pages.center_page(data, measure, basemap)
+    state = {
+        "cases": wall.cases(conn, code),
+        "dashboard": wall.dashboard(conn, area or code, days, category or None, ranked=code),
+        "children": kids,
+        "categories": [
+            {
+                "code": c.code,
+                "name": c.name_zh if lang == "zh" else c.name,
+                "family": c.family.value,
+                "triage": c.triage.value,
+                "alarm": c.alarm,
+            }
+            for c in CATEGORIES
+        ],
+        "steps": _steps_for(who),
+        # Closing codes (结案类型; those that need a reason list them) and reasons to refuse.
+        "outcomes": {code: sorted(o.reasons) for code, o in OUTCOMES.items()},
+        "cancel_reasons": list(CANCEL_REASONS),
+        "filters": {"unit": area, "category": category, "days": days},
+    }
+    html = center_page.center_page(
+        data, measure, basemap, wall=state, switch_url=switch_url(request, lang)
+    )
     if export_html:
         return _html(pages.inline_assets(html, read_static), f"gisgrid-center-{code}.html")
     return _html(html)
+
+
+def _steps_for(who: Principal) -> dict[str, dict[str, Any]]:
+    """The case steps this account may take from the wall, with the statuses (and, for the
+    steps of the loop's first stages, the stages) they apply to, as the loop allows them."""
+    return {
+        name: {
+            "from": sorted(s.from_statuses),
+            "stages": sorted(s.from_stages) if s.from_stages is not None else None,
+            "note": s.needs_note,
+        }
+        for name, s in cases.STEPS.items()
+        if who.role in s.roles and name in WALL_STEPS
+    }
+
+
+# What the center does from its wall: register a report found true on site (分析立案), chase,
+# reassign, verify and close with a closing code or send back, refuse (不予立案, with a reason).
+# The on-site check (核查) is the grid worker's, from the phone.
+WALL_STEPS = ("register", "supervise", "reassign", "close", "return", "cancel", "accept")
 
 
 @router.get("/maps/worker", response_class=HTMLResponse)
@@ -156,6 +222,8 @@ def worker(
         force_tiles=tiles,
         unpatrolled=unpatrolled,
         fetched_at=now.isoformat(),
+        lang=lang,
+        unit=p["code"][:6],
         urls={
             "worker_data": _q("/maps/data/worker", grid=p["code"]),
             "household_tiles": "/tiles/households/{z}/{x}/{y}.mvt",
@@ -196,7 +264,7 @@ def planner(
     conn: ConnDep,
     who: PrincipalDep,
     unit: UnitQ,
-    generation: Annotated[int | None, Query(description="generation id (default: current)")] = None,
+    generation: GenerationQ = None,
     tiles: Annotated[bool, Query(description="force vector tiles for the grids")] = False,
 ) -> Response:
     """Planner's map: grids by households against the mean, per generation."""
@@ -211,6 +279,16 @@ def planner(
     if gen not in {g["id"] for g in gens}:
         raise NotFound(f"generation={gen} is not one of {[g['id'] for g in gens]} for {code}")
     grids = layers.grid_measures(conn, code, generation=gen, zoom=12)
+    redraw = None
+    if who.role in MAP_EDITORS:  # drafting is for planners, county operators and admins
+        below = [] if props["level"] == "village" else units.unit_children(conn, code)
+        redraw = {
+            "units": [{"code": code, "name": props["name"]}]
+            + [{"code": u["code"], "name": u["name"]} for u in below],
+            # A first band around today's mean (about 0.7x to 1.35x); the planner sets it.
+            "band": _default_band(layers.balance(grids)["mean"]),
+            "plans": "/api/v1/plans",
+        }
     data = pages.PageData(
         title=f"{props['name']} · grid planning",
         bbox=props["bbox"],
@@ -221,12 +299,18 @@ def planner(
         balance=layers.balance(grids),
         grid_count=len(grids["features"]),
         force_tiles=tiles,
+        redraw=redraw,
         urls={
             "grid_measures": _q("/maps/data/grids", unit=code, generation=gen, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
         },
     )
     return _html(pages.planner_page(data, basemap))
+
+
+def _default_band(mean: float) -> list[int]:
+    lo = max(10, int(round(mean * 0.7, -1)))
+    return [lo, max(lo + 10, int(round(mean * 1.35, -1)))]
 
 
 def _bbox_of(fc: dict[str, Any]) -> list[float]:
@@ -252,24 +336,32 @@ def _bbox_of(fc: dict[str, Any]) -> list[float]:
 def export_png(
     conn: ConnDep,
     who: PrincipalDep,
+    lang: LangDep,
     unit: UnitQ,
     measure: str = "open_per_100",
     width: Annotated[int, Query(ge=200, le=4000)] = 1200,
     height: Annotated[int, Query(ge=200, le=4000)] = 900,
 ) -> Response:
-    """A static PNG of a unit's grids by measure with open cases, for reports and bulletins."""
+    """A bulletin PNG of a unit's grids by measure with open cases: title, unit, date, legend,
+    scale and source line in the reader's language (?lang=en for English)."""
     _allow(who, CENTER_ROLES, unit, "exporting a map")
     layers.check_measure(measure)
     outline = layers.unit_outline(conn, unit)
-    code = outline["properties"]["code"]
+    props = outline["properties"]
+    code = props["code"]
+    grids = layers.grid_measures(conn, code, zoom=12)
     png = export.render_png(
-        outline["properties"]["bbox"],
-        layers.grid_measures(conn, code, zoom=12),
+        props["bbox"],
+        grids,
         measure,
         outline=outline,
         reports=layers.open_reports(conn, code),
         width=width,
         height=height,
+        lang=lang,
+        unit_name=props["name"],
+        unit_code=code,
+        generated=any(f["properties"]["generated"] for f in grids["features"]),
     )
     return Response(
         png,
@@ -285,7 +377,7 @@ def export_png(
 def data_grids(
     conn: ConnDep,
     unit: UnitQ,
-    generation: int | None = None,
+    generation: GenerationQ = None,
     bbox: BboxQ = None,
     zoom: ZoomQ = None,
     geometry: bool = True,
@@ -323,12 +415,73 @@ def data_staff(
     who: PrincipalDep,
     unit: UnitQ,
     max_age_h: Annotated[int, Query(ge=1, le=720)] = 24,
+    after: Annotated[
+        dt.datetime | None, Query(description="only staff whose latest fix is newer (ISO 8601)")
+    ] = None,
 ) -> JSONResponse:
-    """Staff last positions (latest patrol fix) with their age in seconds."""
+    """Staff last positions (latest patrol fix) with their age in seconds; with `after`, only
+    those who moved since (the wall's update)."""
     _allow(who, CENTER_ROLES, unit, "staff positions")
+    if after is not None:
+        moved = wall.staff_moved(
+            conn, unit, after if after.tzinfo else after.replace(tzinfo=dt.UTC)
+        )
+        return JSONResponse(moved, media_type=GEOJSON, headers=NO_STORE)
     return JSONResponse(
         layers.staff_positions(conn, unit, max_age_h), media_type=GEOJSON, headers=NO_STORE
     )
+
+
+@router.get("/maps/data/wall", response_class=JSONResponse)
+def data_wall(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    since: Annotated[
+        str | None, Query(description="the version from the last answer: only what changed")
+    ] = None,
+) -> JSONResponse:
+    """The wall's cases (open, and fed back awaiting verification), compact; with `since`,
+    only the reports written since that version (closed ones included, to be dropped).
+
+    A wall polls this, or calls it when the server's event stream says something changed.
+    """
+    _allow(who, CENTER_ROLES, unit, "the wall's cases")
+    body = wall.cases(conn, unit, since)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.get("/maps/data/dashboard", response_class=JSONResponse)
+def data_dashboard(
+    conn: ConnDep,
+    who: PrincipalDep,
+    unit: UnitQ,
+    days: Annotated[int, Query(description="period: 1, 7, 30 or 90 days")] = 30,
+    category: Annotated[
+        str | None, Query(description="a category code or family (governance, event, component)")
+    ] = None,
+    ranked: Annotated[
+        str | None, Query(description="whose child units to score (default: unit's own)")
+    ] = None,
+) -> JSONResponse:
+    """Headline figures, 30-day trend, mix by category and by 三事 class, and the child units'
+    on-time closure over the period (the wall's ranking column)."""
+    _allow(who, CENTER_ROLES, unit, "the wall's figures")
+    if ranked:
+        _allow(who, CENTER_ROLES, ranked, "the wall's ranking")
+    return JSONResponse(
+        wall.dashboard(conn, unit, days, category or None, ranked=ranked or unit), headers=NO_STORE
+    )
+
+
+@router.get("/maps/data/reassign")
+def data_reassign(
+    conn: ConnDep,
+    who: PrincipalDep,
+    report: Annotated[int, Query(description="the case's number")],
+) -> list[dict[str, Any]]:
+    """Grid workers on duty in the case's village (and your scope) who could take it over."""
+    return wall.reassign_choices(conn, who, report)
 
 
 @router.get("/maps/data/ranking")
@@ -378,6 +531,20 @@ def data_worker(conn: ConnDep, who: PrincipalDep, grid: GridQ) -> JSONResponse:
         ),
         headers=NO_STORE,
     )
+
+
+@router.get("/maps/data/labels")
+def data_labels(
+    conn: ConnDep,
+    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")],
+    v: Annotated[str | None, Query(description="basemap version (for caching)")] = None,
+) -> JSONResponse:
+    """Place names for the basemap in a box (units, OSM places, water), with the zoom each
+    appears at, and what the basemap there is drawn from (for its attribution)."""
+    box = units.parse_bbox(bbox)
+    body = {"labels": basemap.labels(conn, box), "sources": basemap.sources_in(conn, box)}
+    cache = "public, max-age=86400" if v else "public, max-age=300"
+    return JSONResponse(body, headers={"Cache-Control": cache})
 
 
 @router.get("/maps/data/generations")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Request, UploadFile
+from fastapi import APIRouter, Form, Header, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import ConnDep, PhotosDep
+from api.deps import ConnDep, DbDep, PhotosDep
+from api.params import ReportId
 from api.photos import read_photo
 from api.security import PrincipalDep
 from gisgrid import media
@@ -49,9 +49,9 @@ def photo_file(conn: ConnDep, who: PrincipalDep, photos: PhotosDep, name: str) -
 
 @router.post("/api/v1/reports/{report_id}/photos", status_code=201, tags=["cases"])
 async def add_photo(
-    request: Request,
-    report_id: int,
+    report_id: ReportId,
     who: PrincipalDep,
+    db: DbDep,
     photos: PhotosDep,
     photo: UploadFile,
     stage: Annotated[str, Form(description="report, before (处置前) or after (处置后)")] = "after",
@@ -62,15 +62,11 @@ async def add_photo(
     """A handler's photo on a case in scope: before (处置前) or after (处置后) the work, or with
     the report. JPEG, PNG or HEIC up to 10 MB; the served copy has no EXIF, staff see how far
     from the report's point the photo says it was taken."""
+    # Checked and re-encoded on a thread before a database slot is taken.
     prepared = await read_photo(photo)
-
-    def add() -> dict[str, Any]:
-        with request.app.state.engine.begin() as conn:
-            return media.add_report_photo(
-                conn, photos, who, report_id, prepared, stage, idempotency_key
-            )
-
-    added = await run_in_threadpool(add)
+    added = await db.run(
+        media.add_report_photo, photos, who, report_id, prepared, stage, idempotency_key
+    )
     return JSONResponse(
         added | {"added_at": added["added_at"].isoformat(), "taken_at": _iso(added["taken_at"])},
         status_code=200 if added["replayed"] else 201,
@@ -83,6 +79,6 @@ def _iso(t: Any) -> str | None:
 
 
 @router.get("/api/v1/reports/{report_id}/photos", tags=["cases"])
-def list_photos(conn: ConnDep, report_id: int) -> list[dict[str, Any]]:
+def list_photos(conn: ConnDep, report_id: ReportId) -> list[dict[str, Any]]:
     """A report's photos as anyone may see them (no EXIF, no names, no positions)."""
     return media.report_photos(conn, report_id, staff=False)

@@ -1,11 +1,13 @@
 """OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0) at /ogc, for QGIS, GDAL and ArcGIS."""
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import ConnDep
+from api.params import Offset
 from gisgrid.divisions.units import parse_bbox
 from gisgrid.mapdata import features
 
@@ -104,7 +106,7 @@ def get_items(
     collection_id: str,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
     limit: Annotated[int, Query(ge=1, description="page size (capped at 5000)")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     datetime: Annotated[
         str | None, Query(description="instant or interval, e.g. 2024-06-01T00:00:00Z or a/..")
     ] = None,
@@ -125,8 +127,7 @@ def get_items(
     size = min(limit, features.MAX_LIMIT)
 
     def url(at: int) -> str:
-        query = "&".join(f"{k}={v}" for k, v in {**keep, "limit": size, "offset": at}.items())
-        return f"{here}?{query}"
+        return f"{here}?{urlencode({**keep, 'limit': size, 'offset': at})}"
 
     links = [_link(url(offset), "self", GEOJSON)]
     if offset + page["numberReturned"] < page["numberMatched"]:

@@ -6,22 +6,27 @@ the status is the one every other route answers for the same error (api/errors.p
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, IntakeDep, PhotosDep
-from api.errors import status_of
+from api.capacity import Database
+from api.deps import DbDep, IntakeDep, PhotosDep
+from api.errors import open311_error, retry_after_of, status_of
+from api.params import MAX_ID
 from api.photos import is_file, read_photo
 from api.security import PrincipalDep, rate_limit
 from gisgrid import errors, media, reports
 from gisgrid.access.accounts import CASE_HANDLERS, PUBLIC, Principal, Role
 from gisgrid.reports import intake, open311
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 FORMATS = ("json", "xml")
@@ -71,13 +76,13 @@ def render(fmt: str, root: str, body: Any, status: int = 200, **headers: str) ->
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _error(fmt: str, status: int, message: str) -> Response:
-    return render(
-        fmt if fmt in FORMATS else "json",
-        "errors",
-        [{"code": status, "description": message}],
-        status,
-    )
+def _error(fmt: str, status: int, message: str, retry_after: int | None = None) -> Response:
+    return open311_error(f".{fmt}" if fmt in FORMATS else ".json", status, message, retry_after)
+
+
+def _domain_error(fmt: str, exc: errors.GisGridError) -> Response:
+    """A domain error in the spec's error list, its status (and Retry-After) from the table."""
+    return _error(fmt, status_of(exc), str(exc), retry_after_of(exc))
 
 
 def _guard(fmt: str, work: Callable[[], Response]) -> Response:
@@ -87,7 +92,17 @@ def _guard(fmt: str, work: Callable[[], Response]) -> Response:
     try:
         return work()
     except errors.GisGridError as exc:
-        return _error(fmt, status_of(exc), str(exc))
+        return _domain_error(fmt, exc)
+
+
+async def _aguard(fmt: str, work: Callable[[], Awaitable[Response]]) -> Response:
+    """The same for handlers that wait for the database."""
+    if fmt not in FORMATS:
+        return _error("json", 404, f"format {fmt!r} is not served; use .json or .xml")
+    try:
+        return await work()
+    except errors.GisGridError as exc:
+        return _domain_error(fmt, exc)
 
 
 @router.get("/services.{fmt}", summary="Service list (the report taxonomy)")
@@ -125,6 +140,7 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 async def create_request(
     request: Request,
     intake_with: IntakeDep,
+    db: DbDep,
     photos: PhotosDep,
     fmt: str,
     idempotency_key: Annotated[
@@ -148,15 +164,13 @@ async def create_request(
             fields["media_url"] = str(request.base_url).rstrip("/") + media.url(photo.sha256)
         parsed = open311.parse_post(fields, idempotency_key)
         api_key = fields.get("api_key") or request.query_params.get("api_key")
-        stored = await reports.file_report(
-            i.pool, i.engine, parsed, i.config, i.audit, api_key=api_key
-        )
+        stored = await reports.file_report(i.pool, parsed, i.config, i.audit, api_key=api_key)
         if photo is not None:
-            await run_in_threadpool(_link_photo, i.engine, photos, stored["id"], photo)
+            await db.run(_link_photo, photos, stored["id"], photo)
     except errors.GisGridError as exc:
         if photo is not None:
-            await run_in_threadpool(_discard_photo, i.engine, photos, photo.sha256)
-        return _error(fmt, status_of(exc), str(exc))
+            await _discard_photo(db, photos, photo.sha256)
+        return _domain_error(fmt, exc)
     finally:
         # Unwritten, the audit middleware records the refusal instead.
         request.state.audited = i.audit.written
@@ -170,44 +184,43 @@ async def create_request(
     )
 
 
-def _link_photo(
-    engine: Any, photos: media.PhotoStore, report_id: int, photo: media.Prepared
-) -> None:
-    with engine.begin() as conn:
-        media.link_report_photo(conn, photos, PUBLIC, report_id, photo)
+def _link_photo(conn: Any, photos: media.PhotoStore, report_id: int, photo: media.Prepared) -> None:
+    media.link_report_photo(conn, photos, PUBLIC, report_id, photo)
 
 
-def _discard_photo(engine: Any, photos: media.PhotoStore, sha: str) -> None:
-    with engine.begin() as conn:
-        media.discard_files(conn, photos, sha)
+async def _discard_photo(db: Database, photos: media.PhotoStore, sha: str) -> None:
+    """Remove a refused request's photo files (best effort: when the database is busy or away
+    they stay, unreferenced, and a resend of the same photo reuses them)."""
+    try:
+        await db.run(media.discard_files, photos, sha)
+    except errors.GisGridError:
+        log.warning("photo %s of a refused request kept: the database did not answer", sha[:12])
 
 
 @router.get("/requests.{fmt}", summary="Service requests (90 days unless dates are given)")
-def list_requests(request: Request, engine: EngineDep, who: PrincipalDep, fmt: str) -> Response:
+async def list_requests(request: Request, db: DbDep, who: PrincipalDep, fmt: str) -> Response:
     """Requests by service_request_id, service_code, start_date/end_date and status."""
     exact = _exact_for(who)
 
-    def work() -> Response:
+    async def work() -> Response:
         query = open311.parse_query(dict(request.query_params))
-        with engine.connect() as conn:
-            found = intake.query_reports(conn, **query)
+        found = await db.run(partial(intake.query_reports, **query))
         return render(fmt, "service_requests", [open311.as_request(r, exact(r)) for r in found])
 
-    return _guard(fmt, work)
+    return await _aguard(fmt, work)
 
 
 @router.get("/requests/{request_id}.{fmt}", summary="One service request")
-def get_request(request_id: str, engine: EngineDep, who: PrincipalDep, fmt: str) -> Response:
+async def get_request(request_id: str, db: DbDep, who: PrincipalDep, fmt: str) -> Response:
     """One request, as a one-element list (the spec's shape)."""
     exact = _exact_for(who)
 
-    def work() -> Response:
-        if not request_id.isdigit():
+    async def work() -> Response:
+        if not request_id.isdigit() or int(request_id) > MAX_ID:
             raise errors.NotFound(
-                f"service request {request_id!r} does not exist (ids are numbers)"
+                f"service request {request_id[:40]!r} does not exist (ids are numbers)"
             )
-        with engine.connect() as conn:
-            found = intake.read_report(conn, int(request_id))
+        found = await db.run(intake.read_report, int(request_id))
         return render(fmt, "service_requests", [open311.as_request(found, exact(found))])
 
-    return _guard(fmt, work)
+    return await _aguard(fmt, work)

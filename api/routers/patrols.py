@@ -10,23 +10,25 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ConnDep, PhotosDep
+from api.deps import ConnDep, DbDep, PhotosDep
+from api.params import MAX_INT
 from api.photos import is_file, read_photo
-from api.security import PrincipalDep, client_address
+from api.security import PrincipalDep, body_limit, client_address
 from gisgrid.access.accounts import (
     FIELD_ROLES,
     MAP_EDITORS,
     REGISTER_READERS,
+    Principal,
     require_staff_in_scope,
 )
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidReport, InvalidTrack, PayloadTooLarge
-from gisgrid.media import MAX_PHOTO_BYTES
 from gisgrid.patrols import coverage, roads, routing, tracks
 from gisgrid.reports import field
 
 # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+# (api/security.BodyLimit counts the bytes of a chunked upload against the same limit.)
+MAX_UPLOAD_BYTES = body_limit("/api/v1/patrols/tracks")
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 
@@ -52,9 +54,11 @@ async def _body(request: Request) -> tuple[bytes, str, str | None]:
 @router.post("/patrols/tracks")
 async def upload_track(
     request: Request,
-    conn: ConnDep,
+    db: DbDep,
     who: PrincipalDep,
-    staff: Annotated[int | None, Query(description="staff id, unless each fix names one")] = None,
+    staff: Annotated[
+        int | None, Query(ge=1, le=MAX_INT, description="staff id, unless each fix names one")
+    ] = None,
     max_speed_mps: Annotated[float, Query(gt=0, le=100)] = 15.0,
     duty_start_h: Annotated[float, Query(ge=0, le=24)] = 6.0,
     duty_end_h: Annotated[float, Query(ge=0, le=24)] = 22.0,
@@ -65,10 +69,17 @@ async def upload_track(
     data, ctype, _ = await _body(request)
     if not data.strip():
         raise InvalidTrack("empty body: send GPX, GeoJSON or a JSON list of fixes")
-    frame = tracks.parse_upload(data, ctype, staff)
+    # Parsing a big upload takes seconds: on a thread, before any database slot is taken.
+    frame = await run_in_threadpool(tracks.parse_upload, data, ctype, staff)
+    rules = tracks.IntakeRules(max_speed_mps, duty_start_h, duty_end_h)
+    return await db.run(_ingest, who, frame, source, rules)
+
+
+def _ingest(
+    conn: Any, who: Principal, frame: Any, source: str, rules: tracks.IntakeRules
+) -> dict[str, Any]:
     staff_ids = frame["staff"].dropna().astype("int64").tolist()
     require_staff_in_scope(conn, who, staff_ids, "uploading patrol tracks")
-    rules = tracks.IntakeRules(max_speed_mps, duty_start_h, duty_end_h)
     return tracks.ingest_fixes(conn, frame, source=source, rules=rules)
 
 
@@ -93,7 +104,7 @@ def unit_coverage(
 def next_route(
     conn: ConnDep,
     who: PrincipalDep,
-    staff: Annotated[int, Query(description="staff id of the worker")],
+    staff: Annotated[int, Query(ge=1, le=MAX_INT, description="staff id of the worker")],
     lookback_days: Annotated[float, Query(gt=0, le=90)] = 7.0,
     max_stops: Annotated[int, Query(ge=1, le=30)] = 10,
     at: Annotated[dt.datetime | None, Query(description="plan as of (default now)")] = None,
@@ -123,7 +134,7 @@ def way(
 @router.post("/roads")
 async def import_roads(
     request: Request,
-    conn: ConnDep,
+    db: DbDep,
     who: PrincipalDep,
     county: Annotated[str, Query(description="county code, 6 or 12 digits")],
     commit: Annotated[bool, Query(description="write; otherwise a dry run")] = False,
@@ -136,32 +147,41 @@ async def import_roads(
     suffix = Path(name or "").suffix or (
         ".pbf" if data[:4] != b'{"ty' and b"OSMHeader" in data[:64] else ".geojson"
     )
+    # Reading a road file is seconds of work: on a thread, before a database slot is taken.
+    frame = await run_in_threadpool(_read_upload, data, suffix, places)
+    source = f"upload {name or ''}".strip()
+    if places:
+        return await db.run(_import_places, county, frame, source, commit)
+    return await db.run(_import_roads, county, frame, source, commit)
+
+
+def _read_upload(data: bytes, suffix: str, places: bool) -> Any:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        frame = roads.read_roads(path) if not places else roads.read_places(path)
-        if places:
-            return roads.import_key_places(
-                conn, county, frame, source=f"upload {name or ''}".strip(), commit=commit
-            )
-        return roads.import_roads(
-            conn,
-            county,
-            frame,
-            source=f"upload {name or ''}".strip(),
-            commit=commit,
-            progress=lambda m: None,
-        )
+        return roads.read_roads(path) if not places else roads.read_places(path)
 
 
-# A patrol report carries at most two photos (the problem, and after the on-the-spot fix).
-MAX_PATROL_REPORT_BYTES = 2 * MAX_PHOTO_BYTES + 64 * 1024
+def _import_places(conn: Any, county: str, frame: Any, source: str, commit: bool) -> Any:
+    return roads.import_key_places(conn, county, frame, source=source, commit=commit)
+
+
+def _import_roads(conn: Any, county: str, frame: Any, source: str, commit: bool) -> Any:
+    return roads.import_roads(
+        conn, county, frame, source=source, commit=commit, progress=lambda m: None
+    )
+
+
+# A patrol report carries at most two photos (the problem, and after the on-the-spot fix); the
+# same limit is counted on the bytes received by api/security.BodyLimit.
+MAX_PATROL_REPORT_BYTES = body_limit("/api/v1/patrols/reports")
 
 
 @router.post("/patrols/reports", status_code=201, tags=["cases"])
 async def patrol_report(
     request: Request,
     who: PrincipalDep,
+    db: DbDep,
     photos: PhotosDep,
     idempotency_key: Annotated[
         str | None, Header(description="Same key, same report: a resend files it once")
@@ -176,6 +196,7 @@ async def patrol_report(
             f"patrol report of {int(declared):,} bytes is over the "
             f"{MAX_PATROL_REPORT_BYTES:,}-byte limit (two photos of 10 MB at most)"
         )
+    # The form and its photos are read and checked before a database slot is taken.
     form = await request.form()
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     photo = await read_photo(form.get("photo")) if is_file(form.get("photo")) else None
@@ -188,27 +209,26 @@ async def patrol_report(
         ) from None
     base = str(request.base_url).rstrip("/")
 
-    def file() -> dict[str, Any]:
-        with request.app.state.engine.begin() as conn:
-            return field.file_patrol_report(
-                conn,
-                who,
-                photos,
-                request.app.state.intake_config,
-                service_code=fields.get("service_code", ""),
-                lon=lon,
-                lat=lat,
-                description=fields.get("description"),
-                address=fields.get("address"),
-                photo=photo,
-                after_photo=after,
-                fixed_note=fields.get("fixed_note"),
-                idempotency_key=idempotency_key,
-                media_base=base,
-                client=client_address(request),
-            )
+    def file(conn: Any) -> dict[str, Any]:
+        return field.file_patrol_report(
+            conn,
+            who,
+            photos,
+            request.app.state.intake_config,
+            service_code=fields.get("service_code", ""),
+            lon=lon,
+            lat=lat,
+            description=fields.get("description"),
+            address=fields.get("address"),
+            photo=photo,
+            after_photo=after,
+            fixed_note=fields.get("fixed_note"),
+            idempotency_key=idempotency_key,
+            media_base=base,
+            client=client_address(request),
+        )
 
-    done = await run_in_threadpool(file)
+    done = await db.run(file)
     return JSONResponse(
         jsonable_encoder(done),
         status_code=200 if done["replayed"] else 201,

@@ -8,15 +8,17 @@ Open311 request: the grid, not the spot; levels, not names; only notes written f
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import BasemapDep, ConnDep, EngineDep, IntakeDep, PhotosDep, ReportConfigDep
+from api.browser import LangDep, switch_url
+from api.deps import BasemapDep, ConnDep, DbDep, IntakeDep, PhotosDep, ReportConfigDep
+from api.params import ReportId
 from api.photos import read_photo
 from api.security import rate_limit
 from gisgrid import errors, reports
@@ -24,7 +26,8 @@ from gisgrid.divisions import units
 from gisgrid.mapdata import layers
 from gisgrid.reports import cases, field
 from gisgrid.reports.taxonomy import CATEGORIES
-from maps import pages
+from maps import pages, resident
+from maps.i18n import t
 
 router = APIRouter(tags=["residents"])
 
@@ -107,9 +110,7 @@ async def file_report(
     )
     i = intake_with
     try:
-        stored = await reports.file_report(
-            i.pool, i.engine, report, i.config, i.audit, service_key=WEB_KEY
-        )
+        stored = await reports.file_report(i.pool, report, i.config, i.audit, service_key=WEB_KEY)
     except errors.InvalidApiKey:
         raise errors.Forbidden(
             f"the residents' web form is switched off on this service (key {WEB_KEY!r} revoked); "
@@ -138,7 +139,7 @@ class Verdict(BaseModel):
     summary="Rate the outcome of your own report (no account: the receipt proves it)",
 )
 def rate_report(
-    conn: ConnDep, config: ReportConfigDep, report_id: int, body: Verdict
+    conn: ConnDep, config: ReportConfigDep, report_id: ReportId, body: Verdict
 ) -> dict[str, Any]:
     """Satisfied or not, once each time it is closed; unsatisfied in time reopens it."""
     return cases.reporter_verdict(
@@ -147,62 +148,89 @@ def rate_report(
 
 
 @router.get("/api/v1/public/reports/{report_id}", summary="Follow a report (public)")
-def follow_report(conn: ConnDep, report_id: int) -> dict[str, Any]:
+def follow_report(conn: ConnDep, report_id: ReportId) -> dict[str, Any]:
     """Status, grid, handler level, time limit and each step of one report."""
     return cases.progress(conn, report_id)
 
 
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
 def report_page(
+    request: Request,
     conn: ConnDep,
     basemap: BasemapDep,
+    lang: LangDep,
     unit: Annotated[str | None, Query(description="6-digit county code")] = None,
 ) -> HTMLResponse:
-    """The residents' page: pick the place on the map, say what is wrong, send."""
+    """The residents' page: find the place on the map, say what is wrong, send."""
     code = unit or units.first_county(conn)
     outline = layers.unit_outline(conn, code)
-    # Names only, coarse shapes: this page is for any phone on any network.
-    fc = layers.grid_measures(conn, outline["properties"]["code"], zoom=11)
-    grids = fc | {
-        "features": [f | {"properties": {"name": f["properties"]["name"]}} for f in fc["features"]]
-    }
+    county = outline["properties"]["code"]
+    # No grid polygons in the page: it must open fast on any phone. Grid outlines come as
+    # cached vector tiles when zoomed in, and a tap asks /api/v1/locate which grid it is.
+    generation = layers.current_generation(conn, county)
     data = pages.PageData(
         title=outline["properties"]["name"],
         bbox=outline["properties"]["bbox"],
         outline=outline,
-        grids=grids,
-        urls={"file": "/api/v1/public/reports", "track": "/report/"},
+        urls={
+            "file": "/api/v1/public/reports",
+            "photos": "/api/v1/public/reports/{id}/photos",
+            "track": "/report/",
+            "locate": "/api/v1/locate",
+            "grid_tiles": f"/tiles/grids/{{z}}/{{x}}/{{y}}.mvt?generation={generation}",
+        },
+        lang=lang,
+        unit=county[:6],
     )
     return HTMLResponse(
-        pages.resident_page(data, CATEGORIES, basemap),
+        resident.resident_page(data, CATEGORIES, basemap, switch_url=switch_url(request, lang)),
         headers={"Cache-Control": "no-store"},
     )
 
 
 @router.get("/report/track", include_in_schema=False)
-def track(id: Annotated[str, Query(description="the report's number")] = "") -> Response:
-    """The follow-up form's target: on to the report's page."""
-    number = id.strip().lstrip("#")
-    if not number.isdigit():
-        return HTMLResponse(pages.progress_page(None, f"{id!r} is not a report number"), 400)
-    return RedirectResponse(f"/report/{int(number)}", status_code=303)
+def track(
+    request: Request,
+    lang: LangDep,
+    id: Annotated[str, Query(description="the report's number")] = "",
+) -> Response:
+    """The follow-up form's target: on to the report's page, or the form again saying why."""
+    number = id.strip().lstrip("#").strip()
+    if number.isdigit() and len(number) <= 12:
+        return RedirectResponse(f"/report/{int(number)}", status_code=303)
+    # A person typed this: a page that says what to type, never an HTTP error.
+    problem = t(lang, "progress.not_a_number", given=id.strip()) if id.strip() else None
+    return HTMLResponse(
+        resident.track_page(lang, problem, switch_url=switch_url(request, lang)),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/report/{report_id}", response_class=HTMLResponse, include_in_schema=False)
 def progress_page(
+    request: Request,
     conn: ConnDep,
-    report_id: int,
+    lang: LangDep,
+    report_id: ReportId,
     said: Annotated[str | None, Query(description="a message after rating")] = None,
 ) -> HTMLResponse:
     """What happened to a report, step by step, for whoever filed it."""
+    switch = switch_url(request, lang)
     try:
         found = cases.progress(conn, report_id)
     except errors.NotFound:
-        return HTMLResponse(
-            pages.progress_page(None, f"report {report_id} does not exist; check the number"),
-            404,
-        )
-    return HTMLResponse(pages.progress_page(found, said), headers={"Cache-Control": "no-store"})
+        problem = t(lang, "progress.no_such_report", id=report_id)
+        return HTMLResponse(resident.track_page(lang, problem, switch_url=switch), 404)
+    # Only the messages this site writes after a rating are shown, never text from the link.
+    message = t(lang, f"progress.said_{said}") if said in SAID else None
+    return HTMLResponse(
+        resident.progress_page(lang, found, message, switch_url=switch),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# What the page may say after a rating (?said=...): keys, so a link cannot put words on it.
+SAID = ("thanks", "forbidden", "conflict")
 
 
 @router.post(
@@ -211,7 +239,7 @@ def progress_page(
     dependencies=[Depends(rate_limit("intake"))],
 )
 async def rate_from_page(
-    request: Request, report_id: int, engine: EngineDep, config: ReportConfigDep
+    request: Request, report_id: ReportId, db: DbDep, config: ReportConfigDep
 ) -> Response:
     """The follow-up page's 满意/不满意 form: rate, then back to the page saying what happened."""
     form = await request.form()
@@ -219,15 +247,15 @@ async def rate_from_page(
     satisfied = str(form.get("satisfied") or "") == "yes"
     note = str(form.get("note") or "")[:2000]
 
-    def rate() -> str:
-        with engine.begin() as conn:
-            cases.reporter_verdict(conn, report_id, receipt, satisfied, note, config=config)
-        return "谢谢您的评价 · thank you for rating"
-
     try:
-        said = await run_in_threadpool(rate)
-    except (errors.Forbidden, errors.Conflict) as exc:
-        said = str(exc)
+        await db.run(
+            partial(cases.reporter_verdict, config=config), report_id, receipt, satisfied, note
+        )
+        said = "thanks"
+    except errors.Forbidden:
+        said = "forbidden"
+    except errors.Conflict:
+        said = "conflict"
     target = f"/report/{report_id}?{urlencode({'said': said})}#{urlencode({'k': receipt})}"
     return RedirectResponse(target, status_code=303)
 
@@ -240,7 +268,8 @@ async def rate_from_page(
 )
 async def add_reporter_photo(
     request: Request,
-    report_id: int,
+    report_id: ReportId,
+    db: DbDep,
     photos: PhotosDep,
     receipt: Annotated[str, Form(description="the Idempotency-Key the report was filed with")],
     photo: UploadFile,
@@ -250,8 +279,4 @@ async def add_reporter_photo(
     prepared = await read_photo(photo)
     base = str(request.base_url).rstrip("/")
 
-    def add() -> dict[str, Any]:
-        with request.app.state.engine.begin() as conn:
-            return field.add_reporter_photo(conn, photos, report_id, receipt, prepared, base)
-
-    return await run_in_threadpool(add)
+    return await db.run(field.add_reporter_photo, photos, report_id, receipt, prepared, base)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import ConnDep, ReportConfigDep
-from api.params import aware
+from api.params import Offset, aware
 from api.security import PrincipalDep
 from gisgrid.divisions import units
 from gisgrid.divisions.units import MAX_PAGE
@@ -150,7 +150,7 @@ def list_grids(
     village: Annotated[str | None, Query(description="12-digit village code")] = None,
     unit: Annotated[str | None, Query(description="any unit code: county, town or village")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     as_of: Annotated[dt.datetime | None, Query(description="grids valid on this date")] = None,
 ) -> JSONResponse:
     """Current grids as a GeoJSON FeatureCollection."""

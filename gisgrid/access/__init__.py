@@ -4,6 +4,7 @@ from gisgrid.access import audit
 from gisgrid.access.accounts import (
     CASE_HANDLERS,
     COMMAND_LINE,
+    MAP_EDITORS,
     PERSONAL_READERS,
     PUBLIC,
     REGISTER_READERS,
@@ -14,6 +15,7 @@ from gisgrid.access.accounts import (
 __all__ = [
     "CASE_HANDLERS",
     "COMMAND_LINE",
+    "MAP_EDITORS",
     "PERSONAL_READERS",
     "PUBLIC",
     "REGISTER_READERS",

@@ -10,18 +10,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Connection, RowMapping
 
 from gisgrid import sql
 from gisgrid.divisions import grid_code, unit_prefix
-from gisgrid.errors import Conflict, Forbidden, InvalidCode, NotAuthenticated, NotFound
+from gisgrid.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCode,
+    NotAuthenticated,
+    NotFound,
+    UnknownToken,
+)
 
-TOKEN_TTL = dt.timedelta(hours=12)
+# Bearer tokens live an hour (POST /api/v1/auth/refresh trades one for a fresh one); a session
+# cookie of the map pages lives a working day (a wall display signs in once a shift).
+TOKEN_TTL = dt.timedelta(hours=1)
+SESSION_TTL = dt.timedelta(hours=10)
 _hasher = PasswordHasher()
 
 
@@ -179,13 +192,20 @@ def _scope_exists(conn: Connection, prefix: str) -> bool:
     return sql.execute(conn, name, p=prefix).first() is not None
 
 
+def token_hash(token: str) -> str:
+    """The stored form of a bearer token."""
+    return _token_hash(token)
+
+
 def _token_hash(token: str) -> str:
     # Tokens are random 256-bit values: a plain SHA-256 is enough to keep stored ones useless.
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt.datetime]:
-    """Check a password and return a new bearer token and its expiry."""
+def issue_token(
+    conn: Connection, username: str, password: str, ttl: dt.timedelta = TOKEN_TTL
+) -> tuple[str, dt.datetime]:
+    """Check a password and return a new bearer token and its expiry (`ttl` from now)."""
     row = sql.execute(conn, "access/account_password", u=username).first()
     # Verify against a dummy hash for unknown users so timing does not reveal which exist.
     stored = row.password_hash if row else _DUMMY_HASH
@@ -196,44 +216,74 @@ def issue_token(conn: Connection, username: str, password: str) -> tuple[str, dt
         ok = False
     if not ok:
         raise NotAuthenticated("wrong username or password")
+    return new_token(conn, row.id, ttl)  # type: ignore[union-attr]
+
+
+def new_token(conn: Connection, account_id: int, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
+    """A new random token for an account, stored as its hash; the token and its expiry."""
     token = secrets.token_urlsafe(32)
-    expires = dt.datetime.now(dt.UTC) + TOKEN_TTL
-    sql.execute(
-        conn,
-        "access/insert_token",
-        h=_token_hash(token),
-        a=row.id,  # type: ignore[union-attr]
-        e=expires,
-    )
+    expires = dt.datetime.now(dt.UTC) + ttl
+    sql.execute(conn, "access/insert_token", h=_token_hash(token), a=account_id, e=expires)
     return token, expires
 
 
 def principal_for_token(conn: Connection, token: str) -> Principal:
     """The account behind a bearer token, or NotAuthenticated saying why not."""
-    row = sql.execute(conn, "access/token_account", h=_token_hash(token)).first()
+    row = sql.first(conn, "access/token_account", h=token_hash(token))
+    return principal_of(row)
+
+
+async def principal_for_token_async(
+    pool: AsyncConnectionPool, token: str
+) -> tuple[Principal, dt.datetime]:
+    """The same and the token's expiry, on the async pool: one statement, no thread (issue 13:
+    never a second connection from the request's pool, which a request could wait for forever).
+    """
+    async with pool.connection() as aconn:
+        row = await sql.afirst(aconn, "access/token_account", h=token_hash(token))
+    return principal_of(row), row["expires_at"]  # type: ignore[index]
+
+
+def principal_of(row: Mapping[str, Any] | RowMapping | None) -> Principal:
+    """The principal of a token_account row, or NotAuthenticated saying why not.
+
+    The row carries a department handler's department too (one statement: the principal of a
+    request never takes a second connection or a second round trip)."""
     if row is None:
-        raise NotAuthenticated(
+        raise UnknownToken(
             "the bearer token is unknown or revoked; get a new one from POST /api/v1/auth/token"
         )
-    if row.expires_at <= dt.datetime.now(dt.UTC):
+    if row["expires_at"] <= dt.datetime.now(dt.UTC):
         raise NotAuthenticated(
-            f"the bearer token expired at {row.expires_at.isoformat()}; "
+            f"the bearer token expired at {row['expires_at'].isoformat()}; "
             "get a new one from POST /api/v1/auth/token"
         )
-    if not row.active:
-        raise NotAuthenticated(f"account {row.username} is disabled")
-    if row.role == Role.department_handler:
-        dept = sql.first(conn, "access/account_department", account=row.id)
-        if dept is not None:
-            return Principal(
-                row.id, row.username, Role(row.role), row.scope, int(dept["id"]), dept["code"]
-            )
-    return Principal(row.id, row.username, Role(row.role), row.scope)
+    if not row["active"]:
+        raise NotAuthenticated(f"account {row['username']} is disabled")
+    dept_id = row["department_id"]
+    return Principal(
+        row["id"],
+        row["username"],
+        Role(row["role"]),
+        row["scope"],
+        int(dept_id) if dept_id is not None else None,
+        row["department"],
+    )
 
 
-def revoke_token(conn: Connection, token: str) -> None:
-    """Revoke a token (logout)."""
-    sql.execute(conn, "access/revoke_token", h=_token_hash(token))
+def revoke_token(conn: Connection, token: str) -> int:
+    """Revoke a token (sign-out); how many were revoked (0 if it was unknown)."""
+    return int(sql.execute(conn, "access/revoke_token", h=_token_hash(token)).rowcount)
+
+
+def revoke_tokens_of(conn: Connection, who: Principal, username: str) -> tuple[int, int]:
+    """An admin revokes every live token of an account: (its id, how many were revoked)."""
+    who.require(frozenset({Role.admin}), "revoking another account's tokens")
+    account_id = sql.scalar(conn, "access/account_id", u=username)
+    if account_id is None:
+        raise NotFound(f"account {username!r} does not exist")
+    revoked = sql.rows(conn, "access/revoke_account_tokens", u=username)
+    return int(account_id), len(revoked)
 
 
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection
 
 from gisgrid import sql
@@ -39,6 +40,34 @@ def record(
         c=client,
         s=status,
     )
+
+
+async def record_async(
+    pool: AsyncConnectionPool,
+    who: Principal,
+    action: str,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    client: str | None = None,
+    status: int | None = None,
+) -> None:
+    """Append one entry on the async pool, committed at once (a request's write audit)."""
+    async with pool.connection() as aconn:
+        await sql.aexecute(
+            aconn,
+            "access/insert_audit_entry",
+            a=who.account_id,
+            u=who.username,
+            r=who.role.value if who.role else None,
+            act=action,
+            m=method,
+            p=path,
+            ot=None,
+            oi=None,
+            c=client,
+            s=status,
+        )
 
 
 def query(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,7 @@ def plan_import(
     county = _county_of(conn, codes, level)
     plan.county_code = county["code"] if county else None
     _check_codes(conn, plan, raw, level, county)
+    _check_names(plan)
     src = _source_crs(plan, raw, crs, county)
     if src is None:
         return plan
@@ -236,6 +238,35 @@ def _check_codes(
                 f"check the code; the {parent_level}s are listed at /api/v1/units/<code>/children",
                 feature=plan.feature(i),
                 parent=str(expected[i]),
+            )
+
+
+# Names end up on pages (tooltips, lists, pop-ups): they are escaped there, and a name that is
+# markup or carries control characters is a mistake or an attack in the file, so it is refused.
+_MARKUP = re.compile(r"[<>]|&#?\w+;|[\x00-\x1f\x7f]")
+MAX_NAME = 100
+
+
+def _check_names(plan: ImportPlan) -> None:
+    for i, name in enumerate(plan.names):
+        text_ = "" if name is None else str(name)
+        found = _MARKUP.search(text_)
+        if found:
+            plan.add(
+                "name_has_markup",
+                "error",
+                f"feature #{i} ({plan.codes[i]}) has the name {text_[:80]!r}, which holds "
+                f"{found.group()!r}: names are plain text",
+                "remove angle brackets, character references and control characters",
+                feature=plan.feature(i),
+            )
+        elif len(text_) > MAX_NAME:
+            plan.add(
+                "name_too_long",
+                "error",
+                f"feature #{i} ({plan.codes[i]}) has a name of {len(text_)} characters",
+                f"shorten it to {MAX_NAME} characters at most",
+                feature=plan.feature(i),
             )
 
 

@@ -191,13 +191,13 @@ def write_closed_months(
     months = (now - start).total_seconds() / (30 * 86400)
     n = max(1, round(len(grids) * CASES_PER_GRID_MONTH * months))
     codes, triage = _categories(n, rng)
-    limits = {c.code: c.limit_hours for c in CATEGORIES}
+    cats = {c.code: c for c in CATEGORIES}
     dispatched_l, due_l = [], []
     span = (now - start).total_seconds() + 20 * 86400
     for code in codes:
         while True:
             d = now - dt.timedelta(seconds=float(rng.uniform(3600, span)))
-            due = calendar.due(d, limits[str(code)], WORKING_DAY_HOURS)
+            due = cats[str(code)].due(d, calendar)
             if start <= due < now:
                 break
         dispatched_l.append(d)
@@ -477,13 +477,13 @@ def write_open_reports(
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     n = max(150, len(grids) // 3)
     codes, triage = _categories(n, rng)
-    limits = {c.code: c.limit_hours for c in CATEGORIES}
+    cats = {c.code: c for c in CATEGORIES}
     want_late = rng.random(n) < OVERDUE_SHARE
     dispatched_l, due_l = [], []
     for code, late in zip(codes, want_late, strict=True):
         for _ in range(200):
             d = now - dt.timedelta(seconds=float(rng.uniform(600, 7 * 86400)))
-            due = calendar.due(d, limits[str(code)], WORKING_DAY_HOURS)
+            due = cats[str(code)].due(d, calendar)
             if (due < now) == bool(late):
                 break
         dispatched_l.append(d)

@@ -172,9 +172,10 @@ def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
     base = {"minx": None, "miny": None, "maxx": None, "maxy": None, "limit": 1, "offset": 0}
     if collection == "grids":
         fid = feature_id.strip()
-        if not fid.isdigit():
-            raise NotFound(f"grid feature id {feature_id!r} is not a row id or a 15-digit code")
         by_code = len(fid) == 15
+        # Row ids are PostgreSQL integers: a longer number names no grid.
+        if not fid.isdigit() or (not by_code and int(fid) > 2**31 - 1):
+            raise NotFound(f"grid feature id {feature_id!r} is not a row id or a 15-digit code")
         params = base | {
             "id": None if by_code else int(fid),
             "code": fid if by_code else None,

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from gisgrid import reports, sql
 from gisgrid.datum import wgs84_to_gcj02
 from gisgrid.divisions import get_unit, grid_code, unit_prefix
-from gisgrid.errors import InvalidCoordinate, NotFound
+from gisgrid.errors import InvalidCode, InvalidCoordinate, NotFound
 from gisgrid.patrols import household_visit_share
 from gisgrid.reports import CATEGORIES
 
@@ -117,10 +117,18 @@ def grid_measures(
     bbox: tuple[float, float, float, float] | None = None,
     zoom: int | None = None,
     geometry: bool = True,
+    with_coverage: bool = True,
 ) -> dict[str, Any]:
-    """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh."""
-    if unit is None and grid is None:
-        raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
+    """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh.
+
+    `with_coverage=False` leaves out patrol coverage (seconds for a county), for pages that
+    show it only when asked.
+    """
+    if not unit and not grid:
+        raise InvalidCode(
+            f"unit={unit!r}: give unit= (a 6-digit county, 9-digit town or 12-digit village "
+            "code) or grid= (15 digits)"
+        )
     gcode = grid_code(grid) if grid else None
     prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
     rows = sql.rows(
@@ -136,7 +144,9 @@ def grid_measures(
     if not rows and gcode:
         raise NotFound(f"no grid has code {gcode} in the current generation")
     coverage = (
-        coverage_provider(conn, [r["code"] for r in rows]) if coverage_provider and rows else {}
+        coverage_provider(conn, [r["code"] for r in rows])
+        if with_coverage and coverage_provider and rows
+        else {}
     )
     features = []
     for r in rows:

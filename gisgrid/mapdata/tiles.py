@@ -11,7 +11,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, NotFound
@@ -146,8 +147,8 @@ def get_tile(
     return Tile(_build(conn, STATEMENTS[layer], z, x, y, scope=scope), False, None)
 
 
-def build_tile(
-    engine: Engine,
+async def build_tile_async(
+    pool: AsyncConnectionPool,
     cache: TileCache,
     layer: str,
     z: int,
@@ -156,9 +157,33 @@ def build_tile(
     generation: int | None,
     scope: str,
 ) -> Tile:
-    """One tile on a connection of its own (the HTTP path: a cache miss, in a thread)."""
-    with engine.connect() as conn:
-        return get_tile(conn, layer, z, x, y, generation=generation, cache=cache, scope=scope)
+    """One tile on the async pool (the HTTP path of a cache miss): one round trip, no thread,
+    no transaction of its own (the pool is in autocommit and a tile only reads)."""
+    check_tile(layer, z, x, y)
+    if z < MIN_ZOOM[layer]:
+        return Tile(b"", False, None)
+    async with pool.connection() as aconn:
+        if layer != "grids":
+            row = await sql.afirst(aconn, STATEMENTS[layer], z=z, x=x, y=y, scope=scope)
+            return Tile(_tile_bytes(row), False, None)
+        if generation is None:
+            current = await sql.afirst(aconn, "mapdata/current_generation")
+            if current is None:
+                return Tile(b"", False, None)
+            generation = int(current["id"])
+        key = ("grids", generation, z, x, y)
+        hit = cache.get(key)
+        if hit is not None:
+            return Tile(hit, True, generation)
+        row = await sql.afirst(aconn, STATEMENTS["grids"], z=z, x=x, y=y, generation=generation)
+    data = _tile_bytes(row)
+    cache.put(key, data)
+    return Tile(data, False, generation)
+
+
+def _tile_bytes(row: dict[str, object] | None) -> bytes:
+    data = next(iter(row.values())) if row else None
+    return bytes(data) if data else b""  # type: ignore[call-overload]
 
 
 def _build(conn: Connection, statement: str, z: int, x: int, y: int, **params: object) -> bytes:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.divisions import unit_code
-from gisgrid.errors import DataSourceError, InvalidGeometry, NotFound
+from gisgrid.errors import DataSourceError, InvalidGeometry, InvalidImport, NotFound
 from gisgrid.models import STORAGE_SRID
 
 ROAD_KINDS_OSM_WALK = "walking"
@@ -94,7 +94,10 @@ def read_roads(path: Path) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise DataSourceError(f"cannot read roads from {path}: {exc}") from exc
+        # The file is bad, not the service: 422 naming the file (never a server path).
+        raise InvalidImport(f"cannot read roads from {path.name}: {exc}") from exc
+    if len(frame) == 0:
+        raise InvalidImport(f"{path.name} holds no road features; send at least one LineString")
     out = gpd.GeoDataFrame(
         {
             "source_id": frame.get("id", pd.Series(frame.index.astype(str))).astype(str),
@@ -110,9 +113,12 @@ def read_roads(path: Path) -> gpd.GeoDataFrame:
 def read_places(path: Path) -> gpd.GeoDataFrame:
     """Key places from GeoJSON/GeoPackage: name, kind, optional radius_m."""
     try:
-        return gpd.read_file(Path(path), engine="pyogrio")
+        frame = gpd.read_file(Path(path), engine="pyogrio")
     except Exception as exc:  # pyogrio raises its own error family
-        raise DataSourceError(f"cannot read key places from {path}: {exc}") from exc
+        raise InvalidImport(f"cannot read key places from {Path(path).name}: {exc}") from exc
+    if len(frame) == 0:
+        raise InvalidImport(f"{Path(path).name} holds no key places; send at least one Point")
+    return frame
 
 
 def check_lines(frame: gpd.GeoDataFrame) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,19 +38,85 @@ class IntakeRules:
     neighbour_window_s: float = 600.0  # stored fixes this close are judged with the batch
 
 
-def _parse_time(value: Any, where: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidTrack(f"{where}: time {value!r} is not an ISO 8601 timestamp") from exc
-    if ts is pd.NaT:
-        raise InvalidTrack(f"{where}: time {value!r} is not an ISO 8601 timestamp")
-    # Phones without a zone send local clock time.
-    return ts.tz_localize(LOCAL_TZ) if ts.tzinfo is None else ts
+# Numeric times are Unix epochs, as many phones send them: seconds (10 digits until 2286) or
+# milliseconds (13 digits). Anything else numeric is refused: pandas would read 1795000000 as
+# nanoseconds in 1970, and every fix would be dropped as off duty with a 200 (issue 13).
+EPOCH_S = (1e9, 1e10)  # 10 digits: 2001-09-09 .. 2286-11-20
+EPOCH_MS = (1e12, 1e13)  # 13 digits: the same span in milliseconds
+_ZONED = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
-def _frame(rows: list[tuple[Any, Any, Any, Any, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["staff", "t", "lon", "lat", "accuracy_m"])
+def parse_times(values: list[Any], where: Callable[[int], str]) -> pd.Series:
+    """UTC times of fixes: ISO 8601 (no zone = China time) or epoch seconds / milliseconds.
+
+    Vectorised (a million fixes parse in seconds, not minutes); the first bad value is named
+    with `where(i)`, its position, in an InvalidTrack.
+    """
+    raw = pd.Series(values, dtype=object)
+    kinds = raw.map(type)
+    odd = ~kinds.isin([str, int, float])  # None, booleans, lists, objects
+    if odd.any():
+        i = int(np.flatnonzero(odd.to_numpy())[0])
+        raise InvalidTrack(f"{where(i)}: time {_short(values[i])} is not a time; {_TIME_HINT}")
+    number = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    is_text = kinds.eq(str).to_numpy() & np.isnan(number)
+    ns = np.full(len(values), np.iinfo(np.int64).min, dtype=np.int64)  # NaT until parsed
+    nums = np.flatnonzero(~is_text)
+    if len(nums):
+        val = number[nums]
+        secs = (val >= EPOCH_S[0]) & (val < EPOCH_S[1])
+        millis = (val >= EPOCH_MS[0]) & (val < EPOCH_MS[1])
+        bad = ~(secs | millis)
+        if bad.any():
+            i = int(nums[np.flatnonzero(bad)[0]])
+            raise InvalidTrack(
+                f"{where(i)}: time {_short(values[i])} is a number but neither Unix epoch "
+                "seconds (10 digits, e.g. 1717200000) nor milliseconds (13 digits, e.g. "
+                f"1717200000000); {_TIME_HINT}"
+            )
+        ns[nums] = np.where(secs, val * 1e9, val * 1e6).round().astype(np.int64)
+    texts = np.flatnonzero(is_text)
+    if len(texts):
+        strings = raw.iloc[texts].str.strip().reset_index(drop=True)
+        zoned = strings.str.contains(_ZONED).to_numpy()
+        for part, local in ((zoned, False), (~zoned, True)):
+            if not part.any():
+                continue
+            chunk = strings[part]
+            if local:  # phones without a zone send their local clock: China time
+                parsed = pd.to_datetime(chunk, format="ISO8601", errors="coerce")
+                if parsed.dt.tz is None:
+                    parsed = parsed.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+            else:
+                parsed = pd.to_datetime(chunk, format="ISO8601", utc=True, errors="coerce")
+            missing = parsed.isna().to_numpy()
+            if missing.any():
+                i = int(texts[np.flatnonzero(part)[np.flatnonzero(missing)[0]]])
+                raise InvalidTrack(
+                    f"{where(i)}: time {_short(values[i])} is not ISO 8601; {_TIME_HINT}"
+                )
+            utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+            ns[texts[part]] = utc.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return pd.Series(pd.to_datetime(ns, unit="ns", utc=True))
+
+
+_TIME_HINT = (
+    "send ISO 8601 (2024-06-01T08:30:00+08:00; without a zone it is read as China time) or "
+    "Unix epoch seconds or milliseconds"
+)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text_ = repr(value)
+    return text_ if len(text_) <= limit else text_[:limit] + "..."
+
+
+def _frame(rows: list[tuple[Any, Any, Any, Any, Any]], where: Callable[[int], str]) -> pd.DataFrame:
+    times = parse_times([r[1] for r in rows], where)  # before pandas turns None into NaN
+    frame = pd.DataFrame(rows, columns=["staff", "t", "lon", "lat", "accuracy_m"])
+    frame["t"] = times
+    return frame
 
 
 def parse_gpx(data: bytes, staff: int | None) -> pd.DataFrame:
@@ -61,27 +128,24 @@ def parse_gpx(data: bytes, staff: int | None) -> pd.DataFrame:
     if not root.tag.endswith("gpx"):
         raise InvalidTrack(f"expected a <gpx> document, got <{root.tag.split('}')[-1]}>")
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    rows = []
+    rows, wheres = [], []
     for k, pt in enumerate(root.iter()):
         if pt.tag not in (f"{ns}trkpt", f"{ns}rtept", f"{ns}wpt"):
             continue
-        where = f"GPX point {k} (line of <{pt.tag[len(ns) :]}>)"
+        where = f"GPX point {k} (<{pt.tag[len(ns) :]}>)"
         tm = pt.find(f"{ns}time")
         if tm is None or not (tm.text or "").strip():
             raise InvalidTrack(f"{where} has no <time>; coverage needs timed fixes")
-        hdop = pt.find(f"{ns}hdop")
-        rows.append(
-            (
-                staff,
-                _parse_time(tm.text.strip(), where),  # type: ignore[union-attr]
-                pt.get("lon"),
-                pt.get("lat"),
-                float(hdop.text) * 5 if hdop is not None and hdop.text else None,
-            )
-        )
+        hdop = (pt.findtext(f"{ns}hdop") or "").strip()
+        try:
+            accuracy = float(hdop) * 5 if hdop else None
+        except ValueError:
+            raise InvalidTrack(f"{where}: <hdop>{_short(hdop)}</hdop> is not a number") from None
+        rows.append((staff, (tm.text or "").strip(), pt.get("lon"), pt.get("lat"), accuracy))
+        wheres.append(where)
     if not rows:
         raise InvalidTrack("GPX has no timed track points (<trkpt> with <time>)")
-    return _frame(rows)
+    return _frame(rows, wheres.__getitem__)
 
 
 def parse_geojson(obj: dict[str, Any], staff: int | None) -> pd.DataFrame:
@@ -90,23 +154,34 @@ def parse_geojson(obj: dict[str, Any], staff: int | None) -> pd.DataFrame:
     feats = obj.get("features") if kind == "FeatureCollection" else [obj]
     if not isinstance(feats, list):
         raise InvalidTrack("GeoJSON FeatureCollection has no `features` list")
-    rows = []
+    rows, wheres = [], []
     for i, f in enumerate(feats):
         if not isinstance(f, dict) or f.get("type") != "Feature":
             raise InvalidTrack(f"feature {i} is not a GeoJSON Feature")
         props = f.get("properties") or {}
         geom = f.get("geometry") or {}
+        if not isinstance(props, dict) or not isinstance(geom, dict):
+            raise InvalidTrack(f"feature {i}: properties and geometry must be JSON objects")
         who = props.get("staff", staff)
         if geom.get("type") == "Point":
             t = props.get("t", props.get("time"))
             if t is None:
                 raise InvalidTrack(f"feature {i}: a Point fix needs a `t` (or `time`) property")
             c = geom.get("coordinates") or [None, None]
-            rows.append((who, _parse_time(t, f"feature {i}"), c[0], c[1], props.get("accuracy")))
+            if not isinstance(c, list) or len(c) < 2:
+                raise InvalidGeometry(
+                    f"feature {i}: Point coordinates {_short(c)} are not [lon, lat]"
+                )
+            rows.append((who, t, c[0], c[1], props.get("accuracy")))
+            wheres.append(f"feature {i}")
         elif geom.get("type") in ("LineString", "MultiLineString"):
-            coords = geom["coordinates"]
+            coords = geom.get("coordinates")
+            if not isinstance(coords, list) or not all(isinstance(c, list) for c in coords):
+                raise InvalidGeometry(f"feature {i}: line coordinates are not a list of positions")
             if geom["type"] == "MultiLineString":
                 coords = [c for part in coords for c in part]
+            if not all(isinstance(c, list) and len(c) >= 2 for c in coords):
+                raise InvalidGeometry(f"feature {i}: a vertex is not [lon, lat]")
             times = props.get("times") or props.get("coordTimes")
             if not isinstance(times, list) or len(times) != len(coords):
                 got = len(times) if isinstance(times, list) else "none"
@@ -114,17 +189,15 @@ def parse_geojson(obj: dict[str, Any], staff: int | None) -> pd.DataFrame:
                     f"feature {i}: a line needs `properties.times` with one time per vertex "
                     f"({len(coords)} vertices, {got} times)"
                 )
-            rows.extend(
-                (who, _parse_time(t, f"feature {i} vertex {j}"), c[0], c[1], None)
-                for j, (c, t) in enumerate(zip(coords, times, strict=True))
-            )
+            rows.extend((who, t, c[0], c[1], None) for c, t in zip(coords, times, strict=True))
+            wheres.extend(f"feature {i} vertex {j}" for j in range(len(coords)))
         else:
             raise InvalidGeometry(
                 f"feature {i}: geometry type {geom.get('type')!r}; expected Point or LineString"
             )
     if not rows:
         raise InvalidTrack("GeoJSON has no fixes")
-    return _frame(rows)
+    return _frame(rows, wheres.__getitem__)
 
 
 def parse_batch(obj: Any, staff: int | None = None) -> pd.DataFrame:
@@ -139,16 +212,8 @@ def parse_batch(obj: Any, staff: int | None = None) -> pd.DataFrame:
         missing = [k for k in ("t", "lon", "lat") if k not in f]
         if missing:
             raise InvalidTrack(f"fix {i} lacks {', '.join(missing)}")
-        rows.append(
-            (
-                f.get("staff", staff),
-                _parse_time(f["t"], f"fix {i}"),
-                f["lon"],
-                f["lat"],
-                f.get("accuracy"),
-            )
-        )
-    return _frame(rows)
+        rows.append((f.get("staff", staff), f["t"], f["lon"], f["lat"], f.get("accuracy")))
+    return _frame(rows, lambda i: f"fix {i}")
 
 
 def parse_upload(data: bytes, content_type: str, staff: int | None) -> pd.DataFrame:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import Connection
 
 from gisgrid import sql
@@ -55,6 +57,17 @@ def service_key_hash(conn: Connection, name: str) -> str:
         conn, "reports/ensure_service_key", n=name, h=_hash(PREFIX + secrets.token_urlsafe(24))
     )
     return str(sql.execute(conn, "reports/api_key_hash", n=name).scalar_one())
+
+
+async def service_key_hash_async(aconn: AsyncConnection[Any], name: str) -> str:
+    """The same on an async psycopg connection (the residents' form posts on the async pool)."""
+    name = _check_name(name)
+    await sql.aexecute(
+        aconn, "reports/ensure_service_key", n=name, h=_hash(PREFIX + secrets.token_urlsafe(24))
+    )
+    row = await sql.afirst(aconn, "reports/api_key_hash", n=name)
+    assert row is not None
+    return str(row["key_hash"])
 
 
 def key_hash(key: str | None) -> str:

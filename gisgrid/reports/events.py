@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,7 @@ class EventHub:
     """One LISTEN connection per process, fanned out to the open streams in scope."""
 
     def __init__(self, url: str) -> None:
+        _HUBS.add(self)
         self.url = url
         self.listeners: set[Listener] = set()
         self.live = False  # LISTENing now (otherwise pages fall back to polling)
@@ -97,6 +99,10 @@ class EventHub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self.say_bye()
+
+    def say_bye(self) -> None:
+        """End every open stream: each gets a last `bye` (the browser reconnects by itself)."""
         for listener in list(self.listeners):
             listener.offer({"type": "bye"})
 
@@ -143,6 +149,16 @@ class EventHub:
             yield listener
         finally:
             self.listeners.discard(listener)
+
+
+_HUBS: weakref.WeakSet[EventHub] = weakref.WeakSet()
+
+
+def end_streams() -> None:
+    """Say `bye` to every open stream of this process: the server is shutting down, and a stream
+    would otherwise hold the shutdown until its deadline (call in the event loop)."""
+    for hub in list(_HUBS):
+        hub.say_bye()
 
 
 def may_listen(who: Principal) -> None:

@@ -15,36 +15,37 @@ so the rules live in one place:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Connection, Engine
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
+from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.datum import DATUMS, to_wgs84
 from gisgrid.divisions import check_lon_lat
 from gisgrid.errors import (
+    DatabaseUnavailable,
     GisGridError,
     IdempotencyConflict,
     InvalidApiKey,
     InvalidReport,
-    LocalDatabaseError,
     NotFound,
     OutsideCoverage,
+    Overloaded,
 )
 from gisgrid.reports import api_keys
 from gisgrid.reports.outcomes import OUTCOMES
 from gisgrid.reports.stages import STAGES, check_overrides, stage_hours
-from gisgrid.reports.taxonomy import WORKING_DAY_HOURS, category, duplicate_rule
+from gisgrid.reports.taxonomy import category, duplicate_rule
 from gisgrid.reports.triage import LABELS as TRIAGE_LABELS
 from gisgrid.reports.working_calendar import Calendars, WorkingCalendar
 from gisgrid.settings import Settings
@@ -145,9 +146,9 @@ class IntakeConfig:
         )
 
     def case_due(self, code: str, service_code: str, dispatched: dt.datetime) -> dt.datetime:
-        """The time limit of a case dispatched at `dispatched` (the clock starts at 派遣)."""
-        limit = category(service_code).limit_hours
-        return self.calendar_for(code).due(dispatched, limit, WORKING_DAY_HOURS)
+        """The time limit of a case dispatched at `dispatched` (the clock starts at 派遣):
+        working time on the county's calendar, or a 24-hour clock for emergencies and safety."""
+        return category(service_code).due(dispatched, self.calendar_for(code))
 
 
 def _deg(metres: float, lat: float) -> float:
@@ -185,17 +186,7 @@ def _outside(conn: Connection, lon: float, lat: float) -> OutsideCoverage:
 
 def geocode_address(conn: Connection, address: str) -> tuple[float, float]:
     """WGS84 lon/lat of a household address (exact match), or InvalidReport saying why not."""
-    rows = sql.execute(conn, "reports/geocode_address", a=address.strip()).all()
-    if not rows:
-        raise InvalidReport(
-            f"address_string={address!r} matches no household address here; send lat and long"
-        )
-    if len({r.grid_id for r in rows}) > 1:
-        raise InvalidReport(
-            f"address_string={address!r} matches households in {len(rows)} places; "
-            "send lat and long"
-        )
-    return float(rows[0].lon), float(rows[0].lat)
+    return _address_point(sql.rows(conn, "reports/geocode_address", a=address.strip()), address)
 
 
 def _check(report: ReportIn) -> None:
@@ -289,7 +280,7 @@ def intake_params(
         if cal not in dues:
             stage = "collected" if check else "registered"
             dues[cal] = (
-                None if check else cal.due(now, cat.limit_hours, WORKING_DAY_HOURS),
+                None if check else cat.due(now, cal),
                 cal.add_working_hours(now, stage_hours(config.stage_hours, stage)),
             )
     return {
@@ -398,7 +389,6 @@ def submit_report(
 
 async def file_report(
     pool: AsyncConnectionPool,
-    engine: Engine,
     report: ReportIn,
     config: IntakeConfig,
     audit: AuditEntry,
@@ -410,67 +400,82 @@ async def file_report(
 
     The client's `api_key`, or `service_key` naming the service's own key (the residents' form)
     is checked inside the statement, which also stores `audit`; it runs on the async `pool` in
-    autocommit, so a report costs one round trip and no thread. A report given by address
-    only takes `engine` in a thread to look the address up first.
+    autocommit, so a report costs one round trip and no thread (a report given by address only
+    costs one more, to look the address up). Committed with synchronous_commit on (the pool's
+    connections set it): when this returns, the report survives a crash of PostgreSQL.
+    The database away: DatabaseUnavailable; the pool busy: Overloaded (nothing stored either way).
     """
-    stored_hash = await _service_key_hash(engine, service_key) if service_key else None
-    if stored_hash is None:
+    if service_key is None:
         api_keys.key_hash(api_key)  # no key at all: refused before the database is asked
     point = locate_input(report)
-    if point is None:
-
-        def by_address() -> dict[str, Any]:
-            with engine.begin() as conn:
-                return submit_report(
-                    conn,
-                    report,
-                    config=config,
-                    api_key=api_key,
-                    stored_key_hash=stored_hash,
-                    audit=audit,
-                )
-
-        return await asyncio.to_thread(by_address)
-    params = intake_params(
-        report,
-        *point,
-        config,
-        dt.datetime.now(dt.UTC),
-        api_key=api_key,
-        audit=audit,
-        stored_key_hash=stored_hash,
-    )
     try:
         async with pool.connection() as aconn:
+            stored_hash = (
+                await _service_key_hash(aconn, service_key) if service_key is not None else None
+            )
+            if point is None:
+                point = await _geocode_async(aconn, report.address_string or "")
+            params = intake_params(
+                report,
+                *point,
+                config,
+                dt.datetime.now(dt.UTC),
+                api_key=api_key,
+                audit=audit,
+                stored_key_hash=stored_hash,
+            )
             cur = aconn.cursor(row_factory=dict_row)
             row = await (await cur.execute(INTAKE_SQL, params)).fetchone()
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        raise LocalDatabaseError(
-            f"the database did not answer ({type(exc).__name__}); nothing was stored, so send "
-            "the same request again (with the same Idempotency-Key) in a moment"
+    except (TooManyRequests, PoolTimeout):
+        raise Overloaded(
+            "the service is at capacity (every intake connection busy); nothing was stored, so "
+            "send the same request again (with the same Idempotency-Key) in a moment",
+            retry_after=2,
+        ) from None
+    except psycopg.OperationalError as exc:
+        # Lost mid-statement, the report may or may not be committed: only a retry with the same
+        # key can tell, and it files the report once either way.
+        raise DatabaseUnavailable(
+            f"the database did not answer ({type(exc).__name__}); send the same request again "
+            "(with the same Idempotency-Key: the report is filed once) in a moment"
         ) from None
     assert row is not None
     audit.written = True  # autocommit: the statement and its audit entry are committed
     return intake_result(row, report, point, api_key)
 
 
+async def _geocode_async(aconn: AsyncConnection[Any], address: str) -> tuple[float, float]:
+    cur = aconn.cursor(row_factory=dict_row)
+    await cur.execute(sql.pyformat("reports/geocode_address"), {"a": address.strip()})
+    return _address_point(await cur.fetchall(), address)
+
+
+def _address_point(rows: Sequence[Mapping[Any, Any]], address: str) -> tuple[float, float]:
+    if not rows:
+        raise InvalidReport(
+            f"address_string={address!r} matches no household address here; send lat and long"
+        )
+    if len({r["grid_id"] for r in rows}) > 1:
+        raise InvalidReport(
+            f"address_string={address!r} matches households in {len(rows)} places; "
+            "send lat and long"
+        )
+    return float(rows[0]["lon"]), float(rows[0]["lat"])
+
+
 _SERVICE_KEY_HASHES: dict[tuple[str, str], str] = {}
 
 
-async def _service_key_hash(engine: Engine, name: str) -> str:
+async def _service_key_hash(aconn: AsyncConnection[Any], name: str) -> str:
     """The stored hash of the service's own key `name`, created on first use, then cached.
 
     Caching is safe: the statement checks the stored key on every report, so revoking it
     still switches the form off at once.
     """
-    cache_key = (engine.url.render_as_string(hide_password=True), name)
+    info = aconn.info
+    cache_key = (f"{info.host}:{info.port}/{info.dbname}", name)
     if cache_key not in _SERVICE_KEY_HASHES:
-
-        def ensure() -> str:
-            with engine.begin() as conn:
-                return api_keys.service_key_hash(conn, name)
-
-        _SERVICE_KEY_HASHES[cache_key] = await asyncio.to_thread(ensure)
+        _SERVICE_KEY_HASHES[cache_key] = await api_keys.service_key_hash_async(aconn, name)
     return _SERVICE_KEY_HASHES[cache_key]
 
 

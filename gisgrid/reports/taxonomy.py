@@ -5,14 +5,23 @@ default time limit counted from dispatch (派遣), in working hours. Limits foll
 city-management practice where one exists (exposed garbage 4 h, dirty street 2 h, standing water
 4 h, green space 5 working days, illegal structure: stop work in 4 h); the rest are defaults a
 county is expected to tune.
+
+Emergencies and safety cases (突发事件, geological and fire hazards, public-security hazards,
+campus safety) do not wait for office hours: their limit is an immediate response counted on a
+24-hour clock (`round_the_clock`), and the wall raises an alarm for them (`alarm`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from gisgrid.errors import NotFound
+
+if TYPE_CHECKING:
+    from gisgrid.reports.working_calendar import WorkingCalendar
 
 WORKING_DAY_HOURS = 8
 
@@ -43,14 +52,33 @@ class Category:
     family: Family
     group: str
     triage: Triage
-    limit_hours: int  # working hours from dispatch
+    limit_hours: int  # working hours from dispatch (clock hours when round_the_clock)
+    # Emergencies and safety: an immediate response on a 24-hour clock, not office hours.
+    round_the_clock: bool = False
+
+    @property
+    def alarm(self) -> bool:
+        """Whether the wall sounds an alarm for a case of this category (emergency or safety)."""
+        return self.round_the_clock
 
     @property
     def limit_label(self) -> str:
-        """The time limit as people say it: '4 working hours' or '5 working days'."""
+        """The time limit as people say it: '4 working hours', '5 working days', '1 hour'."""
+        if self.round_the_clock:
+            return f"{self.limit_hours} hour{'s' if self.limit_hours != 1 else ''}, day and night"
         if self.limit_hours % WORKING_DAY_HOURS == 0 and self.limit_hours >= WORKING_DAY_HOURS:
             return f"{self.limit_hours // WORKING_DAY_HOURS} working days"
         return f"{self.limit_hours} working hours"
+
+    def due(self, dispatched_at: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+        """When a case of this category dispatched at `dispatched_at` falls due.
+
+        Round-the-clock categories count plain hours from dispatch, night and weekend
+        included; the rest count working time on `calendar`.
+        """
+        if self.round_the_clock:
+            return dispatched_at + dt.timedelta(hours=self.limit_hours)
+        return calendar.due(dispatched_at, self.limit_hours, WORKING_DAY_HOURS)
 
 
 _D = WORKING_DAY_HOURS
@@ -68,14 +96,14 @@ CATEGORIES: tuple[Category, ...] = (
     ),
     Category("ZZ04", "Key youth care", "重点青少年关爱", G, "key youth", PUB, 3 * _D),
     Category("ZZ05", "Non-public organisation issue", "两新组织", G, "organisations", PUB, 5 * _D),
-    Category("ZZ06", "Public security hazard", "治安隐患", G, "public security", PUB, 4),
+    Category("ZZ06", "Public security hazard", "治安隐患", G, "public security", PUB, 2, True),
     Category("ZZ07", "Neighbour dispute", "邻里纠纷", G, "disputes", PRI, 2 * _D),
     Category("ZZ08", "Land or property dispute", "土地山林权属纠纷", G, "disputes", COL, 5 * _D),
     Category("ZZ09", "Labour or wage dispute", "劳资纠纷", G, "disputes", PUB, 3 * _D),
-    Category("ZZ10", "Campus surroundings safety", "校园周边安全", G, "campus", PUB, 4),
+    Category("ZZ10", "Campus surroundings safety", "校园周边安全", G, "campus", PUB, 2, True),
     Category("ZZ11", "Road and line protection", "护路护线", G, "road and line", PUB, 1 * _D),
-    Category("ZZ12", "Fire hazard", "消防安全隐患", G, "public security", PUB, 4),
-    Category("ZZ13", "Geological hazard sign", "地质灾害隐患", G, "emergencies", PUB, 2),
+    Category("ZZ12", "Fire hazard", "消防安全隐患", G, "public security", PUB, 1, True),
+    Category("ZZ13", "Geological hazard sign", "地质灾害隐患", G, "emergencies", PUB, 1, True),
     Category("ZZ14", "Care visit needed", "困难群众帮扶", G, "special groups", COL, 2 * _D),
     # City-management components (部件): owner first, then locality.
     Category("BJ01", "Damaged manhole cover", "井盖破损", C, "public facilities", PUB, 4),
@@ -93,11 +121,15 @@ CATEGORIES: tuple[Category, ...] = (
     Category("SJ06", "Construction noise or dust", "施工扰民", E, "construction", PUB, 1 * _D),
     Category("SJ07", "Street vending obstruction", "占道经营", E, "street order", COL, 4),
     Category("SJ08", "Illegal parking", "违规停车", E, "street order", PUB, 2),
-    Category("SJ09", "Emergency: collapse, leak, flood", "突发事件", E, "emergencies", PUB, 1),
+    Category(
+        "SJ09", "Emergency: collapse, leak, flood", "突发事件", E, "emergencies", PUB, 1, True
+    ),
     Category("SJ99", "Other", "其他", E, "other", COL, 3 * _D),
 )
 
 _BY_CODE = {c.code: c for c in CATEGORIES}
+# Categories the wall raises an alarm for (emergencies and safety, on a 24-hour clock).
+ALARM_CODES = frozenset(c.code for c in CATEGORIES if c.alarm)
 
 
 def category(code: str) -> Category:

@@ -2,7 +2,9 @@
 
 Statements live in `gisgrid/sql/<room>/<name>.sql` (`room` is the core subpackage that uses
 them) and are named `"<room>/<name>"`. Parameters are bound (`:name`), never formatted in.
-Functions take a SQLAlchemy `Connection`, so a statement runs in the caller's transaction.
+Functions take a SQLAlchemy `Connection`, so a statement runs in the caller's transaction;
+the `a...` functions run the same files on an async psycopg connection (no thread, no
+SQLAlchemy: the hot paths of the service, issue 13).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from importlib.resources import files
 from typing import Any
 
 import pandas as pd
+from psycopg import AsyncConnection
 from psycopg import sql as pgsql
+from psycopg.rows import dict_row
 from sqlalchemy import Connection, CursorResult, RowMapping, TextClause, text
+from sqlalchemy.dialects.postgresql import psycopg as _pg_dialect
 
 
 @cache
@@ -48,6 +53,31 @@ def first(conn: Connection, name: str, /, **params: Any) -> RowMapping | None:
 def scalar(conn: Connection, name: str, /, **params: Any) -> Any:
     """The first column of the first row of statement `name` (None when no row)."""
     return execute(conn, name, **params).scalar()
+
+
+def frame(conn: Connection, name: str, /, **params: Any) -> pd.DataFrame:
+    """The rows of statement `name` as a DataFrame (columns as the statement names them)."""
+    res = execute(conn, name, **params)
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+@cache
+def pyformat(name: str) -> str:
+    """Statement `name` in psycopg's own style (`%(name)s`), compiled by SQLAlchemy once."""
+    return str(statement(name).compile(dialect=_pg_dialect.dialect()))
+
+
+async def aexecute(aconn: AsyncConnection[Any], name: str, /, **params: Any) -> int:
+    """Run statement `name` on an async psycopg connection; the number of rows it touched."""
+    cur = await aconn.execute(pyformat(name), params)
+    return cur.rowcount
+
+
+async def afirst(aconn: AsyncConnection[Any], name: str, /, **params: Any) -> dict[str, Any] | None:
+    """The first row of statement `name` on an async psycopg connection, as a dict, or None."""
+    cur = aconn.cursor(row_factory=dict_row)
+    await cur.execute(pyformat(name), params)
+    return await cur.fetchone()
 
 
 def composed(name: str, /, **identifiers: str) -> pgsql.Composed:

@@ -1,22 +1,21 @@
-/* gisgrid map pages: colouring, live cases, staff, offline worker map, GCJ-02 basemap shift.
+/* gisgrid map pages: the shared part. Grid colouring, the first fit beside the panel, the
+ * GCJ-02 basemap shift, the planner; the pages with their own script (wall.js for the center,
+ * worker.js for the grid worker's phone, resident.js for residents) register in gg.pages and
+ * are started from here once the map is up.
  * Reads its settings from <script id="gisgrid-config">; folium creates the map and layers,
  * this file only fills and restyles them. Plain ES2017, no dependencies beyond Leaflet. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("gisgrid-config").textContent);
-  var gg = (window.gisgrid = { cfg: cfg, reportIds: {}, polls: 0, errors: 0, pages: {} });
+  // One registry of pages, whichever loads first: this file or the page's own script.
+  var pages = (window.gisgridPages = window.gisgridPages || {});
+  var gg = (window.gisgrid = { cfg: cfg, reportIds: {}, polls: 0, errors: 0, pages: pages });
 
   function $(id) { return document.getElementById(id); }
   function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"]/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
-  }
-  function hhmm(d) { return d.toTimeString().slice(0, 8); }
-  function age(s) {
-    if (s < 90) return Math.round(s) + " s";
-    if (s < 5400) return Math.round(s / 60) + " min";
-    return (s / 3600).toFixed(1) + " h";
   }
   function getJSON(url) {
     return fetch(url, { cache: "no-store" }).then(function (r) {
@@ -102,230 +101,15 @@
         });
       }
       styleGrids();
+      return byCode;
     });
   }
 
-  /* Center: live cases (poll), heat, overdue list, ranking, staff. */
-  function caseMarker(f) {
-    var p = f.properties, c = f.geometry.coordinates;
-    // Late red, due soon (临期) orange, on track yellow: the wall shows what to chase next.
-    var mk = L.circleMarker([c[1], c[0]], {
-      radius: p.overdue ? 6 : 5, weight: 1.5, color: p.overdue || p.due_soon ? "#fff" : "#7a5900",
-      fillColor: p.overdue ? "#c92a2a" : p.due_soon ? "#f76707" : "#fcc419", fillOpacity: 0.95,
-    });
-    mk.feature = f;
-    mk.bindPopup("<b>#" + p.id + " " + esc(p.category_zh) + "</b> " + esc(p.category_name) +
-      "<br>" + esc(p.status) + " · " + esc(p.grid_name) +
-      "<br>due " + esc(p.due_at ? new Date(p.due_at).toLocaleString() : "—") +
-      (p.overdue ? ' <b style="color:#c92a2a">' + p.hours_overdue + " h late</b>" : "") +
-      (p.due_soon ? ' <b style="color:#f76707">临期 due soon</b>' : "") +
-      (p.supervised ? "<br>督办 ×" + p.supervised + " · chased by the center" : "") +
-      (p.generated ? "<br><i>GENERATED demo report</i>" : ""));
-    return mk;
-  }
-  /* New cases (last hour), newest first: what just came in, before it can be late. A case
-   * seen for the first time since the page opened is marked, so a new arrival stands out. */
-  var NEW_MS = 3600 * 1000;
-  function showNew(features) {
-    var ol = $("gg-new");
-    if (!ol) return;
-    var now = Date.now(), seen = gg.seenIds || null, fresh = {};
-    var recent = features.filter(function (f) {
-      return now - new Date(f.properties.reported_at).getTime() < NEW_MS;
-    }).sort(function (a, b) { return new Date(b.properties.reported_at) - new Date(a.properties.reported_at); });
-    $("gg-new-count").textContent = "(" + recent.length + ")";
-    ol.innerHTML = recent.slice(0, 10).map(function (f, i) {
-      var p = f.properties, arrived = seen && !seen[p.id];
-      if (arrived) fresh[p.id] = true;
-      return '<li data-i="' + i + '" class="' + (arrived ? "gg-arrived" : "") + '">' + esc(p.category_zh) + " · " +
-        esc(p.grid_name) + " · " + hhmm(new Date(p.reported_at)).slice(0, 5) + "</li>";
-    }).join("");
-    ol.onclick = function (e) {
-      var i = e.target.getAttribute("data-i");
-      if (i == null) return;
-      var c = recent[+i].geometry.coordinates;
-      window[cfg.map].setView([c[1], c[0]], 15);
-    };
-    gg.seenIds = {};
-    features.forEach(function (f) { gg.seenIds[f.properties.id] = true; });
-    document.body.setAttribute("data-new-cases", String(recent.length));
-  }
-  function showReports(fc) {
-    var group = window[cfg.reports], heat = window[cfg.heat];
-    var ids = {};
-    group.clearLayers();
-    fc.features.forEach(function (f) { ids[f.properties.id] = true; group.addLayer(caseMarker(f)); });
-    gg.reportIds = ids;
-    gg.reportCount = fc.features.length;
-    if (heat) heat.setLatLngs(fc.features.map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; }));
-    var late = fc.features.filter(function (f) { return f.properties.overdue; })
-      .sort(function (a, b) { return b.properties.hours_overdue - a.properties.hours_overdue; });
-    if ($("gg-overdue-count")) $("gg-overdue-count").textContent = "(" + late.length + ")";
-    var ol = $("gg-overdue");
-    showNew(fc.features);
-    var soon = fc.features.filter(function (f) { return f.properties.due_soon; }).length;
-    document.body.setAttribute("data-due-soon", String(soon));
-    if ($("gg-due-soon")) $("gg-due-soon").textContent = soon ? "· " + soon + " due soon (临期)" : "";
-    // A 督办 note being typed must survive the 3 s poll: the list waits until it is sent.
-    if (ol && !ol.querySelector("form")) {
-      ol.innerHTML = late.slice(0, 30).map(function (f, i) {
-        var p = f.properties;
-        return '<li class="late" data-i="' + i + '" data-id="' + p.id + '">' + esc(p.category_zh) + " · " +
-          esc(p.grid_name) + " · " + p.hours_overdue + " h" +
-          (p.supervised ? ' <span class="gg-badge">督办×' + p.supervised + "</span>" : "") +
-          (cfg.snapshot ? "" : ' <button type="button" class="gg-mini" data-step="supervise">督办</button>') + "</li>";
-      }).join("");
-      ol.onclick = function (e) {
-        if (e.target.closest("button, form")) return;  // the step UI, not a zoom
-        var i = e.target.getAttribute("data-i");
-        if (i == null) return;
-        var c = late[+i].geometry.coordinates;
-        window[cfg.map].setView([c[1], c[0]], 15);
-      };
-    }
-    document.body.setAttribute("data-open-cases", String(fc.features.length));
-  }
-  function showRanking(rows) {
-    var t = $("gg-ranking");
-    if (!t || !rows) return;
-    // Live load first (overdue, open), then the last 30 days' on-time closure rate (按期结案率).
-    var pct = function (x) { return x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%"; };
-    t.innerHTML = "<tr><th>#</th><th>Unit</th><th>Overdue</th><th>Open</th><th>/100 hh</th>" +
-      "<th title=\"closed by the time limit / due, last 30 days\">On time</th></tr>" +
-      rows.map(function (r) {
-        return "<tr><td>" + r.rank + "</td><td>" + esc(r.name) + "</td><td>" + r.overdue_cases +
-          "</td><td>" + r.open_cases + "</td><td>" + r.open_per_100 + "</td><td title=\"" +
-          r.due_30d + " due, closure " + pct(r.closure_rate_30d) + "\">" + pct(r.on_time_rate_30d) + "</td></tr>";
-      }).join("");
-  }
-  var STAFF_LABELS_MAX = 40;
-  function showStaff(fc) {
-    var group = window[cfg.staff];
-    group.clearLayers();
-    // Names stay on the map for a village's few workers; a county's hundreds would bury it,
-    // so there they show on hover.
-    var permanent = fc.features.length <= STAFF_LABELS_MAX;
-    fc.features.forEach(function (f) {
-      var p = f.properties, c = f.geometry.coordinates;
-      var stale = p.age_s > 3600;
-      L.circleMarker([c[1], c[0]], { radius: permanent ? 6 : 3.5, color: "#1c3d8f", weight: permanent ? 2 : 1, fillColor: stale ? "#adb5bd" : "#4dabf7", fillOpacity: 1 })
-        .bindTooltip(esc(p.name) + " · " + age(p.age_s) + " ago", { permanent: permanent, direction: "right", className: "gg-staff-label" })
-        .addTo(group);
-    });
-    var note = $("gg-staff-note");
-    if (note) note.textContent = fc.note || fc.features.length + " staff with a position in the last 24 h";
-  }
-  function liveStatus(ok, text) {
-    var dot = $("gg-live-dot"), st = $("gg-live-status");
-    if (dot) dot.className = "gg-dot " + (ok ? "ok" : "bad");
-    if (st) st.textContent = text;
-  }
-  function pollCenter() {
-    gg.polls++;
-    var jobs = [getJSON(cfg.urls.reports).then(showReports)];
-    if (gg.polls % 5 === 1 && cfg.urls.staff) jobs.push(getJSON(cfg.urls.staff).then(showStaff));
-    if (gg.polls % 10 === 0) {
-      jobs.push(refreshGridMeasures());
-      if (cfg.urls.ranking) jobs.push(getJSON(cfg.urls.ranking).then(showRanking));
-    }
-    return Promise.all(jobs).then(function () {
-      gg.lastOk = new Date();
-      liveStatus(true, "live · " + gg.reportCount + " open · updated " + hhmm(gg.lastOk));
-    }, function () {
-      gg.errors++;
-      liveStatus(false, "no connection · showing data from " + (gg.lastOk ? hhmm(gg.lastOk) : "page load"));
-    }).then(function () {
-      setTimeout(pollCenter, cfg.pollSeconds * 1000);
-    });
-  }
-  function initCenter() {
-    var sel = $("gg-measure");
-    if (sel) sel.onchange = function () {
-      cfg.measure = sel.value;
-      styleGrids();
-      var u = new URL(window.location.href);
-      u.searchParams.set("measure", sel.value);
-      history.replaceState(null, "", u.toString());
-    };
-    if (cfg.initialReports) showReports(cfg.initialReports);
-    gg.refresh = function () { return getJSON(cfg.urls.reports).then(showReports); };
-    initSteps($("gg-overdue"));
-    liveStatus(true, "live · " + (gg.reportCount || 0) + " open · loaded " + hhmm(new Date()));
-    if (cfg.initialStaff) showStaff(cfg.initialStaff);
-    showRanking(cfg.ranking);
-    var first = cfg.gridsAreTiles ? refreshGridMeasures() : Promise.resolve(styleGrids());
-    if (cfg.snapshot) { liveStatus(true, "snapshot · " + new Date().toLocaleString()); return; }
-    first.then(function () { setTimeout(pollCenter, cfg.pollSeconds * 1000); });
-    // Push (issue 16): a case event in this unit runs the poll at once; polling stays the
-    // fallback when the stream is down (EventSource reconnects by itself).
-    if (window.EventSource && cfg.urls.events) {
-      var es = (gg.events = new EventSource(cfg.urls.events)), soon = null;
-      var now = function () {
-        if (soon) return;
-        soon = setTimeout(function () { soon = null; gg.refresh().then(function () { gg.pushed = (gg.pushed || 0) + 1; }, function () {}); }, 30);
-      };
-      ["case", "cases", "resync"].forEach(function (t) { es.addEventListener(t, now); });
-    }
-  }
+  /* The wall (center page) lives in wall.js; these are shared with it. */
+  gg.styleGrids = styleGrids;
+  gg.setMeasures = function (byCode) { measureByCode = byCode; };
+  gg.refreshGridMeasures = refreshGridMeasures;
 
-  /* The worker's own steps on a case, from the phone: accept (受理), feed back what was done
-   * (处置反馈, the reporter sees the note) and escalate (上报). Verification and closing are the
-   * center's (cases.STEPS); the server decides, this only offers what the status allows. */
-  var STEP_LABEL = { accept: "受理", resolve: "反馈", escalate: "上报", supervise: "督办" };
-  var NOTE_HINT = {
-    resolve: "处置情况（反映人可见）· what was done; the reporter sees this",
-    escalate: "上报原因 · why this needs the next level",
-    supervise: "督办要求 · what the center expects, by when",
-  };
-  function postStep(id, action, note) {
-    return fetch("/api/v1/reports/" + id + "/steps", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ action: action, note: note }),
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (body) {
-        if (!r.ok) { var e = new Error(body.detail || "HTTP " + r.status); e.status = r.status; throw e; }
-        return body;
-      });
-    });
-  }
-  function sendStep(li, action, note) {
-    var id = li.getAttribute("data-id"), err = li.querySelector(".gg-step-err");
-    if (!err) { li.insertAdjacentHTML("beforeend", '<span class="gg-step-err"></span>'); err = li.querySelector(".gg-step-err"); }
-    var buttons = li.querySelectorAll("button");
-    buttons.forEach(function (b) { b.disabled = true; });
-    err.textContent = "…";
-    return postStep(id, action, note).then(function () {
-      gg.steps = (gg.steps || 0) + 1;
-      if ($("gg-step-msg")) $("gg-step-msg").textContent = "#" + id + " " + STEP_LABEL[action] + " ✓ " + hhmm(new Date());
-      li.setAttribute("data-done", action);
-      var form = li.querySelector("form");
-      if (form) form.remove();
-      return gg.refresh();
-    }, function (e) {
-      // The typed note stays in its box: offline it is sent again by the same button later.
-      err.textContent = e.status ? e.message : "离线，未提交：联网后再点一次 · offline, not sent: press again when connected";
-      buttons.forEach(function (b) { b.disabled = false; });
-    });
-  }
-  function initSteps(list) {
-    if (!list || cfg.snapshot) return;
-    list.addEventListener("click", function (e) {
-      var b = e.target.closest("button[data-step]");
-      if (!b) return;
-      var li = b.closest("li"), action = b.getAttribute("data-step");
-      if (!NOTE_HINT[action]) { sendStep(li, action, null); return; }
-      var open = li.querySelector("form");
-      if (open) { var same = open.getAttribute("data-step") === action; open.remove(); if (same) return; }
-      li.insertAdjacentHTML("beforeend", '<form class="gg-step-form" data-step="' + action + '">' +
-        '<textarea name="note" rows="3" maxlength="2000" required placeholder="' + esc(NOTE_HINT[action]) + '"></textarea>' +
-        '<button type="submit">提交' + STEP_LABEL[action] + "</button></form>");
-      var form = li.querySelector("form");
-      form.onsubmit = function (ev) { ev.preventDefault(); sendStep(li, action, form.note.value.trim()); };
-      form.note.focus();
-    });
-  }
   /* The phone bar wraps to two or three rows depending on the screen and the status text:
    * keep Leaflet's scale and attribution just above it, whatever its height. */
   function keepAboveBar() {
@@ -339,13 +123,14 @@
     if (window.ResizeObserver) new ResizeObserver(place).observe(bar);
     else window.addEventListener("resize", place);
   }
-  /* Planner: balance colouring and the generation switcher. */
   gg.keepAboveBar = keepAboveBar;
   gg.esc = esc;
 
+  /* Planner: balance colouring and the generation switcher. */
   function initPlanner() {
     styleGrids();
     if (cfg.gridsAreTiles) refreshGridMeasures();
+    if (cfg.redraw) initRedraw();
     var sel = $("gg-generation");
     if (sel) sel.onchange = function () {
       var u = new URL(window.location.href);
@@ -354,98 +139,189 @@
     };
   }
 
-  /* Residents: tap the map (or use GPS) to place the problem, choose what, send. The report
-   * carries an Idempotency-Key made once per report, so pressing Send again after a dropped
-   * connection can never file it twice; the answer is the number to follow it by. */
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
-    return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
-  }
-  /* This phone's own reports, kept on the phone only (the follow-up links carry the receipt
-   * that lets the reporter rate the outcome): nothing about them is stored server-side. */
-  var MINE = "gisgrid:my-reports";
-  function mine() { try { return JSON.parse(localStorage.getItem(MINE) || "[]"); } catch (e) { return []; } }
-  function remember(r) {
-    var list = mine().filter(function (x) { return x.id !== r.id; });
-    list.unshift(r);
-    try { localStorage.setItem(MINE, JSON.stringify(list.slice(0, 20))); } catch (e) { /* full: keep the page's link */ }
-    showMine();
-  }
-  function showMine() {
-    var el = $("gg-mine"), list = mine();
-    if (!el) return;
-    el.innerHTML = list.length ? "我提交的 · my reports: " + list.map(function (r) {
-      return '<a href="' + esc(r.url) + '">#' + r.id + "</a> " + esc((r.what || "").split(" · ")[0]);
-    }).join(" · ") : "";
-  }
-  function initResident() {
-    showMine();
-    var map = window[cfg.map], pick = window[cfg.pick], form = $("gg-report");
-    var where = $("gg-where"), result = $("gg-result"), send = $("gg-send");
-    var point = null, key = null;
-    keepAboveBar();
-    function place(lat, lon, accuracy) {
-      point = { lon: lon, lat: lat };
-      pick.clearLayers();
-      if (accuracy) L.circle([lat, lon], { radius: accuracy, weight: 1, fillOpacity: 0.1 }).addTo(pick);
-      L.marker([lat, lon]).addTo(pick);
-      where.textContent = "已选地点 · place: " + lat.toFixed(5) + ", " + lon.toFixed(5);
-      where.className = "gg-note ok";
-      key = null;  // another place is another report
-      document.body.setAttribute("data-picked", "1");
-    }
-    map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng); });
-    // The grid layer sits on top: a tap on a grid must place the point too.
-    if (cfg.grids && window[cfg.grids]) window[cfg.grids].on("click", function (e) { place(e.latlng.lat, e.latlng.lng); });
-    $("gg-locate").onclick = function () {
-      if (!navigator.geolocation) { where.textContent = "这台设备没有定位 · no GPS here: tap the map"; return; }
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        place(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
-        map.setView([pos.coords.latitude, pos.coords.longitude], Math.max(map.getZoom(), 16));
-      }, function (err) { where.textContent = "定位失败 · location: " + err.message + " (tap the map)"; },
-      { enableHighAccuracy: true, timeout: 15000 });
-    };
-    function say(ok, html) {
-      result.className = ok ? "ok" : "bad";
-      result.innerHTML = html;
-      if (result.scrollIntoView) result.scrollIntoView({ block: "nearest" });
-    }
-    form.addEventListener("input", function () { key = null; });  // changed text: a new report
-    form.onsubmit = function (e) {
-      e.preventDefault();
-      if (!point) { say(false, "请先在地图上点选地点 · tap the map where the problem is first"); return; }
-      if (!form.service_code.value) { say(false, "请选择类别 · choose what kind of problem"); return; }
-      if (!form.description.value.trim()) { say(false, "请描述问题 · say what is wrong"); return; }
-      key = key || newKey();
-      send.disabled = true;
-      say(true, "正在提交… · sending…");
-      fetch(cfg.urls.file, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
-        body: JSON.stringify({
-          service_code: form.service_code.value, lon: point.lon, lat: point.lat, crs: "wgs84",
-          description: form.description.value.trim(), address: form.address.value.trim() || null,
-          phone: form.phone.value.trim() || null,
-        }),
+  /* Redraw (issue 15): run a plan in the background, show the draft against the band beside
+   * the current grids, edit it (split, merge, move a block), read the impact, publish. Every
+   * rule is checked by the server; its refusals (409) are shown as worded. */
+  function initRedraw() {
+    var map = window[cfg.map], base = cfg.redraw.plans;
+    var st = { plan: null, selected: [], layer: null, diff: null, blocks: null, block: null, moving: false, current: null };
+    gg.redraw = st;
+    function api(method, url, body) {
+      return fetch(url, {
+        method: method, credentials: "same-origin", cache: "no-store",
+        headers: body ? { "Content-Type": "application/json" } : {},
+        body: body ? JSON.stringify(body) : undefined,
       }).then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (b) {
-          if (!r.ok) { say(false, esc(b.detail || "HTTP " + r.status)); return; }
-          var grid = b.grid ? esc(b.grid.name) : "—";
-          var due = b.due_at ? new Date(b.due_at).toLocaleString() : "—";
-          remember({ id: b.id, url: b.follow_url || b.track_url, what: form.service_code.selectedOptions[0].text, at: new Date().toISOString() });
-          say(true, "已提交，编号 · filed as <a id=\"gg-track\" href=\"" + esc(b.follow_url || b.track_url) + "\">#" + b.id + "</a><br>" +
-            "交给 · sent to: " + grid + "<br>时限 · due by: " + esc(due) +
-            (b.duplicate_of ? "<br>已有人反映同一问题（#" + b.duplicate_of + "），一并办理 · already reported, handled together" : "") +
-            "<br>记下编号可查询进度 · keep the number to follow it");
-          gg.filed = b.id;
-          document.body.setAttribute("data-filed", String(b.id));
-          form.description.value = "";
-          key = null;
+          if (!r.ok) throw new Error(b.detail || ("HTTP " + r.status));
+          return b;
         });
-      }, function () {
-        // Nothing heard back: it may or may not have arrived. The same key makes a retry safe.
-        say(false, "网络不稳，未确认提交 · no answer from the server: press Send again (it will not be filed twice)");
-      }).then(function () { send.disabled = false; });
+      });
+    }
+    function say(el, text, bad) { $(el).textContent = text; $(el).className = "gg-note" + (bad ? " bad" : ""); }
+    function band() { return st.plan ? st.plan.band : [+$("gg-band-min").value, +$("gg-band-max").value]; }
+    function fill(p) {
+      var b = band();
+      if (p.in_band) return "#2f9e44";
+      return p.households < b[0] ? "#1c7ed6" : "#c92a2a";
+    }
+    function style(f) {
+      var sel = st.selected.indexOf(f.properties.code) >= 0;
+      return { color: sel ? "#000" : "#333", weight: sel ? 4 : 1.5, fillColor: fill(f.properties), fillOpacity: sel ? 0.75 : 0.55 };
+    }
+    function select(code) {
+      var i = st.selected.indexOf(code);
+      if (st.moving && st.block != null) { moveTo(code); return; }
+      if (i >= 0) st.selected.splice(i, 1);
+      else { st.selected.push(code); if (st.selected.length > 2) st.selected.shift(); }
+      if (st.layer) st.layer.setStyle(style);
+      document.querySelectorAll("#gg-plan-table tbody tr").forEach(function (tr) {
+        tr.classList.toggle("gg-sel", st.selected.indexOf(tr.getAttribute("data-code")) >= 0);
+      });
+      say("gg-plan-msg", st.selected.length ? "已选 · selected: " + st.selected.join(", ") : "");
+    }
+    gg.selectGrid = select;
+    function show(plan) {
+      st.plan = plan;
+      var feats = plan.grids.features;
+      if (st.layer) map.removeLayer(st.layer);
+      st.layer = L.geoJSON(plan.grids, {
+        style: style,
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip(p.code + " · " + p.households + " 户 · PP " + p.polsby_popper, { sticky: true });
+          l.on("click", function (e) { L.DomEvent.stopPropagation(e); select(p.code); });
+        },
+      }).addTo(map);
+      // The current grids stay on the map as dashed outlines over the draft (not clickable),
+      // so each draft grid is read against the lines people know today.
+      var cur = window[cfg.grids];
+      if (cur && cur.setStyle) cur.setStyle({ fillOpacity: 0, opacity: 0 });
+      if (cur && cur.toGeoJSON && !st.current) {
+        st.current = L.geoJSON(cur.toGeoJSON(), {
+          interactive: false,
+          style: { fill: false, color: "#222", weight: 1.2, opacity: 0.8, dashArray: "5 4" },
+        });
+      }
+      if (st.current) { map.removeLayer(st.current); st.current.addTo(map); }
+      var t = plan.summary.totals || {};
+      $("gg-plan-totals").innerHTML = "草案 draft: <b>" + esc(t.grids) + "</b> 格 grids · 区间内 in band <b>" +
+        esc(t.grids_in_band) + "</b> · 最大偏差 worst " + esc(t.worst_deviation) + " 户 · PP " +
+        esc(t.mean_polsby_popper) + " · 变更户 households moving <b>" + esc(t.households_moved) + "</b>" +
+        (t.edits ? " · 编辑 edits " + esc(t.edits) : "");
+      var rows = feats.slice().sort(function (a, b) { return a.properties.code < b.properties.code ? -1 : 1; });
+      $("gg-plan-table").querySelector("tbody").innerHTML = rows.map(function (f) {
+        var p = f.properties;
+        return '<tr data-code="' + esc(p.code) + '"><td>' + esc(p.code.slice(-6)) + "</td><td>" + esc(p.village_name || p.village) +
+          "</td><td>" + p.households + '</td><td><i class="gg-chip" style="background:' + fill(p) + '"></i>' +
+          (p.in_band ? "✓" : "✗") + "</td><td>" + p.polsby_popper.toFixed(2) + "</td></tr>";
+      }).join("");
+      $("gg-plan-table").querySelectorAll("tbody tr").forEach(function (tr) {
+        tr.onclick = function () { select(tr.getAttribute("data-code")); };
+      });
+      st.selected = st.selected.filter(function (c) { return feats.some(function (f) { return f.properties.code === c; }); });
+      $("gg-plan-draft").hidden = false;
+      document.body.setAttribute("data-plan-ready", String(plan.id));
+    }
+    function load(id) {
+      return api("GET", base + "/" + id).then(function (p) {
+        var bar = $("gg-plan-progress");
+        if (p.status === "ready" || p.status === "published") {
+          bar.hidden = true;
+          say("gg-plan-status", "方案 plan #" + p.id + " · " + (p.message || ""));
+          show(p);
+          return p;
+        }
+        if (p.status === "failed") { bar.hidden = true; say("gg-plan-status", "失败 · failed: " + (p.error || p.message), true); return p; }
+        bar.hidden = false; bar.value = p.progress;
+        say("gg-plan-status", "计算中 · " + p.status + " " + Math.round(p.progress * 100) + "% · " + (p.message || ""));
+        return new Promise(function (res) { setTimeout(res, 600); }).then(function () { return load(id); });
+      });
+    }
+    $("gg-plan-run").onclick = function () {
+      var body = { unit: $("gg-plan-unit").value, band: [+$("gg-band-min").value, +$("gg-band-max").value], mode: $("gg-plan-mode").value };
+      st.plan = null;
+      $("gg-plan-run").disabled = true;
+      say("gg-plan-status", "已提交 · queued");
+      api("POST", base, body).then(function (r) { return load(r.id); })
+        .catch(function (e) { say("gg-plan-status", e.message, true); })
+        .then(function () { $("gg-plan-run").disabled = false; });
+    };
+    function describe(e) {
+      if (e.op === "split") return "拆分 split " + e.grid + " → " + e.parts + " 格 grids";
+      if (e.op === "merge") return "合并 merged " + e.grids.join(" + ") + " → " + e.kept;
+      return "移动地块 moved block " + e.block + ": " + e.from + " → " + e.to;
+    }
+    function edit(body) {
+      if (!st.plan) return;
+      say("gg-plan-msg", "正在编辑 · editing…");
+      api("POST", base + "/" + st.plan.id + "/edits", body).then(function (r) {
+        var n = +(document.body.getAttribute("data-plan-edits") || 0) + 1;
+        return load(st.plan.id).then(function () {
+          say("gg-plan-msg", "完成 · done: " + describe(r.edit));
+          document.body.setAttribute("data-plan-edits", String(n));
+        });
+      }).catch(function (e) { say("gg-plan-msg", "拒绝 · refused: " + e.message, true); });
+    }
+    $("gg-edit-split").onclick = function () {
+      if (st.selected.length !== 1) { say("gg-plan-msg", "请选一个网格 · select one grid to split", true); return; }
+      edit({ op: "split", grid: st.selected[0], parts: +$("gg-split-parts").value || 2 });
+    };
+    $("gg-edit-merge").onclick = function () {
+      if (st.selected.length !== 2) { say("gg-plan-msg", "请选两个相邻网格 · select two neighbouring grids", true); return; }
+      edit({ op: "merge", grids: st.selected.slice() });
+    };
+    function moveTo(code) {
+      var block = st.block;
+      st.moving = false; st.block = null;
+      if (st.blocks) { map.removeLayer(st.blocks); st.blocks = null; }
+      edit({ op: "move", block: block, to: code });
+    }
+    $("gg-edit-move").onclick = function () {
+      if (st.selected.length !== 1 || !st.plan) { say("gg-plan-msg", "请先选一个网格 · select the grid whose block moves", true); return; }
+      var code = st.selected[0];
+      api("GET", base + "/" + st.plan.id + "/blocks?village=" + code.slice(0, 12)).then(function (fc) {
+        if (st.blocks) map.removeLayer(st.blocks);
+        st.moving = true;
+        st.blocks = L.geoJSON(fc, {
+          filter: function (f) { return f.properties.grid === code; },
+          style: { color: "#f08c00", weight: 1, fillOpacity: 0.1, dashArray: "3" },
+          onEachFeature: function (f, l) {
+            l.bindTooltip("地块 block " + f.properties.block + " · " + f.properties.households + " 户");
+            l.on("click", function (e) {
+              L.DomEvent.stopPropagation(e);
+              st.block = f.properties.block;
+              st.blocks.setStyle(function (g) { return g.properties.block === st.block ? { color: "#f08c00", weight: 3, fillOpacity: 0.5 } : { color: "#f08c00", weight: 1, fillOpacity: 0.1, dashArray: "3" }; });
+              say("gg-plan-msg", "地块 block " + st.block + "：再点目标网格 · now click the grid it moves to");
+            });
+          },
+        }).addTo(map);
+        say("gg-plan-msg", "点选要移动的地块 · click the block to move");
+      }).catch(function (e) { say("gg-plan-msg", e.message, true); });
+    };
+    $("gg-plan-impact").onclick = function () {
+      if (!st.plan) return;
+      api("GET", base + "/" + st.plan.id + "/impact").then(function (r) {
+        if (st.diff) map.removeLayer(st.diff);
+        st.diff = L.geoJSON(r.diff, { style: { color: "#7048e8", weight: 2, fillColor: "#7048e8", fillOpacity: 0.35 } }).addTo(map);
+        var lin = Object.keys(r.lineage_counts).map(function (k) { return k + " " + r.lineage_counts[k]; }).join(" · ");
+        $("gg-plan-impact-out").innerHTML = "变更网格的住户 households changing grid <b>" + r.households_changing_grid +
+          "</b> / " + r.households + " · 在办案件 open cases <b>" + r.open_cases_changing_grid + "</b> / " + r.open_cases +
+          "<br>谱系 lineage: " + esc(lin) + (r.grids_without_staff.length ? "<br>无人员网格 without staff: " + esc(r.grids_without_staff.join(", ")) : "");
+        document.body.setAttribute("data-plan-impact", "1");
+      }).catch(function (e) { say("gg-plan-msg", e.message, true); });
+    };
+    $("gg-plan-publish").onclick = function () {
+      if (!st.plan) return;
+      var when = $("gg-plan-from").value;
+      var body = when ? { valid_from: when } : {};
+      $("gg-plan-publish").disabled = true;
+      say("gg-plan-published", "正在发布 · publishing…");
+      api("POST", base + "/" + st.plan.id + "/publish", body).then(function (r) {
+        say("gg-plan-published", "已发布为 · published as " + r.generation.name + " (" + r.commit.grids_created + " 格 grids)");
+        document.body.setAttribute("data-published", r.generation.name);
+      }).catch(function (e) { say("gg-plan-published", "未发布 · not published: " + e.message, true); })
+        .then(function () { $("gg-plan-publish").disabled = false; });
     };
   }
 
@@ -493,19 +369,30 @@
     shift();
   }
 
-  /* Fit the unit beside (desktop) or above (phone) the panel rather than under it. */
+  /* Fit the unit beside the panel rather than under it, on whichever side of the map the
+   * panel lies (a bottom sheet on a phone, a side panel on a desktop). A panel that would
+   * leave less than 120 px of map is ignored rather than asking Leaflet for a negative view
+   * (that gave "Invalid LatLng (NaN, NaN)" on a 1280x720 desktop). */
   function fitBesidePanel(map) {
+    if (!cfg.bbox) return;
     var panel = document.querySelector(".gg-panel, .gg-bar");
-    if (!panel || !cfg.bbox) return;
-    var b = cfg.bbox, r = panel.getBoundingClientRect();
-    var narrow = window.innerWidth < 600 || panel.classList.contains("gg-bar");
-    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
-      paddingTopLeft: [10, 10],
-      paddingBottomRight: narrow ? [10, r.height + 10] : [r.width + 20, 10],
-      animate: false,
-    });
+    var b = cfg.bbox, tl = [10, 10], br = [10, 10], size = map.getSize();
+    if (panel && panel.offsetParent !== null) {
+      var r = panel.getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
+      var overlapX = Math.min(r.right, m.right) - Math.max(r.left, m.left);
+      var overlapY = Math.min(r.bottom, m.bottom) - Math.max(r.top, m.top);
+      if (overlapX > 0 && overlapY > 0) {
+        if (r.width >= m.width * 0.8) {  // across the map: above or below it
+          if (r.top + r.height / 2 > m.top + m.height / 2) br[1] += m.bottom - r.top;
+          else tl[1] += r.bottom - m.top;
+        } else if (r.left + r.width / 2 < m.left + m.width / 2) tl[0] += r.right - m.left;
+        else br[0] += m.right - r.left;
+      }
+      if (size.x - tl[0] - br[0] < 120 || size.y - tl[1] - br[1] < 120) { tl = [10, 10]; br = [10, 10]; }
+    }
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
     var ctrl = cfg.control && window[cfg.control];
-    if (ctrl && narrow) ctrl.collapse();
+    if (ctrl && window.innerWidth < 600) ctrl.collapse();
   }
 
   function init() {
@@ -514,10 +401,10 @@
     document.body.classList.add("gg-" + cfg.page);
     fitBesidePanel(map);
     initBasemapShift(map);
-    if (cfg.page === "center") initCenter();
-    else if (gg.pages[cfg.page]) gg.pages[cfg.page](gg);  // a page with its own script
+    // A page with its own script (worker.js, wall.js, resident.js) registered itself in
+    // gg.pages (= window.gisgridPages), before or after this file loaded.
+    if (gg.pages[cfg.page]) gg.pages[cfg.page](gg);
     else if (cfg.page === "planner") initPlanner();
-    else if (cfg.page === "resident") initResident();
     gg.ready = true;
     document.body.setAttribute("data-gisgrid-ready", "1");
   }

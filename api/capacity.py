@@ -1,0 +1,269 @@
+"""What one worker can hold: a gate in front of the database, threads to match, and the health
+that /healthz and /readyz report (issue 13: no wedge, answer "busy, retry" instead).
+
+The wedge this replaces: every worker thread waited for a pooled connection that only another
+thread's clean-up (which needed a free thread) or a second checkout (the caller's principal)
+would have released. Now:
+
+- a request holds at most one engine connection, and only inside a gate slot; slots =
+  connections in the pool = threads reserved for checking connections out and back in, so a
+  slot holder never waits for a connection or for a thread to give one back;
+- who is calling and the audit entry go to the async pool, never to the engine;
+- a request that finds every slot taken waits in a bounded queue for a bounded time, then gets
+  503 Overloaded with Retry-After at once;
+- every wait has an end (pool checkout, statements, locks, idle transactions: gisgrid/db.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import psycopg
+import sqlalchemy.exc
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
+from sqlalchemy import Connection, Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gisgrid.errors import DatabaseUnavailable, Overloaded
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Gate:
+    """At most `slots` holders at once; at most `queue` waiting, each at most `wait_s` seconds.
+
+    Beyond either bound the caller gets Overloaded (503 + Retry-After) at once: a queue that
+    grows without end is how a busy service becomes a dead one.
+    """
+
+    def __init__(self, slots: int, queue: int, wait_s: float) -> None:
+        self.slots, self.queue, self.wait_s = slots, queue, wait_s
+        self._sem = anyio.Semaphore(slots)
+        self.waiting = 0
+        self.shed = 0  # requests refused since start
+        self.shed_at = -math.inf  # monotonic time of the last refusal
+
+    @property
+    def in_use(self) -> int:
+        """Slots held right now."""
+        return self.slots - self._sem.value
+
+    def shedding(self, within_s: float = 2.0) -> bool:
+        """True if a request was refused in the last `within_s` seconds."""
+        return time.monotonic() - self.shed_at < within_s
+
+    def _refuse(self, why: str) -> Overloaded:
+        self.shed += 1
+        self.shed_at = time.monotonic()
+        return Overloaded(
+            f"the service is at capacity ({why}: {self.slots} database slots busy, "
+            f"{self.waiting} requests waiting); nothing was done, try again in a moment",
+            retry_after=max(1, math.ceil(self.wait_s)),
+        )
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for the body of the `async with`, or raise Overloaded."""
+        try:
+            self._sem.acquire_nowait()
+        except anyio.WouldBlock:
+            if self.waiting >= self.queue:
+                raise self._refuse("queue full") from None
+            self.waiting += 1
+            try:
+                with anyio.fail_after(self.wait_s):
+                    await self._sem.acquire()
+            except TimeoutError:
+                raise self._refuse(f"no slot within {self.wait_s:g} s") from None
+            finally:
+                self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._sem.release()
+
+    def stats(self) -> dict[str, Any]:
+        """Slots, holders, waiters and refusals, for /healthz."""
+        return {
+            "slots": self.slots,
+            "in_use": self.in_use,
+            "waiting": self.waiting,
+            "queue": self.queue,
+            "shed_total": self.shed,
+            "shedding": self.shedding(),
+        }
+
+
+class Database:
+    """The service's engine behind its gate: connections checked out and given back on threads
+    of their own (as many as slots), so clean-up never waits behind the requests it would free.
+    """
+
+    def __init__(self, engine: Engine, gate: Gate) -> None:
+        self.engine = engine
+        self.gate = gate
+        self.limiter = anyio.CapacityLimiter(gate.slots)
+
+    async def _thread(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self.limiter)
+
+    async def checkout(self) -> Connection:
+        """A connection in a transaction (call inside a gate slot)."""
+        try:
+            return await self._thread(_begin, self.engine)
+        except sqlalchemy.exc.TimeoutError:
+            raise self.gate._refuse("no pooled connection free") from None
+
+    async def finish(self, conn: Connection, ok: bool) -> None:
+        """Commit (ok) or roll back, then return the connection; never cancelled half-way."""
+        with anyio.CancelScope(shield=True):
+            await self._thread(_end, conn, ok)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(conn, *args) in one transaction, in a slot, on one thread; committed if it returns."""
+        async with self.gate.slot():
+            try:
+                return await self._thread(_in_transaction, self.engine, fn, *args)
+            except sqlalchemy.exc.TimeoutError:
+                raise self.gate._refuse("no pooled connection free") from None
+
+    async def run_engine(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(engine, *args) in a slot on one thread, for core functions that open their own."""
+        async with self.gate.slot():
+            try:
+                return await self._thread(fn, self.engine, *args)
+            except sqlalchemy.exc.TimeoutError:
+                raise self.gate._refuse("no pooled connection free") from None
+
+
+def _begin(engine: Engine) -> Connection:
+    conn = engine.connect()
+    try:
+        conn.begin()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _end(conn: Connection, ok: bool) -> None:
+    try:
+        if ok:
+            conn.commit()
+        else:
+            conn.rollback()
+    finally:
+        try:
+            conn.close()
+        except Exception:  # a dead connection: the pool drops it
+            log.debug("closing a connection failed", exc_info=True)
+
+
+def _in_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+    with engine.begin() as conn:
+        return fn(conn, *args)
+
+
+def pool_errors(exc: Exception) -> Exception:
+    """The domain error for a failure of the async pool (overloaded, or the database away)."""
+    if isinstance(exc, TooManyRequests | PoolTimeout):
+        return Overloaded(
+            "the service is at capacity (every connection of its async pool busy); nothing was "
+            "done, try again in a moment",
+            retry_after=2,
+        )
+    return DatabaseUnavailable(
+        "the database did not answer; nothing was done, send the same request again in a moment"
+    )
+
+
+ASYNC_POOL_ERRORS = (TooManyRequests, PoolTimeout, psycopg.OperationalError)
+
+
+def async_pool_stats(pool: AsyncConnectionPool) -> dict[str, Any]:
+    """Size, idle connections and waiters of the async pool, for /healthz."""
+    s = pool.get_stats()
+    return {
+        "size": s.get("pool_size", 0),
+        "available": s.get("pool_available", 0),
+        "waiting": s.get("requests_waiting", 0),
+        "max": pool.max_size,
+    }
+
+
+class InFlightLimit:
+    """ASGI middleware: beyond `limit` requests in progress, 503 + Retry-After before any work.
+
+    The gate bounds who waits for the database; this bounds everything else a request costs the
+    event loop (routing, parsing, tiles from the cache), so a flood is refused for the price of a
+    few bytes and /healthz and /readyz (never refused here) still answer.
+    """
+
+    EXEMPT = ("/healthz", "/readyz")
+    # Long-lived streams (push, issue 16): counted against `stream_limit` instead, since each
+    # stays open for minutes without a database slot and would otherwise eat the request budget.
+    STREAMS = ("/api/v1/events",)
+
+    def __init__(self, app: ASGIApp, limit: int = 256, stream_limit: int = 1000) -> None:
+        self.app, self.limit, self.stream_limit = app, limit, stream_limit
+        self.in_flight = 0
+        self.streams = 0
+        self.refused = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.STREAMS:
+            await self._stream(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            await self._refuse(scope, send, f"{self.in_flight} requests in progress")
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.streams >= self.stream_limit:
+            await self._refuse(scope, send, f"{self.streams} event streams open")
+            return
+        self.streams += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.streams -= 1
+
+    async def _refuse(self, scope: Scope, send: Send, why: str) -> None:
+        self.refused += 1
+        said = f"the service is at capacity ({why}); nothing was done, try again in a moment"
+        shaped: object = (
+            [{"code": 503, "description": said}]
+            if scope["path"].startswith("/open311/")
+            else {"detail": said, "error": "Overloaded"}
+        )
+        body = json.dumps(shaped).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", b"2"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

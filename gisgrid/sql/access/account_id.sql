@@ -1,0 +1,2 @@
+-- The id of an account by username.
+SELECT id FROM account WHERE username = :u

@@ -1,0 +1,2 @@
+-- Discard a draft (its blocks' assignment and grids go with it).
+DELETE FROM redraw_plan WHERE id = :id

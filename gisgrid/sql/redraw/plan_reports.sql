@@ -1,0 +1,5 @@
+-- Open reports (not closed, not cancelled) of these villages with their current grid.
+SELECT r.id, g.code AS grid_code, ST_X(r.geom) AS x, ST_Y(r.geom) AS y
+FROM report r JOIN grid g ON g.id = r.grid_id
+WHERE g.valid_to IS NULL AND g.village_code = ANY(CAST(:villages AS text[]))
+  AND r.status NOT IN ('closed', 'cancelled') AND r.geom IS NOT NULL

@@ -1,0 +1,2 @@
+-- Names of units by code.
+SELECT code, name FROM admin_unit WHERE code = ANY(CAST(:codes AS text[]))

@@ -1,0 +1,205 @@
+"""A tiny GENERATED county for redraw tests that publish (the demo county is never redrawn).
+
+County 990300, one town, two villages far from every demo county:
+- village 一村 (990300001001), 3 km x 2 km: grid 001 (west two thirds, ~260 households: above
+  a [100, 200] band) and grid 002 (east third, ~90 households: below it);
+- village 二村 (990300001002), 2 km x 2 km: one grid of ~150 households.
+Households sit in settlements along generated roads; every grid has a grid chief, a household
+group with its leader and two open reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from sqlalchemy import Connection, Engine, text
+
+COUNTY = "990300"
+TOWN = COUNTY + "001"
+V1, V2 = TOWN + "001", TOWN + "002"
+X0, Y0 = 101.0, 30.0
+KM = 0.0104  # ~1 km in degrees at 30N (lon: 0.01038, lat: 0.00901; a compromise is fine here)
+VILLAGES = {
+    V1: shapely.box(X0, Y0, X0 + 3 * KM, Y0 + 2 * KM),
+    V2: shapely.box(X0 + 3 * KM, Y0, X0 + 5 * KM, Y0 + 2 * KM),
+}
+GRIDS = {
+    V1 + "001": shapely.box(X0, Y0, X0 + 2 * KM, Y0 + 2 * KM),
+    V1 + "002": shapely.box(X0 + 2 * KM, Y0, X0 + 3 * KM, Y0 + 2 * KM),
+    V2 + "001": VILLAGES[V2],
+}
+HOUSEHOLDS = {V1 + "001": 260, V1 + "002": 90, V2 + "001": 150}
+ROADS = [
+    # A county road along the middle, two village roads across one, a lane in the east.
+    [(X0 - 0.001, Y0 + 1.0 * KM), (X0 + 5 * KM + 0.001, Y0 + 1.05 * KM)],
+    [(X0 + 0.7 * KM, Y0 - 0.001), (X0 + 0.75 * KM, Y0 + 2 * KM + 0.001)],
+    [(X0 + 1.4 * KM, Y0 - 0.001), (X0 + 1.35 * KM, Y0 + 2 * KM + 0.001)],
+    [(X0 + 4 * KM, Y0 - 0.001), (X0 + 4.02 * KM, Y0 + 2 * KM + 0.001)],
+]
+GEN_FROM = "2024-01-01T00:00:00Z"
+
+
+def _wkt(g: shapely.Geometry) -> str:
+    return shapely.MultiPolygon([g]).wkt if g.geom_type == "Polygon" else g.wkt
+
+
+def remove_county(conn: Connection) -> None:
+    """Delete every row of the test county (also after an interrupted run)."""
+    p = COUNTY + "%"
+    conn.execute(
+        text("CREATE TEMP TABLE IF NOT EXISTS t_redraw_gone_staff (id int) ON COMMIT DROP; ")
+    )
+    conn.execute(
+        text(
+            "INSERT INTO t_redraw_gone_staff SELECT DISTINCT staff_id FROM staff_assignment "
+            "WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)"
+        ),
+        {"p": p},
+    )
+    for stmt in (
+        "DELETE FROM redraw_plan WHERE county_code LIKE :p",
+        "DELETE FROM road_segment WHERE county_code LIKE :p",
+        "DELETE FROM boundary_import WHERE county_code LIKE :p",
+        "DELETE FROM report WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)",
+        "UPDATE household SET group_id = NULL WHERE grid_id IN "
+        "(SELECT id FROM grid WHERE code LIKE :p)",
+        "DELETE FROM household WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)",
+        "DELETE FROM household_group WHERE code LIKE :p",
+        "DELETE FROM staff_assignment WHERE staff_id IN (SELECT id FROM t_redraw_gone_staff)",
+        "DELETE FROM staff WHERE id IN (SELECT id FROM t_redraw_gone_staff)",
+        "DELETE FROM grid_lineage WHERE old_code LIKE :p OR new_code LIKE :p",
+        "DELETE FROM grid WHERE code LIKE :p",
+        "DELETE FROM generation WHERE county_code LIKE :p",
+        "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'village'",
+        "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'town'",
+        "DELETE FROM admin_unit WHERE code LIKE :p",
+    ):
+        conn.execute(text(stmt), {"p": p})
+
+
+def _settlements(box: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n household points in 3 settlements of the box (sigma ~ a tenth of its size) + scatter."""
+    x0, y0, x1, y1 = box.bounds
+    centres = rng.uniform(
+        (x0 + (x1 - x0) * 0.2, y0 + (y1 - y0) * 0.2),
+        (x1 - (x1 - x0) * 0.2, y1 - (y1 - y0) * 0.2),
+        (3, 2),
+    )
+    pick = centres[rng.integers(0, 3, n)]
+    pts = pick + rng.normal(0, 1, (n, 2)) * np.array([(x1 - x0) / 10, (y1 - y0) / 10])
+    scatter = rng.random(n) < 0.3
+    pts[scatter] = rng.uniform((x0, y0), (x1, y1), (int(scatter.sum()), 2))
+    return np.clip(pts, (x0 + 1e-5, y0 + 1e-5), (x1 - 1e-5, y1 - 1e-5))
+
+
+def make_county(engine: Engine, seed: int = 15) -> dict[str, object]:
+    """Create the test county (removing leftovers first); returns its codes and points."""
+    rng = np.random.default_rng(seed)
+    with engine.begin() as conn:
+        remove_county(conn)
+    with engine.begin() as conn:
+        whole = shapely.union_all(list(VILLAGES.values()))
+        units = [
+            (COUNTY + "000000", "测试县(redraw, generated)", "county", None, whole),
+            (TOWN + "000", "测试镇", "town", COUNTY + "000000", whole),
+            (V1, "一村", "village", TOWN + "000", VILLAGES[V1]),
+            (V2, "二村", "village", TOWN + "000", VILLAGES[V2]),
+        ]
+        for code, name, level, parent, geom in units:
+            conn.execute(
+                text(
+                    "INSERT INTO admin_unit (code, name, level, parent_code, geom_generated, geom) "
+                    "VALUES (:c, :n, CAST(:l AS unit_level), :p, true, ST_GeomFromText(:g, 4326))"
+                ),
+                {"c": code, "n": name, "l": level, "p": parent, "g": _wkt(geom)},
+            )
+        gen = conn.execute(
+            text(
+                "INSERT INTO generation (name, county_code, valid_from) "
+                "VALUES ('test-990300-1', :c, :f) RETURNING id"
+            ),
+            {"c": COUNTY + "000000", "f": GEN_FROM},
+        ).scalar_one()
+        points: dict[str, np.ndarray] = {}
+        for code, geom in GRIDS.items():
+            vname = "一村" if code.startswith(V1) else "二村"
+            gid = conn.execute(
+                text(
+                    "INSERT INTO grid (code, name, village_code, generation_id, valid_from, "
+                    "geom_generated, geom) VALUES (:c, :n, :v, :g, :f, true, "
+                    "ST_GeomFromText(:w, 4326)) RETURNING id"
+                ),
+                {
+                    "c": code,
+                    "n": f"{vname}第{int(code[-3:])}网格",
+                    "v": code[:12],
+                    "g": gen,
+                    "f": GEN_FROM,
+                    "w": _wkt(geom),
+                },
+            ).scalar_one()
+            chief, leader = (
+                conn.execute(
+                    text(
+                        "INSERT INTO staff (name, role, on_duty, generated) "
+                        "VALUES (:n, CAST(:r AS staff_role), true, true) RETURNING id"
+                    ),
+                    {"n": f"{role} {code}", "r": role},
+                ).scalar_one()
+                for role in ("grid_chief", "household_leader")
+            )
+            group = conn.execute(
+                text(
+                    "INSERT INTO household_group (code, grid_id, leader_id) "
+                    "VALUES (:c, :g, :l) RETURNING id"
+                ),
+                {"c": code + "01", "g": gid, "l": leader},
+            ).scalar_one()
+            for staff, role in ((chief, "grid_chief"), (leader, "household_leader")):
+                conn.execute(
+                    text(
+                        "INSERT INTO staff_assignment (staff_id, grid_id, role, valid_from) "
+                        "VALUES (:s, :g, CAST(:r AS staff_role), :f)"
+                    ),
+                    {"s": staff, "g": gid, "r": role, "f": GEN_FROM},
+                )
+            pts = _settlements(geom, HOUSEHOLDS[code], rng)
+            points[code] = pts
+            conn.execute(
+                text(
+                    "INSERT INTO household (grid_id, group_id, address, size, care_tags, "
+                    "generated, geom) SELECT :g, :grp, 'test', 3, "
+                    "CASE WHEN i % 9 = 0 THEN ARRAY['left_behind_elderly'] ELSE '{}' END, true, "
+                    "ST_SetSRID(ST_MakePoint(x, y), 4326) "
+                    "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) "
+                    "WITH ORDINALITY AS t(x, y, i)"
+                ),
+                {"g": gid, "grp": group, "xs": pts[:, 0].tolist(), "ys": pts[:, 1].tolist()},
+            )
+            for x, y in pts[:2]:
+                conn.execute(
+                    text(
+                        "INSERT INTO report (category, source, status, grid_id, generated, geom) "
+                        "VALUES ('test', 'resident', 'dispatched', :g, true, "
+                        "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+                    ),
+                    {"g": gid, "x": x, "y": y},
+                )
+        for k, line in enumerate(ROADS):
+            seg = shapely.LineString(line)
+            conn.execute(
+                text(
+                    "INSERT INTO road_segment (county_code, source_id, kind, source, generated, "
+                    "length_m, node_from, node_to, geom) VALUES (:c, :s, 'village_road', "
+                    "'test', true, ST_Length(ST_GeomFromText(:w, 4326)::geography), :a, :b, "
+                    "ST_GeomFromText(:w, 4326))"
+                ),
+                {"c": COUNTY + "000000", "s": f"t{k}", "w": seg.wkt, "a": 2 * k, "b": 2 * k + 1},
+            )
+    return {"county": COUNTY, "town": TOWN, "villages": [V1, V2], "points": points}
+
+
+def drop_county(engine: Engine) -> None:
+    """Remove the test county."""
+    with engine.begin() as conn:
+        remove_county(conn)

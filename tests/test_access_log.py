@@ -1,0 +1,80 @@
+"""The access log: one logfmt line per request, written later in a batch, never the query
+string; `gisgrid serve` turns uvicorn's own per-line access log off."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.access_log import AccessLog, LineWriter
+from gisgrid import cli
+from gisgrid.settings import Settings
+
+LINE = re.compile(
+    r"ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ client=\S+ method=(\w+) path=(\S+) status=(\d+) "
+    r"ms=\d+\.\d\n"
+)
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/ok")
+    def ok() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    return app
+
+
+def test_one_line_per_request_written_in_a_batch_without_the_query() -> None:
+    out = io.StringIO()
+    writer = LineWriter(out, flush_s=3600)  # only an explicit flush writes
+    client = TestClient(AccessLog(_app(), writer), raise_server_exceptions=False)
+    assert client.get("/ok?api_key=secret-key").status_code == 200
+    assert client.get("/no/such%0Apath").status_code == 404
+    assert client.get("/boom").status_code == 500
+    assert out.getvalue() == ""  # nothing written on the request path
+    writer.flush()
+    lines = out.getvalue().splitlines(keepends=True)
+    assert [LINE.fullmatch(line).groups() for line in lines] == [  # type: ignore[union-attr]
+        ("GET", "/ok", "200"),
+        ("GET", "/no/such%0Apath", "404"),  # still encoded: no forged second line
+        ("GET", "/boom", "500"),
+    ]
+    assert "secret-key" not in out.getvalue()
+
+
+def test_the_service_logs_through_it_and_serve_turns_uvicorns_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from api.app import create_app
+
+    on = create_app(Settings(database_url="postgresql://nowhere/x", access_log=True))
+    off = create_app(Settings(database_url="postgresql://nowhere/x", access_log=False))
+    assert AccessLog in [m.cls for m in on.user_middleware]
+    assert AccessLog not in [m.cls for m in off.user_middleware]
+    seen: dict[str, Any] = {}
+    # _serve hands the app its database through the environment: restored after the test.
+    monkeypatch.setenv("GISGRID_DATABASE_URL", "postgresql://nowhere/x")
+    # _serve builds a uvicorn.Config and runs a Server on it: both stand-ins here.
+    monkeypatch.setattr("uvicorn.Config", lambda *a, **kw: kw)
+
+    class Server:
+        def __init__(self, config: dict[str, Any]) -> None:
+            seen.update(config)
+
+        def run(self) -> None:
+            seen["ran"] = True
+
+    monkeypatch.setattr("uvicorn.Server", Server)
+    cli._serve(Settings(), "postgresql://nowhere/x", "127.0.0.1", 8000)
+    assert seen["access_log"] is False and seen["factory"] is True and seen["ran"]

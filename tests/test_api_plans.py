@@ -1,0 +1,236 @@
+"""Redraw plans over real HTTP on a tiny GENERATED county: draft in the background, read,
+edit (refusals name why), preview the impact, publish through the boundaries checks, and two
+drafts published at once (one wins, the other gets 409)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import shapely
+from sqlalchemy import Engine, text
+
+from gisgrid.boundaries.check import plan_import
+from gisgrid.boundaries.read import RawBoundaries
+from tests import redraw_fixtures as fx
+
+BAND = [100, 200]
+
+
+@pytest.fixture
+def county(engine: Engine, demo_county: str) -> Iterator[dict[str, Any]]:
+    """The tiny test county, made fresh for each test and removed afterwards."""
+    made = fx.make_county(engine)
+    yield made
+    fx.drop_county(engine)
+
+
+def wait_ready(http: httpx.Client, plan_id: int, timeout: float = 120) -> dict[str, Any]:
+    """Poll GET /api/v1/plans/{id} until the background work is done."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        r = http.get(f"/api/v1/plans/{plan_id}")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen.append((body["status"], body["progress"]))
+        if body["status"] in ("ready", "failed"):
+            assert body["status"] == "ready", body["error"]
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"plan {plan_id} not ready after {timeout} s: {seen[-5:]}")
+
+
+def draft(http: httpx.Client, unit: str, mode: str = "balance", seed: int = 0) -> dict[str, Any]:
+    r = http.post("/api/v1/plans", json={"unit": unit, "band": BAND, "mode": mode, "seed": seed})
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/api/v1/plans/{r.json()['id']}"
+    return wait_ready(http, r.json()["id"])
+
+
+def test_balance_draft_over_http(admin_http: httpx.Client, county: dict[str, Any]) -> None:
+    plan = draft(admin_http, fx.TOWN)
+    grids = plan["grids"]
+    assert grids["type"] == "FeatureCollection"
+    props = [f["properties"] for f in grids["features"]]
+    assert {"code", "village", "households", "in_band", "polsby_popper"} <= set(props[0])
+    assert all(p["in_band"] for p in props), props
+    assert sum(p["households"] for p in props) == sum(fx.HOUSEHOLDS.values())
+    # Codes: 15 digits in their village; kept or continued above the village's old numbers.
+    for p in props:
+        assert p["code"].startswith(p["village"]) and len(p["code"]) == 15
+    v1 = sorted(p["code"] for p in props if p["village"] == fx.V1)
+    assert len(v1) >= 2
+    t = plan["summary"]["totals"]
+    assert t["share_in_band"] == 1.0 and t["worst_deviation"] == 0
+    assert 0 < t["mean_polsby_popper"] <= 1
+    listed = admin_http.get("/api/v1/plans").json()
+    assert plan["id"] in [p["id"] for p in listed]
+    r = admin_http.delete(f"/api/v1/plans/{plan['id']}")
+    assert r.status_code == 200 and r.json()["discarded"]
+    assert admin_http.get(f"/api/v1/plans/{plan['id']}").status_code == 404
+
+
+def test_new_codes_read_west_to_east_north_to_south(
+    admin_http: httpx.Client, county: dict[str, Any]
+) -> None:
+    plan = draft(admin_http, fx.V1)
+    fresh = [
+        f
+        for f in plan["grids"]["features"]
+        if int(f["properties"]["code"][-3:]) > 2  # above the village's old 001-002
+    ]
+    pts = [shapely.from_geojson(json.dumps(f["geometry"])) for f in fresh]
+    rows = [(shapely.point_on_surface(g).y, shapely.point_on_surface(g).x) for g in pts]
+    codes = [f["properties"]["code"] for f in fresh]
+    height = 2 * fx.KM / 2  # rows about one grid high
+    order = sorted(range(len(codes)), key=lambda i: (-(rows[i][0] // height), rows[i][1]))
+    assert [codes[i] for i in order] == sorted(codes)
+
+
+def test_edits_recheck_the_rules(admin_http: httpx.Client, county: dict[str, Any]) -> None:
+    plan = draft(admin_http, fx.TOWN)
+    pid = plan["id"]
+    feats = plan["grids"]["features"]
+    v1 = [f["properties"]["code"] for f in feats if f["properties"]["village"] == fx.V1]
+    v2 = [f["properties"]["code"] for f in feats if f["properties"]["village"] == fx.V2]
+    url = f"/api/v1/plans/{pid}/edits"
+    # Across the village boundary: refused, naming why.
+    r = admin_http.post(url, json={"op": "merge", "grids": [v1[0], v2[0]]})
+    assert r.status_code == 409 and "village boundary" in r.json()["detail"]
+    # Split into two balanced parts: figures updated, codes continue the village's numbers.
+    r = admin_http.post(url, json={"op": "split", "grid": v1[0], "parts": 2})
+    assert r.status_code == 200, r.text
+    after = [f["properties"] for f in r.json()["grids"]["features"]]
+    assert len(after) == len(v1) + 1
+    assert sum(p["households"] for p in after) == sum(
+        f["properties"]["households"] for f in feats if f["properties"]["village"] == fx.V1
+    )
+    # Merge them back: two neighbours become one grid again.
+    new = sorted(set(p["code"] for p in after) - set(v1))
+    r = admin_http.post(url, json={"op": "merge", "grids": [v1[0], new[0]]})
+    assert r.status_code == 200, r.text
+    # Moving a block that does not touch the target grid breaks contiguity: refused.
+    blocks = admin_http.get(f"/api/v1/plans/{pid}/blocks", params={"village": fx.V1}).json()
+    geoms = {
+        f["properties"]["block"]: shapely.from_geojson(json.dumps(f["geometry"]))
+        for f in blocks["features"]
+    }
+    grid_of = {f["properties"]["block"]: f["properties"]["grid"] for f in blocks["features"]}
+    target = v1[1]
+    target_geom = shapely.union_all([g for b, g in geoms.items() if grid_of[b] == target])
+    far = max(
+        (b for b in geoms if grid_of[b] != target),
+        key=lambda b: shapely.distance(geoms[b], target_geom),
+    )
+    r = admin_http.post(url, json={"op": "move", "block": far, "to": target})
+    assert r.status_code == 409 and "does not touch" in r.json()["detail"]
+    # A line that misses the grid is refused; bad input is a 422 naming it.
+    r = admin_http.post(
+        url,
+        json={
+            "op": "split",
+            "grid": v1[0],
+            "line": {"type": "LineString", "coordinates": [[100.0, 29.0], [100.1, 29.0]]},
+        },
+    )
+    assert r.status_code == 409 and "does not cross" in r.json()["detail"]
+    r = admin_http.post(url, json={"op": "rotate", "grid": v1[0]})
+    assert r.status_code == 422 and "rotate" in r.json()["detail"]
+
+
+def _raw_current(engine: Engine) -> RawBoundaries:
+    """The county's current grids as an import would read them."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT code, name, ST_AsBinary(geom) AS wkb FROM grid "
+                "WHERE valid_to IS NULL AND code LIKE :p ORDER BY code"
+            ),
+            {"p": fx.COUNTY + "%"},
+        ).all()
+    import pyproj
+
+    return RawBoundaries(
+        source_name="current",
+        sha256="",
+        format="db",
+        crs=pyproj.CRS.from_epsg(4326),
+        codes=np.array([r.code for r in rows], dtype=object),
+        names=np.array([r.name for r in rows], dtype=object),
+        parents=None,
+        geoms=shapely.from_wkb([r.wkb for r in rows]),
+    )
+
+
+def test_impact_then_publish_then_locate(
+    admin_http: httpx.Client, county: dict[str, Any], engine: Engine
+) -> None:
+    plan = draft(admin_http, fx.TOWN, mode="minimal_change")
+    pid = plan["id"]
+    totals = plan["summary"]["totals"]
+    assert totals["share_in_band"] == 1.0
+    assert totals["households_moved"] > 0
+    imp = admin_http.get(f"/api/v1/plans/{pid}/impact").json()
+    assert imp["households_changing_grid"] == totals["households_moved"]
+    before = {g["code"]: g for g in imp["grids"]}
+    assert before[fx.V1 + "001"]["households_before"] == fx.HOUSEHOLDS[fx.V1 + "001"]
+    assert imp["diff"]["features"] and imp["lineage"]
+    assert all(g["staff_after"] for g in imp["grids"] if g["households_after"])
+    r = admin_http.post(f"/api/v1/plans/{pid}/publish", json={})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["checks"]["errors"] == 0
+    # What publishing recorded is what the preview said.
+    assert out["commit"]["lineage"] == imp["lineage_counts"]
+    # Every published plan passes the boundaries checks, re-read from the database.
+    with engine.connect() as conn:
+        assert plan_import(conn, _raw_current(engine), "grid").errors == 0
+    # locate answers with the new generation's grid.
+    moved = [m for m in imp["moves"] if m["households"]][0]
+    with engine.connect() as conn:
+        x, y = conn.execute(
+            text(
+                "SELECT ST_X(h.geom), ST_Y(h.geom) FROM household h JOIN grid g "
+                "ON g.id = h.grid_id WHERE g.valid_to IS NULL AND g.code = :c "
+                "ORDER BY h.id LIMIT 1"
+            ),
+            {"c": moved["to"]},
+        ).one()
+    loc = admin_http.get("/api/v1/locate", params={"lon": x, "lat": y}).json()
+    assert loc["grid"]["code"] == moved["to"]
+    assert loc["grid"].get("generation", out["generation"]["name"]) == out["generation"]["name"]
+    # The plan now says published; a second publish is refused.
+    assert admin_http.get(f"/api/v1/plans/{pid}").json()["status"] == "published"
+    assert admin_http.post(f"/api/v1/plans/{pid}/publish", json={}).status_code == 409
+
+
+def test_two_drafts_published_at_once(admin_http: httpx.Client, county: dict[str, Any]) -> None:
+    a = draft(admin_http, fx.TOWN, seed=1)
+    b = draft(admin_http, fx.V1, mode="minimal_change")
+    results: dict[int, httpx.Response] = {}
+    go = threading.Barrier(2)
+
+    def publish(pid: int) -> None:
+        with httpx.Client(
+            base_url=str(admin_http.base_url), headers=admin_http.headers, timeout=120
+        ) as c:
+            go.wait()
+            results[pid] = c.post(f"/api/v1/plans/{pid}/publish", json={})
+
+    threads = [threading.Thread(target=publish, args=(p["id"],)) for p in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.status_code for r in results.values())
+    assert codes == [200, 409], {k: (v.status_code, v.text[:300]) for k, v in results.items()}
+    loser = next(r for r in results.values() if r.status_code == 409).json()
+    assert loser["error"] == "StalePlan"
+    assert "no longer current" in loser["detail"] and "test-990300-1" in loser["detail"]

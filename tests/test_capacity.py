@@ -1,0 +1,198 @@
+"""Under load the service sheds instead of wedging (issue 13): busy answers 503 with Retry-After
+quickly, /healthz and signed-in principals never wait for a database slot, every wait ends.
+
+The database is made slow on purpose: the test holds an exclusive lock on `grid`, so every
+locate blocks inside PostgreSQL and holds its slot; nothing here is timed beyond generous bounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from gisgrid.db import make_engine, make_intake_pool
+from gisgrid.settings import Settings
+from tests.conftest import serve
+
+SLOTS, QUEUE = 2, 3
+LOCATE = {"lon": 112.05, "lat": 23.15}
+
+
+@pytest.fixture(scope="module")
+def tight(database_url: str, demo_county: str) -> Iterator[str]:
+    """A server with 2 database slots, 3 places in the queue and 0.5 s to wait for a slot."""
+    settings = Settings(
+        database_url=database_url,
+        db_slots=SLOTS,
+        db_queue=QUEUE,
+        db_wait_s=0.5,
+        lock_timeout_s=20,
+        rate_limit_login=10_000,
+    )
+    with serve(settings) as url:
+        yield url
+
+
+async def _burst(base: str, n: int, headers: dict[str, str] | None = None) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        return await asyncio.gather(
+            *(client.get("/api/v1/locate", params=LOCATE, headers=headers) for _ in range(n))
+        )
+
+
+def test_a_burst_while_the_database_is_stuck_is_shed_not_queued(
+    tight: str, engine: Engine, admin_token: str
+) -> None:
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    with engine.connect() as holder:
+        holder.execute(text("LOCK TABLE grid IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        burst = asyncio.run(_burst_and_probe(tight, bearer, holder))
+        elapsed = time.monotonic() - started
+    answers, during = burst
+    codes = Counter(r.status_code for r in answers)
+    # 2 slot holders waited for the lock and then answered; everyone else heard "busy" soon.
+    assert set(codes) <= {200, 503}, codes
+    assert codes[200] >= SLOTS and codes[503] >= 30 - SLOTS - QUEUE, codes
+    for r in answers:
+        if r.status_code == 503:
+            assert r.headers["Retry-After"].isdigit(), r.headers
+            assert r.json()["error"] == "Overloaded" and "at capacity" in r.json()["detail"]
+    assert elapsed < 30
+    # While every slot was stuck: /healthz, /readyz and who-am-I (signed in) still answered.
+    health, ready, me = during
+    assert health.status_code == 200 and health.json()["load"]["db"]["in_use"] == SLOTS
+    assert ready.status_code == 503 and "capacity" in ready.json()["reason"]
+    assert me.status_code == 200 and me.json()["authenticated"] is True
+    # And once the lock is gone the service is itself again at once.
+    with httpx.Client(base_url=tight, timeout=10) as http:
+        assert http.get("/api/v1/locate", params=LOCATE).status_code == 200
+        assert http.get("/healthz").json()["load"]["db"]["in_use"] == 0
+
+
+async def _burst_and_probe(
+    base: str, bearer: dict[str, str], holder: object
+) -> tuple[list[httpx.Response], tuple[httpx.Response, httpx.Response, httpx.Response]]:
+    burst = asyncio.create_task(_burst(base, 30, bearer))
+    async with httpx.AsyncClient(base_url=base, timeout=5) as probe:
+        # Let the burst fill the slots and the queue and be refused, then look.
+        deadline = time.monotonic() + 20
+        while (await probe.get("/healthz")).json()["load"]["db"]["in_use"] < SLOTS:
+            assert time.monotonic() < deadline, "the slots never filled"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # > db_wait_s: the queued ones have been refused by now
+        during = (
+            await probe.get("/healthz"),
+            await probe.get("/readyz"),
+            await probe.get("/api/v1/auth/me", headers=bearer),
+        )
+    # Release the lock: the slot holders finish.
+    holder.rollback()  # type: ignore[attr-defined]
+    return await burst, during
+
+
+def test_healthz_tells_the_truth_when_the_database_is_gone(demo_county: str) -> None:
+    # A database nobody listens on: the service starts, says it is down, and never hangs.
+    dead = "postgresql+psycopg://gisgrid@127.0.0.1:9/nowhere"
+    with serve(Settings(database_url=dead)) as url, httpx.Client(base_url=url, timeout=10) as http:
+        started = time.monotonic()
+        health = http.get("/healthz")
+        assert time.monotonic() - started < 5
+        assert health.status_code == 503 and health.json()["status"] == "down"
+        assert health.headers["Retry-After"].isdigit()
+        assert http.get("/readyz").status_code == 503
+        r = http.get("/api/v1/locate", params=LOCATE)
+        assert r.status_code == 503 and r.headers["Retry-After"].isdigit()
+        # No database address or port in what a caller is told.
+        for answer in (health, r):
+            assert "127.0.0.1" not in answer.text and ":9" not in answer.text
+
+
+def test_service_connections_commit_durably_whatever_the_cluster_says(database_url: str) -> None:
+    settings = Settings(database_url=database_url)
+    engine = make_engine(database_url, settings)
+    try:
+        with engine.connect() as conn:
+            got = {
+                name: conn.execute(text(f"SHOW {name}")).scalar_one()
+                for name in (
+                    "synchronous_commit",
+                    "statement_timeout",
+                    "lock_timeout",
+                    "idle_in_transaction_session_timeout",
+                )
+            }
+    finally:
+        engine.dispose()
+    assert got == {
+        "synchronous_commit": "on",
+        "statement_timeout": "30s",
+        "lock_timeout": "5s",
+        "idle_in_transaction_session_timeout": "1min",
+    }
+
+    async def pool_setting() -> str:
+        pool = make_intake_pool(database_url, settings)
+        await pool.open(wait=True)
+        try:
+            async with pool.connection() as aconn:
+                row = await (await aconn.execute("SHOW synchronous_commit")).fetchone()
+                assert row is not None
+                return str(row[0])
+        finally:
+            await pool.close()
+
+    assert asyncio.run(pool_setting()) == "on"
+
+
+def test_a_chunked_upload_over_the_limit_is_refused_on_the_bytes(
+    server: str, admin_token: str
+) -> None:
+    # No Content-Length: the body is counted as it arrives, and refused past 64 MiB.
+    chunk = b"<" * (1024 * 1024)
+
+    def body() -> Iterator[bytes]:
+        for _ in range(80):
+            yield chunk
+
+    r = httpx.post(
+        f"{server}/api/v1/patrols/tracks",
+        content=body(),
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/gpx+xml"},
+        timeout=60,
+    )
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def test_event_streams_are_counted_apart_and_hold_no_slot(
+    database_url: str, demo_county: str, admin_token: str
+) -> None:
+    # One request in flight at most, one database slot, one stream: an open push stream (minutes
+    # long) must not use up either, and the next stream beyond its own cap is told to come back.
+    settings = Settings(
+        database_url=database_url, db_slots=1, db_queue=0, max_in_flight=1, max_streams=1
+    )
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    with (
+        serve(settings) as url,
+        httpx.Client(base_url=url, timeout=10, headers=bearer) as http,
+        http.stream("GET", "/api/v1/events") as stream,
+    ):
+        assert stream.status_code == 200
+        # Kept: a dropped iterator would close the response, and with it the stream.
+        chunks = stream.iter_text()
+        assert "event: hello" in next(chunks)
+        # The stream is open: requests and their database slot are still free.
+        r = http.get("/api/v1/locate", params=LOCATE)
+        assert r.status_code == 200, r.text
+        again = http.get("/api/v1/events")
+        assert again.status_code == 503 and again.headers["Retry-After"].isdigit()
+        assert "event streams" in again.json()["detail"]
+        assert stream.is_closed is False
