@@ -8,37 +8,53 @@
     Printed: medians of RUNS, each run's machine load, the CPU the workers actually got, the
     scaling efficiency from 1 to 2 workers, the ratio to DuckDB, and the projection to 8 and 64
     workers from the measured per-partition times (its assumptions printed with it).
+
+(b) The service at 1, 2 and 4 worker processes (`gisgrid serve --workers N`), in the same run,
+    three runs, medians: Open311 intake throughput and latency (wrk, real reports), grid tiles
+    cold (every tile of the county fetched once) and warm (wrk cycling them).
+(c) The shared rate limit: at 1, 2 and 4 workers, sign-ins with wrong passwords sent round-robin
+    over one keep-alive connection pinned to each worker; N workers must refuse at the same count
+    as one (each worker alone saw about 1/N of them).
+
+`GISGRID_BENCH_SCALE_PARTS` (default `service,limit,bulk`) chooses the parts;
+`GISGRID_BENCH_SCALE_COUNTIES` (default 60: ~10 million points) the size of the bulk part.
 """
 
 from __future__ import annotations
 
 import glob
+import http.client
+import json
 import os
 import shutil
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy import text
 
+from bench.bench_intake import LUA
+from bench.bench_tiles import _tile_list
+from bench.common import demo_engine, fetch_once, load, repeat, serve_gisgrid, wrk, wrk_paths
 from gisgrid import bulk
 from gisgrid.demo import province
+from gisgrid.mapdata import layers
+from gisgrid.reports import api_keys
+from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
 
-COUNTIES = 60  # 10.04 million points (households + a year of reports) for seed 20231
+# 60 counties: 10.04 million points (households + a year of reports) for seed 20231.
+COUNTIES = int(os.environ.get("GISGRID_BENCH_SCALE_COUNTIES", "60"))
 SEED = 20231
 RUNS = 3
 WORKERS = (1, 2)
-
-
-def load() -> str:
-    """The machine's load average now, for printing beside a figure."""
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} cores"
 
 
 def province_folder(settings: Settings) -> Path:
@@ -198,8 +214,182 @@ def part_a(settings: Settings) -> dict[str, Any]:
     return {"median_s": med, "efficiency": eff, "cpu": cpu_med, "duckdb_differs": differ}
 
 
+SERVICE_WORKERS = (1, 2, 4)
+CONNECTIONS = 8  # two per worker at 4 workers
+SECONDS = 10
+WARM_UP_S = 3
+LOGIN_LIMIT = 24
+# One bench client sends every report: the per-client limits would refuse all but the first.
+LIFTED = {
+    f"GISGRID_RATE_LIMIT_{k}": ("100000000", "one bench client sends every report")
+    for k in ("INTAKE", "INTAKE_KEY", "INTAKE_ADDRESS")
+}
+
+
+def _intake_script(engine: Any, key: str) -> str:
+    with engine.connect() as conn:
+        pts = conn.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id % 997, id LIMIT 2000")
+        ).all()
+    return LUA % (
+        ",".join(f"{{{x!r},{y!r}}}" for x, y in pts),
+        ",".join(f'"{c.code}"' for c in CATEGORIES),
+        key,
+    )
+
+
+def part_b(settings: Settings) -> dict[int, dict[str, float]]:
+    """Intake and tile throughput at 1, 2 and 4 workers, same run, medians of RUNS."""
+    engine = demo_engine(settings.demo_county, settings)
+    name = f"bench-scale-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        key = api_keys.create_key(conn, name)
+        bbox = layers.unit_outline(conn, settings.demo_county)["properties"]["bbox"]
+    lua = _intake_script(engine, key)
+    plain = [f"/tiles/grids/{z}/{x}/{y}.mvt" for z, x, y in _tile_list(bbox)]
+    print(
+        f"service: intake = POST /open311/v2/requests.json (real reports, each its own "
+        f"Idempotency-Key), wrk {CONNECTIONS} connections {SECONDS} s after {WARM_UP_S} s warm-up; "
+        f"tiles = {len(plain)} grid tiles z10-13, cold (each once, {CONNECTIONS} connections, "
+        f"fresh server) and warm (wrk {CONNECTIONS} connections {SECONDS} s); "
+        f"workers {SERVICE_WORKERS} one after another in every run",
+        flush=True,
+    )
+
+    def run() -> dict[str, float]:
+        out: dict[str, float] = {}
+        for w in SERVICE_WORKERS:
+            with serve_gisgrid(engine, LIFTED, workers=w) as s:
+                cold, _ = fetch_once(s.base, plain, CONNECTIONS)
+                wrk(s.base, lua, CONNECTIONS, WARM_UP_S)
+                intake = wrk(s.base, lua, CONNECTIONS, SECONDS)
+                warm = wrk(s.base, wrk_paths(plain), CONNECTIONS, SECONDS)
+            if intake["non2xx"] or warm["non2xx"]:
+                print(f"    {w} workers: non-2xx intake {intake['non2xx']:.0f}, tiles "
+                      f"{warm['non2xx']:.0f}", flush=True)  # fmt: skip
+            out |= {
+                f"w{w}_intake_req_s": intake["req_s"],
+                f"w{w}_intake_p50_ms": intake["p50_ms"],
+                f"w{w}_intake_p99_ms": intake["p99_ms"],
+                f"w{w}_tiles_cold_s": cold,
+                f"w{w}_tiles_warm_s": warm["req_s"],
+            }
+        return out
+
+    try:
+        m = repeat("service at 1, 2, 4 workers", run)
+    finally:
+        with engine.begin() as conn:
+            kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": name}).scalar()
+            n = conn.execute(text("DELETE FROM report WHERE api_key_id = :k"), {"k": kid}).rowcount
+            conn.execute(text("DELETE FROM api_key WHERE id = :k"), {"k": kid})
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE report"))
+        print(f"(deleted the bench's {n:,} reports and its key)")
+    differs = ", ".join(f"{k}={v}" for k, (v, _) in LIFTED.items())
+    print(f"medians of {RUNS} runs ({load()}; differs from a user's set-up: {differs}):")
+    by_w: dict[int, dict[str, float]] = {}
+    for w in SERVICE_WORKERS:
+        r = {k.split("_", 1)[1]: v for k, v in m.items() if k.startswith(f"w{w}_")}
+        by_w[w] = r
+        print(
+            f"  {w} worker(s): intake {r['intake_req_s']:7.0f} req/s (p50 "
+            f"{r['intake_p50_ms']:.1f} ms, p99 {r['intake_p99_ms']:.1f} ms, "
+            f"x{r['intake_req_s'] / by_w[1]['intake_req_s']:.2f}); tiles cold "
+            f"{r['tiles_cold_s']:6.0f}/s (x{r['tiles_cold_s'] / by_w[1]['tiles_cold_s']:.2f}), "
+            f"warm {r['tiles_warm_s']:6.0f}/s (x{r['tiles_warm_s'] / by_w[1]['tiles_warm_s']:.2f})"
+        )
+    print(
+        f"  (the client, wrk, and PostgreSQL share the machine's {os.cpu_count()} cores with the "
+        "workers: beyond one worker per free core more workers cannot add throughput here)"
+    )
+    return by_w
+
+
+class _Pinned:
+    """A keep-alive connection to one worker of a running service (/healthz names it)."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.pid = int(self.get("/healthz")[1]["worker"]["pid"])
+
+    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        self.conn.request("GET", path)
+        r = self.conn.getresponse()
+        return r.status, json.loads(r.read() or b"{}")
+
+    def sign_in(self) -> int:
+        sock = self.conn.sock
+        body = urlencode({"username": f"nobody-{uuid.uuid4().hex[:8]}", "password": "x" * 12})
+        self.conn.request(
+            "POST",
+            "/api/v1/auth/token",
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        r = self.conn.getresponse()
+        r.read()
+        if self.conn.sock is not sock:
+            raise RuntimeError("a pinned connection was reopened (it may be on another worker)")
+        return r.status
+
+
+def part_c(settings: Settings) -> list[dict[str, Any]]:
+    """The sign-in limit at 1, 2 and 4 workers: the count where the first refusal comes."""
+    engine = demo_engine(settings.demo_county, settings)
+    limit = {
+        "GISGRID_RATE_LIMIT_LOGIN": (str(LOGIN_LIMIT), "a small limit to reach"),
+        "GISGRID_RATE_LIMIT_NAMESPACE": (f"b{uuid.uuid4().hex[:6]}:", "counts of this bench only"),
+    }
+    sent = LOGIN_LIMIT + 8
+    print(
+        f"shared limit: {sent} sign-ins with wrong passwords (each a new unknown name), "
+        f"round-robin over one keep-alive connection per worker; limit {LOGIN_LIMIT} a minute "
+        "per address",
+        flush=True,
+    )
+    out = []
+    for w in SERVICE_WORKERS:
+        limit["GISGRID_RATE_LIMIT_NAMESPACE"] = (f"b{uuid.uuid4().hex[:6]}:", "this run only")
+        with serve_gisgrid(engine, limit, workers=w) as s:
+            port = int(s.base.rsplit(":", 1)[1])
+            pinned: dict[int, _Pinned] = {}
+            for _ in range(1000):
+                c = _Pinned(port)
+                if c.pid in pinned:
+                    c.conn.close()
+                else:
+                    pinned[c.pid] = c
+                if len(pinned) == w:
+                    break
+            if len(pinned) < w:
+                raise RuntimeError(f"1000 connections reached only {len(pinned)} of {w} workers")
+            conns = list(pinned.values())
+            codes = [conns[i % w].sign_in() for i in range(sent)]
+            per_worker = [
+                sum(1 for i, c in enumerate(codes) if i % w == k and c == 401) for k in range(w)
+            ]
+        accepted = codes.count(401)
+        first_refusal = codes.index(429) + 1 if 429 in codes else None
+        ok = codes == [401] * LOGIN_LIMIT + [429] * (sent - LOGIN_LIMIT)
+        print(
+            f"  {w} worker(s) {load()}: accepted {accepted} (per worker {per_worker}), first "
+            f"refusal at request {first_refusal}; the same count as one worker: "
+            f"{'yes' if ok else 'NO'}",
+            flush=True,
+        )
+        out.append({"workers": w, "accepted": accepted, "per_worker": per_worker, "ok": ok})
+    return out
+
+
 def main() -> None:
-    """All parts of the scale bench, the load printed with each figure."""
+    """The chosen parts of the scale bench, the load printed with each figure."""
     settings = Settings()
+    parts = os.environ.get("GISGRID_BENCH_SCALE_PARTS", "service,limit,bulk").split(",")
     print(f"start: {load()}", flush=True)
-    part_a(settings)
+    if "service" in parts:
+        part_b(settings)
+    if "limit" in parts:
+        part_c(settings)
+    if "bulk" in parts:
+        part_a(settings)

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from gisgrid.errors import GisGridError
 from gisgrid.settings import Settings
@@ -177,26 +176,23 @@ def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the API and maps."""
+    """Serve the API and maps (--workers N: N processes sharing one socket and one truth)."""
     url = _prepared_url(settings)
-    return _serve(settings, url, args.host or settings.host, args.port or settings.port)
+    workers = args.workers or 1
+    if workers < 1:
+        raise SystemExit(f"--workers {workers}: give 1 or more worker processes")
+    return _serve(settings, url, args.host or settings.host, args.port or settings.port, workers)
 
 
-def _serve(settings: Settings, url: str, host: str, port: int) -> int:
+def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
-
-    from gisgrid.reports.events import end_streams
-
-    class _Server(uvicorn.Server):
-        # Open event streams (phones, walls) would hold a shutdown until its deadline: they are
-        # told "bye" as it begins, so only requests in progress use the 10 s below.
-        async def shutdown(self, sockets: list[Any] | None = None) -> None:
-            end_streams()
-            await super().shutdown(sockets)
 
     # The app reads its settings from the environment; hand it the resolved database.
     os.environ["GISGRID_DATABASE_URL"] = url
-    _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    _say(
+        f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+        + (f", {workers} worker processes" if workers > 1 else "")
+    )
     # An import string keeps the core free of web-framework imports. uvicorn's access log is
     # off: it wrote a line per request on the event loop; the app's own (GISGRID_ACCESS_LOG,
     # api/access_log.py) writes them in batches from a thread.
@@ -212,8 +208,11 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
         proxy_headers=False,
         # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
         timeout_graceful_shutdown=10,
+        workers=workers,
     )
-    _Server(config).run()
+    from gisgrid import serving
+
+    serving.run(config)
     return 0
 
 
@@ -733,6 +732,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default 1); they share limits and caches"
+    )
     serve.set_defaults(func=cmd_serve)
     b = sub.add_parser("boundaries", help="import (dry run unless --commit) and export grids")
     bsub = b.add_subparsers(dest="action", required=True)

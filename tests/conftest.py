@@ -117,6 +117,9 @@ def _free_port() -> int:
 def serve(settings: Settings) -> Iterator[str]:
     """Serve create_app(settings) with uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
+    if not settings.rate_limit_namespace:
+        # Limits are counted in the shared database: each test server keeps its own counts.
+        settings = settings.model_copy(update={"rate_limit_namespace": f"t{port}:"})
     app = create_app(settings)
     # proxy_headers off, as `gisgrid serve` runs it: X-Forwarded-* only from trusted proxies.
     config = uvicorn.Config(
@@ -226,8 +229,9 @@ def browser() -> Iterator[Browser]:
 
 
 # A small GENERATED province (gisgrid.demo.province): 2 counties at 1% of a realistic county's
-# counts, in PostGIS for the session (unloaded at its end, so no other test sees it) and as
-# GeoParquet. The scale tests and the bulk (Dask) tests share it.
+# counts, in PostGIS for the rest of the session once a test asks for it (unloaded at its end;
+# tests after it may see its counties) and as GeoParquet. The scale and bulk (Dask) tests
+# share it.
 PROVINCE = {"counties": 2, "seed": 7, "scale": 0.01}
 
 

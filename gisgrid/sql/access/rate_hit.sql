@@ -1,2 +1,2 @@
--- Count one request against a shared per-minute limit; 0, or the seconds to wait (refused).
-SELECT gisgrid_rate_hit(:bucket, :client, :per_minute) AS wait
+-- Count one request against its shared per-minute limits, in order (access/shared_state_functions.sql).
+SELECT refused, wait FROM gisgrid_rate_hits(:buckets, :clients, :limits)

@@ -3,32 +3,46 @@
 -- gisgrid.db.migrate replaces it on every run, in one transaction.
 SELECT pg_advisory_xact_lock(4, -19);  -- (4, id>0) are the intake's per-grid locks
 
--- One request counted against a per-minute limit, the same for every worker: the hits of the
--- last 60 whole seconds (a row per second in the UNLOGGED table rate_hit), counted under a lock
--- on the (bucket, client) pair so that concurrent workers count in turn. Returns 0 when the
--- request is counted, else the seconds until the window has room (the request is not counted).
-CREATE OR REPLACE FUNCTION gisgrid_rate_hit(p_bucket text, p_client text, p_limit integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+-- One request counted against one or more per-minute limits, the same for every worker and
+-- host: the hits of the last 60 whole seconds (a row per second in the UNLOGGED table rate_hit),
+-- counted under a lock on each (bucket, client) pair so that concurrent workers count in turn.
+-- The keys are tried in order; the first whose window is full refuses the request and the keys
+-- after it are not counted (the keys before it stay counted, as one process always did).
+-- Returns (0, 0) when counted everywhere, else (the refusing key's 1-based index, the seconds
+-- until its window has room). Callers pass the address key last, so locks are always taken in
+-- the same order (no deadlock between two phones behind one address).
+DROP FUNCTION IF EXISTS gisgrid_rate_hit(text, text, integer);
+CREATE OR REPLACE FUNCTION gisgrid_rate_hits(p_buckets text[], p_clients text[], p_limits integer[])
+RETURNS TABLE (refused integer, wait integer) LANGUAGE plpgsql AS $$
 DECLARE
     now_s bigint := floor(extract(epoch FROM clock_timestamp()));
     used integer;
     oldest bigint;
 BEGIN
-    -- Class 19 of the two-key advisory locks: apart from the intake's class 4.
-    PERFORM pg_advisory_xact_lock(19, hashtext(p_bucket || chr(31) || p_client));
-    DELETE FROM rate_hit WHERE bucket = p_bucket AND client = p_client AND second <= now_s - 60;
-    SELECT coalesce(sum(hits), 0), min(second) INTO used, oldest
-      FROM rate_hit WHERE bucket = p_bucket AND client = p_client;
-    IF used >= p_limit THEN
-        RETURN greatest(1, oldest + 60 - now_s)::integer;
-    END IF;
-    INSERT INTO rate_hit (bucket, client, second, hits) VALUES (p_bucket, p_client, now_s, 1)
-    ON CONFLICT (bucket, client, second) DO UPDATE SET hits = rate_hit.hits + 1;
+    FOR i IN 1 .. coalesce(array_length(p_buckets, 1), 0) LOOP
+        -- Class 19 of the two-key advisory locks: apart from the intake's class 4.
+        PERFORM pg_advisory_xact_lock(19, hashtext(p_buckets[i] || chr(31) || p_clients[i]));
+        DELETE FROM rate_hit
+         WHERE bucket = p_buckets[i] AND client = p_clients[i] AND second <= now_s - 60;
+        SELECT coalesce(sum(hits), 0), min(second) INTO used, oldest
+          FROM rate_hit WHERE bucket = p_buckets[i] AND client = p_clients[i];
+        IF used >= p_limits[i] THEN
+            refused := i;
+            wait := greatest(1, oldest + 60 - now_s)::integer;
+            RETURN NEXT;
+            RETURN;
+        END IF;
+        INSERT INTO rate_hit (bucket, client, second, hits)
+        VALUES (p_buckets[i], p_clients[i], now_s, 1)
+        ON CONFLICT (bucket, client, second) DO UPDATE SET hits = rate_hit.hits + 1;
+    END LOOP;
     -- Clients never seen again would stay: now and then, clear every window long past.
     IF random() < 0.001 THEN
         DELETE FROM rate_hit WHERE second <= now_s - 120;
     END IF;
-    RETURN 0;
+    refused := 0;
+    wait := 0;
+    RETURN NEXT;
 END $$;
 
 -- Tokens revoked, expired early or deleted, and accounts disabled or changed, are announced on
