@@ -212,7 +212,7 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     )
     from gisgrid import serving
 
-    serving.run(config)
+    serving.run(config, workers)
     return 0
 
 
