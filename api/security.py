@@ -165,6 +165,7 @@ class RateLimiter:
     keeps a hit 59-60 s): when those alone fill the first key's window, the database's count,
     which includes them, is full too, and the request is refused without asking it. That fast
     path only ever refuses what the shared count would refuse; everything else is counted there.
+    While the database cannot be asked, each worker counts alone (`local_fallbacks`).
     """
 
     LOCAL_WINDOW_S = 59.0
@@ -174,6 +175,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._count = 0
         self.local_refusals = 0  # refused by the fast path (for tests and /healthz)
+        self.local_fallbacks = 0  # counted here alone: the database could not be asked
 
     async def hit_all(self, pool: AsyncConnectionPool, keys: list[tuple[str, str, int]]) -> None:
         """Count one request under (bucket, client, per minute) keys in order; raise
@@ -190,8 +192,12 @@ class RateLimiter:
                 raise _refusal(bucket, client, per_minute, wait)
         try:
             refused, wait = await shared.count_hits(pool, keys)
-        except ASYNC_POOL_ERRORS as exc:
-            raise pool_errors(exc) from None
+        except ASYNC_POOL_ERRORS:
+            # The shared count cannot be reached (the database away, or every connection
+            # busy): this worker counts alone meanwhile. The request needs the database itself
+            # and gets its own answer from it (503 with "send the same request again").
+            self.local_fallbacks += 1
+            refused, wait = self._count_alone(keys, now)
         counted = keys if refused == 0 else keys[: refused - 1]
         with self._lock:
             for key in counted:
@@ -204,6 +210,17 @@ class RateLimiter:
         if refused:
             bucket, client, per_minute = keys[refused - 1]
             raise _refusal(bucket, client, per_minute, wait)
+
+    def _count_alone(self, keys: list[tuple[str, str, int]], now: float) -> tuple[int, int]:
+        """(index of the first key full in this worker's own window, wait), or (0, 0)."""
+        with self._lock:
+            for i, (bucket, client, per_minute) in enumerate(keys, 1):
+                hits = self._hits.get((bucket, client))
+                while hits and now - hits[0] > self.LOCAL_WINDOW_S:
+                    hits.popleft()
+                if hits is not None and len(hits) >= per_minute:
+                    return i, int(self.LOCAL_WINDOW_S - (now - hits[0])) + 1
+        return 0, 0
 
 
 def _refusal(bucket: str, client: str, per_minute: int, wait: int) -> RateLimited:

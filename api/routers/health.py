@@ -29,6 +29,7 @@ def _worker(request: Request) -> dict[str, Any]:
         "hears_token_revocations": state.token_notices.known,
         "token_notices": state.token_notices.notices,
         "rate_limit_local_refusals": state.rate_limiter.local_refusals,
+        "rate_limit_counted_alone": state.rate_limiter.local_fallbacks,
     }
 
 
