@@ -16,7 +16,10 @@
     over one keep-alive connection pinned to each worker; N workers must refuse at the same count
     as one (each worker alone saw about 1/N of them).
 
-`GISGRID_BENCH_SCALE_PARTS` (default `service,limit,bulk`) chooses the parts;
+(d) `beside`: the service's intake p50/p99 idle and while a bulk assignment runs on the same
+    machine.
+
+`GISGRID_BENCH_SCALE_PARTS` (default `service,limit,bulk,beside`) chooses the parts;
 `GISGRID_BENCH_SCALE_COUNTIES` (default 60: ~10 million points) the size of the bulk part.
 """
 
@@ -28,6 +31,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -42,7 +46,7 @@ from sqlalchemy import text
 
 from bench.bench_intake import LUA
 from bench.bench_tiles import _tile_list
-from bench.common import demo_engine, fetch_once, load, repeat, serve_gisgrid, wrk, wrk_paths
+from bench.common import BIN, demo_engine, fetch_once, load, repeat, serve_gisgrid, wrk, wrk_paths
 from gisgrid import bulk
 from gisgrid.demo import province
 from gisgrid.mapdata import layers
@@ -382,10 +386,74 @@ def part_c(settings: Settings) -> list[dict[str, Any]]:
     return out
 
 
+def part_d(settings: Settings) -> dict[str, float]:
+    """The service's intake p50/p99 idle and while a bulk assignment runs beside it (1 worker
+    each: the service and one Dask worker, a core each on this 2-core machine)."""
+    root = province_folder(settings)
+    if not (root / "province.json").exists():
+        print(f"bulk beside intake: skipped, no province at {root} (run the bulk part first)")
+        return {}
+    engine = demo_engine(settings.demo_county, settings)
+    name = f"bench-scale-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        key = api_keys.create_key(conn, name)
+    lua = _intake_script(engine, key)
+    print(
+        f"intake beside a bulk job: wrk 4 connections {SECONDS} s idle, then {SECONDS} s while "
+        f"`gisgrid bulk assign points --workers 1` assigns the {COUNTIES}-county province",
+        flush=True,
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="gisgrid-bench-beside-"))
+
+    def run() -> dict[str, float]:
+        with serve_gisgrid(engine, LIFTED) as s:
+            wrk(s.base, lua, 4, WARM_UP_S)
+            idle = wrk(s.base, lua, 4, SECONDS)
+            job = subprocess.Popen(
+                [str(BIN / "gisgrid"), "bulk", "assign", "points", "--parquet", str(root),
+                 "--out", str(tmp / "out"), "--workers", "1"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                # Not a measurement: the cluster and the first partitions get going first.
+                time.sleep(15)
+                running = job.poll() is None
+                busy = wrk(s.base, lua, 4, SECONDS)
+                running = running and job.poll() is None
+            finally:
+                job.terminate()
+                job.wait()
+        if not running:
+            print("    the bulk job ended before the measurement did: figure not comparable")
+        return {
+            "idle_p50_ms": idle["p50_ms"],
+            "idle_p99_ms": idle["p99_ms"],
+            "idle_req_s": idle["req_s"],
+            "bulk_p50_ms": busy["p50_ms"],
+            "bulk_p99_ms": busy["p99_ms"],
+            "bulk_req_s": busy["req_s"],
+        }
+
+    try:
+        m = repeat("intake idle, then beside the bulk job", run)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        with engine.begin() as conn:
+            kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": name}).scalar()
+            conn.execute(text("DELETE FROM report WHERE api_key_id = :k"), {"k": kid})
+            conn.execute(text("DELETE FROM api_key WHERE id = :k"), {"k": kid})
+    print(
+        f"medians of {RUNS} ({load()}): idle p50 {m['idle_p50_ms']:.1f} ms, p99 "
+        f"{m['idle_p99_ms']:.1f} ms, {m['idle_req_s']:.0f} req/s; beside the bulk job p50 "
+        f"{m['bulk_p50_ms']:.1f} ms, p99 {m['bulk_p99_ms']:.1f} ms, {m['bulk_req_s']:.0f} req/s"
+    )
+    return m
+
+
 def main() -> None:
     """The chosen parts of the scale bench, the load printed with each figure."""
     settings = Settings()
-    parts = os.environ.get("GISGRID_BENCH_SCALE_PARTS", "service,limit,bulk").split(",")
+    parts = os.environ.get("GISGRID_BENCH_SCALE_PARTS", "service,limit,bulk,beside").split(",")
     print(f"start: {load()}", flush=True)
     if "service" in parts:
         part_b(settings)
@@ -393,3 +461,5 @@ def main() -> None:
         part_c(settings)
     if "bulk" in parts:
         part_a(settings)
+    if "beside" in parts:
+        part_d(settings)
