@@ -229,13 +229,12 @@ def browser() -> Iterator[Browser]:
 
 
 # A small GENERATED province (gisgrid.demo.province): 2 counties at 1% of a realistic county's
-# counts, in PostGIS for the rest of the session once a test asks for it (unloaded at its end;
-# tests after it may see its counties) and as GeoParquet. The scale and bulk (Dask) tests
-# share it.
+# counts, in PostGIS for the test module that asks for it (unloaded after it, so tests of other
+# modules see the demo county alone) and as GeoParquet. The scale and bulk (Dask) tests use it.
 PROVINCE = {"counties": 2, "seed": 7, "scale": 0.01}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def small_province(engine: Engine, demo_county: str) -> Iterator[list[str]]:
     """The small generated province in the test database; its 12-digit county codes."""
     from gisgrid.demo import province
