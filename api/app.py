@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
-    app.state.rate_limiter = security.RateLimiter()
+    app.state.rate_limiter = security.RateLimiter(shared=settings.shared_limits)
     app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.photos = PhotoStore(settings.state_dir / "media")

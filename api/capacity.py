@@ -16,7 +16,6 @@ would have released. Now:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -33,6 +32,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 from sqlalchemy import Connection, Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.errors import send_refusal
 from gisgrid.errors import DatabaseUnavailable, Overloaded
 
 log = logging.getLogger(__name__)
@@ -249,21 +249,4 @@ class InFlightLimit:
     async def _refuse(self, scope: Scope, send: Send, why: str) -> None:
         self.refused += 1
         said = f"the service is at capacity ({why}); nothing was done, try again in a moment"
-        shaped: object = (
-            [{"code": 503, "description": said}]
-            if scope["path"].startswith("/open311/")
-            else {"detail": said, "error": "Overloaded"}
-        )
-        body = json.dumps(shaped).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", b"2"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_refusal(send, scope["path"], 503, "Overloaded", said, [(b"retry-after", b"2")])

@@ -5,8 +5,11 @@ The table is the only place a status is decided: JSON errors here, Open311's err
 intake's audit entry records (`outcome_statuses`) all read it.
 """
 
+import json
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 import sqlalchemy.exc
@@ -210,3 +213,33 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(sqlalchemy.exc.DataError, _bad_value)
     app.add_exception_handler(psycopg.DataError, _bad_value)
     app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+async def send_refusal(
+    send: Any,
+    path: str,
+    status: int,
+    error: str,
+    said: str,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer from ASGI middleware, before any route: Open311's error list on Open311 paths, the
+    service's `{"detail", "error"}` elsewhere (the shapes the exception handlers give)."""
+    shaped: object = (
+        [{"code": status, "description": said}]
+        if path.startswith("/open311/")
+        else {"detail": said, "error": error}
+    )
+    body = json.dumps(shaped).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -16,6 +16,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import send_refusal
 from api.security import UPLOAD_LIMITS, WRITE_METHODS
 
 NUL = "\x00"
@@ -153,20 +154,4 @@ class InputGuard:
 
 
 async def _refuse(send: Send, path: str, status: int, said: str) -> None:
-    shaped: object = (
-        [{"code": status, "description": said}]
-        if path.startswith("/open311/")
-        else {"detail": said, "error": "InvalidInput"}
-    )
-    body = json.dumps(shaped).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_refusal(send, path, status, "InvalidInput", said)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
-import json
 import logging
 import re
 import threading
@@ -21,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.capacity import ASYNC_POOL_ERRORS, pool_errors
+from api.errors import send_refusal
 from gisgrid.access import accounts, audit, shared
 from gisgrid.errors import (
     DatabaseUnavailable,
@@ -157,7 +157,8 @@ def client_address(request: Request) -> str:
 
 
 class RateLimiter:
-    """Sliding one-minute windows per client and bucket, shared by every worker and host.
+    """Sliding one-minute windows per client and bucket, shared by every worker and host
+    when the service runs as several processes (`shared`), else counted in this one.
 
     The count lives in PostgreSQL (`gisgrid.access.shared.count_hits`: one statement on the
     async pool, the UNLOGGED table `rate_hit`), so N workers refuse at the same count as one.
@@ -170,7 +171,9 @@ class RateLimiter:
 
     LOCAL_WINDOW_S = 59.0
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = True) -> None:
+        # Not shared (one process, GISGRID_SHARED_LIMITS off): this process's count is the count.
+        self.shared = shared
         self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._count = 0
@@ -190,14 +193,17 @@ class RateLimiter:
                 self.local_refusals += 1
                 wait = int(self.LOCAL_WINDOW_S - (now - hits[0])) + 1
                 raise _refusal(bucket, client, per_minute, wait)
-        try:
-            refused, wait = await shared.count_hits(pool, keys)
-        except ASYNC_POOL_ERRORS:
-            # The shared count cannot be reached (the database away, or every connection
-            # busy): this worker counts alone meanwhile. The request needs the database itself
-            # and gets its own answer from it (503 with "send the same request again").
-            self.local_fallbacks += 1
+        if not self.shared:
             refused, wait = self._count_alone(keys, now)
+        else:
+            try:
+                refused, wait = await shared.count_hits(pool, keys)
+            except ASYNC_POOL_ERRORS:
+                # The shared count cannot be reached (the database away, or every connection
+                # busy): this worker counts alone meanwhile. The request needs the database
+                # itself and gets its own answer from it (503 with "send the same request again").
+                self.local_fallbacks += 1
+                refused, wait = self._count_alone(keys, now)
         counted = keys if refused == 0 else keys[: refused - 1]
         with self._lock:
             for key in counted:
@@ -423,23 +429,7 @@ class BodyLimit:
             "endpoint; nothing was stored (split a big upload into several)"
         )
         # Open311 clients read errors as the spec's list of {code, description}.
-        shaped: object = (
-            [{"code": 413, "description": said}]
-            if path.startswith("/open311/")
-            else {"detail": said, "error": "PayloadTooLarge"}
-        )
-        body = json.dumps(shaped).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_refusal(send, path, 413, "PayloadTooLarge", said)
 
 
 async def _record_write(request: Request, status: int) -> None:
@@ -523,18 +513,7 @@ class SameOrigin:
             f" is refused: this service takes writes signed in by its cookie only from its own "
             f"pages ({own}); programs send Authorization: Bearer <token>"
         )
-        body = json.dumps({"detail": message, "error": "CrossOrigin"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_refusal(send, scope["path"], 403, "CrossOrigin", message)
 
 
 def content_security_policy(basemap_url: str | None) -> str:

@@ -52,6 +52,9 @@ MAXP_CONSTRUCTION = 3  # spopt defaults: 99 and 10 (about 30x slower; see bench/
 MAXP_SA = 1
 # spopt's max-p takes about 10 s per village here even so: one run by default (BENCH_SPOPT_RUNS).
 SPOPT_RUNS = int(os.environ.get("BENCH_SPOPT_RUNS", "1"))
+# Every method on the same villages: all of them, or every k-th (by code) to N when the peers'
+# hours do not fit (spopt alone ran past an hour for all 193 on a loaded 2-core machine).
+VILLAGES = int(os.environ.get("BENCH_VILLAGES", "0"))
 
 
 def _load() -> tuple[dict[str, Any], float]:
@@ -67,10 +70,12 @@ def _load() -> tuple[dict[str, Any], float]:
         county = COUNTY + "000000"
         gen = sql.first(conn, "redraw/current_generation", county=county)
         assert gen is not None
-        villages = blockmod.frame(conn, "redraw/unit_villages", prefix=COUNTY)["code"].tolist()
+        villages = sorted(sql.frame(conn, "redraw/unit_villages", prefix=COUNTY)["code"])
+        if 0 < VILLAGES < len(villages):
+            villages = villages[:: len(villages) // VILLAGES][:VILLAGES]
         vbs = blockmod.village_blocks(conn, gen["id"], villages)
-        hh = blockmod.frame(conn, "redraw/plan_households", villages=villages)
-        rp = blockmod.frame(conn, "redraw/plan_reports", villages=villages)
+        hh = sql.frame(conn, "redraw/plan_households", villages=villages)
+        rp = sql.frame(conn, "redraw/plan_reports", villages=villages)
     blockmod.count_in_blocks(vbs, hh, rp)
     engine.dispose()
     return vbs, time.perf_counter() - t0
@@ -332,7 +337,8 @@ def main() -> None:
     vbs, t_blocks = _load()
     n_blocks = sum(len(v) for v in vbs.values())
     print(
-        f"Deqing {COUNTY}: {len(vbs)} villages, {n_blocks:,} blocks, "
+        f"Deqing {COUNTY}: {len(vbs)} villages{' (a sample: BENCH_VILLAGES)' if VILLAGES else ''}, "
+        f"{n_blocks:,} blocks, "
         f"{sum(int(v.households.sum()) for v in vbs.values()):,} households; band "
         f"[{BAND.lo}, {BAND.hi}]; blocks read/cut in {t_blocks:.1f} s; "
         f"load before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
@@ -347,6 +353,7 @@ def main() -> None:
         plans, t = run_gisgrid(vbs, seed=run)
         m = measure(vbs, plans) | {"runtime_s": t}
         rows["gisgrid"].append(m)
+        print(f"run {run + 1}: gisgrid {t:.1f} s; ReCom next", flush=True)
         rplans, tr, extra = run_recom(vbs, seed=run, ours=plans)
         rows["GerryChain ReCom"].append(measure(vbs, rplans) | {"runtime_s": tr} | extra)
         tm = float("nan")

@@ -189,6 +189,9 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
 
     # The app reads its settings from the environment; hand it the resolved database.
     os.environ["GISGRID_DATABASE_URL"] = url
+    if workers > 1:
+        # Several processes must count rate limits together (PostgreSQL), unless told not to.
+        os.environ.setdefault("GISGRID_SHARED_LIMITS", "true")
     _say(
         f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
         + (f", {workers} worker processes" if workers > 1 else "")

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     # The counts are shared by every worker and host on the same database (issue 19); services
     # that share a database but not their limits (test servers) each take a namespace.
     rate_limit_namespace: Annotated[str, Field(max_length=16)] = ""
+    # Count in PostgreSQL (every worker and host sees one count) or in this process only. One
+    # process counts exactly by itself and saves a round trip per limited request; `gisgrid
+    # serve --workers N` (N > 1) turns sharing on, and so must any set-up that runs several
+    # copies of the service behind a load balancer (GISGRID_SHARED_LIMITS=true).
+    shared_limits: bool = False
     # Proxies (IP addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed,
     # e.g. GISGRID_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16; from anyone else they are ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = []

@@ -325,39 +325,61 @@ def _panel(inner: str, css_class: str = "gg-panel") -> Element:
     return Element(f'<div class="{css_class}">{inner}</div>')
 
 
-def planner_page(data: PageData, basemap: Basemap) -> str:
-    """Planner's map: grids coloured by households relative to the mean, generation switcher."""
+def planner_page(data: PageData, basemap: Basemap, *, switch_url: str | None = None) -> str:
+    """Planner's map: grids coloured by households relative to the mean, generation switcher,
+    and for those who may draw, the redraw table. Every word from the catalogue (`planner`)."""
+    lang = data.lang
+
+    def w(key: str, **kw: Any) -> str:
+        return _esc(t(lang, f"planner.{key}", **kw))
+
     m = _base_map(data, basemap)
     if data.outline:
-        _outline_layer(data.outline).add_to(m)
+        _outline_layer(data.outline, t(lang, "planner.layer_outline")).add_to(m)
     use_tiles = data.force_tiles or data.grid_count > GRID_GEOJSON_MAX
     if use_tiles:
-        grids_layer = _grid_tiles_layer(data.urls["grid_tiles"], "Grids (tiles)")
+        grids_layer = _grid_tiles_layer(data.urls["grid_tiles"], t(lang, "planner.layer_grids"))
     else:
         assert data.grids is not None
         grids_layer = _grids_layer(
             data.grids,
-            "Grids",
+            t(lang, "planner.layer_grids"),
             ["name", "code", "village_name", "households", "balance"],
-            ["Grid", "Code", "Village", "Households", "x mean"],
+            [
+                t(lang, f"planner.tip_{k}")
+                for k in ("grid", "code", "village", "households", "balance")
+            ],
         )
     grids_layer.add_to(m)
     folium.LayerControl(collapsed=True, position="topleft").add_to(m)
     gens = "".join(
         f'<option value="{g["id"]}"{" selected" if g["id"] == data.generation_id else ""}>'
-        f"{_esc(g['name'])}{' (current)' if g['current'] else ''} · {g['grids']} grids</option>"
+        + w(
+            "generation_current" if g["current"] else "generation_option",
+            name=g["name"],
+            grids=g["grids"],
+        )
+        + "</option>"
         for g in data.generations
     )
     b = data.balance or {}
+    figures = {k: b.get(k, 0) for k in ("grids", "mean", "min", "max", "cv")}
+    switch = (
+        f'<a class="gg-lang" href="{_esc(switch_url)}">{_esc(t(lang, "common.lang_switch"))}</a>'
+        if switch_url
+        else ""
+    )
     _fig(m).html.add_child(
         _panel(
-            f"<h1>{_esc(data.title)}</h1>"
-            f'<label>Generation <select id="gg-generation">{gens}</select></label>'
-            f"<p>{b.get('grids', 0)} grids · mean {b.get('mean', 0)} households · "
-            f"min {b.get('min', 0)} · max {b.get('max', 0)} · CV {b.get('cv', 0)}</p>"
+            f'<header class="gg-head"><h1>{_esc(data.title)}</h1>{switch}'
+            '<form class="gg-signout" method="post" action="/logout">'
+            f'<button type="submit">{_esc(t(lang, "common.sign_out"))}</button></form></header>'
+            f'<label class="gg-gen">{w("generation")}'
+            f'<select id="gg-generation">{gens}</select></label>'
+            f'<p class="gg-figures">{w("figures", **figures)}</p>'
             '<div id="gg-legend" class="gg-legend"></div>'
-            '<p class="gg-note">Colour: households relative to the mean of this generation. '
-            "Demo grids are GENERATED.</p>" + _redraw_panel(data.redraw)
+            f'<p id="gg-colour-note" class="gg-note">{w("colour_note")} '
+            f"{_esc(t(lang, 'common.generated_note'))}</p>" + _redraw_panel(lang, data.redraw)
         )
     )
     _fig(m).html.add_child(
@@ -370,63 +392,75 @@ def planner_page(data: PageData, basemap: Basemap) -> str:
             gridsAreTiles=use_tiles,
             bbox=data.bbox,
             measure="balance",
-            measures={"balance": "Households ÷ mean"},
+            measures={"balance": t(lang, "planner.measure_balance")},
             breaks=BALANCE_BREAKS,
             colors=DIVERGING,
             redraw=data.redraw,
+            lang=lang,
+            strings=strings(lang, ("planner",)),
         )
     )
-    return _render(m, data.lang)
+    return _render(m, lang)
 
 
-def _redraw_panel(redraw: dict[str, Any] | None) -> str:
+def _redraw_panel(lang: str, redraw: dict[str, Any] | None) -> str:
     """The drafting table: unit, band, mode, run; then the draft's grids, edits, impact, publish."""
     if not redraw:
         return ""
+
+    def w(key: str) -> str:
+        return _esc(t(lang, f"planner.{key}"))
+
     units = "".join(
         f'<option value="{_esc(u["code"])}">{_esc(u["name"])} · {_esc(u["code"])}</option>'
         for u in redraw["units"]
     )
     lo, hi = redraw["band"]
+    legend = "".join(
+        f'<div><i style="background:{colour}"></i>{w(key)}</div>'
+        for key, colour in (("in_band", "#2f9e44"), ("below", "#1c7ed6"), ("above", "#c92a2a"))
+    )
+    heads = "".join(
+        f"<th>{w('th_' + k)}</th>" for k in ("grid", "village", "households", "band", "compactness")
+    )
     return (
         '<section id="gg-redraw" class="gg-redraw">'
-        "<h2>重新划分网格 · Redraw</h2>"
-        f'<label>单元 · unit <select id="gg-plan-unit">{units}</select></label>'
+        f"<h2>{w('redraw')}</h2>"
+        f'<label>{w("unit")} <select id="gg-plan-unit">{units}</select></label>'
         '<div class="gg-row">'
-        f'<label>每格户数 · min <input id="gg-band-min" type="number" min="1" value="{lo}">'
+        f'<label>{w("band_min")} <input id="gg-band-min" type="number" min="1" value="{lo}">'
         "</label>"
-        f'<label>至 · max <input id="gg-band-max" type="number" min="1" value="{hi}"></label>'
-        '<label>方式 · mode <select id="gg-plan-mode">'
-        '<option value="balance">均衡重划 · balance</option>'
-        '<option value="minimal_change">最小调整 · minimal change</option></select></label>'
+        f'<label>{w("band_max")} <input id="gg-band-max" type="number" min="1" value="{hi}">'
+        "</label>"
+        f'<label>{w("mode")} <select id="gg-plan-mode">'
+        f'<option value="balance">{w("mode_balance")}</option>'
+        f'<option value="minimal_change">{w("mode_minimal_change")}</option></select></label>'
         "</div>"
-        '<button id="gg-plan-run" type="button" class="gg-primary">运行 · Run</button>'
+        f'<button id="gg-plan-run" type="button" class="gg-primary">{w("run")}</button>'
         '<div id="gg-plan-status" class="gg-note" role="status"></div>'
-        '<progress id="gg-plan-progress" max="1" value="0" hidden></progress>'
+        f'<progress id="gg-plan-progress" max="1" value="0" aria-label="{w("progress")}" hidden>'
+        "</progress>"
         '<div id="gg-plan-draft" hidden>'
         '<div id="gg-plan-totals"></div>'
-        '<div class="gg-legend"><div><i style="background:#2f9e44"></i>在区间内 · in band</div>'
-        '<div><i style="background:#1c7ed6"></i>户数偏少 · below</div>'
-        '<div><i style="background:#c92a2a"></i>户数偏多 · above</div>'
-        '<div><i class="gg-dash"></i>现行网格 · current grids</div></div>'
-        '<p class="gg-note">点选网格（最多两个）后编辑 · click grids on the map or in the '
-        "table, then edit</p>"
+        f'<div class="gg-legend">{legend}<div><i class="gg-dash"></i>{w("current_grids")}</div>'
+        f'<div><i style="background:#7048e8"></i>{w("diff_layer")}</div></div>'
+        f'<p class="gg-note">{w("select_hint")}</p>'
         '<div class="gg-row gg-tools">'
-        '<button id="gg-edit-split" type="button">拆分 · Split</button>'
+        f'<button id="gg-edit-split" type="button">{w("split")}</button>'
         '<input id="gg-split-parts" type="number" min="2" max="20" value="2" '
-        'aria-label="拆分份数 · parts">'
-        '<button id="gg-edit-merge" type="button">合并 · Merge</button>'
-        '<button id="gg-edit-move" type="button">移动地块 · Move block</button>'
+        f'aria-label="{w("split_parts")}" title="{w("split_parts")}">'
+        f'<button id="gg-edit-merge" type="button">{w("merge")}</button>'
+        f'<button id="gg-edit-move" type="button">{w("move")}</button>'
         "</div>"
         '<div id="gg-plan-msg" class="gg-note" role="alert"></div>'
         '<div class="gg-table-wrap"><table id="gg-plan-table" class="gg-table">'
-        "<thead><tr><th>网格 · grid</th><th>村 · village</th><th>户 · hh</th>"
-        "<th>区间 · band</th><th>PP</th></tr></thead><tbody></tbody></table></div>"
-        '<button id="gg-plan-impact" type="button">影响预览 · Impact</button>'
+        f"<caption>{w('table_caption')}</caption>"
+        f"<thead><tr>{heads}</tr></thead><tbody></tbody></table></div>"
+        f'<button id="gg-plan-impact" type="button">{w("impact")}</button>'
         '<div id="gg-plan-impact-out" class="gg-note"></div>'
         '<div class="gg-row">'
-        '<label>生效时间 · valid from <input id="gg-plan-from" type="datetime-local"></label>'
-        '<button id="gg-plan-publish" type="button" class="gg-primary">发布 · Publish</button>'
+        f'<label>{w("valid_from")} <input id="gg-plan-from" type="datetime-local"></label>'
+        f'<button id="gg-plan-publish" type="button" class="gg-primary">{w("publish")}</button>'
         "</div>"
         '<div id="gg-plan-published" class="gg-note"></div>'
         "</div></section>"

@@ -1,8 +1,21 @@
-"""Shared fixtures: a real PostGIS test database, the demo county, a real uvicorn server.
+"""Shared fixtures: real PostGIS databases copied from a demo template, real uvicorn, Chromium.
 
-The database is GISGRID_TEST_DATABASE_URL when set, otherwise a `gisgrid_test` database in the
-project's own PostGIS (started if needed). Nothing is mocked and nothing skips: without a
-database the suite fails, loudly.
+Isolation, without any cleanup written by hand (tests/databases.py makes the databases):
+- the template (`gisgrid_template`) holds what `gisgrid demo` builds: the schema, the Deqing
+  demo county, its roads and its patrol day. It is built once and kept between runs, and nobody
+  may connect to it; each worker (pytest-xdist process) copies it into a template of its own
+  that adds an admin account (`admin_token`).
+- `conn`: a transaction on the module's database, rolled back after the test. Code under test
+  may open SAVEPOINTs (`begin_nested`) in it; a test that commits it fails.
+- `database_url`, `engine`, `server`, `http`, `admin_http`: a database of the module's own,
+  copied from the module's `template` fixture (the worker's unless the module derives one),
+  served by the real app, dropped after the module with whatever its tests wrote.
+- `own_database_url`, `own_engine`, `own_server`, `own_http`: a database of the test's own,
+  for a test whose commits must not reach the next test of its module.
+
+The server is GISGRID_TEST_DATABASE_URL when set (any database on a PostgreSQL 15+ server with
+PostGIS and pgRouting, as a role that may create databases), otherwise the project's own PostGIS
+(started if needed). Nothing is mocked and nothing skips: without a database the suite fails.
 """
 
 from __future__ import annotations
@@ -22,11 +35,10 @@ from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Connection, Engine
 
 from api.app import create_app
-from gisgrid.db import make_engine, migrate
-from gisgrid.demo import county
+from gisgrid.db import make_engine
 from gisgrid.settings import Settings
+from tests.databases import DEMO_COUNTY, Cluster, Databases
 
-DEMO_COUNTY = "441226"
 # The servers tests start keep quiet: no access log lines among pytest's output
 # (tests/test_access_log.py turns it on where it is the subject).
 os.environ.setdefault("GISGRID_ACCESS_LOG", "false")
@@ -47,64 +59,96 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def database_url(settings: Settings) -> str:
-    """A migrated test database on real PostGIS."""
+def databases(settings: Settings) -> Iterator[Databases]:
+    """This worker's test databases, made from the template (built first if it is stale)."""
     url = os.environ.get("GISGRID_TEST_DATABASE_URL")
     if not url:
         from gisgrid.localdb import LocalPostgis
 
-        local = LocalPostgis(settings.state_dir, progress=lambda m: None)
-        local.up()
-        url = local.ensure_database("gisgrid_test")
-    migrate(url)
-    return url
+        url = LocalPostgis(settings.state_dir, progress=lambda m: None).up()
+    dbs = Databases.start(Cluster(url), settings, progress=lambda m: print(f"test databases: {m}"))
+    try:
+        yield dbs
+    finally:
+        dbs.close()
 
 
 @pytest.fixture(scope="session")
+def demo_county(databases: Databases) -> str:
+    """The Deqing demo county's 12-digit code; every test database holds it."""
+    return DEMO_COUNTY + "000000"
+
+
+@pytest.fixture(scope="session")
+def admin_token(databases: Databases) -> str:
+    """A bearer token of an admin account that every test database of this worker holds."""
+    return databases.admin_token
+
+
+@pytest.fixture(scope="module")
+def template(databases: Databases) -> str:
+    """The database the module's copies are made from; a module may derive its own."""
+    return databases.worker_template
+
+
+@pytest.fixture(scope="module")
+def database_url(databases: Databases, template: str) -> Iterator[str]:
+    """A database of the module's own, copied from `template` and dropped after the module."""
+    name = databases.copy(template, "mod")
+    try:
+        yield databases.url(name)
+    finally:
+        databases.drop_later(name)
+
+
+@pytest.fixture(scope="module")
 def engine(database_url: str) -> Iterator[Engine]:
-    """One engine for the session."""
+    """An engine on the module's database: commit freely, it is dropped after the module."""
     eng = make_engine(database_url)
     yield eng
     eng.dispose()
 
 
-@pytest.fixture(scope="session")
-def demo_county(engine: Engine, settings: Settings) -> str:
-    """The Deqing demo county, loaded once per database (kept between runs)."""
-    if not county.is_loaded(engine, DEMO_COUNTY):
-        county.unload_county(engine, DEMO_COUNTY, progress=lambda m: None)
-        county.load_demo_county(
-            engine,
-            DEMO_COUNTY,
-            settings.cache_dir,
-            seed=settings.demo_seed,
-            progress=lambda m: print(f"demo: {m}"),
-        )
-    from gisgrid.patrols import roads
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back on leaving the block.
 
-    # As `gisgrid demo` does: the GENERATED road network and key places patrols are measured on.
-    with engine.begin() as conn:
-        if not roads.has_network(conn, DEMO_COUNTY):
-            roads.generate_demo_network(conn, DEMO_COUNTY, progress=lambda m: None)
-    from gisgrid.demo import patrol_day
-
-    # And its GENERATED patrol day (regenerated only when no longer current), so the center
-    # map has staff positions and coverage; tests that need a grid nobody walked pick one.
-    patrol_day.ensure_patrol_day(
-        engine, DEMO_COUNTY, seed=settings.demo_seed, progress=lambda m: print(f"demo: {m}")
-    )
-    return DEMO_COUNTY + "000000"
+    Code given it may open SAVEPOINTs (`begin_nested`); a commit of the transaction itself fails
+    the block, since it would have made the writes everybody's.
+    """
+    with engine.connect() as c:
+        tx = c.begin()
+        try:
+            yield c
+            assert tx.is_active, "the test committed `conn`: use `engine` or `own_engine`"
+        finally:
+            if tx.is_active:
+                tx.rollback()
 
 
 @pytest.fixture
 def conn(engine: Engine) -> Iterator[Connection]:
     """A connection whose transaction is rolled back after the test."""
-    with engine.connect() as c:
-        tx = c.begin()
-        try:
-            yield c
-        finally:
-            tx.rollback()
+    with rolled_back(engine) as c:
+        yield c
+
+
+@pytest.fixture
+def own_database_url(databases: Databases, template: str) -> Iterator[str]:
+    """A database of this test's own, copied from `template` and dropped after the test."""
+    name = databases.copy(template, "own")
+    try:
+        yield databases.url(name)
+    finally:
+        databases.drop_later(name)
+
+
+@pytest.fixture
+def own_engine(own_database_url: str) -> Iterator[Engine]:
+    """An engine on this test's own database."""
+    eng = make_engine(own_database_url)
+    yield eng
+    eng.dispose()
 
 
 def _free_port() -> int:
@@ -140,61 +184,51 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def server(database_url: str, demo_county: str) -> Iterator[str]:
-    """The real app on real HTTP, with limits high enough for the whole suite."""
-    with serve(
-        Settings(
-            database_url=database_url,
-            rate_limit_login=10_000,
-            rate_limit_intake=10_000,
-            rate_limit_intake_key=10_000,
-            rate_limit_intake_address=10_000,
-        )
-    ) as url:
+def suite_settings(database_url: str) -> Settings:
+    """The app's settings for tests: limits high enough for a whole module's requests."""
+    return Settings(
+        database_url=database_url,
+        rate_limit_login=10_000,
+        rate_limit_intake=10_000,
+        rate_limit_intake_key=10_000,
+        rate_limit_intake_address=10_000,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[str]:
+    """The real app on real HTTP, serving the module's database."""
+    with serve(suite_settings(database_url)) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def http(server: str) -> Iterator[httpx.Client]:
-    """An HTTP client against the running server."""
+    """An HTTP client against the module's server."""
     with httpx.Client(base_url=server, timeout=30) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
-def admin_token(server: str, engine: Engine) -> Iterator[str]:
-    """A bearer token of a fresh admin account (removed afterwards)."""
-    import uuid
-
-    from sqlalchemy import text
-
-    from gisgrid.access import accounts
-
-    name, password = f"t-admin-{uuid.uuid4().hex[:8]}", "admin password 1"
-    with engine.begin() as conn:
-        accounts.create_account(conn, name, password, "admin", "")
-    token = httpx.post(
-        f"{server}/api/v1/auth/token", data={"username": name, "password": password}
-    ).json()["access_token"]
-    yield token
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "DELETE FROM access_token WHERE account_id IN "
-                "(SELECT id FROM account WHERE username = :u)"
-            ),
-            {"u": name},
-        )
-        conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": name})
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def admin_http(server: str, admin_token: str) -> Iterator[httpx.Client]:
-    """An HTTP client signed in as an admin."""
+    """An HTTP client signed in as an admin, against the module's server."""
     with httpx.Client(
         base_url=server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
     ) as client:
+        yield client
+
+
+@pytest.fixture
+def own_server(own_database_url: str) -> Iterator[str]:
+    """The real app on real HTTP, serving this test's own database."""
+    with serve(suite_settings(own_database_url)) as url:
+        yield url
+
+
+@pytest.fixture
+def own_http(own_server: str) -> Iterator[httpx.Client]:
+    """An HTTP client against this test's own server."""
+    with httpx.Client(base_url=own_server, timeout=30) as client:
         yield client
 
 
@@ -221,7 +255,8 @@ class _CspBypassingBrowser:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's chromium driven by Playwright (never a downloaded browser build)."""
+    """Debian's chromium driven by Playwright (never a downloaded browser build); one per
+    module, and so one per xdist worker at a time."""
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield _CspBypassingBrowser(b)  # type: ignore[misc]

@@ -1,14 +1,13 @@
 """Shared set-up for the field tests (issue 16): a grid, its worker, a grid elsewhere, photos.
 
-Everything made here (accounts, reports, visits, photos' rows) is removed afterwards; the
-demo county's own rows are only read, except households' size/phone, which are put back.
+Everything made here (accounts, reports, visits, photos' rows) goes into the module's own copy
+of the test database, which is dropped after the module.
 """
 
 from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -41,14 +40,13 @@ class Field:
     away_worker: str
     operator: str
     tokens: dict[str, str] = field(default_factory=dict)
-    saved: dict[int, tuple[int, str | None]] = field(default_factory=dict)
 
     def auth(self, who: str = "worker") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-def make_field(engine: Engine, server: str) -> Iterator[Field]:
-    """Pick the grids, make the accounts, sign them in; clean up afterwards."""
+def make_field(engine: Engine, server: str) -> Field:
+    """Pick the grids, make the accounts, sign them in."""
     with engine.connect() as conn:
         grid, lon, lat = conn.execute(
             text(
@@ -119,43 +117,10 @@ def make_field(engine: Engine, server: str) -> Iterator[Field]:
         accounts.create_account(conn, f.worker, PASSWORD, "grid_worker", grid)
         accounts.create_account(conn, f.away_worker, PASSWORD, "grid_worker", away_grid)
         accounts.create_account(conn, f.operator, PASSWORD, "town_operator", grid[:9])
-        for hid, size, phone in conn.execute(
-            text("SELECT id, size, phone FROM household WHERE id = ANY(:ids)"),
-            {"ids": households},
-        ):
-            f.saved[hid] = (size, phone)
     for who, name in (("worker", f.worker), ("away", f.away_worker), ("operator", f.operator)):
         r = httpx.post(f"{server}/api/v1/auth/token", data={"username": name, "password": PASSWORD})
         f.tokens[who] = r.json()["access_token"]
-    try:
-        yield f
-    finally:
-        names = [f.worker, f.away_worker, f.operator]
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM household_visit WHERE username = ANY(:n)"), {"n": names})
-            conn.execute(
-                text(
-                    "DELETE FROM report WHERE description LIKE :m OR reporter->>'account' = "
-                    "ANY(:n) OR id IN (SELECT report_id FROM report_event WHERE username = ANY(:n))"
-                ),
-                {"m": f"%{MARK}%", "n": names},
-            )
-            conn.execute(
-                text(
-                    "DELETE FROM photo p WHERE username = ANY(:n) AND NOT EXISTS (SELECT 1 FROM "
-                    "report_photo rp WHERE rp.photo_id = p.id) AND NOT EXISTS (SELECT 1 FROM "
-                    "household_visit v WHERE v.photo_id = p.id)"
-                ),
-                {"n": names},
-            )
-            for hid, (size, phone) in f.saved.items():
-                conn.execute(
-                    text("UPDATE household SET size = :s, phone = :p WHERE id = :i"),
-                    {"s": size, "p": phone, "i": hid},
-                )
-            ids = "(SELECT id FROM account WHERE username = ANY(:n))"
-            conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"n": names})
-            conn.execute(text("DELETE FROM account WHERE username = ANY(:n)"), {"n": names})
+    return f
 
 
 def dispatched_report(engine: Engine, grid: str, description: str = MARK) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
 COUNTY = "990300"
 TOWN = COUNTY + "001"
@@ -43,40 +43,6 @@ def _wkt(g: shapely.Geometry) -> str:
     return shapely.MultiPolygon([g]).wkt if g.geom_type == "Polygon" else g.wkt
 
 
-def remove_county(conn: Connection) -> None:
-    """Delete every row of the test county (also after an interrupted run)."""
-    p = COUNTY + "%"
-    conn.execute(
-        text("CREATE TEMP TABLE IF NOT EXISTS t_redraw_gone_staff (id int) ON COMMIT DROP; ")
-    )
-    conn.execute(
-        text(
-            "INSERT INTO t_redraw_gone_staff SELECT DISTINCT staff_id FROM staff_assignment "
-            "WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)"
-        ),
-        {"p": p},
-    )
-    for stmt in (
-        "DELETE FROM redraw_plan WHERE county_code LIKE :p",
-        "DELETE FROM road_segment WHERE county_code LIKE :p",
-        "DELETE FROM boundary_import WHERE county_code LIKE :p",
-        "DELETE FROM report WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)",
-        "UPDATE household SET group_id = NULL WHERE grid_id IN "
-        "(SELECT id FROM grid WHERE code LIKE :p)",
-        "DELETE FROM household WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)",
-        "DELETE FROM household_group WHERE code LIKE :p",
-        "DELETE FROM staff_assignment WHERE staff_id IN (SELECT id FROM t_redraw_gone_staff)",
-        "DELETE FROM staff WHERE id IN (SELECT id FROM t_redraw_gone_staff)",
-        "DELETE FROM grid_lineage WHERE old_code LIKE :p OR new_code LIKE :p",
-        "DELETE FROM grid WHERE code LIKE :p",
-        "DELETE FROM generation WHERE county_code LIKE :p",
-        "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'village'",
-        "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'town'",
-        "DELETE FROM admin_unit WHERE code LIKE :p",
-    ):
-        conn.execute(text(stmt), {"p": p})
-
-
 def _settlements(box: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
     """n household points in 3 settlements of the box (sigma ~ a tenth of its size) + scatter."""
     x0, y0, x1, y1 = box.bounds
@@ -93,10 +59,8 @@ def _settlements(box: shapely.Geometry, n: int, rng: np.random.Generator) -> np.
 
 
 def make_county(engine: Engine, seed: int = 15) -> dict[str, object]:
-    """Create the test county (removing leftovers first); returns its codes and points."""
+    """Create the test county; returns its codes and points."""
     rng = np.random.default_rng(seed)
-    with engine.begin() as conn:
-        remove_county(conn)
     with engine.begin() as conn:
         whole = shapely.union_all(list(VILLAGES.values()))
         units = [
@@ -197,9 +161,3 @@ def make_county(engine: Engine, seed: int = 15) -> dict[str, object]:
                 {"c": COUNTY + "000000", "s": f"t{k}", "w": seg.wkt, "a": 2 * k, "b": 2 * k + 1},
             )
     return {"county": COUNTY, "town": TOWN, "villages": [V1, V2], "points": points}
-
-
-def drop_county(engine: Engine) -> None:
-    """Remove the test county."""
-    with engine.begin() as conn:
-        remove_county(conn)

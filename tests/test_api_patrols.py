@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,8 +18,8 @@ def http(admin_http: httpx.Client) -> httpx.Client:
 
 
 @pytest.fixture
-def worker(engine: Engine, demo_county: str) -> Iterator[tuple[int, str, dt.datetime]]:
-    """A demo full-time worker, their grid, and a unique hour to write fixes in (deleted after)."""
+def worker(engine: Engine, demo_county: str) -> tuple[int, str, dt.datetime, float, float]:
+    """A demo full-time worker, their grid, and a day of its own to write fixes in."""
     with engine.connect() as c:
         row = c.execute(
             text(
@@ -29,21 +28,9 @@ def worker(engine: Engine, demo_county: str) -> Iterator[tuple[int, str, dt.date
                 "JOIN grid g ON g.id = a.grid_id WHERE a.role = 'full_time' ORDER BY a.id LIMIT 1"
             )
         ).one()
-    # A far-future day of its own, so runs never meet each other's fixes.
+    # A far-future day of its own, so the module's tests never meet each other's fixes.
     t0 = dt.datetime(2031, 1, 1, 2, tzinfo=dt.UTC) + dt.timedelta(days=uuid.uuid4().int % 3000)
-    yield row.staff_id, row.code, t0, row.lon, row.lat  # type: ignore[misc]
-    with engine.begin() as c:
-        c.execute(
-            text("DELETE FROM patrol_fix WHERE staff_id = :s AND t >= :a AND t < :b"),
-            {"s": row.staff_id, "a": t0 - dt.timedelta(days=1), "b": t0 + dt.timedelta(days=1)},
-        )
-        c.execute(
-            text(
-                "DELETE FROM patrol_track t WHERE staff_id = :s AND NOT EXISTS "
-                "(SELECT 1 FROM patrol_fix f WHERE f.track_id = t.id)"
-            ),
-            {"s": row.staff_id},
-        )
+    return row.staff_id, row.code, t0, row.lon, row.lat
 
 
 def test_batch_upload_is_accepted_once_over_http(http: httpx.Client, worker) -> None:

@@ -19,16 +19,42 @@ from sqlalchemy import Engine, text
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.read import RawBoundaries
 from tests import redraw_fixtures as fx
+from tests.databases import Databases
 
 BAND = [100, 200]
 
 
+@pytest.fixture(scope="module")
+def county_template(databases: Databases) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The worker's template with the tiny test county: made once, copied for every test."""
+    with databases.derived(fx.make_county, "county") as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def template(county_template: tuple[str, dict[str, Any]]) -> str:
+    """Each test's own database is a copy of the template with the tiny county."""
+    return county_template[0]
+
+
 @pytest.fixture
-def county(engine: Engine, demo_county: str) -> Iterator[dict[str, Any]]:
-    """The tiny test county, made fresh for each test and removed afterwards."""
-    made = fx.make_county(engine)
-    yield made
-    fx.drop_county(engine)
+def county(county_template: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """The tiny test county, as it was made (each test has a fresh copy of it)."""
+    return county_template[1]
+
+
+# Each test drafts and publishes on the tiny county: it does so in a database of its own.
+@pytest.fixture
+def engine(own_engine: Engine) -> Engine:
+    return own_engine
+
+
+@pytest.fixture
+def admin_http(own_server: str, admin_token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=own_server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
+    ) as client:
+        yield client
 
 
 def wait_ready(http: httpx.Client, plan_id: int, timeout: float = 120) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Committing a redraw over HTTP: households and open reports follow, history stays answerable.
 
-Redraws are committed on a tiny GENERATED test county (code 990100, 4 grids) created and removed
-by the fixture, so the shared demo county other tests read is never touched.
+Redraws are committed on a tiny GENERATED test county (code 990100, 4 grids), made once into a
+template of the module's, and each test commits into a copy of that template of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
 from gisgrid.boundaries.read import read_boundaries
+from tests.databases import Databases
 
 COUNTY = "990100"
 V1, V2 = "990100001001", "990100001002"
@@ -48,37 +49,9 @@ def _wkt(g: shapely.Geometry) -> str:
     return shapely.MultiPolygon([g]).wkt if g.geom_type == "Polygon" else g.wkt
 
 
-def _remove_county(conn: Connection) -> None:
-    p = COUNTY + "%"
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE t_gone_staff ON COMMIT DROP AS SELECT DISTINCT staff_id AS id "
-            "FROM staff_assignment WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)"
-        ),
-        {"p": p},
-    )
-    for stmt in (
-        "DELETE FROM boundary_import WHERE county_code LIKE :p",
-        "DELETE FROM report WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)",
-        "DELETE FROM household WHERE grid_id IN (SELECT id FROM grid WHERE code LIKE :p)",
-        "DELETE FROM household_group WHERE code LIKE :p",
-        "DELETE FROM staff_assignment WHERE staff_id IN (SELECT id FROM t_gone_staff)",
-        "DELETE FROM staff WHERE id IN (SELECT id FROM t_gone_staff)",
-        "DELETE FROM grid WHERE code LIKE :p",
-        "DELETE FROM generation WHERE county_code LIKE :p",
-        "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'village'",
-        "DELETE FROM admin_unit WHERE code LIKE :p AND level = 'town'",
-        "DELETE FROM admin_unit WHERE code LIKE :p",
-    ):
-        conn.execute(text(stmt), {"p": p})
-
-
-@pytest.fixture
-def small_county(engine: Engine, demo_county: str) -> Iterator[dict[str, list[tuple]]]:
-    """A generated 4-grid county with households, groups, staff and reports; removed after."""
+def _make_small_county(engine: Engine) -> dict[str, list[tuple]]:
+    """A generated 4-grid county with households, groups, staff and reports."""
     rng = np.random.default_rng(3)
-    with engine.begin() as conn:
-        _remove_county(conn)  # leftovers of an interrupted run
     with engine.begin() as conn:
         units = [
             (
@@ -174,9 +147,42 @@ def small_county(engine: Engine, demo_county: str) -> Iterator[dict[str, list[tu
                         {"s": status, "g": gid, "x": x, "y": y},
                     ).scalar_one()
                     reports.append((rid, x, y, status, code))
-    yield {"households": households, "reports": reports}
-    with engine.begin() as conn:
-        _remove_county(conn)
+    return {"households": households, "reports": reports}
+
+
+@pytest.fixture(scope="module")
+def county_template(databases: Databases) -> Iterator[tuple[str, dict[str, list[tuple]]]]:
+    """The worker's template with the small county: made once, copied for every test."""
+    with databases.derived(_make_small_county, "county") as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def template(county_template: tuple[str, dict[str, list[tuple]]]) -> str:
+    """Each test's own database is a copy of the template with the small county."""
+    return county_template[0]
+
+
+@pytest.fixture
+def small_county(county_template: tuple[str, dict[str, list[tuple]]]) -> dict[str, list[tuple]]:
+    """The small county's households and reports (ids are the same in every copy)."""
+    return county_template[1]
+
+
+# Each test commits a redraw (or tries to): it does so in a database of its own.
+@pytest.fixture
+def database_url(own_database_url: str) -> str:
+    return own_database_url
+
+
+@pytest.fixture
+def engine(own_engine: Engine) -> Engine:
+    return own_engine
+
+
+@pytest.fixture
+def server(own_server: str) -> str:
+    return own_server
 
 
 def _redraw_file(tmp_path: Path) -> Path:
@@ -228,9 +234,12 @@ def _current_grid_of(conn: Connection, table: str, row_id: int) -> str:
 
 
 @pytest.fixture
-def http(admin_http: httpx.Client) -> httpx.Client:
+def http(own_server: str, admin_token: str) -> Iterator[httpx.Client]:
     """Imports need a map editor; these tests act as an admin (scope checks below)."""
-    return admin_http
+    with httpx.Client(
+        base_url=own_server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
+    ) as client:
+        yield client
 
 
 def test_redraw_over_http_moves_people_and_keeps_history(
@@ -437,8 +446,6 @@ def test_imports_need_a_map_editor_in_scope(
 ) -> None:
     import uuid
 
-    from sqlalchemy import text as sql_text
-
     from gisgrid.access import accounts
 
     files = {"file": ("g.geojson", b'{"type": "FeatureCollection", "features": []}')}
@@ -447,27 +454,16 @@ def test_imports_need_a_map_editor_in_scope(
     name = f"t-planner-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         accounts.create_account(conn, name, "planner password", "planner", "441226101")
-    try:
-        token = httpx.post(
-            f"{server}/api/v1/auth/token", data={"username": name, "password": "planner password"}
-        ).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
-        # A planner of one Deqing town may not import the test county's grids.
-        src = _redraw_file(tmp_path)
-        r = httpx.post(
-            f"{server}/api/v1/boundaries/imports",
-            headers=headers,
-            data={"level": "grid"},
-            files={"file": (src.name, src.read_bytes())},
-        )
-        assert r.status_code == 403 and "outside your scope 441226101" in r.json()["detail"]
-    finally:
-        with engine.begin() as conn:
-            conn.execute(
-                sql_text(
-                    "DELETE FROM access_token WHERE account_id IN "
-                    "(SELECT id FROM account WHERE username = :u)"
-                ),
-                {"u": name},
-            )
-            conn.execute(sql_text("DELETE FROM account WHERE username = :u"), {"u": name})
+    token = httpx.post(
+        f"{server}/api/v1/auth/token", data={"username": name, "password": "planner password"}
+    ).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    # A planner of one Deqing town may not import the test county's grids.
+    src = _redraw_file(tmp_path)
+    r = httpx.post(
+        f"{server}/api/v1/boundaries/imports",
+        headers=headers,
+        data={"level": "grid"},
+        files={"file": (src.name, src.read_bytes())},
+    )
+    assert r.status_code == 403 and "outside your scope 441226101" in r.json()["detail"]

@@ -153,7 +153,6 @@ def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[
     from gisgrid.patrols import roads
 
     county = "610729"  # Liuba: 282 grids, the smallest demo
-    demo.unload_county(engine, county, progress=lambda m: None)
     counts = demo.load_demo_county(engine, county, settings.cache_dir, progress=lambda m: None)
     assert counts["grids"] == 282 and counts["villages"] == 76
     with engine.begin() as conn:

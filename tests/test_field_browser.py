@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -31,8 +31,8 @@ SHOTS = Path("/tmp/gisgrid-field")
 
 
 @pytest.fixture(scope="module")
-def fld(engine: Engine, server: str) -> Iterator[Field]:
-    yield from make_field(engine, server)
+def fld(engine: Engine, server: str) -> Field:
+    return make_field(engine, server)
 
 
 def _until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -60,7 +59,7 @@ def spot(engine: Engine, demo_county: str) -> Spot:
 
 
 @pytest.fixture(scope="module")
-def tokens(engine: Engine, http: httpx.Client, spot: Spot) -> Iterator[dict[str, str]]:
+def tokens(engine: Engine, http: httpx.Client, spot: Spot) -> dict[str, str]:
     """Bearer tokens: the grid's worker, the town center, 住建 (ZJ) and 城管 (CG) handlers."""
     tag = uuid.uuid4().hex[:8]
     plan = {
@@ -81,11 +80,7 @@ def tokens(engine: Engine, http: httpx.Client, spot: Spot) -> Iterator[dict[str,
         )
         assert r.status_code == 200, r.text
         out[name] = r.json()["access_token"]
-    yield out
-    with engine.begin() as conn:
-        ids = "(SELECT id FROM account WHERE username LIKE :t)"
-        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"t": f"%{tag}"})
-        conn.execute(text("DELETE FROM account WHERE username LIKE :t"), {"t": f"%{tag}"})
+    return out
 
 
 def _as(token: str) -> dict[str, str]:
@@ -112,151 +107,147 @@ def test_one_case_through_the_whole_loop(
     )
     assert filed.status_code == 201, filed.text
     rid = filed.json()["id"]
-    try:
-        assert (filed.json()["status"], filed.json()["stage"]) == ("submitted", "collected")
-        assert filed.json()["due_at"] is None  # the clock starts when it is registered
+    assert (filed.json()["status"], filed.json()["stage"]) == ("submitted", "collected")
+    assert filed.json()["due_at"] is None  # the clock starts when it is registered
 
-        # 核查: the grid worker checks it on site.
-        r = step("worker", action="register")
-        assert r.status_code == 409 and "核查" in r.json()["detail"]
-        r = step("worker", action="check", note="现场核实，绿地约20平方米损毁")
-        assert r.status_code == 200, r.text
-        assert r.json()["stage"]["name"] == "checked"
+    # 核查: the grid worker checks it on site.
+    r = step("worker", action="register")
+    assert r.status_code == 409 and "核查" in r.json()["detail"]
+    r = step("worker", action="check", note="现场核实，绿地约20平方米损毁")
+    assert r.status_code == 200, r.text
+    assert r.json()["stage"]["name"] == "checked"
 
-        # 分析立案: classed 公家事 against its category's 大家事, so a reason is needed.
-        r = step("worker", action="register", triage="public")
-        assert r.status_code == 400 and "needs a reason" in r.json()["detail"]
-        r = step("worker", action="register", triage="public", note="市政绿地，属住建部门管护")
-        assert r.status_code == 200, r.text
-        case = r.json()
-        assert case["status"] == "dispatched" and case["due_at"] is not None
-        assert case["triage"] == {
-            "class": "public",
-            "label": "公家事",
-            "reason": "市政绿地，属住建部门管护",
-        }
-        assert case["handler"]["level"] == "town"  # 公家事 goes up the government ladder
+    # 分析立案: classed 公家事 against its category's 大家事, so a reason is needed.
+    r = step("worker", action="register", triage="public")
+    assert r.status_code == 400 and "needs a reason" in r.json()["detail"]
+    r = step("worker", action="register", triage="public", note="市政绿地，属住建部门管护")
+    assert r.status_code == 200, r.text
+    case = r.json()
+    assert case["status"] == "dispatched" and case["due_at"] is not None
+    assert case["triage"] == {
+        "class": "public",
+        "label": "公家事",
+        "reason": "市政绿地，属住建部门管护",
+    }
+    assert case["handler"]["level"] == "town"  # 公家事 goes up the government ladder
 
-        # The case file suggests the department owning the category, for the town to whistle to.
-        town_view = http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["town"])).json()
-        assert town_view["suggested_department"] == {
-            "code": "ZJ",
-            "name": "德庆县住房和城乡建设局",
-        }
-        # Not yet sent to any department: a department handler does not see it.
-        assert http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["zj"])).status_code == 404
+    # The case file suggests the department owning the category, for the town to whistle to.
+    town_view = http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["town"])).json()
+    assert town_view["suggested_department"] == {
+        "code": "ZJ",
+        "name": "德庆县住房和城乡建设局",
+    }
+    # Not yet sent to any department: a department handler does not see it.
+    assert http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["zj"])).status_code == 404
 
-        # 吹哨: only a town or county whistles; the department's own clock starts.
-        r = step("worker", action="escalate", department="ZJ", note="请住建处理")
-        assert r.status_code == 403
-        r = step("town", action="escalate", department="XX", note="?")
-        assert r.status_code == 404 and "ZJ" in r.json()["detail"]  # names the real ones
-        r = step("town", action="escalate", department="ZJ", note="绿地修复需住建局报到办理")
-        assert r.status_code == 200, r.text
-        case = r.json()
-        assert case["handler"]["level"] == "department" and case["stage"]["name"] == "escalated"
-        dept = case["department"]
-        assert dept["code"] == "ZJ" and dept["name"] == "德庆县住房和城乡建设局"
-        sent = dt.datetime.fromisoformat(dept["sent_at"])
-        assert sent < dt.datetime.fromisoformat(dept["respond_by"])
-        assert dt.datetime.fromisoformat(dept["respond_by"]) <= dt.datetime.fromisoformat(
-            dept["due_at"]
-        )
-        assert case["stage"]["due_at"] == dept["respond_by"]  # 报到 by
+    # 吹哨: only a town or county whistles; the department's own clock starts.
+    r = step("worker", action="escalate", department="ZJ", note="请住建处理")
+    assert r.status_code == 403
+    r = step("town", action="escalate", department="XX", note="?")
+    assert r.status_code == 404 and "ZJ" in r.json()["detail"]  # names the real ones
+    r = step("town", action="escalate", department="ZJ", note="绿地修复需住建局报到办理")
+    assert r.status_code == 200, r.text
+    case = r.json()
+    assert case["handler"]["level"] == "department" and case["stage"]["name"] == "escalated"
+    dept = case["department"]
+    assert dept["code"] == "ZJ" and dept["name"] == "德庆县住房和城乡建设局"
+    sent = dt.datetime.fromisoformat(dept["sent_at"])
+    assert sent < dt.datetime.fromisoformat(dept["respond_by"])
+    assert dt.datetime.fromisoformat(dept["respond_by"]) <= dt.datetime.fromisoformat(
+        dept["due_at"]
+    )
+    assert case["stage"]["due_at"] == dept["respond_by"]  # 报到 by
 
-        # Another department sees and does nothing of it, and cannot read ZJ's inbox.
-        assert http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["cg"])).status_code == 404
-        r = step("cg", action="accept")
-        assert r.status_code == 404 and "department CG" in r.json()["detail"]
-        inbox = {"county": spot.grid[:6]}
-        r = http.get("/api/v1/departments/ZJ/cases", params=inbox, headers=_as(tokens["cg"]))
-        assert r.status_code == 403
-        r = http.get("/api/v1/departments/CG/cases", params=inbox, headers=_as(tokens["cg"]))
-        assert r.status_code == 200 and rid not in [c["id"] for c in r.json()["cases"]]
-        r = http.get("/api/v1/departments/ZJ/cases", params=inbox, headers=_as(tokens["zj"]))
-        assert r.status_code == 200 and rid in [c["id"] for c in r.json()["cases"]]
+    # Another department sees and does nothing of it, and cannot read ZJ's inbox.
+    assert http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["cg"])).status_code == 404
+    r = step("cg", action="accept")
+    assert r.status_code == 404 and "department CG" in r.json()["detail"]
+    inbox = {"county": spot.grid[:6]}
+    r = http.get("/api/v1/departments/ZJ/cases", params=inbox, headers=_as(tokens["cg"]))
+    assert r.status_code == 403
+    r = http.get("/api/v1/departments/CG/cases", params=inbox, headers=_as(tokens["cg"]))
+    assert r.status_code == 200 and rid not in [c["id"] for c in r.json()["cases"]]
+    r = http.get("/api/v1/departments/ZJ/cases", params=inbox, headers=_as(tokens["zj"]))
+    assert r.status_code == 200 and rid in [c["id"] for c in r.json()["cases"]]
 
-        # Open311 gives ZJ the exact spot of its case; CG sees it at its grid like the public.
-        seen = {
-            who: http.get(f"/open311/v2/requests/{rid}.json", headers=_as(tokens[who])).json()[0]
-            for who in ("zj", "cg")
-        }
-        assert (seen["zj"]["long"], seen["zj"]["lat"]) == pytest.approx((spot.lon, spot.lat))
-        assert (seen["cg"]["long"], seen["cg"]["lat"]) != (seen["zj"]["long"], seen["zj"]["lat"])
+    # Open311 gives ZJ the exact spot of its case; CG sees it at its grid like the public.
+    seen = {
+        who: http.get(f"/open311/v2/requests/{rid}.json", headers=_as(tokens[who])).json()[0]
+        for who in ("zj", "cg")
+    }
+    assert (seen["zj"]["long"], seen["zj"]["lat"]) == pytest.approx((spot.lon, spot.lat))
+    assert (seen["cg"]["long"], seen["cg"]["lat"]) != (seen["zj"]["long"], seen["zj"]["lat"])
 
-        # 报到, 处置, 反馈 to the town.
-        r = step("zj", action="accept")
-        assert r.status_code == 200, r.text
-        assert r.json()["department"]["accepted_at"] and r.json()["stage"]["name"] == "handled"
-        r = step("zj", action="close", outcome="resolved")
-        assert r.status_code == 403  # a department feeds back; the town verifies
-        r = step("zj", action="resolve", note="已清理损毁苗木", outcome="resolved")
-        assert r.status_code == 200 and r.json()["stage"]["name"] == "fed_back"
+    # 报到, 处置, 反馈 to the town.
+    r = step("zj", action="accept")
+    assert r.status_code == 200, r.text
+    assert r.json()["department"]["accepted_at"] and r.json()["stage"]["name"] == "handled"
+    r = step("zj", action="close", outcome="resolved")
+    assert r.status_code == 403  # a department feeds back; the town verifies
+    r = step("zj", action="resolve", note="已清理损毁苗木", outcome="resolved")
+    assert r.status_code == 200 and r.json()["stage"]["name"] == "fed_back"
 
-        # 核查: sent back at verification; fed back again; closed with a closing code.
-        r = step("town", action="return", note="现场仍未补种")
-        assert r.status_code == 200 and r.json()["status"] == "in_progress"
-        r = step("zj", action="resolve", note="已补种草皮并设置围挡")
-        assert r.status_code == 200
-        r = step("town", action="close", outcome="resolved")
-        assert r.status_code == 200 and r.json()["status"] == "closed"
-        assert r.json()["outcome"]["label"] == "已解决"
+    # 核查: sent back at verification; fed back again; closed with a closing code.
+    r = step("town", action="return", note="现场仍未补种")
+    assert r.status_code == 200 and r.json()["status"] == "in_progress"
+    r = step("zj", action="resolve", note="已补种草皮并设置围挡")
+    assert r.status_code == 200
+    r = step("town", action="close", outcome="resolved")
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    assert r.json()["outcome"]["label"] == "已解决"
 
-        # 反馈: the resident is not satisfied: the case goes back to the department.
-        verdict = f"{URL}/{rid}/verdict"
-        r = http.post(verdict, json={"receipt": receipt, "satisfied": False, "note": "草皮已枯"})
-        assert r.status_code == 200, r.text
-        assert r.json()["status"] == "in_progress" and r.json()["reopens"] == 1
-        assert r.json()["department"] == {"name": "德庆县住房和城乡建设局"}
-        with engine.connect() as conn:
-            assert conn.execute(
-                text("SELECT department_id IS NOT NULL FROM report WHERE id = :r"), {"r": rid}
-            ).scalar()
-        r = step("zj", action="resolve", note="重新补种并安排养护", outcome="resolved")
-        assert r.status_code == 200
-        r = step("town", action="close")  # the closing code the feedback stated
-        assert r.status_code == 200 and r.json()["outcome"]["code"] == "resolved"
-        r = http.post(verdict, json={"receipt": receipt, "satisfied": True})
-        assert r.status_code == 200 and r.json()["status"] == "closed"
+    # 反馈: the resident is not satisfied: the case goes back to the department.
+    verdict = f"{URL}/{rid}/verdict"
+    r = http.post(verdict, json={"receipt": receipt, "satisfied": False, "note": "草皮已枯"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "in_progress" and r.json()["reopens"] == 1
+    assert r.json()["department"] == {"name": "德庆县住房和城乡建设局"}
+    with engine.connect() as conn:
+        assert conn.execute(
+            text("SELECT department_id IS NOT NULL FROM report WHERE id = :r"), {"r": rid}
+        ).scalar()
+    r = step("zj", action="resolve", note="重新补种并安排养护", outcome="resolved")
+    assert r.status_code == 200
+    r = step("town", action="close")  # the closing code the feedback stated
+    assert r.status_code == 200 and r.json()["outcome"]["code"] == "resolved"
+    r = http.post(verdict, json={"receipt": receipt, "satisfied": True})
+    assert r.status_code == 200 and r.json()["status"] == "closed"
 
-        # The whole history, in order.
-        case = http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["zj"])).json()
-        assert [s["action"] for s in case["history"]] == [
-            "collect",
-            "check",
-            "register",
-            "escalate",
-            "accept",
-            "resolve",
-            "return",
-            "resolve",
-            "close",
-            "evaluate",
-            "reopen",
-            "resolve",
-            "close",
-            "evaluate",
-        ]
-        assert case["satisfied"] is True and case["reopens"] == 1
-        escalate = case["history"][3]
-        assert escalate["label"] == "上报" and escalate["detail"]["department"] == "ZJ"
+    # The whole history, in order.
+    case = http.get(f"/api/v1/reports/{rid}", headers=_as(tokens["zj"])).json()
+    assert [s["action"] for s in case["history"]] == [
+        "collect",
+        "check",
+        "register",
+        "escalate",
+        "accept",
+        "resolve",
+        "return",
+        "resolve",
+        "close",
+        "evaluate",
+        "reopen",
+        "resolve",
+        "close",
+        "evaluate",
+    ]
+    assert case["satisfied"] is True and case["reopens"] == 1
+    escalate = case["history"][3]
+    assert escalate["label"] == "上报" and escalate["detail"]["department"] == "ZJ"
 
-        # The scores count it for the department: closed on time, solved, reopened once.
-        due = dt.datetime.fromisoformat(case["due_at"])
-        period = {
-            "start": (due - dt.timedelta(seconds=1)).isoformat(),
-            "end": (due + dt.timedelta(seconds=1)).isoformat(),
-            "by": "departments",
-        }
-        r = http.get(f"/api/v1/units/{spot.town}/scores", params=period)
-        assert r.status_code == 200, r.text
-        zj = {d["code"]: d for d in r.json()["children"]}["ZJ"]
-        assert (zj["due"], zj["closed"], zj["on_time"], zj["solved"]) == (1, 1, 1, 1)
-        assert (zj["reopened"], zj["reopen_rate"], zj["satisfaction"]) == (1, 1.0, 1.0)
-        assert zj["responded_on_time_rate"] == 1.0
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM report WHERE id = :r"), {"r": rid})
+    # The scores count it for the department: closed on time, solved, reopened once.
+    due = dt.datetime.fromisoformat(case["due_at"])
+    period = {
+        "start": (due - dt.timedelta(seconds=1)).isoformat(),
+        "end": (due + dt.timedelta(seconds=1)).isoformat(),
+        "by": "departments",
+    }
+    r = http.get(f"/api/v1/units/{spot.town}/scores", params=period)
+    assert r.status_code == 200, r.text
+    zj = {d["code"]: d for d in r.json()["children"]}["ZJ"]
+    assert (zj["due"], zj["closed"], zj["on_time"], zj["solved"]) == (1, 1, 1, 1)
+    assert (zj["reopened"], zj["reopen_rate"], zj["satisfaction"]) == (1, 1.0, 1.0)
+    assert zj["responded_on_time_rate"] == 1.0
 
 
 def test_department_list_names_the_handlers_to_staff_only(

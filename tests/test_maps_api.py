@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from typing import Any
@@ -66,8 +67,15 @@ def test_reports_live_and_overdue(http: httpx.Client) -> None:
         for f in fc["features"]
     )
     late = http.get("/maps/data/reports", params={"unit": "441226", "overdue": "true"}).json()
-    hours = [f["properties"]["hours_overdue"] for f in late["features"]]
-    assert hours and all(h > 0 for h in hours) and hours == sorted(hours, reverse=True)
+    answered = dt.datetime.now(dt.UTC)
+    props = [f["properties"] for f in late["features"]]
+    hours = [p["hours_overdue"] for p in props]
+    # Every one is overdue: flagged, due before the answer came, hours counted from its due time,
+    # longest first. Hours are rounded to 0.1, so a case due a minute ago shows 0.0: the demo's
+    # cases fall due, one after another, for days after it is loaded.
+    assert hours and all(p["overdue"] and p["hours_overdue"] >= 0 for p in props)
+    assert all(dt.datetime.fromisoformat(p["due_at"]) < answered for p in props)
+    assert hours == sorted(hours, reverse=True) and hours[0] > 0
 
 
 def test_staff_positions_latest_fix_with_age(conn: Connection) -> None:

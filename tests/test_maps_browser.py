@@ -184,8 +184,6 @@ def test_report_appears_live_without_reload(
         assert "暴露垃圾" in (first.text_content() or "")
         _check_clean(rec)
     finally:
-        with engine.begin() as c:
-            c.execute(text("DELETE FROM report WHERE id = :id"), {"id": rid})
         page.context.close()
 
 

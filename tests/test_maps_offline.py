@@ -9,14 +9,13 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gisgrid.access import accounts
 from maps import offline
@@ -83,16 +82,12 @@ def worker_grid(admin_http: httpx.Client) -> str:
 
 
 @pytest.fixture(scope="module")
-def grid_worker(engine: Engine, worker_grid: str) -> Iterator[tuple[str, str]]:
+def grid_worker(engine: Engine, worker_grid: str) -> tuple[str, str]:
     """A grid worker (网格员) account scoped to that grid: (username, password)."""
     name, password = f"t-worker-{uuid.uuid4().hex[:8]}", "worker password 1"
     with engine.begin() as conn:
         accounts.create_account(conn, name, password, "grid_worker", worker_grid)
-    yield name, password
-    with engine.begin() as conn:
-        ids = "(SELECT id FROM account WHERE username = :u)"
-        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"u": name})
-        conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": name})
+    return name, password
 
 
 def _sign_in(context: BrowserContext, server: str, user: tuple[str, str], grid: str) -> Page:

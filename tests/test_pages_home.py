@@ -133,8 +133,9 @@ def test_english_on_request_and_remembered(http: httpx.Client) -> None:
 ALLOWED_LATIN = {"gisgrid", "km", "m", "GENERATED", "English"}  # the switch names itself
 
 
-def visible_latin_words(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """Latin words in visible text nodes (scripts, styles and hidden elements left out)."""
+def visible_latin_words(page, allowed: frozenset[str] = frozenset()) -> list[str]:  # type: ignore[no-untyped-def]
+    """Latin words in visible text nodes (scripts, styles and hidden elements left out), but
+    for ALLOWED_LATIN and the `allowed` words of one page (names its data carries)."""
     texts = page.evaluate(
         """() => { const out = []; const w = document.createTreeWalker(document.body,
         NodeFilter.SHOW_TEXT); let n; while ((n = w.nextNode())) { const el = n.parentElement;
@@ -144,18 +145,20 @@ def visible_latin_words(page) -> list[str]:  # type: ignore[no-untyped-def]
         if (n.textContent.trim()) out.push(n.textContent); } return out; }"""
     )
     words = re.findall(r"[A-Za-z]{2,}", " ".join(texts))
-    return [w for w in words if w not in ALLOWED_LATIN]
+    return [w for w in words if w not in ALLOWED_LATIN and w not in allowed]
 
 
-def small_controls(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """Visible links, buttons and inputs smaller than 44x44 CSS pixels."""
+def small_controls(page, within: str = "body") -> list[str]:  # type: ignore[no-untyped-def]
+    """Visible links, buttons and inputs smaller than 44x44 CSS pixels (inside `within`)."""
     return page.evaluate(
-        """() => [...document.querySelectorAll('a,button,input,select,textarea,summary')]
+        """(within) => [...document.querySelector(within).querySelectorAll(
+        'a,button,input,select,textarea,summary')]
         .filter(e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
           return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' &&
                  e.type !== 'hidden' && (r.height < 44 || r.width < 44); })
         .map(e => `${e.tagName} ${e.textContent.trim() || e.name} ${Math.round(
-          e.getBoundingClientRect().width)}x${Math.round(e.getBoundingClientRect().height)}`)"""
+          e.getBoundingClientRect().width)}x${Math.round(e.getBoundingClientRect().height)}`)""",
+        within,
     )
 
 

@@ -34,9 +34,7 @@ def village(engine: Engine, demo_county: str) -> dict[str, str]:
                 "ORDER BY a.code LIMIT 1"
             )
         ).one()
-    yield {"code": row.code, "name": row.name, "short": row.name.replace("委会", "")}
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM report WHERE description LIKE :m"), {"m": MARK + "%"})
+    return {"code": row.code, "name": row.name, "short": row.name.replace("委会", "")}
 
 
 def _watch(page: Page, server: str) -> tuple[list[str], list[str]]:

@@ -6,7 +6,6 @@ machine is shared; what is asserted is that every report arrives by push, long b
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser
@@ -20,7 +19,7 @@ PASSWORD = "push latency password"
 
 
 @pytest.fixture(scope="module")
-def setup(engine: Engine, server: str) -> Iterator[Setup]:
+def setup(engine: Engine, server: str) -> Setup:
     tag = uuid.uuid4().hex[:8]
     operator, worker, key_name = f"t-push-o-{tag}", f"t-push-w-{tag}", f"t-push-{tag}"
     with engine.begin() as conn:
@@ -41,7 +40,7 @@ def setup(engine: Engine, server: str) -> Iterator[Setup]:
         accounts.create_account(conn, operator, PASSWORD, "town_operator", grid[:9])
         accounts.create_account(conn, worker, PASSWORD, "grid_worker", grid)
         key = api_keys.create_key(conn, key_name)
-    yield Setup(
+    return Setup(
         server=server,
         api_key=key,
         town=grid[:9],
@@ -50,13 +49,6 @@ def setup(engine: Engine, server: str) -> Iterator[Setup]:
         worker=(worker, PASSWORD),
         points=[(float(x), float(y)) for x, y in points],
     )
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM report WHERE description LIKE '推送延迟测量%'"))
-        conn.execute(text("DELETE FROM api_key WHERE name = :n"), {"n": key_name})
-        names = [operator, worker]
-        ids = "(SELECT id FROM account WHERE username = ANY(:n))"
-        conn.execute(text(f"DELETE FROM access_token WHERE account_id IN {ids}"), {"n": names})
-        conn.execute(text("DELETE FROM account WHERE username = ANY(:n)"), {"n": names})
 
 
 def test_reports_reach_the_wall_and_the_phone_by_push(browser: Browser, setup: Setup) -> None:

@@ -183,22 +183,18 @@ def test_every_demo_village_balanced(engine: Engine, demo_county: str) -> None:
     band = Band(100, 200)
     with engine.begin() as conn:
         made = plans.create_plan(conn, ADMIN, "441226", [band.lo, band.hi], "balance", 1)
-    try:
-        summary = plans.run_plan(engine, made["id"])
-        with engine.connect() as conn:
-            draft = plans.get_plan(conn, ADMIN, made["id"])
-            villages = {
-                r.code: shapely.from_wkb(r.wkb)
-                for r in conn.execute(
-                    text(
-                        "SELECT code, ST_AsBinary(geom) AS wkb FROM admin_unit "
-                        "WHERE level = 'village' AND code LIKE '441226%'"
-                    )
+    summary = plans.run_plan(engine, made["id"])
+    with engine.connect() as conn:
+        draft = plans.get_plan(conn, ADMIN, made["id"])
+        villages = {
+            r.code: shapely.from_wkb(r.wkb)
+            for r in conn.execute(
+                text(
+                    "SELECT code, ST_AsBinary(geom) AS wkb FROM admin_unit "
+                    "WHERE level = 'village' AND code LIKE '441226%'"
                 )
-            }
-    finally:
-        with engine.begin() as conn:
-            plans.discard_plan(conn, ADMIN, made["id"])
+            )
+        }
     feats = draft["grids"]["features"]
     notes = {v["code"]: v["note"] for v in summary["villages"] if v.get("note")}
     feasible = {v["code"] for v in summary["villages"] if v["feasible"]}

@@ -4,7 +4,6 @@ county, make one edit, read the impact, publish; `locate` then answers with the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,17 +15,38 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 
 from tests import redraw_fixtures as fx
+from tests.test_pages_home import small_controls, visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCREEN = {"width": 1920, "height": 1080}
+# Latin a Chinese planner page may show: names in the fixture's data, its generation
+# (test-990300-1) and its county's label on the basemap ("测试县(redraw, generated)").
+DATA_WORDS = frozenset({"test", "redraw", "generated"})
+
+
+def _english_on(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """English words on the page, with every draft and current grid's tooltip open."""
+    page.evaluate(
+        """() => { const g = window.gisgrid, cur = window[g.cfg.grids];
+          // The current grids share one tooltip (folium binds it to the layer group).
+          if (cur && cur.getTooltip && cur.getTooltip())
+            cur.openTooltip(cur.getLayers()[0].getBounds().getCenter());
+          if (g.redraw && g.redraw.layer) g.redraw.layer.eachLayer(
+            l => l.openTooltip(l.getBounds().getCenter())); }"""
+    )
+    words = visible_latin_words(page, DATA_WORDS)
+    page.evaluate(
+        """() => { const g = window.gisgrid, cur = window[g.cfg.grids];
+          if (cur && cur.closeTooltip) cur.closeTooltip();
+          if (g.redraw && g.redraw.layer) g.redraw.layer.eachLayer(l => l.closeTooltip()); }"""
+    )
+    return words
 
 
 @pytest.fixture(scope="module")
-def county(engine: Engine, demo_county: str) -> Iterator[dict[str, Any]]:
+def county(engine: Engine, demo_county: str) -> dict[str, Any]:
     """The tiny test county for this module (the page publishes a generation of it)."""
-    made = fx.make_county(engine)
-    yield made
-    fx.drop_county(engine)
+    return fx.make_county(engine)
 
 
 def test_planner_runs_balance_edits_and_publishes(
@@ -49,11 +69,12 @@ def test_planner_runs_balance_edits_and_publishes(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{server}/maps/planner?unit={fx.TOWN}", wait_until="load")
     page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
-    # Chinese labels first, controls big enough for a finger.
-    assert page.text_content("#gg-plan-run") == "运行 · Run"
-    for sel in ("#gg-plan-run", "#gg-band-min", "#gg-plan-mode", "#gg-plan-unit"):
-        box = page.locator(sel).bounding_box()
-        assert box and box["height"] >= 44, (sel, box)
+    # Chinese first: no English word in the panel, legend, layer names or grid tooltips;
+    # every control in the panel big enough for a finger.
+    assert page.text_content("#gg-plan-run") == "运行"
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    assert not (english := _english_on(page)), english
+    assert not (small := small_controls(page, ".gg-panel")), small
     page.select_option("#gg-plan-unit", fx.TOWN + "000")
     page.fill("#gg-band-min", "100")
     page.fill("#gg-band-max", "200")
@@ -62,9 +83,11 @@ def test_planner_runs_balance_edits_and_publishes(
     plan_id = int(page.get_attribute("body", "data-plan-ready") or 0)
     rows = page.locator("#gg-plan-table tbody tr")
     assert rows.count() >= 3
-    for box_sel in ("#gg-edit-split", "#gg-plan-publish"):
-        box = page.locator(box_sel).bounding_box()
-        assert box and box["height"] >= 44, (box_sel, box)
+    assert not (english := _english_on(page)), english
+    assert not (small := small_controls(page, ".gg-panel")), small
+    # A refusal the page words itself: merge asks for two grids.
+    page.click("#gg-edit-merge")
+    assert page.text_content("#gg-plan-msg") == "请先选两个相邻的网格再合并。"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "redraw-planner-draft.png"))
     # One edit: split the first grid of 一村 in two.
@@ -73,17 +96,21 @@ def test_planner_runs_balance_edits_and_publishes(
     first.click()
     page.click("#gg-edit-split")
     page.wait_for_function("document.body.getAttribute('data-plan-edits') === '1'")
-    assert "refused" not in (page.text_content("#gg-plan-msg") or "")
+    assert "未执行" not in (page.text_content("#gg-plan-msg") or "")
     assert page.locator("#gg-plan-table tbody tr").count() == rows.count()
     page.click("#gg-plan-impact")
     page.wait_for_function("document.body.getAttribute('data-plan-impact') === '1'")
-    assert "households changing grid" in (page.text_content("#gg-plan-impact-out") or "")
+    assert "变更网格的住户" in (page.text_content("#gg-plan-impact-out") or "")
+    assert "版本谱系" in (page.text_content("#gg-plan-impact-out") or "")
+    assert not (english := _english_on(page)), english
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "redraw-planner-1920.png"))
     page.click("#gg-plan-publish")
     page.wait_for_function("document.body.hasAttribute('data-published')", timeout=120_000)
     generation = page.get_attribute("body", "data-published")
     assert generation and generation.startswith(fx.COUNTY)
+    assert (page.text_content("#gg-plan-published") or "").startswith("已发布为 ")
+    assert not (english := _english_on(page)), english
     assert not errors, errors
     assert not [u for u in requests if urlparse(u).hostname not in ("127.0.0.1", None)]
     context.close()
@@ -115,3 +142,16 @@ def test_planner_runs_balance_edits_and_publishes(
         checked += 1
     assert checked >= 20
     assert code  # the edited grid existed in the draft
+
+
+def test_planner_in_english_on_request(admin_http: httpx.Client, county: dict[str, Any]) -> None:
+    """?lang=en: the same page from the English catalogue, with a switch back to Chinese."""
+    r = admin_http.get("/maps/planner", params={"unit": fx.TOWN, "lang": "en"})
+    assert r.status_code == 200, r.text
+    assert '<html lang="en">' in r.text
+    for words in ("grid planning", "Grid generation", "Redraw grids", ">Run</button>", "中文"):
+        assert words in r.text, words
+    assert "运行" not in r.text and "重新划分网格" not in r.text
+    assert '"planner.run": "Run"' in r.text  # the script's words come in the page's language
+    zh = admin_http.get("/maps/planner", params={"unit": fx.TOWN, "lang": "zh"}).text
+    assert ">运行</button>" in zh and '"planner.run": "运行"' in zh and ">English</a>" in zh

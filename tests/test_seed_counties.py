@@ -1,7 +1,8 @@
 """The four seed counties: each loads with `gisgrid demo --county`, runs the loop, shows its maps.
 
 Liuba (610729, 282 grids, the smallest) is loaded for real by the command, into a database of its
-own (`gisgrid_test_seeds`, kept between runs like the Deqing one), and then served: its maps open,
+own (`gisgrid_test_seeds`, kept between runs like the test template), and then a copy of it is
+served (the tests' writes go nowhere else): its maps open,
 a resident's report goes round the loop to its GENERATED department, its scores and bulletin have
 figures. Deqing (441226) is the whole suite's county. Longli (522730) and Jiande (330182) are big
 (895 and 705 grids, ~1-2 minutes each to load on two cores): here their plans are checked without
@@ -30,8 +31,10 @@ from gisgrid.demo import county
 from gisgrid.reports import Calendars
 from gisgrid.settings import Settings
 from tests.conftest import serve
+from tests.databases import Databases
 
 LIUBA = "610729"
+SEEDS = "gisgrid_test_seeds"
 
 
 @dataclass(frozen=True)
@@ -45,16 +48,11 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def liuba(settings: Settings) -> Iterator[Seeded]:
-    """`gisgrid demo --county 610729 --no-serve` on a database of its own, then served."""
-    url = os.environ.get("GISGRID_TEST_DATABASE_URL")
-    if not url:
-        from gisgrid.localdb import LocalPostgis
-
-        local = LocalPostgis(settings.state_dir, progress=lambda m: None)
-        local.up()
-        url = local.ensure_database("gisgrid_test_seeds")
-    env = {**os.environ, "GISGRID_DATABASE_URL": url}
+def liuba(databases: Databases) -> Iterator[Seeded]:
+    """`gisgrid demo --county 610729 --no-serve` on a database of its own, then a copy served."""
+    if SEEDS not in databases.cluster.names(SEEDS):
+        databases.cluster.create_empty(SEEDS)  # the command migrates it (PostGIS, pgRouting)
+    env = {**os.environ, "GISGRID_DATABASE_URL": databases.url(SEEDS)}
     run = subprocess.run(
         [sys.executable, "-m", "gisgrid.cli", "demo", "--county", LIUBA, "--no-serve"],
         env=env,
@@ -67,8 +65,15 @@ def liuba(settings: Settings) -> Iterator[Seeded]:
     operator = re.search(r"sign in at \S+ as (\S+) / (\S+) ", said)
     department = re.search(r"a department's inbox: (\S+) / (\S+) ", said)
     assert operator and department, said
-    with serve(Settings(database_url=url, rate_limit_login=1000, rate_limit_intake=1000)) as base:
-        yield Seeded(url, base, (operator[1], operator[2]), (department[1], department[2]))
+    copy = databases.copy(SEEDS, "seeds")
+    url = databases.url(copy)
+    try:
+        with serve(
+            Settings(database_url=url, rate_limit_login=1000, rate_limit_intake=1000)
+        ) as base:
+            yield Seeded(url, base, (operator[1], operator[2]), (department[1], department[2]))
+    finally:
+        databases.drop_later(copy)
 
 
 def _login(base: str, who: tuple[str, str]) -> httpx.Client:
@@ -161,12 +166,6 @@ def test_liuba_runs_the_loop_to_its_department(liuba: Seeded) -> None:
         b = operator.get(f"/api/v1/units/{LIUBA}/bulletin").json()
         assert b["title"] == "留坝县网格化服务管理工作通报" and b["departments"]
     finally:
-        engine = make_engine(liuba.url)
-        with engine.begin() as conn:  # the seeds' database keeps only generated cases
-            conn.execute(
-                text("DELETE FROM report WHERE idempotency_key LIKE 'seed-%' AND NOT generated")
-            )
-        engine.dispose()
         operator.close()
         dept.close()
         public.close()

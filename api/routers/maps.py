@@ -26,6 +26,7 @@ from maps import center as center_page
 from maps import export, offline, pages
 from maps import worker as worker_page
 from maps.assets import read_static, shell_assets
+from maps.i18n import t
 
 router = APIRouter(tags=["maps"])
 
@@ -263,6 +264,7 @@ def planner(
     basemap: BasemapDep,
     conn: ConnDep,
     who: PrincipalDep,
+    lang: LangDep,
     unit: UnitQ,
     generation: GenerationQ = None,
     tiles: Annotated[bool, Query(description="force vector tiles for the grids")] = False,
@@ -290,7 +292,7 @@ def planner(
             "plans": "/api/v1/plans",
         }
     data = pages.PageData(
-        title=f"{props['name']} · grid planning",
+        title=t(lang, "planner.title", name=props["name"]),
         bbox=props["bbox"],
         outline=outline,
         grids=grids,
@@ -300,12 +302,14 @@ def planner(
         grid_count=len(grids["features"]),
         force_tiles=tiles,
         redraw=redraw,
+        lang=lang,
+        unit=code[:6],
         urls={
             "grid_measures": _q("/maps/data/grids", unit=code, generation=gen, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
         },
     )
-    return _html(pages.planner_page(data, basemap))
+    return _html(pages.planner_page(data, basemap, switch_url=switch_url(request, lang)))
 
 
 def _default_band(mean: float) -> list[int]:

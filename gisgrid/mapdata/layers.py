@@ -108,6 +108,19 @@ def current_generation(conn: Connection, unit: str) -> int:
     raise NotFound(f"unit {unit} has no current grid generation; load or draw grids first")
 
 
+def _where(unit: str | None, grid: str | None) -> tuple[str, str | None]:
+    """(code prefix, grid code or None) of a layer asked for a unit or one grid."""
+    if not unit and not grid:
+        raise InvalidCode(
+            f"unit={unit!r}: give unit= (a 6-digit county, 9-digit town or 12-digit village "
+            "code) or grid= (15 digits)"
+        )
+    if grid:
+        gcode = grid_code(grid)
+        return (unit_prefix(unit) if unit else gcode[:12]), gcode
+    return unit_prefix(unit or ""), None
+
+
 def grid_measures(
     conn: Connection,
     unit: str | None = None,
@@ -124,13 +137,7 @@ def grid_measures(
     `with_coverage=False` leaves out patrol coverage (seconds for a county), for pages that
     show it only when asked.
     """
-    if not unit and not grid:
-        raise InvalidCode(
-            f"unit={unit!r}: give unit= (a 6-digit county, 9-digit town or 12-digit village "
-            "code) or grid= (15 digits)"
-        )
-    gcode = grid_code(grid) if grid else None
-    prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
+    prefix, gcode = _where(unit, grid)
     rows = sql.rows(
         conn,
         "mapdata/map_grids",
@@ -206,12 +213,9 @@ def open_reports(
     limit: int = MAX_REPORTS,
 ) -> dict[str, Any]:
     """Open reports of a unit or grid as GeoJSON points, newest first (overdue: latest first)."""
-    if unit is None and grid is None:
-        raise InvalidCoordinate("give unit= (a county, town or village code) or grid=")
     if not 1 <= limit <= MAX_REPORTS:
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
-    gcode = grid_code(grid) if grid else None
-    prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
+    prefix, gcode = _where(unit, grid)
     rows = sql.rows(
         conn,
         "mapdata/map_reports",
@@ -338,12 +342,9 @@ def households(
     limit: int = MAX_HOUSEHOLDS,
 ) -> dict[str, Any]:
     """Household points of a grid or unit (no personal fields), optionally inside a bbox."""
-    if grid is None and unit is None:
-        raise InvalidCoordinate("give grid= (15-digit code) or unit= with bbox=")
     if not 1 <= limit <= MAX_HOUSEHOLDS:
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_HOUSEHOLDS}")
-    gcode = grid_code(grid) if grid else None
-    prefix = unit_prefix(unit) if unit else gcode[:12]  # type: ignore[index]
+    prefix, gcode = _where(unit, grid)
     rows = sql.rows(
         conn,
         "mapdata/map_households",

@@ -141,19 +141,28 @@
 
   /* Redraw (issue 15): run a plan in the background, show the draft against the band beside
    * the current grids, edit it (split, merge, move a block), read the impact, publish. Every
-   * rule is checked by the server; its refusals (409) are shown as worded. */
+   * rule is checked by the server; its refusals (409, 422) are shown as the server words them
+   * (the API's details are English), after a sentence in the page's language. Every other word
+   * comes from the catalogue (area `planner`) through T(). */
   function initRedraw() {
     var map = window[cfg.map], base = cfg.redraw.plans;
-    var st = { plan: null, selected: [], layer: null, diff: null, blocks: null, block: null, moving: false, current: null };
+    var T = window.gisgridBase.T;
+    var st = { plan: null, selected: [], layer: null, diff: null, blocks: null, block: null, moving: false, current: null, fitted: null };
     gg.redraw = st;
+    /* The catalogue's text escaped, each value escaped and in bold. */
+    function Tb(key, params) {
+      var s = esc(T(key));
+      for (var k in params) s = s.split("{" + k + "}").join("<b>" + esc(params[k]) + "</b>");
+      return s;
+    }
     function api(method, url, body) {
       return fetch(url, {
         method: method, credentials: "same-origin", cache: "no-store",
         headers: body ? { "Content-Type": "application/json" } : {},
         body: body ? JSON.stringify(body) : undefined,
-      }).then(function (r) {
+      }).catch(function () { throw new Error(T("planner.network_error")); }).then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (b) {
-          if (!r.ok) throw new Error(b.detail || ("HTTP " + r.status));
+          if (!r.ok) throw new Error(typeof b.detail === "string" ? b.detail : T("planner.http_error", { status: r.status }));
           return b;
         });
       });
@@ -178,9 +187,10 @@
       document.querySelectorAll("#gg-plan-table tbody tr").forEach(function (tr) {
         tr.classList.toggle("gg-sel", st.selected.indexOf(tr.getAttribute("data-code")) >= 0);
       });
-      say("gg-plan-msg", st.selected.length ? "已选 · selected: " + st.selected.join(", ") : "");
+      say("gg-plan-msg", st.selected.length ? T("planner.selected", { codes: st.selected.join(T("planner.list_sep")) }) : "");
     }
     gg.selectGrid = select;
+    function pp(v) { return v == null ? "–" : (+v).toFixed(2); }
     function show(plan) {
       st.plan = plan;
       var feats = plan.grids.features;
@@ -189,7 +199,7 @@
         style: style,
         onEachFeature: function (f, l) {
           var p = f.properties;
-          l.bindTooltip(p.code + " · " + p.households + " 户 · PP " + p.polsby_popper, { sticky: true });
+          l.bindTooltip(esc(T("planner.grid_tip", { code: p.code, households: p.households, pp: pp(p.polsby_popper) })), { sticky: true });
           l.on("click", function (e) { L.DomEvent.stopPropagation(e); select(p.code); });
         },
       }).addTo(map);
@@ -197,6 +207,8 @@
       // so each draft grid is read against the lines people know today.
       var cur = window[cfg.grids];
       if (cur && cur.setStyle) cur.setStyle({ fillOpacity: 0, opacity: 0 });
+      // Their colours are gone from the map, so is the legend that explained them.
+      $("gg-legend").hidden = $("gg-colour-note").hidden = true;
       if (cur && cur.toGeoJSON && !st.current) {
         st.current = L.geoJSON(cur.toGeoJSON(), {
           interactive: false,
@@ -204,17 +216,22 @@
         });
       }
       if (st.current) { map.removeLayer(st.current); st.current.addTo(map); }
+      // A new draft (a village of a town, say) is brought into view beside the panel once;
+      // edits and reloads of the same plan leave the view where the planner put it.
+      if (st.fitted !== plan.id && st.layer.getBounds().isValid()) {
+        st.fitted = plan.id;
+        fitBesidePanel(map, st.layer.getBounds());
+      }
       var t = plan.summary.totals || {};
-      $("gg-plan-totals").innerHTML = "草案 draft: <b>" + esc(t.grids) + "</b> 格 grids · 区间内 in band <b>" +
-        esc(t.grids_in_band) + "</b> · 最大偏差 worst " + esc(t.worst_deviation) + " 户 · PP " +
-        esc(t.mean_polsby_popper) + " · 变更户 households moving <b>" + esc(t.households_moved) + "</b>" +
-        (t.edits ? " · 编辑 edits " + esc(t.edits) : "");
+      $("gg-plan-totals").innerHTML = Tb("planner.totals", {
+        grids: t.grids, in_band: t.grids_in_band, worst: t.worst_deviation, pp: pp(t.mean_polsby_popper), moved: t.households_moved,
+      }) + (t.edits ? Tb("planner.totals_edits", { edits: t.edits }) : "");
       var rows = feats.slice().sort(function (a, b) { return a.properties.code < b.properties.code ? -1 : 1; });
       $("gg-plan-table").querySelector("tbody").innerHTML = rows.map(function (f) {
-        var p = f.properties;
-        return '<tr data-code="' + esc(p.code) + '"><td>' + esc(p.code.slice(-6)) + "</td><td>" + esc(p.village_name || p.village) +
-          "</td><td>" + p.households + '</td><td><i class="gg-chip" style="background:' + fill(p) + '"></i>' +
-          (p.in_band ? "✓" : "✗") + "</td><td>" + p.polsby_popper.toFixed(2) + "</td></tr>";
+        var p = f.properties, word = T(p.in_band ? "planner.in_band_yes" : "planner.in_band_no");
+        return '<tr data-code="' + esc(p.code) + '" title="' + esc(p.code) + '"><td>' + esc(p.code.slice(-6)) + "</td><td>" + esc(p.village_name || p.village) +
+          "</td><td>" + esc(p.households) + '</td><td><i class="gg-chip" style="background:' + fill(p) + '"></i>' +
+          '<span title="' + esc(word) + '" aria-label="' + esc(word) + '">' + (p.in_band ? "✓" : "✗") + "</span></td><td>" + pp(p.polsby_popper) + "</td></tr>";
       }).join("");
       $("gg-plan-table").querySelectorAll("tbody tr").forEach(function (tr) {
         tr.onclick = function () { select(tr.getAttribute("data-code")); };
@@ -228,13 +245,19 @@
         var bar = $("gg-plan-progress");
         if (p.status === "ready" || p.status === "published") {
           bar.hidden = true;
-          say("gg-plan-status", "方案 plan #" + p.id + " · " + (p.message || ""));
+          say("gg-plan-status", T(p.status === "ready" ? "planner.ready" : "planner.published_plan", { id: p.id }));
           show(p);
           return p;
         }
-        if (p.status === "failed") { bar.hidden = true; say("gg-plan-status", "失败 · failed: " + (p.error || p.message), true); return p; }
+        if (p.status === "failed") {
+          bar.hidden = true;
+          // A worker that stopped reporting has no error of its own (the plan says it stalled).
+          say("gg-plan-status", p.error ? T("planner.failed", { detail: p.error }) : T("planner.stalled"), true);
+          return p;
+        }
         bar.hidden = false; bar.value = p.progress;
-        say("gg-plan-status", "计算中 · " + p.status + " " + Math.round(p.progress * 100) + "% · " + (p.message || ""));
+        // The plan's own progress message is the core's English: the page says the share.
+        say("gg-plan-status", p.status === "queued" ? T("planner.queued") : T("planner.running", { pct: Math.round(p.progress * 100) }));
         return new Promise(function (res) { setTimeout(res, 600); }).then(function () { return load(id); });
       });
     }
@@ -242,33 +265,33 @@
       var body = { unit: $("gg-plan-unit").value, band: [+$("gg-band-min").value, +$("gg-band-max").value], mode: $("gg-plan-mode").value };
       st.plan = null;
       $("gg-plan-run").disabled = true;
-      say("gg-plan-status", "已提交 · queued");
+      say("gg-plan-status", T("planner.queued"));
       api("POST", base, body).then(function (r) { return load(r.id); })
-        .catch(function (e) { say("gg-plan-status", e.message, true); })
+        .catch(function (e) { say("gg-plan-status", T("planner.refused", { detail: e.message }), true); })
         .then(function () { $("gg-plan-run").disabled = false; });
     };
     function describe(e) {
-      if (e.op === "split") return "拆分 split " + e.grid + " → " + e.parts + " 格 grids";
-      if (e.op === "merge") return "合并 merged " + e.grids.join(" + ") + " → " + e.kept;
-      return "移动地块 moved block " + e.block + ": " + e.from + " → " + e.to;
+      if (e.op === "split") return T("planner.did_split", { grid: e.grid, parts: e.parts });
+      if (e.op === "merge") return T("planner.did_merge", { grids: e.grids.join(" + "), kept: e.kept });
+      return T("planner.did_move", { block: e.block, from: e.from, to: e.to });
     }
     function edit(body) {
       if (!st.plan) return;
-      say("gg-plan-msg", "正在编辑 · editing…");
+      say("gg-plan-msg", T("planner.editing"));
       api("POST", base + "/" + st.plan.id + "/edits", body).then(function (r) {
         var n = +(document.body.getAttribute("data-plan-edits") || 0) + 1;
         return load(st.plan.id).then(function () {
-          say("gg-plan-msg", "完成 · done: " + describe(r.edit));
+          say("gg-plan-msg", T("planner.done", { what: describe(r.edit) }));
           document.body.setAttribute("data-plan-edits", String(n));
         });
-      }).catch(function (e) { say("gg-plan-msg", "拒绝 · refused: " + e.message, true); });
+      }).catch(function (e) { say("gg-plan-msg", T("planner.refused", { detail: e.message }), true); });
     }
     $("gg-edit-split").onclick = function () {
-      if (st.selected.length !== 1) { say("gg-plan-msg", "请选一个网格 · select one grid to split", true); return; }
+      if (st.selected.length !== 1) { say("gg-plan-msg", T("planner.need_one"), true); return; }
       edit({ op: "split", grid: st.selected[0], parts: +$("gg-split-parts").value || 2 });
     };
     $("gg-edit-merge").onclick = function () {
-      if (st.selected.length !== 2) { say("gg-plan-msg", "请选两个相邻网格 · select two neighbouring grids", true); return; }
+      if (st.selected.length !== 2) { say("gg-plan-msg", T("planner.need_two"), true); return; }
       edit({ op: "merge", grids: st.selected.slice() });
     };
     function moveTo(code) {
@@ -278,7 +301,7 @@
       edit({ op: "move", block: block, to: code });
     }
     $("gg-edit-move").onclick = function () {
-      if (st.selected.length !== 1 || !st.plan) { say("gg-plan-msg", "请先选一个网格 · select the grid whose block moves", true); return; }
+      if (st.selected.length !== 1 || !st.plan) { say("gg-plan-msg", T("planner.need_one_move"), true); return; }
       var code = st.selected[0];
       api("GET", base + "/" + st.plan.id + "/blocks?village=" + code.slice(0, 12)).then(function (fc) {
         if (st.blocks) map.removeLayer(st.blocks);
@@ -287,40 +310,46 @@
           filter: function (f) { return f.properties.grid === code; },
           style: { color: "#f08c00", weight: 1, fillOpacity: 0.1, dashArray: "3" },
           onEachFeature: function (f, l) {
-            l.bindTooltip("地块 block " + f.properties.block + " · " + f.properties.households + " 户");
+            l.bindTooltip(esc(T("planner.block_tip", { block: f.properties.block, households: f.properties.households })));
             l.on("click", function (e) {
               L.DomEvent.stopPropagation(e);
               st.block = f.properties.block;
               st.blocks.setStyle(function (g) { return g.properties.block === st.block ? { color: "#f08c00", weight: 3, fillOpacity: 0.5 } : { color: "#f08c00", weight: 1, fillOpacity: 0.1, dashArray: "3" }; });
-              say("gg-plan-msg", "地块 block " + st.block + "：再点目标网格 · now click the grid it moves to");
+              say("gg-plan-msg", T("planner.block_chosen", { block: st.block }));
             });
           },
         }).addTo(map);
-        say("gg-plan-msg", "点选要移动的地块 · click the block to move");
-      }).catch(function (e) { say("gg-plan-msg", e.message, true); });
+        say("gg-plan-msg", T("planner.pick_block"));
+      }).catch(function (e) { say("gg-plan-msg", T("planner.refused", { detail: e.message }), true); });
     };
     $("gg-plan-impact").onclick = function () {
       if (!st.plan) return;
       api("GET", base + "/" + st.plan.id + "/impact").then(function (r) {
         if (st.diff) map.removeLayer(st.diff);
-        st.diff = L.geoJSON(r.diff, { style: { color: "#7048e8", weight: 2, fillColor: "#7048e8", fillOpacity: 0.35 } }).addTo(map);
-        var lin = Object.keys(r.lineage_counts).map(function (k) { return k + " " + r.lineage_counts[k]; }).join(" · ");
-        $("gg-plan-impact-out").innerHTML = "变更网格的住户 households changing grid <b>" + r.households_changing_grid +
-          "</b> / " + r.households + " · 在办案件 open cases <b>" + r.open_cases_changing_grid + "</b> / " + r.open_cases +
-          "<br>谱系 lineage: " + esc(lin) + (r.grids_without_staff.length ? "<br>无人员网格 without staff: " + esc(r.grids_without_staff.join(", ")) : "");
+        st.diff = L.geoJSON(r.diff, { interactive: false, style: { color: "#7048e8", weight: 2, fillColor: "#7048e8", fillOpacity: 0.35 } }).addTo(map);
+        var lin = Object.keys(r.lineage_counts).map(function (k) {
+          var key = "planner.lineage_" + k, word = T(key);
+          return (word === key ? k : word) + " " + r.lineage_counts[k];
+        }).join(" · ");
+        $("gg-plan-impact-out").innerHTML =
+          Tb("planner.impact_households", { n: r.households_changing_grid, total: r.households }) + "<br>" +
+          Tb("planner.impact_cases", { n: r.open_cases_changing_grid, total: r.open_cases }) + "<br>" +
+          esc(T("planner.impact_lineage", { list: lin })) +
+          (r.grids_without_staff.length ? "<br>" + esc(T("planner.impact_no_staff", { grids: r.grids_without_staff.join(T("planner.list_sep")) })) : "");
+        $("gg-plan-impact-out").className = "gg-note";
         document.body.setAttribute("data-plan-impact", "1");
-      }).catch(function (e) { say("gg-plan-msg", e.message, true); });
+      }).catch(function (e) { say("gg-plan-impact-out", T("planner.refused", { detail: e.message }), true); });
     };
     $("gg-plan-publish").onclick = function () {
       if (!st.plan) return;
       var when = $("gg-plan-from").value;
       var body = when ? { valid_from: when } : {};
       $("gg-plan-publish").disabled = true;
-      say("gg-plan-published", "正在发布 · publishing…");
+      say("gg-plan-published", T("planner.publishing"));
       api("POST", base + "/" + st.plan.id + "/publish", body).then(function (r) {
-        say("gg-plan-published", "已发布为 · published as " + r.generation.name + " (" + r.commit.grids_created + " 格 grids)");
+        say("gg-plan-published", T("planner.published", { name: r.generation.name, grids: r.commit.grids_created }));
         document.body.setAttribute("data-published", r.generation.name);
-      }).catch(function (e) { say("gg-plan-published", "未发布 · not published: " + e.message, true); })
+      }).catch(function (e) { say("gg-plan-published", T("planner.not_published", { detail: e.message }), true); })
         .then(function () { $("gg-plan-publish").disabled = false; });
     };
   }
@@ -373,8 +402,8 @@
    * panel lies (a bottom sheet on a phone, a side panel on a desktop). A panel that would
    * leave less than 120 px of map is ignored rather than asking Leaflet for a negative view
    * (that gave "Invalid LatLng (NaN, NaN)" on a 1280x720 desktop). */
-  function fitBesidePanel(map) {
-    if (!cfg.bbox) return;
+  function fitBesidePanel(map, bounds) {
+    if (!cfg.bbox && !bounds) return;
     var panel = document.querySelector(".gg-panel, .gg-bar");
     var b = cfg.bbox, tl = [10, 10], br = [10, 10], size = map.getSize();
     if (panel && panel.offsetParent !== null) {
@@ -390,7 +419,8 @@
       }
       if (size.x - tl[0] - br[0] < 120 || size.y - tl[1] - br[1] < 120) { tl = [10, 10]; br = [10, 10]; }
     }
-    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
+    map.fitBounds(bounds || [[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
+    if (bounds) return;
     var ctrl = cfg.control && window[cfg.control];
     if (ctrl && window.innerWidth < 600) ctrl.collapse();
   }
