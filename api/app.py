@@ -36,6 +36,7 @@ from api.routers import (
     tiles,
     units,
 )
+from gisgrid.access import shared
 from gisgrid.db import HealthCheck, libpq_url, make_engine, make_intake_pool, resolve_database_url
 from gisgrid.mapdata import CurrentGeneration, TileCache
 from gisgrid.media import PhotoStore
@@ -90,9 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # own connection: a stream never holds a database slot or a pool connection).
         app.state.events = EventHub(libpq_url(url))
         await app.state.events.start()
+        # Tokens revoked on any worker or host are forgotten here too (issue 19).
+        app.state.token_notices = shared.TokenNotices(libpq_url(url), app.state.token_cache.forget)
+        await app.state.token_notices.start()
         try:
             yield
         finally:
+            await app.state.token_notices.stop()
             await app.state.events.stop()
             await app.state.current_generation.stop()
             await app.state.health.close()
@@ -127,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.install(app)
     app.state.intake_config = IntakeConfig.from_settings(settings)
-    app.state.rate_limiter = security.RateLimiter()
+    app.state.rate_limiter = security.RateLimiter(shared=settings.shared_limits)
     app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.photos = PhotoStore(settings.state_dir / "media")

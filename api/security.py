@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.capacity import ASYNC_POOL_ERRORS, pool_errors
 from api.errors import send_refusal
-from gisgrid.access import accounts, audit
+from gisgrid.access import accounts, audit, shared
 from gisgrid.errors import (
     DatabaseUnavailable,
     NotAuthenticated,
@@ -40,7 +41,9 @@ class TokenCache:
     """What recently seen tokens stand for, kept `ttl_s` seconds (never past a token's expiry).
 
     A page polling every few seconds costs one lookup per `ttl_s`, not one per request.
-    Revoking a token here evicts it at once; another worker process sees it within `ttl_s`.
+    Revoking a token here evicts it at once; every other worker and host is told by
+    PostgreSQL (`gisgrid.access.shared.TokenNotices`) and forgets it too. While that listener
+    is down the cache is not read (`principal_of` asks the database every time).
     Unknown and revoked tokens are kept too (a guessed token is no cheaper to try twice).
     """
 
@@ -79,11 +82,22 @@ class TokenCache:
 
     def evict_account(self, account_id: int) -> None:
         """Forget every token of an account (its tokens were revoked or it was disabled)."""
-        self._entries = {
-            k: v
-            for k, v in self._entries.items()
-            if not (isinstance(v[1], accounts.Principal) and v[1].account_id == account_id)
-        }
+        self.forget([], [account_id], False)
+
+    def forget(self, hashes: list[str], account_ids: list[int], everything: bool) -> None:
+        """Forget tokens by hash, every token of some accounts, or all (a notice said so)."""
+        if everything:
+            self._entries = {}
+            return
+        for h in hashes:
+            self._entries.pop(h, None)
+        if account_ids:
+            ids = set(account_ids)
+            self._entries = {
+                k: v
+                for k, v in self._entries.items()
+                if not (isinstance(v[1], accounts.Principal) and v[1].account_id in ids)
+            }
 
 
 def request_token(request: Request, bearer: str | None = None) -> str | None:
@@ -97,7 +111,8 @@ async def principal_of(request: Request, token: str | None) -> accounts.Principa
         return accounts.PUBLIC  # no database at all: anonymous reads stay cheap
     cache: TokenCache = request.app.state.token_cache
     h = accounts.token_hash(token)
-    found = cache.get(h)
+    # Trusted only while this process hears revocations from every other one (issue 19).
+    found = cache.get(h) if request.app.state.token_notices.known else None
     if found is None:
         try:
             found, expires = await accounts.principal_for_token_async(
@@ -142,37 +157,84 @@ def client_address(request: Request) -> str:
 
 
 class RateLimiter:
-    """A sliding one-minute window per client and bucket, in memory (one process).
+    """Sliding one-minute windows per client and bucket, shared by every worker and host
+    when the service runs as several processes (`shared`), else counted in this one.
 
-    The interface (`hit(bucket, client, per_minute)`, raising RateLimited with Retry-After) is
-    what a shared limiter in PostgreSQL would offer when the service runs several workers.
+    The count lives in PostgreSQL (`gisgrid.access.shared.count_hits`: one statement on the
+    async pool, the UNLOGGED table `rate_hit`), so N workers refuse at the same count as one.
+    This process also remembers the hits the database accepted for it, for 59 s (the database
+    keeps a hit 59-60 s): when those alone fill the first key's window, the database's count,
+    which includes them, is full too, and the request is refused without asking it. That fast
+    path only ever refuses what the shared count would refuse; everything else is counted there.
+    While the database cannot be asked, each worker counts alone (`local_fallbacks`).
     """
 
-    def __init__(self) -> None:
+    LOCAL_WINDOW_S = 59.0
+
+    def __init__(self, shared: bool = True) -> None:
+        # Not shared (one process, GISGRID_SHARED_LIMITS off): this process's count is the count.
+        self.shared = shared
         self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._count = 0
+        self.local_refusals = 0  # refused by the fast path (for tests and /healthz)
+        self.local_fallbacks = 0  # counted here alone: the database could not be asked
 
-    def hit(self, bucket: str, client: str, per_minute: int) -> None:
-        """Count one request; raise RateLimited when the window is full."""
-        now = time.monotonic()
+    async def hit_all(self, pool: AsyncConnectionPool, keys: list[tuple[str, str, int]]) -> None:
+        """Count one request under (bucket, client, per minute) keys in order; raise
+        RateLimited naming the first full one (the keys after it are not counted)."""
+        now = time.monotonic()  # before asking: the database's timestamp is later, never earlier
+        bucket, client, per_minute = keys[0]
         with self._lock:
-            hits = self._hits[(bucket, client)]
-            while hits and now - hits[0] > 60:
+            hits = self._hits.get((bucket, client))
+            while hits and now - hits[0] > self.LOCAL_WINDOW_S:
                 hits.popleft()
-            if len(hits) >= per_minute:
-                wait = int(60 - (now - hits[0])) + 1
-                raise RateLimited(
-                    f"too many {bucket} requests from {client}: at most {per_minute} a minute; "
-                    f"try again in {wait} s",
-                    retry_after=wait,
-                )
-            hits.append(now)
+            if hits is not None and len(hits) >= per_minute:
+                self.local_refusals += 1
+                wait = int(self.LOCAL_WINDOW_S - (now - hits[0])) + 1
+                raise _refusal(bucket, client, per_minute, wait)
+        if not self.shared:
+            refused, wait = self._count_alone(keys, now)
+        else:
+            try:
+                refused, wait = await shared.count_hits(pool, keys)
+            except ASYNC_POOL_ERRORS:
+                # The shared count cannot be reached (the database away, or every connection
+                # busy): this worker counts alone meanwhile. The request needs the database
+                # itself and gets its own answer from it (503 with "send the same request again").
+                self.local_fallbacks += 1
+                refused, wait = self._count_alone(keys, now)
+        counted = keys if refused == 0 else keys[: refused - 1]
+        with self._lock:
+            for key in counted:
+                self._hits[(key[0], key[1])].append(now)
             self._count += 1
             if self._count % 10_000 == 0:  # forget clients (device tokens) not seen for a minute
                 self._hits = defaultdict(
                     deque, {k: v for k, v in self._hits.items() if v and now - v[-1] <= 60}
                 )
+        if refused:
+            bucket, client, per_minute = keys[refused - 1]
+            raise _refusal(bucket, client, per_minute, wait)
+
+    def _count_alone(self, keys: list[tuple[str, str, int]], now: float) -> tuple[int, int]:
+        """(index of the first key full in this worker's own window, wait), or (0, 0)."""
+        with self._lock:
+            for i, (bucket, client, per_minute) in enumerate(keys, 1):
+                hits = self._hits.get((bucket, client))
+                while hits and now - hits[0] > self.LOCAL_WINDOW_S:
+                    hits.popleft()
+                if hits is not None and len(hits) >= per_minute:
+                    return i, int(self.LOCAL_WINDOW_S - (now - hits[0])) + 1
+        return 0, 0
+
+
+def _refusal(bucket: str, client: str, per_minute: int, wait: int) -> RateLimited:
+    return RateLimited(
+        f"too many {bucket} requests from {client}: at most {per_minute} a minute; "
+        f"try again in {wait} s",
+        retry_after=wait,
+    )
 
 
 DEVICE_HEADER = "x-device-token"
@@ -220,9 +282,10 @@ def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
 
     # async: a plain def would be run in the thread pool, a hop per request for a dict lookup.
     async def check(request: Request) -> None:
-        limiter = request.app.state.rate_limiter
-        for name, client, per_minute in await limit_keys(bucket, request):
-            limiter.hit(name, client, per_minute)
+        limiter: RateLimiter = request.app.state.rate_limiter
+        namespace = request.app.state.settings.rate_limit_namespace
+        keys = [(namespace + b, c, n) for b, c, n in await limit_keys(bucket, request)]
+        await limiter.hit_all(request.app.state.intake_pool, keys)
 
     return check
 

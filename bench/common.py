@@ -105,12 +105,13 @@ def _stop(server: Server) -> None:
 
 @contextmanager
 def serve_gisgrid(
-    engine: Engine, differs: Mapping[str, tuple[str, str]] | None = None
+    engine: Engine, differs: Mapping[str, tuple[str, str]] | None = None, workers: int = 1
 ) -> Iterator[Server]:
     """`gisgrid serve` as users run it, on the bench database and a free port.
 
     `differs` maps extra GISGRID_* variables to (value, why); each is printed. The server's
     output goes to a file, as a service's output goes to a journal (never to a pipe nobody reads).
+    `workers` > 1 runs `gisgrid serve --workers N` and waits until every worker has started.
     """
     port = free_port()
     # Defaults, not whatever the shell running the bench happens to export.
@@ -120,17 +121,25 @@ def serve_gisgrid(
     env |= changed
     log = Path(tempfile.mkstemp(prefix="gisgrid-serve-", suffix=".log")[1])
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "gisgrid"), "serve"], env=env, cwd=PROJECT_DIR, stdout=out, stderr=out
-        )
+        argv = [str(BIN / "gisgrid"), "serve"]
+        argv += ["--workers", str(workers)] if workers > 1 else []
+        proc = subprocess.Popen(argv, env=env, cwd=PROJECT_DIR, stdout=out, stderr=out)
     server = Server("gisgrid serve", f"http://127.0.0.1:{port}", proc, log, changed)
-    print(f"  gisgrid: `gisgrid serve` (GISGRID_DATABASE_URL=<bench db>, GISGRID_PORT={port})")
+    shown = "gisgrid serve" + (f" --workers {workers}" if workers > 1 else "")
+    print(f"  gisgrid: `{shown}` (GISGRID_DATABASE_URL=<bench db>, GISGRID_PORT={port})")
     for k, (v, why) in (differs or {}).items():
         print(f"  DIFFERS from a user's set-up: {k}={v} ({why})")
     if not differs:
         print("  nothing else differs from a user's set-up")
     try:
         _wait(server, "/openapi.json")
+        deadline = time.monotonic() + 90
+        # Each worker logs this once its lifespan (pools, listeners) has run.
+        while log.read_text(errors="replace").count("Application startup complete") < workers:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                _stop(server)
+                raise RuntimeError(f"not every worker started:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
         yield server
     finally:
         _stop(server)

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from gisgrid.errors import GisGridError
 from gisgrid.settings import Settings
@@ -177,26 +176,26 @@ def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the API and maps."""
+    """Serve the API and maps (--workers N: N processes sharing one socket and one truth)."""
     url = _prepared_url(settings)
-    return _serve(settings, url, args.host or settings.host, args.port or settings.port)
+    workers = args.workers or 1
+    if workers < 1:
+        raise SystemExit(f"--workers {workers}: give 1 or more worker processes")
+    return _serve(settings, url, args.host or settings.host, args.port or settings.port, workers)
 
 
-def _serve(settings: Settings, url: str, host: str, port: int) -> int:
+def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
-
-    from gisgrid.reports.events import end_streams
-
-    class _Server(uvicorn.Server):
-        # Open event streams (phones, walls) would hold a shutdown until its deadline: they are
-        # told "bye" as it begins, so only requests in progress use the 10 s below.
-        async def shutdown(self, sockets: list[Any] | None = None) -> None:
-            end_streams()
-            await super().shutdown(sockets)
 
     # The app reads its settings from the environment; hand it the resolved database.
     os.environ["GISGRID_DATABASE_URL"] = url
-    _say(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    if workers > 1:
+        # Several processes must count rate limits together (PostgreSQL), unless told not to.
+        os.environ.setdefault("GISGRID_SHARED_LIMITS", "true")
+    _say(
+        f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+        + (f", {workers} worker processes" if workers > 1 else "")
+    )
     # An import string keeps the core free of web-framework imports. uvicorn's access log is
     # off: it wrote a line per request on the event loop; the app's own (GISGRID_ACCESS_LOG,
     # api/access_log.py) writes them in batches from a thread.
@@ -212,8 +211,11 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> int:
         proxy_headers=False,
         # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
         timeout_graceful_shutdown=10,
+        workers=workers,
     )
-    _Server(config).run()
+    from gisgrid import serving
+
+    serving.run(config, workers)
     return 0
 
 
@@ -379,6 +381,122 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         engine.dispose()
+
+
+def cmd_bulk(args: argparse.Namespace, settings: Settings) -> int:
+    """bulk assign|apply|coverage|scores: bulk work on a Dask cluster (or this process)."""
+    import datetime as dt
+
+    from gisgrid import bulk
+    from gisgrid.db import make_engine
+
+    if args.action == "assign" and args.what == "points":
+        if not (args.parquet and args.out):
+            raise SystemExit("gisgrid bulk assign points needs --parquet DIR and --out DIR")
+        with bulk.open_runner(args.workers, args.cluster) as runner:
+            out: object = bulk.run_parquet_assignment(
+                None, args.parquet, args.out, runner, cell_m=args.cell_m, progress=_say
+            )
+        print(json.dumps(out, default=str))
+        return 0
+    url = _prepared_url(settings)
+    engine = make_engine(url)
+    as_time = dt.datetime.fromisoformat
+    try:
+        if args.action == "apply":
+            out = bulk.apply_assignment(engine, args.job, progress=_say)
+        else:
+            with bulk.open_runner(args.workers, args.cluster) as runner:
+                if args.action == "assign":
+                    if args.what not in ("households", "reports"):
+                        raise SystemExit("gisgrid bulk assign households|reports|points")
+                    out = bulk.run_assignment(
+                        engine,
+                        url,
+                        args.what[:-1],
+                        runner,
+                        unit=args.unit or "",
+                        cell_m=args.cell_m,
+                        progress=_say,
+                    )
+                    if args.apply:
+                        out = {**out, "moved": bulk.apply_assignment(engine, out["job"], _say)}
+                elif args.action == "coverage":
+                    end = as_time(args.end) if args.end else dt.datetime.now(dt.UTC)
+                    start = as_time(args.start) if args.start else end - dt.timedelta(days=1)
+                    out = bulk.run_coverage(
+                        engine,
+                        url,
+                        args.unit or "",
+                        start,
+                        end,
+                        runner,
+                        level=args.level,
+                        window_days=args.window_days,
+                        progress=_say,
+                    )
+                else:
+                    from gisgrid.reports import IntakeConfig
+
+                    out = bulk.run_scores(
+                        engine,
+                        url,
+                        runner,
+                        unit=args.unit or "",
+                        start=as_time(args.start) if args.start else None,
+                        end=as_time(args.end) if args.end else None,
+                        config=IntakeConfig.from_settings(settings),
+                        progress=_say,
+                    )
+    finally:
+        engine.dispose()
+    print(json.dumps(out, default=str))
+    return 0
+
+
+def cmd_province(args: argparse.Namespace, settings: Settings) -> int:
+    """province generate|unload: a GENERATED province of many counties (PostGIS, GeoParquet)."""
+    from pathlib import Path
+
+    from gisgrid.demo import province
+
+    out: dict[str, object] = {}
+    if args.parquet and args.action == "generate":
+        from gisgrid.bulk import open_runner
+
+        # Counties are drawn independently: --workers N draws them on a local Dask cluster.
+        with open_runner(args.workers) as runner:
+            manifest = province.write_parquet(
+                Path(args.parquet),
+                args.counties,
+                args.seed,
+                args.scale,
+                progress=_say,
+                map_counties=runner.map,
+            )
+        out["parquet"] = {k: v for k, v in manifest.items() if k != "county_list"}
+    if not args.no_db:
+        from gisgrid.db import make_engine
+
+        engine = make_engine(_prepared_url(settings))
+        try:
+            if args.action == "unload":
+                province.unload_province(
+                    engine, args.counties, args.seed, args.scale, progress=_say
+                )
+            else:
+                out["postgis"] = province.load_province(
+                    engine,
+                    args.counties,
+                    args.seed,
+                    args.scale,
+                    patrol_day=not args.no_patrols,
+                    progress=_say,
+                )
+        finally:
+            engine.dispose()
+    print(json.dumps(out, ensure_ascii=False, default=str))
+    return 0
 
 
 def _plan_lines(p: dict) -> str:  # type: ignore[type-arg]
@@ -572,6 +690,41 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--dry-run", action="store_true", help="count changes, write nothing")
     assign.set_defaults(func=cmd_assign)
 
+    bulk = sub.add_parser(
+        "bulk", help="assignment, coverage and scores in bulk on a Dask cluster (or here)"
+    )
+    bulk.add_argument("action", choices=["assign", "apply", "coverage", "scores"])
+    bulk.add_argument("what", nargs="?", help="assign: households | reports | points (GeoParquet)")
+    where = bulk.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="a local Dask cluster of N worker processes")
+    where.add_argument("--cluster", help="an existing Dask scheduler, tcp://HOST:PORT")
+    bulk.add_argument("--unit", help="only under this code (county, town, village)")
+    bulk.add_argument("--apply", action="store_true", help="assign: move the changed rows")
+    bulk.add_argument("--job", type=int, help="apply: the assignment job")
+    bulk.add_argument("--cell-m", type=float, default=50.0, help="the index's finest cell (m)")
+    bulk.add_argument("--parquet", help="assign points: a generated province's folder")
+    bulk.add_argument("--out", help="assign points: where the result files go")
+    bulk.add_argument("--start", help="ISO 8601 with zone")
+    bulk.add_argument("--end", help="ISO 8601 with zone (default: now)")
+    bulk.add_argument("--level", default="town", choices=["town", "village", "grid"])
+    bulk.add_argument("--window-days", type=int, default=31, help="coverage window (1-62)")
+    bulk.set_defaults(func=cmd_bulk)
+
+    prov = sub.add_parser(
+        "province", help="a GENERATED province of many counties (scale tests and benches)"
+    )
+    prov.add_argument("action", choices=["generate", "unload"])
+    prov.add_argument("--counties", type=int, required=True, help="how many counties (1-792)")
+    prov.add_argument("--seed", type=int, default=20231)
+    prov.add_argument(
+        "--scale", type=float, default=1.0, help="share of a realistic county's counts (tests)"
+    )
+    prov.add_argument("--parquet", help="also write points and grids as GeoParquet here")
+    prov.add_argument("--no-db", action="store_true", help="GeoParquet only, no PostGIS")
+    prov.add_argument("--no-patrols", action="store_true", help="no roads or patrol day")
+    prov.add_argument("--workers", type=int, help="draw the GeoParquet counties on N processes")
+    prov.set_defaults(func=cmd_province)
+
     bul = sub.add_parser("bulletin", help="the monthly bulletin (通报) of a unit, to a file")
     bul.add_argument("--unit", required=True, help="county, town or village code")
     bul.add_argument("--month", help="YYYY-MM (default: the last complete month)")
@@ -582,6 +735,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the API and maps")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default 1); they share limits and caches"
+    )
     serve.set_defaults(func=cmd_serve)
     b = sub.add_parser("boundaries", help="import (dry run unless --commit) and export grids")
     bsub = b.add_subparsers(dest="action", required=True)

@@ -135,6 +135,7 @@ def migrate(url: str, revision: str = "heads") -> None:
 FUNCTION_FILES = (
     "reports/intake_functions",
     "reports/events_functions",
+    "access/shared_state_functions",
     "mapdata/generation_notify",
 )
 

@@ -738,6 +738,112 @@ class AdminUnitHistory(Base):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True))
 
 
+# --- Bulk jobs (issue 19): results COPYed into narrow tables, keyed by county first ----------
+
+
+class BulkJob(Base):
+    """One bulk run (assignment, coverage, scores) on one machine or a Dask cluster."""
+
+    __tablename__ = "bulk_job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    engine: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), server_default="running")
+    partitions: Mapped[int | None] = mapped_column(Integer)
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+def _job_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("bulk_job.id", ondelete="CASCADE"), primary_key=True)
+
+
+class BulkAssignment(Base):
+    """The grid a bulk job found for a household or report (NULL: in no current grid)."""
+
+    __tablename__ = "bulk_assignment"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    job_id: Mapped[int] = _job_fk()
+    point_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class BulkCoverage(Base):
+    """Patrol coverage of one unit in one window of a bulk job (gisgrid.patrols.coverage)."""
+
+    __tablename__ = "bulk_coverage"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    job_id: Mapped[int] = _job_fk()
+    unit_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    period_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    period_end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    road_length_m: Mapped[float] = mapped_column(Float)
+    road_covered_m: Mapped[float] = mapped_column(Float)
+    segments_total: Mapped[int] = mapped_column(Integer)
+    segments_covered: Mapped[int] = mapped_column(Integer)
+    households_total: Mapped[int] = mapped_column(Integer)
+    households_visited: Mapped[int] = mapped_column(Integer)
+    key_places_total: Mapped[int] = mapped_column(Integer)
+    key_places_visited: Mapped[int] = mapped_column(Integer)
+    fixes: Mapped[int] = mapped_column(Integer)
+
+
+class BulkUnitScore(Base):
+    """A unit's scores in a bulk job (gisgrid.reports.scores measures, one row per unit)."""
+
+    __tablename__ = "bulk_unit_score"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    job_id: Mapped[int] = _job_fk()
+    unit_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))
+    due: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    closed_late: Mapped[int] = mapped_column(Integer)
+    solved: Mapped[int] = mapped_column(Integer)
+    overdue: Mapped[int] = mapped_column(Integer)
+    evaluated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    escalations: Mapped[int] = mapped_column(Integer)
+    whistled: Mapped[int] = mapped_column(Integer)
+    closure_rate: Mapped[float | None] = mapped_column(Float)
+    on_time_rate: Mapped[float | None] = mapped_column(Float)
+    solved_rate: Mapped[float | None] = mapped_column(Float)
+    satisfaction: Mapped[float | None] = mapped_column(Float)
+    reopen_rate: Mapped[float | None] = mapped_column(Float)
+    mean_hours: Mapped[float | None] = mapped_column(Float)
+    responded_on_time_rate: Mapped[float | None] = mapped_column(Float)
+    fed_back_on_time_rate: Mapped[float | None] = mapped_column(Float)
+
+
+# --- Shared state of every worker and host (issue 19) ----------------------------------------
+
+
+class RateHit(Base):
+    """Requests counted per (bucket, client) and second, for limits every worker shares.
+
+    UNLOGGED (0012_shared_state): no WAL; a crash forgets at most the last minute's counts.
+    """
+
+    __tablename__ = "rate_hit"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client: Mapped[str] = mapped_column(String(200), primary_key=True)
+    second: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
 # --- Redraw (issue 15; migration 0009_redraw) ---------------------------------------------------
 
 

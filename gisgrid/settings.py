@@ -4,7 +4,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     rate_limit_intake: int = 60
     rate_limit_intake_key: int = 600
     rate_limit_intake_address: int = 600
+    # The counts are shared by every worker and host on the same database (issue 19); services
+    # that share a database but not their limits (test servers) each take a namespace.
+    rate_limit_namespace: Annotated[str, Field(max_length=16)] = ""
+    # Count in PostgreSQL (every worker and host sees one count) or in this process only. One
+    # process counts exactly by itself and saves a round trip per limited request; `gisgrid
+    # serve --workers N` (N > 1) turns sharing on, and so must any set-up that runs several
+    # copies of the service behind a load balancer (GISGRID_SHARED_LIMITS=true).
+    shared_limits: bool = False
     # Proxies (IP addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed,
     # e.g. GISGRID_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16; from anyone else they are ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = []

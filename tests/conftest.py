@@ -161,6 +161,9 @@ def _free_port() -> int:
 def serve(settings: Settings) -> Iterator[str]:
     """Serve create_app(settings) with uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
+    if not settings.rate_limit_namespace:
+        # Limits are counted in the shared database: each test server keeps its own counts.
+        settings = settings.model_copy(update={"rate_limit_namespace": f"t{port}:"})
     app = create_app(settings)
     # proxy_headers off, as `gisgrid serve` runs it: X-Forwarded-* only from trusted proxies.
     config = uvicorn.Config(
@@ -258,3 +261,29 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield _CspBypassingBrowser(b)  # type: ignore[misc]
         b.close()
+
+
+# A small GENERATED province (gisgrid.demo.province): 2 counties at 1% of a realistic county's
+# counts, in PostGIS for the test module that asks for it (unloaded after it, so tests of other
+# modules see the demo county alone) and as GeoParquet. The scale and bulk (Dask) tests use it.
+PROVINCE = {"counties": 2, "seed": 7, "scale": 0.01}
+
+
+@pytest.fixture(scope="module")
+def small_province(engine: Engine, demo_county: str) -> Iterator[list[str]]:
+    """The small generated province in the test database; its 12-digit county codes."""
+    from gisgrid.demo import province
+
+    loaded = province.load_province(engine, **PROVINCE, progress=lambda m: None)
+    yield [c["county"] for c in loaded]
+    province.unload_province(engine, **PROVINCE, progress=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def province_parquet(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same province's points and grids as GeoParquet; the folder."""
+    from gisgrid.demo import province
+
+    root = tmp_path_factory.mktemp("province")
+    province.write_parquet(root, **PROVINCE, progress=lambda m: None)
+    return str(root)

@@ -363,10 +363,30 @@ def _listen(server: str, token: str, into: queue.Queue, stop: threading.Event) -
                 into.put((event, json.loads(line[6:])))
 
 
+def _push_is_live(server: str, token: str) -> bool:
+    """Whether a new stream's hello says the server is LISTENing (it reconnects by itself
+    after PostgreSQL restarted, e.g. after tests/test_faults.py crashed it)."""
+    with httpx.stream(
+        "GET",
+        f"{server}/api/v1/events",
+        headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
+        timeout=httpx.Timeout(30, read=20),
+    ) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                return bool(json.loads(line[6:]).get("live"))
+    return False
+
+
 def test_events_reach_only_listeners_in_scope(
     http: httpx.Client, engine: Engine, fld: Field, server: str
 ) -> None:
     assert http.get("/api/v1/events").status_code == 401
+    # A bound, not a timing assertion: the hub's reconnect backoff after a database restart.
+    deadline = time.monotonic() + 60
+    while not _push_is_live(server, fld.tokens["worker"]):
+        assert time.monotonic() < deadline, "push not live 60 s after the test began"
+        time.sleep(0.5)
     mine: queue.Queue = queue.Queue()
     theirs: queue.Queue = queue.Queue()
     stop = threading.Event()

@@ -116,6 +116,7 @@ ROOMS = (
     "access",
     "assignment",
     "boundaries",
+    "bulk",
     "db",
     "demo",
     "divisions",

