@@ -59,6 +59,18 @@ def _context(browser: Browser, fld: Field, lon: float | None = None, lat: float 
     )
 
 
+def _click_taken(page: Page, selector: str, taken: Callable[[], bool], tries: int = 3) -> None:
+    """Click until the page shows it acted (a click on a list drawn again meanwhile does not)."""
+    for _ in range(tries):
+        page.click(selector)
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            if taken():
+                return
+            page.wait_for_timeout(100)
+    raise AssertionError(f"{tries} clicks on {selector} and the page did nothing")
+
+
 def _open(
     context: BrowserContext, server: str, fld: Field, errors: list[str], sw_blocked: bool = False
 ) -> Page:
@@ -341,7 +353,13 @@ def test_a_forced_resend_stores_nothing_twice(
         page = _open(context, server, fld, errors, sw_blocked=True)
         page.route("**/api/v1/reports/*/steps", lose_answer)
         page.route("**/api/v1/households/*/visits", lose_answer)
-        page.click(f'#gg-cases li[data-id="{c}"] button[data-step="accept"]')
+        # Under load the list can be drawn again just as the button is clicked (the click then
+        # lands on the old one): a click is taken when the step is queued or already sent.
+        _click_taken(
+            page,
+            f'#gg-cases li[data-id="{c}"] button[data-step="accept"]',
+            lambda: bool(lost) or page.get_attribute("body", "data-queue") not in (None, "0"),
+        )
         page.click('[data-tab="visits"]')
         page.click(f'#gg-households button[data-household="{hid}"]')
         page.locator("#gg-household textarea[name=note]").fill("复访 " + MARK)
