@@ -272,3 +272,68 @@ class HealthCheck:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         await self._drop()
+
+
+class Listener:
+    """A LISTEN connection of its own, kept up by a task: reconnects with backoff, and `known`
+    is True only while it is up (callers must not trust what it tells them otherwise).
+
+    Subclasses set `name` (the connection's application_name) and `what` (for the log), and
+    implement `listen(conn)`: LISTEN, read what must be read, then wait for notices.
+    """
+
+    name = "gisgrid-listener"
+    what = "notices"
+
+    def __init__(self, url: str) -> None:
+        self.url = url  # libpq style
+        self.known = False
+        self._task: asyncio.Task[None] | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._ready = asyncio.Event()
+
+    async def listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """On a fresh connection: LISTEN, set `known` and `_ready` when trusted, then wait."""
+        raise NotImplementedError
+
+    async def start(self, wait_s: float = 3.0) -> None:
+        """Start listening; wait up to `wait_s` for the first trust (the service starts anyway)."""
+        self._task = asyncio.create_task(self._run(), name=self.name)
+        try:
+            await asyncio.wait_for(self._ready.wait(), wait_s)
+        except TimeoutError:
+            log.warning("no %s within %.1f s; looked up per request meanwhile", self.what, wait_s)
+
+    async def stop(self) -> None:
+        """Stop listening and close the connection."""
+        self.known = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, application_name=self.name
+                ) as conn:
+                    self._conn = conn
+                    backoff = 0.5
+                    await self.listen(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the connection went away: distrust, then reconnect
+                self.known = False
+                log.warning("not listening for %s (%r); retrying", self.what, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                self.known = False
+                self._conn = None
+
+    async def backend_pid(self) -> int | None:
+        """The listening connection's server process id (tests end it to prove recovery)."""
+        return self._conn.info.backend_pid if self._conn is not None else None

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from gisgrid import sql
+from gisgrid.db import Listener
 
 log = logging.getLogger(__name__)
 CHANNEL = "gisgrid_tokens"
@@ -48,42 +47,24 @@ async def count_hits(
     return int(row["refused"]), int(row["wait"])
 
 
-class TokenNotices:
+class TokenNotices(Listener):
     """Listens on `gisgrid_tokens` and calls `forget(hashes, account_ids, everything)`.
 
     `known` is True only while the listening connection is up (and was up before any change
     it could have missed: on every (re)connect everything is forgotten once).
     """
 
+    name = "gisgrid-token-notices"
+    what = "token revocations"
+
     def __init__(
         self,
         url: str,
         forget: Callable[[list[str], list[int], bool], None],
     ) -> None:
-        self.url = url  # libpq style
+        super().__init__(url)
         self.forget = forget
-        self.known = False
         self.notices = 0  # how many arrived (for /healthz and tests)
-        self._task: asyncio.Task[None] | None = None
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._ready = asyncio.Event()
-
-    async def start(self, wait_s: float = 3.0) -> None:
-        """Start listening; wait up to `wait_s` for the connection (the service starts anyway)."""
-        self._task = asyncio.create_task(self._run(), name="gisgrid-token-notices")
-        try:
-            await asyncio.wait_for(self._ready.wait(), wait_s)
-        except TimeoutError:
-            log.warning("no token notices within %.1f s; tokens looked up per request", wait_s)
-
-    async def stop(self) -> None:
-        """Stop listening and close the connection."""
-        self.known = False
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def _heard(self, payload: str) -> None:
         self.notices += 1
@@ -99,33 +80,11 @@ class TokenNotices:
         else:
             self.forget([], [], True)
 
-    async def _run(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, application_name="gisgrid-token-notices"
-                ) as conn:
-                    self._conn = conn
-                    await sql.aexecute(conn, "access/listen_tokens")
-                    # Anything revoked while nobody listened: forget it all, then trust again.
-                    self.forget([], [], True)
-                    self.known = True
-                    self._ready.set()
-                    backoff = 0.5
-                    async for notice in conn.notifies():
-                        self._heard(notice.payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the connection went away: distrust, then reconnect
-                self.known = False
-                log.warning("not listening for token revocations (%r); retrying", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-            finally:
-                self.known = False
-                self._conn = None
-
-    async def backend_pid(self) -> int | None:
-        """The listening connection's server process id (tests end it to prove recovery)."""
-        return self._conn.info.backend_pid if self._conn is not None else None
+    async def listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Listen; anything revoked while nobody listened is forgotten, then trusted again."""
+        await sql.aexecute(conn, "access/listen_tokens")
+        self.forget([], [], True)
+        self.known = True
+        self._ready.set()
+        async for notice in conn.notifies():
+            self._heard(notice.payload)
