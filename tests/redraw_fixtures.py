@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 COUNTY = "990300"
 TOWN = COUNTY + "001"
@@ -37,6 +37,37 @@ ROADS = [
     [(X0 + 4 * KM, Y0 - 0.001), (X0 + 4.02 * KM, Y0 + 2 * KM + 0.001)],
 ]
 GEN_FROM = "2024-01-01T00:00:00Z"
+
+
+def staff_grid(conn: Connection, grid_id: int, code: str, valid_from: str) -> int:
+    """A GENERATED grid chief and household leader for a test grid, and the leader's household
+    group; returns the group's id."""
+    chief, leader = (
+        conn.execute(
+            text(
+                "INSERT INTO staff (name, role, on_duty, generated) "
+                "VALUES (:n, CAST(:r AS staff_role), true, true) RETURNING id"
+            ),
+            {"n": f"{role} {code}", "r": role},
+        ).scalar_one()
+        for role in ("grid_chief", "household_leader")
+    )
+    group = conn.execute(
+        text(
+            "INSERT INTO household_group (code, grid_id, leader_id) "
+            "VALUES (:c, :g, :l) RETURNING id"
+        ),
+        {"c": code + "01", "g": grid_id, "l": leader},
+    ).scalar_one()
+    for staff, role in ((chief, "grid_chief"), (leader, "household_leader")):
+        conn.execute(
+            text(
+                "INSERT INTO staff_assignment (staff_id, grid_id, role, valid_from) "
+                "VALUES (:s, :g, CAST(:r AS staff_role), :f)"
+            ),
+            {"s": staff, "g": grid_id, "r": role, "f": valid_from},
+        )
+    return int(group)
 
 
 def _wkt(g: shapely.Geometry) -> str:
@@ -102,31 +133,7 @@ def make_county(engine: Engine, seed: int = 15) -> dict[str, object]:
                     "w": _wkt(geom),
                 },
             ).scalar_one()
-            chief, leader = (
-                conn.execute(
-                    text(
-                        "INSERT INTO staff (name, role, on_duty, generated) "
-                        "VALUES (:n, CAST(:r AS staff_role), true, true) RETURNING id"
-                    ),
-                    {"n": f"{role} {code}", "r": role},
-                ).scalar_one()
-                for role in ("grid_chief", "household_leader")
-            )
-            group = conn.execute(
-                text(
-                    "INSERT INTO household_group (code, grid_id, leader_id) "
-                    "VALUES (:c, :g, :l) RETURNING id"
-                ),
-                {"c": code + "01", "g": gid, "l": leader},
-            ).scalar_one()
-            for staff, role in ((chief, "grid_chief"), (leader, "household_leader")):
-                conn.execute(
-                    text(
-                        "INSERT INTO staff_assignment (staff_id, grid_id, role, valid_from) "
-                        "VALUES (:s, :g, CAST(:r AS staff_role), :f)"
-                    ),
-                    {"s": staff, "g": gid, "r": role, "f": GEN_FROM},
-                )
+            group = staff_grid(conn, gid, code, GEN_FROM)
             pts = _settlements(geom, HOUSEHOLDS[code], rng)
             points[code] = pts
             conn.execute(

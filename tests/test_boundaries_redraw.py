@@ -23,6 +23,7 @@ from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
 from gisgrid.boundaries.read import read_boundaries
 from tests.databases import Databases
+from tests.redraw_fixtures import staff_grid
 
 COUNTY = "990100"
 V1, V2 = "990100001001", "990100001002"
@@ -97,31 +98,7 @@ def _make_small_county(engine: Engine) -> dict[str, list[tuple]]:
                 ),
                 {"c": code, "v": code[:12], "g": gen, "w": _wkt(geom)},
             ).scalar_one()
-            chief, leader = (
-                conn.execute(
-                    text(
-                        "INSERT INTO staff (name, role, on_duty, generated) "
-                        "VALUES (:n, CAST(:r AS staff_role), true, true) RETURNING id"
-                    ),
-                    {"n": f"{role} {code}", "r": role},
-                ).scalar_one()
-                for role in ("grid_chief", "household_leader")
-            )
-            group = conn.execute(
-                text(
-                    "INSERT INTO household_group (code, grid_id, leader_id) "
-                    "VALUES (:c, :g, :l) RETURNING id"
-                ),
-                {"c": code + "01", "g": gid, "l": leader},
-            ).scalar_one()
-            for staff, role in ((chief, "grid_chief"), (leader, "household_leader")):
-                conn.execute(
-                    text(
-                        "INSERT INTO staff_assignment (staff_id, grid_id, role, valid_from) "
-                        "VALUES (:s, :g, CAST(:r AS staff_role), '2024-01-01T00:00:00Z')"
-                    ),
-                    {"s": staff, "g": gid, "r": role},
-                )
+            group = staff_grid(conn, gid, code, "2024-01-01T00:00:00Z")
             x0, y0, x1, y1 = geom.bounds
             pts = rng.uniform((x0 + 1e-4, y0 + 1e-4), (x1 - 1e-4, y1 - 1e-4), (13, 2))
             for k, (x, y) in enumerate(pts):
