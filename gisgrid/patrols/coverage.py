@@ -60,6 +60,24 @@ def check_period(start: dt.datetime, end: dt.datetime, max_days: int = 62) -> No
         )
 
 
+def fixes_near(
+    conn: Connection, ugeom: bytes, start: dt.datetime, end: dt.datetime, margin: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(track, staff, epoch, lon, lat) of the period's fixes near a unit, by track and time."""
+    fx = sql.execute(
+        conn, "patrols/coverage_fixes", ugeom=ugeom, start=start, end=end, margin=margin
+    ).one()
+    track, t = np.asarray(fx.track, dtype=np.int64), np.asarray(fx.epoch, dtype=float)
+    order = np.lexsort((t, track))
+    return (
+        track[order],
+        np.asarray(fx.staff, dtype=np.int64)[order],
+        t[order],
+        np.asarray(fx.lon, dtype=float)[order],
+        np.asarray(fx.lat, dtype=float)[order],
+    )
+
+
 def _bands(values: np.ndarray, now: float) -> dict[str, int]:
     b = age_bands(values, now)
     return {name: int((b == name).sum()) for name in BAND_NAMES}
@@ -101,10 +119,7 @@ def coverage_by_unit(
     road_m = shapely.transform(road_geom, metric.transform, interleaved=False)
 
     # Fixes of the period near the unit, to metres, into track pieces.
-    fx = sql.execute(conn, "patrols/coverage_fixes", **params, margin=(buffer_m + 200.0) * dx).one()
-    track, staff = np.asarray(fx.track, dtype=np.int64), np.asarray(fx.staff, dtype=np.int64)
-    t = np.asarray(fx.epoch, dtype=float)
-    lon, lat = np.asarray(fx.lon, dtype=float), np.asarray(fx.lat, dtype=float)
+    track, staff, t, lon, lat = fixes_near(conn, ugeom, start, end, (buffer_m + 200.0) * dx)
     n_fix = len(t)
     x, y = metric.transform(lon, lat) if n_fix else (np.empty(0), np.empty(0))
     pieces = pieces_from_fixes(track, t, np.asarray(x), np.asarray(y), staff, MAX_GAP_S)
