@@ -110,13 +110,14 @@ def _answers(path: Path) -> pa.Table:
     return pq.read_table(path, columns=["id", "grid_code"]).sort_by("id")
 
 
-def _projection(parts: list[dict[str, Any]], overhead_s: float, workers: int) -> float:
-    """Wall time on `workers` workers: the measured partitions handed out in order to whichever
-    worker is free first (as the scheduler does), plus the fixed overhead measured on 1 worker."""
+def _projection(parts: list[dict[str, Any]], field: str, overhead_s: float, workers: int) -> float:
+    """Wall time on `workers` workers: the measured partitions (their `field`: wall or CPU
+    seconds) handed out in order to whichever worker is free first (as the scheduler does),
+    plus the fixed overhead measured on 1 worker."""
     free = np.zeros(workers)
     for p in parts:
         k = int(np.argmin(free))
-        free[k] += p["seconds"]
+        free[k] += p[field]
     return float(free.max()) + overhead_s
 
 
@@ -138,6 +139,7 @@ def part_a(settings: Settings) -> dict[str, Any]:
     times: dict[str, list[float]] = {"w1": [], "w2": [], "duck1": [], "duck2": []}
     cpu: dict[str, list[float]] = {"w1": [], "w2": []}
     parts_1: list[dict[str, Any]] = []
+    wall_1 = 0.0
     try:
         with (
             bulk.open_runner(workers=1) as one,
@@ -152,12 +154,13 @@ def part_a(settings: Settings) -> dict[str, Any]:
                 f"this query:\n{DUCKDB_QUERY}",
                 flush=True,
             )
-            measures = ["w1", "w2", "duck1", "duck2"]
             for run in range(RUNS):
                 print(f"run {run + 1}/{RUNS}: {load()}", flush=True)
-                # Each run starts one measurement later, so no engine always goes first (the
-                # load of a shared machine drifts within a run).
-                for key in measures[run:] + measures[:run]:
+                # The load of the shared machine drifts within a run (12 to 24 in one run): the
+                # pairs compared (1 and 2 workers; 1 worker and DuckDB 1 thread) are measured
+                # next to each other, in alternating order so that neither always goes first.
+                order = ["duck1", "w1", "w2", "duck2"]
+                for key in order if run % 2 == 0 else order[::-1]:
                     if key.startswith("duck"):
                         threads = int(key[4:])
                         secs = _duckdb(root, tmp / f"{key}.parquet", threads)
@@ -179,7 +182,7 @@ def part_a(settings: Settings) -> dict[str, Any]:
                     share = got["totals"]["cpu_s"] / (got["seconds"] * workers)
                     cpu[key].append(share)
                     if key == "w1":
-                        parts_1 = got["parts"]
+                        parts_1, wall_1 = got["parts"], got["seconds"]
                     t = got["totals"]
                     print(
                         f"  gisgrid bulk, {workers} worker(s): {got['seconds']:.2f} s "
@@ -205,6 +208,9 @@ def part_a(settings: Settings) -> dict[str, Any]:
     med = {k: statistics.median(v) for k, v in times.items()}
     eff = med["w1"] / (2 * med["w2"])
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    # The same ratios run by run (each from two neighbouring measurements), then their median.
+    eff_runs = [a / (2 * b) for a, b in zip(times["w1"], times["w2"], strict=True)]
+    duck_runs = [d / a for a, d in zip(times["w1"], times["duck1"], strict=True)]
     print(
         f"answers: 1 worker = 2 workers: {same_12}; points where DuckDB differs: {differ:,} "
         f"of {ours.num_rows:,}"
@@ -216,24 +222,33 @@ def part_a(settings: Settings) -> dict[str, Any]:
     print(
         f"scaling efficiency 1 -> 2 workers: {eff:.2f} (target >= 0.7); CPU the workers got: "
         f"1 worker {cpu_med['w1']:.0%} of a core, 2 workers {cpu_med['w2']:.0%} of two; "
-        f"efficiency per CPU obtained: {eff * cpu_med['w1'] / max(cpu_med['w2'], 1e-9):.2f}"
+        f"efficiency per CPU obtained: {eff * cpu_med['w1'] / max(cpu_med['w2'], 1e-9):.2f}; "
+        f"run by run {', '.join(f'{e:.2f}' for e in eff_runs)} (median "
+        f"{statistics.median(eff_runs):.2f})"
     )
     print(
         f"1 worker vs DuckDB 1 thread: {med['duck1'] / med['w1']:.2f}x (target >= 1); vs "
-        f"DuckDB 2 threads: {med['duck2'] / med['w1']:.2f}x"
+        f"DuckDB 2 threads: {med['duck2'] / med['w1']:.2f}x; against 1 thread run by run "
+        f"{', '.join(f'{d:.2f}x' for d in duck_runs)} (median {statistics.median(duck_runs):.2f}x)"
     )
     task_sum = sum(p["seconds"] for p in parts_1)
-    overhead = max(med["w1"] - task_sum, 0.0)
+    cpu_sum = sum(p["cpu_s"] for p in parts_1)
+    overhead = max(wall_1 - task_sum, 0.0)
     parts = sorted(parts_1, key=lambda p: p["partition"])
-    print(
-        f"projection (from the last 1-worker run: {len(parts)} partitions, {task_sum:.1f} s of "
-        f"tasks, {overhead:.2f} s outside them): "
-        + ", ".join(
-            f"{w} workers {_projection(parts, overhead, w):.2f} s "
-            f"(efficiency {med['w1'] / (w * _projection(parts, overhead, w)):.2f})"
-            for w in (2, 8, 64)
+    # Twice: from the tasks' wall seconds on this machine (slowed by everything else running),
+    # and from their CPU seconds (what each would take with a core of its own).
+    for field, total, label in (
+        ("seconds", wall_1, f"wall: {task_sum:.1f} s of tasks, {overhead:.2f} s outside them"),
+        ("cpu_s", cpu_sum + overhead, f"CPU: {cpu_sum:.1f} s of tasks, + the same overhead"),
+    ):
+        print(
+            f"projection from the last 1-worker run ({len(parts)} partitions; {label}): "
+            + ", ".join(
+                f"{w} workers {_projection(parts, field, overhead, w):.2f} s (efficiency "
+                f"{total / (w * _projection(parts, field, overhead, w)):.2f})"
+                for w in (1, 2, 8, 64)
+            )
         )
-    )
     print(
         "  assumes: one free core per worker (not this shared machine), partitions handed out "
         "in county order to the first free worker, per-partition times as measured here, the "
