@@ -86,9 +86,9 @@ def _duckdb_version() -> str:
     return str(duckdb.__version__)
 
 
-def _duckdb(root: Path, out: Path, threads: int) -> float:
+def _duckdb(root: Path, out: Path, threads: int) -> tuple[float, float]:
     """DuckDB spatial, one process: the same points to the lowest-code covering grid, written
-    as Parquet (as the bulk job writes its files); the wall seconds."""
+    as Parquet (as the bulk job writes its files); the wall and CPU seconds."""
     import duckdb
     import duckdb_extension_spatial
 
@@ -99,11 +99,11 @@ def _duckdb(root: Path, out: Path, threads: int) -> float:
     con = duckdb.connect()
     con.execute(f"LOAD '{ext}'")
     con.execute(f"SET threads = {threads}")
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     con.execute(DUCKDB_QUERY.format(root=root, out=out))
-    secs = time.perf_counter() - t
+    secs, cpu = time.perf_counter() - t, time.process_time() - cpu
     con.close()
-    return secs
+    return secs, cpu
 
 
 def _answers(path: Path) -> pa.Table:
@@ -138,6 +138,7 @@ def part_a(settings: Settings) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="gisgrid-bench-scale-"))
     times: dict[str, list[float]] = {"w1": [], "w2": [], "duck1": [], "duck2": []}
     cpu: dict[str, list[float]] = {"w1": [], "w2": []}
+    cpu_secs: dict[str, list[float]] = {k: [] for k in times}
     parts_1: list[dict[str, Any]] = []
     wall_1 = 0.0
     try:
@@ -163,11 +164,13 @@ def part_a(settings: Settings) -> dict[str, Any]:
                 for key in order if run % 2 == 0 else order[::-1]:
                     if key.startswith("duck"):
                         threads = int(key[4:])
-                        secs = _duckdb(root, tmp / f"{key}.parquet", threads)
+                        secs, cpu_s = _duckdb(root, tmp / f"{key}.parquet", threads)
                         times[key].append(secs)
+                        cpu_secs[key].append(cpu_s)
                         print(
                             f"  DuckDB spatial, {threads} thread(s): {secs:.2f} s "
-                            f"({manifest['points'] / secs / 1e6:.2f} M points/s); {load()}",
+                            f"({manifest['points'] / secs / 1e6:.2f} M points/s), {cpu_s:.1f} "
+                            f"CPU s; {load()}",
                             flush=True,
                         )
                         continue
@@ -181,6 +184,7 @@ def part_a(settings: Settings) -> dict[str, Any]:
                     workers = int(key[1:])
                     share = got["totals"]["cpu_s"] / (got["seconds"] * workers)
                     cpu[key].append(share)
+                    cpu_secs[key].append(got["totals"]["cpu_s"])
                     if key == "w1":
                         parts_1, wall_1 = got["parts"], got["seconds"]
                     t = got["totals"]
@@ -189,7 +193,8 @@ def part_a(settings: Settings) -> dict[str, Any]:
                         f"({got['rows'] / got['seconds'] / 1e6:.2f} M points/s); task time "
                         f"read {t['read_s']:.1f} s, index {t['index_s']:.1f} s, assign "
                         f"{t['assign_s']:.1f} s, write {t['write_s']:.1f} s; the workers got "
-                        f"{share:.0%} of their {workers} core(s); {load()}",
+                        f"{share:.0%} of their {workers} core(s), {got['totals']['cpu_s']:.1f} "
+                        f"CPU s; {load()}",
                         flush=True,
                     )
         ours = pa.concat_tables([_answers(f) for f in sorted((tmp / "w1").glob("*.parquet"))])
@@ -230,6 +235,13 @@ def part_a(settings: Settings) -> dict[str, Any]:
         f"1 worker vs DuckDB 1 thread: {med['duck1'] / med['w1']:.2f}x (target >= 1); vs "
         f"DuckDB 2 threads: {med['duck2'] / med['w1']:.2f}x; against 1 thread run by run "
         f"{', '.join(f'{d:.2f}x' for d in duck_runs)} (median {statistics.median(duck_runs):.2f}x)"
+    )
+    cpu_med_s = {k: statistics.median(v) for k, v in cpu_secs.items()}
+    print(
+        "CPU seconds, medians (the work done, whatever share of the cores it got): gisgrid "
+        + ", ".join(f"{w} worker(s) {cpu_med_s[f'w{w}']:.1f} s" for w in WORKERS)
+        + f"; DuckDB 1 thread {cpu_med_s['duck1']:.1f} s, 2 threads {cpu_med_s['duck2']:.1f} s; "
+        f"DuckDB 1 thread / gisgrid 1 worker: {cpu_med_s['duck1'] / cpu_med_s['w1']:.2f}x"
     )
     task_sum = sum(p["seconds"] for p in parts_1)
     cpu_sum = sum(p["cpu_s"] for p in parts_1)
