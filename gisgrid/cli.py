@@ -703,7 +703,9 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_argument("--unit", help="only under this code (county, town, village)")
     bulk.add_argument("--apply", action="store_true", help="assign: move the changed rows")
     bulk.add_argument("--job", type=int, help="apply: the assignment job")
-    bulk.add_argument("--cell-m", type=float, default=50.0, help="the index's finest cell (m)")
+    bulk.add_argument(
+        "--cell-m", type=float, default=150.0, help="the index's finest cell (m); 150 in bulk"
+    )
     bulk.add_argument("--parquet", help="assign points: a generated province's folder")
     bulk.add_argument("--out", help="assign points: where the result files go")
     bulk.add_argument("--start", help="ISO 8601 with zone")
