@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import psycopg
@@ -81,10 +81,14 @@ class ReportIn:
 
     def fingerprint(self) -> str:
         """SHA-256 of everything but the key: a reused key must come with the same request."""
-        body = asdict(self)
-        body.pop("idempotency_key")
+        # The fields by hand, not dataclasses.asdict (a deep copy: a third of the intake's own
+        # Python time); the same dict, so stored hashes still match a resend.
+        body = {f: getattr(self, f) for f in _FINGERPRINTED}
         body["attributes"], body["reporter"] = dict(self.attributes), dict(self.reporter)
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_FINGERPRINTED = tuple(f.name for f in fields(ReportIn) if f.name != "idempotency_key")
 
 
 def _county_calendars() -> Mapping[str, WorkingCalendar]:
