@@ -152,6 +152,48 @@ def test_service_connections_commit_durably_whatever_the_cluster_says(database_u
     assert asyncio.run(pool_setting()) == "on"
 
 
+def test_the_intake_pool_asks_the_server_only_when_its_connection_has_gone(
+    database_url: str, engine: Engine
+) -> None:
+    """A quiet connection is used without a round trip of its own; one whose backend was killed
+    is noticed before use and replaced, and the report's statement still gets an answer."""
+
+    def last_query(pid: int) -> str:
+        with engine.connect() as conn:
+            q = "SELECT query FROM pg_stat_activity WHERE pid = :p"
+            return str(conn.execute(text(q), {"p": pid}).scalar_one())
+
+    async def scenario() -> tuple[str, set[int], int, int]:
+        pool = make_intake_pool(database_url, Settings(database_url=database_url))
+        await pool.open(wait=True)
+        try:
+            async with pool.connection() as a, pool.connection() as b:  # min_size: both of them
+                for aconn in (a, b):
+                    await aconn.execute("SELECT 'marker-18'")
+                marked = {a.info.backend_pid, b.info.backend_pid}
+            async with pool.connection() as aconn:
+                # checked out again and checked: the server was not asked anything
+                same = aconn.info.backend_pid
+                seen = last_query(same)
+            async with pool.connection() as a, pool.connection() as b:
+                with engine.connect() as conn:
+                    for aconn in (a, b):
+                        q = "SELECT pg_terminate_backend(:p)"
+                        conn.execute(text(q), {"p": aconn.info.backend_pid})
+            await asyncio.sleep(0.2)
+            async with pool.connection() as aconn:
+                row = await (await aconn.execute("SELECT pg_backend_pid()")).fetchone()
+                assert row is not None
+                return seen, marked, same, int(row[0])
+        finally:
+            await pool.close()
+
+    seen, marked, same, after = asyncio.run(scenario())
+    assert same in marked
+    assert seen == "SELECT 'marker-18'"  # the stock check would have sent an empty query
+    assert after not in marked
+
+
 def test_a_chunked_upload_over_the_limit_is_refused_on_the_bytes(
     server: str, admin_token: str
 ) -> None:
