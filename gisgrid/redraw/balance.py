@@ -125,6 +125,11 @@ class BlockGraph:
             [a.tolist() for a in np.split(self.shared, cut)],
         )
 
+    @cached_property
+    def neighbour_sets(self) -> list[set[int]]:
+        """Neighbours per block as sets, for membership tests (built once per graph)."""
+        return [set(a) for a in self.lists[0]]
+
     def components(self, members: np.ndarray | None = None) -> np.ndarray:
         """Connected-component label per block (of the subgraph on `members`; -1 elsewhere)."""
         from scipy.sparse.csgraph import connected_components
@@ -144,14 +149,15 @@ class BlockGraph:
         from scipy.sparse import csr_matrix
         from scipy.sparse.csgraph import connected_components
 
-        src = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        n = self.n
+        src = np.repeat(np.arange(n), np.diff(self.indptr))
         same = labels[src] == labels[self.indices]
-        mat = csr_matrix(
-            (np.ones(int(same.sum())), (src[same], self.indices[same])), shape=(self.n, self.n)
-        )
+        # The graph's own CSR with the edges between grids dropped (no COO round trip).
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(src[same], minlength=n))])
+        mat = csr_matrix((np.ones(int(same.sum())), self.indices[same], indptr), shape=(n, n))
         _, comp = connected_components(mat, directed=False)
         first = np.unique(comp, return_index=True)[1]  # one block per piece
-        return np.bincount(labels[first], minlength=int(labels.max()) + 1 if self.n else 0)
+        return np.bincount(labels[first], minlength=int(labels.max()) + 1 if n else 0)
 
 
 def polsby_popper(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
@@ -278,8 +284,21 @@ class _Search:
         start = [j for j in nbr[b] if lab[j] == x]
         if not start:
             return False
-        if len(start) == 1 and self.whole:
-            return True  # b hangs on one neighbour: no path through it joins two others
+        if self.whole:
+            # A connected grid stays connected without b when b's neighbours in it are joined
+            # among themselves (any other block reaches one of them without passing b).
+            if len(start) == 1:
+                return True
+            adj = self.g.neighbour_sets
+            ring, todo = {start[0]}, [start[0]]
+            while todo:
+                u = adj[todo.pop()]
+                for v in start:
+                    if v not in ring and v in u:
+                        ring.add(v)
+                        todo.append(v)
+            if len(ring) == len(start):
+                return True
         seen = {b, start[0]}
         queue = deque([start[0]])
         while queue:
