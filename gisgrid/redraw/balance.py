@@ -50,7 +50,10 @@ class Band:
         if not (0 < self.lo <= self.hi):
             raise InvalidCode(
                 f"band=[{self.lo}, {self.hi}] must be two positive whole numbers of households "
-                "with min <= max, e.g. [150, 300]"
+                "with min <= max, e.g. [150, 300]",
+                reason="plan.band_order",
+                lo=self.lo,
+                hi=self.hi,
             )
 
     def deviation(self, households: np.ndarray | float) -> np.ndarray:
