@@ -10,11 +10,7 @@ def unit_code(code: str) -> str:
     """The 12-digit statistical code for a 6-, 9- or 12-digit unit code."""
     code = code.strip()
     if not code.isdigit() or len(code) not in _PADDING:
-        raise InvalidCode(
-            f"unit code {code!r} is not 6 (county), 9 (town) or 12 (village) digits",
-            reason="unit.code",
-            code=code,
-        )
+        raise InvalidCode(f"unit code {code!r} is not 6 (county), 9 (town) or 12 (village) digits")
     return code + _PADDING[len(code)]
 
 

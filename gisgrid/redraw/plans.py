@@ -69,7 +69,10 @@ def create_plan(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Queue a draft for a village, town or county; the caller commits, then runs it."""
-    code = unit_code(unit)
+    try:
+        code = unit_code(unit)
+    except InvalidCode as exc:  # said again with its reason: the planner's page shows it
+        raise InvalidCode(str(exc), reason="unit.code", code=unit) from None
     _scope_check(who, code, "drafting a redraw plan")
     b = parse_band(band)
     if mode not in MODES:
