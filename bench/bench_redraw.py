@@ -404,8 +404,12 @@ def main() -> None:
         f"{sum(int(v.households.sum()) for v in vbs.values()):,} households; band "
         f"[{BAND.lo}, {BAND.hi}]; blocks read/cut in {t_blocks:.1f} s; "
         f"load before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}\n"
-        f"gisgrid and GerryChain ReCom on all {len(vbs)}; spopt max-p on {len(svbs)} of them "
-        f"(every {max(1, len(vbs) // max(1, len(svbs)))}th by code, BENCH_SPOPT_VILLAGES)",
+        f"gisgrid and GerryChain ReCom on all {len(vbs)}; spopt max-p on "
+        + (
+            f"{len(svbs)} of them (every {len(vbs) // len(svbs)}th by code, BENCH_SPOPT_VILLAGES)"
+            if len(svbs) < len(vbs)
+            else "the same villages"
+        ),
         flush=True,
     )
     rows: dict[str, list[dict[str, float]]] = {"gisgrid": [], "GerryChain ReCom": []}
