@@ -29,7 +29,7 @@ import random
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -230,6 +230,7 @@ class _Search:
         self.ideal = float(g.households.sum()) / k
         self.lab: list[int] = []
         self.sh: list[dict[int, float]] = []
+        self._kept: tuple[Any, ...] | None = None
         self._figures(np.array(labels, dtype=np.int64))  # a copy: moves write to it
         self.sh = [self._shared(b) for b in range(g.n)]
         # Every grid one piece (what repair leaves): then a block with a single neighbour in
@@ -252,7 +253,26 @@ class _Search:
         """Back to an earlier plan: figures afresh, `sh` again only where a label differs."""
         new = np.asarray(lab, dtype=np.int64)
         changed = np.flatnonzero(new != self.labels).tolist()
-        self._figures(new)
+        # Most kicks fail and come back to the same best plan: its fresh figures are kept
+        # (copied, since moves change them in place) instead of computed again.
+        kept = self._kept
+        if kept is not None and kept[0] is lab:
+            _, hh, area, perim, ppg, size, viol = kept
+            self.labels = new
+            self.lab = list(lab)
+            self.hh, self.area, self.perim = list(hh), list(area), list(perim)
+            self.ppg, self.size, self.viol = list(ppg), list(size), viol
+        else:
+            self._figures(new)
+            self._kept = (
+                lab,
+                list(self.hh),
+                list(self.area),
+                list(self.perim),
+                list(self.ppg),
+                list(self.size),
+                self.viol,
+            )
         for j in {j for b in changed for j in self.nbr[b]}:
             self.sh[j] = self._shared(j)
 
