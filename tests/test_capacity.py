@@ -53,9 +53,8 @@ def test_a_burst_while_the_database_is_stuck_is_shed_not_queued(
     bearer = {"Authorization": f"Bearer {admin_token}"}
     with engine.connect() as holder:
         holder.execute(text("LOCK TABLE grid IN ACCESS EXCLUSIVE MODE"))
-        started = time.monotonic()
+        # A wedge would leave the burst's clients to their 60 s timeout: the test fails there.
         burst = asyncio.run(_burst_and_probe(tight, bearer, holder))
-        elapsed = time.monotonic() - started
     answers, during = burst
     codes = Counter(r.status_code for r in answers)
     # 2 slot holders waited for the lock and then answered; everyone else heard "busy" soon.
@@ -65,7 +64,6 @@ def test_a_burst_while_the_database_is_stuck_is_shed_not_queued(
         if r.status_code == 503:
             assert r.headers["Retry-After"].isdigit(), r.headers
             assert r.json()["error"] == "Overloaded" and "at capacity" in r.json()["detail"]
-    assert elapsed < 30
     # While every slot was stuck: /healthz, /readyz and who-am-I (signed in) still answered.
     health, ready, me = during
     assert health.status_code == 200 and health.json()["load"]["db"]["in_use"] == SLOTS
@@ -102,9 +100,7 @@ def test_healthz_tells_the_truth_when_the_database_is_gone(demo_county: str) -> 
     # A database nobody listens on: the service starts, says it is down, and never hangs.
     dead = "postgresql+psycopg://gisgrid@127.0.0.1:9/nowhere"
     with serve(Settings(database_url=dead)) as url, httpx.Client(base_url=url, timeout=10) as http:
-        started = time.monotonic()
-        health = http.get("/healthz")
-        assert time.monotonic() - started < 5
+        health = http.get("/healthz", timeout=5)  # a hang fails here
         assert health.status_code == 503 and health.json()["status"] == "down"
         assert health.headers["Retry-After"].isdigit()
         assert http.get("/readyz").status_code == 503

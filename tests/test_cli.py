@@ -59,12 +59,10 @@ def test_demo_serves_an_already_loaded_county(database_url: str, demo_county: st
             with browser.stream("GET", "/api/v1/events", timeout=30) as stream:
                 chunks = stream.iter_text()  # kept: a dropped iterator closes the stream
                 assert "event: hello" in next(chunks)
-                stopped = time.monotonic()
                 proc.send_signal(signal.SIGINT)
                 rest = "".join(chunks)
             assert "event: bye" in rest
-            out, _ = proc.communicate(timeout=20)
-            assert time.monotonic() - stopped < 8
+            out, _ = proc.communicate(timeout=8)  # stopped, not still waiting on the stream
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
