@@ -311,6 +311,35 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
     assert "coverage" in layers.available_measures()
 
 
+def test_coverage_cache_counts_once_and_keeps_cases_live(conn: Connection) -> None:
+    """With the service's cache, coverage is counted once per minute for every poll (issue 13:
+    it cost three quarters of the load mix), while open cases are still counted every time."""
+    cache = layers.CoverageCache(ttl_s=3600)
+    first = layers.grid_measures(conn, "441226", geometry=False, coverage_cache=cache)
+    fresh = layers.grid_measures(conn, "441226", geometry=False)
+    shares = {f["id"]: f["properties"]["coverage"] for f in first["features"]}
+    assert shares == {f["id"]: f["properties"]["coverage"] for f in fresh["features"]}
+    grid = first["features"][0]
+    conn.execute(
+        text(
+            "INSERT INTO report (category, description, source, status, grid_id, reported_at, "
+            "due_at, generated, geom) SELECT 'ZZ01', 'cache test', 'resident', 'dispatched', "
+            "g.id, now(), now() + interval '1 day', false, ST_PointOnSurface(g.geom) "
+            "FROM grid g WHERE g.code = :g AND g.valid_to IS NULL"
+        ),
+        {"g": grid["id"]},
+    )
+    again = layers.grid_measures(conn, "441226", geometry=False, coverage_cache=cache)
+    assert cache.counted == 1
+    after = next(f for f in again["features"] if f["id"] == grid["id"])["properties"]
+    assert after["open_cases"] == grid["properties"]["open_cases"] + 1
+    assert after["coverage"] == grid["properties"]["coverage"]
+    # Older than its ttl_s, it is counted again.
+    cache.ttl_s = 0
+    layers.grid_measures(conn, "441226", geometry=False, coverage_cache=cache)
+    assert cache.counted == 2
+
+
 def test_worker_page_shows_roads_not_patrolled(http: httpx.Client, conn: Connection) -> None:
     """The worker's map carries the grid's roads nobody walked in the last 24 hours."""
     import datetime as dt

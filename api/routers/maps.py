@@ -104,7 +104,13 @@ def center(
     gen = layers.current_generation(conn, code)
     # Patrol coverage takes seconds for a county: computed when it is the measure shown, and
     # fetched by the wall when someone picks it.
-    grids = layers.grid_measures(conn, code, zoom=12, with_coverage=measure == "coverage")
+    grids = layers.grid_measures(
+        conn,
+        code,
+        zoom=12,
+        with_coverage=measure == "coverage",
+        coverage_cache=request.app.state.coverage_cache,
+    )
     kids = wall.children(conn, code)
     if area and area not in {k["code"] for k in kids}:
         area = ""  # a filter from an old link: show the whole unit rather than fail
@@ -280,7 +286,9 @@ def planner(
     gen = generation if generation is not None else layers.current_generation(conn, code)
     if gen not in {g["id"] for g in gens}:
         raise NotFound(f"generation={gen} is not one of {[g['id'] for g in gens]} for {code}")
-    grids = layers.grid_measures(conn, code, generation=gen, zoom=12)
+    grids = layers.grid_measures(
+        conn, code, generation=gen, zoom=12, coverage_cache=request.app.state.coverage_cache
+    )
     redraw = None
     if who.role in MAP_EDITORS:  # drafting is for planners, county operators and admins
         below = [] if props["level"] == "village" else units.unit_children(conn, code)
@@ -379,6 +387,7 @@ def export_png(
 
 @router.get("/maps/data/grids", response_class=JSONResponse)
 def data_grids(
+    request: Request,
     conn: ConnDep,
     unit: UnitQ,
     generation: GenerationQ = None,
@@ -394,6 +403,8 @@ def data_grids(
         bbox=units.parse_bbox(bbox) if bbox else None,
         zoom=zoom,
         geometry=geometry,
+        # Counted at most once a minute for every wall polling it (issue 13).
+        coverage_cache=request.app.state.coverage_cache,
     )
     return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
 
