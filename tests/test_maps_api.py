@@ -44,6 +44,30 @@ def test_grid_measures_bbox_and_zoom(http: httpx.Client) -> None:
     assert len(coarse.content) < 0.9 * len(exact)
 
 
+def test_reports_poll_is_the_layer_built_by_the_database(
+    http: httpx.Client, conn: Connection
+) -> None:
+    """The poll's document, built by PostgreSQL in one statement (issue 13), is open_reports'
+    answer: the same features in the same order with the same properties."""
+    asked: list[dict[str, Any]] = [
+        {"unit": "441226"},
+        {"unit": "441226", "overdue_only": True},
+        {"unit": "441226001", "limit": 3},
+    ]
+    for kw in asked:
+        params = {k if k != "overdue_only" else "overdue": v for k, v in kw.items()}
+        r = http.get("/maps/data/reports", params=params)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+        expected = json.loads(json.dumps(layers.open_reports(conn, **kw)))
+        polled = r.json()
+        # Flags and hours move with the clock between the two reads; everything else is equal.
+        for fc in (expected, polled):
+            for f in fc["features"]:
+                for moving in ("overdue", "due_soon", "hours_overdue"):
+                    f["properties"].pop(moving)
+        assert polled == expected and polled["features"]
+
+
 def test_open_per_100_is_open_cases_over_households(conn: Connection) -> None:
     fc = layers.grid_measures(conn, "441226", geometry=False)
     total_open = conn.execute(

@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.browser import LangDep, switch_url
-from api.deps import BasemapDep, ConnDep
+from api.deps import BasemapDep, ConnDep, DbDep
 from api.params import GenerationQ
 from api.security import PrincipalDep
 from gisgrid.access import visits
@@ -410,18 +410,24 @@ def data_grids(
 
 
 @router.get("/maps/data/reports", response_class=JSONResponse)
-def data_reports(
-    conn: ConnDep,
+async def data_reports(
+    request: Request,
+    db: DbDep,
     who: PrincipalDep,
     unit: Annotated[str | None, Query(description="unit code")] = None,
     grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=layers.MAX_REPORTS)] = layers.MAX_REPORTS,
-) -> JSONResponse:
+) -> Response:
     """Open reports of a unit or grid (overdue=true: only late ones, latest due first)."""
     _allow(who, CENTER_ROLES | WORKER_ROLES, grid or unit or "", "open reports")
-    fc = layers.open_reports(conn, unit, grid=grid, overdue_only=overdue, limit=limit)
-    return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
+    # The wall's poll: one statement on the async pool, the document built by the database
+    # (thousands of open reports made a Python object each the worker's costliest read).
+    async with db.gate.slot(), request.app.state.intake_pool.connection() as aconn:
+        body = await layers.open_reports_geojson(
+            aconn, unit, grid=grid, overdue_only=overdue, limit=limit
+        )
+    return Response(body, media_type=GEOJSON, headers=NO_STORE)
 
 
 @router.get("/maps/data/staff", response_class=JSONResponse)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import Connection
 
 from gisgrid import reports, sql
@@ -315,6 +316,34 @@ def open_reports(
         "truncated": len(features) == limit,
         "features": features,
     }
+
+
+async def open_reports_geojson(
+    aconn: AsyncConnection[Any],
+    unit: str | None = None,
+    *,
+    grid: str | None = None,
+    overdue_only: bool = False,
+    limit: int = MAX_REPORTS,
+) -> bytes:
+    """`open_reports` as GeoJSON text built by the database in one round trip (the poll's path:
+    no Python object per report); the same features, properties and order."""
+    if not 1 <= limit <= MAX_REPORTS:
+        raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
+    prefix, gcode = _where(unit, grid)
+    row = await sql.afirst(
+        aconn,
+        "mapdata/map_reports_geojson",
+        prefix=prefix,
+        grid=gcode,
+        overdue_only=overdue_only,
+        limit=limit,
+        cat_codes=list(CATEGORY_NAMES),
+        cat_names=[n for n, _ in CATEGORY_NAMES.values()],
+        cat_zh=[z for _, z in CATEGORY_NAMES.values()],
+    )
+    assert row is not None  # an aggregate: always one row
+    return str(row["geojson"]).encode()
 
 
 def staff_positions(
