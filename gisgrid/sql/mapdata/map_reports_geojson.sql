@@ -1,29 +1,25 @@
 -- mapdata/map_reports as one GeoJSON document built by the database, for the wall's poll: a
 -- county's open reports run to thousands, and a Python object per report and field cost the
 -- worker ten times what the query costs (issue 13). Same rows, order and properties as
--- gisgrid.mapdata.layers.open_reports; category names come in as parameters (the taxonomy is code).
+-- gisgrid.mapdata.layers.open_reports (times as PostgreSQL writes them: the same instants, a
+-- fraction's trailing zeros left out); category names come in as parameters (the taxonomy is code).
 WITH r AS (
     SELECT r.id, r.category, r.status::text AS status, r.source, r.generated,
            r.reported_at, r.due_at, (r.due_at < now()) AS overdue,
-           -- As Python's isoformat() writes them (microseconds only when there are any).
-           to_char(r.reported_at, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE WHEN extract(microseconds FROM r.reported_at)::int % 1000000 <> 0 THEN to_char(r.reported_at, '.US') ELSE '' END || to_char(r.reported_at, 'TZH:TZM') AS reported_iso,
-           to_char(r.due_at, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE WHEN extract(microseconds FROM r.due_at)::int % 1000000 <> 0 THEN to_char(r.due_at, '.US') ELSE '' END || to_char(r.due_at, 'TZH:TZM') AS due_iso,
            (r.due_at >= now() AND r.due_at - now() < (r.due_at - r.dispatched_at) / 4) AS due_soon,
            (SELECT count(*) FROM report_event e
             WHERE e.report_id = r.id AND e.action = 'supervise')::int AS supervised,
            extract(epoch FROM now() - r.due_at)::float8 / 3600 AS hours_overdue,
            g.code AS grid_code, g.name AS grid_name,
-           ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
-           row_number() OVER (
-               ORDER BY CASE WHEN CAST(:overdue_only AS boolean) THEN r.due_at END ASC NULLS LAST,
-                        r.reported_at DESC, r.id DESC) AS ord
+           ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
     FROM report r
     JOIN grid g ON g.id = r.grid_id
     WHERE r.status IN ('submitted', 'registered', 'dispatched', 'in_progress')
       AND g.village_code LIKE CAST(:prefix AS text) || '%'
       AND (CAST(:grid AS text) IS NULL OR g.code = CAST(:grid AS text))
       AND (NOT CAST(:overdue_only AS boolean) OR r.due_at < now())
-    ORDER BY ord
+    ORDER BY CASE WHEN CAST(:overdue_only AS boolean) THEN r.due_at END ASC NULLS LAST,
+             r.reported_at DESC, r.id DESC
     LIMIT :limit
 ),
 cat AS (
@@ -46,13 +42,14 @@ SELECT json_build_object(
             'status', r.status,
             'source', r.source,
             'generated', r.generated,
-            'reported_at', r.reported_iso,
-            'due_at', r.due_iso,
+            'reported_at', r.reported_at,
+            'due_at', r.due_at,
             'overdue', coalesce(r.overdue, false),
             'due_soon', coalesce(r.due_soon, false),
             'supervised', r.supervised,
             'hours_overdue', CASE WHEN r.overdue THEN round(r.hours_overdue::numeric, 1) END,
             'grid_code', r.grid_code,
             'grid_name', r.grid_name)
-    ) ORDER BY r.ord) FILTER (WHERE r.id IS NOT NULL), '[]'::json))::text AS geojson
+    ) ORDER BY CASE WHEN CAST(:overdue_only AS boolean) THEN r.due_at END ASC NULLS LAST,
+               r.reported_at DESC, r.id DESC) FILTER (WHERE r.id IS NOT NULL), '[]'::json))::text AS geojson
 FROM r LEFT JOIN cat c ON c.code = r.category
