@@ -86,7 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Idle connections that died with a restarted server are replaced the moment the
         # database answers again, not found one by one by requests (each costs seconds).
         app.state.health = HealthCheck(libpq_url(url), on_recover=[app.state.intake_pool.check])
-        app.state.health.start()
         # Push (issue 16): one LISTEN connection per process, fanned out to open streams (its
         # own connection: a stream never holds a database slot or a pool connection).
         app.state.events = EventHub(libpq_url(url))
@@ -94,6 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Tokens revoked on any worker or host are forgotten here too (issue 19).
         app.state.token_notices = shared.TokenNotices(libpq_url(url), app.state.token_cache.forget)
         await app.state.token_notices.start()
+        # The listeners reconnect the moment the database answers again, not after a backoff.
+        app.state.health.on_recover += [
+            app.state.current_generation.wake,
+            app.state.token_notices.wake,
+        ]
+        app.state.health.start()
         try:
             yield
         finally:

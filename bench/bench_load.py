@@ -18,9 +18,9 @@ DOWN_S later, clients retrying their reports with the same key after Retry-After
 for OVERLOAD_S, then how long until /readyz and a locate answer 200 again. The peer: a bare
 FastAPI endpoint parsing the same form (bench/bare_app.py), same generator, same rate.
 
-Each run starts from the same database: the reports a run filed are deleted after it is
-checked (otherwise every run found thousands more open reports on the wall than the one before,
-and three runs were not three measurements of one thing).
+Each run starts from the same open reports: those a run filed are closed after it is checked
+(otherwise every run found thousands more open reports on the wall than the one before, and
+three runs were not three measurements of one thing); all are deleted at the end.
 
 Environment: BENCH_LOAD_RATE (200), BENCH_LOAD_SECONDS (60), BENCH_LOAD_RUNS (3),
 BENCH_LOAD_WORKERS (1: `gisgrid serve`; 2: `gisgrid serve --workers 2`, one per core).
@@ -553,20 +553,25 @@ def _tiles(
     return out
 
 
-def _delete_reports(engine: Engine, run: str) -> int:
-    """Delete the reports this bench filed (the next run starts from the same database)."""
+def _close_reports(engine: Engine, run: str) -> None:
+    """Close the reports this bench filed, so the next run finds the same open reports on the
+    wall. Closed, not deleted, while the server runs: a request still in it (its client gone)
+    may be linking a new report to one of them as its duplicate."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE report SET status = 'closed', closed_at = now() "
+                "WHERE idempotency_key LIKE :p AND status <> 'closed'"
+            ),
+            {"p": f"bench-load-{run}-%"},
+        )
+
+
+def _cleanup(engine: Engine, run: str, key_name: str, user: str) -> None:
     with engine.begin() as conn:
         n = conn.execute(
             text("DELETE FROM report WHERE idempotency_key LIKE :p"), {"p": f"bench-load-{run}-%"}
         ).rowcount
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE report"))
-    return int(n)
-
-
-def _cleanup(engine: Engine, run: str, key_name: str, user: str) -> None:
-    n = _delete_reports(engine, run)
-    with engine.begin() as conn:
         conn.execute(text("DELETE FROM api_key WHERE name = :n"), {"n": key_name})
         conn.execute(
             text(
@@ -576,7 +581,9 @@ def _cleanup(engine: Engine, run: str, key_name: str, user: str) -> None:
             {"u": user},
         )
         conn.execute(text("DELETE FROM account WHERE username = :u"), {"u": user})
-    print(f"(deleted the bench's last {n:,} reports, its key and its account)")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE report"))
+    print(f"(deleted the bench's {n:,} reports, its key and its account)")
 
 
 # --- phases ---------------------------------------------------------------------------------
@@ -590,7 +597,7 @@ def steady(fx: Fixture, engine: Engine) -> None:
         results, _ = run_schedule(fx.base, schedule(fx, RATE, SECONDS, seed=run))
         rows = table(results)
         check = reports_check(engine, results)
-        _delete_reports(engine, fx.run)
+        _close_reports(engine, fx.run)
         a = rows["all"]
         print(
             f"  all: {a['count']:.0f} sent, errors {a['errors']:.0f}, 503 {a['503']:.0f}, "
@@ -657,7 +664,7 @@ def restart(fx: Fixture, engine: Engine, settings: Settings) -> None:
     verdict = "met" if worst < 5 else "NOT met"
     print(f"recovery (slowest endpoint) {worst:.2f} s: target < 5 s {verdict}")
     check = reports_check(engine, results)
-    _delete_reports(engine, fx.run)
+    _close_reports(engine, fx.run)
     print(f"reports: {json.dumps(check)}; {load()}")
 
 
