@@ -103,7 +103,11 @@ def main() -> None:
         )
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            print("the server did not stop within 15 s of SIGTERM (killed)")
         if key_name:
             bl._cleanup(engine, run, key_name, user)
     peer, peer_base = bl.serve_bare()
