@@ -38,7 +38,7 @@ from api.routers import (
 )
 from gisgrid.access import shared
 from gisgrid.db import HealthCheck, libpq_url, make_engine, make_intake_pool, resolve_database_url
-from gisgrid.mapdata import CurrentGeneration, TileCache
+from gisgrid.mapdata import CoverageCache, CurrentGeneration, TileCache
 from gisgrid.media import PhotoStore
 from gisgrid.redraw import PlanRunner
 from gisgrid.reports import IntakeConfig
@@ -86,7 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Idle connections that died with a restarted server are replaced the moment the
         # database answers again, not found one by one by requests (each costs seconds).
         app.state.health = HealthCheck(libpq_url(url), on_recover=[app.state.intake_pool.check])
-        app.state.health.start()
         # Push (issue 16): one LISTEN connection per process, fanned out to open streams (its
         # own connection: a stream never holds a database slot or a pool connection).
         app.state.events = EventHub(libpq_url(url))
@@ -94,6 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Tokens revoked on any worker or host are forgotten here too (issue 19).
         app.state.token_notices = shared.TokenNotices(libpq_url(url), app.state.token_cache.forget)
         await app.state.token_notices.start()
+        # The listeners reconnect the moment the database answers again, not after a backoff.
+        app.state.health.on_recover += [
+            app.state.current_generation.wake,
+            app.state.token_notices.wake,
+        ]
+        app.state.health.start()
         try:
             yield
         finally:
@@ -135,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = security.RateLimiter(shared=settings.shared_limits)
     app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    app.state.coverage_cache = CoverageCache()
     app.state.photos = PhotoStore(settings.state_dir / "media")
     app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too

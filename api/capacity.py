@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar
 
@@ -37,6 +38,11 @@ from gisgrid.errors import DatabaseUnavailable, Overloaded
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# When this worker first saw the request (set by InFlightLimit, read by the gate): a request's
+# wait for a slot ends `wait_s` after it arrived, not after it asked, so time already spent
+# behind a busy event loop or the async pool counts against the same budget (issue 13).
+ARRIVED: ContextVar[float | None] = ContextVar("gisgrid_arrived", default=None)
 
 
 class Gate:
@@ -73,15 +79,24 @@ class Gate:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the body of the `async with`, or raise Overloaded."""
+        """Hold one slot for the body of the `async with`, or raise Overloaded.
+
+        A request waits at most until `wait_s` after it arrived (ARRIVED): one that is already
+        that old when it asks is refused at once if no slot is free, rather than served late
+        to a client that has given up or will retry anyway.
+        """
         try:
             self._sem.acquire_nowait()
         except anyio.WouldBlock:
             if self.waiting >= self.queue:
                 raise self._refuse("queue full") from None
+            arrived = ARRIVED.get()
+            left = self.wait_s if arrived is None else arrived + self.wait_s - time.monotonic()
+            if left <= 0:
+                raise self._refuse(f"waited {self.wait_s:g} s already") from None
             self.waiting += 1
             try:
-                with anyio.fail_after(self.wait_s):
+                with anyio.fail_after(left):
                     await self._sem.acquire()
             except TimeoutError:
                 raise self._refuse(f"no slot within {self.wait_s:g} s") from None
@@ -231,6 +246,7 @@ class InFlightLimit:
             await self._refuse(scope, send, f"{self.in_flight} requests in progress")
             return
         self.in_flight += 1
+        ARRIVED.set(time.monotonic())
         try:
             await self.app(scope, receive, send)
         finally:

@@ -18,7 +18,12 @@ DOWN_S later, clients retrying their reports with the same key after Retry-After
 for OVERLOAD_S, then how long until /readyz and a locate answer 200 again. The peer: a bare
 FastAPI endpoint parsing the same form (bench/bare_app.py), same generator, same rate.
 
-Environment: BENCH_LOAD_RATE (200), BENCH_LOAD_SECONDS (60), BENCH_LOAD_RUNS (3).
+Each run starts from the same open reports: those a run filed are closed after it is checked
+(otherwise every run found thousands more open reports on the wall than the one before, and
+three runs were not three measurements of one thing); all are deleted at the end.
+
+Environment: BENCH_LOAD_RATE (200), BENCH_LOAD_SECONDS (60), BENCH_LOAD_RUNS (3),
+BENCH_LOAD_WORKERS (1: `gisgrid serve`; 2: `gisgrid serve --workers 2`, one per core).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ COUNTY = "441226"
 RATE = float(os.environ.get("BENCH_LOAD_RATE", 200))
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", 60))
 RUNS = int(os.environ.get("BENCH_LOAD_RUNS", 3))
+WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", 1))
 OVERLOAD_S = max(10.0, SECONDS / 2)
 DOWN_S = 3.0
 P99_TARGET_MS = 300
@@ -483,7 +489,8 @@ def serve_gisgrid(url: str) -> tuple[subprocess.Popen[bytes], str]:
     # Its log to a file: a pipe nobody reads fills up, and the server then blocks writing a
     # warning (that was this bench's own wedge, not the service's).
     log = open(SERVER_LOG, "wb")  # noqa: SIM115 (closed with the process)
-    proc = subprocess.Popen([str(exe), "serve"], env=env, cwd=ROOT, stdout=log, stderr=log)
+    command = [str(exe), "serve", *(["--workers", str(WORKERS)] if WORKERS > 1 else [])]
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     _wait_up(base, proc)
     return proc, base
@@ -546,6 +553,20 @@ def _tiles(
     return out
 
 
+def _close_reports(engine: Engine, run: str) -> None:
+    """Close the reports this bench filed, so the next run finds the same open reports on the
+    wall. Closed, not deleted, while the server runs: a request still in it (its client gone)
+    may be linking a new report to one of them as its duplicate."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE report SET status = 'closed', closed_at = now() "
+                "WHERE idempotency_key LIKE :p AND status <> 'closed'"
+            ),
+            {"p": f"bench-load-{run}-%"},
+        )
+
+
 def _cleanup(engine: Engine, run: str, key_name: str, user: str) -> None:
     with engine.begin() as conn:
         n = conn.execute(
@@ -576,6 +597,7 @@ def steady(fx: Fixture, engine: Engine) -> None:
         results, _ = run_schedule(fx.base, schedule(fx, RATE, SECONDS, seed=run))
         rows = table(results)
         check = reports_check(engine, results)
+        _close_reports(engine, fx.run)
         a = rows["all"]
         print(
             f"  all: {a['count']:.0f} sent, errors {a['errors']:.0f}, 503 {a['503']:.0f}, "
@@ -642,6 +664,7 @@ def restart(fx: Fixture, engine: Engine, settings: Settings) -> None:
     verdict = "met" if worst < 5 else "NOT met"
     print(f"recovery (slowest endpoint) {worst:.2f} s: target < 5 s {verdict}")
     check = reports_check(engine, results)
+    _close_reports(engine, fx.run)
     print(f"reports: {json.dumps(check)}; {load()}")
 
 
@@ -712,7 +735,8 @@ def main() -> None:
     engine = demo_engine(COUNTY, settings)
     url = engine.url.render_as_string(hide_password=False)
     run = uuid.uuid4().hex[:8]
-    print(f"bench load: `gisgrid serve` on the demo county {COUNTY}; {load()}")
+    served = "gisgrid serve" + (f" --workers {WORKERS}" if WORKERS > 1 else "")
+    print(f"bench load: `{served}` on the demo county {COUNTY}; {load()}")
     print(f"(the server's log: {SERVER_LOG})")
     proc, base = serve_gisgrid(url)
     key_name = user = ""

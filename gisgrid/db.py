@@ -312,6 +312,7 @@ class Listener:
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._ready = asyncio.Event()
+        self._wake = asyncio.Event()
 
     async def listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """On a fresh connection: LISTEN, set `known` and `_ready` when trusted, then wait."""
@@ -324,6 +325,10 @@ class Listener:
             await asyncio.wait_for(self._ready.wait(), wait_s)
         except TimeoutError:
             log.warning("no %s within %.1f s; looked up per request meanwhile", self.what, wait_s)
+
+    async def wake(self) -> None:
+        """Reconnect now if waiting out a backoff (the database answers again)."""
+        self._wake.set()
 
     async def stop(self) -> None:
         """Stop listening and close the connection."""
@@ -349,7 +354,12 @@ class Listener:
             except Exception as exc:  # the connection went away: distrust, then reconnect
                 self.known = False
                 log.warning("not listening for %s (%r); retrying", self.what, exc)
-                await asyncio.sleep(backoff)
+                # Woken early when the health check sees the database again: after an outage
+                # the backoff would otherwise keep this worker distrusting (token lookups per
+                # request, plain tile URLs unanswered) for seconds after the database is back.
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
                 self.known = False

@@ -45,11 +45,12 @@ class Settings(BaseSettings):
 
     # Capacity of one worker (issue 13). At most db_slots requests use the database at once
     # (the engine's pool holds as many connections, each with a thread of its own to check it out
-    # and give it back); db_queue more may wait up to db_wait_s for a slot; beyond that the
-    # answer is 503 with Retry-After at once instead of a queue that never drains.
+    # and give it back); db_queue more may wait for a slot until db_wait_s after they arrived;
+    # beyond that the answer is 503 with Retry-After at once instead of a queue that never
+    # drains (1 s: a read answered later than that has failed its user anyway).
     db_slots: int = 12
     db_queue: int = 48
-    db_wait_s: float = 2.0
+    db_wait_s: float = 1.0
     # Connections of the async pool (reports in, who is calling, audit entries), and how many
     # requests may wait for one of them.
     async_pool_size: int = 8

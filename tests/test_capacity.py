@@ -234,3 +234,33 @@ def test_event_streams_are_counted_apart_and_hold_no_slot(
         assert again.status_code == 503 and again.headers["Retry-After"].isdigit()
         assert "event streams" in again.json()["detail"]
         assert stream.is_closed is False
+
+
+def test_a_request_that_arrived_long_ago_is_refused_a_slot_not_queued() -> None:
+    """The gate's wait is counted from the request's arrival (issue 13): one that already spent
+    its budget elsewhere hears "busy" at once; a new one still waits for the slot."""
+    from api.capacity import ARRIVED, Gate
+    from gisgrid.errors import Overloaded
+
+    async def scenario() -> tuple[str, bool]:
+        gate = Gate(slots=1, queue=5, wait_s=30)
+        holder = gate.slot()
+        await holder.__aenter__()
+        ARRIVED.set(time.monotonic() - 60)  # arrived a minute ago (behind a busy event loop)
+        with pytest.raises(Overloaded) as refused:
+            async with gate.slot():
+                pass
+        ARRIVED.set(time.monotonic())
+
+        async def fresh() -> bool:
+            async with gate.slot():
+                return True
+
+        waiting = asyncio.create_task(fresh())
+        while gate.waiting == 0:
+            await asyncio.sleep(0.01)
+        await holder.__aexit__(None, None, None)
+        return str(refused.value), await waiting
+
+    said, served = asyncio.run(scenario())
+    assert "waited 30 s already" in said and served

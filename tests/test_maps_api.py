@@ -44,6 +44,34 @@ def test_grid_measures_bbox_and_zoom(http: httpx.Client) -> None:
     assert len(coarse.content) < 0.9 * len(exact)
 
 
+def test_reports_poll_is_the_layer_built_by_the_database(
+    http: httpx.Client, conn: Connection
+) -> None:
+    """The poll's document, built by PostgreSQL in one statement (issue 13), is open_reports'
+    answer: the same features in the same order with the same properties."""
+    asked: list[dict[str, Any]] = [
+        {"unit": "441226"},
+        {"unit": "441226", "overdue_only": True},
+        {"unit": "441226001", "limit": 3},
+    ]
+    for kw in asked:
+        params = {k if k != "overdue_only" else "overdue": v for k, v in kw.items()}
+        r = http.get("/maps/data/reports", params=params)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+        expected = json.loads(json.dumps(layers.open_reports(conn, **kw)))
+        polled = r.json()
+        # Flags and hours move with the clock between the two reads; times are the same
+        # instants (PostgreSQL leaves out a fraction's trailing zeros); everything else is equal.
+        for fc in (expected, polled):
+            for f in fc["features"]:
+                p = f["properties"]
+                for moving in ("overdue", "due_soon", "hours_overdue"):
+                    p.pop(moving)
+                for when in ("reported_at", "due_at"):
+                    p[when] = p[when] and dt.datetime.fromisoformat(p[when])
+        assert polled == expected and polled["features"]
+
+
 def test_open_per_100_is_open_cases_over_households(conn: Connection) -> None:
     fc = layers.grid_measures(conn, "441226", geometry=False)
     total_open = conn.execute(
@@ -309,6 +337,35 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
     assert fc["features"][0]["properties"]["coverage"] == pytest.approx(expected)
     assert 0 < expected < 1
     assert "coverage" in layers.available_measures()
+
+
+def test_coverage_cache_counts_once_and_keeps_cases_live(conn: Connection) -> None:
+    """With the service's cache, coverage is counted once per minute for every poll (issue 13:
+    it cost three quarters of the load mix), while open cases are still counted every time."""
+    cache = layers.CoverageCache(ttl_s=3600)
+    first = layers.grid_measures(conn, "441226", geometry=False, coverage_cache=cache)
+    fresh = layers.grid_measures(conn, "441226", geometry=False)
+    shares = {f["id"]: f["properties"]["coverage"] for f in first["features"]}
+    assert shares == {f["id"]: f["properties"]["coverage"] for f in fresh["features"]}
+    grid = first["features"][0]
+    conn.execute(
+        text(
+            "INSERT INTO report (category, description, source, status, grid_id, reported_at, "
+            "due_at, generated, geom) SELECT 'ZZ01', 'cache test', 'resident', 'dispatched', "
+            "g.id, now(), now() + interval '1 day', false, ST_PointOnSurface(g.geom) "
+            "FROM grid g WHERE g.code = :g AND g.valid_to IS NULL"
+        ),
+        {"g": grid["id"]},
+    )
+    again = layers.grid_measures(conn, "441226", geometry=False, coverage_cache=cache)
+    assert cache.counted == 1
+    after = next(f for f in again["features"] if f["id"] == grid["id"])["properties"]
+    assert after["open_cases"] == grid["properties"]["open_cases"] + 1
+    assert after["coverage"] == grid["properties"]["coverage"]
+    # Older than its ttl_s, it is counted again.
+    cache.ttl_s = 0
+    layers.grid_measures(conn, "441226", geometry=False, coverage_cache=cache)
+    assert cache.counted == 2
 
 
 def test_worker_page_shows_roads_not_patrolled(http: httpx.Client, conn: Connection) -> None:

@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.browser import LangDep, switch_url
-from api.deps import BasemapDep, ConnDep
+from api.deps import BasemapDep, ConnDep, DbDep
 from api.params import GenerationQ
 from api.security import PrincipalDep
 from gisgrid.access import visits
@@ -104,7 +104,13 @@ def center(
     gen = layers.current_generation(conn, code)
     # Patrol coverage takes seconds for a county: computed when it is the measure shown, and
     # fetched by the wall when someone picks it.
-    grids = layers.grid_measures(conn, code, zoom=12, with_coverage=measure == "coverage")
+    grids = layers.grid_measures(
+        conn,
+        code,
+        zoom=12,
+        with_coverage=measure == "coverage",
+        coverage_cache=request.app.state.coverage_cache,
+    )
     kids = wall.children(conn, code)
     if area and area not in {k["code"] for k in kids}:
         area = ""  # a filter from an old link: show the whole unit rather than fail
@@ -280,7 +286,9 @@ def planner(
     gen = generation if generation is not None else layers.current_generation(conn, code)
     if gen not in {g["id"] for g in gens}:
         raise NotFound(f"generation={gen} is not one of {[g['id'] for g in gens]} for {code}")
-    grids = layers.grid_measures(conn, code, generation=gen, zoom=12)
+    grids = layers.grid_measures(
+        conn, code, generation=gen, zoom=12, coverage_cache=request.app.state.coverage_cache
+    )
     redraw = None
     if who.role in MAP_EDITORS:  # drafting is for planners, county operators and admins
         below = [] if props["level"] == "village" else units.unit_children(conn, code)
@@ -379,6 +387,7 @@ def export_png(
 
 @router.get("/maps/data/grids", response_class=JSONResponse)
 def data_grids(
+    request: Request,
     conn: ConnDep,
     unit: UnitQ,
     generation: GenerationQ = None,
@@ -394,23 +403,31 @@ def data_grids(
         bbox=units.parse_bbox(bbox) if bbox else None,
         zoom=zoom,
         geometry=geometry,
+        # Counted at most once a minute for every wall polling it (issue 13).
+        coverage_cache=request.app.state.coverage_cache,
     )
     return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
 
 
 @router.get("/maps/data/reports", response_class=JSONResponse)
-def data_reports(
-    conn: ConnDep,
+async def data_reports(
+    request: Request,
+    db: DbDep,
     who: PrincipalDep,
     unit: Annotated[str | None, Query(description="unit code")] = None,
     grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=layers.MAX_REPORTS)] = layers.MAX_REPORTS,
-) -> JSONResponse:
+) -> Response:
     """Open reports of a unit or grid (overdue=true: only late ones, latest due first)."""
     _allow(who, CENTER_ROLES | WORKER_ROLES, grid or unit or "", "open reports")
-    fc = layers.open_reports(conn, unit, grid=grid, overdue_only=overdue, limit=limit)
-    return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
+    # The wall's poll: one statement on the async pool, the document built by the database
+    # (thousands of open reports made a Python object each the worker's costliest read).
+    async with db.gate.slot(), request.app.state.intake_pool.connection() as aconn:
+        body = await layers.open_reports_geojson(
+            aconn, unit, grid=grid, overdue_only=overdue, limit=limit
+        )
+    return Response(body, media_type=GEOJSON, headers=NO_STORE)
 
 
 @router.get("/maps/data/staff", response_class=JSONResponse)

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import Connection
 
 from gisgrid import sql
@@ -33,6 +34,24 @@ def locate(
     if row is None:
         raise OutsideCoverage(_outside_message(conn, lon, lat, as_of))
     staff = sql.execute(conn, "divisions/grid_staff", g=row["id"], as_of=as_of).mappings()
+    return _answer(lon, lat, as_of, row, staff)
+
+
+async def locate_async(
+    aconn: AsyncConnection[Any], lon: float, lat: float, as_of: dt.datetime | None = None
+) -> dict[str, Any]:
+    """`locate` on an async connection in one round trip (the service's hot path: no thread,
+    no transaction of its own); the same answer, or OutsideCoverage with the same message."""
+    check_lon_lat(lon, lat)
+    row = await sql.afirst(aconn, "divisions/locate_with_staff", lon=lon, lat=lat, as_of=as_of)
+    if row is None:
+        raise OutsideCoverage(await _outside_message_async(aconn, lon, lat, as_of))
+    return _answer(lon, lat, as_of, row, row["staff"])
+
+
+def _answer(
+    lon: float, lat: float, as_of: dt.datetime | None, row: Any, staff: Any
+) -> dict[str, Any]:
     return {
         "point": {"lon": lon, "lat": lat, "datum": "WGS84"},
         "grid": {"code": row["code"], "name": row["name"], "generated": row["geom_generated"]},
@@ -42,6 +61,22 @@ def locate(
         "county": {"code": row["county_code"], "name": row["county_name"]},
         "staff": [dict(s) for s in staff],
     }
+
+
+async def _outside_message_async(
+    aconn: AsyncConnection[Any], lon: float, lat: float, as_of: dt.datetime | None = None
+) -> str:
+    when = f" on {as_of.isoformat()}" if as_of else ""
+    msg = f"lon={lon}, lat={lat} is outside every grid this service holds{when}"
+    if -90 <= lon <= 90 and -180 <= lat <= 180:
+        swapped = await sql.afirst(aconn, "divisions/locate", lon=lat, lat=lon, as_of=as_of)
+        if swapped is not None:
+            return (
+                msg + f"; lon={lat}, lat={lon} is inside grid {swapped['code']}: did you swap them?"
+            )
+    counties = await sql.afirst(aconn, "divisions/served_counties")
+    served = next(iter(counties.values())) if counties else None
+    return msg + f" (served counties: {served or 'none loaded'})"
 
 
 def _outside_message(

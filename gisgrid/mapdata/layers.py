@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import Connection
 
 from gisgrid import reports, sql
@@ -121,6 +124,54 @@ def _where(unit: str | None, grid: str | None) -> tuple[str, str | None]:
     return unit_prefix(unit or ""), None
 
 
+class CoverageCache:
+    """Patrol coverage per set of grids, kept `ttl_s` seconds (a thread-safe, bounded map).
+
+    Coverage is a seven-day measure that costs a county about a third of a second of the
+    database and a tenth of the worker's CPU (every household against every fix near it): as
+    the wall's poll it was three quarters of what the whole request mix cost (issue 13).
+    Counted once a minute it is still the same figure to anyone looking. While one request
+    counts it again the others are given the last count; only the very first waits for it.
+    """
+
+    def __init__(self, ttl_s: float = 60.0, max_entries: int = 64) -> None:
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._entries: dict[tuple[str, ...], tuple[float, dict[str, float]]] = {}
+        self._counting: dict[tuple[str, ...], threading.Event] = {}
+        self._lock = threading.Lock()
+        self.counted = 0  # how often it was counted (for tests)
+
+    def get(
+        self, codes: list[str], count: Callable[[list[str]], dict[str, float]]
+    ) -> dict[str, float]:
+        """Coverage of `codes` from the cache, or `count(codes)` when older than ttl_s."""
+        key = tuple(codes)
+        while True:
+            with self._lock:
+                hit = self._entries.get(key)
+                if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+                    return hit[1]
+                counting = self._counting.get(key)
+                if counting is None:
+                    counting = self._counting[key] = threading.Event()
+                    break
+                if hit is not None:
+                    return hit[1]  # being counted again by another request: the last count
+            counting.wait(30)  # the first count of these grids: wait for it, then read it
+        try:
+            shares = count(codes)
+            with self._lock:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.pop(min(self._entries, key=lambda k: self._entries[k][0]))
+                self._entries[key] = (time.monotonic(), shares)
+                self.counted += 1
+            return shares
+        finally:
+            with self._lock:
+                self._counting.pop(key, None)
+            counting.set()
+
+
 def grid_measures(
     conn: Connection,
     unit: str | None = None,
@@ -131,11 +182,13 @@ def grid_measures(
     zoom: int | None = None,
     geometry: bool = True,
     with_coverage: bool = True,
+    coverage_cache: CoverageCache | None = None,
 ) -> dict[str, Any]:
     """Grids of a unit (or one grid) with households, open/overdue cases and open per 100 hh.
 
     `with_coverage=False` leaves out patrol coverage (seconds for a county), for pages that
-    show it only when asked.
+    show it only when asked; with `coverage_cache` it is counted at most once per its ttl_s
+    (households and cases are always counted now).
     """
     prefix, gcode = _where(unit, grid)
     rows = sql.rows(
@@ -150,11 +203,15 @@ def grid_measures(
     )
     if not rows and gcode:
         raise NotFound(f"no grid has code {gcode} in the current generation")
-    coverage = (
-        coverage_provider(conn, [r["code"] for r in rows])
-        if with_coverage and coverage_provider and rows
-        else {}
-    )
+    coverage: dict[str, float] = {}
+    if with_coverage and coverage_provider is not None and rows:
+        provider = coverage_provider
+        codes = [r["code"] for r in rows]
+        coverage = (
+            coverage_cache.get(codes, lambda c: provider(conn, c))
+            if coverage_cache is not None
+            else provider(conn, codes)
+        )
     features = []
     for r in rows:
         hh = int(r["households"])
@@ -259,6 +316,34 @@ def open_reports(
         "truncated": len(features) == limit,
         "features": features,
     }
+
+
+async def open_reports_geojson(
+    aconn: AsyncConnection[Any],
+    unit: str | None = None,
+    *,
+    grid: str | None = None,
+    overdue_only: bool = False,
+    limit: int = MAX_REPORTS,
+) -> bytes:
+    """`open_reports` as GeoJSON text built by the database in one round trip (the poll's path:
+    no Python object per report); the same features, properties and order."""
+    if not 1 <= limit <= MAX_REPORTS:
+        raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
+    prefix, gcode = _where(unit, grid)
+    row = await sql.afirst(
+        aconn,
+        "mapdata/map_reports_geojson",
+        prefix=prefix,
+        grid=gcode,
+        overdue_only=overdue_only,
+        limit=limit,
+        cat_codes=list(CATEGORY_NAMES),
+        cat_names=[n for n, _ in CATEGORY_NAMES.values()],
+        cat_zh=[z for _, z in CATEGORY_NAMES.values()],
+    )
+    assert row is not None  # an aggregate: always one row
+    return str(row["geojson"]).encode()
 
 
 def staff_positions(
