@@ -10,8 +10,12 @@ Isolation, without any cleanup written by hand (tests/databases.py makes the dat
 - `database_url`, `engine`, `server`, `http`, `admin_http`: a database of the module's own,
   copied from the module's `template` fixture (the worker's unless the module derives one),
   served by the real app, dropped after the module with whatever its tests wrote.
-- `own_database_url`, `own_engine`, `own_server`, `own_http`: a database of the test's own,
-  for a test whose commits must not reach the next test of its module.
+- `own_database_url`, `own_engine`, `own_server`, `own_http`, `own_admin_http`: a database of
+  the test's own, served by the real app: what the test commits no other test sees. Its copy is
+  made while the test before it runs.
+- A module whose tests need more than the demo county (accounts, keys, a county of its own)
+  defines `seed_template(engine)`: it is run once on a template of the module's own, which every
+  copy is then made from, and what it returns is the `seed` fixture.
 
 The server is GISGRID_TEST_DATABASE_URL when set (any database on a PostgreSQL 15+ server with
 PostGIS and pgRouting, as a role that may create databases), otherwise the project's own PostGIS
@@ -86,9 +90,26 @@ def admin_token(databases: Databases) -> str:
 
 
 @pytest.fixture(scope="module")
-def template(databases: Databases) -> str:
-    """The database the module's copies are made from; a module may derive its own."""
-    return databases.worker_template
+def seeded(request: pytest.FixtureRequest, databases: Databases) -> Iterator[tuple[str, Any]]:
+    """The module's template and what its `seed_template(engine)` wrote there, if it has one."""
+    seed_template = getattr(request.module, "seed_template", None)
+    if seed_template is None:
+        yield databases.worker_template, None
+        return
+    with databases.derived(seed_template, request.module.__name__.rsplit(".")[-1][5:13]) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def template(seeded: tuple[str, Any]) -> str:
+    """The database the module's copies are made from: the worker's, or the module's own."""
+    return seeded[0]
+
+
+@pytest.fixture(scope="module")
+def seed(seeded: tuple[str, Any]) -> Any:
+    """What the module's `seed_template` returned (accounts' tokens, chosen places)."""
+    return seeded[1]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +157,7 @@ def conn(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def own_database_url(databases: Databases, template: str) -> Iterator[str]:
     """A database of this test's own, copied from `template` and dropped after the test."""
-    name = databases.copy(template, "own")
+    name = databases.fresh(template)
     try:
         yield databases.url(name)
     finally:
@@ -229,6 +250,15 @@ def own_server(own_database_url: str) -> Iterator[str]:
 def own_http(own_server: str) -> Iterator[httpx.Client]:
     """An HTTP client against this test's own server."""
     with httpx.Client(base_url=own_server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def own_admin_http(own_server: str, admin_token: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as an admin, against this test's own server."""
+    with httpx.Client(
+        base_url=own_server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
+    ) as client:
         yield client
 
 
