@@ -119,9 +119,9 @@ def new_report(own_engine: Engine, home: Home) -> int:
     return int(stored["id"])
 
 
-def _step(own_http: httpx.Client, token: str | None, rid: int, **body: object) -> httpx.Response:
+def _step(http: httpx.Client, token: str | None, rid: int, **body: object) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return own_http.post(f"/api/v1/reports/{rid}/steps", json=body, headers=headers)
+    return http.post(f"/api/v1/reports/{rid}/steps", json=body, headers=headers)
 
 
 def test_the_whole_loop_is_recorded_and_the_reporter_sees_the_feedback(
@@ -387,8 +387,8 @@ def test_a_supporter_is_handled_with_its_original(
 # --- Issue 17: 三事分流 routes, the council deliberates, leaders take part, stages, reopening --
 
 
-def _filed(own_engine: Engine, home: Home, code: str, source: str = "patrol") -> int:
-    with own_engine.begin() as conn:
+def _filed(engine: Engine, home: Home, code: str, source: str = "patrol") -> int:
+    with engine.begin() as conn:
         return int(
             intake.submit_report(
                 conn,
