@@ -294,19 +294,24 @@ def browser() -> Iterator[Browser]:
 
 
 # A small GENERATED province (gisgrid.demo.province): 2 counties at 1% of a realistic county's
-# counts, in PostGIS for the test module that asks for it (unloaded after it, so tests of other
-# modules see the demo county alone) and as GeoParquet. The scale and bulk (Dask) tests use it.
+# counts, in the template of the test module that asks for it (other modules see the demo county
+# alone) and as GeoParquet. The scale and bulk (Dask) tests use it.
 PROVINCE = {"counties": 2, "seed": 7, "scale": 0.01}
 
 
-@pytest.fixture(scope="module")
-def small_province(engine: Engine, demo_county: str) -> Iterator[list[str]]:
-    """The small generated province in the test database; its 12-digit county codes."""
+def small_province_template(engine: Engine) -> list[str]:
+    """Load the small generated province: a `seed_template` for the modules that ask for it."""
     from gisgrid.demo import province
 
     loaded = province.load_province(engine, **PROVINCE, progress=lambda m: None)
-    yield [c["county"] for c in loaded]
-    province.unload_province(engine, **PROVINCE, progress=lambda m: None)
+    return [c["county"] for c in loaded]
+
+
+@pytest.fixture(scope="module")
+def small_province(seed: Any) -> list[str]:
+    """The small generated province's 12-digit county codes, in the module's template."""
+    assert isinstance(seed, list), "the module's seed_template is small_province_template"
+    return seed
 
 
 @pytest.fixture(scope="session")

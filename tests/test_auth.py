@@ -213,7 +213,7 @@ def test_personal_reads_and_writes_are_audited(
 
 
 def test_audit_log_is_append_only(own_engine: Engine, tokens: dict[str, str]) -> None:
-    for stmt in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):
+    for stmt in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):  # the subject
         with pytest.raises(DBAPIError, match="append-only"), own_engine.begin() as conn:
             conn.execute(text(stmt))
 

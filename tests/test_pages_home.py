@@ -31,13 +31,13 @@ def place(engine: Engine, demo_county: str) -> dict[str, str]:
     return {"village": row.village_code, "grid": row.grid, "town": row.village_code[:9]}
 
 
-@pytest.fixture(scope="module")
-def account(engine: Engine) -> Iterator[object]:
-    """Make accounts of a role and scope; returns the username."""
+@pytest.fixture
+def account(own_engine: Engine) -> Iterator[object]:
+    """Make accounts of a role and scope in the test's own database; returns the username."""
 
     def make(role: str, scope: str) -> str:
-        name = f"t-home-{role}-{uuid.uuid4().hex[:6]}"
-        with engine.begin() as conn:
+        name = f"t-home-{role}"
+        with own_engine.begin() as conn:
             accounts.create_account(conn, name, PASSWORD, role, scope)
         return name
 
@@ -67,20 +67,22 @@ def test_the_public_lands_on_the_report_page(http: httpx.Client) -> None:
     ],
 )
 def test_an_account_lands_on_its_own_map(
-    server: str, account, place: dict[str, str], role: str, scope_of: str, lands: str
+    own_server: str, account, place: dict[str, str], role: str, scope_of: str, lands: str
 ) -> None:
     codes = place | {"county": place["grid"][:6]}
     name = account(role, codes[scope_of])
-    with _signed_in(server, name) as client:
+    with _signed_in(own_server, name) as client:
         r = client.get("/", follow_redirects=False)
         assert r.status_code == 303
         assert r.headers["location"] == lands.format(**codes)
         assert client.get(r.headers["location"]).status_code == 200
 
 
-def test_a_chief_of_several_grids_picks_one(server: str, account, place: dict[str, str]) -> None:
+def test_a_chief_of_several_grids_picks_one(
+    own_server: str, account, place: dict[str, str]
+) -> None:
     name = account("grid_chief", place["village"])
-    with _signed_in(server, name) as client:
+    with _signed_in(own_server, name) as client:
         r = client.get("/")
         assert r.status_code == 200 and "选择网格" in r.text
         links = re.findall(r'href="/maps/worker\?grid=(\d{15})"', r.text)
