@@ -112,6 +112,16 @@ def seed(seeded: tuple[str, Any]) -> Any:
     return seeded[1]
 
 
+def seed_item(index: int) -> Any:
+    """A module fixture for one item of a seed that is a tuple: `home = seed_item(0)`."""
+
+    @pytest.fixture(scope="module")
+    def item(seed: tuple[Any, ...]) -> Any:
+        return seed[index]
+
+    return item
+
+
 @pytest.fixture(scope="module")
 def database_url(databases: Databases, template: str) -> Iterator[str]:
     """A database of the module's own, copied from `template` and dropped after the module."""
@@ -205,14 +215,14 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def suite_settings(database_url: str) -> Settings:
+def suite_settings(database_url: str, limit: int = 10_000) -> Settings:
     """The app's settings for tests: limits high enough for a whole module's requests."""
     return Settings(
         database_url=database_url,
-        rate_limit_login=10_000,
-        rate_limit_intake=10_000,
-        rate_limit_intake_key=10_000,
-        rate_limit_intake_address=10_000,
+        rate_limit_login=limit,
+        rate_limit_intake=limit,
+        rate_limit_intake_key=limit,
+        rate_limit_intake_address=limit,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from gisgrid.reports import api_keys
 from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
-from tests.conftest import _free_port, serve
+from tests.conftest import _free_port, seed_item, serve
 
 ROOT = "/open311/v2"
 
@@ -38,14 +38,8 @@ def seed_template(engine: Engine) -> tuple[str, tuple[float, float]]:
     return key, (float(x), float(y))
 
 
-@pytest.fixture(scope="module")
-def api_key(seed: tuple[str, tuple[float, float]]) -> str:
-    return seed[0]
-
-
-@pytest.fixture(scope="module")
-def spot(seed: tuple[str, tuple[float, float]]) -> tuple[float, float]:
-    return seed[1]
+api_key = seed_item(0)
+spot = seed_item(1)
 
 
 def _post(http: httpx.Client, fmt: str = "json", headers: dict | None = None, **form: object):

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gisgrid.access import accounts
 from gisgrid.settings import Settings
-from tests.conftest import serve
+from tests.conftest import seed_item, serve
 from tests.databases import sign_up
 
 PASSWORD = "correct horse battery"
@@ -79,14 +79,8 @@ def seed_template(engine: Engine) -> tuple[tuple[Place, Place], dict[str, str]]:
     return places, sign_up(engine, plan, PASSWORD, "t")
 
 
-@pytest.fixture(scope="module")
-def places(seed: tuple[tuple[Place, Place], dict[str, str]]) -> tuple[Place, Place]:
-    return seed[0]
-
-
-@pytest.fixture(scope="module")
-def tokens(seed: tuple[tuple[Place, Place], dict[str, str]]) -> dict[str, str]:
-    return seed[1]
+places = seed_item(0)
+tokens = seed_item(1)
 
 
 def _call(http: httpx.Client, token: str | None, path: str, **params: Any) -> httpx.Response:

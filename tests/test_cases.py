@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from gisgrid.reports import intake
 from gisgrid.reports.intake import ReportIn
+from tests.conftest import seed_item
 from tests.databases import sign_up
 
 PASSWORD = "case-loop-password"
@@ -91,14 +92,8 @@ def seed_template(engine: Engine) -> tuple[Home, dict[str, str]]:
     return home, sign_up(engine, plan, PASSWORD, "t-case")
 
 
-@pytest.fixture(scope="module")
-def home(seed: tuple[Home, dict[str, str]]) -> Home:
-    return seed[0]
-
-
-@pytest.fixture(scope="module")
-def accounts(seed: tuple[Home, dict[str, str]]) -> dict[str, str]:
-    return seed[1]
+home = seed_item(0)
+accounts = seed_item(1)
 
 
 @pytest.fixture

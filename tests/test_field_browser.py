@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 from sqlalchemy import Engine, text
 
+from tests.browser import small_controls, until, visible_latin_words
 from tests.field_fixtures import (
     MARK,
     PASSWORD,
@@ -24,7 +26,6 @@ from tests.field_fixtures import (
     make_field,
     photo_bytes,
 )
-from tests.test_pages_home import small_controls, visible_latin_words
 
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path("/tmp/gisgrid-field")
@@ -36,14 +37,6 @@ seed_template = make_field
 @pytest.fixture(scope="module")
 def fld(seed: Field) -> Field:
     return seed
-
-
-def _until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
 
 
 def _scalar(engine: Engine, sql: str, **params: object) -> object:
@@ -110,6 +103,19 @@ def _open(
     return page
 
 
+@contextmanager
+def _phone(
+    browser: Browser, server: str, fld: Field, **where: float | None
+) -> Iterator[tuple[BrowserContext, Page, list[str]]]:
+    """The worker signed in on a phone, the map ready; the page's errors as they come."""
+    context = _context(browser, fld, **where)  # type: ignore[arg-type]
+    errors: list[str] = []
+    try:
+        yield context, _open(context, server, fld, errors), errors
+    finally:
+        context.close()
+
+
 def _latin(page: Page, fld: Field) -> list[str]:
     """Latin words on screen, besides account names (codes) and the Leaflet scale's units."""
     names = set(re.findall(r"[A-Za-z]{2,}", f"{fld.worker} {fld.operator}"))
@@ -141,10 +147,7 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
         headers=fld.auth("operator"),
     )
     assert r.status_code == 200, r.text
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, own_server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         assert not _latin(page, fld), _latin(page, fld)
         assert not small_controls(page), small_controls(page)
         _shot(page, "worker-390-home")
@@ -207,8 +210,6 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
         )
         assert card.locator("button[data-step]").count() == 0  # the village's now
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def _set_photo(page: Page, selector: str, name: str, data: bytes, mime: str) -> None:
@@ -221,10 +222,7 @@ def test_offline_actions_are_sent_once_in_order_when_online(
     a = dispatched_report(own_engine, fld.grid, f"A {MARK}")
     b = dispatched_report(own_engine, fld.grid, f"B {MARK}")
     hid = fld.households[3]
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, own_server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.click("#gg-locate")
         page.wait_for_function("() => !!window.gisgrid.located")
         context.set_offline(True)
@@ -340,8 +338,6 @@ def test_offline_actions_are_sent_once_in_order_when_online(
             ).all()
         assert [(s, src) for _, s, src in patrol_rows] == [("closed", "patrol")]
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_forced_resend_stores_nothing_twice(
@@ -378,7 +374,7 @@ def test_a_forced_resend_stores_nothing_twice(
         page.click(f'#gg-households button[data-household="{hid}"]')
         page.locator("#gg-household textarea[name=note]").fill("复访 " + MARK)
         page.locator("#gg-household form button[type=submit]").click()
-        _until(lambda: len(lost) == 1, "the step's first answer lost")
+        until(lambda: len(lost) == 1, "the step's first answer lost")
         # The step stays waiting (no answer heard); the visit waits behind it.
         page.wait_for_function("() => Number(document.body.getAttribute('data-queue')) >= 1")
         _wait_queue_empty(page)
@@ -413,10 +409,7 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
             ),
             {"town": fld.grid[:9]},
         ).scalar_one()
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, own_server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         context.set_offline(True)
         page.wait_for_function("() => !navigator.onLine")
         page.click(f'#gg-cases li[data-id="{d}"] button[data-step="accept"]')
@@ -448,18 +441,13 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
         page.click("#gg-queue-list button[data-dismiss]")
         page.wait_for_function("() => document.body.getAttribute('data-refused') === '0'")
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
     browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
     e = dispatched_report(own_engine, fld.grid, f"E {MARK}")
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, own_server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.click(f'#gg-cases li[data-id="{e}"] button[data-step="resolve"]')
         item = page.locator(f'#gg-cases li[data-id="{e}"]')
         item.locator("textarea").fill("已处理，见照片")
@@ -491,18 +479,13 @@ def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
         )
         page.wait_for_function("() => window.__thumb === 320")
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_visit_shows_in_history_and_never_outside_the_grid(
     browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
     hid = fld.households[5]
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, own_server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.click('[data-tab="visits"]')
         first = page.locator("#gg-households li").first
         # Overdue care-tagged households first.
@@ -547,17 +530,12 @@ def test_a_visit_shows_in_history_and_never_outside_the_grid(
             == 0
         )
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_new_case_reaches_the_phone_by_push(
     browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, own_server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.wait_for_function("() => document.body.getAttribute('data-push') === 'live'")
         t0 = time.monotonic()
         rid = dispatched_report(own_engine, fld.grid, f"推送测试 {MARK}")
@@ -567,18 +545,13 @@ def test_a_new_case_reaches_the_phone_by_push(
         _shot(page, "worker-390-pushed")
         print(f"new case on the phone by push: {took * 1000:.0f} ms")
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
     browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
     f = dispatched_report(own_engine, fld.grid, f"F {MARK}")
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, own_server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         context.set_offline(True)
         page.wait_for_function("() => !navigator.onLine")
         page.click(f'#gg-cases li[data-id="{f}"] button[data-step="accept"]')
@@ -598,5 +571,3 @@ def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
         context.set_offline(False)
         assert _scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=f) == "dispatched"
         assert not errors, errors
-    finally:
-        context.close()

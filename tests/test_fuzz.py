@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from gisgrid.settings import Settings
-from tests.conftest import serve
+from tests.conftest import serve, suite_settings
 from tests.databases import sign_up
 
 PASSWORD = "fuzz password 1"
@@ -37,15 +36,7 @@ SIGNED_IN_SKIPS = (
 @pytest.fixture
 def fuzzed(own_database_url: str, demo_county: str) -> Iterator[str]:
     """A server of its own with every limit lifted (429s would hide what is behind them)."""
-    many = 10**9
-    settings = Settings(
-        database_url=own_database_url,
-        rate_limit_login=many,
-        rate_limit_intake=many,
-        rate_limit_intake_key=many,
-        rate_limit_intake_address=many,
-    )
-    with serve(settings) as url:
+    with serve(suite_settings(own_database_url, limit=10**9)) as url:
         yield url
 
 

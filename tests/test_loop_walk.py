@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gisgrid.demo.departments import write_demo_departments
+from tests.conftest import seed_item
 from tests.databases import DEMO_COUNTY, sign_up
 
 PASSWORD = "walk-the-loop-1"
@@ -69,14 +70,8 @@ def seed_template(engine: Engine) -> tuple[Spot, dict[str, str]]:
     return spot, sign_up(engine, plan, PASSWORD, "t-walk")
 
 
-@pytest.fixture(scope="module")
-def spot(seed: tuple[Spot, dict[str, str]]) -> Spot:
-    return seed[0]
-
-
-@pytest.fixture(scope="module")
-def tokens(seed: tuple[Spot, dict[str, str]]) -> dict[str, str]:
-    return seed[1]
+spot = seed_item(0)
+tokens = seed_item(1)
 
 
 def _as(token: str) -> dict[str, str]:
@@ -263,6 +258,6 @@ def test_department_list_names_the_handlers_to_staff_only(
         "/api/v1/departments", params={"county": spot.grid[:6]}, headers=_as(tokens["town"])
     ).json()
     names = [h["username"] for h in {d["code"]: d for d in staff["departments"]}["ZJ"]["handlers"]]
-    assert any(n.startswith("t-walk-zj-") for n in names)
+    assert "t-walk-zj" in names
     assert own_http.get("/api/v1/departments", params={"county": "441226101"}).status_code == 422
     assert own_http.get("/api/v1/departments", params={"county": "999999"}).status_code == 404

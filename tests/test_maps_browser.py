@@ -16,6 +16,8 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, text
 
+from tests.browser import signed_in_context
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DESKTOP = {"width": 1600, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -63,18 +65,7 @@ def signed_in(admin_token: str) -> None:
 def _open(
     browser: Browser, url: str, viewport: dict[str, int], **ctx: Any
 ) -> tuple[Page, Recorder]:
-    context = browser.new_context(viewport=viewport, **ctx)  # type: ignore[arg-type]
-    # Cookies are per host, not per port: this one works for every test server on 127.0.0.1.
-    context.add_cookies(
-        [
-            {
-                "name": "gisgrid_session",
-                "value": _SESSION["token"],
-                "domain": "127.0.0.1",
-                "path": "/",
-            }
-        ]
-    )
+    context = signed_in_context(browser, _SESSION["token"], viewport=viewport, **ctx)
     page = context.new_page()
     rec = Recorder(page)
     page.goto(url, wait_until="load")

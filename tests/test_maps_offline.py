@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from gisgrid.access import accounts
 from maps import offline
 from maps.assets import shell_assets
+from tests.browser import sign_in
 
 PHONE = {"width": 390, "height": 844}
 # Screenshots of the offline state go outside the repository: they are for looking, not keeping.
@@ -93,12 +94,7 @@ def grid_worker(own_engine: Engine, worker_grid: str) -> tuple[str, str]:
 
 def _sign_in(context: BrowserContext, server: str, user: tuple[str, str], grid: str) -> Page:
     page = context.new_page()
-    page.goto(f"{server}/login?next=/maps/worker?grid={grid}")
-    page.fill("input[name=username]", user[0])
-    page.fill("input[name=password]", user[1])
-    page.click("button")
-    page.wait_for_url(f"**/maps/worker?grid={grid}")
-    page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+    sign_in(page, server, user[0], user[1], f"/maps/worker?grid={grid}")
     return page
 
 

@@ -4,8 +4,6 @@ is back."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -13,6 +11,7 @@ from playwright.sync_api import Browser, Page, ViewportSize
 from sqlalchemy import Engine, text
 
 from gisgrid.access import accounts
+from tests.browser import sign_in, until
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 MARK = "browser step test"
@@ -69,14 +68,6 @@ def _status(engine: Engine, rid: int) -> str:
         )
 
 
-def _until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
-
-
 def _item(page: Page, rid: int, inner: str = ""):  # type: ignore[no-untyped-def]
     return page.locator(f'#gg-cases li[data-id="{rid}"] {inner}'.strip())
 
@@ -90,12 +81,7 @@ def test_worker_accepts_and_feeds_back_from_the_map(
     try:
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{own_server}/login?next=/maps/worker?grid={desk.grid}")
-        page.fill("input[name=username]", desk.username)
-        page.fill("input[name=password]", desk.password)
-        page.click("button")
-        page.wait_for_url(f"**/maps/worker?grid={desk.grid}")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        sign_in(page, own_server, desk.username, desk.password, f"/maps/worker?grid={desk.grid}")
         assert page.locator("#gg-cases li").count() == 3
         # A dispatched case offers accept, feedback and escalation; nothing for the center.
         steps = _item(page, first, "button[data-step]").evaluate_all(
@@ -104,7 +90,7 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         assert steps == ["accept", "resolve", "escalate"]
 
         _item(page, first, 'button[data-step="accept"]').click()
-        _until(lambda: _status(own_engine, first) == "in_progress", "accepted in the database")
+        until(lambda: _status(own_engine, first) == "in_progress", "accepted in the database")
         page.wait_for_function(
             f"""() => {{ const li = document.querySelector('#gg-cases li[data-id="{first}"]');
                 return li && !li.querySelector('button[data-step="accept"]'); }}"""
@@ -115,7 +101,7 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         _item(page, first, 'button[data-step="resolve"]').click()
         _item(page, first, "textarea").fill(note)
         _item(page, first, "form button").click()
-        _until(lambda: _status(own_engine, first) == "resolved", "fed back in the database")
+        until(lambda: _status(own_engine, first) == "resolved", "fed back in the database")
         # Fed back: off the worker's open list, waiting for the center's verification.
         _item(page, first).wait_for(state="detached")
         with own_engine.connect() as conn:
@@ -146,7 +132,7 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         assert "等待发送" in (page.text_content(f'#gg-cases li[data-id="{offline}"]') or "")
         context.set_offline(False)
         page.evaluate("() => window.gisgrid.flush()")
-        _until(lambda: _status(own_engine, offline) == "resolved", "sent once back online")
+        until(lambda: _status(own_engine, offline) == "resolved", "sent once back online")
         assert not errors, errors
     finally:
         context.close()
@@ -176,12 +162,7 @@ def test_center_chases_a_late_case_from_the_wall(
     try:
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{own_server}/login?next=/maps/center?unit={town}")
-        page.fill("input[name=username]", name)
-        page.fill("input[name=password]", password)
-        page.click("button")
-        page.wait_for_url(f"**/maps/center?unit={town}")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        sign_in(page, own_server, name, password, f"/maps/center?unit={town}")
         page.locator(f'#gg-overdue button[data-id="{late}"]').click()
         page.wait_for_function(f"document.body.getAttribute('data-drawer-loaded') === '{late}'")
         page.click('#gg-drawer button[data-step="supervise"]')

@@ -13,6 +13,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 
 from gisgrid.access import accounts
+from tests.browser import small_controls, visible_latin_words
 
 PASSWORD = "a long test password"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -129,39 +130,6 @@ def test_english_on_request_and_remembered(http: httpx.Client) -> None:
         assert "Staff sign-in" in r.text and "gisgrid_lang=en" in r.headers["set-cookie"]
         assert "Staff sign-in" in client.get("/login").text  # the cookie remembers
         assert "工作人员登录" in client.get("/login?lang=zh").text
-
-
-# Words a Chinese page may show in Latin letters: codes, units, the product's name.
-ALLOWED_LATIN = {"gisgrid", "km", "m", "GENERATED", "English"}  # the switch names itself
-
-
-def visible_latin_words(page, allowed: frozenset[str] = frozenset()) -> list[str]:  # type: ignore[no-untyped-def]
-    """Latin words in visible text nodes (scripts, styles and hidden elements left out), but
-    for ALLOWED_LATIN and the `allowed` words of one page (names its data carries)."""
-    texts = page.evaluate(
-        """() => { const out = []; const w = document.createTreeWalker(document.body,
-        NodeFilter.SHOW_TEXT); let n; while ((n = w.nextNode())) { const el = n.parentElement;
-        if (!el || el.closest('script,style,noscript')) continue;
-        const s = getComputedStyle(el); if (s.display === 'none' || s.visibility === 'hidden')
-        continue; if (el.closest('details:not([open])') && !el.closest('summary')) continue;
-        if (n.textContent.trim()) out.push(n.textContent); } return out; }"""
-    )
-    words = re.findall(r"[A-Za-z]{2,}", " ".join(texts))
-    return [w for w in words if w not in ALLOWED_LATIN and w not in allowed]
-
-
-def small_controls(page, within: str = "body") -> list[str]:  # type: ignore[no-untyped-def]
-    """Visible links, buttons and inputs smaller than 44x44 CSS pixels (inside `within`)."""
-    return page.evaluate(
-        """(within) => [...document.querySelector(within).querySelectorAll(
-        'a,button,input,select,textarea,summary')]
-        .filter(e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
-          return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' &&
-                 e.type !== 'hidden' && (r.height < 44 || r.width < 44); })
-        .map(e => `${e.tagName} ${e.textContent.trim() || e.name} ${Math.round(
-          e.getBoundingClientRect().width)}x${Math.round(e.getBoundingClientRect().height)}`)""",
-        within,
-    )
 
 
 def test_sign_in_on_a_phone_lands_on_the_worker_map(

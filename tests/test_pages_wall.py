@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ from gisgrid.access.accounts import Principal, Role
 from gisgrid.reports import cases as cases_
 from gisgrid.reports import intake
 from gisgrid.reports.intake import ReportIn
-from tests.test_pages_home import visible_latin_words
+from tests.browser import sign_in, visible_latin_words, watch
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WALL = {"width": 1920, "height": 1080}
@@ -108,23 +107,6 @@ def cases(seed: Wall) -> dict[str, int]:
     return seed.cases
 
 
-def _watch(page: Page, server: str) -> tuple[list[str], list[str]]:
-    outside: list[str] = []
-    errors: list[str] = []
-    host = urlparse(server).hostname
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if not r.url.startswith(("data:", "blob:")) and urlparse(r.url).hostname != host
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    return outside, errors
-
-
 def _latin(page: Page, *names: str) -> list[str]:
     """English words on the page, less map licences and the names of accounts shown."""
     allowed = MAP_WORDS | {w for n in names for w in re.findall(r"[A-Za-z]{2,}", n)}
@@ -141,15 +123,10 @@ def test_an_operator_runs_the_wall(
 ) -> None:
     context = browser.new_context(viewport=WALL)
     page = context.new_page()
-    outside, errors = _watch(page, own_server)
+    outside, errors = watch(page, own_server)
     try:
         # Sign in at /login: the operator lands on the unit's wall.
-        page.goto(f"{own_server}/login")
-        page.fill("input[name=username]", operator)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button")
-        page.wait_for_url("**/maps/center?unit=441226*")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        sign_in(page, own_server, operator, PASSWORD, "/maps/center?unit=441226", follow=False)
         page.wait_for_function("document.body.getAttribute('data-charts') === '1'")
         assert page.evaluate("document.documentElement.lang") == "zh-CN"
         assert int(page.get_attribute("body", "data-open-cases") or 0) > 100
@@ -348,14 +325,9 @@ def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_t
     assert filed["status"] == "submitted" and filed["stage"]["name"] == "collected"
     context = browser.new_context(viewport=WALL)
     page = context.new_page()
-    outside, errors = _watch(page, own_server)
+    outside, errors = watch(page, own_server)
     try:
-        page.goto(f"{own_server}/login?next=/maps/center?unit={town['code']}")
-        page.fill("input[name=username]", operator)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button")
-        page.wait_for_url(f"**/maps/center?unit={town['code']}*")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        sign_in(page, own_server, operator, PASSWORD, f"/maps/center?unit={town['code']}")
         # Open and new: it is among the open cases and heads the last hour's list.
         page.click(f"#gg-new button[data-id='{rid}']")
         page.wait_for_function(f"document.body.getAttribute('data-drawer-loaded') === '{rid}'")

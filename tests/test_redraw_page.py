@@ -15,7 +15,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 
 from tests import redraw_fixtures as fx
-from tests.test_pages_home import small_controls, visible_latin_words
+from tests.browser import signed_in_context, small_controls, visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCREEN = {"width": 1920, "height": 1080}
@@ -59,10 +59,7 @@ def test_planner_runs_balance_edits_and_publishes(
     own_engine: Engine,
     county: dict[str, Any],
 ) -> None:
-    context = browser.new_context(viewport=SCREEN)  # type: ignore[arg-type]
-    context.add_cookies(
-        [{"name": "gisgrid_session", "value": admin_token, "domain": "127.0.0.1", "path": "/"}]
-    )
+    context = signed_in_context(browser, admin_token, viewport=SCREEN)
     page = context.new_page()
     requests: list[str] = []
     errors: list[str] = []

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,19 +22,11 @@ from sqlalchemy import Engine, text
 
 from gisgrid import sql
 from gisgrid.access import accounts
+from tests.browser import until
 from tests.conftest import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGIN_LIMIT = 6
-
-
-def _until(cond: Any, what: str, limit_s: float = 60.0) -> None:
-    """Wait for something the service does by itself (a bound, not a timing assertion)."""
-    deadline = time.monotonic() + limit_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {limit_s} s")
-        time.sleep(0.05)
 
 
 class Pinned:
@@ -90,7 +81,7 @@ def two_workers(own_database_url: str, demo_county: str, tmp_path_factory: Any) 
             # Each worker says so once its lifespan (pools, listeners) has run.
             return log.read_text().count("Application startup complete") == 2
 
-        _until(up, "both workers of gisgrid serve --workers 2 started")
+        until(up, "both workers of gisgrid serve --workers 2 started", timeout=60)
         yield port
     finally:
         proc.terminate()
@@ -153,7 +144,11 @@ def test_sign_out_on_one_worker_is_seen_by_the_other(two_workers: int, own_engin
     heard = b.worker()["token_notices"]
     status, body = a.request("POST", "/api/v1/auth/revoke", token=token)
     assert status == 200 and body["revoked"] == 1, body
-    _until(lambda: b.worker()["token_notices"] > heard, "the other worker hearing the revocation")
+    until(
+        lambda: b.worker()["token_notices"] > heard,
+        "the other worker hearing the revocation",
+        timeout=60,
+    )
     status, body = b.request("GET", "/api/v1/auth/me", token=token)
     assert status == 401, body
 

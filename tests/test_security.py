@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from gisgrid.access import accounts
 from gisgrid.settings import Settings
+from tests.browser import signed_in_context
 from tests.conftest import serve
 from tests.databases import DEMO_COUNTY
 
@@ -305,9 +306,8 @@ def test_pages_work_under_their_content_security_policy(
         grid = conn.execute(
             text("SELECT code FROM grid WHERE code LIKE '441226%' LIMIT 1")
         ).scalar()
-    context = browser.new_context(bypass_csp=False, viewport={"width": 1000, "height": 700})
-    context.add_cookies(
-        [{"name": "gisgrid_session", "value": admin_token, "domain": "127.0.0.1", "path": "/"}]
+    context = signed_in_context(
+        browser, admin_token, bypass_csp=False, viewport={"width": 1000, "height": 700}
     )
     refused: list[str] = []
     try:

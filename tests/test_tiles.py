@@ -4,7 +4,6 @@ periodic check, or while the listener is down by a lookup per request."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from api.app import create_app
 from api.routers.tiles import CachedGridTiles
 from gisgrid.mapdata import CurrentGeneration, tiles
 from gisgrid.settings import Settings
+from tests.browser import until
 
 CENTRE = (111.95, 23.25)
 
@@ -39,15 +39,6 @@ def deaf_client(own_database_url: str, demo_county: str) -> Iterator[TestClient]
 def _watch(client: TestClient) -> CurrentGeneration:
     watch: CurrentGeneration = client.app.state.current_generation  # type: ignore[attr-defined]
     return watch
-
-
-def _until(cond: Callable[[], bool], what: str, limit_s: float = 20.0) -> None:
-    """Wait for something the service does by itself (not a timing assertion: a bound)."""
-    deadline = time.monotonic() + limit_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {limit_s} s")
-        time.sleep(0.02)
 
 
 def _plain(client: TestClient, z: int = 11) -> Any:
@@ -157,7 +148,7 @@ def test_a_committed_generation_is_announced_and_moves_the_plain_url(
     assert _plain(client).headers["x-grid-generation"] == str(old)
     watch = _watch(client)
     new = new_generation()
-    _until(lambda: watch.get() == (True, new), "hearing the new generation")
+    until(lambda: watch.get() == (True, new), "hearing the new generation")
     r = _plain(client)
     # The new generation has no grids: its tile is empty, and never the old one's.
     assert r.headers["x-grid-generation"] == str(new) and r.content == b""
@@ -169,7 +160,7 @@ def test_a_missed_notice_is_caught_by_the_periodic_check(
     watch = _watch(client)
     reads = watch.reads
     new = new_generation(quietly=True)
-    _until(lambda: watch.get() == (True, new), "the periodic check finding it")
+    until(lambda: watch.get() == (True, new), "the periodic check finding it")
     assert watch.reads > reads
     assert _plain(client).headers["x-grid-generation"] == str(new)
 
@@ -182,8 +173,8 @@ def test_while_the_listener_is_down_tiles_are_looked_up_per_request(
     assert pid
     with own_engine.begin() as c:
         c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-    _until(lambda: not watch.known or client.portal.call(watch.backend_pid) != pid, "noticing")  # type: ignore[union-attr]
+    until(lambda: not watch.known or client.portal.call(watch.backend_pid) != pid, "noticing")  # type: ignore[union-attr]
     # Whether it has reconnected yet or not, the answer is the database's.
     new = new_generation(quietly=True)
     assert _plain(client).headers["x-grid-generation"] == str(new)
-    _until(lambda: watch.get() == (True, new), "listening again")
+    until(lambda: watch.get() == (True, new), "listening again")
