@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -52,6 +53,21 @@ def sign_in(
     page.click("button")
     page.wait_for_url(f"**{lands}*")
     page.wait_for_function(READY)
+
+
+@contextmanager
+def clean_page(browser: Browser, server: str, **options: Any) -> Iterator[Page]:
+    """A page of a new context; by the end it must have asked nothing of any host but
+    `server`'s and logged no error."""
+    context = browser.new_context(**options)
+    try:
+        page = context.new_page()
+        outside, errors = watch(page, server)
+        yield page
+        assert not outside, outside
+        assert not errors, errors
+    finally:
+        context.close()
 
 
 def signed_in_context(browser: Browser, token: str, **options: Any) -> BrowserContext:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from gisgrid.reports import intake
 from gisgrid.reports.intake import ReportIn
 from tests.conftest import seed_item
-from tests.databases import sign_up
+from tests.databases import scalar, sign_up
 
 PASSWORD = "case-loop-password"
 
@@ -300,14 +300,12 @@ def test_reassign_to_an_on_duty_worker_in_scope_only(
     if home.off_duty is not None:
         r = _step(own_http, accounts["town"], rid, action="reassign", staff_id=home.off_duty)
         assert r.status_code == 400 and "off duty" in r.json()["detail"]
-    with own_engine.connect() as conn:
-        stranger = conn.execute(
-            text(
-                "SELECT a.staff_id FROM staff_assignment a JOIN grid g ON g.id = a.grid_id "
-                "WHERE g.code = :g AND a.role = 'full_time' LIMIT 1"
-            ),
-            {"g": home.away_grid},
-        ).scalar_one()
+    stranger = scalar(
+        own_engine,
+        "SELECT a.staff_id FROM staff_assignment a JOIN grid g ON g.id = a.grid_id "
+        "WHERE g.code = :g AND a.role = 'full_time' LIMIT 1",
+        g=home.away_grid,
+    )
     r = _step(own_http, accounts["village"], rid, action="reassign", staff_id=stranger)
     assert r.status_code == 400 and "scope" in r.json()["detail"]
 

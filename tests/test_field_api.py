@@ -21,6 +21,7 @@ from gisgrid import media
 from gisgrid.patrols import household_visit_share
 from gisgrid.patrols.coverage import coverage_by_unit
 from gisgrid.reports import api_keys
+from tests.databases import scalar
 from tests.field_fixtures import MARK, Field, dispatched_report, make_field, photo_bytes
 
 seed_template = make_field
@@ -91,14 +92,13 @@ def test_the_case_file_has_reporter_photos_and_supervise_notes(
         headers=fld.auth("operator"),
     )
     assert log.status_code == 403  # the audit log is for admins; the entry is checked below
-    with own_engine.connect() as conn:
-        n = conn.execute(
-            text(
-                "SELECT count(*) FROM audit_log WHERE username = :u AND object_type = 'report' "
-                "AND :r = ANY(object_ids)"
-            ),
-            {"u": fld.worker, "r": str(rid)},
-        ).scalar_one()
+    n = scalar(
+        own_engine,
+        "SELECT count(*) FROM audit_log WHERE username = :u AND object_type = 'report' "
+        "AND :r = ANY(object_ids)",
+        u=fld.worker,
+        r=str(rid),
+    )
     assert n == 1
 
 

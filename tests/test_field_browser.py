@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route
 from sqlalchemy import Engine, text
 
 from tests.browser import small_controls, until, visible_latin_words
+from tests.databases import scalar
 from tests.field_fixtures import (
     MARK,
     PASSWORD,
@@ -37,11 +38,6 @@ seed_template = make_field
 @pytest.fixture(scope="module")
 def fld(seed: Field) -> Field:
     return seed
-
-
-def _scalar(engine: Engine, sql: str, **params: object) -> object:
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).scalar()
 
 
 def _context(browser: Browser, fld: Field, lon: float | None = None, lat: float | None = None,
@@ -182,9 +178,7 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
             "() => (document.getElementById('gg-card-status') || {}).dataset?.status === "
             "'in_progress'"
         )
-        assert (
-            _scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=rid) == "in_progress"
-        )
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=rid) == "in_progress"
         assert "处理中" in (page.text_content("#gg-card-status") or "")
         assert "受理 ✓" in (page.text_content("#gg-step-msg") or "")
         # A photo before the work, from the card: on the card with how far from the spot.
@@ -275,9 +269,9 @@ def test_offline_actions_are_sent_once_in_order_when_online(
         page.click("#gg-queue")
         _shot(page, "worker-390-queue-list")
         # Nothing reached the own_server.
-        assert _scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=a) == "dispatched"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=a) == "dispatched"
         assert (
-            _scalar(
+            scalar(
                 own_engine, "SELECT count(*) FROM household_visit WHERE household_id = :h", h=hid
             )
             == 0
@@ -286,10 +280,10 @@ def test_offline_actions_are_sent_once_in_order_when_online(
         context.set_offline(False)
         _wait_queue_empty(page)
         # Exactly what was done, once each.
-        assert _scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=a) == "in_progress"
-        assert _scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=b) == "resolved"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=a) == "in_progress"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=b) == "resolved"
         assert (
-            _scalar(
+            scalar(
                 own_engine,
                 "SELECT count(*) FROM report_event WHERE report_id IN (:a, :b)",
                 a=a,
@@ -298,7 +292,7 @@ def test_offline_actions_are_sent_once_in_order_when_online(
             == 2
         )
         assert (
-            _scalar(own_engine, "SELECT note FROM report_event WHERE report_id = :b", b=b)
+            scalar(own_engine, "SELECT note FROM report_event WHERE report_id = :b", b=b)
             == "已清理完毕"
         )
         with own_engine.connect() as conn:
@@ -321,7 +315,7 @@ def test_offline_actions_are_sent_once_in_order_when_online(
             ).scalar_one()
         # Shrunk on the phone to 1600 px before it left, its EXIF position kept for staff.
         assert (w, h) == (1600, 1200) and bytes_in < len(big) and dist < 200
-        visits = _scalar(
+        visits = scalar(
             own_engine,
             "SELECT count(*) FROM household_visit WHERE household_id = :h AND kind = 'care' "
             "AND photo_id IS NOT NULL",
@@ -380,11 +374,11 @@ def test_a_forced_resend_stores_nothing_twice(
         _wait_queue_empty(page)
         assert len(lost) == 2  # both first answers were lost, both were sent again
         assert (
-            _scalar(own_engine, "SELECT count(*) FROM report_event WHERE report_id = :r", r=c) == 1
+            scalar(own_engine, "SELECT count(*) FROM report_event WHERE report_id = :r", r=c) == 1
         )
-        assert _scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=c) == "in_progress"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=c) == "in_progress"
         assert (
-            _scalar(
+            scalar(
                 own_engine, "SELECT count(*) FROM household_visit WHERE household_id = :h", h=hid
             )
             == 1
@@ -431,7 +425,7 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
         assert not _latin(page, fld), _latin(page, fld)
         _shot(page, "worker-390-conflict")
         assert (
-            _scalar(
+            scalar(
                 own_engine,
                 "SELECT count(*) FROM report_event WHERE report_id = :r AND action = 'accept'",
                 r=d,
@@ -502,7 +496,7 @@ def test_a_visit_shows_in_history_and_never_outside_the_grid(
         _shot(page, "worker-390-visit-form")
         form.locator("button[type=submit]").click()
         _wait_queue_empty(page)
-        assert _scalar(own_engine, "SELECT size FROM household WHERE id = :h", h=hid) == 4
+        assert scalar(own_engine, "SELECT size FROM household WHERE id = :h", h=hid) == 4
         page.click(f'#gg-households button[data-household="{hid}"]')
         page.wait_for_function(
             "() => /信息更新/.test(document.getElementById('gg-visit-history')?.textContent || '')"
@@ -522,7 +516,7 @@ def test_a_visit_shows_in_history_and_never_outside_the_grid(
         page.evaluate("() => window.gisgrid.flush()")
         page.wait_for_function("() => document.body.getAttribute('data-refused') === '1'")
         assert (
-            _scalar(
+            scalar(
                 own_engine,
                 "SELECT count(*) FROM household_visit WHERE household_id = :h",
                 h=fld.away_household,
@@ -569,5 +563,5 @@ def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
         )
         assert left == 0
         context.set_offline(False)
-        assert _scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=f) == "dispatched"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=f) == "dispatched"
         assert not errors, errors

@@ -20,7 +20,7 @@ from gisgrid.access.accounts import Principal, Role
 from gisgrid.reports import cases as cases_
 from gisgrid.reports import intake
 from gisgrid.reports.intake import ReportIn
-from tests.browser import sign_in, visible_latin_words, watch
+from tests.browser import clean_page, sign_in, visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WALL = {"width": 1920, "height": 1080}
@@ -121,10 +121,7 @@ def test_an_operator_runs_the_wall(
     town: dict[str, str],
     cases: dict[str, int],
 ) -> None:
-    context = browser.new_context(viewport=WALL)
-    page = context.new_page()
-    outside, errors = watch(page, own_server)
-    try:
+    with clean_page(browser, own_server, viewport=WALL) as page:
         # Sign in at /login: the operator lands on the unit's wall.
         sign_in(page, own_server, operator, PASSWORD, "/maps/center?unit=441226", follow=False)
         page.wait_for_function("document.body.getAttribute('data-charts') === '1'")
@@ -246,10 +243,6 @@ def test_an_operator_runs_the_wall(
         )
         assert big >= small * 1.3 and big >= 48
         page.screenshot(path=str(ARTIFACTS / "wall-large-1920.png"))
-        assert not outside, outside
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_poll_with_nothing_new_costs_a_few_bytes(
@@ -323,10 +316,7 @@ def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_t
         )
     rid = filed["id"]
     assert filed["status"] == "submitted" and filed["stage"]["name"] == "collected"
-    context = browser.new_context(viewport=WALL)
-    page = context.new_page()
-    outside, errors = watch(page, own_server)
-    try:
+    with clean_page(browser, own_server, viewport=WALL) as page:
         sign_in(page, own_server, operator, PASSWORD, f"/maps/center?unit={town['code']}")
         # Open and new: it is among the open cases and heads the last hour's list.
         page.click(f"#gg-new button[data-id='{rid}']")
@@ -356,7 +346,3 @@ def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_t
             ).one()
         assert (status, stage) == ("dispatched", "registered") and due is not None
         assert "时限" in (page.text_content("#gg-drawer .gg-drawer-status") or "")
-        assert not outside, outside
-        assert not errors, errors
-    finally:
-        context.close()
