@@ -114,11 +114,11 @@ def test_a_missing_page_is_a_page_with_a_way_back(http: httpx.Client) -> None:
 
 
 def test_a_forbidden_map_is_a_page_naming_the_scope(
-    server: str, account, place: dict[str, str]
+    own_server: str, account, place: dict[str, str]
 ) -> None:
     name = account("grid_worker", place["grid"])
     other = place["grid"][:12] + "999"
-    with _signed_in(server, name) as client:
+    with _signed_in(own_server, name) as client:
         r = client.get(f"/maps/worker?grid={other}")
         assert r.status_code in (403, 404) and r.headers["content-type"].startswith("text/html")
         assert "没有权限" in r.text or "找不到" in r.text
@@ -133,7 +133,7 @@ def test_english_on_request_and_remembered(http: httpx.Client) -> None:
 
 
 def test_sign_in_on_a_phone_lands_on_the_worker_map(
-    browser: Browser, server: str, account, place: dict[str, str], tmp_path
+    browser: Browser, own_server: str, account, place: dict[str, str], tmp_path
 ) -> None:
     """390x844: the sign-in page is Chinese, thumb-sized, and ends on the worker's map."""
     name = account("grid_worker", place["grid"])
@@ -143,12 +143,14 @@ def test_sign_in_on_a_phone_lands_on_the_worker_map(
     page.on(
         "request",
         lambda req: (
-            outside.append(req.url) if not req.url.startswith((server, "data:", "blob:")) else None
+            outside.append(req.url)
+            if not req.url.startswith((own_server, "data:", "blob:"))
+            else None
         ),
     )
-    page.goto(f"{server}/")  # the public lands on the report page
+    page.goto(f"{own_server}/")  # the public lands on the report page
     assert page.url.endswith("/report")
-    page.goto(f"{server}/login")
+    page.goto(f"{own_server}/login")
     assert not visible_latin_words(page), visible_latin_words(page)
     assert not small_controls(page), small_controls(page)
     page.screenshot(path=str(tmp_path / "login-phone.png"))
@@ -161,7 +163,7 @@ def test_sign_in_on_a_phone_lands_on_the_worker_map(
     page.fill("input[name=password]", PASSWORD)
     page.click("button")
     page.wait_for_url(re.compile(r"/maps/worker\?grid=" + place["grid"]))
-    page.goto(f"{server}/no/such/page")
+    page.goto(f"{own_server}/no/such/page")
     assert "找不到该页面或记录" in page.content()
     assert not visible_latin_words(page), visible_latin_words(page)
     page.screenshot(path=str(tmp_path / "notfound-phone.png"))
