@@ -575,6 +575,8 @@ class TrustedProxies:
         self.nets = [ipaddress.ip_network(t.strip(), strict=False) for t in trusted if t.strip()]
 
     def _trusted(self, host: str) -> bool:
+        if not self.nets:  # none configured (the default): no address to parse per request
+            return False
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:

@@ -15,7 +15,16 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from bench.common import BIN, demo_engine, repeat, serve_gisgrid, serve_peer, wrk
+from bench.common import (
+    BIN,
+    cpu_seconds,
+    demo_engine,
+    postgres_cpu_seconds,
+    repeat,
+    serve_gisgrid,
+    serve_peer,
+    wrk,
+)
 from gisgrid.reports import api_keys
 from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
@@ -95,7 +104,15 @@ def main() -> None:
         with serve_gisgrid(engine, DIFFERS) as s:
             _check_one(s.base, key, pts[0])
             wrk(s.base, lua, CONNECTIONS, WARM_UP_S)
+            # CPU per report, worker and PostgreSQL: what bounds throughput on 2 shared cores,
+            # and far less disturbed by other load than the latencies.
+            worker, pg = cpu_seconds(s.proc.pid), postgres_cpu_seconds(settings)
             four = wrk(s.base, lua, CONNECTIONS, SECONDS)
+            n = four["req_s"] * SECONDS
+            four["cpu_ms"] = (cpu_seconds(s.proc.pid) - worker) / n * 1000
+            pg_after = postgres_cpu_seconds(settings)
+            if pg is not None and pg_after is not None:
+                four["pg_cpu_ms"] = (pg_after - pg) / n * 1000
             one = wrk(s.base, lua, 1, SECONDS // 2)
         return four | {f"1conn_{k}": v for k, v in one.items() if k in ("p50_ms", "p99_ms")}
 
@@ -104,7 +121,10 @@ def main() -> None:
                 "--log-level", "warning", "--no-access-log"]  # fmt: skip
         with serve_peer("bare FastAPI", argv, ready_path="/openapi.json") as s:
             wrk(s.base, lua, CONNECTIONS, WARM_UP_S)
-            return wrk(s.base, lua, CONNECTIONS, SECONDS)
+            before = cpu_seconds(s.proc.pid)
+            r = wrk(s.base, lua, CONNECTIONS, SECONDS)
+            r["cpu_ms"] = (cpu_seconds(s.proc.pid) - before) / (r["req_s"] * SECONDS) * 1000
+            return r
 
     def run() -> dict[str, Any]:
         g, b = ours(), bare()
@@ -133,6 +153,11 @@ def main() -> None:
             f"  {label:<14} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
             f"{r['req_s']:8.0f} req/s  non-2xx {r['non2xx']:.0f}"
         )
+    pg_cpu = f", PostgreSQL {g['pg_cpu_ms']:.2f} ms (all its processes)" if "pg_cpu_ms" in g else ""
+    print(
+        f"  CPU per request: gisgrid worker {g['cpu_ms']:.2f} ms{pg_cpu}; "
+        f"bare FastAPI {b['cpu_ms']:.2f} ms"
+    )
     print(f"  gisgrid serve, 1 connection: p50 {g['1conn_p50_ms']:.2f} ms, "
           f"p99 {g['1conn_p99_ms']:.2f} ms")  # fmt: skip
     if g["non2xx"] or g["sock_err"]:

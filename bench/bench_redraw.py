@@ -7,13 +7,29 @@ cut edges, households moved from the current grids (best one-to-one matching of 
 grids by households, the same measure for everyone) and runtime; three runs (seeds 0, 1, 2),
 medians, machine load before and after.
 
+Which villages: gisgrid and ReCom run on the whole county (all 193 villages, or the
+BENCH_VILLAGES sample when set); spopt max-p only on a sample (BENCH_SPOPT_VILLAGES, default
+48: every 4th village by code), since it ran past an hour on the whole county; its table
+compares it with gisgrid's and ReCom's plans of the same sample villages. Both are printed.
+
+How each is timed (the same way for both timed methods): each method's graphs are built
+before its clock starts, fresh for every run (gisgrid's `BlockGraph`; ReCom's networkx graph
+and GerryChain `Graph`), and their build times are printed apart. Inside the clock: all of
+the method's own work from that graph (gisgrid: choosing k, METIS start, repair, search;
+ReCom: the same METIS + repair start, the `Partition`, the chain). Scoring ReCom's states
+against gisgrid's figures is the bench's measurement, not the chain's work: its clock is
+stopped while a state is scored.
+
 - gisgrid: `balance.balance_village` (METIS start, repair, local search; k from the band).
 - GerryChain 1.0 ReCom: the same k and the same start as gisgrid (its METIS + repair start),
   population = households, `pop_target` = households / k and `epsilon` the largest that keeps
   an even split inside the band (so each ReCom split lands in the band), contiguity checked;
-  RECOM_STEPS steps per village, the best plan seen kept (band violation, then mean PP). Its
-  time "at equal balance" is the time until each village first reached gisgrid's violation
-  (villages that never did count their whole chain).
+  RECOM_STEPS steps per village, the best plan seen kept (band violation, then mean PP).
+  "Equal balance", per village piece: the chain's time until its first state whose band
+  violation is no worse than gisgrid's on that piece (`equal_s`), and until its first state
+  that also has a mean Polsby-Popper no lower than gisgrid's there (`quality_s`, gisgrid's
+  balance *and* compactness: the figure the 10x target is read against). A piece that never
+  gets there counts its whole chain (which flatters ReCom: it would need more steps).
 - spopt max-p (MaxPHeuristic): households as the threshold variable with the band's minimum as
   floor, block centroids as the attributes (so regions are compact), per connected piece.
 """
@@ -52,9 +68,15 @@ MAXP_CONSTRUCTION = 3  # spopt defaults: 99 and 10 (about 30x slower; see bench/
 MAXP_SA = 1
 # spopt's max-p takes about 10 s per village here even so: one run by default (BENCH_SPOPT_RUNS).
 SPOPT_RUNS = int(os.environ.get("BENCH_SPOPT_RUNS", "1"))
-# Every method on the same villages: all of them, or every k-th (by code) to N when the peers'
-# hours do not fit (spopt alone ran past an hour for all 193 on a loaded 2-core machine).
+# gisgrid and ReCom: every village (0), or every k-th (by code) to N. spopt: a sample of that
+# set, the same way (it ran past an hour for all 193 on a loaded 2-core machine).
 VILLAGES = int(os.environ.get("BENCH_VILLAGES", "0"))
+SPOPT_VILLAGES = int(os.environ.get("BENCH_SPOPT_VILLAGES", "48"))
+
+
+def _sample(codes: list[str], n: int) -> list[str]:
+    """Every k-th code to n (all when n is 0 or not smaller)."""
+    return codes[:: len(codes) // n][:n] if 0 < n < len(codes) else list(codes)
 
 
 def _load() -> tuple[dict[str, Any], float]:
@@ -71,8 +93,7 @@ def _load() -> tuple[dict[str, Any], float]:
         gen = sql.first(conn, "redraw/current_generation", county=county)
         assert gen is not None
         villages = sorted(sql.frame(conn, "redraw/unit_villages", prefix=COUNTY)["code"])
-        if 0 < VILLAGES < len(villages):
-            villages = villages[:: len(villages) // VILLAGES][:VILLAGES]
+        villages = _sample(villages, VILLAGES)
         vbs = blockmod.village_blocks(conn, gen["id"], villages)
         hh = sql.frame(conn, "redraw/plan_households", villages=villages)
         rp = sql.frame(conn, "redraw/plan_reports", villages=villages)
@@ -92,10 +113,14 @@ def _score(g: BlockGraph, labels: np.ndarray, band: Band) -> tuple[float, float]
     return float(band.deviation(f["households"]).sum()), float(f["polsby_popper"].mean())
 
 
-def run_gisgrid(vbs: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], float]:
+def run_gisgrid(vbs: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], float, float]:
+    """gisgrid's plans, its time from the block graphs, and the time to build those graphs."""
     t0 = time.perf_counter()
-    out = {code: balance_village(graph_of(vb), BAND, seed=seed).labels for code, vb in vbs.items()}
-    return out, time.perf_counter() - t0
+    graphs = {code: graph_of(vb) for code, vb in vbs.items()}  # fresh: no cache from a run
+    t_graphs = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = {code: balance_village(g, BAND, seed=seed).labels for code, g in graphs.items()}
+    return out, time.perf_counter() - t0, t_graphs
 
 
 def run_recom(
@@ -114,29 +139,32 @@ def run_recom(
     from gerrychain.constraints import contiguous
     from gerrychain.proposals import recom
 
-    total = equal = quality = 0.0
+    total = equal = quality = t_graphs = 0.0
     missed = unmatched = pieces = 0
     out: dict[str, np.ndarray] = {}
     for code, vb in vbs.items():
+        t0 = time.perf_counter()
         g = graph_of(vb)
+        t_graphs += time.perf_counter() - t0
         labels = np.zeros(g.n, dtype=np.int64)
         offset = 0
         for members in _pieces(g):
             pieces += 1
+            t0 = time.perf_counter()
             sub = subgraph(g, members)
+            t_graphs += time.perf_counter() - t0
             mine = np.unique(ours[code][members], return_inverse=True)[1]
             target, target_pp = _score(sub, mine, BAND)
             h = int(sub.households.sum())
             k, _ = choose_k(h, BAND)
             k = min(k, sub.n)
-            t0 = time.perf_counter()
             reached = matched = None
             if k <= 1:
                 sl = np.zeros(sub.n, dtype=np.int64)
-                reached = matched = 0.0
+                reached = matched = elapsed = 0.0
             else:
-                start = start_partition(sub, k, seed)  # the same start as gisgrid's search
-                k = int(start.max()) + 1
+                # The peer's graph, built before its clock starts (as gisgrid's BlockGraph is).
+                t0 = time.perf_counter()
                 nxg = nx.Graph()
                 for i in range(sub.n):
                     nxg.add_node(i, households=int(sub.households[i]))
@@ -144,34 +172,42 @@ def run_recom(
                 for a, b in zip(src, sub.indices, strict=True):
                     if a < b:
                         nxg.add_edge(int(a), int(b))
+                graph = Graph.from_networkx(nxg)
+                t_graphs += time.perf_counter() - t0
+                clock = time.perf_counter()  # elapsed = now - clock; scoring moves it on
+                start = start_partition(sub, k, seed)  # the same start as gisgrid's search
+                k = int(start.max()) + 1
                 ideal = h / k
                 eps = max(0.01, min((BAND.hi - ideal) / ideal, (ideal - BAND.lo) / ideal))
                 part = Partition(
-                    Graph.from_networkx(nxg),
+                    graph,
                     {i: int(start[i]) for i in range(sub.n)},
                     updaters={"population": _tally},
                 )
                 chain = MarkovChain(
-                    proposal=_recom_proposal(recom, ideal, eps, seed),
+                    proposal_fn=_recom_proposal(recom, ideal, eps, seed),
                     constraints=[contiguous],
-                    accept=always_accept,
-                    initial_state=part,
+                    acceptance_fn=always_accept,
+                    initial_partition=part,
                     total_steps=RECOM_STEPS,
                     rng=random.Random(seed),
                 )
                 best = None
                 for state in chain:
+                    now = time.perf_counter() - clock  # the chain's time to this state
+                    paused = time.perf_counter()
                     lab = np.array([state.assignment[i] for i in range(sub.n)])
                     lab = np.unique(lab, return_inverse=True)[1]
                     sc = _score(sub, lab, BAND)
                     if reached is None and sc[0] <= target + 1e-9:
-                        reached = time.perf_counter() - t0
+                        reached = now
                     if matched is None and sc[0] <= target + 1e-9 and sc[1] >= target_pp - 1e-9:
-                        matched = time.perf_counter() - t0
+                        matched = now
                     if best is None or (sc[0], -sc[1]) < (best[0][0], -best[0][1]):
                         best = (sc, lab)
+                    clock += time.perf_counter() - paused  # scoring is not the chain's work
                 sl = best[1] if best else start
-            elapsed = time.perf_counter() - t0
+                elapsed = time.perf_counter() - clock
             total += elapsed
             equal += elapsed if reached is None else reached
             quality += elapsed if matched is None else matched
@@ -189,6 +225,7 @@ def run_recom(
             "missed": missed,
             "unmatched": unmatched,
             "pieces": pieces,
+            "graphs_s": t_graphs,
         },
     )
 
@@ -332,70 +369,109 @@ def current(vbs: dict[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def main() -> None:
-    load_before = os.getloadavg()
-    vbs, t_blocks = _load()
-    n_blocks = sum(len(v) for v in vbs.values())
+def _table(title: str, rows: dict[str, dict[str, float]], ref: dict[str, float]) -> None:
     print(
-        f"Deqing {COUNTY}: {len(vbs)} villages{' (a sample: BENCH_VILLAGES)' if VILLAGES else ''}, "
-        f"{n_blocks:,} blocks, "
-        f"{sum(int(v.households.sum()) for v in vbs.values()):,} households; band "
-        f"[{BAND.lo}, {BAND.hi}]; blocks read/cut in {t_blocks:.1f} s; "
-        f"load before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
-        flush=True,
+        f"\n{title}\n{'method':18} {'grids':>6} {'in band':>8} {'worst dev':>9} "
+        f"{'mean PP':>8} {'cut edges':>9} {'moved':>7} {'runtime s':>10}"
     )
-    rows: dict[str, list[dict[str, float]]] = {
-        "gisgrid": [],
-        "GerryChain ReCom": [],
-        "spopt max-p": [],
-    }
-    for run in range(RUNS):
-        plans, t = run_gisgrid(vbs, seed=run)
-        m = measure(vbs, plans) | {"runtime_s": t}
-        rows["gisgrid"].append(m)
-        print(f"run {run + 1}: gisgrid {t:.1f} s; ReCom next", flush=True)
-        rplans, tr, extra = run_recom(vbs, seed=run, ours=plans)
-        rows["GerryChain ReCom"].append(measure(vbs, rplans) | {"runtime_s": tr} | extra)
-        tm = float("nan")
-        if run < SPOPT_RUNS:
-            mplans, tm = run_maxp(vbs, seed=run)
-            rows["spopt max-p"].append(measure(vbs, mplans) | {"runtime_s": tm})
-        print(
-            f"run {run + 1}: gisgrid {t:.1f} s, ReCom {tr:.1f} s, max-p {tm:.1f} s; "
-            f"load {os.getloadavg()[0]:.2f}",
-            flush=True,
-        )
-    ref = measure(vbs, current(vbs))
-    load_after = os.getloadavg()
-    print(
-        f"\n{'method':18} {'grids':>6} {'in band':>8} {'worst dev':>9} {'mean PP':>8} "
-        f"{'cut edges':>9} {'moved':>7} {'runtime s':>10}"
-    )
-    med: dict[str, dict[str, float]] = {}
-    for name, runs in rows.items():
-        med[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        r = med[name]
+    for name, r in rows.items():
+        runtime = f"{r['runtime_s']:10.2f}" if "runtime_s" in r else f"{'-':>10}"
         print(
             f"{name:18} {r['grids']:6.0f} {r['share_in_band']:8.2%} {r['worst_deviation']:9.0f} "
-            f"{r['mean_pp']:8.3f} {r['cut_edges']:9.0f} {r['moved']:7.0f} {r['runtime_s']:10.2f}"
+            f"{r['mean_pp']:8.3f} {r['cut_edges']:9.0f} {r['moved']:7.0f} {runtime}"
         )
     print(
         f"{'current grids':18} {ref['grids']:6.0f} {ref['share_in_band']:8.2%} "
         f"{ref['worst_deviation']:9.0f} {ref['mean_pp']:8.3f} {ref['cut_edges']:9.0f} "
         f"{0:7.0f} {'-':>10}"
     )
-    g, rc, mp = med["gisgrid"], med["GerryChain ReCom"], med["spopt max-p"]
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def main() -> None:
+    load_before = os.getloadavg()
+    vbs, t_blocks = _load()
+    n_blocks = sum(len(v) for v in vbs.values())
+    sample = _sample(sorted(vbs), SPOPT_VILLAGES)
+    svbs = {c: vbs[c] for c in sample}
     print(
-        f"\nmedians of {RUNS} runs (spopt max-p: {min(SPOPT_RUNS, RUNS)}); ReCom {RECOM_STEPS} "
-        f"steps per village piece from gisgrid's start, best plan kept.\n"
-        f"gisgrid vs ReCom: {rc['runtime_s'] / g['runtime_s']:.1f}x faster than the whole "
-        f"chain; ReCom reached gisgrid's balance after {rc['equal_s']:.2f} s "
-        f"({rc['missed']:.0f} of {rc['pieces']:.0f} village pieces never did) and gisgrid's "
-        f"balance and compactness after {rc['quality_s']:.2f} s ({rc['unmatched']:.0f} pieces "
-        f"never did): {rc['quality_s'] / g['runtime_s']:.1f}x gisgrid's time.\n"
-        f"mean Polsby-Popper {g['mean_pp']:.3f} vs {rc['mean_pp']:.3f} (ReCom), "
-        f"{mp['mean_pp']:.3f} (max-p); feasible grids in band {g['share_in_band']:.2%} "
-        "(target >= 99%)"
+        f"Deqing {COUNTY}: {len(vbs)} villages"
+        f"{' (a sample: BENCH_VILLAGES)' if VILLAGES else ' (the whole county)'}, "
+        f"{n_blocks:,} blocks, "
+        f"{sum(int(v.households.sum()) for v in vbs.values()):,} households; band "
+        f"[{BAND.lo}, {BAND.hi}]; blocks read/cut in {t_blocks:.1f} s; "
+        f"load before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}\n"
+        f"gisgrid and GerryChain ReCom on all {len(vbs)}; spopt max-p on "
+        + (
+            f"{len(svbs)} of them (every {len(vbs) // len(svbs)}th by code, BENCH_SPOPT_VILLAGES)"
+            if len(svbs) < len(vbs)
+            else "the same villages"
+        ),
+        flush=True,
+    )
+    rows: dict[str, list[dict[str, float]]] = {"gisgrid": [], "GerryChain ReCom": []}
+    srows: dict[str, list[dict[str, float]]] = {
+        "gisgrid": [],
+        "GerryChain ReCom": [],
+        "spopt max-p": [],
+    }
+    ratios: dict[str, list[float]] = {"whole": [], "equal": [], "quality": []}
+    for run in range(RUNS):
+        plans, t, tg = run_gisgrid(vbs, seed=run)
+        rows["gisgrid"].append(measure(vbs, plans) | {"runtime_s": t, "graphs_s": tg})
+        srows["gisgrid"].append(measure(svbs, plans))
+        print(f"run {run + 1}: gisgrid {t:.2f} s; ReCom next", flush=True)
+        rplans, tr, extra = run_recom(vbs, seed=run, ours=plans)
+        rows["GerryChain ReCom"].append(measure(vbs, rplans) | {"runtime_s": tr} | extra)
+        srows["GerryChain ReCom"].append(measure(svbs, rplans))
+        ratios["whole"].append(tr / t)
+        ratios["equal"].append(extra["equal_s"] / t)
+        ratios["quality"].append(extra["quality_s"] / t)
+        tm = float("nan")
+        if run < SPOPT_RUNS:
+            mplans, tm = run_maxp(svbs, seed=run)
+            srows["spopt max-p"].append(measure(svbs, mplans) | {"runtime_s": tm})
+        print(
+            f"run {run + 1}: gisgrid {t:.2f} s, ReCom {tr:.2f} s (to gisgrid's balance and "
+            f"compactness {extra['quality_s']:.2f} s: {extra['quality_s'] / t:.1f}x), "
+            f"max-p {tm:.1f} s (sample); load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    load_after = os.getloadavg()
+    med = {name: _median(runs) for name, runs in rows.items()}
+    smed = {name: _median(runs) for name, runs in srows.items() if runs}
+    _table(
+        f"all {len(vbs)} villages: medians of {RUNS} runs",
+        med,
+        measure(vbs, current(vbs)),
+    )
+    _table(
+        f"spopt's sample, {len(svbs)} villages (gisgrid's and ReCom's plans of the runs above "
+        f"restricted to them; spopt {min(SPOPT_RUNS, RUNS)} run)",
+        smed,
+        measure(svbs, current(svbs)),
+    )
+    g, rc = med["gisgrid"], med["GerryChain ReCom"]
+    print(
+        f"\ngraph building, outside the clocks: gisgrid BlockGraphs {g['graphs_s']:.2f} s, "
+        f"ReCom networkx + GerryChain Graphs {rc['graphs_s']:.2f} s (medians)\n"
+        f"ReCom {RECOM_STEPS} steps per village piece from gisgrid's start, best plan kept. "
+        f"Ratios (ReCom time / gisgrid time, per run, median):\n"
+        f"  to gisgrid's balance and compactness: {statistics.median(ratios['quality']):.1f}x "
+        f"(ReCom {rc['quality_s']:.2f} s; {rc['unmatched']:.0f} of {rc['pieces']:.0f} village "
+        f"pieces never got there and count their whole chain); target >= 10x\n"
+        f"  to gisgrid's balance alone: {statistics.median(ratios['equal']):.1f}x "
+        f"(ReCom {rc['equal_s']:.2f} s; {rc['missed']:.0f} pieces never did; the shared start "
+        f"is mostly in band already)\n"
+        f"  the whole chain: {statistics.median(ratios['whole']):.1f}x (ReCom "
+        f"{rc['runtime_s']:.2f} s, gisgrid {g['runtime_s']:.2f} s)\n"
+        f"mean Polsby-Popper {g['mean_pp']:.3f} vs {rc['mean_pp']:.3f} (ReCom); "
+        f"on the sample {smed['gisgrid']['mean_pp']:.3f} vs "
+        f"{smed['spopt max-p']['mean_pp'] if 'spopt max-p' in smed else float('nan'):.3f} "
+        f"(max-p); feasible grids in band {g['share_in_band']:.2%} (target >= 99%)"
     )
     print(
         f"load after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "

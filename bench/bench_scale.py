@@ -3,8 +3,9 @@
 (a) The same bulk assignment of ~10 million GENERATED points (households and a year of reports
     of a 60-county generated province, GeoParquet partitions by county, Hilbert-sorted) to its
     ~61,000 grids: gisgrid's bulk job on a local Dask cluster of 1 and of 2 worker processes,
-    beside single-process DuckDB spatial (read_parquet + SPATIAL_JOIN on ST_Intersects, the
-    lowest code on a tie) on the same files in the same run. Answers compared point by point.
+    beside single-process DuckDB spatial (read_parquet + SPATIAL_JOIN on ST_Intersects of the
+    grid and ST_Point over the native x/y columns, the lowest code on a tie; DUCKDB_QUERY) on
+    the same files in the same run. Answers compared point by point.
     Printed: medians of RUNS, each run's machine load, the CPU the workers actually got, the
     scaling efficiency from 1 to 2 workers, the ratio to DuckDB, and the projection to 8 and 64
     workers from the measured per-partition times (its assumptions printed with it).
@@ -66,9 +67,28 @@ def province_folder(settings: Settings) -> Path:
     return settings.state_dir / "bench" / f"province-{COUNTIES}-{SEED}"
 
 
-def _duckdb(root: Path, out: Path, threads: int) -> float:
+# DuckDB's best plan here: its SPATIAL_JOIN operator (an R-tree over the grids, probed by the
+# points), fed straight from the native point columns (ST_Point(x, y); DuckDB 1.5 reads the
+# GeoParquet 1.1 point struct as STRUCT(x, y), not as GEOMETRY); ST_Intersects of a point and a
+# polygon is "covered by" (edges included), as GridIndex; min(code) is the tie rule.
+DUCKDB_QUERY = """COPY (
+  SELECT p.id, min(g.code) AS grid_code
+  FROM read_parquet('{root}/points/*.parquet') p
+  LEFT JOIN read_parquet('{root}/grids.parquet') g
+    ON ST_Intersects(g.geometry, ST_Point(p.geometry.x, p.geometry.y))
+  GROUP BY p.id
+) TO '{out}' (FORMAT parquet)"""
+
+
+def _duckdb_version() -> str:
+    import duckdb
+
+    return str(duckdb.__version__)
+
+
+def _duckdb(root: Path, out: Path, threads: int) -> tuple[float, float]:
     """DuckDB spatial, one process: the same points to the lowest-code covering grid, written
-    as Parquet (as the bulk job writes its files); the wall seconds."""
+    as Parquet (as the bulk job writes its files); the wall and CPU seconds."""
     import duckdb
     import duckdb_extension_spatial
 
@@ -79,33 +99,25 @@ def _duckdb(root: Path, out: Path, threads: int) -> float:
     con = duckdb.connect()
     con.execute(f"LOAD '{ext}'")
     con.execute(f"SET threads = {threads}")
-    t = time.perf_counter()
-    # ST_Intersects of a point and a polygon is "covered by" (edges included), as GridIndex.
-    con.execute(
-        f"""COPY (
-          SELECT p.id, min(g.code) AS grid_code
-          FROM read_parquet('{root}/points/*.parquet') p
-          LEFT JOIN read_parquet('{root}/grids.parquet') g
-            ON ST_Intersects(g.geometry, p.geometry)
-          GROUP BY p.id
-        ) TO '{out}' (FORMAT parquet)"""
-    )
-    secs = time.perf_counter() - t
+    t, cpu = time.perf_counter(), time.process_time()
+    con.execute(DUCKDB_QUERY.format(root=root, out=out))
+    secs, cpu = time.perf_counter() - t, time.process_time() - cpu
     con.close()
-    return secs
+    return secs, cpu
 
 
 def _answers(path: Path) -> pa.Table:
     return pq.read_table(path, columns=["id", "grid_code"]).sort_by("id")
 
 
-def _projection(parts: list[dict[str, Any]], overhead_s: float, workers: int) -> float:
-    """Wall time on `workers` workers: the measured partitions handed out in order to whichever
-    worker is free first (as the scheduler does), plus the fixed overhead measured on 1 worker."""
+def _projection(parts: list[dict[str, Any]], field: str, overhead_s: float, workers: int) -> float:
+    """Wall time on `workers` workers: the measured partitions (their `field`: wall or CPU
+    seconds) handed out in order to whichever worker is free first (as the scheduler does),
+    plus the fixed overhead measured on 1 worker."""
     free = np.zeros(workers)
     for p in parts:
         k = int(np.argmin(free))
-        free[k] += p["seconds"]
+        free[k] += p[field]
     return float(free.max()) + overhead_s
 
 
@@ -126,7 +138,9 @@ def part_a(settings: Settings) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="gisgrid-bench-scale-"))
     times: dict[str, list[float]] = {"w1": [], "w2": [], "duck1": [], "duck2": []}
     cpu: dict[str, list[float]] = {"w1": [], "w2": []}
+    cpu_secs: dict[str, list[float]] = {k: [] for k in times}
     parts_1: list[dict[str, Any]] = []
+    wall_1 = 0.0
     try:
         with (
             bulk.open_runner(workers=1) as one,
@@ -136,31 +150,51 @@ def part_a(settings: Settings) -> dict[str, Any]:
             # Warm-up: every worker imports gisgrid and reads a partition once, unmeasured.
             for r in runners.values():
                 bulk.run_parquet_assignment(None, str(root), str(tmp / "warm"), r, progress=None)
+            print(
+                f"peer: DuckDB {_duckdb_version()} spatial, one process, SET threads = 1 and 2, "
+                f"this query:\n{DUCKDB_QUERY}",
+                flush=True,
+            )
             for run in range(RUNS):
                 print(f"run {run + 1}/{RUNS}: {load()}", flush=True)
-                for key, r in runners.items():
+                # The load of the shared machine drifts within a run (12 to 24 in one run): the
+                # pairs compared (1 and 2 workers; 1 worker and DuckDB 1 thread) are measured
+                # next to each other, in alternating order so that neither always goes first.
+                order = ["duck1", "w1", "w2", "duck2"]
+                for key in order if run % 2 == 0 else order[::-1]:
+                    if key.startswith("duck"):
+                        threads = int(key[4:])
+                        secs, cpu_s = _duckdb(root, tmp / f"{key}.parquet", threads)
+                        times[key].append(secs)
+                        cpu_secs[key].append(cpu_s)
+                        print(
+                            f"  DuckDB spatial, {threads} thread(s): {secs:.2f} s "
+                            f"({manifest['points'] / secs / 1e6:.2f} M points/s), {cpu_s:.1f} "
+                            f"CPU s; {load()}",
+                            flush=True,
+                        )
+                        continue
+                    # A new file time: each job's workers read and decode the grid file again
+                    # (a worker keeps it between the partitions of a job, and between jobs only
+                    # while the file is unchanged), as DuckDB reads it in each query.
+                    os.utime(root / "grids.parquet")
+                    r = runners[key]
                     got = bulk.run_parquet_assignment(None, str(root), str(tmp / key), r)
                     times[key].append(got["seconds"])
                     workers = int(key[1:])
                     share = got["totals"]["cpu_s"] / (got["seconds"] * workers)
                     cpu[key].append(share)
+                    cpu_secs[key].append(got["totals"]["cpu_s"])
                     if key == "w1":
-                        parts_1 = got["parts"]
+                        parts_1, wall_1 = got["parts"], got["seconds"]
                     t = got["totals"]
                     print(
                         f"  gisgrid bulk, {workers} worker(s): {got['seconds']:.2f} s "
                         f"({got['rows'] / got['seconds'] / 1e6:.2f} M points/s); task time "
                         f"read {t['read_s']:.1f} s, index {t['index_s']:.1f} s, assign "
                         f"{t['assign_s']:.1f} s, write {t['write_s']:.1f} s; the workers got "
-                        f"{share:.0%} of their {workers} core(s)",
-                        flush=True,
-                    )
-                for threads in (1, 2):
-                    secs = _duckdb(root, tmp / f"duck{threads}.parquet", threads)
-                    times[f"duck{threads}"].append(secs)
-                    print(
-                        f"  DuckDB spatial, {threads} thread(s): {secs:.2f} s "
-                        f"({manifest['points'] / secs / 1e6:.2f} M points/s)",
+                        f"{share:.0%} of their {workers} core(s), {got['totals']['cpu_s']:.1f} "
+                        f"CPU s; {load()}",
                         flush=True,
                     )
         ours = pa.concat_tables([_answers(f) for f in sorted((tmp / "w1").glob("*.parquet"))])
@@ -179,6 +213,9 @@ def part_a(settings: Settings) -> dict[str, Any]:
     med = {k: statistics.median(v) for k, v in times.items()}
     eff = med["w1"] / (2 * med["w2"])
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    # The same ratios run by run (each from two neighbouring measurements), then their median.
+    eff_runs = [a / (2 * b) for a, b in zip(times["w1"], times["w2"], strict=True)]
+    duck_runs = [d / a for a, d in zip(times["w1"], times["duck1"], strict=True)]
     print(
         f"answers: 1 worker = 2 workers: {same_12}; points where DuckDB differs: {differ:,} "
         f"of {ours.num_rows:,}"
@@ -190,24 +227,40 @@ def part_a(settings: Settings) -> dict[str, Any]:
     print(
         f"scaling efficiency 1 -> 2 workers: {eff:.2f} (target >= 0.7); CPU the workers got: "
         f"1 worker {cpu_med['w1']:.0%} of a core, 2 workers {cpu_med['w2']:.0%} of two; "
-        f"efficiency per CPU obtained: {eff * cpu_med['w1'] / max(cpu_med['w2'], 1e-9):.2f}"
+        f"efficiency per CPU obtained: {eff * cpu_med['w1'] / max(cpu_med['w2'], 1e-9):.2f}; "
+        f"run by run {', '.join(f'{e:.2f}' for e in eff_runs)} (median "
+        f"{statistics.median(eff_runs):.2f})"
     )
     print(
         f"1 worker vs DuckDB 1 thread: {med['duck1'] / med['w1']:.2f}x (target >= 1); vs "
-        f"DuckDB 2 threads: {med['duck2'] / med['w1']:.2f}x"
+        f"DuckDB 2 threads: {med['duck2'] / med['w1']:.2f}x; against 1 thread run by run "
+        f"{', '.join(f'{d:.2f}x' for d in duck_runs)} (median {statistics.median(duck_runs):.2f}x)"
+    )
+    cpu_med_s = {k: statistics.median(v) for k, v in cpu_secs.items()}
+    print(
+        "CPU seconds, medians (the work done, whatever share of the cores it got): gisgrid "
+        + ", ".join(f"{w} worker(s) {cpu_med_s[f'w{w}']:.1f} s" for w in WORKERS)
+        + f"; DuckDB 1 thread {cpu_med_s['duck1']:.1f} s, 2 threads {cpu_med_s['duck2']:.1f} s; "
+        f"DuckDB 1 thread / gisgrid 1 worker: {cpu_med_s['duck1'] / cpu_med_s['w1']:.2f}x"
     )
     task_sum = sum(p["seconds"] for p in parts_1)
-    overhead = max(med["w1"] - task_sum, 0.0)
+    cpu_sum = sum(p["cpu_s"] for p in parts_1)
+    overhead = max(wall_1 - task_sum, 0.0)
     parts = sorted(parts_1, key=lambda p: p["partition"])
-    print(
-        f"projection (from the last 1-worker run: {len(parts)} partitions, {task_sum:.1f} s of "
-        f"tasks, {overhead:.2f} s outside them): "
-        + ", ".join(
-            f"{w} workers {_projection(parts, overhead, w):.2f} s "
-            f"(efficiency {med['w1'] / (w * _projection(parts, overhead, w)):.2f})"
-            for w in (2, 8, 64)
+    # Twice: from the tasks' wall seconds on this machine (slowed by everything else running),
+    # and from their CPU seconds (what each would take with a core of its own).
+    for field, total, label in (
+        ("seconds", wall_1, f"wall: {task_sum:.1f} s of tasks, {overhead:.2f} s outside them"),
+        ("cpu_s", cpu_sum + overhead, f"CPU: {cpu_sum:.1f} s of tasks, + the same overhead"),
+    ):
+        print(
+            f"projection from the last 1-worker run ({len(parts)} partitions; {label}): "
+            + ", ".join(
+                f"{w} workers {_projection(parts, field, overhead, w):.2f} s (efficiency "
+                f"{total / (w * _projection(parts, field, overhead, w)):.2f})"
+                for w in (1, 2, 8, 64)
+            )
         )
-    )
     print(
         "  assumes: one free core per worker (not this shared machine), partitions handed out "
         "in county order to the first free worker, per-partition times as measured here, the "

@@ -61,6 +61,30 @@ def load() -> str:
     return f"load {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} cores"
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(settings: Settings | None = None) -> float | None:
+    """CPU time used so far by the processes of the project's own PostgreSQL (backends, WAL
+    writer, ...), or None when the bench database is not that cluster or it is not running."""
+    settings = settings or Settings()
+    pid_file = settings.state_dir / "pg" / "data" / "postmaster.pid"
+    if settings.database_url or not pid_file.is_file():
+        return None
+    master = pid_file.read_text().split("\n", 1)[0].strip()
+    total = 0.0
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            if (child / "stat").read_text().rsplit(")", 1)[1].split()[1] == master:
+                total += cpu_seconds(int(child.name))
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+    return total
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now."""
     with socket.socket() as s:

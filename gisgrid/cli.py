@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy import exc as db_errors
+
 from gisgrid.errors import GisGridError
 from gisgrid.settings import Settings
 
@@ -701,7 +703,9 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_argument("--unit", help="only under this code (county, town, village)")
     bulk.add_argument("--apply", action="store_true", help="assign: move the changed rows")
     bulk.add_argument("--job", type=int, help="apply: the assignment job")
-    bulk.add_argument("--cell-m", type=float, default=50.0, help="the index's finest cell (m)")
+    bulk.add_argument(
+        "--cell-m", type=float, default=150.0, help="the index's finest cell (m); 150 in bulk"
+    )
     bulk.add_argument("--parquet", help="assign points: a generated province's folder")
     bulk.add_argument("--out", help="assign points: where the result files go")
     bulk.add_argument("--start", help="ISO 8601 with zone")
@@ -798,6 +802,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, Settings()))
     except GisGridError as exc:
         print(f"gisgrid: error: {exc}", file=sys.stderr)
+        return 2
+    except db_errors.ArgumentError as exc:
+        print(
+            f"gisgrid: error: the database URL is not usable ({exc}); set GISGRID_DATABASE_URL "
+            "to e.g. postgresql+psycopg://USER@HOST:5432/gisgrid, or unset it to use the "
+            "project's own PostGIS (gisgrid db up)",
+            file=sys.stderr,
+        )
+        return 2
+    except db_errors.OperationalError as exc:
+        # The driver's first line names the host, port or database that failed; the
+        # traceback below it tells an operator nothing more.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(
+            f"gisgrid: error: cannot use the database: {reason}. Start the project's own "
+            "PostGIS with `gisgrid db up`, or point GISGRID_DATABASE_URL at a running PostGIS "
+            "(and create the database and run `gisgrid migrate` there)",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -8,10 +8,21 @@ class GisGridError(Exception):
     # errors that pass with time (rate limits, overload, the database restarting).
     retry_after: int | None = None
 
-    def __init__(self, message: str = "", *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        retry_after: int | None = None,
+        reason: str | None = None,
+        **params: object,
+    ) -> None:
         super().__init__(message)
         if retry_after is not None:
             self.retry_after = max(1, int(retry_after))
+        # What went wrong as a key and its values, for the API to say it in Chinese to the
+        # people who read it (api/errors.py's table); the message stays for logs and the CLI.
+        self.reason = reason
+        self.params = params
 
 
 class NotFound(GisGridError):

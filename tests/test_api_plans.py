@@ -121,7 +121,10 @@ def test_edits_recheck_the_rules(own_admin_http: httpx.Client, county: dict[str,
     url = f"/api/v1/plans/{pid}/edits"
     # Across the village boundary: refused, naming why.
     r = own_admin_http.post(url, json={"op": "merge", "grids": [v1[0], v2[0]]})
-    assert r.status_code == 409 and "village boundary" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"] == (
+        f"网格 {v1[0]} 与 {v2[0]} 分属不同的村（社区）（{'、'.join(sorted([fx.V1, fx.V2]))}）："
+        "网格不能跨越村界"
+    )
     # Split into two balanced parts: figures updated, codes continue the village's numbers.
     r = own_admin_http.post(url, json={"op": "split", "grid": v1[0], "parts": 2})
     assert r.status_code == 200, r.text
@@ -148,7 +151,9 @@ def test_edits_recheck_the_rules(own_admin_http: httpx.Client, county: dict[str,
         key=lambda b: shapely.distance(geoms[b], target_geom),
     )
     r = own_admin_http.post(url, json={"op": "move", "block": far, "to": target})
-    assert r.status_code == 409 and "does not touch" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"] == (
+        f"地块 {far} 与网格 {target} 不相邻：移入后该网格将分成两块，请移动网格边缘的地块"
+    )
     # A line that misses the grid is refused; bad input is a 422 naming it.
     r = own_admin_http.post(
         url,
@@ -158,9 +163,25 @@ def test_edits_recheck_the_rules(own_admin_http: httpx.Client, county: dict[str,
             "line": {"type": "LineString", "coordinates": [[100.0, 29.0], [100.1, 29.0]]},
         },
     )
-    assert r.status_code == 409 and "does not cross" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"] == (
+        f"分割线没有从一边到另一边穿过网格 {v1[0]}：请画线穿过该网格"
+    )
     r = own_admin_http.post(url, json={"op": "rotate", "grid": v1[0]})
-    assert r.status_code == 422 and "rotate" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"] == (
+        "编辑方式 rotate 无效：须为 split（拆分）、merge（合并）或 move（移动地块）"
+    )
+    r = own_admin_http.post(url, json={"op": "split", "grid": v1[0], "line": {"type": "Point"}})
+    assert r.status_code == 422 and r.json()["detail"].startswith("分割线")
+    # The planner page shows these words as they come: Chinese, for the request's checks too.
+    r = own_admin_http.post("/api/v1/plans", json={"unit": fx.V1, "band": [200]})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "户数区间：项数太少（至少 2 项）（收到 [200]）", r.text
+    r = own_admin_http.post("/api/v1/plans", json={"unit": fx.V1, "band": [300, 100]})
+    assert r.status_code == 422 and r.json()["detail"] == (
+        "户数区间 [300, 100] 无效：须为两个正整数且最少不大于最多，例如 [150, 300]"
+    )
+    r = own_admin_http.post("/api/v1/plans", json={"unit": "12345", "band": [100, 200]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("区划编码 12345 无效")
 
 
 def _raw_current(engine: Engine) -> RawBoundaries:
@@ -251,4 +272,4 @@ def test_two_drafts_published_at_once(own_admin_http: httpx.Client, county: dict
     assert codes == [200, 409], {k: (v.status_code, v.text[:300]) for k, v in results.items()}
     loser = next(r for r in results.values() if r.status_code == 409).json()
     assert loser["error"] == "StalePlan"
-    assert "no longer current" in loser["detail"] and "test-990300-1" in loser["detail"]
+    assert "已不是现行版本" in loser["detail"] and "test-990300-1" in loser["detail"]

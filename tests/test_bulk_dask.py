@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
@@ -143,6 +144,27 @@ def test_geoparquet_points_on_a_cluster_equal_one_index(
         got = pq.read_table(out / part.name).to_pandas()
         assert got["id"].tolist() == ids.tolist()
         assert got["grid_code"].tolist() == want.tolist()
+
+
+def test_points_read_alike_from_native_and_wkb_encodings(
+    province_parquet: str, tmp_path: Path
+) -> None:
+    part = sorted((Path(province_parquet) / "points").glob("*.parquet"))[0]
+    ids, x, y = bulk.read_points(part)
+    assert pq.read_schema(part).field("geometry").type.num_fields == 2  # native x, y
+    points = shapely.points(x, y)
+    # Little-endian WKB (the fixed 21-byte records read without shapely) and big-endian WKB
+    # (read through shapely): the same coordinates, bit for bit; a 3D point among 2D ones too.
+    for big, name in ((False, "le"), (True, "be")):
+        wkb = shapely.to_wkb(points, byte_order=0 if big else 1)
+        table = pa.table({"id": ids, "geometry": pa.array(wkb, type=pa.binary())})
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        got_ids, gx, gy = bulk.read_points(tmp_path / f"{name}.parquet")
+        assert np.array_equal(got_ids, ids) and np.array_equal(gx, x) and np.array_equal(gy, y)
+    mixed = pa.array([*shapely.to_wkb(points[:5]), shapely.to_wkb(shapely.Point(1, 2, 3))])
+    pq.write_table(pa.table({"id": np.arange(6), "geometry": mixed}), tmp_path / "z.parquet")
+    _, gx, gy = bulk.read_points(tmp_path / "z.parquet")
+    assert np.array_equal(gx, [*x[:5], 1.0]) and np.array_equal(gy, [*y[:5], 2.0])
 
 
 def test_coverage_over_a_period_equals_one_unit_at_a_time(

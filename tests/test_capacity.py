@@ -53,9 +53,8 @@ def test_a_burst_while_the_database_is_stuck_is_shed_not_queued(
     bearer = {"Authorization": f"Bearer {admin_token}"}
     with own_engine.connect() as holder:
         holder.execute(text("LOCK TABLE grid IN ACCESS EXCLUSIVE MODE"))
-        started = time.monotonic()
+        # A wedge would leave the burst's clients to their 60 s timeout: the test fails there.
         burst = asyncio.run(_burst_and_probe(tight, bearer, holder))
-        elapsed = time.monotonic() - started
     answers, during = burst
     codes = Counter(r.status_code for r in answers)
     # 2 slot holders waited for the lock and then answered; everyone else heard "busy" soon.
@@ -65,7 +64,6 @@ def test_a_burst_while_the_database_is_stuck_is_shed_not_queued(
         if r.status_code == 503:
             assert r.headers["Retry-After"].isdigit(), r.headers
             assert r.json()["error"] == "Overloaded" and "at capacity" in r.json()["detail"]
-    assert elapsed < 30
     # While every slot was stuck: /healthz, /readyz and who-am-I (signed in) still answered.
     health, ready, me = during
     assert health.status_code == 200 and health.json()["load"]["db"]["in_use"] == SLOTS
@@ -105,9 +103,7 @@ def test_healthz_tells_the_truth_when_the_database_is_gone(demo_county: str) -> 
         serve(Settings(database_url=dead)) as url,
         httpx.Client(base_url=url, timeout=10) as http,
     ):
-        started = time.monotonic()
-        health = http.get("/healthz")
-        assert time.monotonic() - started < 5
+        health = http.get("/healthz", timeout=5)  # a hang fails here
         assert health.status_code == 503 and health.json()["status"] == "down"
         assert health.headers["Retry-After"].isdigit()
         assert http.get("/readyz").status_code == 503
@@ -155,6 +151,48 @@ def test_service_connections_commit_durably_whatever_the_cluster_says(
             await pool.close()
 
     assert asyncio.run(pool_setting()) == "on"
+
+
+def test_the_intake_pool_asks_the_server_only_when_its_connection_has_gone(
+    database_url: str, engine: Engine
+) -> None:
+    """A quiet connection is used without a round trip of its own; one whose backend was killed
+    is noticed before use and replaced, and the report's statement still gets an answer."""
+
+    def last_query(pid: int) -> str:
+        with engine.connect() as conn:
+            q = "SELECT query FROM pg_stat_activity WHERE pid = :p"
+            return str(conn.execute(text(q), {"p": pid}).scalar_one())
+
+    async def scenario() -> tuple[str, set[int], int, int]:
+        pool = make_intake_pool(database_url, Settings(database_url=database_url))
+        await pool.open(wait=True)
+        try:
+            async with pool.connection() as a, pool.connection() as b:  # min_size: both of them
+                for aconn in (a, b):
+                    await aconn.execute("SELECT 'marker-18'")
+                marked = {a.info.backend_pid, b.info.backend_pid}
+            async with pool.connection() as aconn:
+                # checked out again and checked: the server was not asked anything
+                same = aconn.info.backend_pid
+                seen = last_query(same)
+            async with pool.connection() as a, pool.connection() as b:
+                with engine.connect() as conn:
+                    for aconn in (a, b):
+                        q = "SELECT pg_terminate_backend(:p)"
+                        conn.execute(text(q), {"p": aconn.info.backend_pid})
+            await asyncio.sleep(0.2)
+            async with pool.connection() as aconn:
+                row = await (await aconn.execute("SELECT pg_backend_pid()")).fetchone()
+                assert row is not None
+                return seen, marked, same, int(row[0])
+        finally:
+            await pool.close()
+
+    seen, marked, same, after = asyncio.run(scenario())
+    assert same in marked
+    assert seen == "SELECT 'marker-18'"  # the stock check would have sent an empty query
+    assert after not in marked
 
 
 def test_a_chunked_upload_over_the_limit_is_refused_on_the_bytes(

@@ -43,6 +43,17 @@ WHERE f.t >= :start AND f.t < :end
   AND f.geom && ST_Expand(ST_Envelope(ST_GeomFromEWKB(:ugeom)), :margin)
 ORDER BY f.track_id, f.t
 """
+OLD_HOUSEHOLDS = """
+SELECT coalesce(array_agg(ST_X(h.geom) ORDER BY h.id), '{}') AS lon,
+       coalesce(array_agg(ST_Y(h.geom) ORDER BY h.id), '{}') AS lat,
+       coalesce(array_agg(v.last ORDER BY h.id), '{}') AS recorded
+FROM household h
+JOIN grid gr ON gr.id = h.grid_id AND gr.valid_to IS NULL AND gr.code LIKE :prefix || '%'
+LEFT JOIN LATERAL (
+    SELECT extract(epoch FROM max(x.visited_at))::float8 AS last FROM household_visit x
+    WHERE x.household_id = h.id AND x.visited_at >= :start AND x.visited_at < :end
+) v ON true
+"""
 
 
 def _units(conn: Connection) -> list[str]:
@@ -77,11 +88,11 @@ def test_road_cuts_and_fixes_are_the_old_statements_answers(
         ], code
         margin = 215 / (coverage.M_PER_DEG * math.cos(math.radians(u["ymax"])))
         params = {"ugeom": ugeom, "start": start, "end": end, "margin": margin}
-        arrays = sql.execute(conn, "patrols/coverage_fixes", **params).one()
+        arrays = coverage.fixes_near(conn, **params)
         rows = conn.execute(text(OLD_FIXES), params).all()
         assert len(rows) > 0
         for k, name in enumerate(("track", "staff", "epoch", "lon", "lat")):
-            assert list(getattr(arrays, name)) == [r[k] for r in rows], (code, name)
+            assert arrays[k].tolist() == [r[k] for r in rows], (code, name)
 
 
 def _random_pieces(rng: np.random.Generator, n: int, spread: float, step: float) -> TrackPieces:
@@ -149,3 +160,39 @@ def test_geojson_from_coordinates_equals_geos_geojson() -> None:
     )
     assert coverage._geojson(geoms) == [json.loads(shapely.to_geojson(g)) for g in geoms]
     assert coverage._geojson(geoms[:0]) == []
+
+
+def test_households_with_their_recorded_visits_are_the_old_statements_answer(
+    conn: Connection, demo_county: str
+) -> None:
+    start, end = _day(conn)
+    u = coverage.resolve_unit(conn, "441226101")
+    homes = conn.execute(
+        text(
+            "SELECT h.id, h.grid_id FROM household h JOIN grid g ON g.id = h.grid_id "
+            "WHERE g.valid_to IS NULL AND g.code LIKE '441226101%' ORDER BY h.id LIMIT 3"
+        )
+    ).all()
+    # Visits in the period (two for the first household: the later counts), one before it.
+    for (hid, gid), at in zip(
+        [homes[0], homes[0], homes[1], homes[2]],
+        [start + dt.timedelta(minutes=5), start + dt.timedelta(minutes=50),
+         start + dt.timedelta(minutes=9), start - dt.timedelta(hours=1)],
+        strict=True,
+    ):  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO household_visit (household_id, grid_id, kind, visited_at, username) "
+                "VALUES (:h, :g, 'routine', :at, 'test-worker')"
+            ),
+            {"h": hid, "g": gid, "at": at},
+        )
+    params = {"prefix": u["prefix"], "start": start, "end": end}
+    new = sql.execute(conn, "patrols/coverage_households", **params).one()
+    old = conn.execute(text(OLD_HOUSEHOLDS), params).one()
+    assert len(new.lon) == len(old.lon) > 1000
+    assert (list(new.lon), list(new.lat), list(new.recorded)) == (
+        list(old.lon), list(old.lat), list(old.recorded)
+    )  # fmt: skip
+    assert sum(v is not None for v in new.recorded) == 2
+    assert (start + dt.timedelta(minutes=50)).timestamp() in new.recorded

@@ -59,3 +59,75 @@ def test_every_intake_outcome_has_the_status_of_its_error() -> None:
     for outcome, cls in reports.OUTCOME_ERRORS.items():
         assert statuses[outcome] == status_of(cls)
     assert statuses["outside"] == 404 and statuses["revoked"] == 403
+
+
+# Latin words a Chinese error may hold: API tokens the reader types, formats, units.
+_LATIN_ALLOWED = {
+    "split",
+    "merge",
+    "move",
+    "balance",
+    "minimal_change",
+    "GeoJSON",
+    "LineString",
+    "WGS84",
+    "ISO",
+    "JSON",
+    "api",
+    "v1",
+    "plans",
+    "blocks",
+}
+
+
+def test_every_reason_the_core_raises_is_said_in_chinese() -> None:
+    """Each `reason="..."` in gisgrid/ has its Chinese words in api/errors.py, and no more."""
+    import re
+
+    from api.errors import CHINESE
+
+    raised = set()
+    for path in (ROOT / "gisgrid").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        # reason="a.b", and the other key of a conditional one: reason="a.b" if x else "a.c"
+        raised |= set(re.findall(r'reason="([a-z_.]+)"', text))
+        raised |= set(re.findall(r'reason="[a-z_.]+" if .+? else "([a-z_.]+)"', text))
+    assert {"edit.move_cuts", "edit.cross_village", "plan.stale"} <= raised  # the scan works
+    missing = sorted(raised - set(CHINESE))
+    assert not missing, f"add to api/errors.py CHINESE: {missing}"
+    assert not set(CHINESE) - raised, f"not raised anywhere: {sorted(set(CHINESE) - raised)}"
+    for key, text in CHINESE.items():
+        if callable(text):
+            continue
+        words = set(re.findall(r"[A-Za-z]{2,}\w*", re.sub(r"{\w+}", "", text))) - _LATIN_ALLOWED
+        assert not words, f"{key}: English words in a Chinese error: {sorted(words)}"
+
+
+def test_a_rule_broken_is_said_in_chinese_with_its_values() -> None:
+    from api.errors import said
+
+    exc = errors.GridRuleBroken(
+        "moving block 7 would cut grid 441226101201002 in 2 pieces; a grid must be one piece",
+        reason="edit.move_cuts",
+        block=7,
+        grid="441226101201002",
+        pieces=2,
+    )
+    assert said(exc) == "移出地块 7 会把网格 441226101201002 分成 2 块：网格必须连成一片"
+    assert "would cut" in str(exc)  # logs and the command line keep the core's message
+    stale = errors.StalePlan(
+        "plan 3 ...",
+        reason="plan.stale",
+        plan=3,
+        generation="g1",
+        since=[("g2", "2026-12-01T00:00:00+08:00", 12)],
+        changed=["441226101201002"],
+        added=[],
+    )
+    text = said(stale)
+    assert "已不是现行版本" in text and "g2（2026-12-01 起，12 个网格）" in text
+    assert "441226101201002" in text
+    # A plan's status is said in Chinese too; an error without a reason keeps its message.
+    ready = errors.Conflict("x", reason="plan.not_ready_impact", plan=4, status="queued")
+    assert said(ready) == "方案 4 当前状态为“排队中”，影响预览需要已生成的草案"
+    assert said(errors.Conflict("plain words")) == "plain words"

@@ -166,11 +166,9 @@ def test_report_appears_live_without_reload(
             {"code": grid_code},
         ).scalar_one()
     try:
-        t0 = time.monotonic()
-        page.wait_for_function(f"() => window.gisgrid.reportIds[{rid}] === true", timeout=15000)
-        seen_after = time.monotonic() - t0
+        # Pushed, not found by a reload: the page shows it without one, within 10 s.
+        page.wait_for_function(f"() => window.gisgrid.reportIds[{rid}] === true", timeout=10000)
         assert page.evaluate("() => window.__sameDocument") is True  # no reload happened
-        assert seen_after < 10
         # It heads the "new · last hour" list, marked as arrived since the page opened.
         first = page.locator("#gg-new li").first
         assert "gg-arrived" in (first.get_attribute("class") or "")

@@ -143,3 +143,31 @@ def test_working_hours_between_is_the_inverse_of_adding_them() -> None:
         np.array([e.timestamp() for e in ends] + [1.0]),
     )
     assert got[:2].tolist() == pytest.approx(hours) and np.isnan(got[2])
+
+
+def test_remembered_due_times_equal_the_calendar_walk_at_every_start() -> None:
+    """DueMemo answers from its last walk while that holds: every start of three weeks around
+    the 2026 National Day holiday and its worked weekend days, in steps that land inside
+    periods, on their edges, at lunch, at night and on holidays, gives the walk's own answer."""
+    from gisgrid.reports.taxonomy import CATEGORIES, WORKING_DAY_HOURS
+    from gisgrid.reports.working_calendar import Calendars, DueMemo
+
+    cal = Calendars.load().counties["330182"]
+    limits = sorted({c.limit_hours for c in CATEGORIES if not c.round_the_clock}) + [1, 3.5]
+    start = dt.datetime(2026, 9, 24, 0, 0, tzinfo=CN)
+    steps = [dt.timedelta(minutes=m) for m in (7, 30, 13, 1, 90, 17)]
+    for hours in limits:
+        walk = (
+            (lambda t, h=hours: cal.due(t, int(h), WORKING_DAY_HOURS))
+            if float(hours).is_integer()
+            else (lambda t, h=hours: cal.add_working_hours(t, h))
+        )
+        memo = DueMemo(cal, walk)
+        t, i, remembered = start, 0, 0
+        while t < start + dt.timedelta(days=21):
+            last = memo._last
+            assert memo(t) == walk(t), (hours, t)
+            remembered += last is not None and memo._last is last
+            t += steps[i % len(steps)]
+            i += 1
+        assert remembered > i // 2  # most answers came without a walk

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.capacity import Database
-from api.deps import DbDep, IntakeDep, PhotosDep
+from api.deps import DbDep, IntakeDep
 from api.errors import open311_error, retry_after_of, status_of
 from api.params import MAX_ID
 from api.photos import is_file, read_photo
@@ -140,8 +140,6 @@ def _exact_for(who: Principal) -> Callable[[Mapping[str, Any]], bool]:
 async def create_request(
     request: Request,
     intake_with: IntakeDep,
-    db: DbDep,
-    photos: PhotosDep,
     fmt: str,
     idempotency_key: Annotated[
         str | None,
@@ -155,6 +153,10 @@ async def create_request(
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     i = intake_with
     photo = None
+    # The photo store and the engine's gate only when a photo comes (not dependencies: each
+    # one solved costs every report, and almost none carries a photo).
+    db: Database = request.app.state.db
+    photos: media.PhotoStore = request.app.state.photos
     try:
         # multipart with a `media` file (as several Open311 servers take it): the photo is
         # stored first and media_url points at its served copy (no EXIF).

@@ -268,7 +268,8 @@ class ParquetLayout:
     @property
     def points(self) -> Path:
         """points/<county6>.parquet: id, kind, county, grid_code (where generated), hilbert,
-        geometry (WKB points), sorted by the Hilbert key."""
+        geometry (GeoParquet 1.1 native point encoding: a struct of x, y doubles, so a reader
+        takes both columns straight into numpy), sorted by the Hilbert key."""
         return self.root / "points"
 
     @property
@@ -296,7 +297,13 @@ def write_parquet(
     they are drawn here, one after another.
     """
     layout = ParquetLayout(Path(root))
-    want = {"generator": PROVINCE_GENERATOR, "counties": counties, "seed": seed, "scale": scale}
+    want = {
+        "generator": PROVINCE_GENERATOR,
+        "counties": counties,
+        "seed": seed,
+        "scale": scale,
+        "point_encoding": POINT_ENCODING,
+    }
     if layout.manifest.exists():
         have = json.loads(layout.manifest.read_text())
         if {k: have.get(k) for k in want} == want:
@@ -350,11 +357,21 @@ GEO_META = {
     "primary_column": "geometry",
     "columns": {"geometry": {"encoding": "WKB", "geometry_types": [], "crs": None}},
 }
+# GeoParquet 1.1's native (GeoArrow) encoding for the points: reading 10 million WKB points
+# through shapely cost ~6 us a point, the x/y struct is read as two numpy arrays.
+POINT_ENCODING = "point"
+POINT_TYPE = pa.struct(
+    [pa.field("x", pa.float64(), nullable=False), pa.field("y", pa.float64(), nullable=False)]
+)
 
 
-def _geoparquet(table: pa.Table, types: list[str], bbox: list[float]) -> pa.Table:
-    """Mark a table with a WKB `geometry` column as GeoParquet (CRS omitted = OGC:CRS84)."""
+def _geoparquet(
+    table: pa.Table, types: list[str], bbox: list[float], encoding: str = "WKB"
+) -> pa.Table:
+    """Mark a table with a `geometry` column (WKB, or a native encoding) as GeoParquet (CRS
+    omitted = OGC:CRS84)."""
     meta = json.loads(json.dumps(GEO_META))
+    meta["columns"]["geometry"]["encoding"] = encoding
     meta["columns"]["geometry"]["geometry_types"] = types
     meta["columns"]["geometry"]["bbox"] = bbox
     meta["generated"] = PROVINCE_NOTE
@@ -378,7 +395,7 @@ def _county_parquet(
     ids = int(plan.code[:6]) * 10_000_000 + np.arange(n, dtype=np.int64)
     kind = np.where(np.arange(n) < n_hh, "household", "report")
     grid_code = np.concatenate([codes[d.grid_of], np.full(n - n_hh, None, dtype=object)])
-    pts = shapely.points(xy[order])
+    xy = xy[order]
     table = pa.table(
         {
             "id": ids[order],
@@ -386,12 +403,14 @@ def _county_parquet(
             "county": pa.array(np.full(n, plan.code[:6])).dictionary_encode(),
             "grid_code": pa.array(grid_code[order], type=pa.string()),
             "hilbert": pa.array(key[order], type=pa.uint32()),
-            "geometry": pa.array(shapely.to_wkb(pts), type=pa.binary()),
+            "geometry": pa.StructArray.from_arrays(
+                [pa.array(xy[:, 0]), pa.array(xy[:, 1])], fields=list(POINT_TYPE)
+            ),
         }
     )
-    bbox = [float(v) for v in shapely.total_bounds(pts)]
+    bbox = [float(v) for v in (*xy.min(0), *xy.max(0))]
     pq.write_table(
-        _geoparquet(table, ["Point"], bbox),
+        _geoparquet(table, ["Point"], bbox, POINT_ENCODING),
         Path(points_dir) / f"{plan.code[:6]}.parquet",
         row_group_size=50_000,
     )

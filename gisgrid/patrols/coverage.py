@@ -60,6 +60,24 @@ def check_period(start: dt.datetime, end: dt.datetime, max_days: int = 62) -> No
         )
 
 
+def fixes_near(
+    conn: Connection, ugeom: bytes, start: dt.datetime, end: dt.datetime, margin: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(track, staff, epoch, lon, lat) of the period's fixes near a unit, by track and time."""
+    fx = sql.execute(
+        conn, "patrols/coverage_fixes", ugeom=ugeom, start=start, end=end, margin=margin
+    ).one()
+    track, t = np.asarray(fx.track, dtype=np.int64), np.asarray(fx.epoch, dtype=float)
+    order = np.lexsort((t, track))
+    return (
+        track[order],
+        np.asarray(fx.staff, dtype=np.int64)[order],
+        t[order],
+        np.asarray(fx.lon, dtype=float)[order],
+        np.asarray(fx.lat, dtype=float)[order],
+    )
+
+
 def _bands(values: np.ndarray, now: float) -> dict[str, int]:
     b = age_bands(values, now)
     return {name: int((b == name).sum()) for name in BAND_NAMES}
@@ -101,10 +119,7 @@ def coverage_by_unit(
     road_m = shapely.transform(road_geom, metric.transform, interleaved=False)
 
     # Fixes of the period near the unit, to metres, into track pieces.
-    fx = sql.execute(conn, "patrols/coverage_fixes", **params, margin=(buffer_m + 200.0) * dx).one()
-    track, staff = np.asarray(fx.track, dtype=np.int64), np.asarray(fx.staff, dtype=np.int64)
-    t = np.asarray(fx.epoch, dtype=float)
-    lon, lat = np.asarray(fx.lon, dtype=float), np.asarray(fx.lat, dtype=float)
+    track, staff, t, lon, lat = fixes_near(conn, ugeom, start, end, (buffer_m + 200.0) * dx)
     n_fix = len(t)
     x, y = metric.transform(lon, lat) if n_fix else (np.empty(0), np.empty(0))
     pieces = pieces_from_fixes(track, t, np.asarray(x), np.asarray(y), staff, MAX_GAP_S)
@@ -112,33 +127,33 @@ def coverage_by_unit(
         progress(f"{len(rows):,} road segments, {n_fix:,} fixes in {u['code']}")
     staff_ids = np.unique(staff)
 
-    def from_database() -> tuple[Any, Any, dict[int, str]]:
-        # Households (GPS visits measured below with k-d trees, recorded visits from the
-        # database), key places (distance queries in PostGIS) and the workers' names.
+    def households_and_places() -> tuple[Any, np.ndarray, Any, dict[int, str]]:
+        # Households (GPS visits measured with k-d trees, recorded visits from the database),
+        # key places (distance queries in PostGIS) and the workers' names.
         hh = sql.execute(
             conn, "patrols/coverage_households", prefix=u["prefix"], start=start, end=end
         ).one()
+        hh_gps = (
+            _last_visits(np.asarray(hh.lon, float), np.asarray(hh.lat, float), lon, lat, t)
+            if n_fix
+            else np.full(len(hh.lon), np.nan)
+        )
         kp = sql.execute(
             conn, "patrols/coverage_places", **params, dx=dx, dy=dy, max_gap=MAX_GAP_S
         ).all()
         names = sql.execute(conn, "patrols/staff_names", i=staff_ids.tolist()).all()
-        return hh, kp, {int(r.id): r.name for r in names}
+        return hh, hh_gps, kp, {int(r.id): r.name for r in names}
 
-    # PostgreSQL answers those while the roads' coverage is computed here: the connection is
-    # used by the other thread alone until its result is in (a county-day's ~0.4 s of queries
-    # then overlap ~0.4 s of arithmetic on the other core).
+    # PostgreSQL answers those, and the k-d trees find the households' visits, while the
+    # roads' coverage is computed here (numpy and the trees spend most of it outside the GIL).
+    # The connection is used by the other thread alone until its result is in.
     with ThreadPoolExecutor(1) as pool:
-        later = pool.submit(from_database)
+        later = pool.submit(households_and_places)
         cov = road_coverage(road_m, pieces, buffer_m, progress=progress)
-        hh, kp, names = later.result()
+        hh, hh_gps, kp, names = later.result()
     share = cov.share
     covered_seg = share >= SEGMENT_COVERED_AT
 
-    hh_gps = (
-        _last_visits(np.asarray(hh.lon, float), np.asarray(hh.lat, float), lon, lat, t)
-        if n_fix
-        else np.full(len(hh.lon), np.nan)
-    )
     # A visit a worker recorded (入户走访) counts beside a fix within 30 m: the latest of both.
     hh_recorded = np.array([np.nan if v is None else v for v in hh.recorded], dtype=float)
     hh_last = np.fmax(hh_gps, hh_recorded)

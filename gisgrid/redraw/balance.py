@@ -28,10 +28,15 @@ import math
 import random
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gisgrid.errors import InvalidCode
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,10 @@ class Band:
         if not (0 < self.lo <= self.hi):
             raise InvalidCode(
                 f"band=[{self.lo}, {self.hi}] must be two positive whole numbers of households "
-                "with min <= max, e.g. [150, 300]"
+                "with min <= max, e.g. [150, 300]",
+                reason="plan.band_order",
+                lo=self.lo,
+                hi=self.hi,
             )
 
     def deviation(self, households: np.ndarray | float) -> np.ndarray:
@@ -99,21 +107,60 @@ class BlockGraph:
         """Blocks sharing boundary with block i."""
         return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
+    @cached_property
+    def matrix(self) -> csr_matrix:
+        """The adjacency as a scipy sparse matrix (built once per graph)."""
+        from scipy.sparse import csr_matrix
+
+        n = self.n
+        return csr_matrix((np.ones(len(self.indices)), self.indices, self.indptr), shape=(n, n))
+
+    @cached_property
+    def lists(self) -> tuple[list[list[int]], list[list[float]]]:
+        """Neighbours and shared lengths per block as plain lists (built once per graph).
+
+        The search's inner loop reads single items, where lists beat numpy arrays; building
+        them is a Python loop over the blocks, so it is done once, not once per restart.
+        """
+        cut = self.indptr[1:-1]
+        return (
+            [a.tolist() for a in np.split(self.indices, cut)],
+            [a.tolist() for a in np.split(self.shared, cut)],
+        )
+
+    @cached_property
+    def neighbour_sets(self) -> list[set[int]]:
+        """Neighbours per block as sets, for membership tests (built once per graph)."""
+        return [set(a) for a in self.lists[0]]
+
     def components(self, members: np.ndarray | None = None) -> np.ndarray:
         """Connected-component label per block (of the subgraph on `members`; -1 elsewhere)."""
+        from scipy.sparse.csgraph import connected_components
+
+        mat = self.matrix
+        if members is None:
+            return connected_components(mat, directed=False)[1]
+        keep = np.zeros(self.n, dtype=bool)
+        keep[members] = True
+        sub = mat[keep][:, keep]
+        out = np.full(self.n, -1)
+        out[keep] = connected_components(sub, directed=False)[1]
+        return out
+
+    def pieces_per_label(self, labels: np.ndarray) -> np.ndarray:
+        """Connected pieces of each label's blocks, per label 0..max (one vectorised pass)."""
         from scipy.sparse import csr_matrix
         from scipy.sparse.csgraph import connected_components
 
         n = self.n
-        mat = csr_matrix((np.ones(len(self.indices)), self.indices, self.indptr), shape=(n, n))
-        if members is None:
-            return connected_components(mat, directed=False)[1]
-        keep = np.zeros(n, dtype=bool)
-        keep[members] = True
-        sub = mat[keep][:, keep]
-        out = np.full(n, -1)
-        out[keep] = connected_components(sub, directed=False)[1]
-        return out
+        src = np.repeat(np.arange(n), np.diff(self.indptr))
+        same = labels[src] == labels[self.indices]
+        # The graph's own CSR with the edges between grids dropped (no COO round trip).
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(src[same], minlength=n))])
+        mat = csr_matrix((np.ones(int(same.sum())), self.indices[same], indptr), shape=(n, n))
+        _, comp = connected_components(mat, directed=False)
+        first = np.unique(comp, return_index=True)[1]  # one block per piece
+        return np.bincount(labels[first], minlength=int(labels.max()) + 1 if n else 0)
 
 
 def polsby_popper(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
@@ -162,26 +209,72 @@ def choose_k(households: int, band: Band) -> tuple[int, str | None]:
     )
 
 
+_FOUR_PI = 4 * math.pi
+
+
 class _Search:
-    """The local search state: labels plus per-grid households, area and perimeter."""
+    """The local search state: labels plus per-grid households, area and perimeter.
+
+    Each block also keeps the boundary it shares with each grid around it (`sh`), updated for
+    a moved block's neighbours only, so a block is judged from a dictionary look-up and
+    interior blocks (one grid around them, their own) cost nothing.
+    """
 
     def __init__(self, g: BlockGraph, labels: np.ndarray, k: int, band: Band, rng: random.Random):
         self.g, self.k, self.band, self.rng = g, k, band, rng
-        self.labels = labels.astype(np.int64).copy()
-        f = grid_figures(g, self.labels, k)
-        self.hh = f["households"].astype(float).tolist()
-        self.area = f["area"].tolist()
-        self.perim = f["perimeter"].tolist()
         # Plain lists: the inner loop reads single items, where lists beat numpy arrays.
-        self.nbr = [g.neighbours(i).tolist() for i in range(g.n)]
-        self.w = [g.shared[g.indptr[i] : g.indptr[i + 1]].tolist() for i in range(g.n)]
+        self.nbr, self.w = g.lists
         self.bh = g.households.astype(float).tolist()
         self.ba = g.area.tolist()
         self.bp = g.perimeter.tolist()
-        self.lab = self.labels.tolist()
-        self.size = np.bincount(self.labels, minlength=k).tolist()
         self.ideal = float(g.households.sum()) / k
+        self.lab: list[int] = []
+        self.sh: list[dict[int, float]] = []
+        self._kept: tuple[Any, ...] | None = None
+        self._figures(np.array(labels, dtype=np.int64))  # a copy: moves write to it
+        self.sh = [self._shared(b) for b in range(g.n)]
+        # Every grid one piece (what repair leaves): then a block with a single neighbour in
+        # its grid can leave it without a search.
+        self.whole = bool((g.pieces_per_label(self.labels) <= 1).all()) if g.n else True
+
+    def _figures(self, labels: np.ndarray) -> None:
+        """Labels and per-grid figures computed afresh (as on a new search)."""
+        self.labels = labels
+        f = grid_figures(self.g, labels, self.k)
+        self.hh = f["households"].astype(float).tolist()
+        self.area = f["area"].tolist()
+        self.perim = f["perimeter"].tolist()
+        self.ppg = [self.pp(a, p) for a, p in zip(self.area, self.perim, strict=True)]
+        self.lab = labels.tolist()
+        self.size = np.bincount(labels, minlength=self.k).tolist()
         self.viol = sum(self.dev(h) for h in self.hh)
+
+    def reset(self, lab: list[int]) -> None:
+        """Back to an earlier plan: figures afresh, `sh` again only where a label differs."""
+        new = np.asarray(lab, dtype=np.int64)
+        changed = np.flatnonzero(new != self.labels).tolist()
+        # Most kicks fail and come back to the same best plan: its fresh figures are kept
+        # (copied, since moves change them in place) instead of computed again.
+        kept = self._kept
+        if kept is not None and kept[0] is lab:
+            _, hh, area, perim, ppg, size, viol = kept
+            self.labels = new
+            self.lab = list(lab)
+            self.hh, self.area, self.perim = list(hh), list(area), list(perim)
+            self.ppg, self.size, self.viol = list(ppg), list(size), viol
+        else:
+            self._figures(new)
+            self._kept = (
+                lab,
+                list(self.hh),
+                list(self.area),
+                list(self.perim),
+                list(self.ppg),
+                list(self.size),
+                self.viol,
+            )
+        for j in {j for b in changed for j in self.nbr[b]}:
+            self.sh[j] = self._shared(j)
 
     def dev(self, h: float) -> float:
         b = self.band
@@ -189,7 +282,7 @@ class _Search:
 
     @staticmethod
     def pp(a: float, p: float) -> float:
-        return 4 * math.pi * a / (p * p) if p > 0 else 0.0
+        return _FOUR_PI * a / (p * p) if p > 0 else 0.0
 
     def violation(self) -> float:
         return self.viol
@@ -197,7 +290,8 @@ class _Search:
     def compactness(self) -> float:
         return sum(self.pp(a, p) for a, p in zip(self.area, self.perim, strict=True))
 
-    def shared_by_label(self, b: int) -> dict[int, float]:
+    def _shared(self, b: int) -> dict[int, float]:
+        """Boundary block b shares with each grid around it, from the current labels."""
         out: dict[int, float] = {}
         lab = self.lab
         for j, w in zip(self.nbr[b], self.w[b], strict=True):
@@ -213,6 +307,21 @@ class _Search:
         start = [j for j in nbr[b] if lab[j] == x]
         if not start:
             return False
+        if self.whole:
+            # A connected grid stays connected without b when b's neighbours in it are joined
+            # among themselves (any other block reaches one of them without passing b).
+            if len(start) == 1:
+                return True
+            adj = self.g.neighbour_sets
+            ring, todo = {start[0]}, [start[0]]
+            while todo:
+                u = adj[todo.pop()]
+                for v in start:
+                    if v not in ring and v in u:
+                        ring.add(v)
+                        todo.append(v)
+            if len(ring) == len(start):
+                return True
         seen = {b, start[0]}
         queue = deque([start[0]])
         while queue:
@@ -222,22 +331,6 @@ class _Search:
                     seen.add(j)
                     queue.append(j)
         return len(seen) - 1 == self.size[x] - 1  # every other block of x, b left out
-
-    def delta(self, b: int, y: int, s: dict[int, float]) -> tuple[float, float]:
-        """(change in violation, change in compactness) of moving block b to grid y."""
-        x = self.lab[b]
-        h, a, p = self.bh[b], self.ba[b], self.bp[b]
-        hx, hy = self.hh[x], self.hh[y]
-        dv = self.dev(hx - h) + self.dev(hy + h) - self.dev(hx) - self.dev(hy)
-        px = self.perim[x] - p + 2 * s.get(x, 0.0)
-        py = self.perim[y] + p - 2 * s.get(y, 0.0)
-        dc = (
-            self.pp(self.area[x] - a, px)
-            + self.pp(self.area[y] + a, py)
-            - self.pp(self.area[x], self.perim[x])
-            - self.pp(self.area[y], self.perim[y])
-        )
-        return dv, dc
 
     def move(self, b: int, y: int, s: dict[int, float]) -> None:
         x = self.lab[b]
@@ -254,15 +347,20 @@ class _Search:
         self.area[y] += a
         self.perim[x] += -p + 2 * s.get(x, 0.0)
         self.perim[y] += p - 2 * s.get(y, 0.0)
+        self.ppg[x] = self.pp(self.area[x], self.perim[x])
+        self.ppg[y] = self.pp(self.area[y], self.perim[y])
         self.size[x] -= 1
         self.size[y] += 1
         self.lab[b] = y
-
-    def spread_delta(self, b: int, y: int) -> float:
-        """Change in the sum of squared distances of grid households from the ideal."""
-        x, h, t = self.lab[b], self.bh[b], self.ideal
-        hx, hy = self.hh[x], self.hh[y]
-        return (hx - h - t) ** 2 + (hy + h - t) ** 2 - (hx - t) ** 2 - (hy - t) ** 2
+        self.labels[b] = y
+        # The neighbours' shared boundary per grid, afresh (as `_shared`, inlined: hot).
+        sh, lab, nbr, wts = self.sh, self.lab, self.nbr, self.w
+        for j in nbr[b]:
+            out: dict[int, float] = {}
+            for i, w in zip(nbr[j], wts[j], strict=True):
+                li = lab[i]
+                out[li] = out.get(li, 0.0) + w
+            sh[j] = out
 
     def descend(self, eps: float = 1e-9) -> None:
         """Improving moves until none is left (first improvement, random order).
@@ -273,25 +371,64 @@ class _Search:
         Once every grid is in band, such moves must raise compactness instead.
         """
         order = list(range(self.g.n))
+        lab, sh, hh, bh, ba, bp = self.lab, self.sh, self.hh, self.bh, self.ba, self.bp
+        area, perim, ppg = self.area, self.perim, self.ppg
+        lo, hi, t = float(self.band.lo), float(self.band.hi), self.ideal
         improved = True
         while improved:
             improved = False
             self.rng.shuffle(order)
             for b in order:
-                x = self.lab[b]
-                s = self.shared_by_label(b)
-                unbalanced = self.violation() > eps
-                best: tuple[float, float, int] | None = None
-                for y in s:
-                    if y == x:
+                s = sh[b]
+                x = lab[b]
+                if len(s) == 1 and x in s:
+                    continue  # interior: every neighbour in its own grid
+                h = bh[b]
+                hx = hh[x]
+                best_y = -1
+                if self.viol <= eps:
+                    # Every grid in band (households are whole numbers, so the violation is 0):
+                    # a move must keep both grids in band and raise compactness.
+                    if hx - h < lo:
                         continue
-                    dv, dc = self.delta(b, y, s)
-                    second = -self.spread_delta(b, y) if unbalanced else dc
-                    better = dv < -eps or (abs(dv) <= eps and second > eps)
-                    if better and (best is None or (dv, -second) < (best[0], -best[1])):
-                        best = (dv, second, y)
-                if best is not None and self.stays_connected(b):
-                    self.move(b, best[2], s)
+                    a, p = ba[b], bp[b]
+                    px = perim[x] - p + 2 * s.get(x, 0.0)
+                    ppx = _FOUR_PI * (area[x] - a) / (px * px) if px > 0 else 0.0
+                    best_dc = eps
+                    for y in s:
+                        if y == x or hh[y] + h > hi:
+                            continue
+                        py = perim[y] + p - 2 * s[y]
+                        dc = (
+                            ppx
+                            + (_FOUR_PI * (area[y] + a) / (py * py) if py > 0 else 0.0)
+                            - ppg[x]
+                            - ppg[y]
+                        )
+                        if dc > best_dc:
+                            best_dc, best_y = dc, y
+                else:
+                    dx = max(lo - hx, 0.0) + max(hx - hi, 0.0)
+                    dxm = max(lo - (hx - h), 0.0) + max(hx - h - hi, 0.0)
+                    best: tuple[float, float] | None = None
+                    for y in s:
+                        if y == x:
+                            continue
+                        hy = hh[y]
+                        dv = (
+                            dxm
+                            + (max(lo - (hy + h), 0.0) + max(hy + h - hi, 0.0))
+                            - dx
+                            - (max(lo - hy, 0.0) + max(hy - hi, 0.0))
+                        )
+                        second = -(
+                            (hx - h - t) ** 2 + (hy + h - t) ** 2 - (hx - t) ** 2 - (hy - t) ** 2
+                        )
+                        better = dv < -eps or (abs(dv) <= eps and second > eps)
+                        if better and (best is None or (dv, -second) < best):
+                            best, best_y = (dv, -second), y
+                if best_y >= 0 and self.stays_connected(b):
+                    self.move(b, best_y, s)
                     improved = True
 
     def kick(self, moves: int) -> None:
@@ -300,12 +437,14 @@ class _Search:
             if moves <= 0:
                 return
             b = self.rng.randrange(self.g.n)
-            s = self.shared_by_label(b)
+            s = self.sh[b]
             others = [y for y in s if y != self.lab[b]]
             if not others:
                 continue
             y = self.rng.choice(others)
-            dv, _ = self.delta(b, y, s)
+            x, h = self.lab[b], self.bh[b]
+            hx, hy = self.hh[x], self.hh[y]
+            dv = self.dev(hx - h) + self.dev(hy + h) - self.dev(hx) - self.dev(hy)
             if dv <= 1e-9 and self.stays_connected(b):
                 self.move(b, y, s)
                 moves -= 1
@@ -357,6 +496,8 @@ def _grow_start(g: BlockGraph, k: int, seed: int) -> np.ndarray:
 def _repair(g: BlockGraph, labels: np.ndarray, k: int) -> np.ndarray:
     """Every part one piece: its biggest piece stays, the rest joins the best neighbour."""
     labels = labels.copy()
+    if g.n and (g.pieces_per_label(labels) <= 1).all():
+        return labels  # METIS (contig=1) mostly cuts whole parts: one vectorised check
     for _ in range(g.n):
         changed = False
         for p in range(k):
@@ -423,7 +564,7 @@ def partition(
             if cand[:2] < here[:2]:
                 here = cand
             else:  # the next kick starts from the best plan seen
-                s = _Search(g, np.asarray(here[2]), kk, band, rng)
+                s.reset(here[2])
         if best is None or here[:2] < best[:2]:
             best = here
         if best[0] <= 1e-9:

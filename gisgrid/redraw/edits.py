@@ -40,11 +40,14 @@ def edit_plan(
     plan = load_plan(conn, who, plan_id, "editing a redraw plan", lock=True)
     if plan["status"] != "ready":
         raise GridRuleBroken(
-            f"plan {plan_id} is {plan['status']}; only a ready draft can be edited"
+            f"plan {plan_id} is {plan['status']}; only a ready draft can be edited",
+            reason="plan.not_editable",
+            plan=plan_id,
+            status=plan["status"],
         )
     op = edit.get("op")
     if op not in OPS:
-        raise InvalidCode(f"op={op!r} must be one of {', '.join(OPS)}")
+        raise InvalidCode(f"op={op!r} must be one of {', '.join(OPS)}", reason="edit.op", op=op)
     band = Band(plan["band_min"], plan["band_max"])
     village = _village_of_edit(conn, plan_id, op, edit)
     vb, codes, names = _load_village(conn, plan_id, village)
@@ -70,7 +73,10 @@ def edit_plan(
         pieces = len(shapely.get_parts(bad["geom"].iloc[0]))
         raise GridRuleBroken(
             f"the edit would leave grid {bad['code'].iloc[0]} as {pieces} polygons; "
-            "a grid must be one piece"
+            "a grid must be one piece",
+            reason="edit.polygons",
+            grid=bad["code"].iloc[0],
+            pieces=pieces,
         )
     write_villages(conn, plan_id, [(vb, vg)])
     summary = _update_summary(conn, plan, band, village, vb, vg)
@@ -88,11 +94,19 @@ def _village_of_edit(conn: Connection, plan_id: int, op: str, edit: dict[str, An
         block = edit.get("block")
         if not isinstance(block, int):
             raise InvalidCode(
-                f"block={block!r} must be a block id (GET /api/v1/plans/{{id}}/blocks)"
+                f"block={block!r} must be a block id (GET /api/v1/plans/{{id}}/blocks)",
+                reason="edit.block_id",
+                block=block,
+                plan=plan_id,
             )
         row = sql.first(conn, "redraw/plan_block_village", id=plan_id, block=block)
         if row is None:
-            raise NotFound(f"block {block} is not part of plan {plan_id}")
+            raise NotFound(
+                f"block {block} is not part of plan {plan_id}",
+                reason="edit.block_unknown",
+                block=block,
+                plan=plan_id,
+            )
         return str(row["village_code"])
     grids: Any = edit.get("grids") if op == "merge" else [edit.get("grid")]
     if (
@@ -102,20 +116,35 @@ def _village_of_edit(conn: Connection, plan_id: int, op: str, edit: dict[str, An
     ):
         raise InvalidCode(
             f"{'grids' if op == 'merge' else 'grid'}={grids if op == 'merge' else grids[0]!r} "
-            "must name draft grid codes (15 digits)"
+            "must name draft grid codes (15 digits)",
+            reason="edit.grid_codes",
+            value=grids if op == "merge" else grids[0],
         )
     if op == "merge" and len(set(grids)) != 2:
-        raise InvalidCode(f"grids={grids!r}: a merge takes exactly two different grids")
+        raise InvalidCode(
+            f"grids={grids!r}: a merge takes exactly two different grids",
+            reason="edit.merge_two",
+            grids=grids,
+        )
     villages = set()
     for g in grids:
         row = sql.first(conn, "redraw/plan_grid_village", id=plan_id, code=g)
         if row is None:
-            raise NotFound(f"grid {g} is not in plan {plan_id}")
+            raise NotFound(
+                f"grid {g} is not in plan {plan_id}",
+                reason="edit.grid_unknown",
+                grid=g,
+                plan=plan_id,
+            )
         villages.add(row["village_code"])
     if len(villages) > 1:
         raise GridRuleBroken(
             f"grids {grids[0]} and {grids[1]} are in different villages "
-            f"({', '.join(sorted(villages))}); a grid never crosses a village boundary"
+            f"({', '.join(sorted(villages))}); a grid never crosses a village boundary",
+            reason="edit.cross_village",
+            a=grids[0],
+            b=grids[1],
+            villages="、".join(sorted(villages)),
         )
     return villages.pop()
 
@@ -170,7 +199,10 @@ def _merge(
     if not (((ea == a) & (eb == b)) | ((ea == b) & (eb == a))).any():
         raise GridRuleBroken(
             f"grids {a_code} and {b_code} share no boundary: merged they would be two polygons, "
-            "and a grid must be one piece"
+            "and a grid must be one piece",
+            reason="edit.merge_apart",
+            a=a_code,
+            b=b_code,
         )
     # The merged grid keeps the older (lower) code: a split undone by a merge gets its code back.
     winner, loser = (a, b) if a_code < b_code else (b, a)
@@ -186,30 +218,49 @@ def _move(
     if to not in names:
         raise GridRuleBroken(
             f"to={to!r} is not a grid of this block's village {vb.village}; a block moves only "
-            f"to a grid of its own village ({', '.join(names)})"
+            f"to a grid of its own village ({', '.join(names)})",
+            reason="edit.move_other_village",
+            to=to,
+            village=vb.village,
+            grids="、".join(names),
         )
     b = int(np.flatnonzero(vb.ids == edit["block"])[0])
     src, dst = int(labels[b]), names.index(to)
     if src == dst:
-        raise GridRuleBroken(f"block {edit['block']} is already in grid {to}")
+        raise GridRuleBroken(
+            f"block {edit['block']} is already in grid {to}",
+            reason="edit.move_same",
+            block=edit["block"],
+            grid=to,
+        )
     g = graph_of(vb)
     if not (labels[g.neighbours(b)] == dst).any():
         raise GridRuleBroken(
             f"block {edit['block']} does not touch grid {to}: the grid would be two polygons; "
-            "move a block on the grid's edge"
+            "move a block on the grid's edge",
+            reason="edit.move_apart",
+            block=edit["block"],
+            grid=to,
         )
     rest = np.flatnonzero(labels == src)
     rest = rest[rest != b]
     if not len(rest):
         raise GridRuleBroken(
             f"block {edit['block']} is all that is left of grid {names[src]}; merge the grids "
-            "instead"
+            "instead",
+            reason="edit.move_last",
+            block=edit["block"],
+            grid=names[src],
         )
     comp = g.components(rest)[rest]
     if comp.max() > 0:
         raise GridRuleBroken(
             f"moving block {edit['block']} would cut grid {names[src]} in {comp.max() + 1} "
-            "pieces; a grid must be one piece"
+            "pieces; a grid must be one piece",
+            reason="edit.move_cuts",
+            block=edit["block"],
+            grid=names[src],
+            pieces=int(comp.max()) + 1,
         )
     labels = labels.copy()
     labels[b] = dst
@@ -228,17 +279,24 @@ def _split_line(
     try:
         line = shapely.from_geojson(json.dumps(edit["line"]))
     except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
-        raise InvalidGeometry(f"line is not a GeoJSON LineString: {exc}") from None
+        raise InvalidGeometry(
+            f"line is not a GeoJSON LineString: {exc}", reason="edit.line_unreadable"
+        ) from None
     if shapely.get_type_id(line) != 1 or line.is_empty:
         raise InvalidGeometry(
-            f"line is a {line.geom_type}; draw a LineString across grid {code} (WGS84 lon/lat)"
+            f"line is a {line.geom_type}; draw a LineString across grid {code} (WGS84 lon/lat)",
+            reason="edit.line_type",
+            kind=line.geom_type,
+            grid=code,
         )
     members = np.flatnonzero(labels == j)
     grid = shapely.union_all(vb.geoms[members])
     pieces = shapely.get_parts(split(grid, line)) if grid.intersects(line) else []
     if len(pieces) < 2:
         raise GridRuleBroken(
-            f"the line does not cross grid {code} from edge to edge; draw it through the grid"
+            f"the line does not cross grid {code} from edge to edge; draw it through the grid",
+            reason="edit.line_misses",
+            grid=code,
         )
     rep = shapely.point_on_surface(vb.geoms[members])
     side = np.full(len(members), -1)
@@ -249,7 +307,9 @@ def _split_line(
     if len(used) < 2:
         raise GridRuleBroken(
             f"every block of grid {code} lies on one side of the line (blocks follow roads and "
-            "settlement gaps; a block goes with its centre): draw the line elsewhere"
+            "settlement gaps; a block goes with its centre): draw the line elsewhere",
+            reason="edit.line_one_side",
+            grid=code,
         )
     return _apply_parts(
         vb, labels, keep, j, members, side, {"op": "split", "grid": code, "by": "line"}
@@ -268,11 +328,19 @@ def _split_parts(
     code = edit["grid"]
     k = edit.get("parts", 2)
     if not isinstance(k, int) or not 2 <= k <= 20:
-        raise InvalidCode(f"parts={k!r} must be a whole number from 2 to 20")
+        raise InvalidCode(
+            f"parts={k!r} must be a whole number from 2 to 20", reason="edit.parts", parts=k
+        )
     j = names.index(code)
     members = np.flatnonzero(labels == j)
     if len(members) < k:
-        raise GridRuleBroken(f"grid {code} has {len(members)} block(s); it cannot be split in {k}")
+        raise GridRuleBroken(
+            f"grid {code} has {len(members)} block(s); it cannot be split in {k}",
+            reason="edit.parts_blocks",
+            grid=code,
+            blocks=len(members),
+            parts=k,
+        )
     sub = subgraph(graph_of(vb), members)
     h = int(sub.households.sum())
     # Balanced parts: the band is the plan's if k parts can meet it, else an even split +-10%.
@@ -315,10 +383,13 @@ def _check_contiguous(vb: VillageBlocks, labels: np.ndarray, keep: dict[int, str
         members = np.flatnonzero(labels == lab)
         comp = g.components(members)[members]
         if comp.max() > 0:
-            name = keep.get(int(lab), "a new grid")
+            name = keep.get(int(lab))
             raise GridRuleBroken(
-                f"the edit would leave {name} in {comp.max() + 1} pieces; a grid must be one "
-                "piece (draw the line so each side is connected)"
+                f"the edit would leave {name or 'a new grid'} in {comp.max() + 1} pieces; a grid "
+                "must be one piece (draw the line so each side is connected)",
+                reason="edit.pieces" if name else "edit.pieces_new",
+                grid=name,
+                pieces=int(comp.max()) + 1,
             )
 
 

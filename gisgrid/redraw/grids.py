@@ -81,7 +81,10 @@ def village_grids(
         if max_seq + len(fresh) > 999:
             raise Conflict(
                 f"village {vb.village} would need grid sequence numbers up to "
-                f"{max_seq + len(fresh)}, beyond 999 (3 digits); retire old codes first"
+                f"{max_seq + len(fresh)}, beyond 999 (3 digits); retire old codes first",
+                reason="plan.sequence_full",
+                village=vb.village,
+                seq=max_seq + len(fresh),
             )
         rank = _west_east_north_south(geoms[fresh], lon)
         for pos, lab in zip(rank.tolist(), fresh.tolist(), strict=True):

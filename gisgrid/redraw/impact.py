@@ -109,7 +109,12 @@ def plan_impact(conn: Connection, who: Principal, plan_id: int) -> dict[str, Any
     """The impact preview of a ready draft (nothing is written)."""
     plan = load_plan(conn, who, plan_id, "previewing a redraw plan's impact")
     if plan["status"] not in ("ready", "published"):
-        raise Conflict(f"plan {plan_id} is {plan['status']}; the impact needs a ready draft")
+        raise Conflict(
+            f"plan {plan_id} is {plan['status']}; the impact needs a ready draft",
+            reason="plan.not_ready_impact",
+            plan=plan_id,
+            status=plan["status"],
+        )
     villages = sql.frame(conn, "redraw/plan_villages", id=plan_id)["village_code"].tolist()
     draft = sql.frame(conn, "redraw/plan_grid_shapes", id=plan_id)
     dgeom = shapely.from_wkb(draft["wkb"].to_numpy())

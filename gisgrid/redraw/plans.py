@@ -48,7 +48,9 @@ def parse_band(band: Any) -> Band:
     except (TypeError, ValueError):
         raise InvalidCode(
             f"band={band!r} is not two whole numbers of households; give [min, max], "
-            "e.g. [150, 300]"
+            "e.g. [150, 300]",
+            reason="plan.band",
+            band=band,
         ) from None
     return Band(lo, hi)
 
@@ -67,20 +69,35 @@ def create_plan(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Queue a draft for a village, town or county; the caller commits, then runs it."""
-    code = unit_code(unit)
+    try:
+        code = unit_code(unit)
+    except InvalidCode as exc:  # said again with its reason: the planner's page shows it
+        raise InvalidCode(str(exc), reason="unit.code", code=unit) from None
     _scope_check(who, code, "drafting a redraw plan")
     b = parse_band(band)
     if mode not in MODES:
-        raise InvalidCode(f"mode={mode!r} must be one of {', '.join(MODES)}")
+        raise InvalidCode(
+            f"mode={mode!r} must be one of {', '.join(MODES)}", reason="plan.mode", mode=mode
+        )
     if not isinstance(seed, int) or seed < 0:
-        raise InvalidCode(f"seed={seed!r} must be a whole number >= 0")
+        raise InvalidCode(
+            f"seed={seed!r} must be a whole number >= 0", reason="plan.seed", seed=seed
+        )
     row = sql.first(conn, "redraw/unit", code=code)
     if row is None:
-        raise NotFound(f"no county, town or village has code {code} (asked for {unit!r})")
+        raise NotFound(
+            f"no county, town or village has code {code} (asked for {unit!r})",
+            reason="plan.unit_unknown",
+            code=code,
+        )
     county = code[:6] + "000000"
     gen = sql.first(conn, "redraw/current_generation", county=county)
     if gen is None:
-        raise NotFound(f"county {county} has no current grid generation to redraw")
+        raise NotFound(
+            f"county {county} has no current grid generation to redraw",
+            reason="plan.no_generation",
+            county=county,
+        )
     plan_id = sql.scalar(
         conn,
         "redraw/insert_plan",
@@ -104,7 +121,11 @@ def load_plan(
     who.require(PLAN_ROLES, action)
     row = sql.first(conn, "redraw/plan", id=plan_id)
     if row is None:
-        raise NotFound(f"no plan has id {plan_id}; GET /api/v1/plans lists the drafts")
+        raise NotFound(
+            f"no plan has id {plan_id}; GET /api/v1/plans lists the drafts",
+            reason="plan.unknown",
+            plan=plan_id,
+        )
     who.require_scope(unit_prefix(row["unit_code"]), action)
     if lock:
         sql.execute(conn, "redraw/plan_for_update", id=plan_id)
@@ -219,7 +240,10 @@ def discard_plan(conn: Connection, who: Principal, plan_id: int) -> dict[str, An
     if row["status"] == "published":
         raise Conflict(
             f"plan {plan_id} was published as generation {row['published_generation_id']}; "
-            "a published plan is kept as the record of that redraw"
+            "a published plan is kept as the record of that redraw",
+            reason="plan.published_kept",
+            plan=plan_id,
+            generation=row["published_generation_id"],
         )
     sql.execute(conn, "redraw/delete_plan", id=plan_id)
     return {"id": plan_id, "discarded": True}

@@ -50,7 +50,13 @@ def _stale(conn: Connection, plan: dict[str, Any], gen: dict[str, Any]) -> Stale
     return StalePlan(
         f"plan {plan['id']} was drawn on generation {gen['name']!r}, which is no longer "
         f"current: published since: {gens or 'a generation'}; {where}. Draw the plan again "
-        "from the current generation"
+        "from the current generation",
+        reason="plan.stale",
+        plan=plan["id"],
+        generation=gen["name"],
+        since=[(r.name, r.valid_from.isoformat(), int(r.grids)) for r in since.itertuples()],
+        changed=changed,
+        added=added,
     )
 
 
@@ -66,10 +72,18 @@ def publish_plan(
     plan = load_plan(conn, who, plan_id, "publishing a redraw plan", lock=True)
     if plan["status"] == "published":
         raise Conflict(
-            f"plan {plan_id} is already published as generation {plan['published_generation_id']}"
+            f"plan {plan_id} is already published as generation {plan['published_generation_id']}",
+            reason="plan.already_published",
+            plan=plan_id,
+            generation=plan["published_generation_id"],
         )
     if plan["status"] != "ready":
-        raise Conflict(f"plan {plan_id} is {plan['status']}; only a ready draft can be published")
+        raise Conflict(
+            f"plan {plan_id} is {plan['status']}; only a ready draft can be published",
+            reason="plan.not_ready_publish",
+            plan=plan_id,
+            status=plan["status"],
+        )
     # Lock the base generation: a concurrent publish of another draft waits here, then finds
     # the generation closed and is refused.
     gen = sql.first(conn, "redraw/lock_generation", id=plan["generation_id"])
@@ -82,7 +96,10 @@ def publish_plan(
         first = "; ".join(p["message"] for p in checked.problems if p["severity"] == "error")
         raise ImportRefused(
             f"the draft fails the boundaries checks with {checked.errors} error(s), nothing "
-            f"was written: {first[:800]}"
+            f"was written: {first[:800]}",
+            reason="plan.fails_checks",
+            errors=checked.errors,
+            first=first[:800],
         )
     summary = commit_import(
         conn,

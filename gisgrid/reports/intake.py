@@ -19,8 +19,9 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -47,7 +48,7 @@ from gisgrid.reports.outcomes import OUTCOMES
 from gisgrid.reports.stages import STAGES, check_overrides, stage_hours
 from gisgrid.reports.taxonomy import category, duplicate_rule
 from gisgrid.reports.triage import LABELS as TRIAGE_LABELS
-from gisgrid.reports.working_calendar import Calendars, WorkingCalendar
+from gisgrid.reports.working_calendar import Calendars, DueMemo, WorkingCalendar
 from gisgrid.settings import Settings
 
 SOURCES = ("resident", "patrol", "hotline", "video")
@@ -81,10 +82,14 @@ class ReportIn:
 
     def fingerprint(self) -> str:
         """SHA-256 of everything but the key: a reused key must come with the same request."""
-        body = asdict(self)
-        body.pop("idempotency_key")
+        # The fields by hand, not dataclasses.asdict (a deep copy: a third of the intake's own
+        # Python time); the same dict, so stored hashes still match a resend.
+        body = {f: getattr(self, f) for f in _FINGERPRINTED}
         body["attributes"], body["reporter"] = dict(self.attributes), dict(self.reporter)
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_FINGERPRINTED = tuple(f.name for f in fields(ReportIn) if f.name != "idempotency_key")
 
 
 def _county_calendars() -> Mapping[str, WorkingCalendar]:
@@ -135,6 +140,54 @@ class IntakeConfig:
             red_black_rules=dict(settings.red_black_rules),
         )
 
+    @cached_property
+    def _calendar_table(self) -> tuple[str, list[WorkingCalendar], list[int]]:
+        # The counties as a text[] literal ([1] = '': counties without a calendar of their own),
+        # the distinct calendars, and which one each county uses.
+        calendars = [self.calendar, *self.county_calendars.values()]
+        distinct = list(dict.fromkeys(calendars))
+        counties = ["", *self.county_calendars]
+        literal = "{" + ",".join(f'"{c}"' for c in counties) + "}"
+        return literal, distinct, [distinct.index(c) for c in calendars]
+
+    @cached_property
+    def _due_memos(self) -> dict[tuple[int, str, str], DueMemo]:
+        return {}
+
+    def _memo(self, i: int, kind: str, name: str, due: Callable[..., dt.datetime]) -> DueMemo:
+        """The memo of one limit (a category's or a stage's) on the i-th distinct calendar."""
+        key = (i, kind, name)
+        memo = self._due_memos.get(key)
+        if memo is None:
+            cal = self._calendar_table[1][i]
+            memo = self._due_memos[key] = DueMemo(cal, lambda start: due(start, cal))
+        return memo
+
+    def intake_dues(self, service_code: str, check: bool, now: dt.datetime) -> tuple[str, str, str]:
+        """The intake statement's calendar parameters for a report coming in `now`, as array
+        literals: the counties, the case's due time on each one's calendar (none while the
+        report waits to be checked on site) and the due time of the report's first stage."""
+        cat = category(service_code)
+        stage = "collected" if check else "registered"
+        hours = stage_hours(self.stage_hours, stage)
+        literal, distinct, index = self._calendar_table
+        dues, stage_dues = [], []
+        for i in range(len(distinct)):
+            if check:
+                dues.append("NULL")
+            elif cat.round_the_clock:
+                dues.append(f'"{cat.due(now, distinct[i]).isoformat()}"')
+            else:
+                memo = self._memo(i, "case", cat.code, cat.due)
+                dues.append(f'"{memo(now).isoformat()}"')
+            memo = self._memo(i, "stage", f"{stage}:{hours}", _stage_walk(hours))
+            stage_dues.append(f'"{memo(now).isoformat()}"')
+        return (
+            literal,
+            "{" + ",".join(dues[j] for j in index) + "}",
+            "{" + ",".join(stage_dues[j] for j in index) + "}",
+        )
+
     def calendar_for(self, code: str) -> WorkingCalendar:
         """The working calendar of the county a unit or grid code lies in."""
         return self.county_calendars.get(code[:6], self.calendar)
@@ -149,6 +202,10 @@ class IntakeConfig:
         """The time limit of a case dispatched at `dispatched` (the clock starts at 派遣):
         working time on the county's calendar, or a 24-hour clock for emergencies and safety."""
         return category(service_code).due(dispatched, self.calendar_for(code))
+
+
+def _stage_walk(hours: float) -> Callable[[dt.datetime, WorkingCalendar], dt.datetime]:
+    return lambda start, cal: cal.add_working_hours(start, hours)
 
 
 def _deg(metres: float, lat: float) -> float:
@@ -272,17 +329,8 @@ def intake_params(
     radius_m, window_h = duplicate_rule(cat.code, dict(config.duplicate_rules))
     check = report.source in config.check_sources
     # The grid (and so the county) is found inside the statement: give it each county's due
-    # times, computed once per distinct calendar ([1] = counties without a calendar of their own).
-    counties = ["", *config.county_calendars]
-    calendars = [config.calendar, *config.county_calendars.values()]
-    dues: dict[WorkingCalendar, tuple[dt.datetime | None, dt.datetime]] = {}
-    for cal in calendars:
-        if cal not in dues:
-            stage = "collected" if check else "registered"
-            dues[cal] = (
-                None if check else cat.due(now, cal),
-                cal.add_working_hours(now, stage_hours(config.stage_hours, stage)),
-            )
+    # times (remembered per distinct calendar between reports: IntakeConfig.intake_dues).
+    counties, cal_dues, cal_stage_dues = config.intake_dues(cat.code, check, now)
     return {
         "key_hash": api_keys.key_hash(api_key) if api_key is not None else stored_key_hash,
         "api_key_id": api_key_id,
@@ -302,8 +350,8 @@ def intake_params(
         "check": check,
         "triage": cat.triage.value,
         "cal_counties": counties,
-        "cal_dues": [dues[c][0] for c in calendars],
-        "cal_stage_dues": [dues[c][1] for c in calendars],
+        "cal_dues": cal_dues,
+        "cal_stage_dues": cal_stage_dues,
         "description": report.description,
         "source": report.source,
         "address": report.address_string,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -111,6 +111,15 @@ class WorkingCalendar:
             day += dt.timedelta(days=1)
         raise CalendarError("the working calendar has no working time within a year")
 
+    def period_end(self, at: dt.datetime, closed: bool = False) -> dt.datetime | None:
+        """The end of the working period `at` lies in ([begin, end), or (begin, end] if
+        `closed`), or None outside working time."""
+        local = at.astimezone(ZoneInfo(self.tz))
+        for a, b in self._spans(local.date()):
+            if (a < local <= b) if closed else (a <= local < b):
+                return b
+        return None
+
     def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
         """The same working moment `days` working days later (start moved into working time)."""
         begin = self.add_working_hours(start, 0)
@@ -167,6 +176,42 @@ class WorkingCalendar:
 
         out[known] = np.maximum(elapsed(end[known]) - elapsed(begin[known]), 0.0) / 3600.0
         return out
+
+
+class DueMemo:
+    """A time limit's due time as a function of its start on one calendar, remembered exactly.
+
+    `due(start)` must count working time on `calendar` (working hours, or working days at the
+    same working moment). Inside a working period such a due time moves with its start, second
+    for second, until the start leaves its period or the due time leaves its own; while the start
+    waits outside working time the due time stays put until the next period begins. So one walk
+    of the calendar answers every start until then: reports come in many a second, and the walk
+    costs tens of microseconds per calendar and limit (issue 18). Answers are in UTC.
+    """
+
+    def __init__(self, calendar: WorkingCalendar, due: Callable[[dt.datetime], dt.datetime]):
+        self.calendar = calendar
+        self.due = due
+        # (start, due at start, valid until, whether the due time moves with the start)
+        self._last: tuple[dt.datetime, dt.datetime, dt.datetime, bool] | None = None
+
+    def __call__(self, start: dt.datetime) -> dt.datetime:
+        """`due(start)`, without walking the calendar when the last answer still holds."""
+        last = self._last
+        if last is not None and last[0] <= start < last[2]:
+            return last[1] + (start - last[0]) if last[3] else last[1]
+        answer = self.due(start).astimezone(dt.UTC)
+        begin = self.calendar.add_working_hours(start, 0)
+        if begin > start:  # off work: every start until the next period gets the same answer
+            self._last = (start, answer, begin, False)
+            return answer
+        end = self.calendar.period_end(start)
+        answer_end = self.calendar.period_end(answer, closed=True)
+        if end is not None and answer_end is not None:
+            self._last = (start, answer, start + min(end - start, answer_end - answer), True)
+        else:
+            self._last = None
+        return answer
 
 
 @dataclass(frozen=True)
