@@ -10,8 +10,12 @@ Isolation, without any cleanup written by hand (tests/databases.py makes the dat
 - `database_url`, `engine`, `server`, `http`, `admin_http`: a database of the module's own,
   copied from the module's `template` fixture (the worker's unless the module derives one),
   served by the real app, dropped after the module with whatever its tests wrote.
-- `own_database_url`, `own_engine`, `own_server`, `own_http`: a database of the test's own,
-  for a test whose commits must not reach the next test of its module.
+- `own_database_url`, `own_engine`, `own_server`, `own_http`, `own_admin_http`: a database of
+  the test's own, served by the real app: what the test commits no other test sees. Its copy is
+  made while the test before it runs.
+- A module whose tests need more than the demo county (accounts, keys, a county of its own)
+  defines `seed_template(engine)`: it is run once on a template of the module's own, which every
+  copy is then made from, and what it returns is the `seed` fixture.
 
 The server is GISGRID_TEST_DATABASE_URL when set (any database on a PostgreSQL 15+ server with
 PostGIS and pgRouting, as a role that may create databases), otherwise the project's own PostGIS
@@ -86,9 +90,36 @@ def admin_token(databases: Databases) -> str:
 
 
 @pytest.fixture(scope="module")
-def template(databases: Databases) -> str:
-    """The database the module's copies are made from; a module may derive its own."""
-    return databases.worker_template
+def seeded(request: pytest.FixtureRequest, databases: Databases) -> Iterator[tuple[str, Any]]:
+    """The module's template and what its `seed_template(engine)` wrote there, if it has one."""
+    seed_template = getattr(request.module, "seed_template", None)
+    if seed_template is None:
+        yield databases.worker_template, None
+        return
+    with databases.derived(seed_template, request.module.__name__.rsplit(".")[-1][5:13]) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def template(seeded: tuple[str, Any]) -> str:
+    """The database the module's copies are made from: the worker's, or the module's own."""
+    return seeded[0]
+
+
+@pytest.fixture(scope="module")
+def seed(seeded: tuple[str, Any]) -> Any:
+    """What the module's `seed_template` returned (accounts' tokens, chosen places)."""
+    return seeded[1]
+
+
+def seed_item(index: int) -> Any:
+    """A module fixture for one item of a seed that is a tuple: `home = seed_item(0)`."""
+
+    @pytest.fixture(scope="module")
+    def item(seed: tuple[Any, ...]) -> Any:
+        return seed[index]
+
+    return item
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +167,7 @@ def conn(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def own_database_url(databases: Databases, template: str) -> Iterator[str]:
     """A database of this test's own, copied from `template` and dropped after the test."""
-    name = databases.copy(template, "own")
+    name = databases.fresh(template)
     try:
         yield databases.url(name)
     finally:
@@ -184,14 +215,14 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def suite_settings(database_url: str) -> Settings:
+def suite_settings(database_url: str, limit: int = 10_000) -> Settings:
     """The app's settings for tests: limits high enough for a whole module's requests."""
     return Settings(
         database_url=database_url,
-        rate_limit_login=10_000,
-        rate_limit_intake=10_000,
-        rate_limit_intake_key=10_000,
-        rate_limit_intake_address=10_000,
+        rate_limit_login=limit,
+        rate_limit_intake=limit,
+        rate_limit_intake_key=limit,
+        rate_limit_intake_address=limit,
     )
 
 
@@ -232,6 +263,15 @@ def own_http(own_server: str) -> Iterator[httpx.Client]:
         yield client
 
 
+@pytest.fixture
+def own_admin_http(own_server: str, admin_token: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as an admin, against this test's own server."""
+    with httpx.Client(
+        base_url=own_server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
+    ) as client:
+        yield client
+
+
 class _CspBypassingBrowser:
     """A Playwright Browser whose contexts bypass the pages' Content-Security-Policy.
 
@@ -264,19 +304,24 @@ def browser() -> Iterator[Browser]:
 
 
 # A small GENERATED province (gisgrid.demo.province): 2 counties at 1% of a realistic county's
-# counts, in PostGIS for the test module that asks for it (unloaded after it, so tests of other
-# modules see the demo county alone) and as GeoParquet. The scale and bulk (Dask) tests use it.
+# counts, in the template of the test module that asks for it (other modules see the demo county
+# alone) and as GeoParquet. The scale and bulk (Dask) tests use it.
 PROVINCE = {"counties": 2, "seed": 7, "scale": 0.01}
 
 
-@pytest.fixture(scope="module")
-def small_province(engine: Engine, demo_county: str) -> Iterator[list[str]]:
-    """The small generated province in the test database; its 12-digit county codes."""
+def small_province_template(engine: Engine) -> list[str]:
+    """Load the small generated province: a `seed_template` for the modules that ask for it."""
     from gisgrid.demo import province
 
     loaded = province.load_province(engine, **PROVINCE, progress=lambda m: None)
-    yield [c["county"] for c in loaded]
-    province.unload_province(engine, **PROVINCE, progress=lambda m: None)
+    return [c["county"] for c in loaded]
+
+
+@pytest.fixture(scope="module")
+def small_province(seed: Any) -> list[str]:
+    """The small generated province's 12-digit county codes, in the module's template."""
+    assert isinstance(seed, list), "the module's seed_template is small_province_template"
+    return seed
 
 
 @pytest.fixture(scope="session")

@@ -1,22 +1,20 @@
 """Shared set-up for the field tests (issue 16): a grid, its worker, a grid elsewhere, photos.
 
-Everything made here (accounts, reports, visits, photos' rows) goes into the module's own copy
-of the test database, which is dropped after the module.
+The accounts are made once in the module's template (`seed_template = make_field`); what a test
+makes (reports, visits, photos' rows) goes into its own copy, dropped after it.
 """
 
 from __future__ import annotations
 
 import io
-import uuid
 from dataclasses import dataclass, field
 
-import httpx
 import piexif
 import pillow_heif
 from PIL import Image
 from sqlalchemy import Engine, text
 
-from gisgrid.access import accounts
+from tests.databases import sign_up
 
 PASSWORD = "field work password"
 MARK = "（现场测试）"
@@ -45,8 +43,8 @@ class Field:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-def make_field(engine: Engine, server: str) -> Field:
-    """Pick the grids, make the accounts, sign them in."""
+def make_field(engine: Engine) -> Field:
+    """Pick the grids, make the accounts, sign them in (once, in the module's template)."""
     with engine.connect() as conn:
         grid, lon, lat = conn.execute(
             text(
@@ -96,7 +94,6 @@ def make_field(engine: Engine, server: str) -> Field:
             ),
             {"town": grid[:9]},
         ).one()
-    tag = uuid.uuid4().hex[:8]
     households = [quiet] + [h for h in households if h != quiet]  # tests use [1:] freely
     f = Field(
         grid=grid,
@@ -109,17 +106,16 @@ def make_field(engine: Engine, server: str) -> Field:
         away_household=away_hh,
         away_lon=away_lon,
         away_lat=away_lat,
-        worker=f"t-field-w-{tag}",
-        away_worker=f"t-field-a-{tag}",
-        operator=f"t-field-o-{tag}",
+        worker="t-field-worker",
+        away_worker="t-field-away",
+        operator="t-field-operator",
     )
-    with engine.begin() as conn:
-        accounts.create_account(conn, f.worker, PASSWORD, "grid_worker", grid)
-        accounts.create_account(conn, f.away_worker, PASSWORD, "grid_worker", away_grid)
-        accounts.create_account(conn, f.operator, PASSWORD, "town_operator", grid[:9])
-    for who, name in (("worker", f.worker), ("away", f.away_worker), ("operator", f.operator)):
-        r = httpx.post(f"{server}/api/v1/auth/token", data={"username": name, "password": PASSWORD})
-        f.tokens[who] = r.json()["access_token"]
+    plan = {
+        "worker": ("grid_worker", grid),
+        "away": ("grid_worker", away_grid),
+        "operator": ("town_operator", grid[:9]),
+    }
+    f.tokens = sign_up(engine, plan, PASSWORD, "t-field")
     return f
 
 

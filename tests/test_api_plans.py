@@ -49,14 +49,6 @@ def engine(own_engine: Engine) -> Engine:
     return own_engine
 
 
-@pytest.fixture
-def admin_http(own_server: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=own_server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
-    ) as client:
-        yield client
-
-
 def wait_ready(http: httpx.Client, plan_id: int, timeout: float = 120) -> dict[str, Any]:
     """Poll GET /api/v1/plans/{id} until the background work is done."""
     deadline = time.monotonic() + timeout
@@ -80,8 +72,8 @@ def draft(http: httpx.Client, unit: str, mode: str = "balance", seed: int = 0) -
     return wait_ready(http, r.json()["id"])
 
 
-def test_balance_draft_over_http(admin_http: httpx.Client, county: dict[str, Any]) -> None:
-    plan = draft(admin_http, fx.TOWN)
+def test_balance_draft_over_http(own_admin_http: httpx.Client, county: dict[str, Any]) -> None:
+    plan = draft(own_admin_http, fx.TOWN)
     grids = plan["grids"]
     assert grids["type"] == "FeatureCollection"
     props = [f["properties"] for f in grids["features"]]
@@ -96,17 +88,17 @@ def test_balance_draft_over_http(admin_http: httpx.Client, county: dict[str, Any
     t = plan["summary"]["totals"]
     assert t["share_in_band"] == 1.0 and t["worst_deviation"] == 0
     assert 0 < t["mean_polsby_popper"] <= 1
-    listed = admin_http.get("/api/v1/plans").json()
+    listed = own_admin_http.get("/api/v1/plans").json()
     assert plan["id"] in [p["id"] for p in listed]
-    r = admin_http.delete(f"/api/v1/plans/{plan['id']}")
+    r = own_admin_http.delete(f"/api/v1/plans/{plan['id']}")
     assert r.status_code == 200 and r.json()["discarded"]
-    assert admin_http.get(f"/api/v1/plans/{plan['id']}").status_code == 404
+    assert own_admin_http.get(f"/api/v1/plans/{plan['id']}").status_code == 404
 
 
 def test_new_codes_read_west_to_east_north_to_south(
-    admin_http: httpx.Client, county: dict[str, Any]
+    own_admin_http: httpx.Client, county: dict[str, Any]
 ) -> None:
-    plan = draft(admin_http, fx.V1)
+    plan = draft(own_admin_http, fx.V1)
     fresh = [
         f
         for f in plan["grids"]["features"]
@@ -120,21 +112,21 @@ def test_new_codes_read_west_to_east_north_to_south(
     assert [codes[i] for i in order] == sorted(codes)
 
 
-def test_edits_recheck_the_rules(admin_http: httpx.Client, county: dict[str, Any]) -> None:
-    plan = draft(admin_http, fx.TOWN)
+def test_edits_recheck_the_rules(own_admin_http: httpx.Client, county: dict[str, Any]) -> None:
+    plan = draft(own_admin_http, fx.TOWN)
     pid = plan["id"]
     feats = plan["grids"]["features"]
     v1 = [f["properties"]["code"] for f in feats if f["properties"]["village"] == fx.V1]
     v2 = [f["properties"]["code"] for f in feats if f["properties"]["village"] == fx.V2]
     url = f"/api/v1/plans/{pid}/edits"
     # Across the village boundary: refused, naming why.
-    r = admin_http.post(url, json={"op": "merge", "grids": [v1[0], v2[0]]})
+    r = own_admin_http.post(url, json={"op": "merge", "grids": [v1[0], v2[0]]})
     assert r.status_code == 409 and r.json()["detail"] == (
         f"网格 {v1[0]} 与 {v2[0]} 分属不同的村（社区）（{'、'.join(sorted([fx.V1, fx.V2]))}）："
         "网格不能跨越村界"
     )
     # Split into two balanced parts: figures updated, codes continue the village's numbers.
-    r = admin_http.post(url, json={"op": "split", "grid": v1[0], "parts": 2})
+    r = own_admin_http.post(url, json={"op": "split", "grid": v1[0], "parts": 2})
     assert r.status_code == 200, r.text
     after = [f["properties"] for f in r.json()["grids"]["features"]]
     assert len(after) == len(v1) + 1
@@ -143,10 +135,10 @@ def test_edits_recheck_the_rules(admin_http: httpx.Client, county: dict[str, Any
     )
     # Merge them back: two neighbours become one grid again.
     new = sorted(set(p["code"] for p in after) - set(v1))
-    r = admin_http.post(url, json={"op": "merge", "grids": [v1[0], new[0]]})
+    r = own_admin_http.post(url, json={"op": "merge", "grids": [v1[0], new[0]]})
     assert r.status_code == 200, r.text
     # Moving a block that does not touch the target grid breaks contiguity: refused.
-    blocks = admin_http.get(f"/api/v1/plans/{pid}/blocks", params={"village": fx.V1}).json()
+    blocks = own_admin_http.get(f"/api/v1/plans/{pid}/blocks", params={"village": fx.V1}).json()
     geoms = {
         f["properties"]["block"]: shapely.from_geojson(json.dumps(f["geometry"]))
         for f in blocks["features"]
@@ -158,12 +150,12 @@ def test_edits_recheck_the_rules(admin_http: httpx.Client, county: dict[str, Any
         (b for b in geoms if grid_of[b] != target),
         key=lambda b: shapely.distance(geoms[b], target_geom),
     )
-    r = admin_http.post(url, json={"op": "move", "block": far, "to": target})
+    r = own_admin_http.post(url, json={"op": "move", "block": far, "to": target})
     assert r.status_code == 409 and r.json()["detail"] == (
         f"地块 {far} 与网格 {target} 不相邻：移入后该网格将分成两块，请移动网格边缘的地块"
     )
     # A line that misses the grid is refused; bad input is a 422 naming it.
-    r = admin_http.post(
+    r = own_admin_http.post(
         url,
         json={
             "op": "split",
@@ -174,21 +166,21 @@ def test_edits_recheck_the_rules(admin_http: httpx.Client, county: dict[str, Any
     assert r.status_code == 409 and r.json()["detail"] == (
         f"分割线没有从一边到另一边穿过网格 {v1[0]}：请画线穿过该网格"
     )
-    r = admin_http.post(url, json={"op": "rotate", "grid": v1[0]})
+    r = own_admin_http.post(url, json={"op": "rotate", "grid": v1[0]})
     assert r.status_code == 422 and r.json()["detail"] == (
         "编辑方式 rotate 无效：须为 split（拆分）、merge（合并）或 move（移动地块）"
     )
-    r = admin_http.post(url, json={"op": "split", "grid": v1[0], "line": {"type": "Point"}})
+    r = own_admin_http.post(url, json={"op": "split", "grid": v1[0], "line": {"type": "Point"}})
     assert r.status_code == 422 and r.json()["detail"].startswith("分割线")
     # The planner page shows these words as they come: Chinese, for the request's checks too.
-    r = admin_http.post("/api/v1/plans", json={"unit": fx.V1, "band": [200]})
+    r = own_admin_http.post("/api/v1/plans", json={"unit": fx.V1, "band": [200]})
     assert r.status_code == 422
     assert r.json()["detail"] == "户数区间：项数太少（至少 2 项）（收到 [200]）", r.text
-    r = admin_http.post("/api/v1/plans", json={"unit": fx.V1, "band": [300, 100]})
+    r = own_admin_http.post("/api/v1/plans", json={"unit": fx.V1, "band": [300, 100]})
     assert r.status_code == 422 and r.json()["detail"] == (
         "户数区间 [300, 100] 无效：须为两个正整数且最少不大于最多，例如 [150, 300]"
     )
-    r = admin_http.post("/api/v1/plans", json={"unit": "12345", "band": [100, 200]})
+    r = own_admin_http.post("/api/v1/plans", json={"unit": "12345", "band": [100, 200]})
     assert r.status_code == 422 and r.json()["detail"].startswith("区划编码 12345 无效")
 
 
@@ -217,20 +209,20 @@ def _raw_current(engine: Engine) -> RawBoundaries:
 
 
 def test_impact_then_publish_then_locate(
-    admin_http: httpx.Client, county: dict[str, Any], engine: Engine
+    own_admin_http: httpx.Client, county: dict[str, Any], engine: Engine
 ) -> None:
-    plan = draft(admin_http, fx.TOWN, mode="minimal_change")
+    plan = draft(own_admin_http, fx.TOWN, mode="minimal_change")
     pid = plan["id"]
     totals = plan["summary"]["totals"]
     assert totals["share_in_band"] == 1.0
     assert totals["households_moved"] > 0
-    imp = admin_http.get(f"/api/v1/plans/{pid}/impact").json()
+    imp = own_admin_http.get(f"/api/v1/plans/{pid}/impact").json()
     assert imp["households_changing_grid"] == totals["households_moved"]
     before = {g["code"]: g for g in imp["grids"]}
     assert before[fx.V1 + "001"]["households_before"] == fx.HOUSEHOLDS[fx.V1 + "001"]
     assert imp["diff"]["features"] and imp["lineage"]
     assert all(g["staff_after"] for g in imp["grids"] if g["households_after"])
-    r = admin_http.post(f"/api/v1/plans/{pid}/publish", json={})
+    r = own_admin_http.post(f"/api/v1/plans/{pid}/publish", json={})
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["checks"]["errors"] == 0
@@ -250,23 +242,23 @@ def test_impact_then_publish_then_locate(
             ),
             {"c": moved["to"]},
         ).one()
-    loc = admin_http.get("/api/v1/locate", params={"lon": x, "lat": y}).json()
+    loc = own_admin_http.get("/api/v1/locate", params={"lon": x, "lat": y}).json()
     assert loc["grid"]["code"] == moved["to"]
     assert loc["grid"].get("generation", out["generation"]["name"]) == out["generation"]["name"]
     # The plan now says published; a second publish is refused.
-    assert admin_http.get(f"/api/v1/plans/{pid}").json()["status"] == "published"
-    assert admin_http.post(f"/api/v1/plans/{pid}/publish", json={}).status_code == 409
+    assert own_admin_http.get(f"/api/v1/plans/{pid}").json()["status"] == "published"
+    assert own_admin_http.post(f"/api/v1/plans/{pid}/publish", json={}).status_code == 409
 
 
-def test_two_drafts_published_at_once(admin_http: httpx.Client, county: dict[str, Any]) -> None:
-    a = draft(admin_http, fx.TOWN, seed=1)
-    b = draft(admin_http, fx.V1, mode="minimal_change")
+def test_two_drafts_published_at_once(own_admin_http: httpx.Client, county: dict[str, Any]) -> None:
+    a = draft(own_admin_http, fx.TOWN, seed=1)
+    b = draft(own_admin_http, fx.V1, mode="minimal_change")
     results: dict[int, httpx.Response] = {}
     go = threading.Barrier(2)
 
     def publish(pid: int) -> None:
         with httpx.Client(
-            base_url=str(admin_http.base_url), headers=admin_http.headers, timeout=120
+            base_url=str(own_admin_http.base_url), headers=own_admin_http.headers, timeout=120
         ) as c:
             go.wait()
             results[pid] = c.post(f"/api/v1/plans/{pid}/publish", json={})

@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError
 
 from gisgrid.access import accounts
 from gisgrid.settings import Settings
-from tests.conftest import serve
+from tests.conftest import seed_item, serve
+from tests.databases import sign_up
 
 PASSWORD = "correct horse battery"
 
@@ -36,8 +37,7 @@ class Place:
         return self.grid[:9]
 
 
-@pytest.fixture(scope="module")
-def places(engine: Engine, demo_county: str) -> tuple[Place, Place]:
+def _places(engine: Engine) -> tuple[Place, Place]:
     """Two grids in different towns, each with one of its households."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -64,9 +64,9 @@ ROLE_SCOPES = {
 }
 
 
-@pytest.fixture(scope="module")
-def tokens(engine: Engine, places: tuple[Place, Place], http: httpx.Client) -> dict[str, str]:
-    """One account per role, scoped around the first place; role -> bearer token."""
+def seed_template(engine: Engine) -> tuple[tuple[Place, Place], dict[str, str]]:
+    """The two places; one account per role, scoped around the first; role -> bearer token."""
+    places = _places(engine)
     home = places[0]
     scopes = {
         "": "",
@@ -75,17 +75,12 @@ def tokens(engine: Engine, places: tuple[Place, Place], http: httpx.Client) -> d
         "village": home.village,
         "grid": home.grid,
     }
-    tag = uuid.uuid4().hex[:8]
-    names = {role: f"t-{role}-{tag}" for role in ROLE_SCOPES}
-    with engine.begin() as conn:
-        for role, unit in ROLE_SCOPES.items():
-            accounts.create_account(conn, names[role], PASSWORD, role, scopes[unit])
-    out = {}
-    for role, name in names.items():
-        r = http.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        out[role] = r.json()["access_token"]
-    return out
+    plan = {role: (role, scopes[unit]) for role, unit in ROLE_SCOPES.items()}
+    return places, sign_up(engine, plan, PASSWORD, "t")
+
+
+places = seed_item(0)
+tokens = seed_item(1)
 
 
 def _call(http: httpx.Client, token: str | None, path: str, **params: Any) -> httpx.Response:
@@ -119,26 +114,26 @@ EXPECTED = {
 
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_role_scope_matrix(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
 ) -> None:
     home, away = places
     token = tokens.get(role)
     got = (
-        _outcome(_call(http, token, "/api/v1/households", grid=home.grid)),
-        _outcome(_call(http, token, "/api/v1/households", grid=away.grid)),
-        _outcome(_call(http, token, f"/api/v1/households/{home.household}")),
-        _outcome(_call(http, token, f"/api/v1/households/{away.household}")),
-        str(_call(http, token, "/api/v1/audit").status_code),
+        _outcome(_call(own_http, token, "/api/v1/households", grid=home.grid)),
+        _outcome(_call(own_http, token, "/api/v1/households", grid=away.grid)),
+        _outcome(_call(own_http, token, f"/api/v1/households/{home.household}")),
+        _outcome(_call(own_http, token, f"/api/v1/households/{away.household}")),
+        str(_call(own_http, token, "/api/v1/audit").status_code),
     )
     assert got == EXPECTED[role]
 
 
 def test_masked_fields_hide_the_person(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], engine: Engine
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], own_engine: Engine
 ) -> None:
     home = places[0]
-    body = _call(http, tokens["planner"], f"/api/v1/households/{home.household}").json()
-    with engine.connect() as conn:
+    body = _call(own_http, tokens["planner"], f"/api/v1/households/{home.household}").json()
+    with own_engine.connect() as conn:
         name, phone, idn = conn.execute(
             text("SELECT head_name, phone, id_number FROM household WHERE id = :i"),
             {"i": home.household},
@@ -146,38 +141,38 @@ def test_masked_fields_hide_the_person(
     assert body["head_name"] != name and body["head_name"].endswith("**")
     assert body["phone"] != phone and "****" in body["phone"]
     assert body["id_number"] != idn and "********" in body["id_number"]
-    shown = _call(http, tokens["grid_worker"], f"/api/v1/households/{home.household}").json()
+    shown = _call(own_http, tokens["grid_worker"], f"/api/v1/households/{home.household}").json()
     assert (shown["head_name"], shown["phone"], shown["id_number"]) == (name, phone, idn)
 
 
 def test_refusals_say_what_is_missing(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
 ) -> None:
     home, away = places
-    r = _call(http, None, "/api/v1/households", grid=home.grid)
+    r = _call(own_http, None, "/api/v1/households", grid=home.grid)
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert "/api/v1/auth/token" in r.json()["detail"]
-    r = _call(http, tokens["grid_worker"], "/api/v1/households", grid=away.grid)
+    r = _call(own_http, tokens["grid_worker"], "/api/v1/households", grid=away.grid)
     assert r.status_code == 403 and away.grid in r.json()["detail"]
     assert home.grid in r.json()["detail"]  # names the scope the caller does have
-    r = _call(http, "not-a-token", "/api/v1/households", grid=home.grid)
+    r = _call(own_http, "not-a-token", "/api/v1/households", grid=home.grid)
     assert r.status_code == 401 and "unknown" in r.json()["detail"]
 
 
 def test_wrong_password_and_expired_token(
-    http: httpx.Client, places: tuple[Place, Place], engine: Engine
+    own_http: httpx.Client, places: tuple[Place, Place], own_engine: Engine
 ) -> None:
     # A name of its own: failures per username back off, and the database keeps them an hour.
     nobody = f"nobody-{uuid.uuid4().hex[:8]}"
-    r = http.post("/api/v1/auth/token", data={"username": nobody, "password": "x" * 9})
+    r = own_http.post("/api/v1/auth/token", data={"username": nobody, "password": "x" * 9})
     assert r.status_code == 401 and "wrong username or password" in r.json()["detail"]
     # A worker of its own, whose token expires (the module's accounts keep theirs).
     name = f"t-expiring-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         accounts.create_account(conn, name, PASSWORD, "grid_worker", places[0].grid)
         token = accounts.issue_token(conn, name, PASSWORD)[0]
-    assert _call(http, token, "/api/v1/auth/me").status_code == 200
-    with engine.begin() as conn:
+    assert _call(own_http, token, "/api/v1/auth/me").status_code == 200
+    with own_engine.begin() as conn:
         conn.execute(
             text(
                 "UPDATE access_token SET expires_at = now() - interval '1 minute' "
@@ -188,38 +183,40 @@ def test_wrong_password_and_expired_token(
     # The server keeps what a token stands for a few seconds (api/security.TokenCache):
     # a change made behind its back, in the database, is seen within that time.
     deadline = time.monotonic() + 10
-    while (r := _call(http, token, "/api/v1/auth/me")).status_code == 200:
+    while (r := _call(own_http, token, "/api/v1/auth/me")).status_code == 200:
         assert time.monotonic() < deadline, "the expired token was still accepted after 10 s"
         time.sleep(0.5)
     assert r.status_code == 401 and "expired" in r.json()["detail"]
 
 
 def test_personal_reads_and_writes_are_audited(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
 ) -> None:
     home = places[0]
-    me = _call(http, tokens["grid_worker"], "/api/v1/auth/me").json()["username"]
-    listed = _call(http, tokens["grid_worker"], "/api/v1/households", grid=home.grid).json()
+    me = _call(own_http, tokens["grid_worker"], "/api/v1/auth/me").json()["username"]
+    listed = _call(own_http, tokens["grid_worker"], "/api/v1/households", grid=home.grid).json()
     ids = {str(h["id"]) for h in listed["households"]}
-    log = _call(http, tokens["admin"], "/api/v1/audit", username=me, action="read_personal").json()
+    log = _call(
+        own_http, tokens["admin"], "/api/v1/audit", username=me, action="read_personal"
+    ).json()
     assert log and set(log[0]["object_ids"]) == ids and log[0]["client"] == "127.0.0.1"
     # A failed write is audited too, with its status.
-    http.post("/api/v1/auth/token", data={"username": me, "password": "wrong-password"})
-    writes = _call(http, tokens["admin"], "/api/v1/audit", action="write", limit=20).json()
+    own_http.post("/api/v1/auth/token", data={"username": me, "password": "wrong-password"})
+    writes = _call(own_http, tokens["admin"], "/api/v1/audit", action="write", limit=20).json()
     assert any(w["path"] == "/api/v1/auth/token" and w["status"] == 401 for w in writes)
 
 
-def test_audit_log_is_append_only(engine: Engine, tokens: dict[str, str]) -> None:
-    for stmt in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):
-        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+def test_audit_log_is_append_only(own_engine: Engine, tokens: dict[str, str]) -> None:
+    for stmt in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):  # the subject
+        with pytest.raises(DBAPIError, match="append-only"), own_engine.begin() as conn:
             conn.execute(text(stmt))
 
 
 def test_session_cookie_for_map_pages(
-    http: httpx.Client, tokens: dict[str, str], engine: Engine
+    own_http: httpx.Client, tokens: dict[str, str], own_engine: Engine
 ) -> None:
-    me = _call(http, tokens["town_operator"], "/api/v1/auth/me").json()["username"]
-    with httpx.Client(base_url=str(http.base_url)) as browser:
+    me = _call(own_http, tokens["town_operator"], "/api/v1/auth/me").json()["username"]
+    with httpx.Client(base_url=str(own_http.base_url)) as browser:
         assert "<form" in browser.get("/login").text
         r = browser.post(
             "/login", data={"username": me, "password": PASSWORD, "next": "//evil.example/"}
@@ -227,12 +224,12 @@ def test_session_cookie_for_map_pages(
         assert r.status_code == 303 and r.headers["location"] == "/"
         assert browser.get("/api/v1/auth/me").json()["role"] == "town_operator"
         # As a browser sends it: from the service's own page (Origin), else it is refused.
-        browser.post("/logout", headers={"Origin": str(http.base_url).rstrip("/")})
+        browser.post("/logout", headers={"Origin": str(own_http.base_url).rstrip("/")})
         assert browser.get("/api/v1/auth/me").json()["authenticated"] is False
 
 
-def test_login_is_rate_limited(database_url: str, demo_county: str) -> None:
-    with serve(Settings(database_url=database_url, rate_limit_login=3)) as url:
+def test_login_is_rate_limited(own_database_url: str, demo_county: str) -> None:
+    with serve(Settings(database_url=own_database_url, rate_limit_login=3)) as url:
         codes = [
             httpx.post(
                 f"{url}/api/v1/auth/token",
@@ -252,10 +249,10 @@ def _fill(path: str, places: tuple[Place, Place]) -> str:
 
 
 def test_no_endpoint_gives_personal_fields_to_the_public(
-    http: httpx.Client, places: tuple[Place, Place], engine: Engine
+    own_http: httpx.Client, places: tuple[Place, Place], own_engine: Engine
 ) -> None:
     home = places[0]
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         secrets = [
             v
             for row in conn.execute(
@@ -268,7 +265,7 @@ def test_no_endpoint_gives_personal_fields_to_the_public(
             for v in row
         ]
     assert secrets
-    spec = http.get("/openapi.json").json()
+    spec = own_http.get("/openapi.json").json()
     called = 0
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
@@ -283,7 +280,7 @@ def test_no_endpoint_gives_personal_fields_to_the_public(
                         "lat": "23.2",
                         "unit": "441226",
                     }.get(p["name"], "1")
-            r = http.get(_fill(path, places), params=params)
+            r = own_http.get(_fill(path, places), params=params)
             called += 1
             assert r.status_code < 500, (path, r.text)
             leaked = [s for s in secrets if s and s in r.text]
@@ -292,74 +289,80 @@ def test_no_endpoint_gives_personal_fields_to_the_public(
 
 
 def test_public_sees_reports_at_their_grid_not_their_spot(
-    http: httpx.Client, tokens: dict[str, str], engine: Engine
+    own_http: httpx.Client, tokens: dict[str, str], own_engine: Engine
 ) -> None:
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         rid, lon, lat, grid = conn.execute(
             text(
                 "SELECT r.id, ST_X(r.geom), ST_Y(r.geom), g.code FROM report r "
                 "JOIN grid g ON g.id = r.grid_id WHERE r.generated ORDER BY r.id LIMIT 1"
             )
         ).one()
-    public = http.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    public = own_http.get(f"/open311/v2/requests/{rid}.json").json()[0]
     assert (public["long"], public["lat"]) != (lon, lat)
     assert public["address"] is None
-    located = http.get("/api/v1/locate", params={"lon": public["long"], "lat": public["lat"]})
+    located = own_http.get("/api/v1/locate", params={"lon": public["long"], "lat": public["lat"]})
     assert located.json()["grid"]["code"] == grid  # shown inside its own grid
-    staff = _call(http, tokens["county_operator"], f"/open311/v2/requests/{rid}.json").json()[0]
+    staff = _call(own_http, tokens["county_operator"], f"/open311/v2/requests/{rid}.json").json()[0]
     assert (staff["long"], staff["lat"]) == (lon, lat)
-    planner = _call(http, tokens["planner"], f"/open311/v2/requests/{rid}.json").json()[0]
+    planner = _call(own_http, tokens["planner"], f"/open311/v2/requests/{rid}.json").json()[0]
     assert (planner["long"], planner["lat"]) != (lon, lat)
 
 
 def test_patrol_endpoints_need_an_account_in_scope(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place]
 ) -> None:
     home, away = places
     period = {"start": "2024-01-01T00:00:00+08:00", "end": "2024-01-02T00:00:00+08:00"}
-    assert _call(http, None, "/api/v1/coverage", unit=home.grid, **period).status_code == 401
+    assert _call(own_http, None, "/api/v1/coverage", unit=home.grid, **period).status_code == 401
     assert (
-        _call(http, tokens["resident"], "/api/v1/coverage", unit=home.grid, **period).status_code
+        _call(
+            own_http, tokens["resident"], "/api/v1/coverage", unit=home.grid, **period
+        ).status_code
         == 403
     )
     assert (
-        _call(http, tokens["grid_worker"], "/api/v1/coverage", unit=away.grid, **period).status_code
+        _call(
+            own_http, tokens["grid_worker"], "/api/v1/coverage", unit=away.grid, **period
+        ).status_code
         == 403
     )
     assert (
-        _call(http, tokens["grid_worker"], "/api/v1/coverage", unit=home.grid, **period).status_code
+        _call(
+            own_http, tokens["grid_worker"], "/api/v1/coverage", unit=home.grid, **period
+        ).status_code
         == 200
     )
     fix = [{"staff": 1, "t": "2024-01-01T09:00:00+08:00", "lon": 112.0, "lat": 23.2}]
-    r = http.post("/api/v1/patrols/tracks", json=fix)
+    r = own_http.post("/api/v1/patrols/tracks", json=fix)
     assert r.status_code == 401
-    r = http.post(
+    r = own_http.post(
         "/api/v1/patrols/tracks", json=fix, headers={"Authorization": f"Bearer {tokens['planner']}"}
     )
     assert r.status_code == 403 and "planner" in r.json()["detail"]
 
 
 def test_an_open311_post_is_audited_once_with_its_report(
-    http: httpx.Client, engine: Engine, places: tuple[Place, Place]
+    own_http: httpx.Client, own_engine: Engine, places: tuple[Place, Place]
 ) -> None:
     from gisgrid.reports import api_keys
 
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         key = api_keys.create_key(conn, f"t-audit-{uuid.uuid4().hex[:8]}")
         pt = conn.execute(
             text("SELECT ST_X(geom), ST_Y(geom) FROM household WHERE id = :i"),
             {"i": places[0].household},
         ).one()
     count = "SELECT count(*) FROM audit_log WHERE path = '/open311/v2/requests.json'"
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         before = conn.execute(text(count)).scalar_one()
-    r = http.post(
+    r = own_http.post(
         "/open311/v2/requests.json",
         data={"api_key": key, "service_code": "ZZ07", "lat": pt[1], "long": pt[0]},
     )
     assert r.status_code == 201, r.text
     rid = r.json()[0]["service_request_id"]
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         after = conn.execute(text(count)).scalar_one()
         entry = conn.execute(
             text("SELECT status, object_ids FROM audit_log WHERE :r = ANY(object_ids)"), {"r": rid}
@@ -367,9 +370,9 @@ def test_an_open311_post_is_audited_once_with_its_report(
     assert after == before + 1
     assert entry.status == 201 and entry.object_ids == [rid]
     # A refused post is audited too, by the middleware, with its status.
-    r = http.post("/open311/v2/requests.json", data={"api_key": "nope", "service_code": "ZZ07"})
+    r = own_http.post("/open311/v2/requests.json", data={"api_key": "nope", "service_code": "ZZ07"})
     assert r.status_code in (400, 403)
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         assert conn.execute(text(count)).scalar_one() == after + 1
 
 
@@ -396,16 +399,16 @@ LOOP_EXPECTED = {
 
 @pytest.mark.parametrize("role", list(LOOP_EXPECTED))
 def test_loop_endpoints_role_scope_matrix(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
 ) -> None:
     home = places[0]
     token = tokens.get(role)
     got = (
-        str(_call(http, token, "/api/v1/units/441226/bulletin").status_code),
-        str(_call(http, token, f"/api/v1/units/{home.town}/redblack").status_code),
-        str(_call(http, token, "/api/v1/units/441226/scores", by="workers").status_code),
-        str(_call(http, token, "/api/v1/departments/ZJ/cases", county="441226").status_code),
-        str(_call(http, token, "/maps/data/reports", unit=home.town).status_code),
+        str(_call(own_http, token, "/api/v1/units/441226/bulletin").status_code),
+        str(_call(own_http, token, f"/api/v1/units/{home.town}/redblack").status_code),
+        str(_call(own_http, token, "/api/v1/units/441226/scores", by="workers").status_code),
+        str(_call(own_http, token, "/api/v1/departments/ZJ/cases", county="441226").status_code),
+        str(_call(own_http, token, "/maps/data/reports", unit=home.town).status_code),
     )
     assert got == LOOP_EXPECTED[role]
 
@@ -429,10 +432,10 @@ VISITS_EXPECTED = {
 
 @pytest.mark.parametrize("role", list(VISITS_EXPECTED))
 def test_visit_role_scope_matrix(
-    http: httpx.Client,
+    own_http: httpx.Client,
     tokens: dict[str, str],
     places: tuple[Place, Place],
-    engine: Engine,
+    own_engine: Engine,
     role: str,
 ) -> None:
     home, away = places
@@ -441,31 +444,33 @@ def test_visit_role_scope_matrix(
     body = {"kind": "routine", "note": "auth matrix"}
     got = (
         str(
-            http.post(
+            own_http.post(
                 f"/api/v1/households/{home.household}/visits", json=body, headers=headers
             ).status_code
         ),
         str(
-            http.post(
+            own_http.post(
                 f"/api/v1/households/{away.household}/visits", json=body, headers=headers
             ).status_code
         ),
-        str(http.get(f"/api/v1/households/{home.household}/visits", headers=headers).status_code),
+        str(
+            own_http.get(f"/api/v1/households/{home.household}/visits", headers=headers).status_code
+        ),
     )
     assert got == VISITS_EXPECTED[role]
     # Push: who may listen (allowed roles would open a stream; only refusals are asked).
     if role in ("resident", "public"):
-        r = http.get("/api/v1/events", headers=headers)
+        r = own_http.get("/api/v1/events", headers=headers)
         assert r.status_code == (401 if role == "public" else 403)
 
 
 def test_a_visit_photo_is_for_staff_in_scope_only(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], engine: Engine
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], own_engine: Engine
 ) -> None:
     from tests.field_fixtures import photo_bytes
 
     home = places[0]
-    r = http.post(
+    r = own_http.post(
         f"/api/v1/households/{home.household}/visits",
         data={"kind": "care", "note": "auth photo"},
         files={"photo": ("v.jpg", photo_bytes(colour=(9, 99, 199)), "image/jpeg")},
@@ -473,9 +478,9 @@ def test_a_visit_photo_is_for_staff_in_scope_only(
     )
     assert r.status_code == 201, r.text
     url = r.json()["photo_url"]
-    assert http.get(url).status_code == 401  # the public: sign in
+    assert own_http.get(url).status_code == 401  # the public: sign in
     for role, status in (("grid_worker", 200), ("town_operator", 200), ("admin", 200)):
-        got = http.get(url, headers={"Authorization": f"Bearer {tokens[role]}"})
+        got = own_http.get(url, headers={"Authorization": f"Bearer {tokens[role]}"})
         assert got.status_code == status, role
         if status == 200:
             assert got.headers["cache-control"].startswith("private")
@@ -501,45 +506,45 @@ PLAN_EXPECTED = {
 
 @pytest.mark.parametrize("role", list(PLAN_EXPECTED))
 def test_redraw_plans_role_matrix(
-    http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
+    own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
 ) -> None:
     home, away = places
     token = tokens.get(role)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     got = (
-        str(http.get("/api/v1/plans", headers=headers).status_code),
+        str(own_http.get("/api/v1/plans", headers=headers).status_code),
         str(
-            http.post(
+            own_http.post(
                 "/api/v1/plans", json={"unit": home.village, "band": [300, 100]}, headers=headers
             ).status_code
         ),
         str(
-            http.post(
+            own_http.post(
                 "/api/v1/plans", json={"unit": away.village, "band": [300, 100]}, headers=headers
             ).status_code
         ),
     )
     assert got == PLAN_EXPECTED[role]
     for path in ("/api/v1/plans/1", "/api/v1/plans/1/impact"):
-        r = http.get(path, headers=headers)
+        r = own_http.get(path, headers=headers)
         assert r.status_code in ((401,) if role == "public" else (403, 404)), (path, r.text)
 
 
 def test_a_town_planner_drafts_only_in_their_town(
-    http: httpx.Client, engine: Engine, places: tuple[Place, Place]
+    own_http: httpx.Client, own_engine: Engine, places: tuple[Place, Place]
 ) -> None:
     home, away = places
     name = f"t-planner-town-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         accounts.create_account(conn, name, PASSWORD, "planner", home.town)
-    token = http.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD}).json()[
-        "access_token"
-    ]
+    token = own_http.post(
+        "/api/v1/auth/token", data={"username": name, "password": PASSWORD}
+    ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
-    inside = http.post(
+    inside = own_http.post(
         "/api/v1/plans", json={"unit": home.village, "band": [300, 100]}, headers=headers
     )
-    outside = http.post(
+    outside = own_http.post(
         "/api/v1/plans", json={"unit": away.village, "band": [300, 100]}, headers=headers
     )
     assert inside.status_code == 422 and "户数区间 [300, 100] 无效" in inside.json()["detail"]

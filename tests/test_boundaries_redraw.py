@@ -211,12 +211,9 @@ def _current_grid_of(conn: Connection, table: str, row_id: int) -> str:
 
 
 @pytest.fixture
-def http(own_server: str, admin_token: str) -> Iterator[httpx.Client]:
+def http(own_admin_http: httpx.Client) -> httpx.Client:
     """Imports need a map editor; these tests act as an admin (scope checks below)."""
-    with httpx.Client(
-        base_url=own_server, timeout=60, headers={"Authorization": f"Bearer {admin_token}"}
-    ) as client:
-        yield client
+    return own_admin_http
 
 
 def test_redraw_over_http_moves_people_and_keeps_history(

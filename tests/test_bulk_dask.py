@@ -20,6 +20,9 @@ from gisgrid.assignment import GridIndex
 from gisgrid.patrols import coverage_by_unit
 from gisgrid.reports import IntakeConfig
 from gisgrid.reports.scores import scores_of
+from tests.conftest import small_province_template
+
+seed_template = small_province_template
 
 
 @pytest.fixture(scope="module")

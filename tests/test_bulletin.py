@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from pathlib import Path
 
 import httpx
@@ -19,9 +18,9 @@ from playwright.sync_api import Browser
 from sqlalchemy import Connection, Engine, text
 
 from gisgrid.access import COMMAND_LINE
-from gisgrid.access import accounts as auth
 from gisgrid.errors import InvalidReport
 from gisgrid.reports import rankings
+from tests.databases import sign_up
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORD = "bulletin-password-1"
@@ -48,10 +47,8 @@ def month() -> str:
     return rankings.month_period(None)[0]
 
 
-@pytest.fixture(scope="module")
-def tokens(engine: Engine, http: httpx.Client, demo_county: str) -> dict[str, str]:
+def seed_template(engine: Engine) -> dict[str, str]:
     """A county operator of the demo county, a town operator of one town, a grid worker."""
-    tag = uuid.uuid4().hex[:8]
     with engine.connect() as conn:
         grid = conn.execute(
             text("SELECT code FROM grid WHERE valid_to IS NULL ORDER BY code LIMIT 1")
@@ -61,16 +58,12 @@ def tokens(engine: Engine, http: httpx.Client, demo_county: str) -> dict[str, st
         "town": ("town_operator", grid[:9]),
         "worker": ("grid_worker", grid),
     }
-    with engine.begin() as conn:
-        for name, (role, scope) in plan.items():
-            auth.create_account(conn, f"t-bul-{name}-{tag}", PASSWORD, role, scope)
-    out = {}
-    for name in plan:
-        r = http.post(
-            "/api/v1/auth/token", data={"username": f"t-bul-{name}-{tag}", "password": PASSWORD}
-        )
-        out[name] = r.json()["access_token"]
-    return out
+    return sign_up(engine, plan, PASSWORD, "t-bul")
+
+
+@pytest.fixture(scope="module")
+def tokens(seed: dict[str, str]) -> dict[str, str]:
+    return seed
 
 
 def _as(token: str) -> dict[str, str]:
@@ -78,9 +71,9 @@ def _as(token: str) -> dict[str, str]:
 
 
 def test_bulletin_figures_are_the_scores_endpoints(
-    http: httpx.Client, tokens: dict[str, str], month: str
+    own_http: httpx.Client, tokens: dict[str, str], month: str
 ) -> None:
-    r = http.get(
+    r = own_http.get(
         "/api/v1/units/441226/bulletin", params={"month": month}, headers=_as(tokens["county"])
     )
     assert r.status_code == 200, r.text
@@ -88,7 +81,7 @@ def test_bulletin_figures_are_the_scores_endpoints(
     assert b["title"] == "德庆县网格化服务管理工作通报" and b["month"] == month
     assert b["complete"] is True and b["generated"] is True
     assert b["unit"]["due"] > 300  # one generated case per grid and 30 days, more or less
-    scores = http.get(
+    scores = own_http.get(
         "/api/v1/units/441226/scores", params={"start": b["start"], "end": b["end"]}
     ).json()
     assert {k: b["unit"][k] for k in SAME} == {k: scores["unit"][k] for k in SAME}
@@ -97,7 +90,7 @@ def test_bulletin_figures_are_the_scores_endpoints(
     ]
     for mine, theirs in zip(b["children"], scores["children"], strict=True):
         assert {k: mine[k] for k in SAME} == {k: theirs[k] for k in SAME}
-    by_dept = http.get(
+    by_dept = own_http.get(
         "/api/v1/units/441226/scores",
         params={"start": b["start"], "end": b["end"], "by": "departments"},
     ).json()["children"]
@@ -113,11 +106,13 @@ def test_bulletin_figures_are_the_scores_endpoints(
 
 
 def test_bulletin_csv_parses_to_the_same_figures(
-    http: httpx.Client, tokens: dict[str, str], month: str
+    own_http: httpx.Client, tokens: dict[str, str], month: str
 ) -> None:
     headers = _as(tokens["county"])
-    b = http.get("/api/v1/units/441226/bulletin", params={"month": month}, headers=headers).json()
-    r = http.get(
+    b = own_http.get(
+        "/api/v1/units/441226/bulletin", params={"month": month}, headers=headers
+    ).json()
+    r = own_http.get(
         "/api/v1/units/441226/bulletin", params={"month": month, "format": "csv"}, headers=headers
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
@@ -139,11 +134,11 @@ def _spread(png: bytes) -> float:
 
 
 def test_bulletin_page_and_map_render_in_chromium(
-    browser: Browser, server: str, http: httpx.Client, tokens: dict[str, str], month: str
+    browser: Browser, own_server: str, own_http: httpx.Client, tokens: dict[str, str], month: str
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     headers = _as(tokens["county"])
-    png = http.get(
+    png = own_http.get(
         "/api/v1/units/441226/bulletin", params={"month": month, "format": "png"}, headers=headers
     )
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
@@ -161,7 +156,8 @@ def test_bulletin_page_and_map_render_in_chromium(
         page.on("request", lambda req: requests.append(req.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(
-            f"{server}/api/v1/units/441226/bulletin?month={month}&format=html", wait_until="load"
+            f"{own_server}/api/v1/units/441226/bulletin?month={month}&format=html",
+            wait_until="load",
         )
         body = page.text_content("body") or ""
         for words in ("德庆县网格化服务管理工作通报", "一、总体情况", "按期结案率", "红榜", "黑榜"):
@@ -179,32 +175,32 @@ def test_bulletin_page_and_map_render_in_chromium(
         (ARTIFACTS / "bulletin-a4.pdf").write_bytes(pdf)
         assert pdf[:4] == b"%PDF" and pdf.count(b"/Type /Page") >= 2
         assert not errors, errors
-        assert all(u.startswith((server, "data:")) for u in requests), requests  # no CDN
+        assert all(u.startswith((own_server, "data:")) for u in requests), requests  # no CDN
     finally:
         context.close()
 
 
 def test_bulletin_and_lists_are_for_staff_in_scope(
-    http: httpx.Client, tokens: dict[str, str], month: str
+    own_http: httpx.Client, tokens: dict[str, str], month: str
 ) -> None:
     url = "/api/v1/units/441226/bulletin"
-    assert http.get(url, params={"month": month}).status_code == 401
-    r = http.get(url, params={"month": month}, headers=_as(tokens["town"]))
+    assert own_http.get(url, params={"month": month}).status_code == 401
+    r = own_http.get(url, params={"month": month}, headers=_as(tokens["town"]))
     assert r.status_code == 403 and "scope" in r.json()["detail"]
-    town = http.get("/api/v1/auth/me", headers=_as(tokens["town"])).json()["scope"]
-    r = http.get(f"/api/v1/units/{town}/bulletin", params={"month": month},
+    town = own_http.get("/api/v1/auth/me", headers=_as(tokens["town"])).json()["scope"]
+    r = own_http.get(f"/api/v1/units/{town}/bulletin", params={"month": month},
                  headers=_as(tokens["town"]))  # fmt: skip
     assert r.status_code == 200 and set(r.json()["red_black"]) == {
         "villages",
         "workers",
         "departments",
     }
-    r = http.get(url, params={"month": "2025-13"}, headers=_as(tokens["county"]))
+    r = own_http.get(url, params={"month": "2025-13"}, headers=_as(tokens["county"]))
     assert r.status_code == 422 and "2025-13" in r.json()["detail"]
-    r = http.get(url, params={"month": month, "format": "docx"}, headers=_as(tokens["county"]))
+    r = own_http.get(url, params={"month": month, "format": "docx"}, headers=_as(tokens["county"]))
     assert r.status_code == 422 and "docx" in r.json()["detail"]
-    assert http.get("/api/v1/units/441226/redblack").status_code == 401
-    r = http.get(
+    assert own_http.get("/api/v1/units/441226/redblack").status_code == 401
+    r = own_http.get(
         "/api/v1/units/441226/redblack", params={"month": month}, headers=_as(tokens["county"])
     )
     assert r.status_code == 200 and r.json()["lists"]["towns"]["red"]
@@ -235,7 +231,7 @@ def test_red_and_black_lists_follow_the_rules(
 
 
 def test_bulletin_from_the_command_line(
-    database_url: str,
+    own_database_url: str,
     month: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -244,7 +240,7 @@ def test_bulletin_from_the_command_line(
     """`gisgrid bulletin` (in-process: the command's own code, without a second interpreter)."""
     from gisgrid.cli import main
 
-    monkeypatch.setenv("GISGRID_DATABASE_URL", database_url)
+    monkeypatch.setenv("GISGRID_DATABASE_URL", own_database_url)
     out = tmp_path / "bulletin.csv"
     assert main(["bulletin", "--unit", "441226", "--month", month, "-o", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))

@@ -24,11 +24,11 @@ SLOTS, QUEUE = 2, 3
 LOCATE = {"lon": 112.05, "lat": 23.15}
 
 
-@pytest.fixture(scope="module")
-def tight(database_url: str, demo_county: str) -> Iterator[str]:
+@pytest.fixture
+def tight(own_database_url: str, demo_county: str) -> Iterator[str]:
     """A server with 2 database slots, 3 places in the queue and 0.5 s to wait for a slot."""
     settings = Settings(
-        database_url=database_url,
+        database_url=own_database_url,
         db_slots=SLOTS,
         db_queue=QUEUE,
         db_wait_s=0.5,
@@ -48,10 +48,10 @@ async def _burst(base: str, n: int, headers: dict[str, str] | None = None) -> li
 
 
 def test_a_burst_while_the_database_is_stuck_is_shed_not_queued(
-    tight: str, engine: Engine, admin_token: str
+    tight: str, own_engine: Engine, admin_token: str
 ) -> None:
     bearer = {"Authorization": f"Bearer {admin_token}"}
-    with engine.connect() as holder:
+    with own_engine.connect() as holder:
         holder.execute(text("LOCK TABLE grid IN ACCESS EXCLUSIVE MODE"))
         # A wedge would leave the burst's clients to their 60 s timeout: the test fails there.
         burst = asyncio.run(_burst_and_probe(tight, bearer, holder))
@@ -99,7 +99,10 @@ async def _burst_and_probe(
 def test_healthz_tells_the_truth_when_the_database_is_gone(demo_county: str) -> None:
     # A database nobody listens on: the service starts, says it is down, and never hangs.
     dead = "postgresql+psycopg://gisgrid@127.0.0.1:9/nowhere"
-    with serve(Settings(database_url=dead)) as url, httpx.Client(base_url=url, timeout=10) as http:
+    with (
+        serve(Settings(database_url=dead)) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
         health = http.get("/healthz", timeout=5)  # a hang fails here
         assert health.status_code == 503 and health.json()["status"] == "down"
         assert health.headers["Retry-After"].isdigit()
@@ -111,9 +114,11 @@ def test_healthz_tells_the_truth_when_the_database_is_gone(demo_county: str) -> 
             assert "127.0.0.1" not in answer.text and ":9" not in answer.text
 
 
-def test_service_connections_commit_durably_whatever_the_cluster_says(database_url: str) -> None:
-    settings = Settings(database_url=database_url)
-    engine = make_engine(database_url, settings)
+def test_service_connections_commit_durably_whatever_the_cluster_says(
+    own_database_url: str,
+) -> None:
+    settings = Settings(database_url=own_database_url)
+    engine = make_engine(own_database_url, settings)
     try:
         with engine.connect() as conn:
             got = {
@@ -135,7 +140,7 @@ def test_service_connections_commit_durably_whatever_the_cluster_says(database_u
     }
 
     async def pool_setting() -> str:
-        pool = make_intake_pool(database_url, settings)
+        pool = make_intake_pool(own_database_url, settings)
         await pool.open(wait=True)
         try:
             async with pool.connection() as aconn:
@@ -191,7 +196,7 @@ def test_the_intake_pool_asks_the_server_only_when_its_connection_has_gone(
 
 
 def test_a_chunked_upload_over_the_limit_is_refused_on_the_bytes(
-    server: str, admin_token: str
+    own_server: str, admin_token: str
 ) -> None:
     # No Content-Length: the body is counted as it arrives, and refused past 64 MiB.
     chunk = b"<" * (1024 * 1024)
@@ -201,7 +206,7 @@ def test_a_chunked_upload_over_the_limit_is_refused_on_the_bytes(
             yield chunk
 
     r = httpx.post(
-        f"{server}/api/v1/patrols/tracks",
+        f"{own_server}/api/v1/patrols/tracks",
         content=body(),
         headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/gpx+xml"},
         timeout=60,
@@ -210,12 +215,12 @@ def test_a_chunked_upload_over_the_limit_is_refused_on_the_bytes(
 
 
 def test_event_streams_are_counted_apart_and_hold_no_slot(
-    database_url: str, demo_county: str, admin_token: str
+    own_database_url: str, demo_county: str, admin_token: str
 ) -> None:
     # One request in flight at most, one database slot, one stream: an open push stream (minutes
     # long) must not use up either, and the next stream beyond its own cap is told to come back.
     settings = Settings(
-        database_url=database_url, db_slots=1, db_queue=0, max_in_flight=1, max_streams=1
+        database_url=own_database_url, db_slots=1, db_queue=0, max_in_flight=1, max_streams=1
     )
     bearer = {"Authorization": f"Bearer {admin_token}"}
     with (

@@ -172,7 +172,7 @@ def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[
             .all()
         )
     assert day["tracks"] == len(tracks) > 50 and day["fixes"] > 0
-    demo.unload_county(engine, county, progress=lambda m: None)
+    demo.unload_county(engine, county, progress=lambda m: None)  # the subject
     left = {}
     with engine.connect() as conn:
         left["patrol_track"], left["patrol_fix"] = conn.execute(

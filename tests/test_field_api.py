@@ -21,12 +21,15 @@ from gisgrid import media
 from gisgrid.patrols import household_visit_share
 from gisgrid.patrols.coverage import coverage_by_unit
 from gisgrid.reports import api_keys
+from tests.databases import scalar
 from tests.field_fixtures import MARK, Field, dispatched_report, make_field, photo_bytes
+
+seed_template = make_field
 
 
 @pytest.fixture(scope="module")
-def fld(engine: Engine, server: str) -> Field:
-    return make_field(engine, server)
+def fld(seed: Field) -> Field:
+    return seed
 
 
 def _events(engine: Engine, rid: int) -> list[str]:
@@ -39,67 +42,68 @@ def _events(engine: Engine, rid: int) -> list[str]:
         )
 
 
-def test_a_step_sent_twice_is_taken_once(http: httpx.Client, engine: Engine, fld: Field) -> None:
-    rid = dispatched_report(engine, fld.grid)
+def test_a_step_sent_twice_is_taken_once(
+    own_http: httpx.Client, own_engine: Engine, fld: Field
+) -> None:
+    rid = dispatched_report(own_engine, fld.grid)
     key = {"Idempotency-Key": f"step-{uuid.uuid4()}"}
     url = f"/api/v1/reports/{rid}/steps"
-    first = http.post(url, json={"action": "accept"}, headers=fld.auth() | key)
+    first = own_http.post(url, json={"action": "accept"}, headers=fld.auth() | key)
     assert first.status_code == 200, first.text
     assert (
         first.headers["idempotent-replayed"] == "false" and first.json()["status"] == "in_progress"
     )
-    again = http.post(url, json={"action": "accept"}, headers=fld.auth() | key)
+    again = own_http.post(url, json={"action": "accept"}, headers=fld.auth() | key)
     # The answer to the first try was lost: the resend gets the case as it stands, not a 409.
     assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
     assert again.json()["status"] == "in_progress"
-    assert _events(engine, rid) == ["accept"]
-    other = http.post(url, json={"action": "resolve", "note": "x"}, headers=fld.auth() | key)
+    assert _events(own_engine, rid) == ["accept"]
+    other = own_http.post(url, json={"action": "resolve", "note": "x"}, headers=fld.auth() | key)
     assert other.status_code == 409 and "accept" in other.json()["detail"]
     # Without a key, a second accept is refused as before, naming the status.
-    plain = http.post(url, json={"action": "accept"}, headers=fld.auth())
+    plain = own_http.post(url, json={"action": "accept"}, headers=fld.auth())
     assert plain.status_code == 409 and "in_progress" in plain.json()["detail"]
     # Only the patrol-report path closes on the spot.
-    spot = http.post(url, json={"action": "fix_on_spot", "note": "x"}, headers=fld.auth())
+    spot = own_http.post(url, json={"action": "fix_on_spot", "note": "x"}, headers=fld.auth())
     assert spot.status_code == 400
 
 
 def test_the_case_file_has_reporter_photos_and_supervise_notes(
-    http: httpx.Client, engine: Engine, fld: Field
+    own_http: httpx.Client, own_engine: Engine, fld: Field
 ) -> None:
-    rid = dispatched_report(engine, fld.grid)
-    r = http.post(
+    rid = dispatched_report(own_engine, fld.grid)
+    r = own_http.post(
         f"/api/v1/reports/{rid}/steps",
         json={"action": "supervise", "note": "今天办结 (督办 test)"},
         headers=fld.auth("operator"),
     )
     assert r.status_code == 200, r.text
-    case = http.get(f"/api/v1/reports/{rid}", headers=fld.auth()).json()
+    case = own_http.get(f"/api/v1/reports/{rid}", headers=fld.auth()).json()
     assert case["reporter"] == {"phone": "13800138000"}
     assert case["photos"] == []
     assert [(s["action"], s["note"]) for s in case["history"]][-1] == (
         "supervise",
         "今天办结 (督办 test)",
     )
-    assert http.get(f"/api/v1/reports/{rid}", headers=fld.auth("away")).status_code == 403
-    log = http.get(
+    assert own_http.get(f"/api/v1/reports/{rid}", headers=fld.auth("away")).status_code == 403
+    log = own_http.get(
         "/api/v1/audit",
         params={"username": fld.worker, "action": "read_personal", "object_type": "report"},
         headers=fld.auth("operator"),
     )
     assert log.status_code == 403  # the audit log is for admins; the entry is checked below
-    with engine.connect() as conn:
-        n = conn.execute(
-            text(
-                "SELECT count(*) FROM audit_log WHERE username = :u AND object_type = 'report' "
-                "AND :r = ANY(object_ids)"
-            ),
-            {"u": fld.worker, "r": str(rid)},
-        ).scalar_one()
+    n = scalar(
+        own_engine,
+        "SELECT count(*) FROM audit_log WHERE username = :u AND object_type = 'report' "
+        "AND :r = ANY(object_ids)",
+        u=fld.worker,
+        r=str(rid),
+    )
     assert n == 1
 
 
 def test_a_visit_is_recorded_once_in_scope_and_listed_with_the_household(
-    http: httpx.Client, engine: Engine, fld: Field
+    own_http: httpx.Client, own_engine: Engine, fld: Field
 ) -> None:
     hid = fld.households[1]
     key = {"Idempotency-Key": f"visit-{uuid.uuid4()}"}
@@ -110,28 +114,28 @@ def test_a_visit_is_recorded_once_in_scope_and_listed_with_the_household(
     }
     body["visited_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 60))
     url = f"/api/v1/households/{hid}/visits"
-    r = http.post(url, json=body, headers=fld.auth() | key)
+    r = own_http.post(url, json=body, headers=fld.auth() | key)
     assert r.status_code == 201, r.text
     assert r.json()["kind_label"] == "日常走访" and r.json()["by"] == fld.worker
-    again = http.post(url, json=body, headers=fld.auth() | key)
+    again = own_http.post(url, json=body, headers=fld.auth() | key)
     assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
-    changed = http.post(url, json=body | {"note": "other"}, headers=fld.auth() | key)
+    changed = own_http.post(url, json=body | {"note": "other"}, headers=fld.auth() | key)
     assert changed.status_code == 409
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         n = conn.execute(
             text("SELECT count(*) FROM household_visit WHERE household_id = :h"), {"h": hid}
         ).scalar_one()
     assert n == 1
-    shown = http.get(f"/api/v1/households/{hid}", headers=fld.auth()).json()
+    shown = own_http.get(f"/api/v1/households/{hid}", headers=fld.auth()).json()
     assert [v["id"] for v in shown["visits"]] == [r.json()["id"]]
-    assert http.get(url, headers=fld.auth()).json()[0]["note"] == body["note"]
+    assert own_http.get(url, headers=fld.auth()).json()[0]["note"] == body["note"]
 
     # Outside the grid: refused, nothing stored, and not even listed.
     away = f"/api/v1/households/{fld.away_household}/visits"
-    refused = http.post(away, json={"kind": "routine"}, headers=fld.auth())
+    refused = own_http.post(away, json={"kind": "routine"}, headers=fld.auth())
     assert refused.status_code == 403 and fld.grid in refused.json()["detail"]
-    assert http.get(away, headers=fld.auth()).status_code == 403
-    with engine.connect() as conn:
+    assert own_http.get(away, headers=fld.auth()).status_code == 403
+    with own_engine.connect() as conn:
         assert (
             conn.execute(
                 text("SELECT count(*) FROM household_visit WHERE household_id = :h"),
@@ -146,23 +150,23 @@ def test_a_visit_is_recorded_once_in_scope_and_listed_with_the_household(
         ({"kind": "info_update"}, "size"),
         ({"kind": "routine", "visited_at": "2000-01-01T00:00+08:00"}, "days ago"),
     ):
-        r = http.post(url, json=bad, headers=fld.auth())
+        r = own_http.post(url, json=bad, headers=fld.auth())
         assert r.status_code == 400 and word in r.json()["detail"], (bad, r.text)
-    assert http.post(url, json={"kind": "routine"}).status_code == 401
+    assert own_http.post(url, json={"kind": "routine"}).status_code == 401
 
 
 def test_an_information_update_changes_the_register_with_an_audit_entry(
-    http: httpx.Client, engine: Engine, fld: Field
+    own_http: httpx.Client, own_engine: Engine, fld: Field
 ) -> None:
     hid = fld.households[2]
-    r = http.post(
+    r = own_http.post(
         f"/api/v1/households/{hid}/visits",
         json={"kind": "info_update", "size": 5, "phone": "13912345678", "note": MARK},
         headers=fld.auth() | {"Idempotency-Key": f"upd-{uuid.uuid4()}"},
     )
     assert r.status_code == 201, r.text
     assert r.json()["changes"] == {"size": 5, "phone": "13912345678"}
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         size, phone = conn.execute(
             text("SELECT size, phone FROM household WHERE id = :h"), {"h": hid}
         ).one()
@@ -176,33 +180,33 @@ def test_an_information_update_changes_the_register_with_an_audit_entry(
     assert (size, phone) == (5, "13912345678") and logged == 1
 
 
-def test_care_households_overdue_for_a_visit_come_first(http: httpx.Client, fld: Field) -> None:
-    due = http.get("/api/v1/visits/due", params={"grid": fld.grid}, headers=fld.auth()).json()
+def test_care_households_overdue_for_a_visit_come_first(own_http: httpx.Client, fld: Field) -> None:
+    due = own_http.get("/api/v1/visits/due", params={"grid": fld.grid}, headers=fld.auth()).json()
     rows = due["households"]
     assert len(rows) == len(fld.households)
     first_not_care = next(i for i, h in enumerate(rows) if not h["care_tags"])
     assert all(h["care_tags"] and h["due"] for h in rows[:first_not_care])
     assert first_not_care > 0
     assert (
-        http.get("/api/v1/visits/due", params={"grid": fld.away_grid}, headers=fld.auth())
+        own_http.get("/api/v1/visits/due", params={"grid": fld.away_grid}, headers=fld.auth())
     ).status_code == 403
 
 
 def test_a_recorded_visit_counts_in_patrol_coverage(
-    http: httpx.Client, engine: Engine, fld: Field
+    own_http: httpx.Client, own_engine: Engine, fld: Field
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         before = coverage_by_unit(conn, fld.grid, now - dt.timedelta(days=1), now)
         share_before = household_visit_share(conn, [fld.grid])[fld.grid]
-    r = http.post(
+    r = own_http.post(
         f"/api/v1/households/{fld.quiet_household}/visits",
         json={"kind": "care", "note": MARK},
         headers=fld.auth(),
     )
     assert r.status_code == 201, r.text
     now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         after = coverage_by_unit(conn, fld.grid, now - dt.timedelta(days=1), now)
         share_after = household_visit_share(conn, [fld.grid])[fld.grid]
     assert after["households_visited_recorded"] == before["households_visited_recorded"] + 1
@@ -211,10 +215,10 @@ def test_a_recorded_visit_counts_in_patrol_coverage(
 
 
 def test_a_heic_photo_round_trip(
-    http: httpx.Client, engine: Engine, fld: Field, server: str
+    own_http: httpx.Client, own_engine: Engine, fld: Field, own_server: str
 ) -> None:
-    rid = dispatched_report(engine, fld.grid)
-    with engine.connect() as conn:
+    rid = dispatched_report(own_engine, fld.grid)
+    with own_engine.connect() as conn:
         lon, lat = conn.execute(
             text("SELECT ST_X(geom), ST_Y(geom) FROM report WHERE id = :r"), {"r": rid}
         ).one()
@@ -223,15 +227,15 @@ def test_a_heic_photo_round_trip(
     key = {"Idempotency-Key": f"photo-{uuid.uuid4()}"}
     url = f"/api/v1/reports/{rid}/photos"
     files = {"photo": ("IMG_0001.HEIC", heic, "image/heic")}
-    r = http.post(url, files=files, data={"stage": "before"}, headers=fld.auth() | key)
+    r = own_http.post(url, files=files, data={"stage": "before"}, headers=fld.auth() | key)
     assert r.status_code == 201, r.text
     got = r.json()
     assert got["stage"] == "before" and 80 < got["distance_m"] < 120
     taken = dt.datetime.fromisoformat(got["taken_at"])
     assert taken == dt.datetime.fromisoformat("2024-05-06T10:11:12+08:00")
-    again = http.post(url, files=files, data={"stage": "before"}, headers=fld.auth() | key)
+    again = own_http.post(url, files=files, data={"stage": "before"}, headers=fld.auth() | key)
     assert again.status_code == 200 and again.json()["url"] == got["url"]
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         assert (
             conn.execute(
                 text("SELECT count(*) FROM report_photo WHERE report_id = :r"), {"r": rid}
@@ -239,7 +243,7 @@ def test_a_heic_photo_round_trip(
             == 1
         )
     # Served as a JPEG without EXIF, cached for good, thumbnail too; the public sees it.
-    shown = httpx.get(server + got["url"])
+    shown = httpx.get(own_server + got["url"])
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
     assert "immutable" in shown.headers["cache-control"]
     assert shown.headers["cache-control"].startswith("public")
@@ -247,37 +251,37 @@ def test_a_heic_photo_round_trip(
         assert im.format == "JPEG" and im.size == (1200, 900)
         assert not im.getexif() and "exif" not in im.info
     assert b"TestPhone" not in shown.content and b"Exif" not in shown.content[:4096]
-    thumb = httpx.get(server + got["thumb_url"])
+    thumb = httpx.get(own_server + got["thumb_url"])
     with Image.open(io.BytesIO(thumb.content)) as im:
         assert max(im.size) == 320
     # The case file shows it to staff with its distance; the public list without it.
-    case = http.get(f"/api/v1/reports/{rid}", headers=fld.auth()).json()
+    case = own_http.get(f"/api/v1/reports/{rid}", headers=fld.auth()).json()
     assert case["photos"][0]["distance_m"] == got["distance_m"]
-    public = http.get(url).json()
+    public = own_http.get(url).json()
     assert public[0]["url"] == got["url"] and "distance_m" not in public[0]
     # Out of scope, a PNG, too big, not a photo.
-    assert http.post(url, files=files, headers=fld.auth("away")).status_code == 403
+    assert own_http.post(url, files=files, headers=fld.auth("away")).status_code == 403
     png = {"photo": ("p.png", photo_bytes("PNG", size=(300, 200)), "image/png")}
-    assert http.post(url, files=png, headers=fld.auth()).status_code == 201
+    assert own_http.post(url, files=png, headers=fld.auth()).status_code == 201
     big = {
         "photo": ("big.jpg", b"\xff\xd8\xff" + b"0" * (media.MAX_PHOTO_BYTES + 10), "image/jpeg")
     }
-    r = http.post(url, files=big, headers=fld.auth())
+    r = own_http.post(url, files=big, headers=fld.auth())
     # Past the 1 MiB body limit of other writes (a phone's HEIC is a few MB), held to 10 MB.
     detail = r.json()["detail"]
     assert r.status_code == 413 and detail.startswith("photo of") and "10,485,760-byte" in detail
     txt = {"photo": ("notes.txt", b"hello, not a photo", "text/plain")}
-    r = http.post(url, files=txt, headers=fld.auth())
+    r = own_http.post(url, files=txt, headers=fld.auth())
     assert r.status_code == 415 and "JPEG, PNG or HEIC" in r.json()["detail"]
 
 
 def test_open311_multipart_media_points_media_url_at_the_served_photo(
-    http: httpx.Client, engine: Engine, fld: Field
+    own_http: httpx.Client, own_engine: Engine, fld: Field
 ) -> None:
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         key = api_keys.create_key(conn, f"t-media-{uuid.uuid4().hex[:8]}")
     jpeg = photo_bytes("JPEG", lon=fld.lon, lat=fld.lat, colour=(20, 120, 200))
-    r = http.post(
+    r = own_http.post(
         "/open311/v2/requests.json",
         data={
             "api_key": key,
@@ -290,28 +294,28 @@ def test_open311_multipart_media_points_media_url_at_the_served_photo(
     )
     assert r.status_code == 201, r.text
     rid = r.json()[0]["service_request_id"]
-    got = http.get(f"/open311/v2/requests/{rid}.json").json()[0]
-    assert got["media_url"].startswith(str(http.base_url).rstrip("/") + "/media/")
+    got = own_http.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    assert got["media_url"].startswith(str(own_http.base_url).rstrip("/") + "/media/")
     shown = httpx.get(got["media_url"])
     assert shown.status_code == 200
     with Image.open(io.BytesIO(shown.content)) as im:
         assert not im.getexif()
-    case = http.get(f"/api/v1/reports/{rid}", headers=fld.auth()).json()
+    case = own_http.get(f"/api/v1/reports/{rid}", headers=fld.auth()).json()
     assert case["photos"][0]["stage"] == "report" and case["photos"][0]["distance_m"] < 1
     # A refused post keeps no photo.
     other = photo_bytes("JPEG", colour=(1, 2, 3))
-    r = http.post(
+    r = own_http.post(
         "/open311/v2/requests.json",
         data={"api_key": key, "service_code": "SJ01", "lat": "0.5", "long": "0.5"},
         files={"media": ("photo.jpg", other, "image/jpeg")},
     )
     assert r.status_code == 404
     sha = __import__("hashlib").sha256(other).hexdigest()
-    assert httpx.get(str(http.base_url).rstrip("/") + media.url(sha)).status_code == 404
+    assert httpx.get(str(own_http.base_url).rstrip("/") + media.url(sha)).status_code == 404
 
 
 def test_a_patrol_report_closed_on_the_spot_is_filed_once(
-    http: httpx.Client, engine: Engine, fld: Field
+    own_http: httpx.Client, own_engine: Engine, fld: Field
 ) -> None:
     key = {"Idempotency-Key": f"patrol-{uuid.uuid4()}"}
     form = {
@@ -325,23 +329,25 @@ def test_a_patrol_report_closed_on_the_spot_is_filed_once(
         "photo": ("before.jpg", photo_bytes(colour=(90, 90, 10)), "image/jpeg"),
         "after_photo": ("after.jpg", photo_bytes(colour=(10, 90, 90)), "image/jpeg"),
     }
-    r = http.post("/api/v1/patrols/reports", data=form, files=files, headers=fld.auth() | key)
+    r = own_http.post("/api/v1/patrols/reports", data=form, files=files, headers=fld.auth() | key)
     assert r.status_code == 201, r.text
     case = r.json()
     assert case["source"] == "patrol" and case["status"] == "closed"
     assert [s["action"] for s in case["history"]][-1] == "fix_on_spot"
     assert sorted(p["stage"] for p in case["photos"]) == ["after", "report"]
-    again = http.post("/api/v1/patrols/reports", data=form, files=files, headers=fld.auth() | key)
+    again = own_http.post(
+        "/api/v1/patrols/reports", data=form, files=files, headers=fld.auth() | key
+    )
     assert again.status_code == 200 and again.json()["id"] == case["id"]
-    assert _events(engine, case["id"]) == ["fix_on_spot"]
+    assert _events(own_engine, case["id"]) == ["fix_on_spot"]
     # Without the after photo, outside the grid, or by a planner: refused, nothing filed.
-    no_photo = http.post("/api/v1/patrols/reports", data=form, files={}, headers=fld.auth())
+    no_photo = own_http.post("/api/v1/patrols/reports", data=form, files={}, headers=fld.auth())
     assert no_photo.status_code == 400 and "after photo" in no_photo.json()["detail"]
     away = form | {"lon": str(fld.away_lon), "lat": str(fld.away_lat), "fixed_note": ""}
-    r = http.post("/api/v1/patrols/reports", data=away, headers=fld.auth())
+    r = own_http.post("/api/v1/patrols/reports", data=away, headers=fld.auth())
     assert r.status_code == 403 and "outside your scope" in r.json()["detail"]
     plain = form | {"fixed_note": "", "description": f"井盖松动 {MARK}", "service_code": "BJ01"}
-    r = http.post("/api/v1/patrols/reports", data=plain, headers=fld.auth())
+    r = own_http.post("/api/v1/patrols/reports", data=plain, headers=fld.auth())
     assert r.status_code == 201 and r.json()["status"] in ("dispatched", "registered")
 
 
@@ -379,25 +385,25 @@ def _push_is_live(server: str, token: str) -> bool:
 
 
 def test_events_reach_only_listeners_in_scope(
-    http: httpx.Client, engine: Engine, fld: Field, server: str
+    own_http: httpx.Client, own_engine: Engine, fld: Field, own_server: str
 ) -> None:
-    assert http.get("/api/v1/events").status_code == 401
+    assert own_http.get("/api/v1/events").status_code == 401
     # A bound, not a timing assertion: the hub's reconnect backoff after a database restart.
     deadline = time.monotonic() + 60
-    while not _push_is_live(server, fld.tokens["worker"]):
+    while not _push_is_live(own_server, fld.tokens["worker"]):
         assert time.monotonic() < deadline, "push not live 60 s after the test began"
         time.sleep(0.5)
     mine: queue.Queue = queue.Queue()
     theirs: queue.Queue = queue.Queue()
     stop = threading.Event()
     for token, q in ((fld.tokens["worker"], mine), (fld.tokens["away"], theirs)):
-        threading.Thread(target=_listen, args=(server, token, q, stop), daemon=True).start()
+        threading.Thread(target=_listen, args=(own_server, token, q, stop), daemon=True).start()
     for q in (mine, theirs):
         assert q.get(timeout=10)[1:] == (200, "text/event-stream; charset=utf-8")
         kind, hello = q.get(timeout=10)
         assert kind == "hello" and hello["live"] is True
     t0 = time.monotonic()
-    rid = dispatched_report(engine, fld.grid, f"{MARK} push")
+    rid = dispatched_report(own_engine, fld.grid, f"{MARK} push")
     while True:
         kind, event = mine.get(timeout=5)
         if kind == "case" and event["id"] == rid:
@@ -405,7 +411,7 @@ def test_events_reach_only_listeners_in_scope(
     heard = time.monotonic() - t0
     assert event["grid"] == fld.grid and event["op"] == "new" and event["assigned"] is True
     assert "description" not in event
-    rid2 = dispatched_report(engine, fld.away_grid, f"{MARK} push away")
+    rid2 = dispatched_report(own_engine, fld.away_grid, f"{MARK} push away")
     time.sleep(1.0)
     stop.set()
     got = []
@@ -420,10 +426,10 @@ def test_events_reach_only_listeners_in_scope(
 
 
 def test_a_resident_adds_a_photo_to_their_own_report(
-    http: httpx.Client, engine: Engine, fld: Field
+    own_http: httpx.Client, own_engine: Engine, fld: Field
 ) -> None:
     receipt = f"web-{uuid.uuid4()}"
-    r = http.post(
+    r = own_http.post(
         "/api/v1/public/reports",
         json={
             "service_code": "SJ03",
@@ -438,14 +444,14 @@ def test_a_resident_adds_a_photo_to_their_own_report(
     url = f"/api/v1/public/reports/{rid}/photos"
     jpeg = photo_bytes("JPEG", lon=fld.lon, lat=fld.lat, colour=(120, 40, 160))
     files = {"photo": ("x.jpg", jpeg, "image/jpeg")}
-    wrong = http.post(url, data={"receipt": "web-not-mine"}, files=files)
+    wrong = own_http.post(url, data={"receipt": "web-not-mine"}, files=files)
     assert wrong.status_code == 403
-    ok = http.post(url, data={"receipt": receipt}, files=files)
+    ok = own_http.post(url, data={"receipt": receipt}, files=files)
     assert ok.status_code == 201, ok.text
-    got = http.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    got = own_http.get(f"/open311/v2/requests/{rid}.json").json()[0]
     assert got["media_url"].endswith(ok.json()["url"])
     for colour in ((1, 1, 1), (2, 2, 2)):
         more = {"photo": ("y.jpg", photo_bytes(colour=colour), "image/jpeg")}
-        assert http.post(url, data={"receipt": receipt}, files=more).status_code == 201
+        assert own_http.post(url, data={"receipt": receipt}, files=more).status_code == 201
     fourth = {"photo": ("z.jpg", photo_bytes(colour=(3, 3, 3)), "image/jpeg")}
-    assert http.post(url, data={"receipt": receipt}, files=fourth).status_code == 409
+    assert own_http.post(url, data={"receipt": receipt}, files=fourth).status_code == 409

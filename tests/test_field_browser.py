@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 from sqlalchemy import Engine, text
 
+from tests.browser import small_controls, until, visible_latin_words
+from tests.databases import scalar
 from tests.field_fixtures import (
     MARK,
     PASSWORD,
@@ -24,28 +27,17 @@ from tests.field_fixtures import (
     make_field,
     photo_bytes,
 )
-from tests.test_pages_home import small_controls, visible_latin_words
 
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path("/tmp/gisgrid-field")
 
 
+seed_template = make_field
+
+
 @pytest.fixture(scope="module")
-def fld(engine: Engine, server: str) -> Field:
-    return make_field(engine, server)
-
-
-def _until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
-
-
-def _scalar(engine: Engine, sql: str, **params: object) -> object:
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).scalar()
+def fld(seed: Field) -> Field:
+    return seed
 
 
 def _context(browser: Browser, fld: Field, lon: float | None = None, lat: float | None = None,
@@ -72,7 +64,11 @@ def _click_taken(page: Page, selector: str, taken: Callable[[], bool], tries: in
 
 
 def _open(
-    context: BrowserContext, server: str, fld: Field, errors: list[str], sw_blocked: bool = False
+    context: BrowserContext,
+    server: str,
+    fld: Field,
+    errors: list[str],
+    sw_blocked: bool = False,
 ) -> Page:
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -103,6 +99,19 @@ def _open(
     return page
 
 
+@contextmanager
+def _phone(
+    browser: Browser, server: str, fld: Field, **where: float | None
+) -> Iterator[tuple[BrowserContext, Page, list[str]]]:
+    """The worker signed in on a phone, the map ready; the page's errors as they come."""
+    context = _context(browser, fld, **where)  # type: ignore[arg-type]
+    errors: list[str] = []
+    try:
+        yield context, _open(context, server, fld, errors), errors
+    finally:
+        context.close()
+
+
 def _latin(page: Page, fld: Field) -> list[str]:
     """Latin words on screen, besides account names (codes) and the Leaflet scale's units."""
     names = set(re.findall(r"[A-Za-z]{2,}", f"{fld.worker} {fld.operator}"))
@@ -122,22 +131,19 @@ def _wait_queue_empty(page: Page, timeout: float = 20.0) -> None:
 
 
 def test_the_case_card_in_chinese_with_thumb_sized_controls(
-    browser: Browser, server: str, engine: Engine, fld: Field, http: httpx.Client
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field, own_http: httpx.Client
 ) -> None:
     """Open a case from the list, read everything about it, take a step, see the true status."""
-    rid = dispatched_report(engine, fld.grid, f"井盖松动，路人易绊倒 {MARK}")
-    with engine.begin() as conn:
+    rid = dispatched_report(own_engine, fld.grid, f"井盖松动，路人易绊倒 {MARK}")
+    with own_engine.begin() as conn:
         conn.execute(text("UPDATE report SET address = '城东路口北侧' WHERE id = :r"), {"r": rid})
-    r = http.post(
+    r = own_http.post(
         f"/api/v1/reports/{rid}/steps",
         json={"action": "supervise", "note": "请今天下班前办结"},
         headers=fld.auth("operator"),
     )
     assert r.status_code == 200, r.text
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         assert not _latin(page, fld), _latin(page, fld)
         assert not small_controls(page), small_controls(page)
         _shot(page, "worker-390-home")
@@ -172,7 +178,7 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
             "() => (document.getElementById('gg-card-status') || {}).dataset?.status === "
             "'in_progress'"
         )
-        assert _scalar(engine, "SELECT status FROM report WHERE id = :r", r=rid) == "in_progress"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=rid) == "in_progress"
         assert "处理中" in (page.text_content("#gg-card-status") or "")
         assert "受理 ✓" in (page.text_content("#gg-step-msg") or "")
         # A photo before the work, from the card: on the card with how far from the spot.
@@ -198,8 +204,6 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
         )
         assert card.locator("button[data-step]").count() == 0  # the village's now
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def _set_photo(page: Page, selector: str, name: str, data: bytes, mime: str) -> None:
@@ -207,15 +211,12 @@ def _set_photo(page: Page, selector: str, name: str, data: bytes, mime: str) -> 
 
 
 def test_offline_actions_are_sent_once_in_order_when_online(
-    browser: Browser, server: str, engine: Engine, fld: Field
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
-    a = dispatched_report(engine, fld.grid, f"A {MARK}")
-    b = dispatched_report(engine, fld.grid, f"B {MARK}")
+    a = dispatched_report(own_engine, fld.grid, f"A {MARK}")
+    b = dispatched_report(own_engine, fld.grid, f"B {MARK}")
     hid = fld.households[3]
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.click("#gg-locate")
         page.wait_for_function("() => !!window.gisgrid.located")
         context.set_offline(True)
@@ -267,29 +268,34 @@ def test_offline_actions_are_sent_once_in_order_when_online(
         _shot(page, "worker-390-offline-queue")
         page.click("#gg-queue")
         _shot(page, "worker-390-queue-list")
-        # Nothing reached the server.
-        assert _scalar(engine, "SELECT status FROM report WHERE id = :r", r=a) == "dispatched"
+        # Nothing reached the own_server.
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=a) == "dispatched"
         assert (
-            _scalar(engine, "SELECT count(*) FROM household_visit WHERE household_id = :h", h=hid)
+            scalar(
+                own_engine, "SELECT count(*) FROM household_visit WHERE household_id = :h", h=hid
+            )
             == 0
         )
 
         context.set_offline(False)
         _wait_queue_empty(page)
         # Exactly what was done, once each.
-        assert _scalar(engine, "SELECT status FROM report WHERE id = :r", r=a) == "in_progress"
-        assert _scalar(engine, "SELECT status FROM report WHERE id = :r", r=b) == "resolved"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=a) == "in_progress"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=b) == "resolved"
         assert (
-            _scalar(
-                engine, "SELECT count(*) FROM report_event WHERE report_id IN (:a, :b)", a=a, b=b
+            scalar(
+                own_engine,
+                "SELECT count(*) FROM report_event WHERE report_id IN (:a, :b)",
+                a=a,
+                b=b,
             )
             == 2
         )
         assert (
-            _scalar(engine, "SELECT note FROM report_event WHERE report_id = :b", b=b)
+            scalar(own_engine, "SELECT note FROM report_event WHERE report_id = :b", b=b)
             == "已清理完毕"
         )
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             w, h, dist = conn.execute(
                 text(
                     "SELECT p.width, p.height, ST_Distance(r.geom::geography, ST_SetSRID("
@@ -309,14 +315,14 @@ def test_offline_actions_are_sent_once_in_order_when_online(
             ).scalar_one()
         # Shrunk on the phone to 1600 px before it left, its EXIF position kept for staff.
         assert (w, h) == (1600, 1200) and bytes_in < len(big) and dist < 200
-        visits = _scalar(
-            engine,
+        visits = scalar(
+            own_engine,
             "SELECT count(*) FROM household_visit WHERE household_id = :h AND kind = 'care' "
             "AND photo_id IS NOT NULL",
             h=hid,
         )
         assert visits == 1
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             patrol_rows = conn.execute(
                 text(
                     "SELECT id, status::text, source FROM report WHERE reporter->>'account' = :u "
@@ -326,15 +332,13 @@ def test_offline_actions_are_sent_once_in_order_when_online(
             ).all()
         assert [(s, src) for _, s, src in patrol_rows] == [("closed", "patrol")]
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_forced_resend_stores_nothing_twice(
-    browser: Browser, server: str, engine: Engine, fld: Field
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
     """The request arrives but its answer is lost: the phone sends again, the server replays."""
-    c = dispatched_report(engine, fld.grid, f"C {MARK}")
+    c = dispatched_report(own_engine, fld.grid, f"C {MARK}")
     hid = fld.households[4]
     context = _context(browser, fld, service_workers="block")
     errors: list[str] = []
@@ -343,14 +347,14 @@ def test_a_forced_resend_stores_nothing_twice(
     def lose_answer(route: Route) -> None:
         if route.request.method == "POST" and not lost.count(route.request.url):
             lost.append(route.request.url)
-            route.fetch()  # reaches the server, which stores it...
+            route.fetch()  # reaches the own_server, which stores it...
             route.abort("connectionreset")  # ...but the phone never hears back
         else:
             route.continue_()
 
     try:
         # Requests a service worker passes on are not the page's to intercept: none here.
-        page = _open(context, server, fld, errors, sw_blocked=True)
+        page = _open(context, own_server, fld, errors, sw_blocked=True)
         page.route("**/api/v1/reports/*/steps", lose_answer)
         page.route("**/api/v1/households/*/visits", lose_answer)
         # Under load the list can be drawn again just as the button is clicked (the click then
@@ -364,15 +368,19 @@ def test_a_forced_resend_stores_nothing_twice(
         page.click(f'#gg-households button[data-household="{hid}"]')
         page.locator("#gg-household textarea[name=note]").fill("复访 " + MARK)
         page.locator("#gg-household form button[type=submit]").click()
-        _until(lambda: len(lost) == 1, "the step's first answer lost")
+        until(lambda: len(lost) == 1, "the step's first answer lost")
         # The step stays waiting (no answer heard); the visit waits behind it.
         page.wait_for_function("() => Number(document.body.getAttribute('data-queue')) >= 1")
         _wait_queue_empty(page)
         assert len(lost) == 2  # both first answers were lost, both were sent again
-        assert _scalar(engine, "SELECT count(*) FROM report_event WHERE report_id = :r", r=c) == 1
-        assert _scalar(engine, "SELECT status FROM report WHERE id = :r", r=c) == "in_progress"
         assert (
-            _scalar(engine, "SELECT count(*) FROM household_visit WHERE household_id = :h", h=hid)
+            scalar(own_engine, "SELECT count(*) FROM report_event WHERE report_id = :r", r=c) == 1
+        )
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=c) == "in_progress"
+        assert (
+            scalar(
+                own_engine, "SELECT count(*) FROM household_visit WHERE household_id = :h", h=hid
+            )
             == 1
         )
         assert page.get_attribute("body", "data-refused") == "0"  # a replay is no conflict
@@ -382,10 +390,10 @@ def test_a_forced_resend_stores_nothing_twice(
 
 
 def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
-    browser: Browser, server: str, engine: Engine, fld: Field, http: httpx.Client
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field, own_http: httpx.Client
 ) -> None:
-    d = dispatched_report(engine, fld.grid, f"D {MARK}")
-    with engine.connect() as conn:
+    d = dispatched_report(own_engine, fld.grid, f"D {MARK}")
+    with own_engine.connect() as conn:
         staff = conn.execute(
             text(
                 "SELECT s.id FROM staff s JOIN staff_assignment a ON a.staff_id = s.id "
@@ -395,16 +403,13 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
             ),
             {"town": fld.grid[:9]},
         ).scalar_one()
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         context.set_offline(True)
         page.wait_for_function("() => !navigator.onLine")
         page.click(f'#gg-cases li[data-id="{d}"] button[data-step="accept"]')
         page.wait_for_function("() => document.body.getAttribute('data-queue') === '1'")
         time.sleep(0.05)
-        r = http.post(
+        r = own_http.post(
             f"/api/v1/reports/{d}/steps",
             json={"action": "reassign", "staff_id": staff},
             headers=fld.auth("operator"),
@@ -420,8 +425,8 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
         assert not _latin(page, fld), _latin(page, fld)
         _shot(page, "worker-390-conflict")
         assert (
-            _scalar(
-                engine,
+            scalar(
+                own_engine,
                 "SELECT count(*) FROM report_event WHERE report_id = :r AND action = 'accept'",
                 r=d,
             )
@@ -430,18 +435,13 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
         page.click("#gg-queue-list button[data-dismiss]")
         page.wait_for_function("() => document.body.getAttribute('data-refused') === '0'")
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
-    browser: Browser, server: str, engine: Engine, fld: Field
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
-    e = dispatched_report(engine, fld.grid, f"E {MARK}")
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, server, fld, errors)
+    e = dispatched_report(own_engine, fld.grid, f"E {MARK}")
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.click(f'#gg-cases li[data-id="{e}"] button[data-step="resolve"]')
         item = page.locator(f'#gg-cases li[data-id="{e}"]')
         item.locator("textarea").fill("已处理，见照片")
@@ -454,7 +454,7 @@ def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
         _wait_queue_empty(page)
         # The photo went as the phone took it (Chromium cannot draw HEIC): the server shrank it.
         assert page.evaluate("() => window.gisgrid.lastPhoto.sent") == len(heic)
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             media_type = conn.execute(
                 text(
                     "SELECT p.media_type FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
@@ -473,18 +473,13 @@ def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
         )
         page.wait_for_function("() => window.__thumb === 320")
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_visit_shows_in_history_and_never_outside_the_grid(
-    browser: Browser, server: str, engine: Engine, fld: Field
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
     hid = fld.households[5]
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.click('[data-tab="visits"]')
         first = page.locator("#gg-households li").first
         # Overdue care-tagged households first.
@@ -501,16 +496,16 @@ def test_a_visit_shows_in_history_and_never_outside_the_grid(
         _shot(page, "worker-390-visit-form")
         form.locator("button[type=submit]").click()
         _wait_queue_empty(page)
-        assert _scalar(engine, "SELECT size FROM household WHERE id = :h", h=hid) == 4
+        assert scalar(own_engine, "SELECT size FROM household WHERE id = :h", h=hid) == 4
         page.click(f'#gg-households button[data-household="{hid}"]')
         page.wait_for_function(
             "() => /信息更新/.test(document.getElementById('gg-visit-history')?.textContent || '')"
         )
         assert "新添一口人" in (page.text_content("#gg-visit-history") or "")
         # Another grid's household: its map is refused, and a visit sent to it is refused too.
-        r = page.goto(f"{server}/maps/worker?grid={fld.away_grid}")
+        r = page.goto(f"{own_server}/maps/worker?grid={fld.away_grid}")
         assert r is not None and r.status == 403
-        page.goto(f"{server}/maps/worker?grid={fld.grid}")
+        page.goto(f"{own_server}/maps/worker?grid={fld.grid}")
         page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
         page.evaluate(
             f"""() => window.gisgridQueue.add({{ kind: 'visit', owner: window.gisgrid.cfg.username,
@@ -521,46 +516,36 @@ def test_a_visit_shows_in_history_and_never_outside_the_grid(
         page.evaluate("() => window.gisgrid.flush()")
         page.wait_for_function("() => document.body.getAttribute('data-refused') === '1'")
         assert (
-            _scalar(
-                engine,
+            scalar(
+                own_engine,
                 "SELECT count(*) FROM household_visit WHERE household_id = :h",
                 h=fld.away_household,
             )
             == 0
         )
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_new_case_reaches_the_phone_by_push(
-    browser: Browser, server: str, engine: Engine, fld: Field
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, server, fld, errors)
+    with _phone(browser, own_server, fld) as (context, page, errors):
         page.wait_for_function("() => document.body.getAttribute('data-push') === 'live'")
         t0 = time.monotonic()
-        rid = dispatched_report(engine, fld.grid, f"推送测试 {MARK}")
+        rid = dispatched_report(own_engine, fld.grid, f"推送测试 {MARK}")
         page.wait_for_selector(f'#gg-cases li[data-id="{rid}"]', timeout=5000)
         took = time.monotonic() - t0
         assert f"#{rid}" in (page.text_content("#gg-banner") or "")
         _shot(page, "worker-390-pushed")
         print(f"new case on the phone by push: {took * 1000:.0f} ms")
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
-    browser: Browser, server: str, engine: Engine, fld: Field
+    browser: Browser, own_server: str, own_engine: Engine, fld: Field
 ) -> None:
-    f = dispatched_report(engine, fld.grid, f"F {MARK}")
-    context = _context(browser, fld)
-    errors: list[str] = []
-    try:
-        page = _open(context, server, fld, errors)
+    f = dispatched_report(own_engine, fld.grid, f"F {MARK}")
+    with _phone(browser, own_server, fld) as (context, page, errors):
         context.set_offline(True)
         page.wait_for_function("() => !navigator.onLine")
         page.click(f'#gg-cases li[data-id="{f}"] button[data-step="accept"]')
@@ -578,7 +563,5 @@ def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
         )
         assert left == 0
         context.set_offline(False)
-        assert _scalar(engine, "SELECT status FROM report WHERE id = :r", r=f) == "dispatched"
+        assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=f) == "dispatched"
         assert not errors, errors
-    finally:
-        context.close()

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 
-from gisgrid.access import accounts
-from gisgrid.settings import Settings
-from tests.conftest import serve
+from tests.conftest import serve, suite_settings
+from tests.databases import sign_up
 
+PASSWORD = "fuzz password 1"
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SIGNED_IN_SKIPS = (
     r"^/api/v1/auth/(refresh|revoke)$",
@@ -35,29 +33,23 @@ SIGNED_IN_SKIPS = (
 )
 
 
-@pytest.fixture(scope="module")
-def fuzzed(database_url: str, demo_county: str) -> Iterator[str]:
+@pytest.fixture
+def fuzzed(own_database_url: str, demo_county: str) -> Iterator[str]:
     """A server of its own with every limit lifted (429s would hide what is behind them)."""
-    many = 10**9
-    settings = Settings(
-        database_url=database_url,
-        rate_limit_login=many,
-        rate_limit_intake=many,
-        rate_limit_intake_key=many,
-        rate_limit_intake_address=many,
-    )
-    with serve(settings) as url:
+    with serve(suite_settings(own_database_url, limit=10**9)) as url:
         yield url
 
 
-@pytest.fixture(scope="module")
-def operator_token(fuzzed: str, engine: Engine) -> str:
+def seed_template(engine: Engine) -> str:
     """A county operator's bearer token."""
-    name, password = f"t-fuzz-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    with engine.begin() as conn:
-        accounts.create_account(conn, name, password, "county_operator", "441226")
-    r = httpx.post(f"{fuzzed}/api/v1/auth/token", data={"username": name, "password": password})
-    return str(r.json()["access_token"])
+    return sign_up(engine, {"operator": ("county_operator", "441226")}, PASSWORD, "t-fuzz")[
+        "operator"
+    ]
+
+
+@pytest.fixture(scope="module")
+def operator_token(seed: str) -> str:
+    return seed
 
 
 def _fuzz(base: str, *extra: str) -> None:

@@ -31,17 +31,17 @@ HUGE = "99999999999999999999999"
     ],
 )
 def test_odd_paths_and_parameters_are_refused_by_name(
-    admin_http: httpx.Client, path: str, status: int, words: str
+    own_admin_http: httpx.Client, path: str, status: int, words: str
 ) -> None:
-    r = admin_http.get(path)
+    r = own_admin_http.get(path)
     assert r.status_code == status, r.text
     assert words in r.text
 
 
 def test_nul_in_an_open311_form_field_is_named_in_open311_shape(
-    http: httpx.Client, demo_county: str
+    own_http: httpx.Client, demo_county: str
 ) -> None:
-    r = http.post(
+    r = own_http.post(
         "/open311/v2/requests.json",
         content=b"api_key=x&service_code=SJ01&lat=23.15&long=112.05&description=a%00b",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -60,9 +60,9 @@ def test_nul_in_an_open311_form_field_is_named_in_open311_shape(
     ("text", "words"),
     [("a\x00b", "body.description contains a NUL"), ("a\ud800b", "lone surrogate")],
 )
-def test_unstorable_text_in_json_is_named(http: httpx.Client, text: str, words: str) -> None:
+def test_unstorable_text_in_json_is_named(own_http: httpx.Client, text: str, words: str) -> None:
     body = {"service_code": "SJ01", "lon": 112.05, "lat": 23.15, "description": text}
-    r = http.post(
+    r = own_http.post(
         "/api/v1/public/reports",
         content=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
@@ -70,13 +70,13 @@ def test_unstorable_text_in_json_is_named(http: httpx.Client, text: str, words: 
     assert r.status_code == 422 and words in r.json()["detail"], r.text
 
 
-def test_nul_in_a_step_note_is_named(admin_http: httpx.Client) -> None:
-    r = admin_http.post("/api/v1/reports/1/steps", json={"action": "accept", "note": "ok\x00"})
+def test_nul_in_a_step_note_is_named(own_admin_http: httpx.Client) -> None:
+    r = own_admin_http.post("/api/v1/reports/1/steps", json={"action": "accept", "note": "ok\x00"})
     assert r.status_code == 422 and "body.note contains a NUL" in r.json()["detail"]
 
 
-def test_an_empty_road_file_is_a_bad_upload(admin_http: httpx.Client) -> None:
-    r = admin_http.post(
+def test_an_empty_road_file_is_a_bad_upload(own_admin_http: httpx.Client) -> None:
+    r = own_admin_http.post(
         "/api/v1/roads",
         params={"county": "441226"},
         content=b'{"type": "FeatureCollection", "features": []}',
@@ -88,9 +88,9 @@ def test_an_empty_road_file_is_a_bad_upload(admin_http: httpx.Client) -> None:
 
 @pytest.mark.parametrize("t", [17950000000, 1795, "1717200000.5.5"])
 def test_track_times_that_are_not_epochs_are_refused_by_value(
-    admin_http: httpx.Client, t: object
+    own_admin_http: httpx.Client, t: object
 ) -> None:
-    r = admin_http.post(
+    r = own_admin_http.post(
         "/api/v1/patrols/tracks", json=[{"staff": 1, "t": t, "lon": 112.05, "lat": 23.15}]
     )
     assert r.status_code == 422 and f"time {t!r}" in r.json()["detail"], r.text

@@ -314,3 +314,105 @@ def test_statement_files_live_in_rooms_and_say_why() -> None:
     assert set(rooms) <= set(ROOMS), rooms
     silent = sorted(n for n, text in files.items() if not text.startswith("-- "))
     assert not silent, f"a statement file starts with a one-line `-- why` comment: {silent}"
+
+
+# Data cleanup written by hand: what a test makes must go with its copy of a template instead.
+CLEANUP = re.compile(
+    r"\b(DELETE\s+FROM|TRUNCATE|DROP\s+(TABLE|SCHEMA|DATABASE))\b|\bunload_\w+\(", re.I
+)
+SUBJECT = "# the subject"  # a line whose deleting or unloading is what its test is about
+
+
+def _cleanup_lines(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for n, line in enumerate(lines, 1)
+        if CLEANUP.search(line) and SUBJECT not in line
+    ]
+
+
+WRITES = re.compile(r"\.(begin|commit|post|put|patch|delete)\(")
+
+
+def _hands_on(fn: ast.FunctionDef, shared: set[str]) -> bool:
+    """Whether a fixture writes through the shared database, or hands it to other code."""
+    if WRITES.search(ast.unparse(fn)):
+        return True
+    for node in ast.walk(fn):
+        handed = node.args + [k.value for k in node.keywords] if isinstance(node, ast.Call) else []
+        handed += node.values if isinstance(node, ast.Dict) else []  # type: ignore[arg-type]
+        if any(isinstance(a, ast.Name) and a.id in shared for a in handed):
+            return True
+    return False
+
+
+def _module_fixtures(path: Path) -> list[str]:
+    """A test module's module-scoped fixtures that write into the database its tests share."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef) or not any(
+            'scope="module"' in ast.unparse(d).replace("'", '"') for d in fn.decorator_list
+        ):
+            continue
+        shared = SHARED_DATABASE & {a.arg for a in fn.args.args}
+        if shared and _hands_on(fn, shared):
+            args = ", ".join(a.arg for a in fn.args.args)
+            found.append(f"{path.relative_to(ROOT)}:{fn.lineno}: {fn.name}({args})")
+    return found
+
+
+# The module's shared database and its server: a module fixture that wrote there would hand its
+# tests what the one before left. Module set-up goes into the module's template instead.
+SHARED_DATABASE = {"engine", "database_url", "server", "http", "admin_http", "conn"}
+
+
+def test_tests_clean_up_nothing_by_hand() -> None:
+    """Each test starts from a fresh copy of a template (tests/databases.py makes and drops
+    them): no test deletes, truncates, drops or unloads what it or another made."""
+    helpers = {ROOT / "tests" / "databases.py", Path(__file__).resolve()}
+    bad = [
+        line
+        for path in sorted((ROOT / "tests").glob("*.py"))
+        if path not in helpers
+        for line in _cleanup_lines(path)
+    ]
+    assert not bad, "cleanup by hand (make it in a template, or mark the subject):\n" + "\n".join(
+        bad
+    )
+
+
+def test_module_fixtures_do_not_set_up_in_the_shared_database() -> None:
+    """A module's accounts, keys and places are made by its `seed_template` (copied per test),
+    not by a module fixture writing into the database its tests share."""
+    bad = [
+        line
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        for line in _module_fixtures(path)
+    ]
+    assert not bad, "module fixtures on the shared database:\n" + "\n".join(bad)
+
+
+def test_cleanup_scan_sees_planted_cleanup(tmp_path: Path) -> None:
+    planted = ROOT / "tests" / "_planted_cleanup.py"
+    try:
+        planted.write_text(
+            'A = "DELETE FROM report WHERE id = :r"\n'
+            'B = "TRUNCATE report"\n'
+            "province.unload_province(engine)\n"
+            'C = "DELETE FROM audit_log"  # the subject\n'
+            '@pytest.fixture(scope="module")\ndef accounts(engine, http):\n'
+            "    with engine.begin() as c:\n        pass\n"
+            '@pytest.fixture(scope="module")\ndef county(engine):\n    return make(engine)\n'
+            '@pytest.fixture(scope="module")\ndef place(engine):\n'
+            "    with engine.connect() as c:\n        return c\n",
+            encoding="utf-8",
+        )
+        assert len(_cleanup_lines(planted)) == 3
+        assert [line.split(": ", 1)[1] for line in _module_fixtures(planted)] == [
+            "accounts(engine, http)",
+            "county(engine)",
+        ]
+    finally:
+        planted.unlink()

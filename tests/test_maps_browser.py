@@ -16,15 +16,19 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, text
 
+from tests.browser import signed_in_context
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DESKTOP = {"width": 1600, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="module")
-def grid_code(admin_http: httpx.Client) -> str:
+@pytest.fixture
+def grid_code(own_admin_http: httpx.Client) -> str:
     """A demo grid with households."""
-    fc = admin_http.get("/maps/data/grids", params={"unit": "441226", "geometry": "false"}).json()
+    fc = own_admin_http.get(
+        "/maps/data/grids", params={"unit": "441226", "geometry": "false"}
+    ).json()
     best = max(fc["features"], key=lambda f: f["properties"]["households"])
     return str(best["properties"]["code"])
 
@@ -61,18 +65,7 @@ def signed_in(admin_token: str) -> None:
 def _open(
     browser: Browser, url: str, viewport: dict[str, int], **ctx: Any
 ) -> tuple[Page, Recorder]:
-    context = browser.new_context(viewport=viewport, **ctx)  # type: ignore[arg-type]
-    # Cookies are per host, not per port: this one works for every test server on 127.0.0.1.
-    context.add_cookies(
-        [
-            {
-                "name": "gisgrid_session",
-                "value": _SESSION["token"],
-                "domain": "127.0.0.1",
-                "path": "/",
-            }
-        ]
-    )
+    context = signed_in_context(browser, _SESSION["token"], viewport=viewport, **ctx)
     page = context.new_page()
     rec = Recorder(page)
     page.goto(url, wait_until="load")
@@ -115,8 +108,8 @@ def _grid_features(page: Page, var_key: str = "grids") -> int:
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_center_page(browser: Browser, server: str, viewport: dict[str, int]) -> None:
-    page, rec = _open(browser, f"{server}/maps/center?unit=441226", viewport)
+def test_center_page(browser: Browser, own_server: str, viewport: dict[str, int]) -> None:
+    page, rec = _open(browser, f"{own_server}/maps/center?unit=441226", viewport)
     assert _grid_features(page) == 900
     # Grids are drawn on the canvas renderer: the canvas exists and has a legend beside it.
     assert page.locator("canvas.leaflet-zoom-animated").count() >= 1
@@ -134,8 +127,8 @@ def test_center_page(browser: Browser, server: str, viewport: dict[str, int]) ->
     page.context.close()
 
 
-def test_center_measure_switch_restyles(browser: Browser, server: str) -> None:
-    page, rec = _open(browser, f"{server}/maps/center?unit=441226", DESKTOP)
+def test_center_measure_switch_restyles(browser: Browser, own_server: str) -> None:
+    page, rec = _open(browser, f"{own_server}/maps/center?unit=441226", DESKTOP)
     before = page.evaluate("() => window.gisgrid.breaks")
     page.select_option("#gg-measure", "households")
     after = page.evaluate("() => window.gisgrid.breaks")
@@ -145,8 +138,8 @@ def test_center_measure_switch_restyles(browser: Browser, server: str) -> None:
     page.context.close()
 
 
-def test_center_tiles_mode_draws_grid_tiles(browser: Browser, server: str) -> None:
-    page, rec = _open(browser, f"{server}/maps/center?unit=441226&tiles=true", DESKTOP)
+def test_center_tiles_mode_draws_grid_tiles(browser: Browser, own_server: str) -> None:
+    page, rec = _open(browser, f"{own_server}/maps/center?unit=441226&tiles=true", DESKTOP)
     page.wait_for_function(
         "() => Object.keys(window[window.gisgrid.cfg.grids]._tiles || {}).length > 0"
     )
@@ -158,11 +151,11 @@ def test_center_tiles_mode_draws_grid_tiles(browser: Browser, server: str) -> No
 
 
 def test_report_appears_live_without_reload(
-    browser: Browser, server: str, engine: Engine, grid_code: str
+    browser: Browser, own_server: str, own_engine: Engine, grid_code: str
 ) -> None:
-    page, rec = _open(browser, f"{server}/maps/center?unit=441226", DESKTOP)
+    page, rec = _open(browser, f"{own_server}/maps/center?unit=441226", DESKTOP)
     page.evaluate("() => { window.__sameDocument = true; }")
-    with engine.begin() as c:
+    with own_engine.begin() as c:
         rid = c.execute(
             text(
                 "INSERT INTO report (category, description, source, status, grid_id, reported_at, "
@@ -188,16 +181,16 @@ def test_report_appears_live_without_reload(
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_worker_page(
     browser: Browser,
-    server: str,
-    admin_http: httpx.Client,
+    own_server: str,
+    own_admin_http: httpx.Client,
     grid_code: str,
     viewport: dict[str, int],
 ) -> None:
-    home = admin_http.get("/maps/data/worker", params={"grid": grid_code}).json()
+    home = own_admin_http.get("/maps/data/worker", params={"grid": grid_code}).json()
     lon, lat = home["households"]["features"][0]["geometry"]["coordinates"]
     page, rec = _open(
         browser,
-        f"{server}/maps/worker?grid={grid_code}",
+        f"{own_server}/maps/worker?grid={grid_code}",
         viewport,
         geolocation={"latitude": lat, "longitude": lon},  # standing at a household
         permissions=["geolocation"],
@@ -215,9 +208,9 @@ def test_worker_page(
 
 
 def test_worker_keeps_data_when_network_drops(
-    browser: Browser, server: str, grid_code: str
+    browser: Browser, own_server: str, grid_code: str
 ) -> None:
-    page, rec = _open(browser, f"{server}/maps/worker?grid={grid_code}", PHONE)
+    page, rec = _open(browser, f"{own_server}/maps/worker?grid={grid_code}", PHONE)
     hh = int(page.get_attribute("body", "data-households") or 0)
     page.evaluate("() => window.gisgrid.refresh()")
     assert page.get_attribute("#gg-net", "data-net") == "online"
@@ -235,8 +228,8 @@ def test_worker_keeps_data_when_network_drops(
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_planner_page(browser: Browser, server: str, viewport: dict[str, int]) -> None:
-    page, rec = _open(browser, f"{server}/maps/planner?unit=441226", viewport)
+def test_planner_page(browser: Browser, own_server: str, viewport: dict[str, int]) -> None:
+    page, rec = _open(browser, f"{own_server}/maps/planner?unit=441226", viewport)
     assert _grid_features(page) == 900
     assert page.locator("#gg-generation option").count() >= 1
     assert page.locator("#gg-legend i").count() == 5
@@ -246,7 +239,7 @@ def test_planner_page(browser: Browser, server: str, viewport: dict[str, int]) -
 
 
 def test_gcj02_basemap_is_served_locally_and_shifted(
-    browser: Browser, database_url: str, demo_county: str
+    browser: Browser, own_database_url: str, demo_county: str
 ) -> None:
     """A configured GCJ-02 basemap: its pane is shifted by the datum offset (hundreds of m)."""
     import threading
@@ -260,7 +253,7 @@ def test_gcj02_basemap_is_served_locally_and_shifted(
     port = _free_port()
     app = create_app(
         Settings(
-            database_url=database_url,
+            database_url=own_database_url,
             basemap_url=f"http://127.0.0.1:{port}/static/vendor/leaflet-1.9.4/images/layers.png?{{z}}/{{x}}/{{y}}",
             basemap_datum="gcj02",
         )

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import re
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy import Engine
 from gisgrid.access import accounts
 from maps import offline
 from maps.assets import shell_assets
+from tests.browser import sign_in
 
 PHONE = {"width": 390, "height": 844}
 # Screenshots of the offline state go outside the repository: they are for looking, not keeping.
@@ -32,8 +32,8 @@ def _config(script: str) -> dict[str, Any]:
     return dict(json.loads(m.group(1)))
 
 
-def test_sw_js_is_served_uncached_with_its_config(http: httpx.Client) -> None:
-    r = http.get(offline.SERVICE_WORKER_URL)
+def test_sw_js_is_served_uncached_with_its_config(own_http: httpx.Client) -> None:
+    r = own_http.get(offline.SERVICE_WORKER_URL)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/javascript")
     # A deploy must reach phones on their next visit: the browser revalidates every time.
@@ -47,7 +47,7 @@ def test_sw_js_is_served_uncached_with_its_config(http: httpx.Client) -> None:
     assert "/static/gisgrid/gisgrid.js" in cfg["precache"]
     # Everything precached is really served (one 404 would fail the whole install).
     for url in cfg["precache"]:
-        assert http.get(url).status_code == 200, url
+        assert own_http.get(url).status_code == 200, url
 
 
 def test_sw_version_follows_the_assets() -> None:
@@ -63,41 +63,38 @@ def test_sw_version_follows_the_assets() -> None:
     assert _config(offline.service_worker(added))["version"] != before["version"]
 
 
-def test_login_page_forgets_and_logout_clears_site_data(http: httpx.Client) -> None:
-    page = http.get("/login").text
+def test_login_page_forgets_and_logout_clears_site_data(own_http: httpx.Client) -> None:
+    page = own_http.get("/login").text
     assert f'caches.delete("{offline.PERSONAL_CACHE}")' in page
-    r = http.post("/logout", follow_redirects=False)
+    r = own_http.post("/logout", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["clear-site-data"] == '"cache", "storage"'
 
 
-@pytest.fixture(scope="module")
-def worker_grid(admin_http: httpx.Client) -> str:
+@pytest.fixture
+def worker_grid(own_admin_http: httpx.Client) -> str:
     """A demo grid with households and open cases."""
-    fc = admin_http.get("/maps/data/grids", params={"unit": "441226", "geometry": "false"}).json()
+    fc = own_admin_http.get(
+        "/maps/data/grids", params={"unit": "441226", "geometry": "false"}
+    ).json()
     props = [f["properties"] for f in fc["features"]]
     best = max(props, key=lambda p: (p["open_cases"] > 0, p["households"]))
     assert best["open_cases"] > 0
     return str(best["code"])
 
 
-@pytest.fixture(scope="module")
-def grid_worker(engine: Engine, worker_grid: str) -> tuple[str, str]:
+@pytest.fixture
+def grid_worker(own_engine: Engine, worker_grid: str) -> tuple[str, str]:
     """A grid worker (网格员) account scoped to that grid: (username, password)."""
-    name, password = f"t-worker-{uuid.uuid4().hex[:8]}", "worker password 1"
-    with engine.begin() as conn:
+    name, password = "t-worker", "worker password 1"
+    with own_engine.begin() as conn:
         accounts.create_account(conn, name, password, "grid_worker", worker_grid)
     return name, password
 
 
 def _sign_in(context: BrowserContext, server: str, user: tuple[str, str], grid: str) -> Page:
     page = context.new_page()
-    page.goto(f"{server}/login?next=/maps/worker?grid={grid}")
-    page.fill("input[name=username]", user[0])
-    page.fill("input[name=password]", user[1])
-    page.click("button")
-    page.wait_for_url(f"**/maps/worker?grid={grid}")
-    page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+    sign_in(page, server, user[0], user[1], f"/maps/worker?grid={grid}")
     return page
 
 
@@ -122,12 +119,12 @@ def _session(context: BrowserContext) -> str:
 
 
 def test_worker_map_works_offline_and_sign_out_leaves_nothing(
-    browser: Browser, server: str, grid_worker: tuple[str, str], worker_grid: str
+    browser: Browser, own_server: str, grid_worker: tuple[str, str], worker_grid: str
 ) -> None:
     context = browser.new_context(viewport=PHONE)
     errors: list[str] = []
     try:
-        page = _sign_in(context, server, grid_worker, worker_grid)
+        page = _sign_in(context, own_server, grid_worker, worker_grid)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.wait_for_function("document.body.getAttribute('data-offline-ready') === '1'")
         hh = int(page.get_attribute("body", "data-households") or 0)
@@ -180,9 +177,9 @@ def test_worker_map_works_offline_and_sign_out_leaves_nothing(
 
         # Back online, whoever picks up the phone finds the session ended, not the last map.
         context.set_offline(False)
-        page.goto(f"{server}/maps/worker?grid={worker_grid}")
+        page.goto(f"{own_server}/maps/worker?grid={worker_grid}")
         page.wait_for_url("**/login?**")
-        me = httpx.get(f"{server}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        me = httpx.get(f"{own_server}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 401 or me.json()["authenticated"] is False
         assert offline.SIGNOUT_CACHE not in _stored(page)
         assert not errors, errors

@@ -4,9 +4,6 @@ is back."""
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -14,6 +11,7 @@ from playwright.sync_api import Browser, Page, ViewportSize
 from sqlalchemy import Engine, text
 
 from gisgrid.access import accounts
+from tests.browser import sign_in, until
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 MARK = "browser step test"
@@ -29,10 +27,9 @@ class Desk:
     reports: tuple[int, int, int]
 
 
-@pytest.fixture(scope="module")
-def desk(engine: Engine, demo_county: str) -> Desk:
-    """A grid worker's account and three of their grid's reports, in the module's database."""
-    name, password = f"t-steps-{uuid.uuid4().hex[:8]}", "steps password 1"
+def seed_template(engine: Engine) -> Desk:
+    """A grid worker's account and three of their grid's reports, in the module's template."""
+    name, password = "t-steps-worker", "steps password 1"
     with engine.begin() as conn:
         grid_id, grid = conn.execute(
             text(
@@ -59,6 +56,11 @@ def desk(engine: Engine, demo_county: str) -> Desk:
     return Desk(grid, name, password, reports)  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="module")
+def desk(seed: Desk) -> Desk:
+    return seed
+
+
 def _status(engine: Engine, rid: int) -> str:
     with engine.connect() as conn:
         return str(
@@ -66,20 +68,12 @@ def _status(engine: Engine, rid: int) -> str:
         )
 
 
-def _until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
-
-
 def _item(page: Page, rid: int, inner: str = ""):  # type: ignore[no-untyped-def]
     return page.locator(f'#gg-cases li[data-id="{rid}"] {inner}'.strip())
 
 
 def test_worker_accepts_and_feeds_back_from_the_map(
-    browser: Browser, server: str, engine: Engine, desk: Desk
+    browser: Browser, own_server: str, own_engine: Engine, desk: Desk
 ) -> None:
     first, refused, offline = desk.reports
     context = browser.new_context(viewport=PHONE)
@@ -87,12 +81,7 @@ def test_worker_accepts_and_feeds_back_from_the_map(
     try:
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/login?next=/maps/worker?grid={desk.grid}")
-        page.fill("input[name=username]", desk.username)
-        page.fill("input[name=password]", desk.password)
-        page.click("button")
-        page.wait_for_url(f"**/maps/worker?grid={desk.grid}")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        sign_in(page, own_server, desk.username, desk.password, f"/maps/worker?grid={desk.grid}")
         assert page.locator("#gg-cases li").count() == 3
         # A dispatched case offers accept, feedback and escalation; nothing for the center.
         steps = _item(page, first, "button[data-step]").evaluate_all(
@@ -101,7 +90,7 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         assert steps == ["accept", "resolve", "escalate"]
 
         _item(page, first, 'button[data-step="accept"]').click()
-        _until(lambda: _status(engine, first) == "in_progress", "accepted in the database")
+        until(lambda: _status(own_engine, first) == "in_progress", "accepted in the database")
         page.wait_for_function(
             f"""() => {{ const li = document.querySelector('#gg-cases li[data-id="{first}"]');
                 return li && !li.querySelector('button[data-step="accept"]'); }}"""
@@ -112,10 +101,10 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         _item(page, first, 'button[data-step="resolve"]').click()
         _item(page, first, "textarea").fill(note)
         _item(page, first, "form button").click()
-        _until(lambda: _status(engine, first) == "resolved", "fed back in the database")
+        until(lambda: _status(own_engine, first) == "resolved", "fed back in the database")
         # Fed back: off the worker's open list, waiting for the center's verification.
         _item(page, first).wait_for(state="detached")
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             logged = conn.execute(
                 text("SELECT note FROM report_event WHERE report_id = :r AND action = 'resolve'"),
                 {"r": first},
@@ -123,7 +112,7 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         assert logged == note
 
         # Someone else moved the case meanwhile: the refusal is shown plainly, in Chinese.
-        with engine.begin() as conn:
+        with own_engine.begin() as conn:
             conn.execute(
                 text("UPDATE report SET status = 'resolved' WHERE id = :r"), {"r": refused}
             )
@@ -138,25 +127,25 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         _item(page, offline, "textarea").fill("路灯已报修 (typed offline)")
         _item(page, offline, "form button").click()
         page.wait_for_function("() => document.body.getAttribute('data-queue') === '1'")
-        assert _status(engine, offline) == "dispatched"
+        assert _status(own_engine, offline) == "dispatched"
         page.evaluate("() => window.gisgrid.refresh()")
         assert "等待发送" in (page.text_content(f'#gg-cases li[data-id="{offline}"]') or "")
         context.set_offline(False)
         page.evaluate("() => window.gisgrid.flush()")
-        _until(lambda: _status(engine, offline) == "resolved", "sent once back online")
+        until(lambda: _status(own_engine, offline) == "resolved", "sent once back online")
         assert not errors, errors
     finally:
         context.close()
 
 
 def test_center_chases_a_late_case_from_the_wall(
-    browser: Browser, server: str, engine: Engine, desk: Desk
+    browser: Browser, own_server: str, own_engine: Engine, desk: Desk
 ) -> None:
     """督办 from the overdue list's case drawer: the note survives the 3 s polls, the case
     shows 督办×1."""
-    name, password = f"t-center-{uuid.uuid4().hex[:8]}", "center password 1"
+    name, password = "t-center", "center password 1"
     town = desk.grid[:9]
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         late = conn.execute(
             text(
                 "INSERT INTO report (category, description, source, status, grid_id, reported_at, "
@@ -173,12 +162,7 @@ def test_center_chases_a_late_case_from_the_wall(
     try:
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/login?next=/maps/center?unit={town}")
-        page.fill("input[name=username]", name)
-        page.fill("input[name=password]", password)
-        page.click("button")
-        page.wait_for_url(f"**/maps/center?unit={town}")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        sign_in(page, own_server, name, password, f"/maps/center?unit={town}")
         page.locator(f'#gg-overdue button[data-id="{late}"]').click()
         page.wait_for_function(f"document.body.getAttribute('data-drawer-loaded') === '{late}'")
         page.click('#gg-drawer button[data-step="supervise"]')
@@ -191,7 +175,7 @@ def test_center_chases_a_late_case_from_the_wall(
             f"""() => /督办×1/.test((document.querySelector(
                 '#gg-overdue button[data-id="{late}"]') || {{}}).textContent || '')"""
         )
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             got = conn.execute(
                 text(
                     "SELECT note, username FROM report_event WHERE report_id = :r "

@@ -13,6 +13,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 
 from gisgrid.access import accounts
+from tests.browser import small_controls, visible_latin_words
 
 PASSWORD = "a long test password"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -31,13 +32,13 @@ def place(engine: Engine, demo_county: str) -> dict[str, str]:
     return {"village": row.village_code, "grid": row.grid, "town": row.village_code[:9]}
 
 
-@pytest.fixture(scope="module")
-def account(engine: Engine) -> Iterator[object]:
-    """Make accounts of a role and scope; returns the username."""
+@pytest.fixture
+def account(own_engine: Engine) -> Iterator[object]:
+    """Make accounts of a role and scope in the test's own database; returns the username."""
 
     def make(role: str, scope: str) -> str:
-        name = f"t-home-{role}-{uuid.uuid4().hex[:6]}"
-        with engine.begin() as conn:
+        name = f"t-home-{role}"
+        with own_engine.begin() as conn:
             accounts.create_account(conn, name, PASSWORD, role, scope)
         return name
 
@@ -67,20 +68,22 @@ def test_the_public_lands_on_the_report_page(http: httpx.Client) -> None:
     ],
 )
 def test_an_account_lands_on_its_own_map(
-    server: str, account, place: dict[str, str], role: str, scope_of: str, lands: str
+    own_server: str, account, place: dict[str, str], role: str, scope_of: str, lands: str
 ) -> None:
     codes = place | {"county": place["grid"][:6]}
     name = account(role, codes[scope_of])
-    with _signed_in(server, name) as client:
+    with _signed_in(own_server, name) as client:
         r = client.get("/", follow_redirects=False)
         assert r.status_code == 303
         assert r.headers["location"] == lands.format(**codes)
         assert client.get(r.headers["location"]).status_code == 200
 
 
-def test_a_chief_of_several_grids_picks_one(server: str, account, place: dict[str, str]) -> None:
+def test_a_chief_of_several_grids_picks_one(
+    own_server: str, account, place: dict[str, str]
+) -> None:
     name = account("grid_chief", place["village"])
-    with _signed_in(server, name) as client:
+    with _signed_in(own_server, name) as client:
         r = client.get("/")
         assert r.status_code == 200 and "选择网格" in r.text
         links = re.findall(r'href="/maps/worker\?grid=(\d{15})"', r.text)
@@ -111,11 +114,11 @@ def test_a_missing_page_is_a_page_with_a_way_back(http: httpx.Client) -> None:
 
 
 def test_a_forbidden_map_is_a_page_naming_the_scope(
-    server: str, account, place: dict[str, str]
+    own_server: str, account, place: dict[str, str]
 ) -> None:
     name = account("grid_worker", place["grid"])
     other = place["grid"][:12] + "999"
-    with _signed_in(server, name) as client:
+    with _signed_in(own_server, name) as client:
         r = client.get(f"/maps/worker?grid={other}")
         assert r.status_code in (403, 404) and r.headers["content-type"].startswith("text/html")
         assert "没有权限" in r.text or "找不到" in r.text
@@ -129,41 +132,8 @@ def test_english_on_request_and_remembered(http: httpx.Client) -> None:
         assert "工作人员登录" in client.get("/login?lang=zh").text
 
 
-# Words a Chinese page may show in Latin letters: codes, units, the product's name.
-ALLOWED_LATIN = {"gisgrid", "km", "m", "GENERATED", "English"}  # the switch names itself
-
-
-def visible_latin_words(page, allowed: frozenset[str] = frozenset()) -> list[str]:  # type: ignore[no-untyped-def]
-    """Latin words in visible text nodes (scripts, styles and hidden elements left out), but
-    for ALLOWED_LATIN and the `allowed` words of one page (names its data carries)."""
-    texts = page.evaluate(
-        """() => { const out = []; const w = document.createTreeWalker(document.body,
-        NodeFilter.SHOW_TEXT); let n; while ((n = w.nextNode())) { const el = n.parentElement;
-        if (!el || el.closest('script,style,noscript')) continue;
-        const s = getComputedStyle(el); if (s.display === 'none' || s.visibility === 'hidden')
-        continue; if (el.closest('details:not([open])') && !el.closest('summary')) continue;
-        if (n.textContent.trim()) out.push(n.textContent); } return out; }"""
-    )
-    words = re.findall(r"[A-Za-z]{2,}", " ".join(texts))
-    return [w for w in words if w not in ALLOWED_LATIN and w not in allowed]
-
-
-def small_controls(page, within: str = "body") -> list[str]:  # type: ignore[no-untyped-def]
-    """Visible links, buttons and inputs smaller than 44x44 CSS pixels (inside `within`)."""
-    return page.evaluate(
-        """(within) => [...document.querySelector(within).querySelectorAll(
-        'a,button,input,select,textarea,summary')]
-        .filter(e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
-          return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' &&
-                 e.type !== 'hidden' && (r.height < 44 || r.width < 44); })
-        .map(e => `${e.tagName} ${e.textContent.trim() || e.name} ${Math.round(
-          e.getBoundingClientRect().width)}x${Math.round(e.getBoundingClientRect().height)}`)""",
-        within,
-    )
-
-
 def test_sign_in_on_a_phone_lands_on_the_worker_map(
-    browser: Browser, server: str, account, place: dict[str, str], tmp_path
+    browser: Browser, own_server: str, account, place: dict[str, str], tmp_path
 ) -> None:
     """390x844: the sign-in page is Chinese, thumb-sized, and ends on the worker's map."""
     name = account("grid_worker", place["grid"])
@@ -173,12 +143,14 @@ def test_sign_in_on_a_phone_lands_on_the_worker_map(
     page.on(
         "request",
         lambda req: (
-            outside.append(req.url) if not req.url.startswith((server, "data:", "blob:")) else None
+            outside.append(req.url)
+            if not req.url.startswith((own_server, "data:", "blob:"))
+            else None
         ),
     )
-    page.goto(f"{server}/")  # the public lands on the report page
+    page.goto(f"{own_server}/")  # the public lands on the report page
     assert page.url.endswith("/report")
-    page.goto(f"{server}/login")
+    page.goto(f"{own_server}/login")
     assert not visible_latin_words(page), visible_latin_words(page)
     assert not small_controls(page), small_controls(page)
     page.screenshot(path=str(tmp_path / "login-phone.png"))
@@ -191,7 +163,7 @@ def test_sign_in_on_a_phone_lands_on_the_worker_map(
     page.fill("input[name=password]", PASSWORD)
     page.click("button")
     page.wait_for_url(re.compile(r"/maps/worker\?grid=" + place["grid"]))
-    page.goto(f"{server}/no/such/page")
+    page.goto(f"{own_server}/no/such/page")
     assert "找不到该页面或记录" in page.content()
     assert not visible_latin_words(page), visible_latin_words(page)
     page.screenshot(path=str(tmp_path / "notfound-phone.png"))

@@ -5,14 +5,13 @@ desktop places a report with a click; the follow-up pages are friendly about wro
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, text
 
-from tests.test_pages_home import small_controls, visible_latin_words
+from tests.browser import clean_page, small_controls, visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE = {"width": 390, "height": 844}
@@ -37,23 +36,6 @@ def village(engine: Engine, demo_county: str) -> dict[str, str]:
     return {"code": row.code, "name": row.name, "short": row.name.replace("委会", "")}
 
 
-def _watch(page: Page, server: str) -> tuple[list[str], list[str]]:
-    outside: list[str] = []
-    errors: list[str] = []
-    host = urlparse(server).hostname
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if not r.url.startswith(("data:", "blob:")) and urlparse(r.url).hostname != host
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    return outside, errors
-
-
 def _small_text(page: Page) -> list[str]:
     """Visible text in the form set smaller than 16 px."""
     return page.evaluate(
@@ -73,10 +55,7 @@ def _latin(page: Page) -> list[str]:
 def test_a_resident_finds_the_village_and_files_on_the_basemap(
     browser: Browser, server: str, engine: Engine, village: dict[str, str]
 ) -> None:
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    outside, errors = _watch(page, server)
-    try:
+    with clean_page(browser, server, viewport=PHONE) as page:
         page.goto(f"{server}/report")
         page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
         # The basemap draws: its tiles are asked for and place names are on the map.
@@ -145,18 +124,11 @@ def test_a_resident_finds_the_village_and_files_on_the_basemap(
         assert not _latin(page), _latin(page)
         assert not small_controls(page), small_controls(page)
         page.screenshot(path=str(ARTIFACTS / "progress-phone.png"))
-        assert not outside, outside
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_desktop_click_sets_the_place(browser: Browser, server: str) -> None:
     """1280x720: the form beside the map, the view a real one (no NaN), a click places."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = context.new_page()
-    outside, errors = _watch(page, server)
-    try:
+    with clean_page(browser, server, viewport={"width": 1280, "height": 720}) as page:
         page.goto(f"{server}/report")
         page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
         view = page.evaluate(
@@ -172,10 +144,6 @@ def test_a_desktop_click_sets_the_place(browser: Browser, server: str) -> None:
         page.mouse.click(850, 360)
         page.wait_for_function("document.body.getAttribute('data-picked') === '1'")
         page.screenshot(path=str(ARTIFACTS / "resident-desktop.png"))
-        assert not outside, outside
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_following_a_report_with_a_wrong_number_is_a_friendly_page(

@@ -7,9 +7,8 @@ Chinese only, nothing fetched from outside, and a poll with nothing new costs al
 from __future__ import annotations
 
 import re
-import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ from gisgrid.access.accounts import Principal, Role
 from gisgrid.reports import cases as cases_
 from gisgrid.reports import intake
 from gisgrid.reports.intake import ReportIn
-from tests.test_pages_home import visible_latin_words
+from tests.browser import clean_page, sign_in, visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WALL = {"width": 1920, "height": 1080}
@@ -30,8 +29,7 @@ MARK = "大屏测试 "
 MAP_WORDS = {"OpenStreetMap", "ODbL"}
 
 
-@pytest.fixture(scope="module")
-def town(engine: Engine, demo_county: str) -> dict[str, str]:
+def _town(engine: Engine) -> dict[str, str]:
     """The demo town with the most grids, one of its grids, and its name."""
     with engine.connect() as conn:
         row = conn.execute(
@@ -46,17 +44,7 @@ def town(engine: Engine, demo_county: str) -> dict[str, str]:
     return {"code": row.town + "000", "grid": row.grid, "name": name}
 
 
-@pytest.fixture(scope="module")
-def operator(engine: Engine, demo_county: str) -> str:
-    """A county operator of the demo county."""
-    name = f"t-wall-{uuid.uuid4().hex[:6]}"
-    with engine.begin() as conn:
-        accounts.create_account(conn, name, PASSWORD, "county_operator", "441226")
-    return name
-
-
-@pytest.fixture(scope="module")
-def cases(engine: Engine, town: dict[str, str]) -> dict[str, int]:
+def _cases(engine: Engine, town: dict[str, str]) -> dict[str, int]:
     """Two cases of our own in the town: one long overdue, one fed back and waiting to be
     verified (by another account)."""
     insert = (
@@ -87,21 +75,36 @@ def cases(engine: Engine, town: dict[str, str]) -> dict[str, int]:
     return {"late": late, "fed": fed}
 
 
-def _watch(page: Page, server: str) -> tuple[list[str], list[str]]:
-    outside: list[str] = []
-    errors: list[str] = []
-    host = urlparse(server).hostname
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if not r.url.startswith(("data:", "blob:")) and urlparse(r.url).hostname != host
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    return outside, errors
+@dataclass(frozen=True)
+class Wall:
+    """The town on the wall, a county operator's account, and two cases of our own."""
+
+    town: dict[str, str]
+    operator: str
+    cases: dict[str, int]
+
+
+def seed_template(engine: Engine) -> Wall:
+    """The town, the operator and the cases, once in the module's template."""
+    town = _town(engine)
+    with engine.begin() as conn:
+        accounts.create_account(conn, "t-wall-operator", PASSWORD, "county_operator", "441226")
+    return Wall(town, "t-wall-operator", _cases(engine, town))
+
+
+@pytest.fixture(scope="module")
+def town(seed: Wall) -> dict[str, str]:
+    return seed.town
+
+
+@pytest.fixture(scope="module")
+def operator(seed: Wall) -> str:
+    return seed.operator
+
+
+@pytest.fixture(scope="module")
+def cases(seed: Wall) -> dict[str, int]:
+    return seed.cases
 
 
 def _latin(page: Page, *names: str) -> list[str]:
@@ -112,23 +115,15 @@ def _latin(page: Page, *names: str) -> list[str]:
 
 def test_an_operator_runs_the_wall(
     browser: Browser,
-    server: str,
-    engine: Engine,
+    own_server: str,
+    own_engine: Engine,
     operator: str,
     town: dict[str, str],
     cases: dict[str, int],
 ) -> None:
-    context = browser.new_context(viewport=WALL)
-    page = context.new_page()
-    outside, errors = _watch(page, server)
-    try:
+    with clean_page(browser, own_server, viewport=WALL) as page:
         # Sign in at /login: the operator lands on the unit's wall.
-        page.goto(f"{server}/login")
-        page.fill("input[name=username]", operator)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button")
-        page.wait_for_url("**/maps/center?unit=441226*")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+        sign_in(page, own_server, operator, PASSWORD, "/maps/center?unit=441226", follow=False)
         page.wait_for_function("document.body.getAttribute('data-charts') === '1'")
         assert page.evaluate("document.documentElement.lang") == "zh-CN"
         assert int(page.get_attribute("body", "data-open-cases") or 0) > 100
@@ -144,7 +139,7 @@ def test_an_operator_runs_the_wall(
         # Filter by town: the lists, counts and ranking follow; the URL remembers it.
         page.select_option("#gg-f-unit", town["code"])
         page.wait_for_timeout(800)
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             open_in_town = conn.execute(
                 text(
                     "SELECT count(*) FROM report r JOIN grid g ON g.id = r.grid_id "
@@ -200,7 +195,7 @@ def test_an_operator_runs_the_wall(
         page.click("#gg-drawer button[type=submit]")
         page.wait_for_function(f"document.body.getAttribute('data-step-done') === 'close:{fed}'")
         page.wait_for_function(f"!document.querySelector('#gg-verify button[data-id=\"{fed}\"]')")
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             got = dict(
                 conn.execute(
                     text(
@@ -220,7 +215,7 @@ def test_an_operator_runs_the_wall(
 
         # An emergency filed meanwhile: red on the wall within seconds, and the alarm sounds.
         alarms = int(page.get_attribute("body", "data-alarm") or 0)
-        with engine.begin() as conn:
+        with own_engine.begin() as conn:
             conn.execute(
                 text(
                     "INSERT INTO report (category, description, source, status, grid_id, "
@@ -248,16 +243,12 @@ def test_an_operator_runs_the_wall(
         )
         assert big >= small * 1.3 and big >= 48
         page.screenshot(path=str(ARTIFACTS / "wall-large-1920.png"))
-        assert not outside, outside
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_poll_with_nothing_new_costs_a_few_bytes(
-    server: str, operator: str, town: dict[str, str]
+    own_server: str, operator: str, town: dict[str, str]
 ) -> None:
-    with httpx.Client(base_url=server, timeout=30) as client:
+    with httpx.Client(base_url=own_server, timeout=30) as client:
         token = client.post(
             "/api/v1/auth/token", data={"username": operator, "password": PASSWORD}
         ).json()["access_token"]
@@ -272,13 +263,13 @@ def test_a_poll_with_nothing_new_costs_a_few_bytes(
         d = client.get("/maps/data/dashboard", params={"unit": town["code"], "days": 7})
         assert d.status_code == 200 and len(d.json()["trend"]) == 30
         assert {r["class"] for r in d.json()["by_triage"]} == {"public", "collective", "private"}
-    assert httpx.get(f"{server}/maps/data/wall", params={"unit": "441226"}).status_code == 401
+    assert httpx.get(f"{own_server}/maps/data/wall", params={"unit": "441226"}).status_code == 401
 
 
 def test_reassign_from_the_wall_offers_the_villages_workers_on_duty(
-    server: str, engine: Engine, operator: str, cases: dict[str, int]
+    own_server: str, own_engine: Engine, operator: str, cases: dict[str, int]
 ) -> None:
-    with httpx.Client(base_url=server, timeout=30) as client:
+    with httpx.Client(base_url=own_server, timeout=30) as client:
         token = client.post(
             "/api/v1/auth/token", data={"username": operator, "password": PASSWORD}
         ).json()["access_token"]
@@ -298,18 +289,18 @@ def test_reassign_from_the_wall_offers_the_villages_workers_on_duty(
         again = client.get("/maps/data/reassign", params={"report": late}).json()
         assert people[0]["id"] not in [p["id"] for p in again]
     # Only those who may reassign (operators) get the list.
-    with httpx.Client(base_url=server, timeout=30) as anon:
+    with httpx.Client(base_url=own_server, timeout=30) as anon:
         assert anon.get("/maps/data/reassign", params={"report": late}).status_code == 401
 
 
 def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_there(
-    browser: Browser, server: str, engine: Engine, operator: str, town: dict[str, str]
+    browser: Browser, own_server: str, own_engine: Engine, operator: str, town: dict[str, str]
 ) -> None:
     """Issue 17 on the wall: a resident's report arrives as open and new, waiting for the grid
     worker's on-site check (核查) with the check's own limit; the drawer offers only what the
     loop allows — refusing it (不予立案), not registering it — until it is found true; then the
     center registers it (立案) and its clock starts."""
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         spot = conn.execute(
             text(
                 "SELECT ST_X(ST_PointOnSurface(g.geom)) AS x, ST_Y(ST_PointOnSurface(g.geom)) AS y "
@@ -325,16 +316,8 @@ def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_t
         )
     rid = filed["id"]
     assert filed["status"] == "submitted" and filed["stage"]["name"] == "collected"
-    context = browser.new_context(viewport=WALL)
-    page = context.new_page()
-    outside, errors = _watch(page, server)
-    try:
-        page.goto(f"{server}/login?next=/maps/center?unit={town['code']}")
-        page.fill("input[name=username]", operator)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button")
-        page.wait_for_url(f"**/maps/center?unit={town['code']}*")
-        page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
+    with clean_page(browser, own_server, viewport=WALL) as page:
+        sign_in(page, own_server, operator, PASSWORD, f"/maps/center?unit={town['code']}")
         # Open and new: it is among the open cases and heads the last hour's list.
         page.click(f"#gg-new button[data-id='{rid}']")
         page.wait_for_function(f"document.body.getAttribute('data-drawer-loaded') === '{rid}'")
@@ -345,7 +328,7 @@ def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_t
         assert offered == ["cancel"], offered  # not registered before its check
         # The grid worker finds it true on site; the wall hears it and offers 立案.
         worker = Principal(account_id=-941, username="t-wall-w", role=Role.grid_worker, scope="")
-        with engine.begin() as conn:
+        with own_engine.begin() as conn:
             cases_.act(conn, worker, rid, "check", note="现场属实")
         page.wait_for_function(
             "() => /已核查，待立案/.test(document.querySelector("
@@ -357,13 +340,9 @@ def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_t
         )
         page.click("#gg-drawer button[data-step='register']")
         page.wait_for_function(f"document.body.getAttribute('data-step-done') === 'register:{rid}'")
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             status, stage, due = conn.execute(
                 text("SELECT status::text, stage, due_at FROM report WHERE id = :r"), {"r": rid}
             ).one()
         assert (status, stage) == ("dispatched", "registered") and due is not None
         assert "时限" in (page.text_content("#gg-drawer .gg-drawer-status") or "")
-        assert not outside, outside
-        assert not errors, errors
-    finally:
-        context.close()

@@ -13,7 +13,9 @@ from sqlalchemy import Connection, text
 
 from gisgrid.assignment import GridIndex
 from gisgrid.demo import province
-from tests.conftest import PROVINCE
+from tests.conftest import PROVINCE, small_province_template
+
+seed_template = small_province_template
 
 
 def test_plan_is_realistic_generated_and_tiles_without_overlap() -> None:

@@ -5,7 +5,7 @@ machine is shared; what is asserted is that every report arrives by push, long b
 
 from __future__ import annotations
 
-import uuid
+import dataclasses
 
 import pytest
 from playwright.sync_api import Browser
@@ -18,10 +18,9 @@ from gisgrid.reports import api_keys
 PASSWORD = "push latency password"
 
 
-@pytest.fixture(scope="module")
-def setup(engine: Engine, server: str) -> Setup:
-    tag = uuid.uuid4().hex[:8]
-    operator, worker, key_name = f"t-push-o-{tag}", f"t-push-w-{tag}", f"t-push-{tag}"
+def seed_template(engine: Engine) -> Setup:
+    """A grid, its town's operator and its worker, an API key, 20 doors to report at."""
+    operator, worker, key_name = "t-push-operator", "t-push-worker", "t-push"
     with engine.begin() as conn:
         grid = conn.execute(
             text(
@@ -41,7 +40,7 @@ def setup(engine: Engine, server: str) -> Setup:
         accounts.create_account(conn, worker, PASSWORD, "grid_worker", grid)
         key = api_keys.create_key(conn, key_name)
     return Setup(
-        server=server,
+        server="",
         api_key=key,
         town=grid[:9],
         grid=grid,
@@ -49,6 +48,11 @@ def setup(engine: Engine, server: str) -> Setup:
         worker=(worker, PASSWORD),
         points=[(float(x), float(y)) for x, y in points],
     )
+
+
+@pytest.fixture
+def setup(seed: Setup, own_server: str) -> Setup:
+    return dataclasses.replace(seed, server=own_server)
 
 
 def test_reports_reach_the_wall_and_the_phone_by_push(browser: Browser, setup: Setup) -> None:

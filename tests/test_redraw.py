@@ -178,13 +178,13 @@ def test_cut_village_covers_the_village_without_overlaps() -> None:
     assert vb.road_m.sum() > 500
 
 
-def test_every_demo_village_balanced(engine: Engine, demo_county: str) -> None:
+def test_every_demo_village_balanced(own_engine: Engine, demo_county: str) -> None:
     """Band, one polygon per grid, nesting and cover for every grid of the demo county."""
     band = Band(100, 200)
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         made = plans.create_plan(conn, ADMIN, "441226", [band.lo, band.hi], "balance", 1)
-    summary = plans.run_plan(engine, made["id"])
-    with engine.connect() as conn:
+    summary = plans.run_plan(own_engine, made["id"])
+    with own_engine.connect() as conn:
         draft = plans.get_plan(conn, ADMIN, made["id"])
         villages = {
             r.code: shapely.from_wkb(r.wkb)

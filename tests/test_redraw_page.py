@@ -15,7 +15,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 
 from tests import redraw_fixtures as fx
-from tests.test_pages_home import small_controls, visible_latin_words
+from tests.browser import signed_in_context, small_controls, visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCREEN = {"width": 1920, "height": 1080}
@@ -43,31 +43,30 @@ def _english_on(page) -> list[str]:  # type: ignore[no-untyped-def]
     return words
 
 
+seed_template = fx.make_county  # the tiny test county (the page publishes a generation of it)
+
+
 @pytest.fixture(scope="module")
-def county(engine: Engine, demo_county: str) -> dict[str, Any]:
-    """The tiny test county for this module (the page publishes a generation of it)."""
-    return fx.make_county(engine)
+def county(seed: dict[str, Any]) -> dict[str, Any]:
+    return seed
 
 
 def test_planner_runs_balance_edits_and_publishes(
     browser: Browser,
-    server: str,
+    own_server: str,
     admin_token: str,
-    admin_http: httpx.Client,
-    engine: Engine,
+    own_admin_http: httpx.Client,
+    own_engine: Engine,
     county: dict[str, Any],
 ) -> None:
-    context = browser.new_context(viewport=SCREEN)  # type: ignore[arg-type]
-    context.add_cookies(
-        [{"name": "gisgrid_session", "value": admin_token, "domain": "127.0.0.1", "path": "/"}]
-    )
+    context = signed_in_context(browser, admin_token, viewport=SCREEN)
     page = context.new_page()
     requests: list[str] = []
     errors: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/maps/planner?unit={fx.TOWN}", wait_until="load")
+    page.goto(f"{own_server}/maps/planner?unit={fx.TOWN}", wait_until="load")
     page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
     # Chinese first: no English word in the panel, legend, layer names or grid tooltips;
     # every control in the panel big enough for a finger.
@@ -116,13 +115,13 @@ def test_planner_runs_balance_edits_and_publishes(
     context.close()
     # locate answers with the new grid: a household of the split grid lands in the published
     # grid that holds it in the draft.
-    plan = admin_http.get(f"/api/v1/plans/{plan_id}").json()
+    plan = own_admin_http.get(f"/api/v1/plans/{plan_id}").json()
     assert plan["status"] == "published"
     grids = {
         f["properties"]["code"]: shapely.from_geojson(json.dumps(f["geometry"]))
         for f in plan["grids"]["features"]
     }
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         pts = conn.execute(
             text(
                 "SELECT ST_X(h.geom), ST_Y(h.geom) FROM household h JOIN grid g "
@@ -136,7 +135,7 @@ def test_planner_runs_balance_edits_and_publishes(
         want = [c for c, g in grids.items() if g.contains(shapely.Point(x, y))]
         if len(want) != 1:
             continue  # on an edge
-        loc = admin_http.get("/api/v1/locate", params={"lon": x, "lat": y})
+        loc = own_admin_http.get("/api/v1/locate", params={"lon": x, "lat": y})
         assert loc.status_code == 200, loc.text
         assert loc.json()["grid"]["code"] == want[0]
         checked += 1
@@ -144,14 +143,16 @@ def test_planner_runs_balance_edits_and_publishes(
     assert code  # the edited grid existed in the draft
 
 
-def test_planner_in_english_on_request(admin_http: httpx.Client, county: dict[str, Any]) -> None:
+def test_planner_in_english_on_request(
+    own_admin_http: httpx.Client, county: dict[str, Any]
+) -> None:
     """?lang=en: the same page from the English catalogue, with a switch back to Chinese."""
-    r = admin_http.get("/maps/planner", params={"unit": fx.TOWN, "lang": "en"})
+    r = own_admin_http.get("/maps/planner", params={"unit": fx.TOWN, "lang": "en"})
     assert r.status_code == 200, r.text
     assert '<html lang="en">' in r.text
     for words in ("grid planning", "Grid generation", "Redraw grids", ">Run</button>", "中文"):
         assert words in r.text, words
     assert "运行" not in r.text and "重新划分网格" not in r.text
     assert '"planner.run": "Run"' in r.text  # the script's words come in the page's language
-    zh = admin_http.get("/maps/planner", params={"unit": fx.TOWN, "lang": "zh"}).text
+    zh = own_admin_http.get("/maps/planner", params={"unit": fx.TOWN, "lang": "zh"}).text
     assert ">运行</button>" in zh and '"planner.run": "运行"' in zh and ">English</a>" in zh

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,19 +22,11 @@ from sqlalchemy import Engine, text
 
 from gisgrid import sql
 from gisgrid.access import accounts
+from tests.browser import until
 from tests.conftest import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGIN_LIMIT = 6
-
-
-def _until(cond: Any, what: str, limit_s: float = 60.0) -> None:
-    """Wait for something the service does by itself (a bound, not a timing assertion)."""
-    deadline = time.monotonic() + limit_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {limit_s} s")
-        time.sleep(0.05)
 
 
 class Pinned:
@@ -68,14 +59,14 @@ class Pinned:
         return dict(body["worker"])
 
 
-@pytest.fixture(scope="module")
-def two_workers(database_url: str, demo_county: str, tmp_path_factory: Any) -> Iterator[int]:
+@pytest.fixture
+def two_workers(own_database_url: str, demo_county: str, tmp_path_factory: Any) -> Iterator[int]:
     """`gisgrid serve --workers 2` on a free port, a small sign-in limit; yields the port."""
     port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {
         **os.environ,
-        "GISGRID_DATABASE_URL": database_url,
+        "GISGRID_DATABASE_URL": own_database_url,
         "GISGRID_RATE_LIMIT_LOGIN": str(LOGIN_LIMIT),
         "GISGRID_RATE_LIMIT_NAMESPACE": f"w{uuid.uuid4().hex[:8]}:",
         "GISGRID_ACCESS_LOG": "false",
@@ -90,7 +81,7 @@ def two_workers(database_url: str, demo_county: str, tmp_path_factory: Any) -> I
             # Each worker says so once its lifespan (pools, listeners) has run.
             return log.read_text().count("Application startup complete") == 2
 
-        _until(up, "both workers of gisgrid serve --workers 2 started")
+        until(up, "both workers of gisgrid serve --workers 2 started", timeout=60)
         yield port
     finally:
         proc.terminate()
@@ -140,10 +131,10 @@ def test_two_workers_refuse_at_the_count_of_one(two_workers: int) -> None:
     assert codes == [401] * LOGIN_LIMIT + [429, 429], codes
 
 
-def test_sign_out_on_one_worker_is_seen_by_the_other(two_workers: int, engine: Engine) -> None:
+def test_sign_out_on_one_worker_is_seen_by_the_other(two_workers: int, own_engine: Engine) -> None:
     a, b = _one_per_worker(two_workers)
     name = f"scale-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         accounts.create_account(conn, name, "scale-password-1", "town_operator", "441226")
         token, _ = accounts.issue_token(conn, name, "scale-password-1")
     # The other worker has it cached now (a long-lived answer would survive a revocation).
@@ -153,16 +144,20 @@ def test_sign_out_on_one_worker_is_seen_by_the_other(two_workers: int, engine: E
     heard = b.worker()["token_notices"]
     status, body = a.request("POST", "/api/v1/auth/revoke", token=token)
     assert status == 200 and body["revoked"] == 1, body
-    _until(lambda: b.worker()["token_notices"] > heard, "the other worker hearing the revocation")
+    until(
+        lambda: b.worker()["token_notices"] > heard,
+        "the other worker hearing the revocation",
+        timeout=60,
+    )
     status, body = b.request("GET", "/api/v1/auth/me", token=token)
     assert status == 401, body
 
 
-def test_rate_limit_function_counts_keys_in_order(engine: Engine) -> None:
+def test_rate_limit_function_counts_keys_in_order(own_engine: Engine) -> None:
     """The shared window itself: the first full key refuses and the keys after it wait."""
     client = f"c{uuid.uuid4().hex[:8]}"
     keys = {"buckets": ["t-first", "t-second"], "clients": [client, client], "limits": [3, 2]}
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         got = [tuple(sql.first(conn, "access/rate_hit", **keys).values()) for _ in range(4)]
         # Two counted everywhere; the third counted under the first key, refused by the second;
         # the fourth refused by the first (full now), so the second is not asked.
@@ -172,7 +167,7 @@ def test_rate_limit_function_counts_keys_in_order(engine: Engine) -> None:
 
 
 def test_a_new_report_is_on_the_other_workers_tile_at_once(
-    two_workers: int, engine: Engine
+    two_workers: int, own_engine: Engine
 ) -> None:
     """Report and household tiles are never cached by a worker: built per request, they show
     a report filed through another worker in the very next tile (grid tiles are keyed by the
@@ -184,7 +179,7 @@ def test_a_new_report_is_on_the_other_workers_tile_at_once(
 
     a, b = _one_per_worker(two_workers)
     name = f"scale-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         accounts.create_account(conn, name, "scale-password-1", "county_operator", "441226")
         token, _ = accounts.issue_token(conn, name, "scale-password-1")
         key = api_keys.create_key(conn, name)

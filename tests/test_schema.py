@@ -8,37 +8,26 @@ autogenerate does not compare: constraint and index names, ON DELETE rules and e
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
-from psycopg import sql as pgsql
 from sqlalchemy import Connection, ForeignKeyConstraint, UniqueConstraint, create_engine, inspect
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from gisgrid.db import libpq_url, migrate
+from gisgrid.db import migrate
 from gisgrid.models import Base
+from tests.databases import Databases
 
 
 @pytest.fixture(scope="module")
-def migrated(database_url: str) -> Iterator[Connection]:
-    """A connection to a database made empty for this test and migrated to all heads."""
-    url = make_url(database_url)
-    name = f"{url.database}_schema_{os.getpid()}"
-    fresh = url.set(database=name).render_as_string(hide_password=False)
-
-    def admin(statement: str) -> None:
-        with psycopg.connect(libpq_url(database_url), autocommit=True) as c:
-            c.execute(pgsql.SQL(statement).format(pgsql.Identifier(name)))  # type: ignore[arg-type]
-
-    admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    admin("CREATE DATABASE {}")
+def migrated(databases: Databases) -> Iterator[Connection]:
+    """A connection to a database made empty for this module and migrated to all heads."""
+    name = databases.empty("schema")
+    fresh = databases.url(name)
     engine = create_engine(fresh, poolclass=NullPool)
     try:
         migrate(fresh)
@@ -46,7 +35,7 @@ def migrated(database_url: str) -> Iterator[Connection]:
             yield conn
     finally:
         engine.dispose()
-        admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        databases.drop_later(name)
 
 
 def _extension_tables(conn: Connection) -> set[str]:

@@ -14,25 +14,30 @@ from sqlalchemy import Engine, text
 
 from gisgrid.access import accounts
 from gisgrid.settings import Settings
+from tests.browser import signed_in_context
 from tests.conftest import serve
+from tests.databases import DEMO_COUNTY
 
 PASSWORD = "a good password 1"
 
 
-@pytest.fixture(scope="module")
-def operator(engine: Engine, demo_county: str) -> str:
+def seed_template(engine: Engine) -> str:
     """A county operator account."""
-    name = f"t-sec-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
-        accounts.create_account(conn, name, PASSWORD, "county_operator", demo_county[:6])
-    return name
+        accounts.create_account(conn, "t-sec-operator", PASSWORD, "county_operator", DEMO_COUNTY)
+    return "t-sec-operator"
 
 
 @pytest.fixture(scope="module")
-def proxied(database_url: str, demo_county: str) -> Iterator[str]:
+def operator(seed: str) -> str:
+    return seed
+
+
+@pytest.fixture
+def proxied(own_database_url: str, demo_county: str) -> Iterator[str]:
     """A server behind a trusted proxy on 127.0.0.1 (X-Forwarded-* believed), tight limits."""
     settings = Settings(
-        database_url=database_url,
+        database_url=own_database_url,
         trusted_proxies=["127.0.0.1"],
         rate_limit_login=1_000,
         rate_limit_intake=2,
@@ -51,9 +56,11 @@ def _signed_in(base: str, username: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_a_cookie_signed_write_from_another_origin_is_refused(server: str, operator: str) -> None:
-    port = int(server.rsplit(":", 1)[1])
-    with _signed_in(server, operator) as browser:
+def test_a_cookie_signed_write_from_another_origin_is_refused(
+    own_server: str, operator: str
+) -> None:
+    port = int(own_server.rsplit(":", 1)[1])
+    with _signed_in(own_server, operator) as browser:
         path = "/api/v1/reports/999999999/steps"
         body = {"action": "accept"}
         other = f"http://127.0.0.1:{port + 1}"  # same host, another port: same site, not origin
@@ -64,20 +71,20 @@ def test_a_cookie_signed_write_from_another_origin_is_refused(server: str, opera
         r = browser.post(path, json=body)  # neither header: no browser page sent this
         assert r.status_code == 403
         # From the service's own pages the write goes through to the route (404: no report).
-        assert browser.post(path, json=body, headers={"Origin": server}).status_code == 404
-        r = browser.post(path, json=body, headers={"Referer": f"{server}/maps/center?unit=x"})
+        assert browser.post(path, json=body, headers={"Origin": own_server}).status_code == 404
+        r = browser.post(path, json=body, headers={"Referer": f"{own_server}/maps/center?unit=x"})
         assert r.status_code == 404
     # Signing in from another origin (login CSRF) is refused too.
     r = httpx.post(
-        f"{server}/login",
+        f"{own_server}/login",
         data={"username": operator, "password": PASSWORD},
         headers={"Origin": "http://127.0.0.1:1"},
     )
     assert r.status_code == 403
 
 
-def test_pages_carry_security_headers(http: httpx.Client) -> None:
-    page = http.get("/login")
+def test_pages_carry_security_headers(own_http: httpx.Client) -> None:
+    page = own_http.get("/login")
     assert page.status_code == 200
     csp = page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
@@ -93,12 +100,12 @@ def test_pages_carry_security_headers(http: httpx.Client) -> None:
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Referrer-Policy"] == "same-origin"
-    api = http.get("/api/v1/auth/me")
+    api = own_http.get("/api/v1/auth/me")
     assert api.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_forwarded_headers_are_believed_only_from_trusted_proxies(
-    server: str, proxied: str, operator: str
+    own_server: str, proxied: str, operator: str
 ) -> None:
     # Behind a trusted proxy saying https: the session cookie is Secure.
     r = httpx.post(
@@ -107,9 +114,9 @@ def test_forwarded_headers_are_believed_only_from_trusted_proxies(
         headers={"X-Forwarded-Proto": "https", "Origin": proxied.replace("http:", "https:")},
     )
     assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
-    # Directly over http: not Secure, and an X-Forwarded-Proto from a client changes nothing.
+    # Directly over own_http: not Secure, and an X-Forwarded-Proto from a client changes nothing.
     r = httpx.post(
-        f"{server}/login",
+        f"{own_server}/login",
         data={"username": operator, "password": PASSWORD},
         headers={"X-Forwarded-Proto": "https"},
     )
@@ -126,15 +133,17 @@ def test_forwarded_headers_are_believed_only_from_trusted_proxies(
 
 
 def test_tokens_are_short_lived_refreshable_and_revocable(
-    http: httpx.Client, admin_token: str, operator: str
+    own_http: httpx.Client, admin_token: str, operator: str
 ) -> None:
     def token() -> dict:
-        r = http.post("/api/v1/auth/token", data={"username": operator, "password": PASSWORD})
+        r = own_http.post("/api/v1/auth/token", data={"username": operator, "password": PASSWORD})
         assert r.status_code == 200, r.text
         return r.json()
 
     def me(tok: str) -> int:
-        return http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {tok}"}).status_code
+        return own_http.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {tok}"}
+        ).status_code
 
     first = token()
     import datetime as dt
@@ -143,19 +152,19 @@ def test_tokens_are_short_lived_refreshable_and_revocable(
     assert dt.timedelta(minutes=55) < left <= dt.timedelta(hours=1)
     # Refresh: a new token, the old one refused at once.
     bearer = {"Authorization": f"Bearer {first['access_token']}"}
-    fresh = http.post("/api/v1/auth/refresh", headers=bearer).json()["access_token"]
+    fresh = own_http.post("/api/v1/auth/refresh", headers=bearer).json()["access_token"]
     assert me(first["access_token"]) == 401 and me(fresh) == 200
     # Revoke the token you hold.
-    r = http.post("/api/v1/auth/revoke", headers={"Authorization": f"Bearer {fresh}"})
+    r = own_http.post("/api/v1/auth/revoke", headers={"Authorization": f"Bearer {fresh}"})
     assert r.json() == {"revoked": 1} and me(fresh) == 401
     # /logout revokes a bearer token it is given.
     third = token()["access_token"]
-    http.post("/logout", headers={"Authorization": f"Bearer {third}"})
+    own_http.post("/logout", headers={"Authorization": f"Bearer {third}"})
     assert me(third) == 401
     # An admin revokes every token of an account.
     a, b = token()["access_token"], token()["access_token"]
     assert me(a) == me(b) == 200
-    r = http.post(
+    r = own_http.post(
         f"/api/v1/accounts/{operator}/tokens/revoke",
         headers={"Authorization": f"Bearer {admin_token}"},
     )
@@ -163,7 +172,7 @@ def test_tokens_are_short_lived_refreshable_and_revocable(
     assert me(a) == me(b) == 401
     # ...and nobody else may.
     c = token()["access_token"]
-    r = http.post(
+    r = own_http.post(
         f"/api/v1/accounts/{operator}/tokens/revoke", headers={"Authorization": f"Bearer {c}"}
     )
     assert r.status_code == 403
@@ -171,9 +180,9 @@ def test_tokens_are_short_lived_refreshable_and_revocable(
 
 @pytest.mark.parametrize("known", [True, False])
 def test_failed_sign_ins_back_off_per_username_whatever_the_address(
-    proxied: str, operator: str, engine: Engine, known: bool
+    proxied: str, operator: str, own_engine: Engine, known: bool
 ) -> None:
-    username = operator if known else f"t-sec-nobody-{uuid.uuid4().hex[:6]}"
+    username = operator if known else "t-sec-nobody"
     codes = []
     for i in range(6):  # six addresses, one wrong guess each
         r = httpx.post(
@@ -190,8 +199,11 @@ def test_failed_sign_ins_back_off_per_username_whatever_the_address(
         f"{proxied}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
     )
     assert r.status_code == 429 and r.headers["Retry-After"].isdigit()
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM signin_failure WHERE username = :u"), {"u": username})
+    with own_engine.begin() as conn:  # the wait is over, as if its seconds had passed
+        conn.execute(
+            text("UPDATE signin_failure SET blocked_until = now() WHERE username = :u"),
+            {"u": username},
+        )
     if known:
         r = httpx.post(
             f"{proxied}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
@@ -286,17 +298,16 @@ def test_grid_names_in_tooltips_are_text_not_markup(browser: Browser) -> None:
 
 
 def test_pages_work_under_their_content_security_policy(
-    browser: Browser, server: str, admin_token: str, engine: Engine
+    browser: Browser, own_server: str, admin_token: str, own_engine: Engine
 ) -> None:
     # The real CSP (no bypass): the pages' own scripts must need nothing it refuses, the worker
     # map's too (its scripts, service worker, push stream and photo previews).
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         grid = conn.execute(
             text("SELECT code FROM grid WHERE code LIKE '441226%' LIMIT 1")
         ).scalar()
-    context = browser.new_context(bypass_csp=False, viewport={"width": 1000, "height": 700})
-    context.add_cookies(
-        [{"name": "gisgrid_session", "value": admin_token, "domain": "127.0.0.1", "path": "/"}]
+    context = signed_in_context(
+        browser, admin_token, bypass_csp=False, viewport={"width": 1000, "height": 700}
     )
     refused: list[str] = []
     try:
@@ -313,7 +324,7 @@ def test_pages_work_under_their_content_security_policy(
                 "console",
                 lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
             )
-            page.goto(server + path, wait_until="load")
+            page.goto(own_server + path, wait_until="load")
             if path.startswith(("/report", "/maps/")):
                 page.wait_for_selector("body[data-gisgrid-ready='1']", state="attached")
             page.close()

@@ -4,8 +4,6 @@ periodic check, or while the listener is down by a lookup per request."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,22 +15,23 @@ from api.app import create_app
 from api.routers.tiles import CachedGridTiles
 from gisgrid.mapdata import CurrentGeneration, tiles
 from gisgrid.settings import Settings
+from tests.browser import until
 
 CENTRE = (111.95, 23.25)
 
 
 @pytest.fixture
-def client(database_url: str, demo_county: str) -> Iterator[TestClient]:
+def client(own_database_url: str, demo_county: str) -> Iterator[TestClient]:
     """The app with its lifespan (listener started), checking every 0.2 s as well."""
-    app = create_app(Settings(database_url=database_url, generation_check_s=0.2))
+    app = create_app(Settings(database_url=own_database_url, generation_check_s=0.2))
     with TestClient(app) as c:
         yield c
 
 
 @pytest.fixture
-def deaf_client(database_url: str, demo_county: str) -> Iterator[TestClient]:
+def deaf_client(own_database_url: str, demo_county: str) -> Iterator[TestClient]:
     """The same, never checking by itself: only a notice can tell it of a change."""
-    app = create_app(Settings(database_url=database_url, generation_check_s=3600))
+    app = create_app(Settings(database_url=own_database_url, generation_check_s=3600))
     with TestClient(app) as c:
         yield c
 
@@ -40,15 +39,6 @@ def deaf_client(database_url: str, demo_county: str) -> Iterator[TestClient]:
 def _watch(client: TestClient) -> CurrentGeneration:
     watch: CurrentGeneration = client.app.state.current_generation  # type: ignore[attr-defined]
     return watch
-
-
-def _until(cond: Callable[[], bool], what: str, limit_s: float = 20.0) -> None:
-    """Wait for something the service does by itself (not a timing assertion: a bound)."""
-    deadline = time.monotonic() + limit_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {limit_s} s")
-        time.sleep(0.02)
 
 
 def _plain(client: TestClient, z: int = 11) -> Any:
@@ -67,11 +57,11 @@ def _current(conn: Connection) -> int:
 
 
 @pytest.fixture
-def new_generation(engine: Engine, demo_county: str) -> Callable[..., int]:
+def new_generation(own_engine: Engine, demo_county: str) -> Callable[..., int]:
     """Commit a newer (empty) generation, as another process would."""
 
     def make(quietly: bool = False) -> int:
-        with engine.begin() as conn:
+        with own_engine.begin() as conn:
             if quietly:  # triggers off: the notice goes missing
                 conn.execute(text("SET LOCAL session_replication_role = replica"))
             gid = conn.execute(
@@ -80,7 +70,7 @@ def new_generation(engine: Engine, demo_county: str) -> Callable[..., int]:
                     "VALUES (:n, :c, now(), 'test: tiles follow the current generation') "
                     "RETURNING id"
                 ),
-                {"n": f"t-gen-{uuid.uuid4().hex[:8]}", "c": demo_county},
+                {"n": f"t-gen-{quietly}", "c": demo_county},
             ).scalar_one()
         return int(gid)
 
@@ -100,12 +90,12 @@ def test_plain_url_is_answered_from_memory_once_warm(client: TestClient, conn: C
         connection = connect
 
     state = client.app.state  # type: ignore[attr-defined]
-    engine, pool = state.engine, state.intake_pool
+    own_engine, pool = state.engine, state.intake_pool
     state.engine = state.intake_pool = NoDatabase()
     try:
         again = _plain(client)
     finally:
-        state.engine, state.intake_pool = engine, pool
+        state.engine, state.intake_pool = own_engine, pool
     assert again.headers["x-tile-cache"] == "hit"
     assert again.content == first.content and first.content
     assert again.headers["cache-control"] == "public, max-age=300"
@@ -158,7 +148,7 @@ def test_a_committed_generation_is_announced_and_moves_the_plain_url(
     assert _plain(client).headers["x-grid-generation"] == str(old)
     watch = _watch(client)
     new = new_generation()
-    _until(lambda: watch.get() == (True, new), "hearing the new generation")
+    until(lambda: watch.get() == (True, new), "hearing the new generation")
     r = _plain(client)
     # The new generation has no grids: its tile is empty, and never the old one's.
     assert r.headers["x-grid-generation"] == str(new) and r.content == b""
@@ -170,21 +160,21 @@ def test_a_missed_notice_is_caught_by_the_periodic_check(
     watch = _watch(client)
     reads = watch.reads
     new = new_generation(quietly=True)
-    _until(lambda: watch.get() == (True, new), "the periodic check finding it")
+    until(lambda: watch.get() == (True, new), "the periodic check finding it")
     assert watch.reads > reads
     assert _plain(client).headers["x-grid-generation"] == str(new)
 
 
 def test_while_the_listener_is_down_tiles_are_looked_up_per_request(
-    client: TestClient, engine: Engine, conn: Connection, new_generation: Callable[..., int]
+    client: TestClient, own_engine: Engine, conn: Connection, new_generation: Callable[..., int]
 ) -> None:
     watch = _watch(client)
     pid = client.portal.call(watch.backend_pid)  # type: ignore[union-attr]
     assert pid
-    with engine.begin() as c:
+    with own_engine.begin() as c:
         c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-    _until(lambda: not watch.known or client.portal.call(watch.backend_pid) != pid, "noticing")  # type: ignore[union-attr]
+    until(lambda: not watch.known or client.portal.call(watch.backend_pid) != pid, "noticing")  # type: ignore[union-attr]
     # Whether it has reconnected yet or not, the answer is the database's.
     new = new_generation(quietly=True)
     assert _plain(client).headers["x-grid-generation"] == str(new)
-    _until(lambda: watch.get() == (True, new), "listening again")
+    until(lambda: watch.get() == (True, new), "listening again")

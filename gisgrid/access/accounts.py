@@ -310,26 +310,34 @@ def require_staff_in_scope(
         )
 
 
-def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
-    """(username, new password) of the demo centre operator for a county, created if missing.
-
-    The password is new on every call: only its hash is stored, so it cannot be shown again.
-    """
-    username = f"demo-{county[:6]}"
+def _reissue(
+    conn: Connection,
+    username: str,
+    role: Role,
+    county: str,
+    display_name: str,
+    department: str | None = None,
+) -> tuple[str, bool]:
+    """A new password for a demo account, which is created if missing; (password, created)."""
     password = secrets.token_urlsafe(9)
     updated = sql.execute(
         conn, "access/reset_password", h=hash_password(password), u=username
     ).rowcount
     if not updated:
         create_account(
-            conn,
-            username,
-            password,
-            Role.county_operator,
-            county[:6],
-            "GENERATED demo county operator",
+            conn, username, password, role, county[:6], display_name, department=department
         )
-    return username, password
+    return password, not updated
+
+
+def reissue_demo_account(conn: Connection, county: str) -> tuple[str, str]:
+    """(username, new password) of the demo centre operator for a county, created if missing.
+
+    The password is new on every call: only its hash is stored, so it cannot be shown again.
+    """
+    username = f"demo-{county[:6]}"
+    display = "GENERATED demo county operator"
+    return username, _reissue(conn, username, Role.county_operator, county, display)[0]
 
 
 def reissue_demo_department_account(
@@ -338,21 +346,11 @@ def reissue_demo_department_account(
     """(username, new password) of a demo county's department handler, created if missing and
     bound to the GENERATED department `department`; the password is new on every call."""
     username = f"demo-{county[:6]}-{department.lower()}"
-    password = secrets.token_urlsafe(9)
-    updated = sql.execute(
-        conn, "access/reset_password", h=hash_password(password), u=username
-    ).rowcount
-    if not updated:
-        create_account(
-            conn,
-            username,
-            password,
-            Role.department_handler,
-            county[:6],
-            f"GENERATED demo handler of department {department}",
-            department=department,
-        )
-    else:
+    display = f"GENERATED demo handler of department {department}"
+    password, created = _reissue(
+        conn, username, Role.department_handler, county, display, department
+    )
+    if not created:
         sql.execute(
             conn,
             "access/bind_department_by_code",

@@ -26,19 +26,11 @@ def record(
     status: int | None = None,
 ) -> None:
     """Append one entry (in the caller's transaction)."""
+    ids = [str(i) for i in object_ids] if object_ids is not None else None
     sql.execute(
         conn,
         "access/insert_audit_entry",
-        a=who.account_id,
-        u=who.username,
-        r=who.role.value if who.role else None,
-        act=action,
-        m=method,
-        p=path,
-        ot=object_type,
-        oi=[str(i) for i in object_ids] if object_ids is not None else None,
-        c=client,
-        s=status,
+        **_entry(who, action, method, path, object_type, ids, client, status),
     )
 
 
@@ -57,16 +49,7 @@ async def record_async(
         await sql.aexecute(
             aconn,
             "access/insert_audit_entry",
-            a=who.account_id,
-            u=who.username,
-            r=who.role.value if who.role else None,
-            act=action,
-            m=method,
-            p=path,
-            ot=None,
-            oi=None,
-            c=client,
-            s=status,
+            **_entry(who, action, method, path, None, None, client, status),
         )
 
 
@@ -92,3 +75,28 @@ def query(
         limit=limit,
     ).mappings()
     return [{**r, "at": r["at"].isoformat()} for r in rows]
+
+
+def _entry(
+    who: Principal,
+    action: str,
+    method: str | None,
+    path: str | None,
+    object_type: str | None,
+    object_ids: list[str] | None,
+    client: str | None,
+    status: int | None,
+) -> dict[str, Any]:
+    """The bound parameters of one audit entry."""
+    return {
+        "a": who.account_id,
+        "u": who.username,
+        "r": who.role.value if who.role else None,
+        "act": action,
+        "m": method,
+        "p": path,
+        "ot": object_type,
+        "oi": object_ids,
+        "c": client,
+        "s": status,
+    }

@@ -60,17 +60,7 @@ def add_report_photo(
             return _one(conn, report_id, photo.sha256) | {"replayed": True}
     if r.status not in OPEN:
         raise Conflict(f"report {report_id} is {r.status}; photos go on a case still being handled")
-    photo_id = save(conn, store, who, photo)
-    added = sql.first(
-        conn,
-        "media/report_photo_insert",
-        report_id=report_id,
-        photo_id=photo_id,
-        stage=stage,
-        account_id=who.account_id,
-        username=who.username,
-        key=idempotency_key,
-    )
+    added = _link(conn, store, who, report_id, photo, stage, idempotency_key)
     if added is not None:
         sql.execute(conn, "media/report_touch", id=report_id)
     return _one(conn, report_id, photo.sha256) | {"replayed": added is None}
@@ -86,16 +76,28 @@ def link_report_photo(
 ) -> None:
     """A photo that came with a new report (Open311 `media`, a patrol report): no checks
     beyond the intake's own, which has just stored the report."""
-    photo_id = save(conn, store, who, photo)
-    sql.execute(
+    _link(conn, store, who, report_id, photo, stage, None)
+
+
+def _link(
+    conn: Connection,
+    store: PhotoStore,
+    who: Principal,
+    report_id: int,
+    photo: Prepared,
+    stage: str,
+    key: str | None,
+) -> Any:
+    """Store the photo and link it to the report; the new link, or None if the key had one."""
+    return sql.first(
         conn,
         "media/report_photo_insert",
         report_id=report_id,
-        photo_id=photo_id,
+        photo_id=save(conn, store, who, photo),
         stage=stage,
         account_id=who.account_id,
         username=who.username,
-        key=None,
+        key=key,
     )
 
 
