@@ -70,10 +70,10 @@ def _job_rows(engine: Engine, job: int) -> pd.Series:
 
 
 def test_assignment_on_a_cluster_equals_one_process_and_applies_only_changes(
-    engine: Engine, database_url: str, small_province: list[str], cluster: str
+    own_engine: Engine, own_database_url: str, small_province: list[str], cluster: str
 ) -> None:
     county = small_province[0][:6]
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         # Households on grid vertices and on the county's own border (ties: the lowest code
         # wins, whichever partition reads the point), and others told the wrong grid.
         saved = conn.execute(
@@ -102,22 +102,22 @@ def test_assignment_on_a_cluster_equals_one_process_and_applies_only_changes(
             {"p": county + "%", "ids": ids[150:]},
         ).rowcount
     try:
-        single = _single_process(engine, "90")
+        single = _single_process(own_engine, "90")
         with bulk.open_runner(cluster=cluster) as runner:
             assert runner.describe().startswith("dask tcp://")
-            job = bulk.run_assignment(engine, database_url, "household", runner, unit="90")
+            job = bulk.run_assignment(own_engine, own_database_url, "household", runner, unit="90")
         assert job["partitions"] == len(small_province) and job["totals"]["rows"] == len(single)
-        assert _job_rows(engine, job["job"]).equals(single)
+        assert _job_rows(own_engine, job["job"]).equals(single)
         # Some moved points sit where two or three grids meet: the tie rule was exercised.
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             before = dict(conn.execute(text("SELECT id, grid_id FROM household")).all())
         # Grids are told apart by id; the single-process answer says which rows change.
-        moved = bulk.apply_assignment(engine, job["job"], progress=print)
+        moved = bulk.apply_assignment(own_engine, job["job"], progress=print)
         changed = sum(1 for i, g in single.items() if g is not pd.NA and before.get(i) != g)
         assert sum(moved.values()) == changed >= wrong > 50
-        assert _single_process(engine, "90").equals(single)
+        assert _single_process(own_engine, "90").equals(single)
     finally:
-        with engine.begin() as conn:
+        with own_engine.begin() as conn:
             for r in saved:
                 conn.execute(
                     text("UPDATE household SET grid_id = :g, geom = ST_GeomFromEWKB(:w) "
@@ -168,16 +168,16 @@ def test_points_read_alike_from_native_and_wkb_encodings(
 
 
 def test_coverage_over_a_period_equals_one_unit_at_a_time(
-    engine: Engine, database_url: str, small_province: list[str], cluster: str
+    own_engine: Engine, own_database_url: str, small_province: list[str], cluster: str
 ) -> None:
     county = small_province[0]
     end = dt.datetime.now(dt.UTC)
     start = end - dt.timedelta(days=2)
     with bulk.open_runner(cluster=cluster) as runner:
         job = bulk.run_coverage(
-            engine, database_url, county, start, end, runner, level="village", window_days=1
+            own_engine, own_database_url, county, start, end, runner, level="village", window_days=1
         )
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         rows = pd.DataFrame(
             conn.execute(
                 text("SELECT * FROM bulk_coverage WHERE job_id = :j ORDER BY unit_code, "
@@ -193,15 +193,15 @@ def test_coverage_over_a_period_equals_one_unit_at_a_time(
 
 
 def test_scores_of_every_unit_equal_the_scores_endpoint_figures(
-    engine: Engine, database_url: str, small_province: list[str]
+    own_engine: Engine, own_database_url: str, small_province: list[str]
 ) -> None:
     end = dt.datetime.now(dt.UTC)
     start = end - dt.timedelta(days=60)
     config = IntakeConfig()
     # --workers 2: the runner starts (and stops) its own local cluster.
     with bulk.open_runner(workers=2) as runner:
-        job = bulk.run_scores(engine, database_url, runner, "90", start, end, config)
-    with engine.connect() as conn:
+        job = bulk.run_scores(own_engine, own_database_url, runner, "90", start, end, config)
+    with own_engine.connect() as conn:
         got = pd.DataFrame(
             conn.execute(text("SELECT * FROM bulk_unit_score WHERE job_id = :j"), {"j": job["job"]})
             .mappings()

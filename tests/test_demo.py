@@ -146,21 +146,21 @@ def test_open_reports_are_in_their_grid(conn: Connection, demo_county: str) -> N
     assert inside == n
 
 
-def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_county_unloads_completely(own_engine, settings) -> None:  # type: ignore[no-untyped-def]
     """Load a second, small demo county with its roads, unload it: nothing of it remains."""
     from gisgrid.demo import county as demo
     from gisgrid.demo import patrol_day
     from gisgrid.patrols import roads
 
     county = "610729"  # Liuba: 282 grids, the smallest demo
-    counts = demo.load_demo_county(engine, county, settings.cache_dir, progress=lambda m: None)
+    counts = demo.load_demo_county(own_engine, county, settings.cache_dir, progress=lambda m: None)
     assert counts["grids"] == 282 and counts["villages"] == 76
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         roads.generate_demo_network(conn, county, progress=lambda m: None)
     # Its generated patrol day (a short morning keeps it quick) goes with it.
     now = dt.datetime(2024, 5, 6, 9, 45, tzinfo=ZoneInfo("Asia/Shanghai"))
-    day = patrol_day.load_patrol_day(engine, county, now=now, progress=lambda m: None)
-    with engine.connect() as conn:
+    day = patrol_day.load_patrol_day(own_engine, county, now=now, progress=lambda m: None)
+    with own_engine.connect() as conn:
         tracks = (
             conn.execute(
                 text(
@@ -172,9 +172,9 @@ def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[
             .all()
         )
     assert day["tracks"] == len(tracks) > 50 and day["fixes"] > 0
-    demo.unload_county(engine, county, progress=lambda m: None)  # the subject
+    demo.unload_county(own_engine, county, progress=lambda m: None)  # the subject
     left = {}
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         left["patrol_track"], left["patrol_fix"] = conn.execute(
             text(
                 "SELECT (SELECT count(*) FROM patrol_track WHERE id = ANY(:t)), "
@@ -199,4 +199,4 @@ def test_a_county_unloads_completely(engine, settings) -> None:  # type: ignore[
         ]:
             left[table] = conn.execute(text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar()
     assert left == dict.fromkeys(left, 0)
-    assert demo.is_loaded(engine, "441226")  # the other county is untouched
+    assert demo.is_loaded(own_engine, "441226")  # the other county is untouched

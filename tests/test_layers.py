@@ -394,6 +394,45 @@ def test_module_fixtures_do_not_set_up_in_the_shared_database() -> None:
     assert not bad, "module fixtures on the shared database:\n" + "\n".join(bad)
 
 
+# The isolation tests write into the shared copy on purpose (what a module commits stays in
+# its copy).
+WRITES_SHARED_ON_PURPOSE = {"test_isolation.py"}
+
+
+def _tests_writing_shared(path: Path) -> list[str]:
+    """Tests that write through the module's shared database or server (unless the module
+    points those names at the test's own copy, as `def http(own_admin_http)` does)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    # A fixture of the module's own with a shared name, taking own_*: per test after all.
+    mine = {
+        f.name
+        for f in top
+        if f.name in SHARED_DATABASE and any(a.arg.startswith("own_") for a in f.args.args)
+    }
+    found = []
+    for fn in top:
+        if not fn.name.startswith("test_"):
+            continue
+        shared = (SHARED_DATABASE - mine) & {a.arg for a in fn.args.args}
+        src = ast.unparse(fn)
+        if any(re.search(rf"\b{name}\.(begin|post|put|patch|delete)\(", src) for name in shared):
+            found.append(f"{path.relative_to(ROOT)}:{fn.lineno}: {fn.name}")
+    return found
+
+
+def test_tests_write_only_into_their_own_copy() -> None:
+    """A test that writes takes `own_engine` / `own_http` / `own_server` (a copy of the template
+    and a server of its own): the module's shared copy is for tests that only read."""
+    bad = [
+        line
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        if path.name not in WRITES_SHARED_ON_PURPOSE
+        for line in _tests_writing_shared(path)
+    ]
+    assert not bad, "tests writing into the module's shared copy:\n" + "\n".join(bad)
+
+
 def test_cleanup_scan_sees_planted_cleanup(tmp_path: Path) -> None:
     planted = ROOT / "tests" / "_planted_cleanup.py"
     try:
@@ -410,6 +449,7 @@ def test_cleanup_scan_sees_planted_cleanup(tmp_path: Path) -> None:
             encoding="utf-8",
         )
         assert len(_cleanup_lines(planted)) == 3
+        assert _tests_writing_shared(planted) == []
         assert [line.split(": ", 1)[1] for line in _module_fixtures(planted)] == [
             "accounts(engine, http)",
             "county(engine)",

@@ -91,8 +91,9 @@ def test_a_chief_of_several_grids_picks_one(
         assert all(code.startswith(place["village"]) for code in links)
 
 
-def test_a_wrong_password_shows_the_form_again_in_chinese(http: httpx.Client) -> None:
-    r = http.post(
+def test_a_wrong_password_shows_the_form_again_in_chinese(own_http: httpx.Client) -> None:
+    # A failed sign-in is written down (the per-account backoff): on the test's own database.
+    r = own_http.post(
         "/login",
         data={"username": "nobody-here", "password": "wrong", "next": "/maps/center"},
         headers=HTML,

@@ -52,24 +52,24 @@ def _body(spot: tuple[float, float], **over: object) -> dict[str, object]:
 
 
 def test_filed_once_however_often_the_phone_sends(
-    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+    own_http: httpx.Client, own_engine: Engine, spot: tuple[float, float]
 ) -> None:
     body, key = _body(spot), f"web-{uuid.uuid4()}"
-    first = http.post(URL, json=body, headers={"Idempotency-Key": key})
+    first = own_http.post(URL, json=body, headers={"Idempotency-Key": key})
     assert first.status_code == 201, first.text
     got = first.json()
     assert got["grid"]["code"].startswith("441226") and got["handler_level"]
     assert got["track_url"] == f"/report/{got['id']}"
     # Checked on site first (核查): the time limit starts when it is registered (issue 17).
     assert got["due_at"] is None and got["stage"] == "collected" and got["stage_due_at"]
-    again = http.post(URL, json=body, headers={"Idempotency-Key": key})
+    again = own_http.post(URL, json=body, headers={"Idempotency-Key": key})
     assert again.status_code == 200 and again.json()["id"] == got["id"]
     assert again.json()["replayed"] is True
-    changed = http.post(
+    changed = own_http.post(
         URL, json=body | {"description": MARK + "other"}, headers={"Idempotency-Key": key}
     )
     assert changed.status_code == 409 and str(got["id"]) in changed.json()["detail"]
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         row = conn.execute(
             text(
                 "SELECT r.source, r.reporter, k.name, (SELECT count(*) FROM report "
@@ -95,18 +95,18 @@ def test_filed_once_however_often_the_phone_sends(
     ],
 )
 def test_bad_reports_are_named_and_nothing_stored(
-    http: httpx.Client,
-    engine: Engine,
+    own_http: httpx.Client,
+    own_engine: Engine,
     spot: tuple[float, float],
     change: dict[str, object],
     status: int,
     words: str,
 ) -> None:
     body = _body(spot, **change)
-    r = http.post(URL, json=body, headers={"Idempotency-Key": f"web-{uuid.uuid4()}"})
+    r = own_http.post(URL, json=body, headers={"Idempotency-Key": f"web-{uuid.uuid4()}"})
     assert r.status_code == status, r.text
     assert words in r.json()["detail"]
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         n = conn.execute(
             text("SELECT count(*) FROM report WHERE description = :d"),
             {"d": body["description"]},
@@ -134,14 +134,14 @@ def test_a_revoked_form_key_switches_the_form_off(
 
 
 def test_reporter_follows_the_loop_without_seeing_inside(
-    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+    own_http: httpx.Client, own_engine: Engine, spot: tuple[float, float]
 ) -> None:
-    rid = http.post(URL, json=_body(spot)).json()["id"]
+    rid = own_http.post(URL, json=_body(spot)).json()["id"]
     worker = Principal(account_id=-901, username="t-res-worker", role=Role.grid_worker, scope="")
     center = Principal(
         account_id=-902, username="t-res-center", role=Role.county_operator, scope=""
     )
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         cases.act(conn, worker, rid, "check", note="INTERNAL: seen on site")
         cases.act(conn, worker, rid, "register")
         cases.act(conn, worker, rid, "accept")
@@ -154,7 +154,7 @@ def test_reporter_follows_the_loop_without_seeing_inside(
             note="INTERNAL: photo checked by operator",
             outcome="resolved",
         )
-    got = http.get(f"{URL}/{rid}").json()
+    got = own_http.get(f"{URL}/{rid}").json()
     assert got["status"] == "closed" and got["closed_at"]
     assert [s["action"] for s in got["steps"]] == [
         "collect",
@@ -167,7 +167,7 @@ def test_reporter_follows_the_loop_without_seeing_inside(
     assert got["steps"][4]["note"] == "垃圾已清运 (cleared)"
     assert got["steps"][1]["note"] is None and got["steps"][5]["note"] is None  # inside only
     assert got["outcome"]["label"] == "已解决" and got["stage"]["label"] == "反馈"
-    page = http.get(f"/report/{rid}")
+    page = own_http.get(f"/report/{rid}")
     assert page.status_code == 200
     for shown in ("已办结", "垃圾已清运 (cleared)", "核查结案"):
         assert shown in page.text
@@ -193,7 +193,7 @@ def test_report_page_needs_nothing_from_outside(http: httpx.Client) -> None:
 
 
 def test_resident_files_from_a_phone_on_a_flaky_network(
-    browser: Browser, server: str, engine: Engine, spot: tuple[float, float]
+    browser: Browser, own_server: str, own_engine: Engine, spot: tuple[float, float]
 ) -> None:
     """The first Send reaches the server but its answer is lost; a second Send files nothing."""
     context = browser.new_context(
@@ -215,7 +215,7 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
     try:
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/report")
+        page.goto(f"{own_server}/report")
         page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
         page.route(f"**{URL}", lose_answer)
         page.click("#gg-locate")
@@ -229,7 +229,7 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
         page.click("#gg-send")
         page.wait_for_function("document.body.getAttribute('data-filed')")
         filed = int(page.get_attribute("body", "data-filed") or 0)
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             ids = (
                 conn.execute(text("SELECT id FROM report WHERE description = :d"), {"d": text_sent})
                 .scalars()
@@ -246,7 +246,7 @@ def test_resident_files_from_a_phone_on_a_flaky_network(
 
 
 def test_resident_adds_a_photo_to_the_report_from_the_page(
-    browser: Browser, server: str, engine: Engine, spot: tuple[float, float]
+    browser: Browser, own_server: str, own_engine: Engine, spot: tuple[float, float]
 ) -> None:
     """The photo button on /report (issue 16's public photo endpoint): chosen with the report,
     sent once the report is filed, with its receipt; the answer says the check comes first."""
@@ -261,7 +261,7 @@ def test_resident_adds_a_photo_to_the_report_from_the_page(
     try:
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/report")
+        page.goto(f"{own_server}/report")
         page.wait_for_function("document.body.getAttribute('data-gisgrid-ready') === '1'")
         page.click("#gg-locate")
         page.wait_for_function("document.body.getAttribute('data-picked') === '1'")
@@ -280,7 +280,7 @@ def test_resident_adds_a_photo_to_the_report_from_the_page(
         result = page.text_content("#gg-result") or ""
         assert "照片已上传 1 张" in result and "现场核查" in result
         filed = int(page.get_attribute("body", "data-filed") or 0)
-        with engine.connect() as conn:
+        with own_engine.connect() as conn:
             photos, media = conn.execute(
                 text(
                     "SELECT (SELECT count(*) FROM report_photo p WHERE p.report_id = r.id), "
@@ -299,13 +299,13 @@ def test_resident_adds_a_photo_to_the_report_from_the_page(
 
 
 def test_huge_bodies_are_refused_before_they_are_read(
-    http: httpx.Client, engine: Engine, spot: tuple[float, float]
+    own_http: httpx.Client, own_engine: Engine, spot: tuple[float, float]
 ) -> None:
     """413 naming the limit, Open311's error shape on Open311, nothing stored, the refusal
     audited; a too-long field is named without being echoed back."""
     marker = MARK + "huge " + uuid.uuid4().hex
     huge = _body(spot, description=marker + "x" * 3_000_000)
-    r = http.post(URL, json=huge)
+    r = own_http.post(URL, json=huge)
     assert r.status_code == 413 and "1,048,576-byte limit" in r.json()["detail"]
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
@@ -313,7 +313,7 @@ def test_huge_bodies_are_refused_before_they_are_read(
         for _ in range(20):
             yield b"y" * 100_000
 
-    r = http.post(
+    r = own_http.post(
         "/open311/v2/requests.json",
         content=chunks(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -321,10 +321,10 @@ def test_huge_bodies_are_refused_before_they_are_read(
     assert r.status_code == 413
     assert r.json()[0]["code"] == 413 and "limit" in r.json()[0]["description"]
 
-    r = http.post(URL, json=_body(spot, description="z" * 6_000))
+    r = own_http.post(URL, json=_body(spot, description="z" * 6_000))
     assert r.status_code == 422 and len(r.content) < 3_000
     assert "6,002 characters" in r.json()["detail"]
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         stored = conn.execute(
             text("SELECT count(*) FROM report WHERE description LIKE :m"), {"m": marker + "%"}
         ).scalar()
@@ -339,11 +339,15 @@ def test_huge_bodies_are_refused_before_they_are_read(
 
 
 def test_the_reporter_rates_the_outcome_with_the_receipt_only(
-    http: httpx.Client, engine: Engine, spot: tuple[float, float], browser: Browser, server: str
+    own_http: httpx.Client,
+    own_engine: Engine,
+    spot: tuple[float, float],
+    browser: Browser,
+    own_server: str,
 ) -> None:
     key = f"web-{uuid.uuid4()}"
     # A service no other test here files, so this report starts its own case.
-    filed = http.post(
+    filed = own_http.post(
         URL, json=_body(spot, service_code="BJ03"), headers={"Idempotency-Key": key}
     ).json()
     rid = filed["id"]
@@ -351,28 +355,28 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
     # The receipt rides in the fragment: browsers never send it, so no log ever holds it.
     assert filed["follow_url"] == f"/report/{rid}#k={key}"
     key2 = f"web-{uuid.uuid4()}"  # someone else reports the same problem while it is open
-    second = http.post(
+    second = own_http.post(
         URL, json=_body(spot, service_code="BJ03"), headers={"Idempotency-Key": key2}
     ).json()
     assert second["duplicate_of"] == rid
     verdict = f"{URL}/{rid}/verdict"
-    early = http.post(verdict, json={"receipt": key, "satisfied": True})
+    early = own_http.post(verdict, json={"receipt": key, "satisfied": True})
     assert early.status_code == 409 and "once it is closed" in early.json()["detail"]
     worker = Principal(account_id=-911, username="t-res-w", role=Role.grid_worker, scope="")
     center = Principal(account_id=-912, username="t-res-c", role=Role.county_operator, scope="")
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         cases.act(conn, worker, rid, "check")
         cases.act(conn, worker, rid, "register")
         cases.act(conn, worker, rid, "resolve", note="已修复")
         cases.act(conn, center, rid, "close", outcome="resolved")
-    wrong = http.post(verdict, json={"receipt": "web-guess", "satisfied": True})
+    wrong = own_http.post(verdict, json={"receipt": "web-guess", "satisfied": True})
     assert wrong.status_code == 403 and "receipt" in wrong.json()["detail"]
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
-        page.goto(f"{server}/report/{rid}")  # anyone: the form stays hidden
+        page.goto(f"{own_server}/report/{rid}")  # anyone: the form stays hidden
         assert page.locator("#verdict").count() == 1 and not page.is_visible("#verdict")
-        page.goto(f"{server}{filed['follow_url']}")  # the filing phone's link
+        page.goto(f"{own_server}{filed['follow_url']}")  # the filing phone's link
         page.wait_for_selector("#verdict", state="visible")
         page.fill("#verdict textarea", "修得不彻底")
         with page.expect_navigation():
@@ -384,30 +388,30 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
         context.close()
     # Unsatisfied within GISGRID_REOPEN_DAYS: the case went back to its handler (issue 17), so
     # there is nothing to rate until it is closed again.
-    again = http.post(verdict, json={"receipt": key, "satisfied": True})
+    again = own_http.post(verdict, json={"receipt": key, "satisfied": True})
     assert again.status_code == 409 and "once it is closed" in again.json()["detail"]
-    with engine.connect() as conn:
+    with own_engine.connect() as conn:
         satisfied, status, reopens = conn.execute(
             text("SELECT satisfied, status::text, reopens FROM report WHERE id = :r"), {"r": rid}
         ).one()
     assert (satisfied, status, reopens) == (False, "in_progress", 1)
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         cases.act(conn, worker, rid, "resolve", note="再次修复")
         cases.act(conn, center, rid, "close", outcome="resolved")
-    r = http.post(verdict, json={"receipt": key, "satisfied": True})
+    r = own_http.post(verdict, json={"receipt": key, "satisfied": True})
     assert r.status_code == 200 and r.json()["status"] == "closed"
-    again = http.post(verdict, json={"receipt": key, "satisfied": True})
+    again = own_http.post(verdict, json={"receipt": key, "satisfied": True})
     assert again.status_code == 409 and "already" in again.json()["detail"]  # once per closing
     # A supporter (the same problem, reported later) rates the same closed case for itself,
     # and does not read the first reporter's words.
-    r = http.post(f"{URL}/{second['id']}/verdict", json={"receipt": key2, "satisfied": True})
+    r = own_http.post(f"{URL}/{second['id']}/verdict", json={"receipt": key2, "satisfied": True})
     assert r.status_code == 200, r.text
     mine = [x for x in r.json()["steps"] if x["action"] == "evaluate"]
     assert [(x["by_reporter"], x["satisfied"]) for x in mine] == [(True, True)]
     assert "修得不彻底" not in str(r.json())
     # A report filed another way (not the residents' form) cannot be rated with its key.
     other = f"cli-{uuid.uuid4()}"
-    with engine.begin() as conn:
+    with own_engine.begin() as conn:
         made = intake.submit_report(
             conn,
             intake.ReportIn(
@@ -415,5 +419,5 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
             ),
         )["id"]
         conn.execute(text("UPDATE report SET status = 'closed' WHERE id = :r"), {"r": made})
-    r = http.post(f"{URL}/{made}/verdict", json={"receipt": other, "satisfied": True})
+    r = own_http.post(f"{URL}/{made}/verdict", json={"receipt": other, "satisfied": True})
     assert r.status_code == 403
