@@ -33,8 +33,7 @@ def locate(
     row = sql.first(conn, "divisions/locate", lon=lon, lat=lat, as_of=as_of)
     if row is None:
         raise OutsideCoverage(_outside_message(conn, lon, lat, as_of))
-    staff = sql.execute(conn, "divisions/grid_staff", g=row["id"], as_of=as_of).mappings()
-    return _answer(lon, lat, as_of, row, staff)
+    return _answer(lon, lat, as_of, row, row["staff"])
 
 
 async def locate_async(
@@ -43,7 +42,7 @@ async def locate_async(
     """`locate` on an async connection in one round trip (the service's hot path: no thread,
     no transaction of its own); the same answer, or OutsideCoverage with the same message."""
     check_lon_lat(lon, lat)
-    row = await sql.afirst(aconn, "divisions/locate_with_staff", lon=lon, lat=lat, as_of=as_of)
+    row = await sql.afirst(aconn, "divisions/locate", lon=lon, lat=lat, as_of=as_of)
     if row is None:
         raise OutsideCoverage(await _outside_message_async(aconn, lon, lat, as_of))
     return _answer(lon, lat, as_of, row, row["staff"])
