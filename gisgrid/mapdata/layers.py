@@ -8,6 +8,7 @@ report written by any path (Open311 intake, a patrol, SQL) shows on the next pol
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import threading
 import time
@@ -270,51 +271,30 @@ def open_reports(
     limit: int = MAX_REPORTS,
 ) -> dict[str, Any]:
     """Open reports of a unit or grid as GeoJSON points, newest first (overdue: latest first)."""
+    # The same statement as the poll's path, so the two cannot drift apart.
+    row = sql.first(
+        conn, "mapdata/map_reports_geojson", **_reports_params(unit, grid, overdue_only, limit)
+    )
+    assert row is not None  # an aggregate: always one row
+    fc: dict[str, Any] = json.loads(row["geojson"])
+    return fc
+
+
+def _reports_params(
+    unit: str | None, grid: str | None, overdue_only: bool, limit: int
+) -> dict[str, Any]:
+    """The bound parameters of mapdata/map_reports_geojson, the limit checked first."""
     if not 1 <= limit <= MAX_REPORTS:
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
     prefix, gcode = _where(unit, grid)
-    rows = sql.rows(
-        conn,
-        "mapdata/map_reports",
-        prefix=prefix,
-        grid=gcode,
-        overdue_only=overdue_only,
-        limit=limit,
-    )
-    features = []
-    for r in rows:
-        name, name_zh = CATEGORY_NAMES.get(r["category"], (r["category"], r["category"]))
-        features.append(
-            {
-                "type": "Feature",
-                "id": r["id"],
-                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                "properties": {
-                    "id": r["id"],
-                    "category": r["category"],
-                    "category_name": name,
-                    "category_zh": name_zh,
-                    "status": r["status"],
-                    "source": r["source"],
-                    "generated": r["generated"],
-                    "reported_at": _iso(r["reported_at"]),
-                    "due_at": _iso(r["due_at"]),
-                    "overdue": bool(r["overdue"]),
-                    "due_soon": bool(r["due_soon"]),
-                    "supervised": r["supervised"],
-                    "hours_overdue": round(r["hours_overdue"], 1)
-                    if r["hours_overdue"] is not None and r["overdue"]
-                    else None,
-                    "grid_code": r["grid_code"],
-                    "grid_name": r["grid_name"],
-                },
-            }
-        )
     return {
-        "type": "FeatureCollection",
-        "numberReturned": len(features),
-        "truncated": len(features) == limit,
-        "features": features,
+        "prefix": prefix,
+        "grid": gcode,
+        "overdue_only": overdue_only,
+        "limit": limit,
+        "cat_codes": list(CATEGORY_NAMES),
+        "cat_names": [n for n, _ in CATEGORY_NAMES.values()],
+        "cat_zh": [z for _, z in CATEGORY_NAMES.values()],
     }
 
 
@@ -328,19 +308,8 @@ async def open_reports_geojson(
 ) -> bytes:
     """`open_reports` as GeoJSON text built by the database in one round trip (the poll's path:
     no Python object per report); the same features, properties and order."""
-    if not 1 <= limit <= MAX_REPORTS:
-        raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_REPORTS}")
-    prefix, gcode = _where(unit, grid)
     row = await sql.afirst(
-        aconn,
-        "mapdata/map_reports_geojson",
-        prefix=prefix,
-        grid=gcode,
-        overdue_only=overdue_only,
-        limit=limit,
-        cat_codes=list(CATEGORY_NAMES),
-        cat_names=[n for n, _ in CATEGORY_NAMES.values()],
-        cat_zh=[z for _, z in CATEGORY_NAMES.values()],
+        aconn, "mapdata/map_reports_geojson", **_reports_params(unit, grid, overdue_only, limit)
     )
     assert row is not None  # an aggregate: always one row
     return str(row["geojson"]).encode()

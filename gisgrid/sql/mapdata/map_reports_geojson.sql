@@ -1,7 +1,10 @@
--- mapdata/map_reports as one GeoJSON document built by the database, for the wall's poll: a
+-- Open reports (not resolved, closed or cancelled) of a unit or one grid, newest first, with
+-- the overdue flag computed by the database clock so every client agrees on it. Due soon
+-- (临期): not late yet but in the last quarter of the span from dispatch to the limit (calendar
+-- time, an early warning rather than a rule). Supervised: how often the center chased it (督办).
+-- One GeoJSON document built by the database, for the wall's poll and the pages alike: a
 -- county's open reports run to thousands, and a Python object per report and field cost the
--- worker ten times what the query costs (issue 13). Same rows, order and properties as
--- gisgrid.mapdata.layers.open_reports (times as PostgreSQL writes them: the same instants, a
+-- worker ten times what the query costs (issue 13). Times as PostgreSQL writes them (a
 -- fraction's trailing zeros left out); category names come in as parameters (the taxonomy is code).
 WITH r AS (
     SELECT r.id, r.category, r.status::text AS status, r.source, r.generated,
