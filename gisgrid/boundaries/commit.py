@@ -144,8 +144,9 @@ def _commit_grids(
     sql.execute(conn, "boundaries/collect_successors", g=gen_id)
     relations: dict[str, int] = dict(sql.execute(conn, "boundaries/lineage_counts", g=gen_id).all())
     progress("moving households, household groups, open reports and staff")
-    hh = [r[0] for r in sql.execute(conn, "boundaries/move_households", gen=gen_id)]
-    rep = [r[0] for r in sql.execute(conn, "boundaries/move_reports", gen=gen_id)]
+    moved = sql.execute(conn, "boundaries/move_points", gen=gen_id).all()
+    hh = [by_point for kind, by_point in moved if kind == "household"]
+    rep = [by_point for kind, by_point in moved if kind == "report"]
     progress(f"moved {len(hh):,} households and {len(rep):,} open reports")
     groups = sql.execute(conn, "boundaries/move_groups", gen=gen_id).rowcount
     staff = sql.execute(conn, "boundaries/move_staff", valid_from=valid_from).rowcount
