@@ -38,6 +38,9 @@ def test_items_page_with_links_bbox_and_datetime(http: httpx.Client) -> None:
     # Before the demo's first generation there were no grids.
     early = http.get("/ogc/collections/grids/items", params={"datetime": "2020-01-01"}).json()
     assert early["numberMatched"] == 0
+    # A page past the end still counts what the first page counts (one statement says both).
+    past = http.get("/ogc/collections/grids/items", params={"offset": 100_000}).json()
+    assert past["numberReturned"] == 0 and past["numberMatched"] == page["numberMatched"]
     one = early = http.get(f"/ogc/collections/grids/items/{page['features'][0]['id']}")
     assert one.status_code == 200 and one.json()["properties"] == page["features"][0]["properties"]
     code = page["features"][0]["properties"]["code"]
@@ -48,6 +51,8 @@ def test_items_page_with_links_bbox_and_datetime(http: httpx.Client) -> None:
     assert unit["properties"]["name"] == "德庆县" and unit["properties"]["level"] == "county"
     towns = http.get("/ogc/collections/units/items", params={"level": "town"}).json()
     assert towns["numberMatched"] == 13
+    past = http.get("/ogc/collections/units/items", params={"level": "town", "offset": 13}).json()
+    assert past["numberReturned"] == 0 and past["numberMatched"] == 13 and not past["features"]
 
 
 def test_bad_requests_name_the_problem(http: httpx.Client) -> None:

@@ -1,12 +1,10 @@
-"""The statement files themselves: how they ship, what their comments bind, pairs that agree."""
+"""The statement files themselves: how they ship, what their comments bind."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from pathlib import Path
-
-import pytest
 
 from gisgrid import sql
 from gisgrid.db import FUNCTION_FILES
@@ -52,26 +50,6 @@ def test_comments_bind_no_parameter_of_their_own() -> None:
             if names := set(BIND.findall(comments)) - set(BIND.findall(body)):
                 extra[_name(path)] = names
     assert not extra, f"comments name parameters their statements do not bind: {extra}"
-
-
-@pytest.mark.parametrize(
-    ("count", "page"),
-    [
-        ("divisions/count_grids", "divisions/grids"),
-        ("mapdata/count_features_grids", "mapdata/features_grids"),
-        ("mapdata/count_features_units", "mapdata/features_units"),
-    ],
-)
-def test_count_matches_what_its_page_matches(count: str, page: str) -> None:
-    # A page past the end has no row to carry the window count, so a count statement answers;
-    # it must select from the same rows under the same conditions.
-    def where(name: str) -> str:
-        body = _split(sql.load(name))[1]
-        rows = body[body.index("\nFROM ") :].split("\nORDER BY ")[0]
-        return " ".join(rows.split())
-
-    assert where(count) == where(page)
-    assert " ".join(_split(sql.load(count))[1].split()).startswith("SELECT count(*) FROM ")
 
 
 def test_composed_quotes_identifiers() -> None:

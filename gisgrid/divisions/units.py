@@ -154,39 +154,14 @@ def list_grids(
             },
         }
         for r in rows
+        if r["code"] is not None  # past the end: the one row that only carries the count
     ]
     return {
         "type": "FeatureCollection",
-        "numberMatched": rows[0]["matched"]
-        if rows
-        else _count_without_page(conn, prefix, code, bbox, as_of),
+        "numberMatched": rows[0]["matched"],
         "numberReturned": len(features),
         "features": features,
     }
-
-
-def _count_without_page(
-    conn: Connection,
-    prefix: str | None,
-    code: str | None,
-    bbox: tuple[float, float, float, float] | None,
-    as_of: dt.datetime | None = None,
-) -> int:
-    # An offset past the end returns no rows, and with them no window count: ask directly.
-    minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
-    return int(
-        sql.execute(
-            conn,
-            "divisions/count_grids",
-            code=code,
-            prefix=prefix,
-            minx=minx,
-            miny=miny,
-            maxx=maxx,
-            maxy=maxy,
-            as_of=as_of,
-        ).scalar_one()
-    )
 
 
 def get_grid(conn: Connection, code: str, as_of: dt.datetime | None = None) -> dict[str, Any]:

@@ -141,14 +141,15 @@ def items(
         current, start, end = parse_datetime(datetime)
         params |= {"id": None, "code": None, "current": current, "start": start, "end": end}
         rows = sql.rows(conn, "mapdata/features_grids", **params)
-        features = [_grid_feature(r) for r in rows]
+        features = [_grid_feature(r) for r in rows if r["id"] is not None]
     else:
         if level is not None and level not in UNIT_LEVELS:
             raise InvalidCoordinate(f"level={level!r} must be one of {', '.join(UNIT_LEVELS)}")
         params |= {"code": None, "level": level}
         rows = sql.rows(conn, "mapdata/features_units", **params)
-        features = [_unit_feature(r) for r in rows]
-    matched = int(rows[0]["matched"]) if rows else _count(conn, collection, params)
+        features = [_unit_feature(r) for r in rows if r["code"] is not None]
+    # Past the end the one row left carries only the count (no feature).
+    matched = int(rows[0]["matched"])
     return {
         "type": "FeatureCollection",
         "numberMatched": matched,
@@ -156,14 +157,6 @@ def items(
         "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "features": features,
     }
-
-
-def _count(conn: Connection, collection: str, params: dict[str, Any]) -> int:
-    # Past the last page there is no row to carry the window count: count without paging.
-    name = (
-        "mapdata/count_features_grids" if collection == "grids" else "mapdata/count_features_units"
-    )
-    return int(sql.execute(conn, name, **params).scalar_one())
 
 
 def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
@@ -184,10 +177,10 @@ def item(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
             "end": None,
         }
         row = sql.first(conn, "mapdata/features_grids", **params)
-        if row is None:
+        if row is None or row["id"] is None:
             raise NotFound(f"no grid feature {feature_id!r}")
         return _grid_feature(row)
     row = sql.first(conn, "mapdata/features_units", **base | {"code": feature_id, "level": None})
-    if row is None:
+    if row is None or row["code"] is None:
         raise NotFound(f"no administrative unit {feature_id!r} (use the 12-digit code)")
     return _unit_feature(row)
