@@ -63,7 +63,8 @@ def test_an_osm_extract_becomes_a_countys_basemap(
     # A street-level tile in the centre: water, buildings and named roads from OSM.
     x, y = tiles.lonlat_to_tile(24.9410, 60.1690, 15)
     layers = _layers(basemap.get_tile(conn, 15, x, y))
-    assert {"buildings", "roads"} <= set(layers), set(layers)
+    assert {"water", "green", "buildings", "roads"} <= set(layers), set(layers)
+    assert all(set(f["properties"]) == {"class"} for f in layers["green"])
     assert {f["properties"]["rank"] for f in layers["roads"]} >= {0, 2}
     # At zoom 9 the small things are left out.
     x9, y9 = tiles.lonlat_to_tile(24.9410, 60.1690, 9)

@@ -17,20 +17,14 @@ osm_roads AS (
     WHERE a.level = 'county'
       AND EXISTS (SELECT 1 FROM basemap_feature b WHERE b.county_code = a.code AND b.kind = 'road')
 ),
-water AS (
-    SELECT b.name,
+areas AS (
+    -- Water from zoom 8, green from 10; below 14 only areas of at least a few pixels.
+    SELECT b.kind, b.name, b.class,
            ST_AsMVTGeom(ST_Transform(ST_SimplifyPreserveTopology(b.geom, env.tol), 3857),
                         env.m, 4096, 64, true) AS geom
     FROM basemap_feature b, env
-    WHERE b.kind = 'water' AND b.geom && env.g AND env.z >= 8
-      AND (env.z >= 14 OR ST_Area(b.geom) > env.min_area)
-),
-green AS (
-    SELECT b.class,
-           ST_AsMVTGeom(ST_Transform(ST_SimplifyPreserveTopology(b.geom, env.tol), 3857),
-                        env.m, 4096, 64, true) AS geom
-    FROM basemap_feature b, env
-    WHERE b.kind = 'green' AND b.geom && env.g AND env.z >= 10
+    WHERE b.kind IN ('water', 'green') AND b.geom && env.g
+      AND env.z >= CASE b.kind WHEN 'water' THEN 8 ELSE 10 END
       AND (env.z >= 14 OR ST_Area(b.geom) > env.min_area)
 ),
 waterway AS (
@@ -81,9 +75,11 @@ boundaries AS (
       AND (a.level = 'county' OR (a.level = 'town' AND env.z >= 9)
            OR (a.level = 'village' AND env.z >= 12))
 )
-SELECT coalesce((SELECT ST_AsMVT(t, 'water', 4096, 'geom') FROM water t
+SELECT coalesce((SELECT ST_AsMVT(t, 'water', 4096, 'geom')
+                 FROM (SELECT name, geom FROM areas WHERE kind = 'water') t
                  WHERE t.geom IS NOT NULL), ''::bytea)
-    || coalesce((SELECT ST_AsMVT(t, 'green', 4096, 'geom') FROM green t
+    || coalesce((SELECT ST_AsMVT(t, 'green', 4096, 'geom')
+                 FROM (SELECT class, geom FROM areas WHERE kind = 'green') t
                  WHERE t.geom IS NOT NULL), ''::bytea)
     || coalesce((SELECT ST_AsMVT(t, 'waterway', 4096, 'geom') FROM waterway t
                  WHERE t.geom IS NOT NULL), ''::bytea)
