@@ -9,36 +9,27 @@ DROP TRIGGER IF EXISTS gisgrid_report_inserted ON report;
 DROP TRIGGER IF EXISTS gisgrid_report_updated ON report;
 DROP FUNCTION IF EXISTS gisgrid_notify_report_insert() CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_notify_report_update() CASCADE;
+DROP FUNCTION IF EXISTS gisgrid_notify_report() CASCADE;
 
 -- One notice per changed report (up to 50 in a statement), else one notice for them all.
 -- A notice says which report, its grid (what the listeners' scopes are matched against), its
 -- status, its handler and whether it was just given to someone: no text, no place, no person.
-CREATE FUNCTION gisgrid_notify_report_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION gisgrid_notify_report() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
 BEGIN
     SELECT count(*) INTO n FROM new_rows;
     IF n > 50 THEN
         PERFORM pg_notify('gisgrid_events', json_build_object('type', 'cases', 'count', n)::text);
-    ELSIF n > 0 THEN
+    ELSIF n > 0 AND TG_OP = 'INSERT' THEN
         PERFORM pg_notify('gisgrid_events', json_build_object(
             'type', 'case', 'op', 'new', 'id', r.id, 'grid', g.code,
             'status', r.status::text, 'assignee', r.assignee_id, 'level', r.handler_level,
             'assigned', r.assignee_id IS NOT NULL OR r.handler_level IS NOT NULL,
             'source', r.source)::text)
         FROM new_rows r LEFT JOIN grid g ON g.id = r.grid_id;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION gisgrid_notify_report_update() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    n integer;
-BEGIN
-    SELECT count(*) INTO n FROM new_rows;
-    IF n > 50 THEN
-        PERFORM pg_notify('gisgrid_events', json_build_object('type', 'cases', 'count', n)::text);
     ELSIF n > 0 THEN
+        -- An update's trigger also has the rows as they were (an insert's has no old_rows).
         PERFORM pg_notify('gisgrid_events', json_build_object(
             'type', 'case', 'op', 'changed', 'id', r.id, 'grid', g.code,
             'status', r.status::text, 'assignee', r.assignee_id, 'level', r.handler_level,
@@ -52,8 +43,8 @@ END $$;
 
 CREATE TRIGGER gisgrid_report_inserted AFTER INSERT ON report
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION gisgrid_notify_report_insert();
+    FOR EACH STATEMENT EXECUTE FUNCTION gisgrid_notify_report();
 
 CREATE TRIGGER gisgrid_report_updated AFTER UPDATE ON report
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION gisgrid_notify_report_update();
+    FOR EACH STATEMENT EXECUTE FUNCTION gisgrid_notify_report();
