@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Annotated
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -47,6 +48,23 @@ NAMING = {
 }
 
 
+# Column shapes many tables share (SQLAlchemy's Annotated types): an integer key, and a time
+# the database fills in on insert.
+IntPk = Annotated[int, mapped_column(Integer, primary_key=True)]
+DefaultNow = Annotated[
+    dt.datetime, mapped_column(DateTime(timezone=True), server_default=func.now())
+]
+
+
+def _idempotency_index(name: str, scope: str) -> Index:
+    """A retried write's key, unique within `scope` where one was given."""
+    return Index(
+        name, scope, "idempotency_key", unique=True, postgresql_where="idempotency_key IS NOT NULL"
+    )
+
+
+# A column with no mapped_column of its own takes its type from its annotation: Mapped[int] is
+# INTEGER, Mapped[float] FLOAT, Mapped[bool] BOOLEAN (NOT NULL unless `| None`).
 class Base(DeclarativeBase):
     """Declarative base with the project's naming convention."""
 
@@ -111,11 +129,9 @@ class Dataset(Base):
     __tablename__ = "dataset"
 
     county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    loaded_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    loaded_at: Mapped[DefaultNow]
     generator: Mapped[str] = mapped_column(String(64))
-    seed: Mapped[int | None] = mapped_column(Integer)
+    seed: Mapped[int | None]
     notes: Mapped[dict] = mapped_column(JSONB, default=dict)
 
 
@@ -144,14 +160,12 @@ class Generation(Base):
 
     __tablename__ = "generation"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(100), unique=True)
     county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"))
     valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[DefaultNow]
     description: Mapped[str | None] = mapped_column(Text)
 
 
@@ -165,7 +179,7 @@ class Grid(Base):
         _trigram("grid", "name"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     # 15 digits: the village's 12-digit code + a 3-digit sequence (DB11/T 2157-2023).
     code: Mapped[str] = mapped_column(String(15), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -182,7 +196,7 @@ class HouseholdGroup(Base):
 
     __tablename__ = "household_group"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     code: Mapped[str] = mapped_column(String(20), unique=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     # 0009_group_leader_fk: the key 0001 declared but never created, and its index.
@@ -219,7 +233,7 @@ class Staff(Base):
 
     __tablename__ = "staff"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(50))
     role: Mapped[StaffRole] = mapped_column(Enum(StaffRole, name="staff_role"))
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -232,13 +246,11 @@ class StaffAssignment(Base):
 
     __tablename__ = "staff_assignment"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), index=True)
     role: Mapped[StaffRole] = mapped_column(Enum(StaffRole, name="staff_role"))
-    valid_from: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    valid_from: Mapped[DefaultNow]
     valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -248,13 +260,7 @@ class Report(Base):
     __tablename__ = "report"
     __table_args__ = (
         # 0002_reports: a resubmission with the same key from the same client finds the first.
-        Index(
-            "uq_report_idempotency",
-            "api_key_id",
-            "idempotency_key",
-            unique=True,
-            postgresql_where="idempotency_key IS NOT NULL",
-        ),
+        _idempotency_index("uq_report_idempotency", "api_key_id"),
         Index("ix_report_category_reported_at", "category", "reported_at"),
     )
 
@@ -298,7 +304,7 @@ class Report(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     # The closed loop (migration 0007_cases): the call-back verdict and escalations so far.
-    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    satisfied: Mapped[bool | None]
     escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     # The loop as centers are judged by it (migration 0009_loop): 三事分流 class, the stage of
     # the seven and its time limit, the department whistled to (吹哨) and its own clock, the
@@ -329,29 +335,23 @@ class ReportEvent(Base):
     __tablename__ = "report_event"
     __table_args__ = (
         Index("ix_report_event_report_at", "report_id", "at"),
-        Index(
-            "uq_report_event_key",
-            "report_id",
-            "idempotency_key",
-            unique=True,
-            postgresql_where="idempotency_key IS NOT NULL",
-        ),
+        _idempotency_index("uq_report_event_key", "report_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int] = mapped_column(
         ForeignKey("report.id", ondelete="CASCADE", name="fk_report_event_report_id")
     )
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[DefaultNow]
     action: Mapped[str] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
-    account_id: Mapped[int | None] = mapped_column(Integer)
+    account_id: Mapped[int | None]
     username: Mapped[str] = mapped_column(String(64))
-    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    assignee_id: Mapped[int | None]
     handler_level: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
-    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    satisfied: Mapped[bool | None]
     # 0009_loop: what the step carried (department, triage class, closing code, reason).
     detail: Mapped[dict | None] = mapped_column(JSONB)
     # 0009_field: the client's key for this step; a resend of the same step is taken once.
@@ -364,7 +364,7 @@ class Department(Base):
     __tablename__ = "department"
     __table_args__ = (UniqueConstraint("county_code", "code", name="uq_department_county_code"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100))
@@ -384,18 +384,16 @@ class Photo(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     media_type: Mapped[str] = mapped_column(String(32))
-    bytes_in: Mapped[int] = mapped_column(Integer)
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
+    bytes_in: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
     # Where and when it was taken, from its EXIF (kept for staff; the served copy has none).
     taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    taken_lon: Mapped[float | None] = mapped_column(Float)
-    taken_lat: Mapped[float | None] = mapped_column(Float)
-    account_id: Mapped[int | None] = mapped_column(Integer)
+    taken_lon: Mapped[float | None]
+    taken_lat: Mapped[float | None]
+    account_id: Mapped[int | None]
     username: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    uploaded_at: Mapped[DefaultNow]
 
 
 class ReportPhoto(Base):
@@ -404,13 +402,7 @@ class ReportPhoto(Base):
     __tablename__ = "report_photo"
     __table_args__ = (
         UniqueConstraint("report_id", "photo_id", name="uq_report_photo_report_photo"),
-        Index(
-            "uq_report_photo_key",
-            "report_id",
-            "idempotency_key",
-            unique=True,
-            postgresql_where="idempotency_key IS NOT NULL",
-        ),
+        _idempotency_index("uq_report_photo_key", "report_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -419,12 +411,10 @@ class ReportPhoto(Base):
     )
     photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", name="fk_report_photo_photo_id"))
     stage: Mapped[str] = mapped_column(String(12))  # report | before | after
-    account_id: Mapped[int | None] = mapped_column(Integer)
+    account_id: Mapped[int | None]
     username: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
-    added_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    added_at: Mapped[DefaultNow]
 
 
 class HouseholdVisit(Base):
@@ -434,13 +424,7 @@ class HouseholdVisit(Base):
     __table_args__ = (
         Index("ix_household_visit_household_at", "household_id", "visited_at"),
         Index("ix_household_visit_grid_at", "grid_id", "visited_at"),
-        Index(
-            "uq_household_visit_key",
-            "account_id",
-            "idempotency_key",
-            unique=True,
-            postgresql_where="idempotency_key IS NOT NULL",
-        ),
+        _idempotency_index("uq_household_visit_key", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -457,15 +441,13 @@ class HouseholdVisit(Base):
     )
     changes: Mapped[dict | None] = mapped_column(JSONB)
     visited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    lon: Mapped[float | None] = mapped_column(Float)
-    lat: Mapped[float | None] = mapped_column(Float)
-    account_id: Mapped[int | None] = mapped_column(Integer)
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+    account_id: Mapped[int | None]
     username: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[DefaultNow]
 
 
 class PatrolTrack(Base):
@@ -475,7 +457,7 @@ class PatrolTrack(Base):
     # 0004_patrols: one track per staff member and local day.
     __table_args__ = (UniqueConstraint("staff_id", "day", name="uq_patrol_track_staff_day"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -499,7 +481,7 @@ class PatrolFix(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("patrol_track.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))  # 0004_patrols
     t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)  # 0004_patrols
-    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None]
     geom = mapped_column(Geometry("POINT", srid=STORAGE_SRID, spatial_index=True))
 
 
@@ -511,16 +493,14 @@ class Account(Base):
 
     __tablename__ = "account"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(32))
     scope: Mapped[str] = mapped_column(String(15), default="", server_default="")
     display_name: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[DefaultNow]
     # 0009_loop: a department handler (职能部门) acts for this department only.
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL")
@@ -534,9 +514,7 @@ class AccessToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[DefaultNow]
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -583,14 +561,14 @@ class RoadSegment(Base):
 
     __tablename__ = "road_segment"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
     source_id: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(Text)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
-    length_m: Mapped[float] = mapped_column(Float)
+    length_m: Mapped[float]
     node_from: Mapped[int] = mapped_column(BigInteger)
     node_to: Mapped[int] = mapped_column(BigInteger)
     geom = mapped_column(
@@ -603,7 +581,7 @@ class KeyPlace(Base):
 
     __tablename__ = "key_place"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     county_code: Mapped[str] = mapped_column(ForeignKey("admin_unit.code"), index=True)
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(40))
@@ -644,12 +622,10 @@ class ApiKey(Base):
 
     __tablename__ = "api_key"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(100), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[DefaultNow]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -681,7 +657,7 @@ class GridLineage(Base):
 
     __tablename__ = "grid_lineage"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     to_generation_id: Mapped[int] = mapped_column(
         ForeignKey("generation.id", ondelete="CASCADE"), index=True
     )
@@ -695,9 +671,9 @@ class GridLineage(Base):
     new_code: Mapped[str | None] = mapped_column(String(15))
     # unchanged, renamed, reshaped, split, merged, redrawn, retired, created
     relation: Mapped[str] = mapped_column(String(16))
-    overlap_m2: Mapped[float | None] = mapped_column(Float)
-    share_of_old: Mapped[float | None] = mapped_column(Float)
-    share_of_new: Mapped[float | None] = mapped_column(Float)
+    overlap_m2: Mapped[float | None]
+    share_of_old: Mapped[float | None]
+    share_of_new: Mapped[float | None]
 
 
 class BoundaryImport(Base):
@@ -705,7 +681,7 @@ class BoundaryImport(Base):
 
     __tablename__ = "boundary_import"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     level: Mapped[str] = mapped_column(String(10))
     county_code: Mapped[str] = mapped_column(String(12))
     generation_id: Mapped[int | None] = mapped_column(
@@ -714,10 +690,8 @@ class BoundaryImport(Base):
     source_name: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str | None] = mapped_column(String(64))
     crs: Mapped[str | None] = mapped_column(Text)
-    features: Mapped[int] = mapped_column(Integer)
-    committed_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    features: Mapped[int]
+    committed_at: Mapped[DefaultNow]
     summary: Mapped[dict] = mapped_column(JSONB, default=dict)
 
 
@@ -726,7 +700,7 @@ class AdminUnitHistory(Base):
 
     __tablename__ = "admin_unit_history"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     code: Mapped[str] = mapped_column(String(12), index=True)
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(10))
@@ -746,16 +720,14 @@ class BulkJob(Base):
 
     __tablename__ = "bulk_job"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     kind: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     engine: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), server_default="running")
-    partitions: Mapped[int | None] = mapped_column(Integer)
+    partitions: Mapped[int | None]
     rows: Mapped[int | None] = mapped_column(BigInteger)
-    started_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    started_at: Mapped[DefaultNow]
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -772,7 +744,7 @@ class BulkAssignment(Base):
     county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     job_id: Mapped[int] = _job_fk()
     point_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    grid_id: Mapped[int | None] = mapped_column(Integer)
+    grid_id: Mapped[int | None]
 
 
 class BulkCoverage(Base):
@@ -785,15 +757,15 @@ class BulkCoverage(Base):
     unit_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     period_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     period_end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    road_length_m: Mapped[float] = mapped_column(Float)
-    road_covered_m: Mapped[float] = mapped_column(Float)
-    segments_total: Mapped[int] = mapped_column(Integer)
-    segments_covered: Mapped[int] = mapped_column(Integer)
-    households_total: Mapped[int] = mapped_column(Integer)
-    households_visited: Mapped[int] = mapped_column(Integer)
-    key_places_total: Mapped[int] = mapped_column(Integer)
-    key_places_visited: Mapped[int] = mapped_column(Integer)
-    fixes: Mapped[int] = mapped_column(Integer)
+    road_length_m: Mapped[float]
+    road_covered_m: Mapped[float]
+    segments_total: Mapped[int]
+    segments_covered: Mapped[int]
+    households_total: Mapped[int]
+    households_visited: Mapped[int]
+    key_places_total: Mapped[int]
+    key_places_visited: Mapped[int]
+    fixes: Mapped[int]
 
 
 class BulkUnitScore(Base):
@@ -805,25 +777,25 @@ class BulkUnitScore(Base):
     job_id: Mapped[int] = _job_fk()
     unit_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     level: Mapped[str] = mapped_column(String(8))
-    due: Mapped[int] = mapped_column(Integer)
-    closed: Mapped[int] = mapped_column(Integer)
-    on_time: Mapped[int] = mapped_column(Integer)
-    closed_late: Mapped[int] = mapped_column(Integer)
-    solved: Mapped[int] = mapped_column(Integer)
-    overdue: Mapped[int] = mapped_column(Integer)
-    evaluated: Mapped[int] = mapped_column(Integer)
-    satisfied: Mapped[int] = mapped_column(Integer)
-    reopened: Mapped[int] = mapped_column(Integer)
-    escalations: Mapped[int] = mapped_column(Integer)
-    whistled: Mapped[int] = mapped_column(Integer)
-    closure_rate: Mapped[float | None] = mapped_column(Float)
-    on_time_rate: Mapped[float | None] = mapped_column(Float)
-    solved_rate: Mapped[float | None] = mapped_column(Float)
-    satisfaction: Mapped[float | None] = mapped_column(Float)
-    reopen_rate: Mapped[float | None] = mapped_column(Float)
-    mean_hours: Mapped[float | None] = mapped_column(Float)
-    responded_on_time_rate: Mapped[float | None] = mapped_column(Float)
-    fed_back_on_time_rate: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[int]
+    closed: Mapped[int]
+    on_time: Mapped[int]
+    closed_late: Mapped[int]
+    solved: Mapped[int]
+    overdue: Mapped[int]
+    evaluated: Mapped[int]
+    satisfied: Mapped[int]
+    reopened: Mapped[int]
+    escalations: Mapped[int]
+    whistled: Mapped[int]
+    closure_rate: Mapped[float | None]
+    on_time_rate: Mapped[float | None]
+    solved_rate: Mapped[float | None]
+    satisfaction: Mapped[float | None]
+    reopen_rate: Mapped[float | None]
+    mean_hours: Mapped[float | None]
+    responded_on_time_rate: Mapped[float | None]
+    fed_back_on_time_rate: Mapped[float | None]
 
 
 # --- Shared state of every worker and host (issue 19) ----------------------------------------
@@ -841,7 +813,7 @@ class RateHit(Base):
     bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
     client: Mapped[str] = mapped_column(String(200), primary_key=True)
     second: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    hits: Mapped[int] = mapped_column(Integer)
+    hits: Mapped[int]
 
 
 # --- Redraw (issue 15; migration 0009_redraw) ---------------------------------------------------
@@ -857,14 +829,12 @@ class RedrawBlockSet(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
     village_code: Mapped[str] = mapped_column(String(12))
     # Which road network the blocks were cut by (count and newest id): a new import re-cuts them.
     roads_version: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[DefaultNow]
 
 
 class RedrawBlock(Base):
@@ -877,9 +847,9 @@ class RedrawBlock(Base):
     set_id: Mapped[int] = mapped_column(
         ForeignKey("redraw_block_set.id", ondelete="CASCADE"), index=True
     )
-    seq: Mapped[int] = mapped_column(Integer)
-    area_m2: Mapped[float] = mapped_column(Float)
-    perimeter_m: Mapped[float] = mapped_column(Float)
+    seq: Mapped[int]
+    area_m2: Mapped[float]
+    perimeter_m: Mapped[float]
     # The grid of the block's generation it lies in (blocks are cut along grid lines).
     grid_code: Mapped[str | None] = mapped_column(String(15))
     geom = mapped_column(
@@ -897,8 +867,8 @@ class RedrawBlockEdge(Base):
     )
     a: Mapped[int] = mapped_column(Integer, primary_key=True)
     b: Mapped[int] = mapped_column(Integer, primary_key=True)
-    shared_m: Mapped[float] = mapped_column(Float)
-    road_m: Mapped[float] = mapped_column(Float)
+    shared_m: Mapped[float]
+    road_m: Mapped[float]
 
 
 class RedrawPlan(Base):
@@ -906,13 +876,13 @@ class RedrawPlan(Base):
 
     __tablename__ = "redraw_plan"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     county_code: Mapped[str] = mapped_column(String(12), index=True)
     unit_code: Mapped[str] = mapped_column(String(12))
     mode: Mapped[str] = mapped_column(String(16))  # balance | minimal_change
-    band_min: Mapped[int] = mapped_column(Integer)
-    band_max: Mapped[int] = mapped_column(Integer)
-    seed: Mapped[int] = mapped_column(Integer)
+    band_min: Mapped[int]
+    band_max: Mapped[int]
+    seed: Mapped[int]
     # The generation the draft starts from; publishing refuses once it is no longer current.
     generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id", ondelete="CASCADE"))
     # queued | running | ready | failed | published
@@ -923,12 +893,8 @@ class RedrawPlan(Base):
     summary: Mapped[dict] = mapped_column(JSONB, default=dict)
     account_id: Mapped[int | None] = mapped_column(Integer)  # kept if the account goes
     username: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[DefaultNow]
+    updated_at: Mapped[DefaultNow]
     published_generation_id: Mapped[int | None] = mapped_column(
         ForeignKey("generation.id", ondelete="SET NULL")
     )
@@ -948,9 +914,9 @@ class RedrawPlanBlock(Base):
     )
     village_code: Mapped[str] = mapped_column(String(12))
     grid_code: Mapped[str] = mapped_column(String(15))
-    households: Mapped[int] = mapped_column(Integer)
-    care_households: Mapped[int] = mapped_column(Integer)
-    open_reports: Mapped[int] = mapped_column(Integer)
+    households: Mapped[int]
+    care_households: Mapped[int]
+    open_reports: Mapped[int]
 
 
 class RedrawPlanGrid(Base):
@@ -963,15 +929,15 @@ class RedrawPlanGrid(Base):
     )
     code: Mapped[str] = mapped_column(String(15), primary_key=True)
     village_code: Mapped[str] = mapped_column(String(12))
-    households: Mapped[int] = mapped_column(Integer)
-    care_households: Mapped[int] = mapped_column(Integer)
-    open_reports: Mapped[int] = mapped_column(Integer)
-    blocks: Mapped[int] = mapped_column(Integer)
-    area_m2: Mapped[float] = mapped_column(Float)
-    polsby_popper: Mapped[float] = mapped_column(Float)
-    in_band: Mapped[bool] = mapped_column(Boolean)
+    households: Mapped[int]
+    care_households: Mapped[int]
+    open_reports: Mapped[int]
+    blocks: Mapped[int]
+    area_m2: Mapped[float]
+    polsby_popper: Mapped[float]
+    in_band: Mapped[bool]
     # False when the grid is a current grid as it is (same code, same blocks).
-    changed: Mapped[bool] = mapped_column(Boolean)
+    changed: Mapped[bool]
     geom = mapped_column(
         Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=False
     )
