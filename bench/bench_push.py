@@ -9,6 +9,7 @@ the figures move with it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -20,9 +21,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
 from bench.common import demo_engine
-from bench.push_latency import Setup, measure, summary
-from gisgrid.access import accounts
-from gisgrid.reports import api_keys
+from bench.push_latency import measure, prepare, summary
 from gisgrid.settings import Settings
 
 COUNTY = "441226"
@@ -60,24 +59,8 @@ def main() -> None:
     tag = uuid.uuid4().hex[:8]
     operator, worker, key_name = f"bench-push-o-{tag}", f"bench-push-w-{tag}", f"bench-push-{tag}"
     with engine.begin() as conn:
-        grid = conn.execute(
-            text(
-                "SELECT g.code FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE :c || '%' "
-                "AND (SELECT count(*) FROM household h WHERE h.grid_id = g.id) > 60 "
-                "ORDER BY g.code LIMIT 1 OFFSET 7"
-            ),
-            {"c": COUNTY},
-        ).scalar_one()
-        points = conn.execute(
-            text(
-                "SELECT ST_X(h.geom), ST_Y(h.geom) FROM household h JOIN grid g "
-                "ON g.id = h.grid_id WHERE g.code = :g ORDER BY h.id LIMIT 20"
-            ),
-            {"g": grid},
-        ).all()
-        accounts.create_account(conn, operator, PASSWORD, "town_operator", grid[:9])
-        accounts.create_account(conn, worker, PASSWORD, "grid_worker", grid)
-        key = api_keys.create_key(conn, key_name)
+        setup = prepare(conn, COUNTY, operator, worker, key_name, PASSWORD)
+        grid = setup.grid
         open_in_town = conn.execute(
             text(
                 "SELECT count(*) FROM report r JOIN grid g ON g.id = r.grid_id "
@@ -95,15 +78,7 @@ def main() -> None:
     proc, base = _serve(env)
     results = {}
     try:
-        setup = Setup(
-            server=base,
-            api_key=key,
-            town=grid[:9],
-            grid=grid,
-            operator=(operator, PASSWORD),
-            worker=(worker, PASSWORD),
-            points=[(float(x), float(y)) for x, y in points],
-        )
+        setup = dataclasses.replace(setup, server=base)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             try:

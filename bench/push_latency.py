@@ -21,6 +21,10 @@ from dataclasses import dataclass
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page
+from sqlalchemy import Connection, text
+
+from gisgrid.access import accounts
+from gisgrid.reports import api_keys
 
 WATCH_WALL = """() => { const seen = (window.__seen = {}); setInterval(() => {
   for (const id in (window.gisgrid.reportIds || {})) if (!seen[id]) seen[id] = Date.now();
@@ -46,6 +50,39 @@ class Setup:
     operator: tuple[str, str]
     worker: tuple[str, str]
     points: list[tuple[float, float]]
+
+
+def prepare(
+    conn: Connection, county: str, operator: str, worker: str, key_name: str, password: str
+) -> Setup:
+    """A grid of the county, its town's operator and its worker, an API key, 20 doors to report
+    at (the server left to the caller)."""
+    grid = conn.execute(
+        text(
+            "SELECT g.code FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE :c || '%' "
+            "AND (SELECT count(*) FROM household h WHERE h.grid_id = g.id) > 60 "
+            "ORDER BY g.code LIMIT 1 OFFSET 7"
+        ),
+        {"c": county},
+    ).scalar_one()
+    points = conn.execute(
+        text(
+            "SELECT ST_X(h.geom), ST_Y(h.geom) FROM household h JOIN grid g "
+            "ON g.id = h.grid_id WHERE g.code = :g ORDER BY h.id LIMIT 20"
+        ),
+        {"g": grid},
+    ).all()
+    accounts.create_account(conn, operator, password, "town_operator", grid[:9])
+    accounts.create_account(conn, worker, password, "grid_worker", grid)
+    return Setup(
+        server="",
+        api_key=api_keys.create_key(conn, key_name),
+        town=grid[:9],
+        grid=grid,
+        operator=(operator, password),
+        worker=(worker, password),
+        points=[(float(x), float(y)) for x, y in points],
+    )
 
 
 def pct(values: list[float], q: float) -> float:

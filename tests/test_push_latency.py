@@ -9,11 +9,9 @@ import dataclasses
 
 import pytest
 from playwright.sync_api import Browser
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from bench.push_latency import Setup, measure, summary
-from gisgrid.access import accounts
-from gisgrid.reports import api_keys
+from bench.push_latency import Setup, measure, prepare, summary
 
 PASSWORD = "push latency password"
 
@@ -22,32 +20,7 @@ def seed_template(engine: Engine) -> Setup:
     """A grid, its town's operator and its worker, an API key, 20 doors to report at."""
     operator, worker, key_name = "t-push-operator", "t-push-worker", "t-push"
     with engine.begin() as conn:
-        grid = conn.execute(
-            text(
-                "SELECT g.code FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE '441226%' "
-                "AND (SELECT count(*) FROM household h WHERE h.grid_id = g.id) > 60 "
-                "ORDER BY g.code LIMIT 1 OFFSET 7"
-            )
-        ).scalar_one()
-        points = conn.execute(
-            text(
-                "SELECT ST_X(h.geom), ST_Y(h.geom) FROM household h JOIN grid g "
-                "ON g.id = h.grid_id WHERE g.code = :g ORDER BY h.id LIMIT 20"
-            ),
-            {"g": grid},
-        ).all()
-        accounts.create_account(conn, operator, PASSWORD, "town_operator", grid[:9])
-        accounts.create_account(conn, worker, PASSWORD, "grid_worker", grid)
-        key = api_keys.create_key(conn, key_name)
-    return Setup(
-        server="",
-        api_key=key,
-        town=grid[:9],
-        grid=grid,
-        operator=(operator, PASSWORD),
-        worker=(worker, PASSWORD),
-        points=[(float(x), float(y)) for x, y in points],
-    )
+        return prepare(conn, "441226", operator, worker, key_name, PASSWORD)
 
 
 @pytest.fixture
