@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bench.common import (
     BIN,
     cpu_seconds,
+    delete_key_reports,
     demo_engine,
     postgres_cpu_seconds,
     repeat,
@@ -134,13 +135,7 @@ def main() -> None:
     try:
         m = repeat("intake (gisgrid serve, then bare FastAPI)", run)
     finally:
-        with engine.begin() as conn:
-            kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": name}).scalar()
-            n = conn.execute(text("DELETE FROM report WHERE api_key_id = :k"), {"k": kid}).rowcount
-            conn.execute(text("DELETE FROM api_key WHERE id = :k"), {"k": kid})
-        # Thousands of deleted rows leave dead index entries that slow the next run's lookups.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE report"))
+        n = delete_key_reports(engine, name)
         print(f"(deleted the bench's {n:,} reports and its key)")
     g = {k: v for k, v in m.items() if not k.startswith("bare_")}
     b = {k[5:]: v for k, v in m.items() if k.startswith("bare_")}

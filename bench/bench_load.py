@@ -49,7 +49,7 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import Engine, text
 
-from bench.common import demo_engine
+from bench.common import demo_engine, stop
 from gisgrid.access import accounts
 from gisgrid.reports import api_keys
 from gisgrid.settings import Settings
@@ -748,11 +748,7 @@ def main() -> None:
         restart(fx, engine, settings)
         overload(fx)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if not stop(proc):
             print("the server did not stop within 15 s of SIGTERM (killed)")
         if key_name:
             _cleanup(engine, run, key_name, user)

@@ -19,7 +19,7 @@ import time
 import uuid
 
 from bench import bench_load as bl
-from bench.common import demo_engine
+from bench.common import demo_engine, stop
 from gisgrid.settings import Settings
 
 N = int(os.environ.get("BENCH_MIX_N", 300))
@@ -102,11 +102,7 @@ def main() -> None:
             f"carry at most {2000 / mix:.0f} requests/s of it; {bl.load()}"
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if not stop(proc):
             print("the server did not stop within 15 s of SIGTERM (killed)")
         if key_name:
             bl._cleanup(engine, run, key_name, user)

@@ -48,7 +48,17 @@ from sqlalchemy import text
 
 from bench.bench_intake import LUA
 from bench.bench_tiles import _tile_list
-from bench.common import BIN, demo_engine, fetch_once, load, repeat, serve_gisgrid, wrk, wrk_paths
+from bench.common import (
+    BIN,
+    delete_key_reports,
+    demo_engine,
+    fetch_once,
+    load,
+    repeat,
+    serve_gisgrid,
+    wrk,
+    wrk_paths,
+)
 from gisgrid import bulk
 from gisgrid.demo import province
 from gisgrid.mapdata import layers
@@ -337,12 +347,7 @@ def part_b(settings: Settings) -> dict[int, dict[str, float]]:
     try:
         m = repeat("service at 1, 2, 4 workers", run)
     finally:
-        with engine.begin() as conn:
-            kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": name}).scalar()
-            n = conn.execute(text("DELETE FROM report WHERE api_key_id = :k"), {"k": kid}).rowcount
-            conn.execute(text("DELETE FROM api_key WHERE id = :k"), {"k": kid})
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE report"))
+        n = delete_key_reports(engine, name)
         print(f"(deleted the bench's {n:,} reports and its key)")
     differs = ", ".join(f"{k}={v}" for k, (v, _) in LIFTED.items())
     print(f"medians of {RUNS} runs ({load()}; differs from a user's set-up: {differs}):")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gisgrid.db import libpq_url, make_engine, migrate, resolve_database_url
 from gisgrid.demo import county as demo
@@ -118,13 +118,32 @@ def _wait(server: Server, ready_path: str, timeout_s: float = 90) -> None:
     raise RuntimeError(f"{server.name} did not start at {server.base}:\n{tail}")
 
 
-def _stop(server: Server) -> None:
-    server.proc.terminate()
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> bool:
+    """SIGTERM, then SIGKILL if it is still running after timeout_s; whether it stopped itself."""
+    proc.terminate()
     try:
-        server.proc.wait(timeout=15)
+        proc.wait(timeout=timeout_s)
+        return True
     except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
+        proc.kill()
+        proc.wait()
+        return False
+
+
+def _stop(server: Server) -> None:
+    stop(server.proc)
+
+
+def delete_key_reports(engine: Engine, key_name: str) -> int:
+    """Delete a bench's API key and every report sent with it (then VACUUM); how many reports."""
+    with engine.begin() as conn:
+        kid = conn.execute(text("SELECT id FROM api_key WHERE name = :n"), {"n": key_name}).scalar()
+        n = int(conn.execute(text("DELETE FROM report WHERE api_key_id = :k"), {"k": kid}).rowcount)
+        conn.execute(text("DELETE FROM api_key WHERE id = :k"), {"k": kid})
+    # Thousands of deleted rows leave dead index entries that slow the next run's lookups.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE report"))
+    return n
 
 
 @contextmanager

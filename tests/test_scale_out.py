@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import Engine, text
 
+from bench.common import stop
 from gisgrid import sql
 from gisgrid.access import accounts
 from tests.browser import until
@@ -84,12 +85,7 @@ def two_workers(own_database_url: str, demo_county: str, tmp_path_factory: Any) 
         until(up, "both workers of gisgrid serve --workers 2 started", timeout=60)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout_s=30)
 
 
 def _one_per_worker(port: int) -> tuple[Pinned, Pinned]:
