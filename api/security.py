@@ -293,9 +293,8 @@ def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class AuditWrites:
-    """ASGI middleware: an audit entry for every write request, whoever made it and however it
-    ended. Plain ASGI (not BaseHTTPMiddleware) so reads, the hot path for tiles, pass untouched."""
+class _WritesOnly:
+    """ASGI middleware that looks at write requests only: everything else passes untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -304,6 +303,19 @@ class AuditWrites:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
+        await self.write(scope, receive, send)
+
+    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one write request."""
+        raise NotImplementedError
+
+
+class AuditWrites(_WritesOnly):
+    """ASGI middleware: an audit entry for every write request, whoever made it and however it
+    ended. Plain ASGI (not BaseHTTPMiddleware) so reads, the hot path for tiles, pass untouched."""
+
+    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the write, then record it."""
         done = False
 
         async def record(code: int) -> None:
@@ -373,7 +385,7 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class BodyLimit:
+class BodyLimit(_WritesOnly):
     """ASGI middleware: a write whose body is over its limit (`body_limit`) gets 413, refused
     on the declared length before anything is read, or on the bytes counted as they arrive
     (a chunked body never says its length).
@@ -382,13 +394,8 @@ class BodyLimit:
     and must neither fill memory nor come back echoed in a validation error.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
+    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a body over its limit, else pass it on counted."""
         headers = dict(scope["headers"])
         limit = body_limit(scope["path"], headers.get(b"content-type", b""))
         declared = headers.get(b"content-length", b"")
@@ -474,7 +481,7 @@ def _origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{host}".lower()
 
 
-class SameOrigin:
+class SameOrigin(_WritesOnly):
     """ASGI middleware: a write signed in by the session cookie must come from this site's own
     pages (Origin, else Referer, equal to this service's origin), and so must a sign-in.
 
@@ -485,13 +492,8 @@ class SameOrigin:
 
     GUARDED_PATHS = ("/login", "/logout")
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
+    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a cookie-signed write from another origin."""
         headers = dict(scope["headers"])
         cookie = f"{SESSION_COOKIE}=".encode() in headers.get(b"cookie", b"")
         bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
