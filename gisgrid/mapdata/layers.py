@@ -321,7 +321,9 @@ def staff_positions(
     """Each staff member's last fix in the last `max_age_h` hours, with its age in seconds."""
     if not 1 <= max_age_h <= 24 * 30:
         raise InvalidCoordinate(f"max_age_h={max_age_h} must be between 1 and 720")
-    rows = sql.rows(conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h)
+    rows = sql.rows(
+        conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h, after=None
+    )
     features = [
         {
             "type": "Feature",

@@ -91,7 +91,9 @@ def cases(
 
 def staff_moved(conn: Connection, unit: str, after: dt.datetime) -> dict[str, Any]:
     """Staff whose latest position is newer than `after` (the wall's last look, less a margin)."""
-    rows = sql.rows(conn, "mapdata/wall_staff", prefix=unit_prefix(unit), after=after)
+    rows = sql.rows(
+        conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=None, after=after
+    )
     return {
         "type": "FeatureCollection",
         "features": [
