@@ -26,9 +26,7 @@ from maps.pages import (
     _base_map,
     _config,
     _fig,
-    _grid_tiles_layer,
-    _grids_layer,
-    _outline_layer,
+    _outline_and_grids,
     _render,
     breaks_for,
 )
@@ -36,7 +34,6 @@ from maps.pages import (
 ECHARTS_JS = f"{STATIC}/vendor/echarts-6.1.0/echarts.common.min.js"
 WALL_JS = f"{STATIC}/gisgrid/wall.js"
 WALL_CSS = f"{STATIC}/gisgrid/wall.css"
-GRID_GEOJSON_MAX = 3000
 PERIODS = (1, 7, 30, 90)
 
 
@@ -64,26 +61,14 @@ def center_page(
     the filters asked for in the URL."""
     lang = data.lang
     m = _base_map(data, basemap)
-    if data.outline:
-        _outline_layer(data.outline, t(lang, "center.layer_outline")).add_to(m)
-    use_tiles = data.force_tiles or data.grid_count > GRID_GEOJSON_MAX
-    if use_tiles:
-        grids_layer = _grid_tiles_layer(data.urls["grid_tiles"], t(lang, "center.layer_grids"))
-    else:
-        assert data.grids is not None
-        # Tooltip words: the page's language (the fields are names and numbers).
-        grids_layer = _grids_layer(
-            data.grids,
-            t(lang, "center.layer_grids"),
-            ["name", "households", "open_cases", "overdue_cases"],
-            [
-                t(lang, "center.tip_grid"),
-                t(lang, "center.tip_households"),
-                t(lang, "center.tip_open"),
-                t(lang, "center.tip_overdue"),
-            ],
-        )
-    grids_layer.add_to(m)
+    # Tooltip words: the page's language (the fields are names and numbers).
+    grids_layer, use_tiles = _outline_and_grids(
+        m,
+        data,
+        "center",
+        ["name", "households", "open_cases", "overdue_cases"],
+        [t(lang, f"center.tip_{k}") for k in ("grid", "households", "open", "overdue")],
+    )
     heat = HeatMap([], name=t(lang, "center.layer_heat"), radius=18, blur=15, show=False)
     heat.default_js = list(HEAT_JS)
     heat.add_to(m)

@@ -206,6 +206,27 @@ def _esc(s: str) -> str:
     return html.escape(s, quote=True)
 
 
+# The report categories' families, in the order a form lists them.
+FAMILIES = ("governance", "event", "component")
+
+
+def _category_options(lang: str, categories: Any, section: str, chinese_names: bool) -> str:
+    """The report categories as <option>s in an <optgroup> per family, the families named from
+    the catalogue's `section` in the page's language."""
+    groups: dict[str, list[str]] = {f: [] for f in FAMILIES}
+    for c in categories:
+        name = c.name_zh if chinese_names else c.name
+        groups.setdefault(str(c.family), []).append(
+            f'<option value="{_esc(c.code)}">{_esc(name)}</option>'
+        )
+    return "".join(
+        f'<optgroup label="{_esc(t(lang, f"{section}.family_{family}"))}">{"".join(opts)}'
+        "</optgroup>"
+        for family, opts in groups.items()
+        if opts
+    )
+
+
 # folium's GeoJsonTooltip puts each property into innerHTML as it is: a grid named
 # <img src=x onerror=...> ran script on hover (issue 13). The same template, every value and
 # label escaped first.
@@ -325,6 +346,25 @@ def _panel(inner: str, css_class: str = "gg-panel") -> Element:
     return Element(f'<div class="{css_class}">{inner}</div>')
 
 
+def _outline_and_grids(
+    m: folium.Map, data: PageData, page: str, fields: list[str], aliases: list[str]
+) -> tuple[Any, bool]:
+    """The unit's outline and its grids (vector tiles when many) on a page's map, layer names
+    from the page's catalogue section (`page`), tooltips from fields and aliases; the grids'
+    layer and whether it is tiles."""
+    if data.outline:
+        _outline_layer(data.outline, t(data.lang, f"{page}.layer_outline")).add_to(m)
+    name = t(data.lang, f"{page}.layer_grids")
+    use_tiles = data.force_tiles or data.grid_count > GRID_GEOJSON_MAX
+    if use_tiles:
+        layer = _grid_tiles_layer(data.urls["grid_tiles"], name)
+    else:
+        assert data.grids is not None
+        layer = _grids_layer(data.grids, name, fields, aliases)
+    layer.add_to(m)
+    return layer, use_tiles
+
+
 def planner_page(data: PageData, basemap: Basemap, *, switch_url: str | None = None) -> str:
     """Planner's map: grids coloured by households relative to the mean, generation switcher,
     and for those who may draw, the redraw table. Every word from the catalogue (`planner`)."""
@@ -334,23 +374,13 @@ def planner_page(data: PageData, basemap: Basemap, *, switch_url: str | None = N
         return _esc(t(lang, f"planner.{key}", **kw))
 
     m = _base_map(data, basemap)
-    if data.outline:
-        _outline_layer(data.outline, t(lang, "planner.layer_outline")).add_to(m)
-    use_tiles = data.force_tiles or data.grid_count > GRID_GEOJSON_MAX
-    if use_tiles:
-        grids_layer = _grid_tiles_layer(data.urls["grid_tiles"], t(lang, "planner.layer_grids"))
-    else:
-        assert data.grids is not None
-        grids_layer = _grids_layer(
-            data.grids,
-            t(lang, "planner.layer_grids"),
-            ["name", "code", "village_name", "households", "balance"],
-            [
-                t(lang, f"planner.tip_{k}")
-                for k in ("grid", "code", "village", "households", "balance")
-            ],
-        )
-    grids_layer.add_to(m)
+    grids_layer, use_tiles = _outline_and_grids(
+        m,
+        data,
+        "planner",
+        ["name", "code", "village_name", "households", "balance"],
+        [t(lang, f"planner.tip_{k}") for k in ("grid", "code", "village", "households", "balance")],
+    )
     folium.LayerControl(collapsed=True, position="topleft").add_to(m)
     gens = "".join(
         f'<option value="{g["id"]}"{" selected" if g["id"] == data.generation_id else ""}>'

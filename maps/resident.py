@@ -22,33 +22,18 @@ from maps.pages import (
     Basemap,
     PageData,
     _base_map,
+    _category_options,
     _config,
     _fig,
     _outline_layer,
     _render,
 )
 
-FAMILIES = ("governance", "event", "component")
 CN = ZoneInfo("Asia/Shanghai")
 
 
 def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _category_options(lang: str, categories: Any) -> str:
-    """The report categories in <optgroup>s by family, in the page's language."""
-    groups: dict[str, list[str]] = {f: [] for f in FAMILIES}
-    for c in categories:
-        name = c.name_zh if lang == "zh" else c.name
-        groups.setdefault(str(c.family), []).append(
-            f'<option value="{_esc(c.code)}">{_esc(name)}</option>'
-        )
-    return "".join(
-        f'<optgroup label="{_esc(t(lang, f"resident.family_{family}"))}">{"".join(opts)}</optgroup>'
-        for family, opts in groups.items()
-        if opts
-    )
 
 
 def resident_page(
@@ -92,7 +77,7 @@ def resident_page(
             f"<h2>{_esc(t(lang, 'resident.step_what'))}</h2>"
             f'<label>{_esc(t(lang, "resident.kind"))}<select name="service_code" required>'
             f'<option value="">{_esc(t(lang, "resident.choose"))}</option>'
-            f"{_category_options(lang, categories)}</select></label>"
+            f"{_category_options(lang, categories, 'resident', lang == 'zh')}</select></label>"
             f"<label>{_esc(t(lang, 'resident.what'))}"
             '<textarea name="description" rows="3" maxlength="4000" required '
             f'placeholder="{_esc(t(lang, "resident.what_example"))}"></textarea></label>'

@@ -23,6 +23,7 @@ from maps.pages import (
     PageData,
     SafeTooltip,
     _base_map,
+    _category_options,
     _config,
     _esc,
     _fig,
@@ -34,24 +35,9 @@ WORKER_JS = f"{STATIC}/gisgrid/worker.js"
 QUEUE_JS = f"{STATIC}/gisgrid/queue.js"
 WORKER_CSS = f"{STATIC}/gisgrid/worker.css"
 AREAS = ("worker", "queue")
-FAMILIES = ("governance", "event", "component")
 VISIT_KINDS = ("routine", "care", "dispute", "info_update")
 # Photos are shrunk on the phone to this longest side before they are queued (server: 1600).
 PHOTO_SIDE = 1600
-
-
-def _categories(lang: str, categories: Iterable[Any]) -> str:
-    """The patrol report's category list, by family, Chinese names only."""
-    groups: dict[str, list[str]] = {f: [] for f in FAMILIES}
-    for c in categories:
-        groups.setdefault(str(c.family), []).append(
-            f'<option value="{_esc(c.code)}">{_esc(c.name_zh)}</option>'
-        )
-    return "".join(
-        f'<optgroup label="{_esc(t(lang, f"worker.family_{family}"))}">{"".join(opts)}</optgroup>'
-        for family, opts in groups.items()
-        if opts
-    )
 
 
 def _file(lang: str, name: str, label: str) -> str:
@@ -101,7 +87,8 @@ def _sheet(lang: str, title: str, categories: Iterable[Any]) -> str:
         '<section id="wk-report" class="wk-pane" hidden>'
         '<form id="gg-patrol" class="wk-form">'
         f'<label>{w("report_category")}<select name="service_code" required>'
-        f'<option value="">{w("choose")}</option>{_categories(lang, categories)}</select></label>'
+        f'<option value="">{w("choose")}</option>'
+        f"{_category_options(lang, categories, 'worker', True)}</select></label>"
         f'<label>{w("report_description")}<textarea name="description" rows="2" '
         f'maxlength="4000" required placeholder="{w("report_description_hint")}"></textarea>'
         "</label>"
