@@ -6,8 +6,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+from sqlalchemy import Connection
 from sqlalchemy import exc as db_errors
 
 from gisgrid.errors import GisGridError
@@ -54,6 +56,19 @@ def _prepared_url(settings: Settings) -> str:
     _say("migrating schema")
     migrate(url)
     return url
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Connection]:
+    """A transaction on the prepared database, committed when the block ends without an error."""
+    from gisgrid.db import make_engine
+
+    engine = make_engine(_prepared_url(settings))
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -135,44 +150,34 @@ def _print_demo_account(engine, county: str, host: str, port: int) -> None:  # t
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     """keys create|list|revoke: Open311 API keys."""
-    from gisgrid.db import make_engine
     from gisgrid.reports import api_keys
 
-    engine = make_engine(_prepared_url(settings))
-    try:
-        with engine.begin() as conn:
-            if args.action == "create":
-                if not args.name:
-                    raise SystemExit("gisgrid keys create needs --name NAME")
-                # The key on the last line, alone, so scripts can capture it.
-                print(api_keys.create_key(conn, args.name))
-            elif args.action == "revoke":
-                if not args.name:
-                    raise SystemExit("gisgrid keys revoke needs --name NAME")
-                api_keys.revoke_key(conn, args.name)
-                _say(f"revoked key {args.name!r}")
-            else:
-                for k in api_keys.list_keys(conn):
-                    state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
-                    print(f"{k['name']}\t{k['created_at']:%Y-%m-%d %H:%M}\t{state}")
-    finally:
-        engine.dispose()
+    with _transaction(settings) as conn:
+        if args.action == "create":
+            if not args.name:
+                raise SystemExit("gisgrid keys create needs --name NAME")
+            # The key on the last line, alone, so scripts can capture it.
+            print(api_keys.create_key(conn, args.name))
+        elif args.action == "revoke":
+            if not args.name:
+                raise SystemExit("gisgrid keys revoke needs --name NAME")
+            api_keys.revoke_key(conn, args.name)
+            _say(f"revoked key {args.name!r}")
+        else:
+            for k in api_keys.list_keys(conn):
+                state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
+                print(f"{k['name']}\t{k['created_at']:%Y-%m-%d %H:%M}\t{state}")
     return 0
 
 
 def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
     """assign households|reports: every point to the current grid covering it, in bulk."""
     from gisgrid.assignment import assign as bulk
-    from gisgrid.db import make_engine
 
-    engine = make_engine(_prepared_url(settings))
-    try:
-        with engine.begin() as conn:
-            result = bulk.assign_table(
-                conn, args.table[:-1], args.county, write=not args.dry_run, progress=_say
-            )
-    finally:
-        engine.dispose()
+    with _transaction(settings) as conn:
+        result = bulk.assign_table(
+            conn, args.table[:-1], args.county, write=not args.dry_run, progress=_say
+        )
     print(json.dumps(result))
     return 0
 
@@ -226,19 +231,14 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
     from gisgrid.access import accounts
-    from gisgrid.db import make_engine
 
     password = args.password or os.environ.get("GISGRID_NEW_PASSWORD")
     if not password:
         password = getpass.getpass(f"password for {args.username}: ")
-    engine = make_engine(_prepared_url(settings))
-    try:
-        with engine.begin() as conn:
-            account_id = accounts.create_account(
-                conn, args.username, password, args.role, args.scope, args.name
-            )
-    finally:
-        engine.dispose()
+    with _transaction(settings) as conn:
+        account_id = accounts.create_account(
+            conn, args.username, password, args.role, args.scope, args.name
+        )
     _say(
         f"created account {args.username} (id {account_id}, role {args.role}, "
         f"scope {args.scope or 'everywhere'})"
@@ -251,60 +251,53 @@ def cmd_patrol(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
     from pathlib import Path
 
-    from gisgrid.db import make_engine
     from gisgrid.patrols import coverage, roads, routing, tracks
 
-    engine = make_engine(_prepared_url(settings))
-    try:
-        with engine.begin() as conn:
-            if args.action == "import-roads":
-                out: object = roads.import_roads(
-                    conn,
-                    args.county,
-                    roads.read_roads(Path(args.file)),
-                    source=args.file,
-                    commit=args.commit,
-                    progress=_say,
+    with _transaction(settings) as conn:
+        if args.action == "import-roads":
+            out: object = roads.import_roads(
+                conn,
+                args.county,
+                roads.read_roads(Path(args.file)),
+                source=args.file,
+                commit=args.commit,
+                progress=_say,
+            )
+        elif args.action == "import-places":
+            out = roads.import_key_places(
+                conn,
+                args.county,
+                roads.read_places(Path(args.file)),
+                source=args.file,
+                commit=args.commit,
+            )
+        elif args.action == "demo-network":
+            if roads.has_network(conn, args.county):
+                out = {"note": f"county {args.county} already has roads; nothing generated"}
+            else:
+                out = roads.generate_demo_network(conn, args.county, progress=_say)
+        elif args.action == "ingest":
+            data = Path(args.file).read_bytes()
+            frame = tracks.parse_upload(data, "", args.staff)
+            out = tracks.ingest_fixes(conn, frame, source="file", progress=_say)
+        elif args.action == "coverage":
+            end = dt.datetime.fromisoformat(args.end) if args.end else dt.datetime.now(dt.UTC)
+            start = (
+                dt.datetime.fromisoformat(args.start) if args.start else end - dt.timedelta(days=1)
+            )
+            res = coverage.coverage_by_unit(conn, args.unit, start, end, progress=_say)
+            if args.geojson:
+                Path(args.geojson).write_text(
+                    json.dumps(res["uncovered_segments"], ensure_ascii=False)
                 )
-            elif args.action == "import-places":
-                out = roads.import_key_places(
-                    conn,
-                    args.county,
-                    roads.read_places(Path(args.file)),
-                    source=args.file,
-                    commit=args.commit,
-                )
-            elif args.action == "demo-network":
-                if roads.has_network(conn, args.county):
-                    out = {"note": f"county {args.county} already has roads; nothing generated"}
-                else:
-                    out = roads.generate_demo_network(conn, args.county, progress=_say)
-            elif args.action == "ingest":
-                data = Path(args.file).read_bytes()
-                frame = tracks.parse_upload(data, "", args.staff)
-                out = tracks.ingest_fixes(conn, frame, source="file", progress=_say)
-            elif args.action == "coverage":
-                end = dt.datetime.fromisoformat(args.end) if args.end else dt.datetime.now(dt.UTC)
-                start = (
-                    dt.datetime.fromisoformat(args.start)
-                    if args.start
-                    else end - dt.timedelta(days=1)
-                )
-                res = coverage.coverage_by_unit(conn, args.unit, start, end, progress=_say)
-                if args.geojson:
-                    Path(args.geojson).write_text(
-                        json.dumps(res["uncovered_segments"], ensure_ascii=False)
-                    )
-                    _say(f"uncovered segments written to {args.geojson}")
-                out = {
-                    k: v
-                    for k, v in res.items()
-                    if k not in ("uncovered_segments", "unvisited_places", "key_places")
-                }
-            else:  # next
-                out = routing.suggest_route(conn, args.staff)
-    finally:
-        engine.dispose()
+                _say(f"uncovered segments written to {args.geojson}")
+            out = {
+                k: v
+                for k, v in res.items()
+                if k not in ("uncovered_segments", "unvisited_places", "key_places")
+            }
+        else:  # next
+            out = routing.suggest_route(conn, args.staff)
     print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     return 0
 
@@ -313,22 +306,17 @@ def cmd_basemap(args: argparse.Namespace, settings: Settings) -> int:
     """basemap import (dry run unless --commit) | show: the service's own basemap."""
     from pathlib import Path
 
-    from gisgrid.db import make_engine
     from gisgrid.mapdata import basemap
 
-    engine = make_engine(_prepared_url(settings))
-    try:
-        with engine.begin() as conn:
-            if args.action == "import":
-                out = basemap.import_osm(
-                    conn, args.county, Path(args.file), commit=args.commit, progress=_say
-                )
-                if not args.commit:
-                    _say("dry run: nothing written (add --commit to store it)")
-            else:
-                out = basemap.describe(conn, args.county)
-    finally:
-        engine.dispose()
+    with _transaction(settings) as conn:
+        if args.action == "import":
+            out = basemap.import_osm(
+                conn, args.county, Path(args.file), commit=args.commit, progress=_say
+            )
+            if not args.commit:
+                _say("dry run: nothing written (add --commit to store it)")
+        else:
+            out = basemap.describe(conn, args.county)
     print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     return 0
 
