@@ -18,19 +18,15 @@ byte it fetched after loading is counted and scaled to an hour.
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import uvicorn
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from bench.common import demo_engine
+from bench.common import demo_engine, free_port, serve_in_thread
 from gisgrid.access import accounts
 from gisgrid.settings import Settings
 
@@ -58,29 +54,6 @@ TOTALS = """() => {
     basemap: base.length ? Math.min(...base) : null,
   };
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _serve(settings: Settings) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _kib(n: float) -> str:
@@ -147,7 +120,7 @@ def main() -> None:
         ("planner", f"/maps/planner?unit={COUNTY}", desk, True),
     ]
     try:
-        with _serve(settings) as base, sync_playwright() as p:
+        with serve_in_thread(create_app(settings), free_port()) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             token = httpx.post(
                 f"{base}/api/v1/auth/token", data={"username": user, "password": PASSWORD}

@@ -25,20 +25,17 @@ PostGIS and pgRouting, as a role that may create databases), otherwise the proje
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Connection, Engine
 
 from api.app import create_app
+from bench.common import free_port, serve_in_thread
 from gisgrid.db import make_engine
 from gisgrid.settings import Settings
 from tests.databases import DEMO_COUNTY, Cluster, Databases
@@ -182,37 +179,15 @@ def own_engine(own_database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve(settings: Settings) -> Iterator[str]:
     """Serve create_app(settings) with uvicorn on a free loopback port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     if not settings.rate_limit_namespace:
         # Limits are counted in the shared database: each test server keeps its own counts.
         settings = settings.model_copy(update={"rate_limit_namespace": f"t{port}:"})
-    app = create_app(settings)
-    # proxy_headers off, as `gisgrid serve` runs it: X-Forwarded-* only from trusted proxies.
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start within 30 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(settings), port) as base:
+        yield base
 
 
 def suite_settings(database_url: str, limit: int = 10_000) -> Settings:

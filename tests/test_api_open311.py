@@ -15,10 +15,11 @@ import xmltodict
 from georeport import GeoReport
 from sqlalchemy import Engine, text
 
+from bench.common import free_port
 from gisgrid.reports import api_keys
 from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
-from tests.conftest import _free_port, seed_item, serve
+from tests.conftest import seed_item, serve
 
 ROOT = "/open311/v2"
 
@@ -269,7 +270,7 @@ def test_an_address_only_post_is_placed_at_that_household(
 
 def test_a_database_that_does_not_answer_is_a_503_that_says_send_again() -> None:
     """Nothing stored, nothing half-done: the phone is told to resend with the same key."""
-    dead = Settings(database_url=f"postgresql://nobody@127.0.0.1:{_free_port()}/none")
+    dead = Settings(database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none")
     with serve(dead) as url, httpx.Client(base_url=url, timeout=30) as c:
         r = _post(c, api_key="gg_x", service_code="ZZ02", lat=23.15, long=112.05)
     assert r.status_code == 503, r.text

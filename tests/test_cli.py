@@ -10,13 +10,13 @@ import time
 
 import httpx
 
-from tests.conftest import _free_port
+from bench.common import free_port
 
 GISGRID = [sys.executable, "-m", "gisgrid.cli"]
 
 
 def test_demo_serves_an_already_loaded_county(database_url: str, demo_county: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GISGRID_DATABASE_URL": database_url}
     proc = subprocess.Popen(
         [*GISGRID, "demo", "--port", str(port)],

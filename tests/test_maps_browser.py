@@ -247,10 +247,10 @@ def test_gcj02_basemap_is_served_locally_and_shifted(
     import uvicorn
 
     from api.app import create_app
+    from bench.common import free_port
     from gisgrid.settings import Settings
-    from tests.conftest import _free_port
 
-    port = _free_port()
+    port = free_port()
     app = create_app(
         Settings(
             database_url=own_database_url,

@@ -20,11 +20,10 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import Engine, text
 
-from bench.common import stop
+from bench.common import free_port, stop
 from gisgrid import sql
 from gisgrid.access import accounts
 from tests.browser import until
-from tests.conftest import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGIN_LIMIT = 6
@@ -63,7 +62,7 @@ class Pinned:
 @pytest.fixture
 def two_workers(own_database_url: str, demo_county: str, tmp_path_factory: Any) -> Iterator[int]:
     """`gisgrid serve --workers 2` on a free port, a small sign-in limit; yields the port."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {
         **os.environ,
