@@ -7,6 +7,8 @@ Chinese only, nothing fetched from outside, and a poll with nothing new costs al
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,14 +247,21 @@ def test_an_operator_runs_the_wall(
         page.screenshot(path=str(ARTIFACTS / "wall-large-1920.png"))
 
 
+@contextmanager
+def _signed_in(server: str, username: str) -> Iterator[httpx.Client]:
+    """A client of the server carrying the account's bearer token."""
+    with httpx.Client(base_url=server, timeout=30) as client:
+        token = client.post(
+            "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
 def test_a_poll_with_nothing_new_costs_a_few_bytes(
     own_server: str, operator: str, town: dict[str, str]
 ) -> None:
-    with httpx.Client(base_url=own_server, timeout=30) as client:
-        token = client.post(
-            "/api/v1/auth/token", data={"username": operator, "password": PASSWORD}
-        ).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
+    with _signed_in(own_server, operator) as client:
         first = client.get("/maps/data/wall", params={"unit": "441226"})
         assert first.status_code == 200 and first.json()["full"] is True
         version = first.json()["version"]
@@ -269,11 +278,7 @@ def test_a_poll_with_nothing_new_costs_a_few_bytes(
 def test_reassign_from_the_wall_offers_the_villages_workers_on_duty(
     own_server: str, own_engine: Engine, operator: str, cases: dict[str, int]
 ) -> None:
-    with httpx.Client(base_url=own_server, timeout=30) as client:
-        token = client.post(
-            "/api/v1/auth/token", data={"username": operator, "password": PASSWORD}
-        ).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
+    with _signed_in(own_server, operator) as client:
         late = cases["late"]
         people = client.get("/maps/data/reassign", params={"report": late}).json()
         assert people and all(p["grid_code"][:12] == people[0]["grid_code"][:12] for p in people)
