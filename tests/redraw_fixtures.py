@@ -10,6 +10,8 @@ group with its leader and two open reports.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 from sqlalchemy import Connection, Engine, text
@@ -74,6 +76,54 @@ def _wkt(g: shapely.Geometry) -> str:
     return shapely.MultiPolygon([g]).wkt if g.geom_type == "Polygon" else g.wkt
 
 
+def insert_units(conn: Connection, units: list[tuple[str, str, str, str | None, Any]]) -> None:
+    """Administrative units (code, name, level, parent code, shapely geometry), generated."""
+    for code, name, level, parent, geom in units:
+        conn.execute(
+            text(
+                "INSERT INTO admin_unit (code, name, level, parent_code, geom_generated, geom) "
+                "VALUES (:c, :n, CAST(:l AS unit_level), :p, true, ST_GeomFromText(:g, 4326))"
+            ),
+            {"c": code, "n": name, "l": level, "p": parent, "g": _wkt(geom)},
+        )
+
+
+def insert_generation(conn: Connection, name: str, county: str, valid_from: str) -> int:
+    """A grid generation of the county (12-digit code) from valid_from; its id."""
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO generation (name, county_code, valid_from) "
+                "VALUES (:n, :c, :f) RETURNING id"
+            ),
+            {"n": name, "c": county, "f": valid_from},
+        ).scalar_one()
+    )
+
+
+def insert_grid(
+    conn: Connection, code: str, name: str, generation: int, valid_from: str, geom: Any
+) -> int:
+    """A generated grid of the generation in its village (the code's first 12 digits); its id."""
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO grid (code, name, village_code, generation_id, valid_from, "
+                "geom_generated, geom) VALUES (:c, :n, :v, :g, :f, true, "
+                "ST_GeomFromText(:w, 4326)) RETURNING id"
+            ),
+            {
+                "c": code,
+                "n": name,
+                "v": code[:12],
+                "g": generation,
+                "f": valid_from,
+                "w": _wkt(geom),
+            },
+        ).scalar_one()
+    )
+
+
 def _settlements(box: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
     """n household points in 3 settlements of the box (sigma ~ a tenth of its size) + scatter."""
     x0, y0, x1, y1 = box.bounds
@@ -100,39 +150,12 @@ def make_county(engine: Engine, seed: int = 15) -> dict[str, object]:
             (V1, "一村", "village", TOWN + "000", VILLAGES[V1]),
             (V2, "二村", "village", TOWN + "000", VILLAGES[V2]),
         ]
-        for code, name, level, parent, geom in units:
-            conn.execute(
-                text(
-                    "INSERT INTO admin_unit (code, name, level, parent_code, geom_generated, geom) "
-                    "VALUES (:c, :n, CAST(:l AS unit_level), :p, true, ST_GeomFromText(:g, 4326))"
-                ),
-                {"c": code, "n": name, "l": level, "p": parent, "g": _wkt(geom)},
-            )
-        gen = conn.execute(
-            text(
-                "INSERT INTO generation (name, county_code, valid_from) "
-                "VALUES ('test-990300-1', :c, :f) RETURNING id"
-            ),
-            {"c": COUNTY + "000000", "f": GEN_FROM},
-        ).scalar_one()
+        insert_units(conn, units)
+        gen = insert_generation(conn, "test-990300-1", COUNTY + "000000", GEN_FROM)
         points: dict[str, np.ndarray] = {}
         for code, geom in GRIDS.items():
             vname = "一村" if code.startswith(V1) else "二村"
-            gid = conn.execute(
-                text(
-                    "INSERT INTO grid (code, name, village_code, generation_id, valid_from, "
-                    "geom_generated, geom) VALUES (:c, :n, :v, :g, :f, true, "
-                    "ST_GeomFromText(:w, 4326)) RETURNING id"
-                ),
-                {
-                    "c": code,
-                    "n": f"{vname}第{int(code[-3:])}网格",
-                    "v": code[:12],
-                    "g": gen,
-                    "f": GEN_FROM,
-                    "w": _wkt(geom),
-                },
-            ).scalar_one()
+            gid = insert_grid(conn, code, f"{vname}第{int(code[-3:])}网格", gen, GEN_FROM, geom)
             group = staff_grid(conn, gid, code, GEN_FROM)
             pts = _settlements(geom, HOUSEHOLDS[code], rng)
             points[code] = pts

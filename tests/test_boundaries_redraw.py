@@ -23,7 +23,7 @@ from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
 from gisgrid.boundaries.read import read_boundaries
 from tests.databases import Databases
-from tests.redraw_fixtures import staff_grid
+from tests.redraw_fixtures import insert_generation, insert_grid, insert_units, staff_grid
 
 COUNTY = "990100"
 V1, V2 = "990100001001", "990100001002"
@@ -44,10 +44,6 @@ NEW = {
 }
 BEFORE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 REDRAW = "2025-06-01T00:00:00+08:00"
-
-
-def _wkt(g: shapely.Geometry) -> str:
-    return shapely.MultiPolygon([g]).wkt if g.geom_type == "Polygon" else g.wkt
 
 
 def _make_small_county(engine: Engine) -> dict[str, list[tuple]]:
@@ -72,32 +68,11 @@ def _make_small_county(engine: Engine) -> dict[str, list[tuple]]:
             (V1, "一村", "village", COUNTY + "001000", shapely.box(X0, Y0, X0 + W / 2, Y0 + W)),
             (V2, "二村", "village", V1[:9] + "000", shapely.box(X0 + W / 2, Y0, X0 + W, Y0 + W)),
         ]
-        for code, name, level, parent, geom in units:
-            conn.execute(
-                text(
-                    "INSERT INTO admin_unit (code, name, level, parent_code, geom_generated, geom) "
-                    "VALUES (:c, :n, CAST(:l AS unit_level), :p, true, "
-                    "ST_GeomFromText(:g, 4326))"
-                ),
-                {"c": code, "n": name, "l": level, "p": parent, "g": _wkt(geom)},
-            )
-        gen = conn.execute(
-            text(
-                "INSERT INTO generation (name, county_code, valid_from) "
-                "VALUES ('test-990100-1', :c, '2024-01-01T00:00:00Z') RETURNING id"
-            ),
-            {"c": COUNTY + "000000"},
-        ).scalar_one()
+        insert_units(conn, units)
+        gen = insert_generation(conn, "test-990100-1", COUNTY + "000000", "2024-01-01T00:00:00Z")
         households, reports = [], []
         for code, geom in OLD.items():
-            gid = conn.execute(
-                text(
-                    "INSERT INTO grid (code, name, village_code, generation_id, valid_from, "
-                    "geom_generated, geom) VALUES (:c, :c, :v, :g, '2024-01-01T00:00:00Z', true, "
-                    "ST_GeomFromText(:w, 4326)) RETURNING id"
-                ),
-                {"c": code, "v": code[:12], "g": gen, "w": _wkt(geom)},
-            ).scalar_one()
+            gid = insert_grid(conn, code, code, gen, "2024-01-01T00:00:00Z", geom)
             group = staff_grid(conn, gid, code, "2024-01-01T00:00:00Z")
             x0, y0, x1, y1 = geom.bounds
             pts = rng.uniform((x0 + 1e-4, y0 + 1e-4), (x1 - 1e-4, y1 - 1e-4), (13, 2))
