@@ -381,9 +381,7 @@ def act(
         if not satisfied and _within_reopen(r, config, now):
             follow_up = "reopen"
 
-    state["updated_at"] = now
-    _write(conn, report_id, state)
-    _event(
+    _save(
         conn,
         report_id,
         now,
@@ -471,15 +469,6 @@ def _within_reopen(r: Any, config: IntakeConfig, now: dt.datetime) -> bool:
     return closed is not None and now - closed <= dt.timedelta(days=config.reopen_days)
 
 
-def _write(conn: Connection, report_id: int, state: dict[str, Any]) -> None:
-    sql.execute(
-        conn,
-        "reports/case_update",
-        id=report_id,
-        **{k: state[k] for k in CASE_COLUMNS},
-    )
-
-
 CASE_COLUMNS = (
     "status",
     "handler_level",
@@ -507,7 +496,7 @@ CASE_COLUMNS = (
 )
 
 
-def _event(
+def _save(
     conn: Connection,
     report_id: int,
     now: dt.datetime,
@@ -521,6 +510,9 @@ def _event(
     username: str | None = None,
     idempotency_key: str | None = None,
 ) -> None:
+    """The case's new state written (updated now) and the step that made it recorded."""
+    state["updated_at"] = now
+    sql.execute(conn, "reports/case_update", id=report_id, **{k: state[k] for k in CASE_COLUMNS})
     sql.execute(
         conn,
         "reports/case_event",
@@ -562,9 +554,7 @@ def _reopen(
         state["dept_resolved_at"] = None
     state["stage"] = "handled"
     state["stage_due_at"] = config.case_due(state["grid_code"], state["category"], now)
-    state["updated_at"] = now
-    _write(conn, report_id, state)
-    _event(
+    _save(
         conn,
         report_id,
         now,
