@@ -34,6 +34,27 @@ def record(
     )
 
 
+def read_personal(
+    conn: Connection,
+    who: Principal,
+    path: str,
+    object_type: str,
+    object_ids: Sequence[str | int],
+    client: str | None,
+) -> None:
+    """Record that `who` was shown personal data of these objects by a GET of `path`."""
+    record(
+        conn,
+        who,
+        "read_personal",
+        method="GET",
+        path=path,
+        object_type=object_type,
+        object_ids=object_ids,
+        client=client,
+    )
+
+
 async def record_async(
     pool: AsyncConnectionPool,
     who: Principal,

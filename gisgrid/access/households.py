@@ -32,15 +32,8 @@ def list_households(
     reveal = who.role in PERSONAL_READERS
     rows = _select(conn, who, reveal, grid=code, limit=limit, offset=offset)
     if reveal and rows:
-        audit.record(
-            conn,
-            who,
-            "read_personal",
-            method="GET",
-            path="/api/v1/households",
-            object_type="household",
-            object_ids=[r["id"] for r in rows],
-            client=client,
+        audit.read_personal(
+            conn, who, "/api/v1/households", "household", [r["id"] for r in rows], client
         )
     return {
         "grid": code,
@@ -64,15 +57,8 @@ def get_household(
             raise Forbidden(f"household {household_id} is outside your scope {who.scope}")
         raise NotFound(f"no household has id {household_id}")
     if reveal:
-        audit.record(
-            conn,
-            who,
-            "read_personal",
-            method="GET",
-            path=f"/api/v1/households/{household_id}",
-            object_type="household",
-            object_ids=[household_id],
-            client=client,
+        audit.read_personal(
+            conn, who, f"/api/v1/households/{household_id}", "household", [household_id], client
         )
     return {
         **_out(rows[0]),

@@ -120,15 +120,8 @@ def _households(
         limit=5,
     )
     if rows:
-        audit.record(
-            conn,
-            who,
-            "read_personal",
-            method="GET",
-            path="/api/v1/search",
-            object_type="household",
-            object_ids=[r["id"] for r in rows],
-            client=client,
+        audit.read_personal(
+            conn, who, "/api/v1/search", "household", [r["id"] for r in rows], client
         )
     return [
         {

@@ -597,15 +597,8 @@ def case_file(
     reporter = sql.first(conn, "reports/reporter_of", id=report_id)
     contact = dict(reporter["reporter"] or {}) if reporter else {}
     if contact:
-        audit.record(
-            conn,
-            who,
-            "read_personal",
-            method="GET",
-            path=f"/api/v1/reports/{report_id}",
-            object_type="report",
-            object_ids=[report_id],
-            client=client,
+        audit.read_personal(
+            conn, who, f"/api/v1/reports/{report_id}", "report", [report_id], client
         )
     return found | {
         "history": history(conn, report_id),
