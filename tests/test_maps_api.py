@@ -106,6 +106,21 @@ def test_reports_live_and_overdue(http: httpx.Client) -> None:
     assert hours == sorted(hours, reverse=True) and hours[0] > 0
 
 
+def _patrol(conn: Connection, staff_id: int, fixes: list[tuple[str, float, float]]) -> None:
+    """A patrol track of the staff member with fixes (time from now as an interval, lon, lat)."""
+    track = conn.execute(
+        text("INSERT INTO patrol_track (staff_id, source) VALUES (:s, 'test') RETURNING id"),
+        {"s": staff_id},
+    ).scalar_one()
+    conn.execute(
+        text(
+            "INSERT INTO patrol_fix (track_id, staff_id, t, geom) VALUES (:t, :s, "
+            "now() + CAST(:ago AS interval), ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+        ),
+        [{"t": track, "s": staff_id, "ago": a, "x": x, "y": y} for a, x, y in fixes],
+    )
+
+
 def test_staff_positions_latest_fix_with_age(conn: Connection) -> None:
     # A worker not out on the demo's generated patrol day, whose latest fix would win.
     staff_id, grid = conn.execute(
@@ -116,20 +131,15 @@ def test_staff_positions_latest_fix_with_age(conn: Connection) -> None:
             "ORDER BY a.id LIMIT 1"
         )
     ).one()
-    track = conn.execute(
-        text("INSERT INTO patrol_track (staff_id, source) VALUES (:s, 'test') RETURNING id"),
-        {"s": staff_id},
-    ).scalar_one()
-    conn.execute(
-        text(
-            "INSERT INTO patrol_fix (track_id, staff_id, t, geom) VALUES "
-            "(:t, :s, now() - interval '30 minutes', "
-            "ST_SetSRID(ST_MakePoint(111.90, 23.30), 4326)),"
-            "(:t, :s, now() - interval '5 minutes', ST_SetSRID(ST_MakePoint(111.91, 23.31), 4326)),"
+    _patrol(
+        conn,
+        staff_id,
+        [
+            ("-30 minutes", 111.90, 23.30),
+            ("-5 minutes", 111.91, 23.31),
             # A phone whose clock runs a day ahead: not the latest position.
-            "(:t, :s, now() + interval '1 day', ST_SetSRID(ST_MakePoint(111.92, 23.32), 4326))"
-        ),
-        {"t": track, "s": staff_id},
+            ("1 day", 111.92, 23.32),
+        ],
     )
     fc = layers.staff_positions(conn, grid[:9])
     mine = [f for f in fc["features"] if f["properties"]["staff_id"] == staff_id]
@@ -321,17 +331,7 @@ def test_coverage_measure_counts_households_visited(conn: Connection) -> None:
     ).all():
         visited |= near(lon, lat)
     x, y = pts[np.flatnonzero(~visited)[0]]
-    track = conn.execute(
-        text("INSERT INTO patrol_track (staff_id, source) VALUES (:s, 'test') RETURNING id"),
-        {"s": staff_id},
-    ).scalar_one()
-    conn.execute(
-        text(
-            "INSERT INTO patrol_fix (track_id, staff_id, t, geom) VALUES "
-            "(:t, :s, now() - interval '1 hour', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
-        ),
-        {"t": track, "s": staff_id, "x": x, "y": y},
-    )
+    _patrol(conn, staff_id, [("-1 hour", x, y)])
     expected = float((visited | near(x, y)).mean())
     fc = layers.grid_measures(conn, grid=code)
     assert fc["features"][0]["properties"]["coverage"] == pytest.approx(expected)
