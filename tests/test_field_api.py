@@ -352,7 +352,7 @@ def test_a_patrol_report_closed_on_the_spot_is_filed_once(
     assert r.status_code == 201 and r.json()["status"] in ("dispatched", "registered")
 
 
-def _events(server: str, token: str) -> Any:
+def _event_stream(server: str, token: str) -> Any:
     """The event stream as `token` opens it (a context manager of the response)."""
     return httpx.stream(
         "GET",
@@ -363,7 +363,7 @@ def _events(server: str, token: str) -> Any:
 
 
 def _listen(server: str, token: str, into: queue.Queue, stop: threading.Event) -> None:
-    with _events(server, token) as r:
+    with _event_stream(server, token) as r:
         into.put(("status", r.status_code, r.headers.get("content-type")))
         event = None
         for line in r.iter_lines():
@@ -378,7 +378,7 @@ def _listen(server: str, token: str, into: queue.Queue, stop: threading.Event) -
 def _push_is_live(server: str, token: str) -> bool:
     """Whether a new stream's hello says the server is LISTENing (it reconnects by itself
     after PostgreSQL restarted, e.g. after tests/test_faults.py crashed it)."""
-    with _events(server, token) as r:
+    with _event_stream(server, token) as r:
         for line in r.iter_lines():
             if line.startswith("data: "):
                 return bool(json.loads(line[6:]).get("live"))
