@@ -368,19 +368,21 @@ def test_an_original_deleted_while_its_supporter_is_filed_is_no_error(
         deleter.execute(text("DELETE FROM report WHERE id = :id"), {"id": first["id"]})
         thread = threading.Thread(target=supporter)
         thread.start()
-        with own_engine.connect() as watcher:
-            # The intake has found the original and waits on the delete's row lock.
-            until(
-                lambda: bool(
+
+        def waiting() -> bool:
+            # A transaction of its own per look: pg_stat_activity is read once per transaction.
+            with own_engine.connect() as watcher:
+                return bool(
                     watcher.execute(
                         text(
                             "SELECT count(*) FROM pg_stat_activity WHERE datname = "
                             "current_database() AND wait_event_type = 'Lock'"
                         )
                     ).scalar_one()
-                ),
-                "the intake waiting for the deleted original's lock",
-            )
+                )
+
+        # The intake has found the original and waits on the delete's row lock.
+        until(waiting, "the intake waiting for the deleted original's lock", timeout=60)
         deleting.commit()
     thread.join(30)
     assert "error" not in filed, filed.get("error")
