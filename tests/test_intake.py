@@ -365,7 +365,8 @@ def test_an_original_deleted_while_its_supporter_is_filed_is_no_error(
 
     with own_engine.connect() as deleter:
         deleting = deleter.begin()
-        deleter.execute(text("DELETE FROM report WHERE id = :id"), {"id": first["id"]})
+        deleting_original = text("DELETE FROM report WHERE id = :id")  # the subject
+        deleter.execute(deleting_original, {"id": first["id"]})
         thread = threading.Thread(target=supporter)
         thread.start()
 
@@ -388,5 +389,3 @@ def test_an_original_deleted_while_its_supporter_is_filed_is_no_error(
     assert "error" not in filed, filed.get("error")
     report = filed["report"]
     assert report["duplicate_of"] is None and report["status"] in intake.OPEN_STATUSES
-    with own_engine.begin() as conn:
-        conn.execute(text("DELETE FROM report WHERE id = :id"), {"id": report["id"]})
