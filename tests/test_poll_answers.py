@@ -227,6 +227,7 @@ def test_a_new_report_shows_once_the_freshness_ends_and_unchanged_polls_get_304(
     )
     assert same.status_code == 304 and same.content == b""
     assert answers.counted == counted  # neither poll counted anything
+    assert client.get("/healthz").json()["load"]["polls"]["counted"] == counted
     clock.now += 0.01  # poll_fresh_s after the count began: never served again
     after = client.get(
         "/maps/data/reports",
