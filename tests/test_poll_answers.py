@@ -19,7 +19,6 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from gisgrid.access import accounts
-from gisgrid.errors import Overloaded
 from gisgrid.mapdata import SharedAnswers
 from gisgrid.settings import Settings
 
@@ -294,29 +293,3 @@ def test_shared_answers_never_cross_units_generations_filters_or_scopes(
     assert 0 < town_grids.json()["numberReturned"] < 900
     shapes = client.get("/maps/data/grids", params={"unit": town})
     assert "coordinates" in shapes.text and "coordinates" not in town_grids.text
-
-
-def test_an_asker_waits_for_a_count_no_longer_than_its_budget() -> None:
-    """An asker with `wait_s` is told Overloaded when the count outlasts it (as a wait for a
-    database slot ends); the count goes on and the askers without a budget get it."""
-
-    async def go() -> tuple[str, bytes, int]:
-        answers = SharedAnswers(fresh_s=FRESH_S, clock=Clock())
-        release = asyncio.Event()
-        n = 0
-
-        async def slow() -> bytes:
-            nonlocal n
-            n += 1
-            await release.wait()
-            return b"counted"
-
-        patient = asyncio.ensure_future(answers.get("k", slow))
-        await asyncio.sleep(0)
-        with pytest.raises(Overloaded) as hurried:
-            await answers.get("k", slow, wait_s=0.0)
-        release.set()
-        return str(hurried.value), (await patient).body, n
-
-    said, body, counts = asyncio.run(go())
-    assert "still being counted" in said and body == b"counted" and counts == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,7 +12,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.browser import LangDep, switch_url
-from api.capacity import ARRIVED
 from api.deps import BasemapDep, ConnDep, DbDep
 from api.params import GenerationQ
 from api.security import PrincipalDep
@@ -405,14 +403,6 @@ def _answers(request: Request) -> SharedAnswers:
     return answers
 
 
-def _wait_s(request: Request) -> float:
-    """How long a poll may wait for its shared count: what is left of the request's budget for
-    a database slot (db_wait_s after it arrived), as a wait for a slot would be bounded."""
-    budget: float = request.app.state.settings.db_wait_s
-    arrived = ARRIVED.get()
-    return budget if arrived is None else arrived + budget - time.monotonic()
-
-
 @router.get("/maps/data/grids", response_class=JSONResponse)
 async def data_grids(
     request: Request,
@@ -442,7 +432,7 @@ async def data_grids(
         # Counted at most once a minute for every wall polling it (issue 13).
         coverage_cache=state.coverage_cache,
     )
-    answer = await _answers(request).get(key, lambda: db.run(count), _wait_s(request))
+    answer = await _answers(request).get(key, lambda: db.run(count))
     return _shared(request, answer, GEOJSON)
 
 
@@ -471,8 +461,7 @@ async def data_reports(
                 aconn, unit, grid=grid, overdue_only=overdue, limit=limit
             )
 
-    key = ("reports", unit, grid, overdue, limit)
-    answer = await _answers(request).get(key, count, _wait_s(request))
+    answer = await _answers(request).get(("reports", unit, grid, overdue, limit), count)
     return _shared(request, answer, GEOJSON)
 
 
@@ -497,9 +486,7 @@ async def data_staff(
         return JSONResponse(moved, media_type=GEOJSON, headers=NO_STORE)
 
     answer = await _answers(request).get(
-        ("staff", unit, max_age_h),
-        lambda: db.run(layers.staff_positions_json, unit, max_age_h),
-        _wait_s(request),
+        ("staff", unit, max_age_h), lambda: db.run(layers.staff_positions_json, unit, max_age_h)
     )
     return _shared(request, answer, GEOJSON)
 

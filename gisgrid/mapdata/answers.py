@@ -27,8 +27,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from gisgrid.errors import Overloaded
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -88,14 +86,8 @@ class SharedAnswers:
             return hit
         return None
 
-    async def get(
-        self, key: Hashable, count: Callable[[], Awaitable[bytes]], wait_s: float | None = None
-    ) -> Answer:
-        """The answer for `key`: kept, or in flight, or `await count()` (its errors raised).
-
-        `wait_s`: how long this asker may wait for a count (its own or another's) before it is
-        told Overloaded; the count goes on for the others, as a wait for a slot would end.
-        """
+    async def get(self, key: Hashable, count: Callable[[], Awaitable[bytes]]) -> Answer:
+        """The answer for `key`: kept, or in flight, or `await count()` (its errors raised)."""
         hit = self.fresh(key)
         if hit is not None:
             self.shared += 1
@@ -112,15 +104,7 @@ class SharedAnswers:
             self._flights[key] = flight
         else:
             self.shared += 1
-        if wait_s is None:
-            return await asyncio.shield(flight)
-        try:
-            return await asyncio.wait_for(asyncio.shield(flight), max(wait_s, 0.0))
-        except TimeoutError:
-            raise Overloaded(
-                f"the answer to this poll is still being counted after {wait_s:.1f} s; "
-                "nothing was done, try again in a moment"
-            ) from None
+        return await asyncio.shield(flight)
 
     async def _count(self, key: Hashable, count: Callable[[], Awaitable[bytes]]) -> Answer:
         began = self.clock()
