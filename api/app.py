@@ -38,7 +38,7 @@ from api.routers import (
 )
 from gisgrid.access import shared
 from gisgrid.db import HealthCheck, libpq_url, make_engine, make_intake_pool, resolve_database_url
-from gisgrid.mapdata import CoverageCache, CurrentGeneration, TileCache
+from gisgrid.mapdata import CoverageCache, CurrentGeneration, SharedAnswers, TileCache
 from gisgrid.media import PhotoStore
 from gisgrid.redraw import PlanRunner
 from gisgrid.reports import IntakeConfig
@@ -141,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache = security.TokenCache()
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.coverage_cache = CoverageCache()
+    # The walls' polls, each question counted once per poll_fresh_s for every wall (issue 13).
+    app.state.poll_answers = SharedAnswers(settings.poll_fresh_s)
     app.state.photos = PhotoStore(settings.state_dir / "media")
     app.add_middleware(inputs.InputGuard)  # inside the body limit: it reads small bodies whole
     app.add_middleware(security.BodyLimit)  # inside the audit: a refused write is recorded too

@@ -31,10 +31,10 @@ import psycopg
 import sqlalchemy.exc
 from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 from sqlalchemy import Connection, Engine
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import send_refusal
-from gisgrid.errors import DatabaseUnavailable, Overloaded
+from gisgrid.errors import ClientGone, DatabaseUnavailable, Overloaded
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,6 +43,48 @@ T = TypeVar("T")
 # wait for a slot ends `wait_s` after it arrived, not after it asked, so time already spent
 # behind a busy event loop or the async pool counts against the same budget (issue 13).
 ARRIVED: ContextVar[float | None] = ContextVar("gisgrid_arrived", default=None)
+
+
+class ClientWatch:
+    """A request's receive channel that can tell whether its client has left, without waiting
+    and without losing a message: what a look finds is held and given to the app in order."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._held: list[Message] = []
+        self.gone = False
+
+    async def receive(self) -> Message:
+        """The app's receive: held messages first, then the server's."""
+        message = self._held.pop(0) if self._held else await self._receive()
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        return message
+
+    async def left(self) -> bool:
+        """Whether the client has disconnected, by what the server already received."""
+        if self.gone or (self._held and self._held[-1].get("more_body")):
+            return self.gone  # (a body still arriving: not worth reading ahead for)
+        message: Message | None = None
+        # A receive that cannot answer at once is cancelled (as Starlette's is_disconnected).
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            message = await self._receive()
+        if message is not None:
+            self._held.append(message)
+            self.gone = message["type"] == "http.disconnect"
+        return self.gone
+
+
+# The request's client watch (set by InFlightLimit, read by the gate): a request whose client
+# left while it waited (in the kernel's queue, behind a busy event loop, for a slot) is dropped
+# before it takes a database slot: nobody is there to read its answer (issue 13).
+CLIENT: ContextVar[ClientWatch | None] = ContextVar("gisgrid_client", default=None)
+
+
+async def _client_left() -> bool:
+    watch = CLIENT.get()
+    return watch is not None and await watch.left()
 
 
 class Gate:
@@ -58,6 +100,7 @@ class Gate:
         self.waiting = 0
         self.shed = 0  # requests refused since start
         self.shed_at = -math.inf  # monotonic time of the last refusal
+        self.dropped = 0  # requests dropped because their client had left
 
     @property
     def in_use(self) -> int:
@@ -79,12 +122,15 @@ class Gate:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the body of the `async with`, or raise Overloaded.
+        """Hold one slot for the body of the `async with`, or raise Overloaded (ClientGone if
+        the client has left, before the slot is taken or when it comes free).
 
         A request waits at most until `wait_s` after it arrived (ARRIVED): one that is already
         that old when it asks is refused at once if no slot is free, rather than served late
         to a client that has given up or will retry anyway.
         """
+        if await _client_left():
+            raise self._gone()
         try:
             self._sem.acquire_nowait()
         except anyio.WouldBlock:
@@ -102,14 +148,24 @@ class Gate:
                 raise self._refuse(f"no slot within {self.wait_s:g} s") from None
             finally:
                 self.waiting -= 1
+            if await _client_left():  # left while it waited: the slot goes to the next
+                self._sem.release()
+                raise self._gone() from None
         try:
             yield
         finally:
             self._sem.release()
 
+    def _gone(self) -> ClientGone:
+        self.dropped += 1
+        return ClientGone(
+            "the client left before its request took a database slot; nothing was done"
+        )
+
     def stats(self) -> dict[str, Any]:
         """Slots, holders, waiters and refusals, for /healthz."""
         return {
+            "dropped_client_gone": self.dropped,
             "slots": self.slots,
             "in_use": self.in_use,
             "waiting": self.waiting,
@@ -234,6 +290,7 @@ class InFlightLimit:
         self.in_flight = 0
         self.streams = 0
         self.refused = 0
+        self.gone = 0  # requests whose client had left before they were read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.EXEMPT:
@@ -245,10 +302,17 @@ class InFlightLimit:
         if self.in_flight >= self.limit:
             await self._refuse(scope, send, f"{self.in_flight} requests in progress")
             return
+        watch = ClientWatch(receive)
+        if await watch.left():
+            # Its client gave up while it waited to be read (an overload's backlog): no work,
+            # no answer, no slot (issue 13).
+            self.gone += 1
+            return
         self.in_flight += 1
         ARRIVED.set(time.monotonic())
+        CLIENT.set(watch)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, watch.receive, send)
         finally:
             self.in_flight -= 1
 

@@ -37,6 +37,8 @@ STATUS = {
     errors.LocalDatabaseError: 503,
     errors.DatabaseUnavailable: 503,
     errors.Overloaded: 503,
+    # nginx's "client closed request": only logs see it, the client has gone.
+    errors.ClientGone: 499,
     errors.NotAuthenticated: 401,
     errors.UnknownToken: 401,
     errors.Forbidden: 403,

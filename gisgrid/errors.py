@@ -93,6 +93,10 @@ class Overloaded(GisGridError):
     retry_after = 2
 
 
+class ClientGone(GisGridError):
+    """The caller left before its request was served; nothing was done (nobody reads an answer)."""
+
+
 class InvalidTrack(GisGridError):
     """A patrol track upload cannot be read: wrong format, missing times or staff."""
 

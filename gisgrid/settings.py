@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     # The current grid generation is held in memory and told of changes (LISTEN/NOTIFY); it is
     # also read again this often, in case a notice went missing.
     generation_check_s: float = 30.0
+    # The walls' polls (grid measures, open reports, staff positions) are counted at most once
+    # per this many seconds per question and worker, every wall given the same answer meanwhile
+    # (issue 13): a wall polling every 3 s sees a change at most this much later. 0: count each.
+    poll_fresh_s: float = 2.0
     # One logfmt line per request on stderr, written in batches (api/access_log.py).
     access_log: bool = True
     # Redraw (issue 15): processes that compute draft plans in the background (0: in a thread).

@@ -8,9 +8,12 @@ locate blocks inside PostgreSQL and holds its slot; nothing here is timed beyond
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -18,6 +21,7 @@ from sqlalchemy import Engine, text
 
 from gisgrid.db import make_engine, make_intake_pool
 from gisgrid.settings import Settings
+from tests.browser import until
 from tests.conftest import serve
 
 SLOTS, QUEUE = 2, 3
@@ -269,3 +273,36 @@ def test_a_request_that_arrived_long_ago_is_refused_a_slot_not_queued() -> None:
 
     said, served = asyncio.run(scenario())
     assert "waited 30 s already" in said and served
+
+
+def test_a_request_whose_client_left_is_dropped_before_it_takes_a_slot(
+    own_database_url: str, demo_county: str, own_engine: Engine
+) -> None:
+    """A locate queued behind the only slot whose client then hangs up is never run: when the
+    slot comes free it is dropped (counted in /healthz), not served to nobody (issue 13)."""
+    settings = Settings(
+        database_url=own_database_url, db_slots=1, db_queue=5, db_wait_s=60, lock_timeout_s=30
+    )
+
+    def gate(http: httpx.Client) -> dict[str, int]:
+        load: dict[str, int] = http.get("/healthz").json()["load"]["db"]
+        return load
+
+    with serve(settings) as url, httpx.Client(base_url=url, timeout=60) as http:
+        with own_engine.connect() as holder, ThreadPoolExecutor(1) as pool:
+            holder.execute(text("LOCK TABLE grid IN ACCESS EXCLUSIVE MODE"))
+            first = pool.submit(http.get, "/api/v1/locate", params=LOCATE)
+            until(lambda: gate(http)["in_use"] == 1, "the first locate holding the only slot")
+            host, port = url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port))) as leaving:
+                query = urlencode(LOCATE)
+                leaving.sendall(f"GET /api/v1/locate?{query} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+                until(lambda: gate(http)["waiting"] == 1, "the second locate waiting for a slot")
+            # Time for the server to read the hang-up (a bound, not a measurement).
+            time.sleep(1.0)
+            holder.rollback()
+            assert first.result().status_code == 200
+        until(lambda: gate(http)["dropped_client_gone"] == 1, "the second locate dropped")
+        load = gate(http)
+        assert load["in_use"] == 0 and load["waiting"] == 0 and load["shed_total"] == 0
+        assert http.get("/api/v1/locate", params=LOCATE).status_code == 200

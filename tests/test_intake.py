@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+from typing import Any
 
 import numpy as np
 import pytest
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from gisgrid.datum import wgs84_to_gcj02
 from gisgrid.errors import IdempotencyConflict, InvalidReport, OutsideCoverage
 from gisgrid.reports import api_keys, intake
 from gisgrid.reports.intake import IntakeConfig, ReportIn
+from tests.browser import until
 
 NOW = dt.datetime(2030, 3, 5, 2, 0, tzinfo=dt.UTC)  # a Tuesday, 10:00 China time; no demo overlap
 
@@ -331,3 +334,58 @@ def test_due_times_follow_the_countys_calendar(conn: Connection, demo_county: st
         conn, ReportIn("SJ05", lon=x, lat=y + 1e-4, source="video"), config=plain, now=friday
     )
     assert got["due_at"] == dt.datetime(2024, 2, 12, 3, 0, tzinfo=dt.UTC)  # Monday 11:00
+
+
+def test_an_original_deleted_while_its_supporter_is_filed_is_no_error(
+    own_engine: Engine, demo_county: str
+) -> None:
+    """A report about to be linked as a duplicate of one that is being deleted: the intake
+    waits for the delete and files it as a case of its own (it was a 500 from the foreign key
+    fk_report_duplicate_of_report when the delete committed between the two; issue 13)."""
+    with own_engine.begin() as conn:
+        x, y = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
+                "WHERE valid_to IS NULL ORDER BY code OFFSET 11 LIMIT 1) s"
+            )
+        ).one()
+        first = intake.submit_report(conn, ReportIn("SJ01", lon=x, lat=y), now=NOW)
+    assert first["duplicate_of"] is None
+    filed: dict[str, Any] = {}
+
+    def supporter() -> None:
+        try:
+            with own_engine.begin() as conn:
+                later = NOW + dt.timedelta(minutes=5)
+                filed["report"] = intake.submit_report(
+                    conn, ReportIn("SJ01", lon=x, lat=y), now=later
+                )
+        except Exception as exc:  # the test's verdict below names it
+            filed["error"] = exc
+
+    with own_engine.connect() as deleter:
+        deleting = deleter.begin()
+        deleting_original = text("DELETE FROM report WHERE id = :id")  # the subject
+        deleter.execute(deleting_original, {"id": first["id"]})
+        thread = threading.Thread(target=supporter)
+        thread.start()
+
+        def waiting() -> bool:
+            # A transaction of its own per look: pg_stat_activity is read once per transaction.
+            with own_engine.connect() as watcher:
+                return bool(
+                    watcher.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND wait_event_type = 'Lock'"
+                        )
+                    ).scalar_one()
+                )
+
+        # The intake has found the original and waits on the delete's row lock.
+        until(waiting, "the intake waiting for the deleted original's lock", timeout=60)
+        deleting.commit()
+    thread.join(30)
+    assert "error" not in filed, filed.get("error")
+    report = filed["report"]
+    assert report["duplicate_of"] is None and report["status"] in intake.OPEN_STATUSES

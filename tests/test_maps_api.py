@@ -29,7 +29,8 @@ def test_grid_measures_bbox_and_zoom(http: httpx.Client) -> None:
     full = http.get("/maps/data/grids", params={"unit": "441226"})
     assert full.status_code == 200
     assert full.headers["content-type"] == "application/geo+json"
-    assert full.headers["cache-control"] == "no-store"
+    # Kept by the browser but asked again each time, with its ETag (issue 13).
+    assert full.headers["cache-control"] == "private, no-cache" and full.headers["etag"]
     fc = full.json()
     assert len(fc["features"]) == 900
     p = fc["features"][0]["properties"]

@@ -14,7 +14,12 @@ router = APIRouter(tags=["health"])
 
 def _load(request: Request) -> dict[str, Any]:
     db: Database = request.app.state.db
-    return {"db": db.gate.stats(), "async_pool": async_pool_stats(request.app.state.intake_pool)}
+    return {
+        "db": db.gate.stats(),
+        "async_pool": async_pool_stats(request.app.state.intake_pool),
+        # The walls' shared answers (issue 13): how many counted, how many given from one.
+        "polls": request.app.state.poll_answers.stats(),
+    }
 
 
 def _worker(request: Request) -> dict[str, Any]:

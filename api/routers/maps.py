@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, 
 from gisgrid.divisions import units
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.mapdata import basemap, layers, wall
+from gisgrid.mapdata import Answer, SharedAnswers, basemap, layers, wall
 from gisgrid.patrols import coverage
 from gisgrid.reports import CANCEL_REASONS, CATEGORIES, OUTCOMES, cases
 from maps import center as center_page
@@ -382,31 +383,57 @@ def export_png(
     )
 
 
-# The JSON the pages poll. Small, uncached: they change whenever a report is written.
+# The JSON the pages poll. Small, and they change whenever a report is written; the walls' polls
+# (grid measures, open reports, staff positions) are counted once per poll_fresh_s seconds per
+# question and shared by every wall asking it (issue 13), with an ETag: a poll that finds the
+# same answer gets 304 and no body. "private, no-cache": a browser may keep it but asks each time.
+POLL = {"Cache-Control": "private, no-cache"}
+
+
+def _shared(request: Request, answer: Answer, media_type: str) -> Response:
+    """A shared answer: 304 when the poll already holds it (If-None-Match), else its bytes."""
+    headers = {**POLL, "ETag": answer.etag}
+    if answer.matches(request.headers.get("if-none-match")):
+        return Response(status_code=304, headers=headers)
+    return Response(answer.body, media_type=media_type, headers=headers)
+
+
+def _answers(request: Request) -> SharedAnswers:
+    answers: SharedAnswers = request.app.state.poll_answers
+    return answers
 
 
 @router.get("/maps/data/grids", response_class=JSONResponse)
-def data_grids(
+async def data_grids(
     request: Request,
-    conn: ConnDep,
+    db: DbDep,
     unit: UnitQ,
     generation: GenerationQ = None,
     bbox: BboxQ = None,
     zoom: ZoomQ = None,
     geometry: bool = True,
-) -> JSONResponse:
-    """Grids of a unit with their measures; `bbox` filters, `zoom` simplifies."""
-    fc = layers.grid_measures(
-        conn,
-        unit,
+) -> Response:
+    """Grids of a unit with their measures; `bbox` filters, `zoom` simplifies. Counted at most
+    once per `poll_fresh_s` seconds (2 s) for every caller asking the same: ETag, 304."""
+    box = units.parse_bbox(bbox) if bbox else None
+    state = request.app.state
+    # Everything the answer depends on; "current" (no generation asked) also by which one is
+    # current, as this worker was last told (and never older than poll_fresh_s either way).
+    known, current = state.current_generation.get()
+    key = ("grids", unit, generation, box, zoom, geometry, current if known else None)
+
+    count = partial(
+        layers.grid_measures_json,
+        unit=unit,
         generation=generation,
-        bbox=units.parse_bbox(bbox) if bbox else None,
+        bbox=box,
         zoom=zoom,
         geometry=geometry,
         # Counted at most once a minute for every wall polling it (issue 13).
-        coverage_cache=request.app.state.coverage_cache,
+        coverage_cache=state.coverage_cache,
     )
-    return JSONResponse(fc, media_type=GEOJSON, headers=NO_STORE)
+    answer = await _answers(request).get(key, lambda: db.run(count))
+    return _shared(request, answer, GEOJSON)
 
 
 @router.get("/maps/data/reports", response_class=JSONResponse)
@@ -419,38 +446,49 @@ async def data_reports(
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=layers.MAX_REPORTS)] = layers.MAX_REPORTS,
 ) -> Response:
-    """Open reports of a unit or grid (overdue=true: only late ones, latest due first)."""
+    """Open reports of a unit or grid (overdue=true: only late ones, latest due first). Counted
+    at most once per `poll_fresh_s` seconds (2 s) for every caller asking the same: ETag, 304."""
+    # Checked on every request, before any shared answer: the answer depends on the question
+    # only (the key), never on who asks, and it reaches only those who may read it.
     _allow(who, CENTER_ROLES | WORKER_ROLES, grid or unit or "", "open reports")
+    pool = request.app.state.intake_pool
+
     # The wall's poll: one statement on the async pool, the document built by the database
     # (thousands of open reports made a Python object each the worker's costliest read).
-    async with db.gate.slot(), request.app.state.intake_pool.connection() as aconn:
-        body = await layers.open_reports_geojson(
-            aconn, unit, grid=grid, overdue_only=overdue, limit=limit
-        )
-    return Response(body, media_type=GEOJSON, headers=NO_STORE)
+    async def count() -> bytes:
+        async with db.gate.slot(), pool.connection() as aconn:
+            return await layers.open_reports_geojson(
+                aconn, unit, grid=grid, overdue_only=overdue, limit=limit
+            )
+
+    answer = await _answers(request).get(("reports", unit, grid, overdue, limit), count)
+    return _shared(request, answer, GEOJSON)
 
 
 @router.get("/maps/data/staff", response_class=JSONResponse)
-def data_staff(
-    conn: ConnDep,
+async def data_staff(
+    request: Request,
+    db: DbDep,
     who: PrincipalDep,
     unit: UnitQ,
     max_age_h: Annotated[int, Query(ge=1, le=720)] = 24,
     after: Annotated[
         dt.datetime | None, Query(description="only staff whose latest fix is newer (ISO 8601)")
     ] = None,
-) -> JSONResponse:
+) -> Response:
     """Staff last positions (latest patrol fix) with their age in seconds; with `after`, only
-    those who moved since (the wall's update)."""
+    those who moved since (the wall's update). Without `after`, counted at most once per
+    `poll_fresh_s` seconds (2 s) for every caller asking the same (ages as of that count)."""
     _allow(who, CENTER_ROLES, unit, "staff positions")
     if after is not None:
-        moved = wall.staff_moved(
-            conn, unit, after if after.tzinfo else after.replace(tzinfo=dt.UTC)
-        )
+        since = after if after.tzinfo else after.replace(tzinfo=dt.UTC)
+        moved = await db.run(wall.staff_moved, unit, since)
         return JSONResponse(moved, media_type=GEOJSON, headers=NO_STORE)
-    return JSONResponse(
-        layers.staff_positions(conn, unit, max_age_h), media_type=GEOJSON, headers=NO_STORE
+
+    answer = await _answers(request).get(
+        ("staff", unit, max_age_h), lambda: db.run(layers.staff_positions_json, unit, max_age_h)
     )
+    return _shared(request, answer, GEOJSON)
 
 
 @router.get("/maps/data/wall", response_class=JSONResponse)

@@ -22,6 +22,7 @@ from gisgrid import reports, sql
 from gisgrid.datum import wgs84_to_gcj02
 from gisgrid.divisions import get_unit, grid_code, unit_prefix
 from gisgrid.errors import InvalidCode, InvalidCoordinate, NotFound
+from gisgrid.mapdata.answers import to_json
 from gisgrid.patrols import household_visit_share
 from gisgrid.reports import CATEGORIES
 
@@ -240,6 +241,11 @@ def grid_measures(
     return {"type": "FeatureCollection", "numberReturned": len(features), "features": features}
 
 
+def grid_measures_json(conn: Connection, unit: str, **kw: Any) -> bytes:
+    """`grid_measures` as a poll sends it (compact UTF-8 JSON), counted off the event loop."""
+    return to_json(grid_measures(conn, unit, **kw))
+
+
 def balance(fc: dict[str, Any]) -> dict[str, Any]:
     """Households per grid: mean, spread, and each grid's ratio to the mean (planner colouring)."""
     counts = [f["properties"]["households"] for f in fc["features"]]
@@ -348,6 +354,11 @@ def staff_positions(
         else f"no staff position in the last {max_age_h} h (no patrol fixes recorded yet)"
     )
     return {"type": "FeatureCollection", "features": features, "note": note}
+
+
+def staff_positions_json(conn: Connection, unit: str, max_age_h: int = STAFF_MAX_AGE_H) -> bytes:
+    """`staff_positions` as a poll sends it (compact UTF-8 JSON)."""
+    return to_json(staff_positions(conn, unit, max_age_h))
 
 
 def ranking(conn: Connection, unit: str) -> list[dict[str, Any]]:

@@ -221,7 +221,11 @@ BEGIN
               AND r.geom && ST_Expand(v_point, p_radius_deg)
               AND ST_DWithin(r.geom::geography, v_point::geography, p_radius_m)
             ORDER BY r.reported_at, r.id
-            LIMIT 1;
+            LIMIT 1
+            -- Held until this report commits: an original being deleted is waited for and
+            -- passed over (the next candidate, or a case of its own), never linked to after
+            -- its delete committed (that was a 500 from fk_report_duplicate_of_report).
+            FOR KEY SHARE OF r;
         END IF;
         IF v_orig_id IS NULL THEN
             IF p_check OR p_triage = 'private' THEN

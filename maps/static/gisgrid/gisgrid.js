@@ -18,7 +18,8 @@
     });
   }
   function getJSON(url) {
-    return fetch(url, { cache: "no-store" }).then(function (r) {
+    // "no-cache": kept, but asked again each time with its ETag (304 when unchanged: issue 13).
+    return fetch(url, { cache: "no-cache" }).then(function (r) {
       if (!r.ok) throw new Error(url + " -> " + r.status);
       return r.json();
     });
