@@ -15,10 +15,12 @@ so the rules live in one place:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
 import math
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -447,49 +449,176 @@ async def file_report(
     """Place, assign and store one report sent by a client: the whole intake, one statement.
 
     The client's `api_key`, or `service_key` naming the service's own key (the residents' form)
-    is checked inside the statement, which also stores `audit`; it runs on the async `pool` in
-    autocommit, so a report costs one round trip and no thread (a report given by address only
-    costs one more, to look the address up). Committed with synchronous_commit on (the pool's
-    connections set it): when this returns, the report survives a crash of PostgreSQL.
+    is checked inside the statement, which also stores `audit`. Reports arriving while another
+    commit is in flight are written together, one transaction (`GroupCommit`); each is answered
+    only after that commit, with synchronous_commit on (the pool's connections set it): when
+    this returns, the report survives a crash of PostgreSQL. A report given by address only costs
+    one more round trip, to look the address up.
     The database away: DatabaseUnavailable; the pool busy: Overloaded (nothing stored either way).
     """
     if service_key is None:
         api_keys.key_hash(api_key)  # no key at all: refused before the database is asked
     point = locate_input(report)
+    stored_hash = None
     try:
-        async with pool.connection() as aconn:
-            stored_hash = (
-                await _service_key_hash(aconn, service_key) if service_key is not None else None
-            )
-            if point is None:
-                point = await _geocode_async(aconn, report.address_string or "")
-            params = intake_params(
-                report,
-                *point,
-                config,
-                dt.datetime.now(dt.UTC),
-                api_key=api_key,
-                audit=audit,
-                stored_key_hash=stored_hash,
-            )
-            cur = aconn.cursor(row_factory=dict_row)
-            row = await (await cur.execute(INTAKE_SQL, params)).fetchone()
+        if service_key is not None or point is None:
+            async with pool.connection() as aconn:
+                if service_key is not None:
+                    stored_hash = await _service_key_hash(aconn, service_key)
+                if point is None:
+                    point = await _geocode_async(aconn, report.address_string or "")
+        params = intake_params(
+            report,
+            *point,
+            config,
+            dt.datetime.now(dt.UTC),
+            api_key=api_key,
+            audit=audit,
+            stored_key_hash=stored_hash,
+        )
+        row = await group_commit(pool).file(params)
     except (TooManyRequests, PoolTimeout):
-        raise Overloaded(
-            "the service is at capacity (every intake connection busy); nothing was stored, so "
-            "send the same request again (with the same Idempotency-Key) in a moment",
-            retry_after=2,
-        ) from None
+        raise _overloaded() from None
     except psycopg.OperationalError as exc:
-        # Lost mid-statement, the report may or may not be committed: only a retry with the same
-        # key can tell, and it files the report once either way.
-        raise DatabaseUnavailable(
-            f"the database did not answer ({type(exc).__name__}); send the same request again "
-            "(with the same Idempotency-Key: the report is filed once) in a moment"
-        ) from None
-    assert row is not None
-    audit.written = True  # autocommit: the statement and its audit entry are committed
+        raise _unavailable(exc) from None
+    audit.written = True  # committed: the statement and its audit entry
     return intake_result(row, report, point, api_key)
+
+
+def _overloaded() -> Overloaded:
+    return Overloaded(
+        "the service is at capacity (every intake connection busy); nothing was stored, so "
+        "send the same request again (with the same Idempotency-Key) in a moment",
+        retry_after=2,
+    )
+
+
+def _unavailable(exc: Exception) -> DatabaseUnavailable:
+    # Lost mid-statement, the report may or may not be committed: only a retry with the same
+    # key can tell, and it files the report once either way.
+    return DatabaseUnavailable(
+        f"the database did not answer ({type(exc).__name__}); send the same request again "
+        "(with the same Idempotency-Key: the report is filed once) in a moment"
+    )
+
+
+BATCH_LOCK_SQL = sql.pyformat("reports/intake_batch_lock")
+MAX_BATCH = 32
+
+
+class GroupCommit:
+    """Group commit for the intake: reports that arrive while a commit is in flight are written
+    together, in one transaction and one round trip (a pipeline), and each is answered only
+    after that commit. One commit (and its WAL flush, its NOTIFY wake-ups) per batch instead of
+    one per report; a report alone when nothing is in flight goes at once, as before.
+
+    Each report is still its own INTAKE_SQL statement, so idempotency keys, duplicates and
+    refusals are decided exactly as alone: a later report of the batch sees the earlier ones
+    (same transaction, each statement a fresh snapshot) and a resent key in the same batch is
+    answered as a replay of the first. If a statement fails, the transaction is rolled back
+    whole and every report of it is filed again alone, so each gets its own answer; if the
+    connection is lost (the commit may or may not have happened), each is told so
+    (OperationalError), as a report alone would be, and a retry with its key files it once.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self._queue: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def file(self, params: dict[str, Any]) -> dict[str, Any]:
+        """INTAKE_SQL's row for `params`, once committed."""
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._queue.append((params, fut))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name="gisgrid-group-commit")
+        return await fut
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._commit(batch)
+        finally:
+            self._flusher = None
+
+    async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
+        try:
+            rows = await self._write([p for p, _ in batch])
+        except psycopg.Error as exc:
+            if len(batch) == 1 or _maybe_committed(exc):
+                _fail(batch, exc)
+                return
+            # Rolled back whole: each report alone, to answer each exactly.
+            for one in batch:
+                await self._commit([one])
+            return
+        except BaseException as exc:  # pool busy or closed, cancelled: nothing was committed
+            _fail(batch, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, fut), row in zip(batch, rows, strict=True):
+            if not fut.done():
+                fut.set_result(row)
+
+    async def _write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        async with self.pool.connection() as aconn:
+            if len(batch) == 1:  # autocommit: the statement is its own transaction
+                cur = aconn.cursor(row_factory=dict_row)
+                row = await (await cur.execute(INTAKE_SQL, batch[0])).fetchone()
+                assert row is not None
+                return [row]
+            curs = []
+            async with aconn.pipeline(), aconn.transaction():
+                await aconn.execute(BATCH_LOCK_SQL)
+                for params in batch:
+                    cur = aconn.cursor(row_factory=dict_row)
+                    await cur.execute(INTAKE_SQL, params)
+                    curs.append(cur)
+            # The pipeline is synced and the transaction committed: the rows are in.
+            rows = [await c.fetchone() for c in curs]
+            assert all(r is not None for r in rows)
+            return rows  # type: ignore[return-value]
+
+
+def _maybe_committed(exc: psycopg.Error) -> bool:
+    """Whether a failed batch may have been committed all the same (the connection lost)."""
+    # Class 40 (deadlock, serialization) and every non-operational error roll back for sure.
+    return isinstance(exc, psycopg.OperationalError) and not isinstance(
+        exc, psycopg.errors.TransactionRollback
+    )
+
+
+def _fail(batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], exc: BaseException) -> None:
+    for _, fut in batch:
+        if fut.done():
+            continue
+        if isinstance(exc, asyncio.CancelledError):
+            fut.cancel()
+        else:
+            # Each waiter its own exception object (tracebacks are per raise).
+            fut.set_exception(_copy(exc))
+
+
+def _copy(exc: BaseException) -> BaseException:
+    try:
+        return type(exc)(*exc.args)
+    except Exception:
+        return exc
+
+
+_GROUP_COMMITS: weakref.WeakKeyDictionary[AsyncConnectionPool, GroupCommit] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def group_commit(pool: AsyncConnectionPool) -> GroupCommit:
+    """The pool's group commit (one per pool, so one per process and event loop)."""
+    gc = _GROUP_COMMITS.get(pool)
+    if gc is None:
+        gc = _GROUP_COMMITS[pool] = GroupCommit(pool)
+    return gc
 
 
 async def _geocode_async(aconn: AsyncConnection[Any], address: str) -> tuple[float, float]:

@@ -1,0 +1,118 @@
+"""Group commit (issue 18): reports arriving together are written in one transaction, and each
+is answered exactly as if it had come alone; one that fails sends the rest of its batch alone."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, text
+
+from gisgrid import errors
+from gisgrid.db import make_intake_pool
+from gisgrid.reports import api_keys, intake
+from gisgrid.reports.intake import AuditEntry, IntakeConfig, ReportIn
+from gisgrid.settings import Settings
+
+STATUSES = {"created": 201, "replayed": 200, "conflict": 409, "outside": 422, "bad_key": 403}
+
+
+def _audit() -> AuditEntry:
+    return AuditEntry("test", "/open311/v2/requests.json", "127.0.0.1", statuses=STATUSES)
+
+
+def _points(engine: Engine, n: int) -> list[tuple[float, float]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id LIMIT :n"), {"n": n}
+        ).all()
+    return [(float(x), float(y)) for x, y in rows]
+
+
+def test_reports_sent_together_share_a_commit_and_keep_their_own_answers(
+    own_database_url: str, own_engine: Engine
+) -> None:
+    with own_engine.begin() as conn:
+        key = api_keys.create_key(conn, "test-group-commit")
+    pts = _points(own_engine, 6)
+    config = IntakeConfig()
+    same_key = uuid.uuid4().hex
+    reports = [ReportIn("SJ01", lon=x, lat=y, source="patrol") for x, y in pts]
+    # The same client key twice in one batch: one report, answered twice.
+    reports += [ReportIn("SJ02", lon=pts[0][0], lat=pts[0][1], idempotency_key=same_key)] * 2
+    # The same key with other content: a conflict, not a replay.
+    reports.append(ReportIn("SJ03", lon=pts[1][0], lat=pts[1][1], idempotency_key=same_key))
+    outside = ReportIn("SJ01", lon=0.5, lat=0.5)
+
+    async def scenario() -> list[Any]:
+        pool = make_intake_pool(own_database_url, Settings(database_url=own_database_url))
+        await pool.open(wait=True)
+        try:
+            # One report alone first: what arrives while its commit is in flight goes together.
+            jobs = [intake.file_report(pool, r, config, _audit(), api_key=key) for r in reports]
+            jobs.append(intake.file_report(pool, outside, config, _audit(), api_key=key))
+            jobs.append(intake.file_report(pool, reports[0], config, _audit(), api_key="nokey"))
+            return await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            await pool.close()
+
+    got = asyncio.run(scenario())
+    created = got[:6]
+    first, again, conflict, out, bad = got[6:]
+    assert all(isinstance(r, dict) and not r["replayed"] for r in created)
+    assert isinstance(first, dict) and isinstance(again, dict)
+    assert (first["replayed"], again["replayed"], again["id"]) == (False, True, first["id"])
+    assert isinstance(conflict, errors.IdempotencyConflict)
+    assert isinstance(out, errors.OutsideCoverage)
+    assert isinstance(bad, errors.InvalidApiKey)
+    ids = [r["id"] for r in created] + [first["id"]]
+    with own_engine.connect() as conn:
+        xids = conn.execute(
+            text("SELECT xmin::text::bigint FROM report WHERE id = ANY(:ids)"), {"ids": ids}
+        ).scalars()
+        audited = conn.execute(
+            text("SELECT status, count(*) FROM audit_log WHERE username = 'test' GROUP BY 1")
+        ).all()
+        n = conn.execute(
+            text("SELECT count(*) FROM report WHERE idempotency_key = :k"), {"k": same_key}
+        ).scalar_one()
+    # Fewer transactions than reports: the ones sent while the first was in flight went together.
+    assert len(set(xids)) < len(ids)
+    assert n == 1
+    # Every report has its audit entry, with the status its client was answered.
+    assert dict(audited) == {201: 7, 200: 1, 409: 1, 422: 1, 403: 1}
+
+
+def test_a_failing_report_sends_the_rest_of_its_batch_alone(
+    own_database_url: str, own_engine: Engine
+) -> None:
+    pts = _points(own_engine, 4)
+    config = IntakeConfig()
+    now = intake.dt.datetime.now(intake.dt.UTC)
+    params = [
+        intake.intake_params(ReportIn("SJ01", lon=x, lat=y), x, y, config, now, api_key_id=None)
+        for x, y in pts
+    ]
+    params[2]["cal_dues"] = "not an array"  # the server refuses this statement, not the others
+
+    async def scenario() -> list[Any]:
+        pool = make_intake_pool(own_database_url, Settings(database_url=own_database_url))
+        await pool.open(wait=True)
+        try:
+            gc = intake.group_commit(pool)
+            return await asyncio.gather(*(gc.file(p) for p in params), return_exceptions=True)
+        finally:
+            await pool.close()
+
+    got = asyncio.run(scenario())
+    assert isinstance(got[2], psycopg.errors.InvalidTextRepresentation)
+    ok = [got[i] for i in (0, 1, 3)]
+    assert all(isinstance(r, dict) and r["o_outcome"] == "created" for r in ok)
+    with own_engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM report WHERE id = ANY(:ids)"),
+            {"ids": [r["id"] for r in ok]},
+        ).scalar_one()
+    assert stored == 3
