@@ -65,14 +65,21 @@ RETURNS TABLE (id integer, code varchar, name varchar, village_code varchar, cov
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH p AS (SELECT ST_SetSRID(ST_MakePoint(p_lon, p_lat), 4326) AS g),
     near AS (
-        SELECT x.*
+        SELECT x.id, x.code, x.name, x.village_code, x.covers,
+               -- A covering grid is 0 m away: the geodesic distance (the dear part, over every
+               -- edge of the polygon) only for the grids around it.
+               CASE WHEN x.covers THEN 0
+                    ELSE ST_Distance(x.geom::geography, x.pg::geography) END AS distance_m
         FROM (
-            SELECT g.id, g.code, g.name, g.village_code, ST_Covers(g.geom, p.g) AS covers,
-                   ST_Distance(g.geom::geography, p.g::geography) AS distance_m
+            SELECT g.id, g.code, g.name, g.village_code, g.geom, p.g AS pg,
+                   ST_Covers(g.geom, p.g) AS covers
             FROM grid g, p
             WHERE g.valid_to IS NULL AND g.geom && ST_Expand(p.g, p_tol_deg)
+              -- p_tol_deg surely spans p_tol_m (gisgrid.reports.intake._deg): a planar prefilter
+              AND ST_DWithin(g.geom, p.g, p_tol_deg)
+            OFFSET 0  -- not flattened: ST_Covers once per grid
         ) x
-        WHERE x.covers OR x.distance_m <= p_tol_m
+        WHERE x.covers OR ST_Distance(x.geom::geography, x.pg::geography) <= p_tol_m
     ),
     county AS (
         SELECT c.code FROM admin_unit c, p
