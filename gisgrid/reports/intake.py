@@ -62,8 +62,9 @@ _M_PER_DEG_LAT = 111_320.0
 
 
 # The statements live in gisgrid/sql/reports/intake_functions.sql, installed by
-# gisgrid.db.migrate: the whole intake is one call to gisgrid_intake(), one round trip (issue 4).
-INTAKE_SQL = sql.load("reports/intake_call")
+# gisgrid.db.migrate: the whole intake is one call to gisgrid_intake_batch(), one round trip
+# for one report or several (issue 4, issue 18). psycopg style: the hot path runs on the driver.
+INTAKE_SQL = sql.pyformat("reports/intake_batch")
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,7 @@ def intake_params(
     audit: AuditEntry | None = None,
     stored_key_hash: str | None = None,
 ) -> dict[str, Any]:
-    """Parameters of INTAKE_SQL: everything decided before the data is needed.
+    """One report of INTAKE_SQL's batch: everything decided before the data is needed.
 
     `api_key` (as the client sent it, or `stored_key_hash` for the service's own key) is
     checked inside the same statement; without either `api_key_id` is taken as given.
@@ -358,11 +359,9 @@ def intake_params(
         "source": report.source,
         "address": report.address_string,
         "media_url": report.media_url,
-        "attributes": json.dumps(dict(report.attributes), ensure_ascii=False),
-        "reporter": json.dumps(dict(report.reporter), ensure_ascii=False)
-        if report.reporter
-        else None,
-        "input_point": json.dumps({"lon": report.lon, "lat": report.lat, "crs": report.crs})
+        "attributes": dict(report.attributes),
+        "reporter": dict(report.reporter) if report.reporter else None,
+        "input_point": {"lon": report.lon, "lat": report.lat, "crs": report.crs}
         if report.lon is not None
         else None,
         "audited": audit is not None,
@@ -371,8 +370,21 @@ def intake_params(
         "audit_role": audit.role if audit else None,
         "audit_path": audit.path if audit else None,
         "audit_client": audit.client if audit else None,
-        "audit_statuses": json.dumps(dict(audit.statuses)) if audit else "{}",
+        "audit_statuses": dict(audit.statuses) if audit else {},
     }
+
+
+def batch_param(batch: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """INTAKE_SQL's one parameter: the reports' `intake_params`, in order, as a JSON array."""
+    # Floats as repr (exact back in PostgreSQL), times as ISO text; one parameter to send
+    # instead of 38 per report.
+    return {"batch": json.dumps(batch, default=_iso, ensure_ascii=False)}
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in the intake's parameters")
 
 
 def intake_result(
@@ -430,7 +442,7 @@ def submit_report(
     assert raw is not None
     # On the driver: the statement is psycopg-style, shared with file_report's async path.
     with raw.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(INTAKE_SQL, params).fetchone()
+        row = cur.execute(INTAKE_SQL, batch_param([params])).fetchone()
     assert row is not None
     if audit is not None:
         audit.written = True
@@ -502,17 +514,16 @@ def _unavailable(exc: Exception) -> DatabaseUnavailable:
     )
 
 
-BATCH_LOCK_SQL = sql.pyformat("reports/intake_batch_lock")
 MAX_BATCH = 32
 
 
 class GroupCommit:
     """Group commit for the intake: reports that arrive while a commit is in flight are written
-    together, in one transaction and one round trip (a pipeline), and each is answered only
+    together, in one statement and transaction (INTAKE_SQL), and each is answered only
     after that commit. One commit (and its WAL flush, its NOTIFY wake-ups) per batch instead of
     one per report; a report alone when nothing is in flight goes at once, as before.
 
-    Each report is still its own INTAKE_SQL statement, so idempotency keys, duplicates and
+    Each report is still its own gisgrid_intake call, so idempotency keys, duplicates and
     refusals are decided exactly as alone: a later report of the batch sees the earlier ones
     (same transaction, each statement a fresh snapshot) and a resent key in the same batch is
     answered as a replay of the first. If a statement fails, the transaction is rolled back
@@ -564,22 +575,13 @@ class GroupCommit:
 
     async def _write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         async with self.pool.connection() as aconn:
-            if len(batch) == 1:  # autocommit: the statement is its own transaction
-                cur = aconn.cursor(row_factory=dict_row)
-                row = await (await cur.execute(INTAKE_SQL, batch[0])).fetchone()
-                assert row is not None
-                return [row]
-            curs = []
-            async with aconn.pipeline(), aconn.transaction():
-                await aconn.execute(BATCH_LOCK_SQL)
-                for params in batch:
-                    cur = aconn.cursor(row_factory=dict_row)
-                    await cur.execute(INTAKE_SQL, params)
-                    curs.append(cur)
-            # The pipeline is synced and the transaction committed: the rows are in.
-            rows = [await c.fetchone() for c in curs]
-            assert all(r is not None for r in rows)
-            return rows  # type: ignore[return-value]
+            # Autocommit: the statement is its own transaction, committed when it returns.
+            cur = aconn.cursor(row_factory=dict_row)
+            await cur.execute(INTAKE_SQL, batch_param(batch))
+            rows = await cur.fetchall()
+        if [r["o_n"] for r in rows] != list(range(1, len(batch) + 1)):
+            raise RuntimeError("gisgrid_intake_batch answered out of order: run `gisgrid migrate`")
+        return rows
 
 
 def _maybe_committed(exc: psycopg.Error) -> bool:

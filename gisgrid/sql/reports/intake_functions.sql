@@ -7,6 +7,7 @@
 -- Serialise concurrent installs (two workers migrating at once would race on the catalog).
 SELECT pg_advisory_xact_lock(4, 0);
 
+DROP FUNCTION IF EXISTS gisgrid_intake_batch CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_intake CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_place CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_assignee CASCADE;
@@ -291,5 +292,52 @@ BEGIN
     RETURN QUERY SELECT CASE WHEN v_first_hash = p_request_hash
                              THEN 'replayed' ELSE 'conflict' END, NULL::text, v
                  FROM report_view v WHERE v.id = v_first_id;
+END
+$$;
+
+-- A batch of reports in one statement and one transaction (group commit: gisgrid.reports.intake
+-- GroupCommit): for each element of p_batch, in order, gisgrid_intake and, when audited, its
+-- write-audit entry with the status the client is answered (the API's one error table, given
+-- per outcome). Each statement inside takes a fresh snapshot, so a report sees the ones before
+-- it in the batch: a resent client key is a replay, a report nearby a duplicate, exactly as if
+-- they had come one after the other. A batch of several takes the batch lock first: its reports
+-- take several grids' locks in arrival order, and two batches taking two grids in opposite
+-- orders would deadlock (one report alone holds one grid lock, so it never needs it).
+CREATE FUNCTION gisgrid_intake_batch(p_batch jsonb)
+RETURNS TABLE (o_n integer, o_outcome text, o_detail text, o_report report_view)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    e jsonb;
+    r record;
+BEGIN
+    IF jsonb_array_length(p_batch) > 1 THEN
+        PERFORM pg_advisory_xact_lock(4, -1);  -- (4, -1): the intake's namespace, no grid
+    END IF;
+    o_n := 0;
+    FOR e IN SELECT a.value FROM jsonb_array_elements(p_batch) AS a LOOP
+        o_n := o_n + 1;
+        SELECT * INTO r FROM gisgrid_intake(
+            e->>'key_hash', (e->>'api_key_id')::integer, e->>'idempotency_key',
+            e->>'request_hash', e->>'category', (e->>'lon')::float8, (e->>'lat')::float8,
+            (e->>'tol_m')::float8, (e->>'tol_deg')::float8, (e->>'radius_m')::float8,
+            (e->>'radius_deg')::float8, (e->>'window_h')::float8, (e->>'now')::timestamptz,
+            e->>'description', e->>'source', e->>'address', e->>'media_url',
+            nullif(e->'attributes', 'null'::jsonb), nullif(e->'reporter', 'null'::jsonb),
+            nullif(e->'input_point', 'null'::jsonb), (e->>'check')::boolean, e->>'triage',
+            (e->>'cal_counties')::text[], (e->>'cal_dues')::timestamptz[],
+            (e->>'cal_stage_dues')::timestamptz[]);
+        IF (e->>'audited')::boolean THEN
+            INSERT INTO audit_log (account_id, username, role, action, method, path,
+                                   object_type, object_ids, client, status)
+            VALUES ((e->>'audit_account_id')::integer, e->>'audit_username', e->>'audit_role',
+                    'write', 'POST', e->>'audit_path', 'report',
+                    CASE WHEN (r.o_report).id IS NOT NULL THEN ARRAY[(r.o_report).id::text] END,
+                    e->>'audit_client', (e->'audit_statuses' ->> r.o_outcome)::int);
+        END IF;
+        o_outcome := r.o_outcome;
+        o_detail := r.o_detail;
+        o_report := r.o_report;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
