@@ -26,7 +26,8 @@ def _audit() -> AuditEntry:
 def _points(engine: Engine, n: int) -> list[tuple[float, float]]:
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id LIMIT :n"), {"n": n}
+            text("SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id % 997, id LIMIT :n"),
+            {"n": n},
         ).all()
     return [(float(x), float(y)) for x, y in rows]
 
@@ -39,7 +40,15 @@ def test_reports_sent_together_share_a_commit_and_keep_their_own_answers(
     pts = _points(own_engine, 6)
     config = IntakeConfig()
     same_key = uuid.uuid4().hex
-    reports = [ReportIn("SJ01", lon=x, lat=y, source="patrol") for x, y in pts]
+    # Each class of 三事分流, collected for a check or dispatched at once.
+    codes = ["SJ01", "ZZ02", "SJ03", "ZZ07", "BJ01", "ZZ01"]
+    sources = ["patrol", "resident"] * 3
+    reports = [
+        ReportIn(c, lon=x, lat=y, source=src)
+        for c, src, (x, y) in zip(codes, sources, pts, strict=True)
+    ]
+    # The first one again, nearby: a duplicate of the report just before it in the batch.
+    reports.append(ReportIn("SJ01", lon=pts[0][0], lat=pts[0][1] + 1e-5, source="patrol"))
     # The same client key twice in one batch: one report, answered twice.
     reports += [ReportIn("SJ02", lon=pts[0][0], lat=pts[0][1], idempotency_key=same_key)] * 2
     # The same key with other content: a conflict, not a replay.
@@ -59,9 +68,10 @@ def test_reports_sent_together_share_a_commit_and_keep_their_own_answers(
             await pool.close()
 
     got = asyncio.run(scenario())
-    created = got[:6]
-    first, again, conflict, out, bad = got[6:]
+    created = got[:7]
+    first, again, conflict, out, bad = got[7:]
     assert all(isinstance(r, dict) and not r["replayed"] for r in created)
+    assert [r["duplicate_of"] for r in created] == [None] * 6 + [created[0]["id"]]
     assert isinstance(first, dict) and isinstance(again, dict)
     assert (first["replayed"], again["replayed"], again["id"]) == (False, True, first["id"])
     assert isinstance(conflict, errors.IdempotencyConflict)
@@ -78,11 +88,19 @@ def test_reports_sent_together_share_a_commit_and_keep_their_own_answers(
         n = conn.execute(
             text("SELECT count(*) FROM report WHERE idempotency_key = :k"), {"k": same_key}
         ).scalar_one()
+    # Each answer is the report as it is stored and shown (report_view), to the last field; but
+    # for its supporters: none when it was answered, the duplicates filed after it since.
+    with own_engine.connect() as conn:
+        for r in [*created, first]:
+            shown = intake.read_report(conn, r["id"])
+            assert r["supporters"] == 0
+            assert shown | {"replayed": False, "supporters": 0} == r, r["id"]
+        assert intake.read_report(conn, created[0]["id"])["supporters"] == 1
     # Fewer transactions than reports: the ones sent while the first was in flight went together.
     assert len(set(xids)) < len(ids)
     assert n == 1
     # Every report has its audit entry, with the status its client was answered.
-    assert dict(audited) == {201: 7, 200: 1, 409: 1, 422: 1, 403: 1}
+    assert dict(audited) == {201: 8, 200: 1, 409: 1, 422: 1, 403: 1}
 
 
 def test_a_failing_report_sends_the_rest_of_its_batch_alone(
