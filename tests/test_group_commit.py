@@ -11,7 +11,7 @@ import psycopg
 from sqlalchemy import Engine, text
 
 from gisgrid import errors
-from gisgrid.db import make_intake_pool
+from gisgrid.db import libpq_url, make_intake_pool
 from gisgrid.reports import api_keys, intake
 from gisgrid.reports.intake import AuditEntry, IntakeConfig, ReportIn
 from gisgrid.settings import Settings
@@ -134,3 +134,51 @@ def test_a_failing_report_sends_the_rest_of_its_batch_alone(
             {"ids": [r["id"] for r in ok]},
         ).scalar_one()
     assert stored == 3
+
+
+def test_a_report_meeting_a_held_grid_lock_does_not_hold_up_the_others(
+    own_database_url: str, own_engine: Engine
+) -> None:
+    """A transaction elsewhere holds one grid's intake lock: the batch gives up on it, the other
+    reports are filed alone at once, and the one in that grid follows when the lock is let go."""
+    pts = _points(own_engine, 3)
+    with own_engine.begin() as conn:
+        key = api_keys.create_key(conn, "test-group-commit-lock")
+        grid_id = intake.place(conn, *pts[0])["grid"]["id"]
+        others = {intake.place(conn, *p)["grid"]["id"] for p in pts[1:]}
+    assert grid_id not in others
+    config = IntakeConfig()
+    reports = [ReportIn("SJ03", lon=x, lat=y, source="patrol") for x, y in pts]
+
+    async def scenario() -> tuple[list[Any], bool, Any]:
+        # A lock wait as long as the test: only the batch's own short wait lets the others by.
+        settings = Settings(
+            database_url=own_database_url, lock_timeout_s=120, statement_timeout_s=120
+        )
+        pool = make_intake_pool(own_database_url, settings)
+        await pool.open(wait=True)
+        holder = await psycopg.AsyncConnection.connect(libpq_url(own_database_url), autocommit=True)
+        try:
+            await holder.execute("SELECT pg_advisory_lock(4, %s)", (grid_id,))
+            jobs = [
+                asyncio.ensure_future(intake.file_report(pool, r, config, _audit(), api_key=key))
+                for r in reports
+            ]
+            # The two in other grids are answered while the lock is still held.
+            others_done = await asyncio.wait_for(asyncio.gather(*jobs[1:]), 60)
+            waiting = not jobs[0].done()
+            await holder.execute("SELECT pg_advisory_unlock(4, %s)", (grid_id,))
+            return others_done, waiting, await jobs[0]
+        finally:
+            await holder.close()
+            await pool.close()
+
+    others_done, waiting, first = asyncio.run(scenario())
+    assert all(not r["replayed"] and r["grid"]["code"] for r in others_done)
+    assert waiting
+    assert not first["replayed"] and first["id"] not in {r["id"] for r in others_done}
+    with own_engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT grid_id FROM report WHERE id = :i"), {"i": first["id"]}
+        ).scalar_one()
+    assert stored == grid_id

@@ -377,11 +377,17 @@ def intake_params(
     }
 
 
-def batch_param(batch: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """INTAKE_SQL's one parameter: the reports' `intake_params`, in order, as a JSON array."""
+def batch_param(
+    batch: Sequence[Mapping[str, Any]], lock_wait_ms: int | None = None
+) -> dict[str, Any]:
+    """INTAKE_SQL's parameters: the reports' `intake_params`, in order, as a JSON array, and how
+    long the batch may wait for a grid's lock (None: the session's lock_timeout)."""
     # Floats as repr (exact back in PostgreSQL), times as ISO text; one parameter to send
     # instead of 38 per report.
-    return {"batch": json.dumps(batch, default=_iso, ensure_ascii=False)}
+    return {
+        "batch": json.dumps(batch, default=_iso, ensure_ascii=False),
+        "lock_wait_ms": lock_wait_ms,
+    }
 
 
 def _iso(value: Any) -> str:
@@ -518,6 +524,9 @@ def _unavailable(exc: Exception) -> DatabaseUnavailable:
 
 
 MAX_BATCH = 32
+# How long the group commit's statement waits for a grid lock another transaction holds (an
+# intake's is held for milliseconds) before its reports are filed alone, off the commit queue.
+BATCH_LOCK_WAIT_MS = 100
 
 
 class GroupCommit:
@@ -529,9 +538,11 @@ class GroupCommit:
     Each report is still its own gisgrid_intake call, so idempotency keys, duplicates and
     refusals are decided exactly as alone: a later report of the batch sees the earlier ones
     (same transaction, each statement a fresh snapshot) and a resent key in the same batch is
-    answered as a replay of the first. If a statement fails, the transaction is rolled back
-    whole and every report of it is filed again alone, so each gets its own answer; if the
-    connection is lost (the commit may or may not have happened), each is told so
+    answered as a replay of the first. If the statement fails, the server rolled it back whole
+    and every report of it is filed again alone, side by side and off the queue, so each gets
+    its own answer (and one that meets a grid lock held elsewhere, which the queue's statement
+    waits for only BATCH_LOCK_WAIT_MS, waits for it without holding up the reports behind it);
+    if the connection is lost (the commit may or may not have happened), each is told so
     (OperationalError), as a report alone would be, and a retry with its key files it once.
     """
 
@@ -539,6 +550,7 @@ class GroupCommit:
         self.pool = pool
         self._queue: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._alone: set[asyncio.Task[None]] = set()  # reports filed again alone, running
 
     async def file(self, params: dict[str, Any]) -> dict[str, Any]:
         """INTAKE_SQL's row for `params`, once committed."""
@@ -556,16 +568,23 @@ class GroupCommit:
         finally:
             self._flusher = None
 
-    async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
+    async def _commit(
+        self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], queued: bool = True
+    ) -> None:
         try:
-            rows = await self._write([p for p, _ in batch])
+            rows = await self._write([p for p, _ in batch], BATCH_LOCK_WAIT_MS if queued else None)
         except psycopg.Error as exc:
-            if len(batch) == 1 or _maybe_committed(exc):
+            if not queued or exc.sqlstate is None:
+                # Alone already, or the connection lost before the server answered (committed
+                # or not: only a retry with the key can tell).
                 _fail(batch, exc)
                 return
-            # Rolled back whole: each report alone, to answer each exactly.
+            # The server refused the statement: nothing of it was committed. Each report alone,
+            # side by side, each with its own answer; the queue goes on meanwhile.
             for one in batch:
-                await self._commit([one])
+                task = asyncio.create_task(self._commit([one], queued=False))
+                self._alone.add(task)
+                task.add_done_callback(self._alone.discard)
             return
         except BaseException as exc:  # pool busy or closed, cancelled: nothing was committed
             _fail(batch, exc)
@@ -576,23 +595,17 @@ class GroupCommit:
             if not fut.done():
                 fut.set_result(row)
 
-    async def _write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _write(
+        self, batch: list[dict[str, Any]], lock_wait_ms: int | None
+    ) -> list[dict[str, Any]]:
         async with self.pool.connection() as aconn:
             # Autocommit: the statement is its own transaction, committed when it returns.
             cur = aconn.cursor(row_factory=dict_row)
-            await cur.execute(INTAKE_SQL, batch_param(batch))
+            await cur.execute(INTAKE_SQL, batch_param(batch, lock_wait_ms))
             rows = await cur.fetchall()
         if [r["o_n"] for r in rows] != list(range(1, len(batch) + 1)):
             raise RuntimeError("gisgrid_intake_batch answered out of order: run `gisgrid migrate`")
         return rows
-
-
-def _maybe_committed(exc: psycopg.Error) -> bool:
-    """Whether a failed batch may have been committed all the same (the connection lost)."""
-    # Class 40 (deadlock, serialization) and every non-operational error roll back for sure.
-    return isinstance(exc, psycopg.OperationalError) and not isinstance(
-        exc, psycopg.errors.TransactionRollback
-    )
 
 
 def _fail(batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], exc: BaseException) -> None:

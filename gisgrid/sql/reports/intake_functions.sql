@@ -332,7 +332,11 @@ $$;
 -- they had come one after the other. A batch of several takes the batch lock first: its reports
 -- take several grids' locks in arrival order, and two batches taking two grids in opposite
 -- orders would deadlock (one report alone holds one grid lock, so it never needs it).
-CREATE FUNCTION gisgrid_intake_batch(p_batch jsonb)
+-- p_lock_wait_ms (the service's group commit): how long a report of the batch may wait for a
+-- grid's lock held by another transaction before the batch gives up (LockNotAvailable, all
+-- rolled back) and its reports are filed alone, side by side, each waiting the session's
+-- lock_timeout: one report meeting a long-held lock does not hold up the reports behind it.
+CREATE FUNCTION gisgrid_intake_batch(p_batch jsonb, p_lock_wait_ms integer)
 RETURNS TABLE (o_n integer, o_outcome text, o_detail text, o_report report_view)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -341,6 +345,9 @@ DECLARE
 BEGIN
     IF jsonb_array_length(p_batch) > 1 THEN
         PERFORM pg_advisory_xact_lock(4, -1);  -- (4, -1): the intake's namespace, no grid
+    END IF;
+    IF p_lock_wait_ms IS NOT NULL THEN
+        PERFORM set_config('lock_timeout', p_lock_wait_ms || 'ms', true);  -- this transaction
     END IF;
     o_n := 0;
     FOR e IN SELECT a.value FROM jsonb_array_elements(p_batch) AS a LOOP
