@@ -8,7 +8,9 @@ intake's audit entry records (`outcome_statuses`) all read it.
 import json
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
@@ -212,11 +214,13 @@ def status_of(error: errors.GisGridError | type[errors.GisGridError]) -> int:
     return next((STATUS[c] for c in cls.__mro__ if c in STATUS), 400)
 
 
-def outcome_statuses() -> dict[str, int]:
+@cache  # the table does not change while the service runs; asked for every report
+def outcome_statuses() -> Mapping[str, int]:
     """The status of each intake outcome, for the audit entry stored with a report."""
-    return {"created": 201, "replayed": 200} | {
-        outcome: status_of(cls) for outcome, cls in reports.OUTCOME_ERRORS.items()
-    }
+    return MappingProxyType(
+        {"created": 201, "replayed": 200}
+        | {outcome: status_of(cls) for outcome, cls in reports.OUTCOME_ERRORS.items()}
+    )
 
 
 def retry_after_of(error: errors.GisGridError) -> int | None:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL_HOME = ROOT / "gisgrid" / "sql"
 FILES = sorted(SQL_HOME.rglob("*.sql"))
 # Run on the driver, not through text(): psycopg-style, composed, or whole scripts.
-NOT_TEXT = {*FUNCTION_FILES, "reports/intake_call", "db/database_exists"}
+NOT_TEXT = {*FUNCTION_FILES, "db/database_exists"}
 BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 

@@ -15,10 +15,12 @@ so the rules live in one place:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
 import math
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -31,7 +33,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.datum import DATUMS, to_wgs84
+from gisgrid.datum import DATUMS, WGS84_DATUMS, to_wgs84
 from gisgrid.divisions import check_lon_lat
 from gisgrid.errors import (
     DatabaseUnavailable,
@@ -60,8 +62,9 @@ _M_PER_DEG_LAT = 111_320.0
 
 
 # The statements live in gisgrid/sql/reports/intake_functions.sql, installed by
-# gisgrid.db.migrate: the whole intake is one call to gisgrid_intake(), one round trip (issue 4).
-INTAKE_SQL = sql.load("reports/intake_call")
+# gisgrid.db.migrate: the whole intake is one call to gisgrid_intake_batch(), one round trip
+# for one report or several (issue 4, issue 18). psycopg style: the hot path runs on the driver.
+INTAKE_SQL = sql.pyformat("reports/intake_batch")
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,9 @@ def locate_input(report: ReportIn) -> tuple[float, float] | None:
     if report.lon is None or report.lat is None:
         return None
     check_lon_lat(report.lon, report.lat)
+    if report.crs.strip().lower() in WGS84_DATUMS:
+        # Nothing to convert (GPS): not through numpy arrays, a fortieth of a report's time.
+        return float(report.lon), float(report.lat)
     x, y = to_wgs84(report.lon, report.lat, report.crs)
     return float(x), float(y)
 
@@ -320,7 +326,7 @@ def intake_params(
     audit: AuditEntry | None = None,
     stored_key_hash: str | None = None,
 ) -> dict[str, Any]:
-    """Parameters of INTAKE_SQL: everything decided before the data is needed.
+    """One report of INTAKE_SQL's batch: everything decided before the data is needed.
 
     `api_key` (as the client sent it, or `stored_key_hash` for the service's own key) is
     checked inside the same statement; without either `api_key_id` is taken as given.
@@ -356,11 +362,9 @@ def intake_params(
         "source": report.source,
         "address": report.address_string,
         "media_url": report.media_url,
-        "attributes": json.dumps(dict(report.attributes), ensure_ascii=False),
-        "reporter": json.dumps(dict(report.reporter), ensure_ascii=False)
-        if report.reporter
-        else None,
-        "input_point": json.dumps({"lon": report.lon, "lat": report.lat, "crs": report.crs})
+        "attributes": dict(report.attributes),
+        "reporter": dict(report.reporter) if report.reporter else None,
+        "input_point": {"lon": report.lon, "lat": report.lat, "crs": report.crs}
         if report.lon is not None
         else None,
         "audited": audit is not None,
@@ -369,8 +373,27 @@ def intake_params(
         "audit_role": audit.role if audit else None,
         "audit_path": audit.path if audit else None,
         "audit_client": audit.client if audit else None,
-        "audit_statuses": json.dumps(dict(audit.statuses)) if audit else "{}",
+        "audit_statuses": dict(audit.statuses) if audit else {},
     }
+
+
+def batch_param(
+    batch: Sequence[Mapping[str, Any]], lock_wait_ms: int | None = None
+) -> dict[str, Any]:
+    """INTAKE_SQL's parameters: the reports' `intake_params`, in order, as a JSON array, and how
+    long the batch may wait for a grid's lock (None: the session's lock_timeout)."""
+    # Floats as repr (exact back in PostgreSQL), times as ISO text; one parameter to send
+    # instead of 38 per report.
+    return {
+        "batch": json.dumps(batch, default=_iso, ensure_ascii=False),
+        "lock_wait_ms": lock_wait_ms,
+    }
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in the intake's parameters")
 
 
 def intake_result(
@@ -428,7 +451,7 @@ def submit_report(
     assert raw is not None
     # On the driver: the statement is psycopg-style, shared with file_report's async path.
     with raw.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(INTAKE_SQL, params).fetchone()
+        row = cur.execute(INTAKE_SQL, batch_param([params])).fetchone()
     assert row is not None
     if audit is not None:
         audit.written = True
@@ -447,49 +470,173 @@ async def file_report(
     """Place, assign and store one report sent by a client: the whole intake, one statement.
 
     The client's `api_key`, or `service_key` naming the service's own key (the residents' form)
-    is checked inside the statement, which also stores `audit`; it runs on the async `pool` in
-    autocommit, so a report costs one round trip and no thread (a report given by address only
-    costs one more, to look the address up). Committed with synchronous_commit on (the pool's
-    connections set it): when this returns, the report survives a crash of PostgreSQL.
+    is checked inside the statement, which also stores `audit`. Reports arriving while another
+    commit is in flight are written together, one transaction (`GroupCommit`); each is answered
+    only after that commit, with synchronous_commit on (the pool's connections set it): when
+    this returns, the report survives a crash of PostgreSQL. A report given by address only costs
+    one more round trip, to look the address up.
     The database away: DatabaseUnavailable; the pool busy: Overloaded (nothing stored either way).
     """
     if service_key is None:
         api_keys.key_hash(api_key)  # no key at all: refused before the database is asked
     point = locate_input(report)
+    stored_hash = None
     try:
-        async with pool.connection() as aconn:
-            stored_hash = (
-                await _service_key_hash(aconn, service_key) if service_key is not None else None
-            )
-            if point is None:
-                point = await _geocode_async(aconn, report.address_string or "")
-            params = intake_params(
-                report,
-                *point,
-                config,
-                dt.datetime.now(dt.UTC),
-                api_key=api_key,
-                audit=audit,
-                stored_key_hash=stored_hash,
-            )
-            cur = aconn.cursor(row_factory=dict_row)
-            row = await (await cur.execute(INTAKE_SQL, params)).fetchone()
+        if service_key is not None or point is None:
+            async with pool.connection() as aconn:
+                if service_key is not None:
+                    stored_hash = await _service_key_hash(aconn, service_key)
+                if point is None:
+                    point = await _geocode_async(aconn, report.address_string or "")
+        params = intake_params(
+            report,
+            *point,
+            config,
+            dt.datetime.now(dt.UTC),
+            api_key=api_key,
+            audit=audit,
+            stored_key_hash=stored_hash,
+        )
+        row = await group_commit(pool).file(params)
     except (TooManyRequests, PoolTimeout):
-        raise Overloaded(
-            "the service is at capacity (every intake connection busy); nothing was stored, so "
-            "send the same request again (with the same Idempotency-Key) in a moment",
-            retry_after=2,
-        ) from None
+        raise _overloaded() from None
     except psycopg.OperationalError as exc:
-        # Lost mid-statement, the report may or may not be committed: only a retry with the same
-        # key can tell, and it files the report once either way.
-        raise DatabaseUnavailable(
-            f"the database did not answer ({type(exc).__name__}); send the same request again "
-            "(with the same Idempotency-Key: the report is filed once) in a moment"
-        ) from None
-    assert row is not None
-    audit.written = True  # autocommit: the statement and its audit entry are committed
+        raise _unavailable(exc) from None
+    audit.written = True  # committed: the statement and its audit entry
     return intake_result(row, report, point, api_key)
+
+
+def _overloaded() -> Overloaded:
+    return Overloaded(
+        "the service is at capacity (every intake connection busy); nothing was stored, so "
+        "send the same request again (with the same Idempotency-Key) in a moment",
+        retry_after=2,
+    )
+
+
+def _unavailable(exc: Exception) -> DatabaseUnavailable:
+    # Lost mid-statement, the report may or may not be committed: only a retry with the same
+    # key can tell, and it files the report once either way.
+    return DatabaseUnavailable(
+        f"the database did not answer ({type(exc).__name__}); send the same request again "
+        "(with the same Idempotency-Key: the report is filed once) in a moment"
+    )
+
+
+MAX_BATCH = 32
+# How long the group commit's statement waits for a grid lock another transaction holds (an
+# intake's is held for milliseconds) before its reports are filed alone, off the commit queue.
+BATCH_LOCK_WAIT_MS = 100
+
+
+class GroupCommit:
+    """Group commit for the intake: reports that arrive while a commit is in flight are written
+    together, in one statement and transaction (INTAKE_SQL), and each is answered only
+    after that commit. One commit (and its WAL flush, its NOTIFY wake-ups) per batch instead of
+    one per report; a report alone when nothing is in flight goes at once, as before.
+
+    Each report is still its own gisgrid_intake call, so idempotency keys, duplicates and
+    refusals are decided exactly as alone: a later report of the batch sees the earlier ones
+    (same transaction, each statement a fresh snapshot) and a resent key in the same batch is
+    answered as a replay of the first. If the statement fails, the server rolled it back whole
+    and every report of it is filed again alone, side by side and off the queue, so each gets
+    its own answer (and one that meets a grid lock held elsewhere, which the queue's statement
+    waits for only BATCH_LOCK_WAIT_MS, waits for it without holding up the reports behind it);
+    if the connection is lost (the commit may or may not have happened), each is told so
+    (OperationalError), as a report alone would be, and a retry with its key files it once.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self._queue: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._alone: set[asyncio.Task[None]] = set()  # reports filed again alone, running
+
+    async def file(self, params: dict[str, Any]) -> dict[str, Any]:
+        """INTAKE_SQL's row for `params`, once committed."""
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._queue.append((params, fut))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name="gisgrid-group-commit")
+        return await fut
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._commit(batch)
+        finally:
+            self._flusher = None
+
+    async def _commit(
+        self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], queued: bool = True
+    ) -> None:
+        try:
+            rows = await self._write([p for p, _ in batch], BATCH_LOCK_WAIT_MS if queued else None)
+        except psycopg.Error as exc:
+            if not queued or exc.sqlstate is None:
+                # Alone already, or the connection lost before the server answered (committed
+                # or not: only a retry with the key can tell).
+                _fail(batch, exc)
+                return
+            # The server refused the statement: nothing of it was committed. Each report alone,
+            # side by side, each with its own answer; the queue goes on meanwhile.
+            for one in batch:
+                task = asyncio.create_task(self._commit([one], queued=False))
+                self._alone.add(task)
+                task.add_done_callback(self._alone.discard)
+            return
+        except BaseException as exc:  # pool busy or closed, cancelled: nothing was committed
+            _fail(batch, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, fut), row in zip(batch, rows, strict=True):
+            if not fut.done():
+                fut.set_result(row)
+
+    async def _write(
+        self, batch: list[dict[str, Any]], lock_wait_ms: int | None
+    ) -> list[dict[str, Any]]:
+        async with self.pool.connection() as aconn:
+            # Autocommit: the statement is its own transaction, committed when it returns.
+            cur = aconn.cursor(row_factory=dict_row)
+            await cur.execute(INTAKE_SQL, batch_param(batch, lock_wait_ms))
+            rows = await cur.fetchall()
+        if [r["o_n"] for r in rows] != list(range(1, len(batch) + 1)):
+            raise RuntimeError("gisgrid_intake_batch answered out of order: run `gisgrid migrate`")
+        return rows
+
+
+def _fail(batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], exc: BaseException) -> None:
+    for _, fut in batch:
+        if fut.done():
+            continue
+        if isinstance(exc, asyncio.CancelledError):
+            fut.cancel()
+        else:
+            # Each waiter its own exception object (tracebacks are per raise).
+            fut.set_exception(_copy(exc))
+
+
+def _copy(exc: BaseException) -> BaseException:
+    try:
+        return type(exc)(*exc.args)
+    except Exception:
+        return exc
+
+
+_GROUP_COMMITS: weakref.WeakKeyDictionary[AsyncConnectionPool, GroupCommit] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def group_commit(pool: AsyncConnectionPool) -> GroupCommit:
+    """The pool's group commit (one per pool, so one per process and event loop)."""
+    gc = _GROUP_COMMITS.get(pool)
+    if gc is None:
+        gc = _GROUP_COMMITS[pool] = GroupCommit(pool)
+    return gc
 
 
 async def _geocode_async(aconn: AsyncConnection[Any], address: str) -> tuple[float, float]:
