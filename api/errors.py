@@ -250,8 +250,8 @@ CHINESE: dict[str, str | Callable[[dict[str, Any]], str]] = {
 }
 
 
-# A plan's steps (gisgrid.redraw.plans.STEPS) and the failures that are no refusal of the
-# core's (a crash, a worker gone, a worker silent), by the keys the core stores.
+# A plan's steps (gisgrid.redraw.plans.STEPS), the failures that are no refusal of the core's
+# (a crash, a worker gone, a worker silent) and villages' notes (plans.NOTES), by their keys.
 PLAN_WORDS: dict[str, str] = {
     "plan.crashed": (
         "计算出错（{kind}），未生成草案：请重新运行；仍然出错请联系管理员（原文已记入日志）"
@@ -263,6 +263,10 @@ PLAN_WORDS: dict[str, str] = {
     "plan.step_drawing": "划分 {villages} 个村（社区）",
     "plan.step_village": "第 {i}/{n} 个村（社区）：{code}",
     "plan.step_writing": "保存草案",
+    "note.below_min": "{households} 户，少于每格最少 {lo} 户：全村一个网格",
+    "note.no_fit": "{households} 户无法分成每格 {lo}-{hi} 户的整数个网格：取最接近区间的 {k} 个",
+    "note.pieces": "村内有 {pieces} 块互不相连的区域：各自划分网格",
+    "note.not_optimal": "为求得的最好方案，未证明最优",
 }
 
 

@@ -528,8 +528,9 @@ def _plan_lines(p: dict, words: Any) -> str:  # type: ignore[type-arg]
         f"变更的网格 {t.get('grids_changed')} 个 · 用时 {t.get('runtime_s')} 秒",
     ]
     for v in (p.get("summary") or {}).get("villages", []):
-        if v.get("note"):
-            lines.append(f"  {v['code']} {v['name']}：{v['note']}")
+        said = [words.words(n["reason"], n["params"]) for n in v.get("notes") or []]
+        if said:
+            lines.append(f"  {v['code']} {v['name']}：{'；'.join(filter(None, said))}")
     return "\n".join(lines)
 
 

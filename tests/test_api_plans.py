@@ -430,11 +430,18 @@ def test_the_plan_command_speaks_chinese(own_database_url: str, county: dict[str
     pid = re.search(r"方案 (\d+)：", out)[1]  # type: ignore[index]
     listed = run("list")
     assert listed.returncode == 0 and f"方案 {pid}：990300001001 均衡重划" in listed.stdout
+    # A village the band does not fit says so, in Chinese, under its figures.
+    small = run("balance", "--unit", fx.V2, "--band", "160,300")
+    assert small.returncode == 0, small.stderr
+    assert (
+        f"  {fx.V2} " in small.stdout
+        and "150 户，少于每格最少 160 户：全村一个网格" in small.stdout
+    )
     gone = run("show", "999999")
     assert gone.returncode == 2 and gone.stderr.strip() == "gisgrid: 错误：没有编号为 999999 的方案"
     bad = run("balance", "--unit", "12345", "--band", "100,200")
     assert bad.returncode == 2 and "区划编码 12345 无效" in bad.stderr
-    for text_ in (out, listed.stdout, gone.stderr, bad.stderr):
+    for text_ in (out, small.stdout, listed.stdout, gone.stderr, bad.stderr):
         # The generation's name (test-990300-1) and the gisgrid prefix are names, not words.
         plain = re.sub(r"test-\d+-\d+|gisgrid|Polsby-Popper", "", text_)
         assert not english(plain), text_

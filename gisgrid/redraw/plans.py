@@ -409,6 +409,7 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
         if vb is None or not len(vb):
             continue
         labels, keep, info = _draw_village(vb, band, plan["mode"], plan["seed"])
+        info["notes"] = village_notes(vb, band, info)
         vg = village_grids(vb, labels, band, keep, int(maxseq.get(code, 0)), names[code], lon)
         parts.append((vb, vg))
         info.update(village_figures(vb, vg, band, names[code]))
@@ -434,6 +435,37 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
             summary=json.dumps(summary, default=_json),
         )
     return summary
+
+
+# What a village's note says, as keys and values (the English `note` stays beside them for
+# logs; the API's readers and `gisgrid plan` say them in Chinese by the same keys).
+NOTES = {
+    "note.below_min": "{households} households, below the band's minimum {lo}: one grid",
+    "note.no_fit": "{households} households fit no whole number of grids of {lo}-{hi}: {k}",
+    "note.pieces": "{pieces} unconnected pieces, grids per piece",
+    "note.not_optimal": "the best plan found, not proven optimal",
+}
+
+
+def village_notes(vb: VillageBlocks, band: Band, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Why a village's draft is not the plain case: the band does not fit, islands, no proof."""
+    total = int(vb.households.sum())
+    k, why = choose_k(total, band)
+    notes: list[dict[str, Any]] = []
+    if why is not None:
+        reason = "note.below_min" if total < band.lo else "note.no_fit"
+        notes.append(
+            {
+                "reason": reason,
+                "params": {"households": total, "lo": band.lo, "hi": band.hi, "k": k},
+            }
+        )
+    pieces = int(graph_of(vb).components().max()) + 1 if len(vb) else 0
+    if pieces > 1:
+        notes.append({"reason": "note.pieces", "params": {"pieces": pieces}})
+    if info.get("optimal") is False:
+        notes.append({"reason": "note.not_optimal", "params": {}})
+    return notes
 
 
 def _draw_village(
