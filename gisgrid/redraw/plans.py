@@ -362,13 +362,11 @@ def mark_failed(conn: Connection, plan_id: int, exc: BaseException, reason: str 
         failure = {"reason": exc.reason, "params": exc.params}
     else:  # not a refusal the core foresaw: its kind is named, its English kept for the log
         failure = {"reason": reason or "plan.crashed", "params": {"kind": type(exc).__name__}}
-    sql.execute(
-        conn,
-        "redraw/plan_failed",
-        id=plan_id,
-        error=f"{exc}"[:2000],
-        failure=json.dumps({"failure": failure}, default=_json),
-    )
+    try:
+        stored = json.dumps({"failure": failure}, default=_json)
+    except TypeError:  # a value JSON cannot hold must not hide the failure: said as text
+        stored = json.dumps({"failure": failure}, default=str)
+    sql.execute(conn, "redraw/plan_failed", id=plan_id, error=f"{exc}"[:2000], failure=stored)
 
 
 def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) -> dict[str, Any]:
