@@ -91,7 +91,115 @@ def _stale(p: dict[str, Any]) -> str:
     )
 
 
+# Who an account is, and what it asked to do (the core's `action` words), as people say them.
+ROLE_WORDS = {
+    "resident": "居民",
+    "household_leader": "联户长",
+    "grid_worker": "网格员",
+    "grid_chief": "网格长",
+    "village_operator": "村（社区）综治中心",
+    "town_operator": "乡镇（街道）综治中心",
+    "county_operator": "县综治中心",
+    "department_handler": "职能部门",
+    "planner": "规划员",
+    "admin": "管理员",
+}
+ACTION_WORDS = {
+    "drafting a redraw plan": "生成重划方案",
+    "reading a redraw plan": "查看重划方案",
+    "listing redraw plans": "查看重划方案列表",
+    "discarding a redraw plan": "删除重划方案",
+    "reading a redraw plan's blocks": "查看方案的地块",
+    "editing a redraw plan": "编辑重划方案",
+    "previewing a redraw plan's impact": "预览方案的影响",
+    "publishing a redraw plan": "发布重划方案",
+    "the planner map": "打开网格规划图",
+}
+
+
+def _action(p: dict[str, Any]) -> str:
+    return ACTION_WORDS.get(str(p.get("action")), "此操作")
+
+
+def _roles(roles: Any) -> str:
+    return "、".join(ROLE_WORDS.get(str(r), str(r)) for r in roles)
+
+
+def _feature(p: dict[str, Any]) -> str:
+    f = p.get("feature") or {}
+    return str(f.get("code") or f"第 {int(f.get('index', 0)) + 1} 个要素")
+
+
+def _codes(p: dict[str, Any]) -> str:
+    return "、".join(str(f.get("code")) for f in p.get("features") or [])
+
+
+def _m2(v: Any) -> str:
+    return f"{float(v or 0):,.0f}"
+
+
+# The boundaries checks' problems (gisgrid.boundaries.check), by kind, as a planner reads them
+# when a publish is refused; each from the values the check recorded with it.
+PROBLEM_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "county_not_loaded": lambda p: f"县 {p.get('county')} 不在数据库中",
+    "missing_code": lambda p: f"{_feature(p)}没有编码",
+    "bad_code": lambda p: f"编码 {_feature(p)} 的位数或字符不符合该层级的编码",
+    "duplicate_code": lambda p: f"多个要素使用同一编码（{_codes(p)}）",
+    "code_not_under_parent": lambda p: f"编码 {_feature(p)} 不在上级 {p.get('parent')} 之下",
+    "unknown_parent": lambda p: f"编码 {_feature(p)} 的上级 {p.get('parent')} 不在数据库中",
+    "name_has_markup": lambda p: f"{_feature(p)} 的名称含有标记或控制字符",
+    "name_too_long": lambda p: f"{_feature(p)} 的名称太长",
+    "crs_conflict": lambda p: "文件声明的坐标系与所给坐标系不一致",
+    "crs_missing": lambda p: "文件没有声明坐标系",
+    "crs_assumed": lambda p: "文件没有声明坐标系，已按经纬度读取",
+    "crs_does_not_fit_county": lambda p: "文件的坐标系与本县所在位置不符",
+    "unreadable_geometry": lambda p: f"{_feature(p)} 的边界无法读取",
+    "empty_geometry": lambda p: f"{_feature(p)} 没有边界",
+    "wrong_geometry_type": lambda p: f"{_feature(p)} 是 {p.get('geometry_type')}，不是面",
+    "coordinates_swapped": lambda p: f"{_feature(p)} 的经度与纬度似乎颠倒",
+    "coordinates_out_of_range": lambda p: f"{_feature(p)} 的坐标超出经纬度范围",
+    "invalid_geometry": lambda p: f"{_feature(p)} 不是有效的多边形（自相交或环有误）",
+    "outside_county": lambda p: f"有要素位于本县之外（{_codes(p)}）",
+    "sliver": lambda p: f"{_feature(p)} 是狭长碎片（{_m2(p.get('area_m2'))} 平方米）",
+    "overlap": lambda p: f"网格 {_codes(p)} 相互重叠 {_m2(p.get('area_m2'))} 平方米",
+    "not_inside_parent": lambda p: (
+        f"网格 {_feature(p)} 有 {_m2(p.get('area_outside_m2'))} 平方米"
+        f"（{float(p.get('share_outside') or 0):.1%}）超出所属村（社区）{p.get('parent')}"
+    ),
+    "gap": lambda p: (
+        f"村（社区）{p.get('parent')} 有 {_m2(p.get('area_m2'))} 平方米不属于任何网格"
+        + (f"（邻近 {_codes(p)}）" if p.get("features") else "")
+    ),
+}
+
+
+def _fails_checks(p: dict[str, Any]) -> str:
+    said = "；".join(
+        PROBLEM_WORDS[q["problem"]](q) if q.get("problem") in PROBLEM_WORDS else "边界有误"
+        for q in p.get("problems") or []
+    )
+    more = p["errors"] - len(p.get("problems") or [])
+    return f"草案未通过边界检查，共 {p['errors']} 处错误，未写入任何数据：{said}" + (
+        f"；另有 {more} 处" if more > 0 else ""
+    )
+
+
 CHINESE: dict[str, str | Callable[[dict[str, Any]], str]] = {
+    "auth.sign_in": lambda p: (
+        f"{_action(p)}需要先登录：请到登录页登录，或用 POST /api/v1/auth/token 取得令牌"
+        "（请求头 Authorization: Bearer <令牌>）"
+    ),
+    "auth.role": lambda p: (
+        f"{_action(p)}需要{_roles(p.get('allowed') or [])}的账号；"
+        f"当前账号是{ROLE_WORDS.get(str(p.get('role')), str(p.get('role')))}"
+    ),
+    "auth.scope": lambda p: (
+        f"{_action(p)}超出本账号的管辖范围：{p.get('code')} 不在 {p.get('scope') or '（无）'} 之内"
+    ),
+    "auth.token_unknown": "登录令牌无效或已注销：请重新登录",
+    "auth.token_expired": "登录已于 {expired} 过期：请重新登录",
+    "auth.disabled": "账号 {username} 已停用：请联系管理员",
+    "plan.no_villages": "{unit} 下没有带边界的村（社区），无法重划",
     "unit.code": "区划编码 {code} 无效：须为 6 位（县）、9 位（乡镇）或 12 位（村、社区）数字",
     "plan.band": "户数区间 {band} 无效：须为两个整数 [最少, 最多]，例如 [150, 300]",
     "plan.band_order": (
@@ -110,7 +218,7 @@ CHINESE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "plan.not_ready_publish": "方案 {plan} 当前状态为“{status}”，只有已生成的草案才能发布",
     "plan.already_published": "方案 {plan} 已发布为网格版本 {generation}",
     "plan.stale": _stale,
-    "plan.fails_checks": "草案未通过边界检查，共 {errors} 处错误，未写入任何数据：{first}",
+    "plan.fails_checks": _fails_checks,
     "plan.sequence_full": (
         "村（社区）{village} 的网格序号将用到 {seq}，超过 999（3 位）；请先撤销旧编码"
     ),
@@ -146,16 +254,82 @@ CHINESE: dict[str, str | Callable[[dict[str, Any]], str]] = {
 }
 
 
-def said(error: errors.GisGridError) -> str:
-    """The words a person reads for a domain error: Chinese by its reason, else its message."""
-    text = CHINESE.get(error.reason) if error.reason else None
-    if text is None:
+# A plan's steps (gisgrid.redraw.plans.STEPS), the failures that are no refusal of the core's
+# (a crash, a worker gone, a worker silent) and villages' notes (plans.NOTES), by their keys.
+PLAN_WORDS: dict[str, str] = {
+    "plan.crashed": (
+        "计算出错（{kind}），未生成草案：请重新运行；仍然出错请联系管理员（原文已记入日志）"
+    ),
+    "plan.died": "计算进程意外退出，未生成草案：请重新运行",
+    "plan.stalled": "计算进程已超过 10 分钟没有报告进度，视为中断：请重新运行",
+    "plan.step_reading": "读取村（社区）",
+    "plan.step_blocks": "切分地块",
+    "plan.step_drawing": "划分 {villages} 个村（社区）",
+    "plan.step_village": "第 {i}/{n} 个村（社区）：{code}",
+    "plan.step_writing": "保存草案",
+    "note.below_min": "{households} 户，少于每格最少 {lo} 户：全村一个网格",
+    "note.no_fit": "{households} 户无法分成每格 {lo}-{hi} 户的整数个网格：取最接近区间的 {k} 个",
+    "note.pieces": "村内有 {pieces} 块互不相连的区域：各自划分网格",
+    "note.not_optimal": "为求得的最好方案，未证明最优",
+}
+
+
+# Sign-in and permission refusals are said in Chinese where planners meet them (the plans API
+# and the planner's page); the other routes keep their words until their readers are asked.
+CHINESE_AUTH_PATHS = ("/api/v1/plans", "/maps/planner")
+
+
+def said(error: errors.GisGridError, path: str | None = None) -> str:
+    """The words a person reads for a domain error: Chinese by its reason, else its message.
+
+    `path` is the request's (None: the command line, which says every reason in Chinese)."""
+    reason = error.reason or ""
+    if reason.startswith("auth.") and path is not None and not path.startswith(CHINESE_AUTH_PATHS):
         return str(error)
-    params: dict[str, Any] = dict(error.params)
-    status = params.get("status")
+    return words(reason, error.params) or str(error)
+
+
+def words(reason: str, params: Any) -> str | None:
+    """The Chinese for a reason and its values (None when the table has none)."""
+    text = CHINESE.get(reason) or PLAN_WORDS.get(reason)
+    if text is None:
+        return None
+    values: dict[str, Any] = dict(params or {})
+    status = values.get("status")
     if isinstance(status, str):
-        params["status"] = STATUS_WORDS.get(status, status)
-    return text(params) if callable(text) else text.format(**params)
+        values["status"] = STATUS_WORDS.get(status, status)
+    return text(values) if callable(text) else text.format(**values)
+
+
+def plan_words(plan: dict[str, Any]) -> dict[str, Any]:
+    """A plan (or a row of the list) with its `message` and `error` in Chinese."""
+    status = plan.get("status")
+    totals = (plan.get("summary") or {}).get("totals") or plan.get("totals") or {}
+    if status == "queued":
+        message = "已提交，排队计算"
+    elif status == "running":
+        message = f"计算中 {float(plan.get('progress') or 0):.0%}"
+    elif status in ("ready", "published") and totals.get("grids"):
+        share = totals.get("share_in_band")
+        message = (
+            f"{totals['grids']} 个网格，可行网格在区间内 "
+            f"{'-' if share is None else f'{share:.1%}'}，平均紧凑度 "
+            f"{float(totals.get('mean_polsby_popper') or 0):.3f}，"
+            f"{int(totals.get('households_moved') or 0):,} 户变更网格"
+        )
+        if status == "published":
+            gen = plan.get("published_generation_id")
+            message += f"；已发布为网格版本 {gen}" if gen else "；已发布"
+    else:
+        message = STATUS_WORDS.get(str(status), str(status))
+    error = plan.get("error")
+    failure = plan.get("failure")
+    if status == "failed":
+        error = (words(failure["reason"], failure.get("params")) if failure else None) or (
+            "计算失败，未生成草案：请重新运行"
+        )
+    # The core's own words stay beside, for whoever reads logs (the page shows `error`).
+    return plan | {"message": message, "error": error, "error_detail": plan.get("error")}
 
 
 # Request validation on the routes planners use (their page shows the detail), by pydantic's
@@ -264,7 +438,11 @@ def error_response(
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.GisGridError)
     return error_response(
-        request, status_of(exc), said(exc), type(exc).__name__, retry_after_of(exc)
+        request,
+        status_of(exc),
+        said(exc, request.url.path),
+        type(exc).__name__,
+        retry_after_of(exc),
     )
 
 

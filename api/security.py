@@ -125,7 +125,9 @@ async def principal_of(request: Request, token: str | None) -> accounts.Principa
         except ASYNC_POOL_ERRORS as exc:
             raise pool_errors(exc) from None
     if isinstance(found, NotAuthenticated):
-        raise NotAuthenticated(str(found))
+        again = NotAuthenticated(str(found), reason=found.reason)  # fresh, its reason kept
+        again.params = found.params
+        raise again
     return found
 
 

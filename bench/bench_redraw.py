@@ -31,16 +31,31 @@ stopped while a state is scored.
   balance *and* compactness: the figure the 10x target is read against). A piece that never
   gets there counts its whole chain (which flatters ReCom: it would need more steps).
 - spopt max-p (MaxPHeuristic): households as the threshold variable with the band's minimum as
-  floor, block centroids as the attributes (so regions are compact), per connected piece.
+  floor, block centroids as the attributes (so regions are compact), per connected piece;
+  `max_iterations_construction` MAXP_CONSTRUCTION and `max_iterations_sa` MAXP_SA. spopt 0.7.0
+  (the newest release the package index here offers) can loop forever in its simulated
+  annealing: when every block it may move lies inside its region (no neighbour in another),
+  `_perform_sa` drops them, picks the same list again, and never cools or counts a move
+  (py-spy on a stalled run: t = 1, ni_move_ct = 0, for minutes, on a 15-block village). Upstream
+  fixed it in pysal/spopt#506 (merged 2026-02-10, after 0.7.0): a block is a candidate only if
+  it borders another region. The bench applies that one-line fix to the installed spopt and
+  says so (BENCH_SPOPT_AS_RELEASED=1 runs the release as it is). spopt's time is bounded either
+  way: each village piece at most SPOPT_PIECE_S seconds, each run at most SPOPT_BUDGET_S; a
+  village past either bound is named and printed, and the sample's table then compares all
+  three methods on the villages spopt finished in every run (never a silent skip).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import random
+import signal
 import statistics
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -63,11 +78,18 @@ from gisgrid.redraw.grids import graph_of
 COUNTY = "441226"
 BAND = Band(100, 200)
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+# The seed of the first run (runs take seeds FIRST_SEED, FIRST_SEED + 1, ...): a long run (spopt
+# on the whole county) can be taken in parts, each part's runs still beside their peers.
+FIRST_SEED = int(os.environ.get("BENCH_FIRST_SEED", "0"))
 RECOM_STEPS = 100
-MAXP_CONSTRUCTION = 3  # spopt defaults: 99 and 10 (about 30x slower; see bench/README.md)
-MAXP_SA = 1
-# spopt's max-p takes about 10 s per village here even so: one run by default (BENCH_SPOPT_RUNS).
-SPOPT_RUNS = int(os.environ.get("BENCH_SPOPT_RUNS", "1"))
+# spopt's defaults are 99 and 10: about 15x slower again, hours for the sample on 2 cores.
+MAXP_CONSTRUCTION = 20
+MAXP_SA = 3
+SPOPT_RUNS = int(os.environ.get("BENCH_SPOPT_RUNS", "3"))
+# The hard bounds on spopt's time (seconds): per village piece, and per run.
+SPOPT_PIECE_S = float(os.environ.get("BENCH_SPOPT_PIECE_S", "180"))
+SPOPT_BUDGET_S = float(os.environ.get("BENCH_SPOPT_BUDGET_S", "1800"))
+SPOPT_AS_RELEASED = os.environ.get("BENCH_SPOPT_AS_RELEASED", "") not in ("", "0")
 # gisgrid and ReCom: every village (0), or every k-th (by code) to N. spopt: a sample of that
 # set, the same way (it ran past an hour for all 193 on a loaded 2-core machine).
 VILLAGES = int(os.environ.get("BENCH_VILLAGES", "0"))
@@ -113,20 +135,28 @@ def _score(g: BlockGraph, labels: np.ndarray, band: Band) -> tuple[float, float]
     return float(band.deviation(f["households"]).sum()), float(f["polsby_popper"].mean())
 
 
-def run_gisgrid(vbs: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], float, float]:
-    """gisgrid's plans, its time from the block graphs, and the time to build those graphs."""
+def run_gisgrid(
+    vbs: dict[str, Any], seed: int
+) -> tuple[dict[str, np.ndarray], float, float, dict[str, float]]:
+    """gisgrid's plans, its time from the block graphs, the graphs' time, and time per village."""
     t0 = time.perf_counter()
     graphs = {code: graph_of(vb) for code, vb in vbs.items()}  # fresh: no cache from a run
     t_graphs = time.perf_counter() - t0
+    out: dict[str, np.ndarray] = {}
+    per: dict[str, float] = {}
     t0 = time.perf_counter()
-    out = {code: balance_village(g, BAND, seed=seed).labels for code, g in graphs.items()}
-    return out, time.perf_counter() - t0, t_graphs
+    for code, g in graphs.items():
+        tv = time.perf_counter()
+        out[code] = balance_village(g, BAND, seed=seed).labels
+        per[code] = time.perf_counter() - tv  # for the sample's table: the same villages
+    return out, time.perf_counter() - t0, t_graphs, per
 
 
 def run_recom(
     vbs: dict[str, Any], seed: int, ours: dict[str, np.ndarray]
-) -> tuple[dict[str, np.ndarray], float, dict[str, float]]:
-    """ReCom per village piece: labels, total time, and the times to gisgrid's results.
+) -> tuple[dict[str, np.ndarray], float, dict[str, float], dict[str, float]]:
+    """ReCom per village piece: labels, total time, the times to gisgrid's results, and the
+    chain's time per village.
 
     `equal_s` counts, per piece, the chain up to the first state whose band violation is no
     worse than gisgrid's on that piece; `quality_s` up to the first state that also matches
@@ -142,7 +172,9 @@ def run_recom(
     total = equal = quality = t_graphs = 0.0
     missed = unmatched = pieces = 0
     out: dict[str, np.ndarray] = {}
+    per: dict[str, float] = {}
     for code, vb in vbs.items():
+        per[code] = 0.0
         t0 = time.perf_counter()
         g = graph_of(vb)
         t_graphs += time.perf_counter() - t0
@@ -209,6 +241,7 @@ def run_recom(
                 sl = best[1] if best else start
                 elapsed = time.perf_counter() - clock
             total += elapsed
+            per[code] += elapsed
             equal += elapsed if reached is None else reached
             quality += elapsed if matched is None else matched
             missed += reached is None
@@ -227,6 +260,7 @@ def run_recom(
             "pieces": pieces,
             "graphs_s": t_graphs,
         },
+        per,
     )
 
 
@@ -265,7 +299,89 @@ def _recom_proposal(recom: Any, ideal: float, eps: float, seed: int) -> Any:
     return propose
 
 
-def run_maxp(vbs: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], float]:
+class _Bound(Exception):
+    """spopt ran past one of the bench's bounds on its time."""
+
+
+@contextmanager
+def _bounded(seconds: float) -> Iterator[None]:
+    """Raise _Bound after `seconds`: spopt's loops are Python, so the alarm stops them."""
+
+    def ring(signum: int, frame: Any) -> None:
+        raise _Bound
+
+    old = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _pick_move_area_fixed(
+    labels: Any,
+    region_lists: Any,
+    region_spatial_attrs: Any,
+    threshold_array: Any,
+    weight: Any,
+    distance_matrix: Any,
+    threshold: Any,
+) -> list[Any]:
+    """spopt 0.7.0's `_pick_move_area` with upstream's fix (pysal/spopt#506), nothing else.
+
+    A block may move only if it borders another region: otherwise `_perform_sa` discards every
+    candidate, asks again for the same ones and loops forever without cooling.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    potential_areas = []
+    for k, v in region_spatial_attrs.items():
+        rla = np.array(region_lists[k])
+        rasa = threshold_array[rla]
+        lost_sa = v - rasa
+        pas_indices = np.where(lost_sa > threshold)[0]
+        if pas_indices.size > 0:
+            for pasi in pas_indices:
+                left_areas = np.delete(rla, pasi)
+                ws = weight.sparse
+                cc = connected_components(ws[left_areas, :][:, left_areas])
+                if cc[0] == 1 and set(weight.neighbors[rla[pasi]]) - set(left_areas):
+                    potential_areas.append(rla[pasi])
+    return potential_areas
+
+
+@contextmanager
+def _spopt_max_p() -> Iterator[str]:
+    """The installed spopt, with pysal/spopt#506 applied unless it has it (or is asked as is)."""
+    import spopt
+    import spopt.region.maxp as maxp
+
+    released = maxp._pick_move_area
+    has_fix = "weight.neighbors[rla[pasi]]" in inspect.getsource(released)
+    if has_fix:
+        said = f"spopt {spopt.__version__} (has the fix of pysal/spopt#506)"
+    elif SPOPT_AS_RELEASED:
+        said = f"spopt {spopt.__version__} as released (without pysal/spopt#506: may not end)"
+    else:
+        said = (
+            f"spopt {spopt.__version__} with upstream's fix of its endless annealing loop "
+            "(pysal/spopt#506, merged 2026-02-10, in no release installable here) applied by "
+            "the bench"
+        )
+        maxp._pick_move_area = _pick_move_area_fixed
+    try:
+        yield said
+    finally:
+        maxp._pick_move_area = released
+
+
+def run_maxp(
+    vbs: dict[str, Any], seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, str]]:
+    """spopt max-p per village piece, bounded: plans and seconds of the villages it finished,
+    and why each other village has none (a piece past SPOPT_PIECE_S, or the run past
+    SPOPT_BUDGET_S)."""
     import geopandas as gpd
     import libpysal
     import shapely
@@ -273,9 +389,16 @@ def run_maxp(vbs: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], flo
 
     np.random.seed(seed)
     random.seed(seed)
-    t0 = time.perf_counter()
+    start = time.perf_counter()
     out: dict[str, np.ndarray] = {}
+    per: dict[str, float] = {}
+    stopped: dict[str, str] = {}
     for code, vb in vbs.items():
+        left = SPOPT_BUDGET_S - (time.perf_counter() - start)
+        if left <= 0:
+            stopped[code] = f"not reached: the run's bound of {SPOPT_BUDGET_S:.0f} s was spent"
+            continue
+        t0 = time.perf_counter()
         g = graph_of(vb)
         labels = np.zeros(g.n, dtype=np.int64)
         offset = 0
@@ -286,33 +409,46 @@ def run_maxp(vbs: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], flo
                 sl = np.zeros(sub.n, dtype=np.int64)
             else:
                 nbrs = {i: sub.neighbours(i).tolist() for i in range(sub.n)}
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    w = libpysal.weights.W(nbrs, silence_warnings=True)
-                    gdf = gpd.GeoDataFrame(
-                        {
-                            "households": sub.households,
-                            "x": cxy[members, 0] * 1e3,
-                            "y": cxy[members, 1] * 1e3,
-                        },
-                        geometry=vb.geoms[members],
+                left = SPOPT_BUDGET_S - (time.perf_counter() - start)
+                bound = min(SPOPT_PIECE_S, left)
+                tp = time.perf_counter()
+                try:
+                    with warnings.catch_warnings(), _bounded(bound):
+                        warnings.simplefilter("ignore")
+                        w = libpysal.weights.W(nbrs, silence_warnings=True)
+                        gdf = gpd.GeoDataFrame(
+                            {
+                                "households": sub.households,
+                                "x": cxy[members, 0] * 1e3,
+                                "y": cxy[members, 1] * 1e3,
+                            },
+                            geometry=vb.geoms[members],
+                        )
+                        model = MaxPHeuristic(
+                            gdf,
+                            w,
+                            ["x", "y"],
+                            "households",
+                            BAND.lo,
+                            top_n=2,
+                            max_iterations_construction=MAXP_CONSTRUCTION,
+                            max_iterations_sa=MAXP_SA,
+                        )
+                        model.solve()
+                except _Bound:
+                    which = "the piece's" if bound == SPOPT_PIECE_S else "the run's"
+                    stopped[code] = (
+                        f"stopped at {which} bound after {time.perf_counter() - tp:.0f} s "
+                        f"(a piece of {sub.n} blocks, {int(sub.households.sum())} households)"
                     )
-                    model = MaxPHeuristic(
-                        gdf,
-                        w,
-                        ["x", "y"],
-                        "households",
-                        BAND.lo,
-                        top_n=2,
-                        max_iterations_construction=20,
-                        max_iterations_sa=3,
-                    )
-                    model.solve()
+                    break
                 sl = np.unique(np.asarray(model.labels_), return_inverse=True)[1]
             labels[members] = sl + offset
             offset += int(sl.max()) + 1
-        out[code] = labels
-    return out, time.perf_counter() - t0
+        per[code] = time.perf_counter() - t0
+        if code not in stopped:
+            out[code] = labels
+    return out, per, stopped
 
 
 def measure(vbs: dict[str, Any], plans: dict[str, np.ndarray]) -> dict[str, float]:
@@ -391,6 +527,20 @@ def _median(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
+def _sample_rows(
+    svbs: dict[str, Any],
+    runs: dict[str, list[tuple[dict[str, np.ndarray], dict[str, float]]]],
+    done: list[str],
+) -> dict[str, list[dict[str, float]]]:
+    """Every method's figures and time on the same villages (those spopt finished)."""
+    same = {c: svbs[c] for c in done}
+    return {
+        name: [measure(same, p) | {"runtime_s": sum(t[c] for c in done)} for p, t in per_run]
+        for name, per_run in runs.items()
+        if per_run
+    }
+
+
 def main() -> None:
     load_before = os.getloadavg()
     vbs, t_blocks = _load()
@@ -409,52 +559,82 @@ def main() -> None:
             f"{len(svbs)} of them (every {len(vbs) // len(svbs)}th by code, BENCH_SPOPT_VILLAGES)"
             if len(svbs) < len(vbs)
             else "the same villages"
-        ),
+        )
+        + f", {min(SPOPT_RUNS, RUNS)} of the {RUNS} runs, bounded: {SPOPT_PIECE_S:.0f} s per "
+        f"village piece, {SPOPT_BUDGET_S:.0f} s per run (BENCH_SPOPT_PIECE_S, "
+        f"BENCH_SPOPT_BUDGET_S); max_iterations_construction={MAXP_CONSTRUCTION}, "
+        f"max_iterations_sa={MAXP_SA}; seeds {FIRST_SEED}-{FIRST_SEED + RUNS - 1}",
         flush=True,
     )
     rows: dict[str, list[dict[str, float]]] = {"gisgrid": [], "GerryChain ReCom": []}
-    srows: dict[str, list[dict[str, float]]] = {
+    # Per run, each method's plans and seconds per village: the sample's table is made at the
+    # end, on the villages spopt finished in every run.
+    sruns: dict[str, list[tuple[dict[str, np.ndarray], dict[str, float]]]] = {
         "gisgrid": [],
         "GerryChain ReCom": [],
         "spopt max-p": [],
     }
+    stops: list[dict[str, str]] = []
     ratios: dict[str, list[float]] = {"whole": [], "equal": [], "quality": []}
-    for run in range(RUNS):
-        plans, t, tg = run_gisgrid(vbs, seed=run)
-        rows["gisgrid"].append(measure(vbs, plans) | {"runtime_s": t, "graphs_s": tg})
-        srows["gisgrid"].append(measure(svbs, plans))
-        print(f"run {run + 1}: gisgrid {t:.2f} s; ReCom next", flush=True)
-        rplans, tr, extra = run_recom(vbs, seed=run, ours=plans)
-        rows["GerryChain ReCom"].append(measure(vbs, rplans) | {"runtime_s": tr} | extra)
-        srows["GerryChain ReCom"].append(measure(svbs, rplans))
-        ratios["whole"].append(tr / t)
-        ratios["equal"].append(extra["equal_s"] / t)
-        ratios["quality"].append(extra["quality_s"] / t)
-        tm = float("nan")
-        if run < SPOPT_RUNS:
-            mplans, tm = run_maxp(svbs, seed=run)
-            srows["spopt max-p"].append(measure(svbs, mplans) | {"runtime_s": tm})
-        print(
-            f"run {run + 1}: gisgrid {t:.2f} s, ReCom {tr:.2f} s (to gisgrid's balance and "
-            f"compactness {extra['quality_s']:.2f} s: {extra['quality_s'] / t:.1f}x), "
-            f"max-p {tm:.1f} s (sample); load {os.getloadavg()[0]:.2f}",
-            flush=True,
-        )
+    with _spopt_max_p() as spopt_said:
+        print(spopt_said, flush=True)
+        for run in range(RUNS):
+            plans, t, tg, per = run_gisgrid(vbs, seed=FIRST_SEED + run)
+            rows["gisgrid"].append(measure(vbs, plans) | {"runtime_s": t, "graphs_s": tg})
+            sruns["gisgrid"].append((plans, per))
+            print(f"run {run + 1}: gisgrid {t:.2f} s; ReCom next", flush=True)
+            rplans, tr, extra, rper = run_recom(vbs, seed=FIRST_SEED + run, ours=plans)
+            rows["GerryChain ReCom"].append(measure(vbs, rplans) | {"runtime_s": tr} | extra)
+            sruns["GerryChain ReCom"].append((rplans, rper))
+            ratios["whole"].append(tr / t)
+            ratios["equal"].append(extra["equal_s"] / t)
+            ratios["quality"].append(extra["quality_s"] / t)
+            tm = float("nan")
+            if run < SPOPT_RUNS:
+                print(f"run {run + 1}: ReCom {tr:.2f} s; spopt max-p next", flush=True)
+                mplans, mper, stopped = run_maxp(svbs, seed=FIRST_SEED + run)
+                sruns["spopt max-p"].append((mplans, mper))
+                stops.append(stopped)
+                tm = sum(mper.values())
+                for code, why in stopped.items():
+                    print(f"run {run + 1}: spopt BOUND HIT, village {code}: {why}", flush=True)
+            print(
+                f"run {run + 1}: gisgrid {t:.2f} s, ReCom {tr:.2f} s (to gisgrid's balance and "
+                f"compactness {extra['quality_s']:.2f} s: {extra['quality_s'] / t:.1f}x), "
+                f"spopt max-p {tm:.1f} s on the sample (bounded villages' time included); "
+                f"load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
     load_after = os.getloadavg()
     med = {name: _median(runs) for name, runs in rows.items()}
-    smed = {name: _median(runs) for name, runs in srows.items() if runs}
+    done = [c for c in sample if not any(c in st for st in stops)]
+    smed = {name: _median(r) for name, r in _sample_rows(svbs, sruns, done).items()}
     _table(
         f"all {len(vbs)} villages: medians of {RUNS} runs",
         med,
         measure(vbs, current(vbs)),
     )
+    unfinished = len(sample) - len(done)
     _table(
-        f"spopt's sample, {len(svbs)} villages (gisgrid's and ReCom's plans of the runs above "
-        f"restricted to them; spopt {min(SPOPT_RUNS, RUNS)} run)",
+        f"the same {len(done)} villages for all three"
+        + (
+            f" (spopt's sample of {len(sample)}; {unfinished} left out: spopt hit its bound "
+            "there in some run, named above)"
+            if unfinished
+            else f" (spopt's sample of {len(sample)}, every one finished by spopt)"
+        )
+        + f": medians of {RUNS} runs (spopt {min(SPOPT_RUNS, RUNS)}), runtime = the same villages",
         smed,
-        measure(svbs, current(svbs)),
+        measure({c: svbs[c] for c in done}, current({c: svbs[c] for c in done})),
     )
+    if stops and unfinished:
+        print(
+            f"spopt hit its bound in {unfinished} of {len(sample)} villages: the sample's "
+            "figures above leave them out for every method"
+        )
     g, rc = med["gisgrid"], med["GerryChain ReCom"]
+    sg, sr = smed["gisgrid"], smed["GerryChain ReCom"]
+    sm = smed.get("spopt max-p")
     print(
         f"\ngraph building, outside the clocks: gisgrid BlockGraphs {g['graphs_s']:.2f} s, "
         f"ReCom networkx + GerryChain Graphs {rc['graphs_s']:.2f} s (medians)\n"
@@ -468,10 +648,11 @@ def main() -> None:
         f"is mostly in band already)\n"
         f"  the whole chain: {statistics.median(ratios['whole']):.1f}x (ReCom "
         f"{rc['runtime_s']:.2f} s, gisgrid {g['runtime_s']:.2f} s)\n"
-        f"mean Polsby-Popper {g['mean_pp']:.3f} vs {rc['mean_pp']:.3f} (ReCom); "
-        f"on the sample {smed['gisgrid']['mean_pp']:.3f} vs "
-        f"{smed['spopt max-p']['mean_pp'] if 'spopt max-p' in smed else float('nan'):.3f} "
-        f"(max-p); feasible grids in band {g['share_in_band']:.2%} (target >= 99%)"
+        f"mean Polsby-Popper {g['mean_pp']:.3f} vs {rc['mean_pp']:.3f} (ReCom), all villages; "
+        f"on the same {len(done)}: gisgrid {sg['mean_pp']:.3f}, ReCom {sr['mean_pp']:.3f}, "
+        f"spopt max-p {sm['mean_pp'] if sm else float('nan'):.3f}; spopt's time "
+        f"{sm['runtime_s'] / sg['runtime_s'] if sm and sg['runtime_s'] else float('nan'):.0f}x "
+        f"gisgrid's there; feasible grids in band {g['share_in_band']:.2%} (target >= 99%)"
     )
     print(
         f"load after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "

@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import exc as db_errors
@@ -48,12 +49,12 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _prepared_url(settings: Settings) -> str:
+def _prepared_url(settings: Settings, say: Callable[[str], None] = _say) -> str:
     """Resolve the database (starting the local one if needed) and bring the schema up to date."""
     from gisgrid.db import migrate, resolve_database_url
 
-    url = resolve_database_url(settings, progress=_say)
-    _say("migrating schema")
+    url = resolve_database_url(settings, progress=say)
+    say("migrating schema")
     migrate(url)
     return url
 
@@ -489,55 +490,92 @@ def cmd_province(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _plan_lines(p: dict) -> str:  # type: ignore[type-arg]
+MODE_WORDS = {"balance": "均衡重划", "minimal_change": "最小调整"}
+
+
+def _plan_lines(p: dict, words: Any) -> str:  # type: ignore[type-arg]
+    """A plan as the operator reads it: status, figures and each village's note, in Chinese."""
+    p = words.plan_words(p)
     t = (p.get("summary") or {}).get("totals") or p.get("totals") or {}
     head = (
-        f"plan {p['id']}: {p['mode']} of {p['unit']} band {p['band'][0]}-{p['band'][1]} "
-        f"[{p['status']}] {p.get('message') or ''}"
+        f"方案 {p['id']}：{p['unit']} {MODE_WORDS.get(p['mode'], p['mode'])}，每格 "
+        f"{p['band'][0]}-{p['band'][1]} 户 [{words.STATUS_WORDS.get(p['status'], p['status'])}]"
+        f" {p.get('message') or ''}"
     )
+    if p.get("status") == "failed" and p.get("error"):
+        head += f"：{p['error']}"
     if not t:
         return head
     share = t.get("share_in_band")
     lines = [
         head,
-        f"  grids {t.get('grids')} · in band {t.get('grids_in_band')} · feasible in band "
-        f"{'-' if share is None else f'{share:.1%}'} · worst deviation "
-        f"{t.get('worst_deviation')} · mean Polsby-Popper {t.get('mean_polsby_popper')}",
-        f"  households {t.get('households'):,} · changing grid {t.get('households_moved'):,} · "
-        f"grids changed {t.get('grids_changed')} · runtime {t.get('runtime_s')} s",
+        f"  网格 {t.get('grids')} 个 · 在区间内 {t.get('grids_in_band')} 个 · 可行网格在区间内 "
+        f"{'-' if share is None else f'{share:.1%}'} · 最大偏差 {t.get('worst_deviation')} 户 · "
+        f"平均紧凑度（Polsby-Popper）{t.get('mean_polsby_popper')}",
+        f"  住户 {t.get('households'):,} 户 · 变更网格 {t.get('households_moved'):,} 户 · "
+        f"变更的网格 {t.get('grids_changed')} 个 · 用时 {t.get('runtime_s')} 秒",
     ]
     for v in (p.get("summary") or {}).get("villages", []):
-        if v.get("note"):
-            lines.append(f"  {v['code']} {v['name']}: {v['note']}")
+        said = [words.words(n["reason"], n["params"]) for n in v.get("notes") or []]
+        if said:
+            lines.append(f"  {v['code']} {v['name']}：{'；'.join(filter(None, said))}")
     return "\n".join(lines)
 
 
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
-    """plan balance|list|show|publish|discard."""
+    """plan balance|list|show|publish|discard: what it says is in Chinese (api/errors.py)."""
     import datetime as dt
+    import importlib
 
     from gisgrid.access import COMMAND_LINE
     from gisgrid.db import make_engine
     from gisgrid.redraw import plans, publish
 
-    engine = make_engine(_prepared_url(settings))
+    # The one table of the words people read; a plain import at call time, as serve does (the
+    # core imports no web framework at import time).
+    words = importlib.import_module("api.errors")
+
+    def step(s: Any) -> None:
+        _say(f"{s.share:.0%} {words.words(s.reason, s.params) or s}")
+
+    # The set-up's own English lines are for `gisgrid db`; a planner's command says its own.
+    engine = make_engine(_prepared_url(settings, say=_quiet))
     who = COMMAND_LINE
     try:
         if args.action == "balance":
             mode = "minimal_change" if args.minimal_change else "balance"
             with engine.begin() as conn:
                 made = plans.create_plan(conn, who, args.unit, args.band, mode, args.seed)
-            _say(f"plan {made['id']}: {mode} of {made['unit']} from {made['generation']}")
-            plans.run_plan(engine, made["id"], progress=_say if not args.json else lambda m: None)
+            _say(
+                f"方案 {made['id']}：{made['unit']} {MODE_WORDS[mode]}，基于网格版本 "
+                f"{made['generation']}"
+            )
+            try:
+                plans.run_plan(engine, made["id"], progress=step if not args.json else _quiet)
+            except Exception as exc:  # the row keeps the core's words; the operator reads Chinese
+                if isinstance(exc, GisGridError):
+                    raise
+                crashed = words.words("plan.crashed", {"kind": type(exc).__name__})
+                print(f"gisgrid: 错误：方案 {made['id']}：{crashed}", file=sys.stderr)
+                return 2
             with engine.connect() as conn:
                 out = plans.get_plan(conn, who, made["id"], geometry=False)
         elif args.action == "list":
             with engine.connect() as conn:
                 rows = plans.list_plans(conn, who)
             if args.json:
-                print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+                print(
+                    json.dumps(
+                        [words.plan_words(r) for r in rows],
+                        indent=2,
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                )
             for r in [] if args.json else rows:
-                print(_plan_lines(r))
+                print(_plan_lines(r, words))
+            if not rows and not args.json:
+                print("没有方案")
             return 0
         elif args.action == "show":
             with engine.connect() as conn:
@@ -557,13 +595,20 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
                 out = plans.discard_plan(conn, who, args.id)
             print(json.dumps(out, ensure_ascii=False))
             return 0
+    except GisGridError as exc:
+        print(f"gisgrid: 错误：{words.said(exc)}", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     if args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+        print(json.dumps(words.plan_words(out), indent=2, ensure_ascii=False, default=str))
     else:
-        print(_plan_lines(out))
+        print(_plan_lines(out, words))
     return 0
+
+
+def _quiet(step: Any) -> None:
+    """No progress lines."""
 
 
 BULLETIN_FORMATS = ("json", "csv", "html", "png")

@@ -5,8 +5,13 @@ drafts published at once (one wins, the other gets 409)."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,9 +20,11 @@ import numpy as np
 import pytest
 import shapely
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import ProgrammingError
 
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.read import RawBoundaries
+from gisgrid.errors import NotFound
 from tests import redraw_fixtures as fx
 from tests.databases import Databases
 
@@ -273,3 +280,168 @@ def test_two_drafts_published_at_once(own_admin_http: httpx.Client, county: dict
     loser = next(r for r in results.values() if r.status_code == 409).json()
     assert loser["error"] == "StalePlan"
     assert "已不是现行版本" in loser["detail"] and "test-990300-1" in loser["detail"]
+
+
+# --- What a planner reads: Chinese, with the values that matter ------------------------------
+
+PASSWORD = "planner words password"
+# Latin a planner may meet in Chinese text: the sign-in endpoint, and a crash's kind.
+_LATIN_OK = {"POST", "api", "v1", "auth", "token", "Authorization", "Bearer", "ProgrammingError"}
+
+
+def english(text: str) -> list[str]:
+    """Words of Latin letters in `text` that are not codes, endpoints or names kept as they are."""
+    return sorted(set(re.findall(r"[A-Za-z]{2,}", text)) - _LATIN_OK)
+
+
+def _token(http: httpx.Client, engine: Engine, role: str, scope: str) -> dict[str, str]:
+    from gisgrid.access import accounts
+
+    name = f"t-{role[:8]}-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        accounts.create_account(conn, name, PASSWORD, role, scope)
+    r = http.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_sign_in_and_permission_refusals_are_said_in_chinese(
+    own_http: httpx.Client, county: dict[str, Any], engine: Engine
+) -> None:
+    body = {"unit": fx.TOWN, "band": BAND}
+    anon = own_http.post("/api/v1/plans", json=body)
+    assert anon.status_code == 401 and anon.headers["www-authenticate"] == "Bearer"
+    assert anon.json()["detail"].startswith("生成重划方案需要先登录")
+    listing = own_http.get("/api/v1/plans")
+    assert listing.status_code == 401 and listing.json()["detail"].startswith("查看重划方案列表")
+    bad = own_http.get("/api/v1/plans", headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401 and bad.json()["detail"] == "登录令牌无效或已注销：请重新登录"
+    worker = _token(own_http, engine, "grid_worker", fx.TOWN)
+    role = own_http.post("/api/v1/plans", json=body, headers=worker)
+    assert role.status_code == 403
+    assert role.json()["detail"] == (
+        "生成重划方案需要管理员、县综治中心、规划员的账号；当前账号是网格员"
+    )
+    planner = _token(own_http, engine, "planner", fx.V2)
+    scope = own_http.post("/api/v1/plans", json=body, headers=planner)
+    assert scope.status_code == 403
+    assert scope.json()["detail"].startswith("生成重划方案超出本账号的管辖范围：990300001")
+    # The planner's page refuses a grid worker in Chinese too (its error page, for a browser).
+    page = own_http.get(
+        "/maps/planner", params={"unit": fx.TOWN}, headers=worker | {"Accept": "text/html"}
+    )
+    assert page.status_code == 403 and "text/html" in page.headers["content-type"]
+    assert "打开网格规划图需要" in page.text and "当前账号是网格员" in page.text
+    for r in (anon, listing, bad, role, scope):
+        assert not english(r.json()["detail"]), r.json()["detail"]
+    # Other routes keep their words (their readers are programs) until they are asked for.
+    other = own_http.get("/api/v1/households", params={"grid": fx.V1 + "001"})
+    assert other.status_code == 401 and "needs a signed-in account" in other.json()["detail"]
+
+
+def test_a_refused_publish_says_the_checks_in_chinese(
+    own_admin_http: httpx.Client, county: dict[str, Any], engine: Engine
+) -> None:
+    plan = draft(own_admin_http, fx.V1)
+    pid = plan["id"]
+    with engine.begin() as conn:
+        # One changed grid swells ~300 m: over its neighbours and out of its village.
+        grown = conn.execute(
+            text(
+                "UPDATE redraw_plan_grid SET geom = ST_Multi(ST_Buffer(geom, 0.003)) "
+                "WHERE plan_id = :p AND code = (SELECT min(code) FROM redraw_plan_grid "
+                "WHERE plan_id = :p AND changed) RETURNING code"
+            ),
+            {"p": pid},
+        ).scalar_one()
+    r = own_admin_http.post(f"/api/v1/plans/{pid}/publish", json={})
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert r.json()["error"] == "ImportRefused"
+    assert detail.startswith("草案未通过边界检查，共 ") and "未写入任何数据" in detail
+    assert f"网格 {grown} 有 " in detail and f"超出所属村（社区）{fx.V1}" in detail
+    assert "相互重叠" in detail and grown in detail
+    assert not english(detail), detail
+    # Nothing was written: the plan is still a draft.
+    assert own_admin_http.get(f"/api/v1/plans/{pid}").json()["status"] == "ready"
+
+
+def test_a_failed_plan_says_why_in_chinese(
+    own_admin_http: httpx.Client, county: dict[str, Any], engine: Engine
+) -> None:
+    from gisgrid.access import COMMAND_LINE
+    from gisgrid.redraw import plans
+
+    with engine.begin() as conn:
+        empty, crash, silent = (
+            plans.create_plan(conn, COMMAND_LINE, fx.TOWN, BAND)["id"] for _ in range(3)
+        )
+        # A unit without villages (refused by the core with a reason), a worker silent for 11
+        # minutes, and (below) a draft that cannot be written: an error the core has no words for.
+        conn.execute(
+            text("UPDATE redraw_plan SET unit_code = '990300099' WHERE id = :i"), {"i": empty}
+        )
+        conn.execute(
+            text(
+                "UPDATE redraw_plan SET status = 'running', "
+                "updated_at = now() - interval '11 minutes' WHERE id = :i"
+            ),
+            {"i": silent},
+        )
+    with pytest.raises(NotFound):
+        plans.run_plan(engine, empty)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE redraw_plan_block RENAME TO redraw_plan_block_away"))
+    with pytest.raises(ProgrammingError):
+        plans.run_plan(engine, crash)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE redraw_plan_block_away RENAME TO redraw_plan_block"))
+    said = {
+        pid: own_admin_http.get(f"/api/v1/plans/{pid}").json() for pid in (empty, crash, silent)
+    }
+    assert said[empty]["error"] == "990300099 下没有带边界的村（社区），无法重划"
+    assert said[crash]["error"].startswith("计算出错（ProgrammingError），未生成草案")
+    assert said[silent]["error"].startswith("计算进程已超过 10 分钟没有报告进度")
+    for body in said.values():
+        assert body["status"] == "failed" and body["message"] == "计算失败"
+        assert not english(body["error"]), body["error"]
+    # The core's words stay for whoever reads the log.
+    assert "no villages with a boundary" in said[empty]["error_detail"]
+    listed = {p["id"]: p for p in own_admin_http.get("/api/v1/plans").json()}
+    assert listed[empty]["message"] == "计算失败"
+
+
+def test_the_plan_command_speaks_chinese(own_database_url: str, county: dict[str, Any]) -> None:
+    env = {**os.environ, "GISGRID_DATABASE_URL": own_database_url}
+    cli = [sys.executable, "-m", "gisgrid.cli", "plan"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*cli, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    made = run("balance", "--unit", fx.V1, "--band", "100,200")
+    assert made.returncode == 0, made.stderr
+    out = made.stdout
+    assert re.search(r"方案 \d+：990300001001 均衡重划，基于网格版本 ", out)
+    assert re.search(r"gisgrid: 95% 保存草案", out) and "第 1/1 个村（社区）：990300001001" in out
+    assert re.search(r"\[已生成草案\] \d+ 个网格，可行网格在区间内 100\.0%", out)
+    assert "平均紧凑度（Polsby-Popper）" in out and "变更网格" in out
+    pid = re.search(r"方案 (\d+)：", out)[1]  # type: ignore[index]
+    listed = run("list")
+    assert listed.returncode == 0 and f"方案 {pid}：990300001001 均衡重划" in listed.stdout
+    # A village the band does not fit says so, in Chinese, under its figures.
+    small = run("balance", "--unit", fx.V2, "--band", "160,300")
+    assert small.returncode == 0, small.stderr
+    assert (
+        f"  {fx.V2} " in small.stdout
+        and "150 户，少于每格最少 160 户：全村一个网格" in small.stdout
+    )
+    gone = run("show", "999999")
+    assert gone.returncode == 2 and gone.stderr.strip() == "gisgrid: 错误：没有编号为 999999 的方案"
+    bad = run("balance", "--unit", "12345", "--band", "100,200")
+    assert bad.returncode == 2 and "区划编码 12345 无效" in bad.stderr
+    for text_ in (out, small.stdout, listed.stdout, gone.stderr, bad.stderr):
+        # The generation's name (test-990300-1) and the gisgrid prefix are names, not words.
+        plain = re.sub(r"test-\d+-\d+|gisgrid|Polsby-Popper", "", text_)
+        assert not english(plain), text_

@@ -548,4 +548,5 @@ def test_a_town_planner_drafts_only_in_their_town(
         "/api/v1/plans", json={"unit": away.village, "band": [300, 100]}, headers=headers
     )
     assert inside.status_code == 422 and "户数区间 [300, 100] 无效" in inside.json()["detail"]
-    assert outside.status_code == 403 and "outside your scope" in outside.json()["detail"]
+    assert outside.status_code == 403
+    assert outside.json()["detail"].startswith(f"生成重划方案超出本账号的管辖范围：{away.village}")

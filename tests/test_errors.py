@@ -131,3 +131,68 @@ def test_a_rule_broken_is_said_in_chinese_with_its_values() -> None:
     ready = errors.Conflict("x", reason="plan.not_ready_impact", plan=4, status="queued")
     assert said(ready) == "方案 4 当前状态为“排队中”，影响预览需要已生成的草案"
     assert said(errors.Conflict("plain words")) == "plain words"
+
+
+def test_every_check_a_publish_can_fail_and_every_plan_step_has_chinese_words() -> None:
+    """Each problem kind of the boundaries checks, each step and failure key of a plan."""
+    import re
+
+    from api.errors import PLAN_WORDS, PROBLEM_WORDS, said
+    from gisgrid.redraw.plans import NOTES, STEPS
+
+    check = (ROOT / "gisgrid" / "boundaries" / "check.py").read_text(encoding="utf-8")
+    kinds = set(re.findall(r'plan\.add\(\s*"([a-z_]+)"', check))
+    assert {"overlap", "gap", "not_inside_parent"} <= kinds  # the scan works
+    assert not kinds - set(PROBLEM_WORDS), sorted(kinds - set(PROBLEM_WORDS))
+    failures = {"plan.crashed", "plan.died", "plan.stalled"}
+    assert set(STEPS) | set(NOTES) | failures == set(PLAN_WORDS)
+    problems = [
+        {"problem": k, "feature": {"index": 0, "code": "441226101201009"}, "parent": "441226101201"}
+        | {"features": [{"code": "441226101201001"}, {"code": "441226101201002"}]}
+        | {"county": "441226", "geometry_type": "LineString", "area_m2": 12.5}
+        for k in sorted(kinds)
+    ]
+    for text in [PROBLEM_WORDS[p["problem"]](p) for p in problems] + list(PLAN_WORDS.values()):
+        words = set(re.findall(r"[A-Za-z]{2,}\w*", re.sub(r"{\w+}", "", text))) - _LATIN_ALLOWED
+        assert not words, f"{text}: English words {sorted(words)}"
+    refused = errors.ImportRefused(
+        "the draft fails the boundaries checks with 7 error(s) ...",
+        reason="plan.fails_checks",
+        errors=7,
+        problems=[
+            {
+                "problem": "overlap",
+                "features": [{"code": "441226101201001"}, {"code": "441226101201002"}],
+                "area_m2": 1234.5,
+            },
+            {
+                "problem": "not_inside_parent",
+                "feature": {"index": 3, "code": "441226101201002"},
+                "parent": "441226101201",
+                "area_outside_m2": 980.0,
+                "share_outside": 0.012,
+            },
+        ],
+    )
+    assert said(refused) == (
+        "草案未通过边界检查，共 7 处错误，未写入任何数据：网格 441226101201001、441226101201002 "
+        "相互重叠 1,234 平方米；网格 441226101201002 有 980 平方米（1.2%）超出所属村（社区）"
+        "441226101201；另有 5 处"
+    )
+
+
+def test_refusals_of_sign_in_and_scope_are_chinese_where_planners_read_them() -> None:
+    from api.errors import said
+
+    exc = errors.Forbidden(
+        "drafting a redraw plan: 441226102 is outside your scope 441226101",
+        reason="auth.scope",
+        action="drafting a redraw plan",
+        code="441226102",
+        scope="441226101",
+    )
+    chinese = "生成重划方案超出本账号的管辖范围：441226102 不在 441226101 之内"
+    assert said(exc, "/api/v1/plans") == chinese
+    assert said(exc, "/maps/planner") == chinese
+    assert said(exc) == chinese  # the command line
+    assert said(exc, "/api/v1/boundaries/imports") == str(exc)  # other routes: as they were

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from api import errors
 from api.deps import ConnDep
 from api.params import aware
 from api.security import PrincipalDep
@@ -63,7 +64,7 @@ def list_all(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """Drafts in your scope, newest first."""
-    return plans.list_plans(conn, who, limit)
+    return [errors.plan_words(p) for p in plans.list_plans(conn, who, limit)]
 
 
 @router.get("/{plan_id}")
@@ -75,7 +76,7 @@ def get_one(
     village: Annotated[str | None, Query(description="only this village's grids")] = None,
 ) -> dict[str, Any]:
     """Status and progress; once ready the draft grids (GeoJSON) and the summary."""
-    return plans.get_plan(conn, who, plan_id, geometry=geometry, village=village)
+    return errors.plan_words(plans.get_plan(conn, who, plan_id, geometry=geometry, village=village))
 
 
 @router.delete("/{plan_id}")

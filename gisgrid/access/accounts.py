@@ -99,16 +99,30 @@ class Principal:
         if self.is_public:
             raise NotAuthenticated(
                 f"{action} needs a signed-in account: send a bearer token "
-                "from POST /api/v1/auth/token"
+                "from POST /api/v1/auth/token",
+                reason="auth.sign_in",
+                action=action,
             )
         if self.role not in roles:
             allowed = ", ".join(sorted(r.value for r in roles))
-            raise Forbidden(f"{action} is not allowed for role {self.role}; allowed: {allowed}")
+            raise Forbidden(
+                f"{action} is not allowed for role {self.role}; allowed: {allowed}",
+                reason="auth.role",
+                action=action,
+                role=str(self.role),
+                allowed=sorted(r.value for r in roles),
+            )
 
     def require_scope(self, code: str, action: str) -> None:
         """Raise Forbidden unless `code` lies inside this principal's scope."""
         if not self.covers(code):
-            raise Forbidden(f"{action}: {code} is outside your scope {self.scope or '(none)'}")
+            raise Forbidden(
+                f"{action}: {code} is outside your scope {self.scope or '(none)'}",
+                reason="auth.scope",
+                action=action,
+                code=code,
+                scope=self.scope,
+            )
 
 
 PUBLIC = Principal(account_id=None, username="public", role=None, scope="\x00")
@@ -251,15 +265,22 @@ def principal_of(row: Mapping[str, Any] | RowMapping | None) -> Principal:
     request never takes a second connection or a second round trip)."""
     if row is None:
         raise UnknownToken(
-            "the bearer token is unknown or revoked; get a new one from POST /api/v1/auth/token"
+            "the bearer token is unknown or revoked; get a new one from POST /api/v1/auth/token",
+            reason="auth.token_unknown",
         )
     if row["expires_at"] <= dt.datetime.now(dt.UTC):
         raise NotAuthenticated(
             f"the bearer token expired at {row['expires_at'].isoformat()}; "
-            "get a new one from POST /api/v1/auth/token"
+            "get a new one from POST /api/v1/auth/token",
+            reason="auth.token_expired",
+            expired=row["expires_at"].isoformat(),
         )
     if not row["active"]:
-        raise NotAuthenticated(f"account {row['username']} is disabled")
+        raise NotAuthenticated(
+            f"account {row['username']} is disabled",
+            reason="auth.disabled",
+            username=row["username"],
+        )
     dept_id = row["department_id"]
     return Principal(
         row["id"],

@@ -175,6 +175,7 @@ def _check_codes(
             "error",
             f"county {county['code']} (from the codes' first 6 digits) is not in the database",
             "load the county first (boundaries import ... --level county), or fix the codes",
+            county=str(county["code"]),
         )
     lengths = CODE_LENGTH[level]
     for i, c in enumerate(codes):

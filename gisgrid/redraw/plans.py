@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from sqlalchemy import Connection, Engine
 from gisgrid import sql
 from gisgrid.access import MAP_EDITORS, Principal
 from gisgrid.divisions import unit_code, unit_prefix
-from gisgrid.errors import Conflict, InvalidCode, NotFound
+from gisgrid.errors import Conflict, GisGridError, InvalidCode, NotFound
 from gisgrid.models import STORAGE_SRID
 from gisgrid.redraw import blocks as blockmod
 from gisgrid.redraw.balance import Band, BlockGraph, balance_village, choose_k
@@ -149,6 +150,12 @@ def _status(row: dict[str, Any]) -> dict[str, Any]:
         if row["stalled"]
         else row["message"],
         "error": row["error"],
+        # Why it failed, as a reason and its values (said in Chinese by the API and the CLI).
+        "failure": {"reason": "plan.stalled", "params": {}}
+        if row["stalled"]
+        else (row["summary"] or {}).get("failure")
+        if row["status"] == "failed"
+        else None,
         "generation": {
             "id": row["generation_id"],
             "name": row["generation"],
@@ -281,12 +288,39 @@ def plan_blocks(conn: Connection, who: Principal, plan_id: int, village: str) ->
 # --- Running a plan -------------------------------------------------------------------------
 
 
-def _reporter(engine: Engine, plan_id: int, progress: Callable[[str], None]) -> Callable[..., None]:
+# A plan's steps in the core's words (the row's message, logs); the API and the command line
+# say them in Chinese by the same keys (api/errors.py).
+STEPS = {
+    "plan.step_reading": "reading the villages",
+    "plan.step_blocks": "{detail}",
+    "plan.step_drawing": "drawing {villages} villages",
+    "plan.step_village": "village {i} of {n}: {code}",
+    "plan.step_writing": "writing the draft",
+}
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """How far a plan's work is: the share done, and the step's reason and values."""
+
+    share: float
+    reason: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return STEPS[self.reason].format(**self.params)
+
+
+def _reporter(
+    engine: Engine, plan_id: int, progress: Callable[[PlanStep], None]
+) -> Callable[..., None]:
     """Write progress in its own short transaction so any reader sees it at once."""
     last = [0.0]
 
-    def report(share: float, message: str, force: bool = False) -> None:
-        progress(message)
+    def report(share: float, reason: str, force: bool = False, **params: Any) -> None:
+        step = PlanStep(share, reason, params)
+        progress(step)
+        message = str(step)
         now = time.monotonic()
         if not force and now - last[0] < 0.5:
             return
@@ -305,7 +339,7 @@ def _reporter(engine: Engine, plan_id: int, progress: Callable[[str], None]) -> 
 
 
 def run_plan(
-    engine: Engine, plan_id: int, progress: Callable[[str], None] = lambda m: None
+    engine: Engine, plan_id: int, progress: Callable[[PlanStep], None] = lambda s: None
 ) -> dict[str, Any]:
     """Compute a queued draft and store it; the plan row says `ready` (or `failed`, and why)."""
     with engine.connect() as conn:
@@ -317,26 +351,43 @@ def run_plan(
         summary = _compute(engine, dict(row), report)
     except Exception as exc:
         with engine.begin() as conn:
-            sql.execute(conn, "redraw/plan_failed", id=plan_id, error=f"{exc}"[:2000])
+            mark_failed(conn, plan_id, exc)
         raise
     return summary
+
+
+def mark_failed(conn: Connection, plan_id: int, exc: BaseException, reason: str = "") -> None:
+    """Say on the plan row that its work stopped, with the error's reason and values kept."""
+    if isinstance(exc, GisGridError) and exc.reason:
+        failure = {"reason": exc.reason, "params": exc.params}
+    else:  # not a refusal the core foresaw: its kind is named, its English kept for the log
+        failure = {"reason": reason or "plan.crashed", "params": {"kind": type(exc).__name__}}
+    try:
+        stored = json.dumps({"failure": failure}, default=_json)
+    except TypeError:  # a value JSON cannot hold must not hide the failure: said as text
+        stored = json.dumps({"failure": failure}, default=str)
+    sql.execute(conn, "redraw/plan_failed", id=plan_id, error=f"{exc}"[:2000], failure=stored)
 
 
 def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) -> dict[str, Any]:
     t0 = time.monotonic()
     band = Band(plan["band_min"], plan["band_max"])
-    report(0.01, "reading the villages", force=True)
+    report(0.01, "plan.step_reading", force=True)
     with engine.begin() as conn:
         vrows = sql.frame(conn, "redraw/unit_villages", prefix=unit_prefix(plan["unit_code"]))
         if vrows.empty:
-            raise NotFound(f"unit {plan['unit_code']} has no villages with a boundary")
+            raise NotFound(
+                f"unit {plan['unit_code']} has no villages with a boundary",
+                reason="plan.no_villages",
+                unit=plan["unit_code"],
+            )
         villages = vrows["code"].tolist()
         names = dict(zip(vrows["code"], vrows["name"], strict=True))
         blocks = blockmod.village_blocks(
             conn,
             plan["generation_id"],
             villages,
-            progress=lambda m: report(0.05, m),
+            progress=lambda m: report(0.05, "plan.step_blocks", detail=m),
         )
         households = sql.frame(conn, "redraw/plan_households", villages=villages)
         reports = sql.frame(conn, "redraw/plan_reports", villages=villages)
@@ -349,22 +400,29 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
     lon = float(
         np.mean([shapely.centroid(shapely.envelope(vb.geoms[0])).x for vb in blocks.values()])
     )
-    report(0.1, f"drawing {len(villages)} villages", force=True)
+    report(0.1, "plan.step_drawing", force=True, villages=len(villages))
     parts, villages_out = [], []
     for i, code in enumerate(villages):
         vb = blocks.get(code)
         if vb is None or not len(vb):
             continue
         labels, keep, info = _draw_village(vb, band, plan["mode"], plan["seed"])
+        info["notes"] = village_notes(vb, band, info)
         vg = village_grids(vb, labels, band, keep, int(maxseq.get(code, 0)), names[code], lon)
         parts.append((vb, vg))
         info.update(village_figures(vb, vg, band, names[code]))
         villages_out.append(info)
-        report(0.1 + 0.8 * (i + 1) / len(villages), f"village {i + 1} of {len(villages)}: {code}")
+        report(
+            0.1 + 0.8 * (i + 1) / len(villages),
+            "plan.step_village",
+            i=i + 1,
+            n=len(villages),
+            code=code,
+        )
     tot = totals([vg.grids for _, vg in parts], villages_out, band)
     tot["runtime_s"] = round(time.monotonic() - t0, 2)
     summary: dict[str, Any] = {"villages": villages_out, "totals": tot}
-    report(0.95, "writing the draft", force=True)
+    report(0.95, "plan.step_writing", force=True)
     with engine.begin() as conn:
         write_villages(conn, plan["id"], parts)
         sql.execute(
@@ -375,6 +433,37 @@ def _compute(engine: Engine, plan: dict[str, Any], report: Callable[..., None]) 
             summary=json.dumps(summary, default=_json),
         )
     return summary
+
+
+# What a village's note says, as keys and values (the English `note` stays beside them for
+# logs; the API's readers and `gisgrid plan` say them in Chinese by the same keys).
+NOTES = {
+    "note.below_min": "{households} households, below the band's minimum {lo}: one grid",
+    "note.no_fit": "{households} households fit no whole number of grids of {lo}-{hi}: {k}",
+    "note.pieces": "{pieces} unconnected pieces, grids per piece",
+    "note.not_optimal": "the best plan found, not proven optimal",
+}
+
+
+def village_notes(vb: VillageBlocks, band: Band, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Why a village's draft is not the plain case: the band does not fit, islands, no proof."""
+    total = int(vb.households.sum())
+    k, why = choose_k(total, band)
+    notes: list[dict[str, Any]] = []
+    if why is not None:
+        reason = "note.below_min" if total < band.lo else "note.no_fit"
+        notes.append(
+            {
+                "reason": reason,
+                "params": {"households": total, "lo": band.lo, "hi": band.hi, "k": k},
+            }
+        )
+    pieces = int(graph_of(vb).components().max()) + 1 if len(vb) else 0
+    if pieces > 1:
+        notes.append({"reason": "note.pieces", "params": {"pieces": pieces}})
+    if info.get("optimal") is False:
+        notes.append({"reason": "note.not_optimal", "params": {}})
+    return notes
 
 
 def _draw_village(
@@ -598,13 +687,10 @@ class PlanRunner:
 
         engine = make_engine(self.database_url)
         try:
+            exc = future.exception()
+            assert exc is not None
             with engine.begin() as conn:
-                sql.execute(
-                    conn,
-                    "redraw/plan_failed",
-                    id=plan_id,
-                    error=f"the worker stopped: {future.exception()}"[:2000],
-                )
+                mark_failed(conn, plan_id, RuntimeError(f"the worker stopped: {exc}"), "plan.died")
         finally:
             engine.dispose()
 

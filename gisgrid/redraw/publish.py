@@ -93,13 +93,14 @@ def publish_plan(
     raw = _county_grids(conn, plan)
     checked = plan_import(conn, raw, "grid")
     if checked.errors:
-        first = "; ".join(p["message"] for p in checked.problems if p["severity"] == "error")
+        found = [p for p in checked.problems if p["severity"] == "error"]
+        first = "; ".join(p["message"] for p in found)
         raise ImportRefused(
             f"the draft fails the boundaries checks with {checked.errors} error(s), nothing "
             f"was written: {first[:800]}",
             reason="plan.fails_checks",
             errors=checked.errors,
-            first=first[:800],
+            problems=found[:5],  # each said again by its kind and values (api/errors.py)
         )
     summary = commit_import(
         conn,

@@ -142,8 +142,8 @@
 
   /* Redraw (issue 15): run a plan in the background, show the draft against the band beside
    * the current grids, edit it (split, merge, move a block), read the impact, publish. Every
-   * rule is checked by the server; its refusals (409, 422) are shown as the server words them
-   * (the API's details are English), after a sentence in the page's language. Every other word
+   * rule is checked by the server; its refusals (401, 403, 409, 422) are shown as the server
+   * words them (in Chinese: api/errors.py), after a sentence in the page's language. Every other word
    * comes from the catalogue (area `planner`) through T(). */
   function initRedraw() {
     var map = window[cfg.map], base = cfg.redraw.plans;
@@ -252,12 +252,12 @@
         }
         if (p.status === "failed") {
           bar.hidden = true;
-          // A worker that stopped reporting has no error of its own (the plan says it stalled).
+          // The API says why in `error` (a silent worker too); the catalogue's words if not.
           say("gg-plan-status", p.error ? T("planner.failed", { detail: p.error }) : T("planner.stalled"), true);
           return p;
         }
         bar.hidden = false; bar.value = p.progress;
-        // The plan's own progress message is the core's English: the page says the share.
+        // The page says the share in its own language (the plan's message is Chinese only).
         say("gg-plan-status", p.status === "queued" ? T("planner.queued") : T("planner.running", { pct: Math.round(p.progress * 100) }));
         return new Promise(function (res) { setTimeout(res, 600); }).then(function () { return load(id); });
       });
