@@ -7,6 +7,7 @@ intake's audit entry records (`outcome_statuses`) all read it.
 
 import json
 import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
@@ -114,11 +115,61 @@ ACTION_WORDS = {
     "previewing a redraw plan's impact": "预览方案的影响",
     "publishing a redraw plan": "发布重划方案",
     "the planner map": "打开网格规划图",
+    "importing boundaries": "导入网格边界",
+    "the center map": "打开综治中心地图",
+    "the worker map": "打开网格员地图",
+    "exporting a map": "导出地图",
+    "open reports": "查看未办结事件",
+    "staff positions": "查看人员位置",
+    "the wall's cases": "查看大屏事件",
+    "the wall's figures": "查看大屏指标",
+    "the wall's ranking": "查看大屏排名",
+    "household points": "查看住户位置",
+    "uploading patrol tracks": "上传巡查轨迹",
+    "reading patrol coverage": "查看巡查覆盖",
+    "patrol coverage": "查看巡查覆盖",
+    "planning a patrol route": "规划巡查路线",
+    "importing roads and key places": "导入道路和重点场所",
+    "reading the audit log": "查看审计日志",
+    "grids tiles": "查看网格瓦片",
+    "households tiles": "查看住户瓦片",
+    "reports tiles": "查看事件瓦片",
+    "report tiles": "查看事件瓦片",
+    "adding a photo to a report": "为事件添加照片",
+    "finding the way along the roads": "沿道路查找路线",
+    "revoking another account's tokens": "注销其他账号的登录令牌",
+    "reading the household register": "查看住户登记",
+    "reading households": "查看住户",
+    "recording a household visit": "记录入户走访",
+    "reading household visits": "查看入户走访记录",
+    "the red and black lists (红黑榜)": "查看红黑榜",
+    "the red and black lists": "查看红黑榜",
+    "filing a patrol report (巡查上报)": "巡查上报",
+    "the monthly bulletin (通报)": "查看月度通报",
+    "the monthly bulletin": "查看月度通报",
+    "scores by worker (names of staff)": "查看网格员考核得分",
+    "scores by worker": "查看网格员考核得分",
+    "reading a case file": "查看案卷",
+    "reading who handles cases": "查看案件处理人",
+    "listening to case events": "接收案件动态",
+    "listing a department's cases": "查看部门案件",
+    "whistling to a department (吹哨)": "吹哨（派往职能部门）",
+    "seeing a household visit's photo": "查看入户走访照片",
 }
 
 
 def _action(p: dict[str, Any]) -> str:
-    return ACTION_WORDS.get(str(p.get("action")), "此操作")
+    action = str(p.get("action"))
+    if action in ACTION_WORDS:
+        return ACTION_WORDS[action]
+    # A case's step is named "accept (受理)"; a case "report 12" (gisgrid.reports.cases).
+    step = re.fullmatch(r"[a-z_]+ \((.+)\)", action)
+    if step:
+        return f"案件操作“{step.group(1)}”"
+    case = re.fullmatch(r"report (\d+)", action)
+    if case:
+        return f"查看事件 {case.group(1)}"
+    return "此操作"
 
 
 def _roles(roles: Any) -> str:
@@ -199,6 +250,20 @@ CHINESE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "auth.token_unknown": "登录令牌无效或已注销：请重新登录",
     "auth.token_expired": "登录已于 {expired} 过期：请重新登录",
     "auth.disabled": "账号 {username} 已停用：请联系管理员",
+    "auth.staff_scope": lambda p: (
+        f"{_action(p)}：人员 {'、'.join(str(s) for s in p.get('staff') or [])} "
+        f"不在本账号管辖范围 {p.get('scope') or '（全部）'} 内的任何网格"
+    ),
+    "boundaries.outside_scope": (
+        "{n} 个要素超出本账号的管辖范围 {scope}（例如 {examples}）：请用管辖范围覆盖它们的账号导入"
+    ),
+    "auth.wrong_password": "用户名或密码错误",
+    "residents.form_off": "本服务已停用居民网上报事：请拨打热线电话，或联系您的网格员",
+    "receipt.mismatch": "这不是事件 {report} 提交时的回执：请用提交该事件的手机操作",
+    "case.private_only": "事件 {report} 属于{triage}：联户长只参与自家事",
+    "case.close_own_feedback": "事件 {report} 是本账号反馈的：须由另一名操作员核查结案",
+    "case.cancel_past_check": "事件 {report} 已过现场核实阶段：须由综治中心操作员取消",
+    "department.other": "本账号属于部门 {mine}，不是 {code}：部门只能查看派给本部门的案件",
     "plan.no_villages": "{unit} 下没有带边界的村（社区），无法重划",
     "unit.code": "区划编码 {code} 无效：须为 6 位（县）、9 位（乡镇）或 12 位（村、社区）数字",
     "plan.band": "户数区间 {band} 无效：须为两个整数 [最少, 最多]，例如 [150, 300]",
@@ -274,17 +339,18 @@ PLAN_WORDS: dict[str, str] = {
 }
 
 
-# Sign-in and permission refusals are said in Chinese where planners meet them (the plans API
-# and the planner's page); the other routes keep their words until their readers are asked.
-CHINESE_AUTH_PATHS = ("/api/v1/plans", "/maps/planner")
+# Refusals with a reason in the table are said in Chinese on every route; a caller who chose
+# English (?lang=en or the language cookie, as the pages do) reads the core's own words, except
+# on the plans API and the planner's page, which speak Chinese only.
+CHINESE_ONLY_PATHS = ("/api/v1/plans", "/maps/planner")
 
 
-def said(error: errors.GisGridError, path: str | None = None) -> str:
+def said(error: errors.GisGridError, path: str | None = None, lang: str = "zh") -> str:
     """The words a person reads for a domain error: Chinese by its reason, else its message.
 
     `path` is the request's (None: the command line, which says every reason in Chinese)."""
     reason = error.reason or ""
-    if reason.startswith("auth.") and path is not None and not path.startswith(CHINESE_AUTH_PATHS):
+    if lang != "zh" and not (path or "").startswith(CHINESE_ONLY_PATHS):
         return str(error)
     return words(reason, error.params) or str(error)
 
@@ -440,7 +506,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     return error_response(
         request,
         status_of(exc),
-        said(exc, request.url.path),
+        said(exc, request.url.path, browser.request_lang(request)),
         type(exc).__name__,
         retry_after_of(exc),
     )

@@ -334,9 +334,13 @@ def test_sign_in_and_permission_refusals_are_said_in_chinese(
     assert "打开网格规划图需要" in page.text and "当前账号是网格员" in page.text
     for r in (anon, listing, bad, role, scope):
         assert not english(r.json()["detail"]), r.json()["detail"]
-    # Other routes keep their words (their readers are programs) until they are asked for.
+    # Every route says them in Chinese; a caller who chose English reads English, but not here.
     other = own_http.get("/api/v1/households", params={"grid": fx.V1 + "001"})
-    assert other.status_code == 401 and "needs a signed-in account" in other.json()["detail"]
+    assert other.status_code == 401 and other.json()["detail"].startswith("查看住户登记需要先登录")
+    chose = own_http.get("/api/v1/households", params={"grid": fx.V1 + "001", "lang": "en"})
+    assert chose.status_code == 401 and "needs a signed-in account" in chose.json()["detail"]
+    plans_en = own_http.get("/api/v1/plans", params={"lang": "en"})
+    assert plans_en.status_code == 401 and not english(plans_en.json()["detail"])
 
 
 def test_a_refused_publish_says_the_checks_in_chinese(

@@ -156,7 +156,7 @@ def test_refusals_say_what_is_missing(
     assert r.status_code == 403 and away.grid in r.json()["detail"]
     assert home.grid in r.json()["detail"]  # names the scope the caller does have
     r = _call(own_http, "not-a-token", "/api/v1/households", grid=home.grid)
-    assert r.status_code == 401 and "unknown" in r.json()["detail"]
+    assert r.status_code == 401 and r.json()["detail"] == "登录令牌无效或已注销：请重新登录"
 
 
 def test_wrong_password_and_expired_token(
@@ -165,7 +165,7 @@ def test_wrong_password_and_expired_token(
     # A name of its own: failures per username back off, and the database keeps them an hour.
     nobody = f"nobody-{uuid.uuid4().hex[:8]}"
     r = own_http.post("/api/v1/auth/token", data={"username": nobody, "password": "x" * 9})
-    assert r.status_code == 401 and "wrong username or password" in r.json()["detail"]
+    assert r.status_code == 401 and r.json()["detail"] == "用户名或密码错误"
     # A worker of its own, whose token expires (the module's accounts keep theirs).
     name = f"t-expiring-{uuid.uuid4().hex[:8]}"
     with own_engine.begin() as conn:
@@ -186,7 +186,7 @@ def test_wrong_password_and_expired_token(
     while (r := _call(own_http, token, "/api/v1/auth/me")).status_code == 200:
         assert time.monotonic() < deadline, "the expired token was still accepted after 10 s"
         time.sleep(0.5)
-    assert r.status_code == 401 and "expired" in r.json()["detail"]
+    assert r.status_code == 401 and "过期" in r.json()["detail"]
 
 
 def test_personal_reads_and_writes_are_audited(
@@ -339,7 +339,7 @@ def test_patrol_endpoints_need_an_account_in_scope(
     r = own_http.post(
         "/api/v1/patrols/tracks", json=fix, headers={"Authorization": f"Bearer {tokens['planner']}"}
     )
-    assert r.status_code == 403 and "planner" in r.json()["detail"]
+    assert r.status_code == 403 and "当前账号是规划员" in r.json()["detail"]
 
 
 def test_an_open311_post_is_audited_once_with_its_report(

@@ -415,4 +415,4 @@ def test_imports_need_a_map_editor_in_scope(
         data={"level": "grid"},
         files={"file": (src.name, src.read_bytes())},
     )
-    assert r.status_code == 403 and "outside your scope 441226101" in r.json()["detail"]
+    assert r.status_code == 403 and "超出本账号的管辖范围 441226101" in r.json()["detail"]

@@ -186,7 +186,7 @@ def test_bulletin_and_lists_are_for_staff_in_scope(
     url = "/api/v1/units/441226/bulletin"
     assert own_http.get(url, params={"month": month}).status_code == 401
     r = own_http.get(url, params={"month": month}, headers=_as(tokens["town"]))
-    assert r.status_code == 403 and "scope" in r.json()["detail"]
+    assert r.status_code == 403 and "管辖范围" in r.json()["detail"]
     town = own_http.get("/api/v1/auth/me", headers=_as(tokens["town"])).json()["scope"]
     r = own_http.get(f"/api/v1/units/{town}/bulletin", params={"month": month},
                  headers=_as(tokens["town"]))  # fmt: skip

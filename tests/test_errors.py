@@ -28,7 +28,7 @@ def test_every_domain_error_has_a_row_in_the_table() -> None:
 def test_domain_errors_are_defined_only_in_gisgrid_errors() -> None:
     """A subclass elsewhere would escape the table; the scan must see errors.py's own."""
     found = []
-    for path in (ROOT / "gisgrid").rglob("*.py"):
+    for path in [*(ROOT / "gisgrid").rglob("*.py"), *(ROOT / "api" / "routers").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef):
                 bases = {ast.unparse(b).split(".")[-1] for b in node.bases}
@@ -81,13 +81,14 @@ _LATIN_ALLOWED = {
 
 
 def test_every_reason_the_core_raises_is_said_in_chinese() -> None:
-    """Each `reason="..."` in gisgrid/ has its Chinese words in api/errors.py, and no more."""
+    """Each `reason="..."` in gisgrid/ and api/routers/ has its Chinese words in api/errors.py,
+    and no more."""
     import re
 
     from api.errors import CHINESE
 
     raised = set()
-    for path in (ROOT / "gisgrid").rglob("*.py"):
+    for path in [*(ROOT / "gisgrid").rglob("*.py"), *(ROOT / "api" / "routers").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
         # reason="a.b", and the other key of a conditional one: reason="a.b" if x else "a.c"
         raised |= set(re.findall(r'reason="([a-z_.]+)"', text))
@@ -181,7 +182,7 @@ def test_every_check_a_publish_can_fail_and_every_plan_step_has_chinese_words() 
     )
 
 
-def test_refusals_of_sign_in_and_scope_are_chinese_where_planners_read_them() -> None:
+def test_refusals_of_sign_in_and_scope_are_chinese() -> None:
     from api.errors import said
 
     exc = errors.Forbidden(
@@ -195,4 +196,17 @@ def test_refusals_of_sign_in_and_scope_are_chinese_where_planners_read_them() ->
     assert said(exc, "/api/v1/plans") == chinese
     assert said(exc, "/maps/planner") == chinese
     assert said(exc) == chinese  # the command line
-    assert said(exc, "/api/v1/boundaries/imports") == str(exc)  # other routes: as they were
+    assert said(exc, "/api/v1/boundaries/imports") == chinese  # every route
+    # English for whoever chose it (?lang=en, the cookie), except where planners read them.
+    assert said(exc, "/api/v1/boundaries/imports", "en") == str(exc)
+    assert said(exc, "/api/v1/plans", "en") == chinese
+    step = errors.Forbidden(
+        "x",
+        reason="auth.role",
+        action="close (核查结案)",
+        role="grid_worker",
+        allowed=["county_operator"],
+    )
+    assert said(step) == "案件操作“核查结案”需要县综治中心的账号；当前账号是网格员"
+    unnamed = errors.NotAuthenticated("x", reason="auth.sign_in", action="something new")
+    assert said(unnamed).startswith("此操作需要先登录")

@@ -346,7 +346,7 @@ def test_a_patrol_report_closed_on_the_spot_is_filed_once(
     assert no_photo.status_code == 400 and "after photo" in no_photo.json()["detail"]
     away = form | {"lon": str(fld.away_lon), "lat": str(fld.away_lat), "fixed_note": ""}
     r = own_http.post("/api/v1/patrols/reports", data=away, headers=fld.auth())
-    assert r.status_code == 403 and "outside your scope" in r.json()["detail"]
+    assert r.status_code == 403 and "超出本账号的管辖范围" in r.json()["detail"]
     plain = form | {"fixed_note": "", "description": f"井盖松动 {MARK}", "service_code": "BJ01"}
     r = own_http.post("/api/v1/patrols/reports", data=plain, headers=fld.auth())
     assert r.status_code == 201 and r.json()["status"] in ("dispatched", "registered")

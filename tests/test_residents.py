@@ -127,7 +127,7 @@ def test_a_revoked_form_key_switches_the_form_off(
     with own_engine.begin() as conn:
         conn.execute(text("UPDATE api_key SET revoked_at = now() WHERE name = 'resident-web'"))
     r = own_http.post(URL, json=_body(spot))
-    assert r.status_code == 403 and "switched off" in r.json()["detail"]
+    assert r.status_code == 403 and "停用居民网上报事" in r.json()["detail"]
     with own_engine.begin() as conn:
         conn.execute(text("UPDATE api_key SET revoked_at = NULL WHERE name = 'resident-web'"))
     assert own_http.post(URL, json=_body(spot)).status_code == 201  # and on again
@@ -370,7 +370,7 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
         cases.act(conn, worker, rid, "resolve", note="已修复")
         cases.act(conn, center, rid, "close", outcome="resolved")
     wrong = own_http.post(verdict, json={"receipt": "web-guess", "satisfied": True})
-    assert wrong.status_code == 403 and "receipt" in wrong.json()["detail"]
+    assert wrong.status_code == 403 and "回执" in wrong.json()["detail"]
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()

@@ -34,8 +34,18 @@ def photo_file(conn: ConnDep, who: PrincipalDep, photos: PhotosDep, name: str) -
     sha, thumb = parsed
     if not media.may_see(conn, who, sha):
         if who.is_public:
-            raise NotAuthenticated("this photo is of a household visit: sign in to see it")
-        raise Forbidden(f"photo {sha[:12]}... belongs to a household outside your scope")
+            raise NotAuthenticated(
+                "this photo is of a household visit: sign in to see it",
+                reason="auth.sign_in",
+                action="seeing a household visit's photo",
+            )
+        raise Forbidden(
+            f"photo {sha[:12]}... belongs to a household outside your scope",
+            reason="auth.scope",
+            action="seeing a household visit's photo",
+            code=f"照片 {sha[:12]}",
+            scope=who.scope,
+        )
     path = photos.path(sha, thumb)
     if not path.is_file():
         raise NotFound(f"photo {sha[:12]}... is recorded but its file is missing")

@@ -114,7 +114,8 @@ async def file_report(
     except errors.InvalidApiKey:
         raise errors.Forbidden(
             f"the residents' web form is switched off on this service (key {WEB_KEY!r} revoked); "
-            "use the hotline or ask your grid worker"
+            "use the hotline or ask your grid worker",
+            reason="residents.form_off",
         ) from None
     finally:
         # Unwritten, the audit middleware records the refusal instead.

@@ -229,7 +229,7 @@ def issue_token(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("wrong username or password", reason="auth.wrong_password")
     return new_token(conn, row.id, ttl)  # type: ignore[union-attr]
 
 
@@ -327,7 +327,11 @@ def require_staff_in_scope(
     outside = [i for i in ids if i not in inside]
     if outside:
         raise Forbidden(
-            f"{action}: staff {outside[:5]} serve no grid inside your scope {who.scope or '(all)'}"
+            f"{action}: staff {outside[:5]} serve no grid inside your scope {who.scope or '(all)'}",
+            reason="auth.staff_scope",
+            action=action,
+            staff=outside[:5],
+            scope=who.scope,
         )
 
 

@@ -54,7 +54,13 @@ def get_household(
         # Say whether it exists elsewhere without saying anything about it.
         exists = sql.execute(conn, "access/household_exists", i=household_id).first()
         if exists:
-            raise Forbidden(f"household {household_id} is outside your scope {who.scope}")
+            raise Forbidden(
+                f"household {household_id} is outside your scope {who.scope}",
+                reason="auth.scope",
+                action="reading households",
+                code=f"住户 {household_id}",
+                scope=who.scope,
+            )
         raise NotFound(f"no household has id {household_id}")
     if reveal:
         audit.read_personal(

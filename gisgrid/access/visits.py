@@ -150,7 +150,11 @@ def record_visit(
     if not h.grid_code or not who.covers(h.grid_code):
         raise Forbidden(
             f"household {household_id} is outside your scope {who.scope or '(none)'}: "
-            "visits are recorded only in your own grid"
+            "visits are recorded only in your own grid",
+            reason="auth.scope",
+            action="recording a household visit",
+            code=f"住户 {household_id}",
+            scope=who.scope,
         )
     photo_id = None
     if photo is not None:

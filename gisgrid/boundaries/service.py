@@ -50,7 +50,11 @@ def import_boundaries(
     if scope and outside:
         raise Forbidden(
             f"{len(outside)} feature(s) are outside your scope {scope}, e.g. {outside[:3]}; "
-            "ask an account whose scope covers them"
+            "ask an account whose scope covers them",
+            reason="boundaries.outside_scope",
+            n=len(outside),
+            scope=scope,
+            examples="、".join(str(c) for c in outside[:3]),
         )
     progress(f"checking {len(raw.codes)} features as {level}s")
     plan = plan_import(conn, raw, level, crs=crs, repair=repair)

@@ -45,7 +45,11 @@ def add_report_photo(
     r = _report(conn, report_id)
     if not r.grid_code or not who.covers(r.grid_code):
         raise Forbidden(
-            f"report {report_id} is in grid {r.grid_code}, outside this account's scope"
+            f"report {report_id} is in grid {r.grid_code}, outside this account's scope",
+            reason="auth.scope",
+            action="adding a photo to a report",
+            code=r.grid_code or "（无网格）",
+            scope=who.scope,
         )
     if idempotency_key:
         sent = sql.scalar(

@@ -198,7 +198,11 @@ def act(
         raise NotFound(f"report {report_id} does not exist")
     if not r["grid_code"] or not who.covers(r["grid_code"]):
         raise Forbidden(
-            f"report {report_id} is in grid {r['grid_code']}, outside this account's scope"
+            f"report {report_id} is in grid {r['grid_code']}, outside this account's scope",
+            reason="auth.scope",
+            action=f"{action} ({step.label})",
+            code=r["grid_code"] or "（无网格）",
+            scope=who.scope,
         )
     if idempotency_key:
         taken = sql.first(conn, "reports/step_by_key", id=report_id, key=idempotency_key)
@@ -229,7 +233,10 @@ def act(
     if who.role == Role.household_leader and r["triage"] != "private":
         raise Forbidden(
             f"report {report_id} is {TRIAGE_LABELS.get(r['triage'] or '', r['triage'])}; a "
-            "household leader (联户长) takes part in 自家事 (private affairs) only"
+            "household leader (联户长) takes part in 自家事 (private affairs) only",
+            reason="case.private_only",
+            report=report_id,
+            triage=TRIAGE_LABELS.get(r["triage"] or "", r["triage"] or "未分类"),
         )
     if r["duplicate_of"] is not None:
         raise Conflict(
@@ -311,7 +318,9 @@ def act(
         if who.account_id is not None and _last_feedback_by(conn, report_id) == who.account_id:
             raise Forbidden(
                 f"report {report_id} was fed back by this account; another operator verifies "
-                "and closes it"
+                "and closes it",
+                reason="case.close_own_feedback",
+                report=report_id,
             )
         if outcome is None:
             claimed = _claimed_outcome(conn, report_id)
@@ -332,7 +341,9 @@ def act(
     elif action == "cancel":
         if who.role in FIELD and r["stage"] not in ("collected", "checked"):
             raise Forbidden(
-                f"report {report_id} is past its on-site check; a center operator cancels it"
+                f"report {report_id} is past its on-site check; a center operator cancels it",
+                reason="case.cancel_past_check",
+                report=report_id,
             )
         detail["reason"] = check_cancel_reason(reason)
         state["closed_at"] = now
@@ -437,7 +448,13 @@ def _whistle(
     """吹哨: send the case to a named department of its county and start that department's clock."""
     if who.role not in WHISTLERS:
         allowed = ", ".join(sorted(r.value for r in WHISTLERS))
-        raise Forbidden(f"whistling to a department (吹哨) is for {allowed}, not {who.role}")
+        raise Forbidden(
+            f"whistling to a department (吹哨) is for {allowed}, not {who.role}",
+            reason="auth.role",
+            action="whistling to a department (吹哨)",
+            role=str(who.role),
+            allowed=sorted(r.value for r in WHISTLERS),
+        )
     dept = department_row(conn, state["grid_code"][:6], code)
     if state["department_id"] == dept["id"] and state["dept_resolved_at"] is None:
         raise Conflict(f"report {state['id']} is with department {code} already")
@@ -739,7 +756,9 @@ def reporter_verdict(
     ):
         raise Forbidden(
             f"this receipt is not the one report {report_id} was filed with; use the link "
-            "from the phone that filed it"
+            "from the phone that filed it",
+            reason="receipt.mismatch",
+            report=report_id,
         )
     if row["status"] != "closed":
         raise Conflict(f"report {report_id} is {row['status']}; it can be rated once it is closed")

@@ -182,10 +182,19 @@ def department_cases(
     if who.role == Role.department_handler and who.department_id != dept["id"]:
         raise Forbidden(
             f"this account acts for department {who.department or '(none)'}, not {code}; "
-            "a department sees the cases sent to it only"
+            "a department sees the cases sent to it only",
+            reason="department.other",
+            mine=who.department or "（无）",
+            code=code,
         )
     if who.scope and who.scope[:6] != county[:6]:
-        raise Forbidden(f"county {county[:6]} is outside your scope {who.scope}")
+        raise Forbidden(
+            f"county {county[:6]} is outside your scope {who.scope}",
+            reason="auth.scope",
+            action="listing a department's cases",
+            code=county[:6],
+            scope=who.scope,
+        )
     rows = sql.rows(
         conn,
         "reports/department_cases",

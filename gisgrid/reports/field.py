@@ -76,7 +76,11 @@ def file_patrol_report(
     if not who.covers(code):
         raise Forbidden(
             f"lon={lon}, lat={lat} is in grid {code}, outside your scope {who.scope}: "
-            "file patrol reports where you patrol"
+            "file patrol reports where you patrol",
+            reason="auth.scope",
+            action="filing a patrol report (巡查上报)",
+            code=code,
+            scope=who.scope,
         )
     stored = intake.submit_report(
         conn,
@@ -128,7 +132,9 @@ def add_reporter_photo(
     ):
         raise Forbidden(
             f"this receipt is not the one report {report_id} was filed with; use the phone "
-            "that filed it"
+            "that filed it",
+            reason="receipt.mismatch",
+            report=report_id,
         )
     if row["status"] in ("closed", "cancelled"):
         raise Conflict(f"report {report_id} is {row['status']}; photos go on an open report")
