@@ -60,6 +60,10 @@ def _retrieved(task: asyncio.Task[Answer]) -> None:
         task.exception()
 
 
+# The share of `fresh_s` after which a kept answer is counted again ahead of its expiry.
+REFRESH_AT = 0.75
+
+
 class SharedAnswers:
     """Per-process answers by key, each kept `fresh_s` seconds, one count in flight per key.
 
@@ -91,20 +95,31 @@ class SharedAnswers:
         hit = self.fresh(key)
         if hit is not None:
             self.shared += 1
+            # Counted again ahead of time once the kept answer is three quarters through its
+            # freshness: askers keep getting it meanwhile, and the next count is usually in
+            # before it expires, so a busy question's askers do not all wait at each expiry.
+            if key not in self._flights and self.clock() - hit.counted_at >= REFRESH_AT * (
+                self.fresh_s
+            ):
+                self._fly(key, count)
             return hit
         flight = self._flights.get(key)
         if flight is None:
-            # A task of its own, in a context of its own: the count belongs to no one request,
-            # so an asker whose client leaves (its request cancelled or refused) does not end
-            # the count the others wait for.
-            flight = asyncio.get_running_loop().create_task(
-                self._count(key, count), context=contextvars.Context()
-            )
-            flight.add_done_callback(_retrieved)
-            self._flights[key] = flight
+            flight = self._fly(key, count)
         else:
             self.shared += 1
         return await asyncio.shield(flight)
+
+    def _fly(self, key: Hashable, count: Callable[[], Awaitable[bytes]]) -> asyncio.Task[Answer]:
+        # A task of its own, in a context of its own: the count belongs to no one request, so
+        # an asker whose client leaves (its request cancelled or refused) does not end the
+        # count the others wait for.
+        flight = asyncio.get_running_loop().create_task(
+            self._count(key, count), context=contextvars.Context()
+        )
+        flight.add_done_callback(_retrieved)
+        self._flights[key] = flight
+        return flight
 
     async def _count(self, key: Hashable, count: Callable[[], Awaitable[bytes]]) -> Answer:
         began = self.clock()
