@@ -15,38 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Float, Integer
 
 from gisgrid import sql
 from gisgrid.bulk.engine import Bound, Runner, process_id, worker_engine
 from gisgrid.bulk.jobs import run_job
 from gisgrid.errors import NotFound
+from gisgrid.models import BulkUnitScore
 from gisgrid.reports import IntakeConfig, measures, period, rows_by, unit_frame
 
 GROUPINGS = ("towns", "villages", "grids")
-COUNTS = (
-    "due",
-    "closed",
-    "on_time",
-    "closed_late",
-    "solved",
-    "overdue",
-    "evaluated",
-    "satisfied",
-    "reopened",
-    "escalations",
-    "whistled",
-)
-RATES = (
-    "closure_rate",
-    "on_time_rate",
-    "solved_rate",
-    "satisfaction",
-    "reopen_rate",
-    "mean_hours",
-    "responded_on_time_rate",
-    "fed_back_on_time_rate",
-)
+# The measures a row stores, as bulk_unit_score declares them (models.py): whole counts and
+# rates, in column order; the table's keys and level are not measures.
+_MEASURES = [c for c in BulkUnitScore.__table__.columns if not c.primary_key and c.name != "level"]
+COUNTS = tuple(c.name for c in _MEASURES if isinstance(c.type, Integer))
+RATES = tuple(c.name for c in _MEASURES if isinstance(c.type, Float))
 
 
 @dataclass(frozen=True)
