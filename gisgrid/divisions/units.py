@@ -10,8 +10,11 @@ from sqlalchemy import Connection
 from gisgrid import sql
 from gisgrid.divisions.codes import grid_code, unit_code, unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
+from gisgrid.geojson import row_feature
 
 MAX_PAGE = 5000
+# A grid's properties in the grids page, as the statement names them (then `generated`).
+GRID_COLUMNS = ("code", "name", "village_code", "households", "generation")
 
 
 def _unit_row(conn: Connection, code: str, geometry: bool) -> dict[str, Any]:
@@ -140,19 +143,7 @@ def list_grids(
         as_of=as_of,
     )
     features = [
-        {
-            "type": "Feature",
-            "id": r["code"],
-            "geometry": r["geometry"],
-            "properties": {
-                "code": r["code"],
-                "name": r["name"],
-                "village_code": r["village_code"],
-                "households": r["households"],
-                "generation": r["generation"],
-                "generated": r["geom_generated"],
-            },
-        }
+        row_feature(r, "code", GRID_COLUMNS, generated=r["geom_generated"])
         for r in rows
         if r["code"] is not None  # past the end: the one row that only carries the count
     ]

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.errors import InvalidCoordinate, NotFound
+from gisgrid.geojson import row_feature
 
 MAX_LIMIT = 5000
 COLLECTIONS = {
@@ -81,36 +82,23 @@ def collection_extent(conn: Connection, collection: str) -> dict[str, Any]:
 
 
 def _grid_feature(r: Any) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": r["id"],
-        "geometry": r["geometry"],
-        "properties": {
-            "code": r["code"],
-            "name": r["name"],
-            "village_code": r["village_code"],
-            "generation": r["generation"],
-            "valid_from": r["valid_from"].isoformat(),
-            "valid_to": r["valid_to"].isoformat() if r["valid_to"] else None,
-            "generated": r["geom_generated"],
-        },
-    }
+    return row_feature(
+        r,
+        "id",
+        ("code", "name", "village_code", "generation"),
+        valid_from=r["valid_from"].isoformat(),
+        valid_to=r["valid_to"].isoformat() if r["valid_to"] else None,
+        generated=r["geom_generated"],
+    )
 
 
 def _unit_feature(r: Any) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": r["code"],
-        "geometry": r["geometry"],
-        "properties": {
-            "code": r["code"],
-            "name": r["name"],
-            "level": r["level"],
-            "parent_code": r["parent_code"],
-            "urban_rural": r["urban_rural"],
-            "generated": r["geom_generated"],
-        },
-    }
+    return row_feature(
+        r,
+        "code",
+        ("code", "name", "level", "parent_code", "urban_rural"),
+        generated=r["geom_generated"],
+    )
 
 
 def items(

@@ -22,6 +22,7 @@ from gisgrid import reports, sql
 from gisgrid.datum import wgs84_to_gcj02
 from gisgrid.divisions import get_unit, grid_code, unit_prefix
 from gisgrid.errors import InvalidCode, InvalidCoordinate, NotFound
+from gisgrid.geojson import row_feature
 from gisgrid.mapdata.answers import to_json
 from gisgrid.patrols import household_visit_share
 from gisgrid.reports import CATEGORIES
@@ -45,6 +46,8 @@ coverage_provider: CoverageProvider | None = household_visit_share
 MAX_REPORTS = 5000
 MAX_HOUSEHOLDS = 20000
 STAFF_MAX_AGE_H = 24
+# A grid's own properties in the measured grids layer, as the statement names them.
+GRID_COLUMNS = ("code", "name", "village_code", "village_name", "generation", "generation_id")
 
 
 def available_measures() -> list[str]:
@@ -218,25 +221,17 @@ def grid_measures(
     for r in rows:
         hh = int(r["households"])
         features.append(
-            {
-                "type": "Feature",
-                "id": r["code"],
-                "geometry": r["geometry"],
-                "properties": {
-                    "code": r["code"],
-                    "name": r["name"],
-                    "village_code": r["village_code"],
-                    "village_name": r["village_name"],
-                    "generation": r["generation"],
-                    "generation_id": r["generation_id"],
-                    "generated": r["geom_generated"],
-                    "households": hh,
-                    "open_cases": int(r["open_cases"]),
-                    "overdue_cases": int(r["overdue_cases"]),
-                    "open_per_100": round(100 * int(r["open_cases"]) / hh, 2) if hh else 0.0,
-                    "coverage": coverage.get(r["code"]),
-                },
-            }
+            row_feature(
+                r,
+                "code",
+                GRID_COLUMNS,
+                generated=r["geom_generated"],
+                households=hh,
+                open_cases=int(r["open_cases"]),
+                overdue_cases=int(r["overdue_cases"]),
+                open_per_100=round(100 * int(r["open_cases"]) / hh, 2) if hh else 0.0,
+                coverage=coverage.get(r["code"]),
+            )
         )
     return {"type": "FeatureCollection", "numberReturned": len(features), "features": features}
 
@@ -321,6 +316,26 @@ async def open_reports_geojson(
     return str(row["geojson"]).encode()
 
 
+def staff_feature(r: Any) -> dict[str, Any]:
+    """A staff member's last fix (a `mapdata/map_staff` row) as a point Feature."""
+    return {
+        "type": "Feature",
+        "id": r["staff_id"],
+        # 6 decimals: about 0.1 m, finer than any phone's fix.
+        "geometry": {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
+        "properties": {
+            "staff_id": r["staff_id"],
+            "name": r["name"],
+            "role": r["role"],
+            "generated": r["generated"],
+            "grid_code": r["grid_code"],
+            "fixed_at": _iso(r["fixed_at"]),
+            "age_s": round(r["age_s"]),
+            "accuracy_m": r["accuracy_m"],
+        },
+    }
+
+
 def staff_positions(
     conn: Connection, unit: str, max_age_h: int = STAFF_MAX_AGE_H
 ) -> dict[str, Any]:
@@ -330,24 +345,7 @@ def staff_positions(
     rows = sql.rows(
         conn, "mapdata/map_staff", prefix=unit_prefix(unit), max_age_h=max_age_h, after=None
     )
-    features = [
-        {
-            "type": "Feature",
-            "id": r["staff_id"],
-            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-            "properties": {
-                "staff_id": r["staff_id"],
-                "name": r["name"],
-                "role": r["role"],
-                "generated": r["generated"],
-                "grid_code": r["grid_code"],
-                "fixed_at": _iso(r["fixed_at"]),
-                "age_s": round(r["age_s"]),
-                "accuracy_m": r["accuracy_m"],
-            },
-        }
-        for r in rows
-    ]
+    features = [staff_feature(r) for r in rows]
     note = (
         None
         if features

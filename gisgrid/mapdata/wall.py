@@ -19,6 +19,7 @@ from gisgrid import reports, sql
 from gisgrid.access import Principal
 from gisgrid.divisions import unit_code, unit_prefix
 from gisgrid.errors import InvalidCode
+from gisgrid.mapdata.layers import staff_feature
 from gisgrid.reports import ALARM_CODES, CATEGORIES, STEPS, Family, category
 
 # What the wall shows: open cases, and cases fed back that the center must verify and close.
@@ -96,26 +97,7 @@ def staff_moved(conn: Connection, unit: str, after: dt.datetime) -> dict[str, An
     )
     return {
         "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "id": r["staff_id"],
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(r["lon"], 6), round(r["lat"], 6)],
-                },
-                "properties": {
-                    "staff_id": r["staff_id"],
-                    "name": r["name"],
-                    "role": r["role"],
-                    "generated": r["generated"],
-                    "grid_code": r["grid_code"],
-                    "fixed_at": r["fixed_at"].isoformat(),
-                    "age_s": round(r["age_s"]),
-                },
-            }
-            for r in rows
-        ],
+        "features": [staff_feature(r) for r in rows],
     }
 
 

@@ -27,6 +27,7 @@ from gisgrid import sql
 from gisgrid.access import MAP_EDITORS, Principal
 from gisgrid.divisions import unit_code, unit_prefix
 from gisgrid.errors import Conflict, GisGridError, InvalidCode, NotFound
+from gisgrid.geojson import row_feature
 from gisgrid.models import STORAGE_SRID
 from gisgrid.redraw import blocks as blockmod
 from gisgrid.redraw.balance import Band, BlockGraph, balance_village, choose_k
@@ -185,30 +186,33 @@ def get_plan(
     return out
 
 
+# A draft grid's properties as the statement names them (then the renamed and rounded ones).
+PLAN_GRID_COLUMNS = (
+    "code",
+    "village_name",
+    "households",
+    "care_households",
+    "open_reports",
+    "blocks",
+    "in_band",
+    "changed",
+)
+
+
 def plan_grids(
     conn: Connection, plan_id: int, *, geometry: bool = True, village: str | None = None
 ) -> dict[str, Any]:
     """A draft's grids as a GeoJSON FeatureCollection."""
     rows = sql.rows(conn, "redraw/plan_grids", id=plan_id, geometry=geometry, village=village)
     feats = [
-        {
-            "type": "Feature",
-            "id": r["code"],
-            "geometry": r["geometry"],
-            "properties": {
-                "code": r["code"],
-                "village": r["village_code"],
-                "village_name": r["village_name"],
-                "households": r["households"],
-                "care_households": r["care_households"],
-                "open_reports": r["open_reports"],
-                "blocks": r["blocks"],
-                "area_km2": round(r["area_m2"] / 1e6, 4),
-                "in_band": r["in_band"],
-                "polsby_popper": round(r["polsby_popper"], 4),
-                "changed": r["changed"],
-            },
-        }
+        row_feature(
+            r,
+            "code",
+            PLAN_GRID_COLUMNS,
+            village=r["village_code"],
+            area_km2=round(r["area_m2"] / 1e6, 4),
+            polsby_popper=round(r["polsby_popper"], 4),
+        )
         for r in rows
     ]
     return {"type": "FeatureCollection", "numberReturned": len(feats), "features": feats}
@@ -268,18 +272,15 @@ def plan_blocks(conn: Connection, who: Principal, plan_id: int, village: str) ->
         geojson=True,
     )
     feats = [
-        {
-            "type": "Feature",
-            "id": r["block_id"],
-            "geometry": r["geometry"],
-            "properties": {
-                "block": r["block_id"],
-                "grid": r["grid_code"],
-                "current_grid": r["current_grid"],
-                "households": r["households"],
-                "area_m2": round(r["area_m2"], 1),
-            },
-        }
+        row_feature(
+            r,
+            "block_id",
+            block=r["block_id"],
+            grid=r["grid_code"],
+            current_grid=r["current_grid"],
+            households=r["households"],
+            area_m2=round(r["area_m2"], 1),
+        )
         for r in rows
     ]
     return {"type": "FeatureCollection", "numberReturned": len(feats), "features": feats}
