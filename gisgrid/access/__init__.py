@@ -10,6 +10,7 @@ from gisgrid.access.accounts import (
     REGISTER_READERS,
     Principal,
     Role,
+    department_among,
 )
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "Principal",
     "Role",
     "audit",
+    "department_among",
     "shared",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -194,11 +194,16 @@ def _department_id(conn: Connection, prefix: str, code: str) -> int:
     """The id of department `code` of the county the scope lies in, or NotFound naming them."""
     county = prefix[:6]
     found = sql.rows(conn, "access/departments_of_county", county=county)
-    for row in found:
+    return int(department_among(found, county, code)["id"])
+
+
+def department_among(rows: Sequence[RowMapping], county: str, code: str) -> RowMapping:
+    """Department `code` among a county's (rows with code and name), or NotFound listing them."""
+    for row in rows:
         if row["code"] == code:
-            return int(row["id"])
-    known = ", ".join(f"{r['code']} ({r['name']})" for r in found) or "none yet"
-    raise NotFound(f"department {code!r} is not one of county {county}'s: {known}")
+            return row
+    known = ", ".join(f"{r['code']} ({r['name']})" for r in rows) or "none yet"
+    raise NotFound(f"department {code!r} is not one of county {county}'s departments: {known}")
 
 
 def _scope_exists(conn: Connection, prefix: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.access import CASE_HANDLERS, Principal, Role
+from gisgrid.access import CASE_HANDLERS, Principal, Role, department_among
 from gisgrid.divisions import get_unit, unit_prefix
 from gisgrid.errors import Forbidden, InvalidCode, NotFound
 from gisgrid.reports import intake
@@ -136,12 +136,7 @@ def list_departments(conn: Connection, who: Principal, county: str) -> dict[str,
 def department_row(conn: Connection, county: str, code: str) -> Any:
     """One department of a county by code, or NotFound listing the county's codes."""
     county = county[:6]
-    rows = sql.rows(conn, "reports/departments", county=county)
-    for r in rows:
-        if r["code"] == code:
-            return r
-    known = ", ".join(f"{r['code']} ({r['name']})" for r in rows) or "none yet"
-    raise NotFound(f"department {code!r} is not one of county {county}'s departments: {known}")
+    return department_among(sql.rows(conn, "reports/departments", county=county), county, code)
 
 
 def departments_of(conn: Connection, county: str) -> list[dict[str, Any]]:
