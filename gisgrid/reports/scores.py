@@ -56,18 +56,8 @@ def closure_scores(
     conn: Connection, units: list[tuple[str, str]], start: dt.datetime, end: dt.datetime
 ) -> dict[str, dict[str, Any]]:
     """Scores per unit code, for (code, grid-code prefix) pairs."""
-    if not units:
-        return {}
-    rows = sql.execute(
-        conn,
-        "reports/unit_scores",
-        codes=[c for c, _ in units],
-        prefixes=[p for _, p in units],
-        start=start,
-        end=end,
-    ).mappings()
     out = {}
-    for r in rows:
+    for r in triage.unit_rows(conn, "reports/unit_scores", units, start, end):
         due = int(r["due"])
         out[r["code"]] = {
             "due": due,

@@ -10,10 +10,11 @@ defaults to the category's (gisgrid/reports/taxonomy.py) and may be changed with
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping
 
 from gisgrid import sql
 from gisgrid.errors import InvalidReport
@@ -71,20 +72,25 @@ def choose_class(
     return chosen, (reason or "").strip() or None if chosen != default else None
 
 
+def unit_rows(
+    conn: Connection,
+    name: str,
+    units: list[tuple[str, str]],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> Sequence[RowMapping]:
+    """A row per unit of statement `name` over [start, end), for (code, grid prefix) pairs."""
+    if not units:
+        return []
+    codes, prefixes = [c for c, _ in units], [p for _, p in units]
+    return sql.rows(conn, name, codes=codes, prefixes=prefixes, start=start, end=end)
+
+
 def triage_counts(
     conn: Connection, units: list[tuple[str, str]], start: dt.datetime, end: dt.datetime
 ) -> dict[str, dict[str, int]]:
     """Cases received in [start, end) by class, per unit code, for (code, grid prefix) pairs."""
-    if not units:
-        return {}
-    rows = sql.rows(
-        conn,
-        "reports/triage_counts",
-        codes=[c for c, _ in units],
-        prefixes=[p for _, p in units],
-        start=start,
-        end=end,
-    )
+    rows = unit_rows(conn, "reports/triage_counts", units, start, end)
     return {
         r["code"]: {t.value: int(r[t.value]) for t in Triage} | {"total": int(r["total"])}
         for r in rows
