@@ -23,7 +23,14 @@ from gisgrid.errors import GridRuleBroken, InvalidCode, InvalidGeometry, NotFoun
 from gisgrid.redraw.balance import Band, partition, subgraph
 from gisgrid.redraw.blocks import VillageBlocks
 from gisgrid.redraw.grids import graph_of, village_grids
-from gisgrid.redraw.plans import load_plan, plan_grids, totals, village_figures, write_villages
+from gisgrid.redraw.plans import (
+    load_plan,
+    plan_grids,
+    require_ready,
+    totals,
+    village_figures,
+    write_villages,
+)
 
 OPS = ("split", "merge", "move")
 
@@ -38,13 +45,7 @@ def edit_plan(
     "to": CODE}.
     """
     plan = load_plan(conn, who, plan_id, "editing a redraw plan", lock=True)
-    if plan["status"] != "ready":
-        raise GridRuleBroken(
-            f"plan {plan_id} is {plan['status']}; only a ready draft can be edited",
-            reason="plan.not_editable",
-            plan=plan_id,
-            status=plan["status"],
-        )
+    require_ready(plan, "edited", reason="plan.not_editable")
     op = edit.get("op")
     if op not in OPS:
         raise InvalidCode(f"op={op!r} must be one of {', '.join(OPS)}", reason="edit.op", op=op)

@@ -136,6 +136,17 @@ def load_plan(
     return dict(row)
 
 
+def require_ready(plan: dict[str, Any], done: str, *, reason: str) -> None:
+    """Refuse (Conflict) a step only a ready draft takes; `done` says which ("edited")."""
+    if plan["status"] != "ready":
+        raise Conflict(
+            f"plan {plan['id']} is {plan['status']}; only a ready draft can be {done}",
+            reason=reason,
+            plan=plan["id"],
+            status=plan["status"],
+        )
+
+
 def _status(row: dict[str, Any]) -> dict[str, Any]:
     status = "failed" if row["stalled"] else row["status"]
     return {

@@ -23,7 +23,7 @@ from gisgrid import sql
 from gisgrid.access import Principal
 from gisgrid.boundaries import RawBoundaries, commit_import, plan_import
 from gisgrid.errors import Conflict, ImportRefused, StalePlan
-from gisgrid.redraw.plans import load_plan
+from gisgrid.redraw.plans import load_plan, require_ready
 
 
 def _stale(conn: Connection, plan: dict[str, Any], gen: dict[str, Any]) -> StalePlan:
@@ -77,13 +77,7 @@ def publish_plan(
             plan=plan_id,
             generation=plan["published_generation_id"],
         )
-    if plan["status"] != "ready":
-        raise Conflict(
-            f"plan {plan_id} is {plan['status']}; only a ready draft can be published",
-            reason="plan.not_ready_publish",
-            plan=plan_id,
-            status=plan["status"],
-        )
+    require_ready(plan, "published", reason="plan.not_ready_publish")
     # Lock the base generation: a concurrent publish of another draft waits here, then finds
     # the generation closed and is refused.
     gen = sql.first(conn, "redraw/lock_generation", id=plan["generation_id"])
