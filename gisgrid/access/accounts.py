@@ -116,13 +116,13 @@ class Principal:
     def require_scope(self, code: str, action: str) -> None:
         """Raise Forbidden unless `code` lies inside this principal's scope."""
         if not self.covers(code):
-            raise Forbidden(
-                f"{action}: {code} is outside your scope {self.scope or '(none)'}",
-                reason="auth.scope",
-                action=action,
-                code=code,
-                scope=self.scope,
+            raise self.outside_scope(
+                action, code, f"{action}: {code} is outside your scope {self.scope or '(none)'}"
             )
+
+    def outside_scope(self, action: str, code: str, message: str) -> Forbidden:
+        """The refusal of `action` on `code` (as a person reads it) outside this scope."""
+        return Forbidden(message, reason="auth.scope", action=action, code=code, scope=self.scope)
 
 
 PUBLIC = Principal(account_id=None, username="public", role=None, scope="\x00")

@@ -10,7 +10,7 @@ from gisgrid import sql
 from gisgrid.access import audit, visits
 from gisgrid.access.accounts import PERSONAL_READERS, REGISTER_READERS, Principal
 from gisgrid.divisions import grid_code
-from gisgrid.errors import Forbidden, InvalidCode, NotFound
+from gisgrid.errors import InvalidCode, NotFound
 
 MAX_PAGE = 1000
 
@@ -54,12 +54,10 @@ def get_household(
         # Say whether it exists elsewhere without saying anything about it.
         exists = sql.execute(conn, "access/household_exists", i=household_id).first()
         if exists:
-            raise Forbidden(
+            raise who.outside_scope(
+                "reading households",
+                f"住户 {household_id}",
                 f"household {household_id} is outside your scope {who.scope}",
-                reason="auth.scope",
-                action="reading households",
-                code=f"住户 {household_id}",
-                scope=who.scope,
             )
         raise NotFound(f"no household has id {household_id}")
     if reveal:

@@ -22,7 +22,7 @@ from gisgrid import sql
 from gisgrid.access import audit
 from gisgrid.access.accounts import FIELD_ROLES, PERSONAL_READERS, REGISTER_READERS, Principal
 from gisgrid.divisions import grid_code
-from gisgrid.errors import Forbidden, IdempotencyConflict, InvalidReport, NotFound
+from gisgrid.errors import IdempotencyConflict, InvalidReport, NotFound
 from gisgrid.media import PhotoStore, Prepared, save
 
 KINDS = {
@@ -148,13 +148,11 @@ def record_visit(
     if h is None:
         raise NotFound(f"no household has id {household_id}")
     if not h.grid_code or not who.covers(h.grid_code):
-        raise Forbidden(
+        raise who.outside_scope(
+            "recording a household visit",
+            f"住户 {household_id}",
             f"household {household_id} is outside your scope {who.scope or '(none)'}: "
             "visits are recorded only in your own grid",
-            reason="auth.scope",
-            action="recording a household visit",
-            code=f"住户 {household_id}",
-            scope=who.scope,
         )
     photo_id = None
     if photo is not None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.access import CASE_HANDLERS, REGISTER_READERS, Principal
-from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
+from gisgrid.errors import Conflict, InvalidReport, NotFound
 from gisgrid.media.photos import PhotoStore, Prepared, save, url
 
 STAGES = {"report": "随报", "before": "处置前", "after": "处置后"}
@@ -44,12 +44,10 @@ def add_report_photo(
         raise InvalidReport(f"Idempotency-Key must be 1-{MAX_KEY} characters")
     r = _report(conn, report_id)
     if not r.grid_code or not who.covers(r.grid_code):
-        raise Forbidden(
+        raise who.outside_scope(
+            "adding a photo to a report",
+            r.grid_code or "（无网格）",
             f"report {report_id} is in grid {r.grid_code}, outside this account's scope",
-            reason="auth.scope",
-            action="adding a photo to a report",
-            code=r.grid_code or "（无网格）",
-            scope=who.scope,
         )
     if idempotency_key:
         sent = sql.scalar(

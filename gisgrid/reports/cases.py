@@ -197,12 +197,10 @@ def act(
     if r is None:
         raise NotFound(f"report {report_id} does not exist")
     if not r["grid_code"] or not who.covers(r["grid_code"]):
-        raise Forbidden(
+        raise who.outside_scope(
+            f"{action} ({step.label})",
+            r["grid_code"] or "（无网格）",
             f"report {report_id} is in grid {r['grid_code']}, outside this account's scope",
-            reason="auth.scope",
-            action=f"{action} ({step.label})",
-            code=r["grid_code"] or "（无网格）",
-            scope=who.scope,
         )
     if idempotency_key:
         taken = sql.first(conn, "reports/step_by_key", id=report_id, key=idempotency_key)

@@ -183,12 +183,10 @@ def department_cases(
             code=code,
         )
     if who.scope and who.scope[:6] != county[:6]:
-        raise Forbidden(
+        raise who.outside_scope(
+            "listing a department's cases",
+            county[:6],
             f"county {county[:6]} is outside your scope {who.scope}",
-            reason="auth.scope",
-            action="listing a department's cases",
-            code=county[:6],
-            scope=who.scope,
         )
     rows = sql.rows(
         conn,

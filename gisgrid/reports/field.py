@@ -74,13 +74,11 @@ def file_patrol_report(
     placed = intake.place(conn, *point, config.edge_tolerance_m)
     code = placed["grid"]["code"]
     if not who.covers(code):
-        raise Forbidden(
+        raise who.outside_scope(
+            "filing a patrol report (巡查上报)",
+            code,
             f"lon={lon}, lat={lat} is in grid {code}, outside your scope {who.scope}: "
             "file patrol reports where you patrol",
-            reason="auth.scope",
-            action="filing a patrol report (巡查上报)",
-            code=code,
-            scope=who.scope,
         )
     stored = intake.submit_report(
         conn,
