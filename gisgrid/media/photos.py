@@ -16,7 +16,7 @@ import hashlib
 import io
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,6 +68,10 @@ class Prepared:
     taken_lat: float | None
     screen: bytes
     thumb: bytes
+
+
+# Prepared's fields that are the photo's bytes, not a description of it.
+ENCODED = ("screen", "thumb")
 
 
 def sniff(data: bytes) -> str:
@@ -233,17 +237,12 @@ def discard_files(conn: Connection, store: PhotoStore, sha: str) -> None:
 def save(conn: Connection, store: PhotoStore, who: Principal, photo: Prepared) -> int:
     """The id of the photo's row (created if new), its files written (caller's transaction)."""
     write_files(store, photo)
+    # The row describes the photo: every field but the encoded copies, which are files.
+    described = {f.name: getattr(photo, f.name) for f in fields(photo) if f.name not in ENCODED}
     sql.execute(
         conn,
         "media/photo_insert",
-        sha=photo.sha256,
-        media_type=photo.media_type,
-        bytes_in=photo.bytes_in,
-        width=photo.width,
-        height=photo.height,
-        taken_at=photo.taken_at,
-        taken_lon=photo.taken_lon,
-        taken_lat=photo.taken_lat,
+        **described,
         account_id=who.account_id,
         username=who.username,
     )
