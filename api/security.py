@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import re
@@ -262,19 +263,23 @@ async def limit_keys(bucket: str, request: Request) -> list[tuple[str, str, int]
         api_key = str((await request.form()).get("api_key") or "") or None
     if _DEVICE.match(device):
         # Counted under the whole token (named by its start and a digest in messages).
-        digest = hashlib.sha256(device.encode()).hexdigest()[:16]
-        keys.append(("intake-device", f"device {device[:8]}... ({digest})", per_minute))
+        keys.append(("intake-device", _named("device", device, 8), per_minute))
     elif api_key:
-        digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
-        keys.append(
-            ("intake-key", f"API key {api_key[:6]}... ({digest})", settings.rate_limit_intake_key)
-        )
+        keys.append(("intake-key", _named("API key", api_key, 6), settings.rate_limit_intake_key))
     else:
         keys.append(("intake", address, per_minute))
     # The phone's (or key's) own limit first: one stuck in a retry loop is refused without
     # using up what its neighbours behind the same address may send.
     keys.append(("intake-address", address, settings.rate_limit_intake_address))
     return keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _named(kind: str, token: str, shown: int) -> str:
+    """A phone's token or an API key as limits name it: its start and a digest (remembered:
+    a busy client is hashed once, not on every request)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return f"{kind} {token[:shown]}... ({digest})"
 
 
 def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
