@@ -19,7 +19,7 @@ import time
 from collections import deque
 from typing import IO
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 
 class LineWriter:
@@ -63,31 +63,16 @@ class LineWriter:
 
 
 class AccessLog:
-    """ASGI middleware: a line per HTTP request with its status and time taken."""
+    """A line per HTTP request with its status and time taken (api/front.py calls it)."""
 
-    def __init__(self, app: ASGIApp, writer: LineWriter | None = None) -> None:
-        self.app = app
+    def __init__(self, writer: LineWriter | None = None) -> None:
         self.writer = writer or LineWriter()
         self._second = -1
         self._stamp = ""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        t0 = time.perf_counter()
-        status = 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            self.writer.append(self._line(scope, status, time.perf_counter() - t0))
+    def append(self, scope: Scope, status: int, secs: float) -> None:
+        """Queue the line of one answered request (status 0: it failed before answering)."""
+        self.writer.append(self._line(scope, status, secs))
 
     def _line(self, scope: Scope, status: int, secs: float) -> str:
         now = int(time.time())

@@ -1,4 +1,5 @@
-"""What a person's browser gets: the language they chose, and errors as pages, not JSON.
+"""What a person's browser gets: the language they chose (?lang= is remembered in a cookie by
+api/front.py), and errors as pages, not JSON.
 
 API clients (JSON, Open311, OGC, tiles) keep machine-readable errors; a browser that asks for
 HTML on a page gets the site's error page in its language, with a way back.
@@ -10,7 +11,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maps import i18n, site
 
@@ -69,26 +69,3 @@ def error_page(request: Request, status: int, detail: str | None) -> HTMLRespons
         lang, status, detail, signed_in=signed_in, switch_url=switch_url(request, lang)
     )
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-class RememberLang:
-    """Answers to ?lang=xx set the cookie that remembers the choice."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or b"lang=" not in scope.get("query_string", b""):
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        asked = request.query_params.get("lang")
-        lang = i18n.pick_lang(asked) if asked else None
-
-        async def with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and lang:
-                cookie = f"{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax"
-                message.setdefault("headers", []).append((b"set-cookie", cookie.encode()))
-            await send(message)
-
-        await self.app(scope, receive, with_cookie)

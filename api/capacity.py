@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -31,7 +31,7 @@ import psycopg
 import sqlalchemy.exc
 from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 from sqlalchemy import Connection, Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from api.errors import send_refusal
 from gisgrid.errors import ClientGone, DatabaseUnavailable, Overloaded
@@ -39,7 +39,7 @@ from gisgrid.errors import ClientGone, DatabaseUnavailable, Overloaded
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# When this worker first saw the request (set by InFlightLimit, read by the gate): a request's
+# When this worker first saw the request (set by the front door, read by the gate): a request's
 # wait for a slot ends `wait_s` after it arrived, not after it asked, so time already spent
 # behind a busy event loop or the async pool counts against the same budget (issue 13).
 ARRIVED: ContextVar[float | None] = ContextVar("gisgrid_arrived", default=None)
@@ -63,20 +63,34 @@ class ClientWatch:
 
     async def left(self) -> bool:
         """Whether the client has disconnected, by what the server already received."""
+        return self.left_now()
+
+    def left_now(self) -> bool:
+        """The same, without a wait: a receive that cannot answer at once is abandoned."""
         if self.gone or (self._held and self._held[-1].get("more_body")):
             return self.gone  # (a body still arriving: not worth reading ahead for)
-        message: Message | None = None
-        # A receive that cannot answer at once is cancelled (as Starlette's is_disconnected).
-        with anyio.CancelScope() as scope:
-            scope.cancel()
-            message = await self._receive()
+        message = _ready(self._receive())
         if message is not None:
             self._held.append(message)
             self.gone = message["type"] == "http.disconnect"
         return self.gone
 
 
-# The request's client watch (set by InFlightLimit, read by the gate): a request whose client
+def _ready(pending: Awaitable[Message]) -> Message | None:
+    """What a receive gives without waiting, else None (closed at its first wait: nothing
+    taken). Not a cancel scope: anyio's cancellation formats the task's repr on every call,
+    a twentieth of the worker's time per report (issue 18)."""
+    steps = pending.__await__()
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        message: Message = done.value
+        return message
+    steps.close()  # type: ignore[attr-defined]
+    return None
+
+
+# The request's client watch (set by the front door, read by the gate): a request whose client
 # left while it waited (in the kernel's queue, behind a busy event loop, for a slot) is dropped
 # before it takes a database slot: nobody is there to read its answer (issue 13).
 CLIENT: ContextVar[ClientWatch | None] = ContextVar("gisgrid_client", default=None)
@@ -272,8 +286,9 @@ def async_pool_stats(pool: AsyncConnectionPool) -> dict[str, Any]:
     }
 
 
-class InFlightLimit:
-    """ASGI middleware: beyond `limit` requests in progress, 503 + Retry-After before any work.
+class InFlight:
+    """The flood limit (api/front.py applies it): beyond `limit` requests in progress, 503 +
+    Retry-After before any work.
 
     The gate bounds who waits for the database; this bounds everything else a request costs the
     event loop (routing, parsing, tiles from the cache), so a flood is refused for the price of a
@@ -285,48 +300,15 @@ class InFlightLimit:
     # stays open for minutes without a database slot and would otherwise eat the request budget.
     STREAMS = ("/api/v1/events",)
 
-    def __init__(self, app: ASGIApp, limit: int = 256, stream_limit: int = 1000) -> None:
-        self.app, self.limit, self.stream_limit = app, limit, stream_limit
+    def __init__(self, limit: int = 256, stream_limit: int = 1000) -> None:
+        self.limit, self.stream_limit = limit, stream_limit
         self.in_flight = 0
         self.streams = 0
         self.refused = 0
         self.gone = 0  # requests whose client had left before they were read
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.EXEMPT:
-            await self.app(scope, receive, send)
-            return
-        if scope["path"] in self.STREAMS:
-            await self._stream(scope, receive, send)
-            return
-        if self.in_flight >= self.limit:
-            await self._refuse(scope, send, f"{self.in_flight} requests in progress")
-            return
-        watch = ClientWatch(receive)
-        if await watch.left():
-            # Its client gave up while it waited to be read (an overload's backlog): no work,
-            # no answer, no slot (issue 13).
-            self.gone += 1
-            return
-        self.in_flight += 1
-        ARRIVED.set(time.monotonic())
-        CLIENT.set(watch)
-        try:
-            await self.app(scope, watch.receive, send)
-        finally:
-            self.in_flight -= 1
-
-    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.streams >= self.stream_limit:
-            await self._refuse(scope, send, f"{self.streams} event streams open")
-            return
-        self.streams += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.streams -= 1
-
-    async def _refuse(self, scope: Scope, send: Send, why: str) -> None:
+    async def refuse(self, scope: Scope, send: Send, why: str) -> None:
+        """503 + Retry-After: nothing was done."""
         self.refused += 1
         said = f"the service is at capacity ({why}); nothing was done, try again in a moment"
         await send_refusal(send, scope["path"], 503, "Overloaded", said, [(b"retry-after", b"2")])

@@ -3,8 +3,8 @@
 PostgreSQL text holds no NUL byte, and everything the service stores or compares is UTF-8: a
 NUL or a byte sequence that is not UTF-8, in the path, a query parameter, a form field or a
 JSON string, is a bad request, not a server error. Checked once here for every route, so no
-route has to remember it; uploads of files (tracks, roads, boundaries) are binary and are
-checked by their own parsers.
+route has to remember it (api/front.py applies it); uploads of files (tracks, roads,
+boundaries) are binary and are checked by their own parsers.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Send
 
 from api.errors import send_refusal
-from api.security import UPLOAD_LIMITS, WRITE_METHODS
+from api.security import UPLOAD_LIMITS
 
 NUL = "\x00"
 
@@ -98,60 +98,22 @@ def path_problem(path: str) -> str | None:
     return None
 
 
-class InputGuard:
-    """ASGI middleware: 400 for a bad path, 422 for a bad query parameter, form field or JSON
-    string, each naming the parameter or field; everything else passes untouched."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        bad = path_problem(path)
-        if bad:
-            await _refuse(send, path, 400, bad)
-            return
-        bad = form_problem(scope.get("query_string", b""), "query parameter")
-        if bad:
-            await _refuse(send, path, 422, bad)
-            return
-        ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
-        checked = (b"application/json", b"application/x-www-form-urlencoded")
-        if (
-            scope["method"] not in WRITE_METHODS
-            or ctype not in checked
-            or path.startswith(tuple(prefix for prefix, _ in UPLOAD_LIMITS))
-        ):
-            await self.app(scope, receive, send)
-            return
-        # Small bodies only (BodyLimit, outside this, stops them at 1 MiB): read, check, replay.
-        messages: list[Message] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                break
-        body = b"".join(m.get("body", b"") for m in messages)
-        if ctype == b"application/json":
-            try:
-                bad = json_problem(json.loads(body))
-            except (ValueError, RecursionError):
-                bad = None  # not JSON: the route's own validation says so
-        else:
-            bad = form_problem(body, "form field")
-        if bad:
-            await _refuse(send, path, 422, bad)
-            return
-        replay = iter(messages)
-
-        async def replayed() -> Message:
-            return next(replay, None) or await receive()
-
-        await self.app(scope, replayed, send)
+# Bodies checked whole at the door (small, below the 1 MiB body limit); uploads of files
+# (tracks, roads, boundaries) are binary and checked by their own parsers.
+CHECKED_TYPES = (b"application/json", b"application/x-www-form-urlencoded")
+UNCHECKED_PREFIXES = tuple(prefix for prefix, _ in UPLOAD_LIMITS)
 
 
-async def _refuse(send: Send, path: str, status: int, said: str) -> None:
+def body_problem(ctype: bytes, body: bytes) -> str | None:
+    """What is wrong with a small JSON or form body, or None (not JSON: the route says so)."""
+    if ctype == b"application/json":
+        try:
+            return json_problem(json.loads(body))
+        except (ValueError, RecursionError):
+            return None
+    return form_problem(body, "form field")
+
+
+async def refuse(send: Send, path: str, status: int, said: str) -> None:
+    """400 for a bad path, 422 for a bad query parameter, form field or JSON string."""
     await send_refusal(send, path, status, "InvalidInput", said)

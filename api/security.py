@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
-import ipaddress
 import logging
 import re
 import threading
@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import AsyncConnectionPool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from api.capacity import ASYNC_POOL_ERRORS, pool_errors
-from api.errors import send_refusal
 from gisgrid.access import accounts, audit, shared
 from gisgrid.errors import (
     DatabaseUnavailable,
@@ -264,19 +263,23 @@ async def limit_keys(bucket: str, request: Request) -> list[tuple[str, str, int]
         api_key = str((await request.form()).get("api_key") or "") or None
     if _DEVICE.match(device):
         # Counted under the whole token (named by its start and a digest in messages).
-        digest = hashlib.sha256(device.encode()).hexdigest()[:16]
-        keys.append(("intake-device", f"device {device[:8]}... ({digest})", per_minute))
+        keys.append(("intake-device", _named("device", device, 8), per_minute))
     elif api_key:
-        digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
-        keys.append(
-            ("intake-key", f"API key {api_key[:6]}... ({digest})", settings.rate_limit_intake_key)
-        )
+        keys.append(("intake-key", _named("API key", api_key, 6), settings.rate_limit_intake_key))
     else:
         keys.append(("intake", address, per_minute))
     # The phone's (or key's) own limit first: one stuck in a retry loop is refused without
     # using up what its neighbours behind the same address may send.
     keys.append(("intake-address", address, settings.rate_limit_intake_address))
     return keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _named(kind: str, token: str, shown: int) -> str:
+    """A phone's token or an API key as limits name it: its start and a digest (remembered:
+    a busy client is hashed once, not on every request)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return f"{kind} {token[:shown]}... ({digest})"
 
 
 def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
@@ -295,61 +298,21 @@ def rate_limit(bucket: str) -> Callable[[Request], Awaitable[None]]:
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class _WritesOnly:
-    """ASGI middleware that looks at write requests only: everything else passes untouched."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        await self.write(scope, receive, send)
-
-    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one write request."""
-        raise NotImplementedError
-
-
-class AuditWrites(_WritesOnly):
-    """ASGI middleware: an audit entry for every write request, whoever made it and however it
-    ended. Plain ASGI (not BaseHTTPMiddleware) so reads, the hot path for tiles, pass untouched."""
-
-    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the write, then record it."""
-        done = False
-
-        async def record(code: int) -> None:
-            nonlocal done
-            done = True
-            # A route that wrote its own entry in its own transaction says so in the state.
-            if not scope.get("state", {}).get("audited"):
-                try:
-                    await _record_write(Request(scope), code)
-                except (*ASYNC_POOL_ERRORS, DatabaseUnavailable, Overloaded):
-                    if code < 400:
-                        raise  # a write that happened must not go unrecorded
-                    # A refused or failed request wrote nothing; with the database down its
-                    # entry cannot be written either, and the client still needs the answer.
-                    log.warning(
-                        "audit entry for a %s %s (%d) not written: database down or busy",
-                        scope["method"],
-                        scope["path"],
-                        code,
-                    )
-
-        async def record_then_send(message: Message) -> None:
-            # Written before the response leaves: a client that sees the answer can find the entry.
-            if message["type"] == "http.response.start" and not done:
-                await record(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_then_send)
-        finally:
-            if not done:
-                await record(500)  # failed before answering
+async def audit_write(scope: Scope, status: int) -> None:
+    """The audit entry of a write request, however it ended (api/front.py calls it)."""
+    try:
+        await _record_write(Request(scope), status)
+    except (*ASYNC_POOL_ERRORS, DatabaseUnavailable, Overloaded):
+        if status < 400:
+            raise  # a write that happened must not go unrecorded
+        # A refused or failed request wrote nothing; with the database down its entry cannot
+        # be written either, and the client still needs the answer.
+        log.warning(
+            "audit entry for a %s %s (%d) not written: database down or busy",
+            scope["method"],
+            scope["path"],
+            status,
+        )
 
 
 # Bodies are counted as they arrive, declared or chunked: 1 MiB for every write except the
@@ -381,64 +344,6 @@ def body_limit(path: str, content_type: bytes = b"") -> int:
     if _carries_photo(path, content_type):
         return PHOTO_BODY_LIMIT
     return next((n for prefix, n in UPLOAD_LIMITS if path.startswith(prefix)), BODY_LIMIT)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimit(_WritesOnly):
-    """ASGI middleware: a write whose body is over its limit (`body_limit`) gets 413, refused
-    on the declared length before anything is read, or on the bytes counted as they arrive
-    (a chunked body never says its length).
-
-    Reports, steps and sign-ins are a few kilobytes; a megabyte is a client bug or an attack,
-    and must neither fill memory nor come back echoed in a validation error.
-    """
-
-    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse a body over its limit, else pass it on counted."""
-        headers = dict(scope["headers"])
-        limit = body_limit(scope["path"], headers.get(b"content-type", b""))
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, int(declared), limit, scope["path"])
-            return
-        seen, started, over = 0, False, False
-
-        async def counted() -> Message:
-            nonlocal seen, over
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:  # a chunked body that never said its length, or lied about it
-                over = True
-                raise _BodyTooLarge
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            if over:
-                # The framework answered the interrupted read with its own 400; say why instead.
-                if not started:
-                    started = True
-                    await self._refuse(send, seen, limit, scope["path"])
-                return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except _BodyTooLarge:
-            if not started:
-                await self._refuse(send, seen, limit, scope["path"])
-
-    async def _refuse(self, send: Send, size: int, limit: int, path: str = "") -> None:
-        said = (
-            f"request body of {size:,}+ bytes is over the {limit:,}-byte limit for this "
-            "endpoint; nothing was stored (split a big upload into several)"
-        )
-        # Open311 clients read errors as the spec's list of {code, description}.
-        await send_refusal(send, path, 413, "PayloadTooLarge", said)
 
 
 async def _record_write(request: Request, status: int) -> None:
@@ -483,41 +388,37 @@ def _origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{host}".lower()
 
 
-class SameOrigin(_WritesOnly):
-    """ASGI middleware: a write signed in by the session cookie must come from this site's own
-    pages (Origin, else Referer, equal to this service's origin), and so must a sign-in.
+# Sign-ins and sign-outs are guarded whatever they carry.
+SIGN_IN_PATHS = ("/login", "/logout")
+
+
+def cross_origin(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    """Why a write is refused as cross-origin, or None: a write signed in by the session cookie
+    must come from this site's own pages (Origin, else Referer, equal to this service's
+    origin), and so must a sign-in.
 
     SameSite=Strict keeps the cookie from other sites, but a page on another port of the same
     host is the same site: it made an operator's browser import boundaries (issue 13). Bearer
     requests are not guarded (a browser never adds that header by itself).
     """
-
-    GUARDED_PATHS = ("/login", "/logout")
-
-    async def write(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse a cookie-signed write from another origin."""
-        headers = dict(scope["headers"])
-        cookie = f"{SESSION_COOKIE}=".encode() in headers.get(b"cookie", b"")
-        bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
-        if not ((cookie and not bearer) or scope["path"] in self.GUARDED_PATHS):
-            await self.app(scope, receive, send)
-            return
-        host = headers.get(b"host", b"").decode("latin-1")
-        own = _origin_of(f"{scope.get('scheme', 'http')}://{host}")
-        said = headers.get(b"origin") or headers.get(b"referer")
-        if said is None:
-            ok = not cookie  # a signed-in write with neither header: not from a browser page
-        else:
-            ok = own is not None and _origin_of(said.decode("latin-1")) == own
-        if ok:
-            await self.app(scope, receive, send)
-            return
-        message = (
-            f"a signed-in write from {said.decode('latin-1')[:100] if said else 'an unknown page'}"
-            f" is refused: this service takes writes signed in by its cookie only from its own "
-            f"pages ({own}); programs send Authorization: Bearer <token>"
-        )
-        await send_refusal(send, scope["path"], 403, "CrossOrigin", message)
+    cookie = f"{SESSION_COOKIE}=".encode() in headers.get(b"cookie", b"")
+    bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
+    if not ((cookie and not bearer) or scope["path"] in SIGN_IN_PATHS):
+        return None
+    host = headers.get(b"host", b"").decode("latin-1")
+    own = _origin_of(f"{scope.get('scheme', 'http')}://{host}")
+    said = headers.get(b"origin") or headers.get(b"referer")
+    if said is None:
+        ok = not cookie  # a signed-in write with neither header: not from a browser page
+    else:
+        ok = own is not None and _origin_of(said.decode("latin-1")) == own
+    if ok:
+        return None
+    return (
+        f"a signed-in write from {said.decode('latin-1')[:100] if said else 'an unknown page'}"
+        f" is refused: this service takes writes signed in by its cookie only from its own "
+        f"pages ({own}); programs send Authorization: Bearer <token>"
+    )
 
 
 def content_security_policy(basemap_url: str | None) -> str:
@@ -535,73 +436,3 @@ def content_security_policy(basemap_url: str | None) -> str:
         f"img-src {images}; font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
     )
-
-
-class SecurityHeaders:
-    """ASGI middleware: nosniff and a same-origin Referrer-Policy on every answer; on pages a
-    CSP that forbids any off-host source and framing (also X-Frame-Options for old browsers)."""
-
-    def __init__(self, app: ASGIApp, basemap_url: str | None = None) -> None:
-        self.app = app
-        self.csp = content_security_policy(basemap_url).encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                have = {k.lower() for k, _ in headers}
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                ctype = dict(headers).get(b"content-type", b"")
-                if ctype.startswith(b"text/html"):
-                    extra += [(b"content-security-policy", self.csp), (b"x-frame-options", b"DENY")]
-                headers += [(k, v) for k, v in extra if k not in have]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-class TrustedProxies:
-    """ASGI middleware: the client address (X-Forwarded-For) and scheme (X-Forwarded-Proto)
-    a proxy reports, believed only when the connection comes from one of `trusted`
-    (GISGRID_TRUSTED_PROXIES); from anyone else those headers are ignored, so nobody can choose
-    the address their rate limits and audit entries are counted under."""
-
-    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
-        self.app = app
-        self.nets = [ipaddress.ip_network(t.strip(), strict=False) for t in trusted if t.strip()]
-
-    def _trusted(self, host: str) -> bool:
-        if not self.nets:  # none configured (the default): no address to parse per request
-            return False
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.nets)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client")
-        if scope["type"] in ("http", "websocket") and client and self._trusted(client[0]):
-            headers = dict(scope["headers"])
-            chain = [
-                a.strip()
-                for a in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")
-                if a.strip()
-            ]
-            # The right-most address no trusted proxy added is the client's own.
-            for addr in reversed(chain):
-                if not self._trusted(addr):
-                    scope = {**scope, "client": (addr, 0)}
-                    break
-            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[0]
-            if proto.strip() in ("http", "https"):
-                scope = {**scope, "scheme": proto.strip()}
-        await self.app(scope, receive, send)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.access_log import AccessLog, LineWriter
+from api.front import FrontDoor
 from gisgrid import cli
 from gisgrid.settings import Settings
 
@@ -38,7 +39,7 @@ def _app() -> FastAPI:
 def test_one_line_per_request_written_in_a_batch_without_the_query() -> None:
     out = io.StringIO()
     writer = LineWriter(out, flush_s=3600)  # only an explicit flush writes
-    client = TestClient(AccessLog(_app(), writer), raise_server_exceptions=False)
+    client = TestClient(FrontDoor(_app(), AccessLog(writer)), raise_server_exceptions=False)
     assert client.get("/ok?api_key=secret-key").status_code == 200
     assert client.get("/no/such%0Apath").status_code == 404
     assert client.get("/boom").status_code == 500
@@ -60,8 +61,8 @@ def test_the_service_logs_through_it_and_serve_turns_uvicorns_off(
 
     on = create_app(Settings(database_url="postgresql://nowhere/x", access_log=True))
     off = create_app(Settings(database_url="postgresql://nowhere/x", access_log=False))
-    assert AccessLog in [m.cls for m in on.user_middleware]
-    assert AccessLog not in [m.cls for m in off.user_middleware]
+    assert [type(m.kwargs["access_log"]) for m in on.user_middleware] == [AccessLog]
+    assert [m.kwargs["access_log"] for m in off.user_middleware] == [None]
     seen: dict[str, Any] = {}
     # _serve hands the app its database through the environment: restored after the test.
     monkeypatch.setenv("GISGRID_DATABASE_URL", "postgresql://nowhere/x")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from api.deps import DbDep
 from api.params import MAX_INT, GenerationQ
@@ -112,7 +113,8 @@ def _headers(tile: tiles.Tile, layer: str, pinned: bool) -> dict[str, str]:
 
 
 class CachedGridTiles:
-    """Anonymous GETs of grid tiles already in the cache, answered before routing (pure ASGI).
+    """Anonymous GETs of grid tiles already in the cache, answered before routing (api/front.py
+    asks it first).
 
     A warm tile is bytes in memory; routing, dependency injection and the response classes
     cost several times the lookup itself. Only the exact shapes the route would answer from the
@@ -122,14 +124,12 @@ class CachedGridTiles:
     a miss included, goes on to the route.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def answer(self, scope: Scope, send: Send) -> Awaitable[None] | None:
+        """The cached tile's answer to send, or None when the route has to answer."""
+        hit = self._hit(scope)
+        return None if hit is None else self._send(hit, send)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        hit = self._hit(scope) if scope["type"] == "http" else None
-        if hit is None:
-            await self.app(scope, receive, send)
-            return
+    async def _send(self, hit: tuple[tiles.Tile, bool], send: Send) -> None:
         tile, pinned = hit
         headers = [(b"content-length", str(len(tile.data)).encode()), (b"content-type", MVT_B)]
         headers += [
