@@ -27,7 +27,7 @@ from gisgrid.patrols import coverage, roads, routing, tracks
 from gisgrid.reports import field
 
 # A day of 1 Hz fixes as GPX is ~10 MB; anything far beyond that is a mistake or an attack.
-# (api/security.BodyLimit counts the bytes of a chunked upload against the same limit.)
+# (the front door, api/front.py, counts the bytes of a chunked upload against the same limit.)
 MAX_UPLOAD_BYTES = body_limit("/api/v1/patrols/tracks")
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
@@ -173,7 +173,7 @@ def _import_roads(conn: Any, county: str, frame: Any, source: str, commit: bool)
 
 
 # A patrol report carries at most two photos (the problem, and after the on-the-spot fix); the
-# same limit is counted on the bytes received by api/security.BodyLimit.
+# same limit is counted on the bytes received by the front door (api/front.py).
 MAX_PATROL_REPORT_BYTES = body_limit("/api/v1/patrols/reports")
 
 
