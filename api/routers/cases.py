@@ -77,22 +77,9 @@ def take_step(
     with a department: 吹哨), reassign (改派), reclass (改类), supervise (督办), cancel (不予立案)
     or evaluate (回访; unsatisfied reopens it).
     """
+    # StepIn's fields are act's own arguments, by name.
     done = cases.act(
-        conn,
-        who,
-        report_id,
-        step.action,
-        note=step.note,
-        staff_id=step.staff_id,
-        satisfied=step.satisfied,
-        department=step.department,
-        triage=step.triage,
-        outcome=step.outcome,
-        outcome_reason=step.outcome_reason,
-        reason=step.reason,
-        config=config,
-        idempotency_key=idempotency_key,
-        seen=step.seen,
+        conn, who, report_id, config=config, idempotency_key=idempotency_key, **step.model_dump()
     )
     response.headers["Idempotent-Replayed"] = "true" if done["replayed"] else "false"
     return done
