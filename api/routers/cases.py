@@ -3,11 +3,11 @@
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, ReportConfigDep
-from api.params import MAX_INT, ReportId
+from api.params import MAX_INT, IdempotencyKey, ReportId
 from api.security import PrincipalDep, client_address
 from gisgrid.reports import cases
 
@@ -65,10 +65,7 @@ def take_step(
     response: Response,
     report_id: ReportId,
     step: Annotated[StepIn, Body()],
-    idempotency_key: Annotated[
-        str | None,
-        Header(description="Same key, same step: a resend is taken once (200, replayed)"),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Take one step of the loop on a report in your scope (409 if its status does not allow it).
 
