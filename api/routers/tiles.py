@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -18,13 +18,11 @@ router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 MVT_B = MVT.encode()
+# How a tile route is described in the OpenAPI document: raw bytes of the MVT media type.
+MVT_ROUTE: dict[str, Any] = {"response_class": Response, "responses": {200: {"content": {MVT: {}}}}}
 
 
-@router.get(
-    "/tiles/basemap/{z}/{x}/{y}.mvt",
-    response_class=Response,
-    responses={200: {"content": {MVT: {}}}},
-)
+@router.get("/tiles/basemap/{z}/{x}/{y}.mvt", **MVT_ROUTE)
 async def get_basemap_tile(
     request: Request,
     db: DbDep,
@@ -49,11 +47,7 @@ async def get_basemap_tile(
     return Response(data, media_type=MVT, headers=headers)
 
 
-@router.get(
-    "/tiles/{layer}/{z}/{x}/{y}.mvt",
-    response_class=Response,
-    responses={200: {"content": {MVT: {}}}},
-)
+@router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", **MVT_ROUTE)
 async def get_tile(
     request: Request,
     db: DbDep,
