@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 from sqlalchemy import Engine, text
 
+from bench.common import one, scalar
 from tests.browser import small_controls, until, visible_latin_words
-from tests.databases import scalar
 from tests.field_fixtures import (
     MARK,
     PASSWORD,
@@ -296,16 +296,15 @@ def test_offline_actions_are_sent_once_in_order_when_online(
             == "已清理完毕"
         )
         with own_engine.connect() as conn:
-            w, h, dist = conn.execute(
-                text(
-                    "SELECT p.width, p.height, ST_Distance(r.geom::geography, ST_SetSRID("
-                    "ST_MakePoint(p.taken_lon, p.taken_lat), 4326)::geography) "
-                    "FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
-                    "JOIN report r ON r.id = rp.report_id "
-                    "WHERE rp.report_id = :b AND rp.stage = 'after'"
-                ),
-                {"b": b},
-            ).one()
+            w, h, dist = one(
+                conn,
+                "SELECT p.width, p.height, ST_Distance(r.geom::geography, ST_SetSRID("
+                "ST_MakePoint(p.taken_lon, p.taken_lat), 4326)::geography) "
+                "FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
+                "JOIN report r ON r.id = rp.report_id "
+                "WHERE rp.report_id = :b AND rp.stage = 'after'",
+                b=b,
+            )
             bytes_in = conn.execute(
                 text(
                     "SELECT p.bytes_in FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
@@ -455,15 +454,13 @@ def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
         _wait_queue_empty(page)
         # The photo went as the phone took it (Chromium cannot draw HEIC): the server shrank it.
         assert page.evaluate("() => window.gisgrid.lastPhoto.sent") == len(heic)
-        with own_engine.connect() as conn:
-            media_type = conn.execute(
-                text(
-                    "SELECT p.media_type FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
-                    "WHERE rp.report_id = :r"
-                ),
-                {"r": e},
-            ).scalar_one()
-        assert media_type == "image/heic"
+        kept = one(
+            own_engine,
+            "SELECT p.media_type FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
+            "WHERE rp.report_id = :r",
+            r=e,
+        )
+        assert kept.media_type == "image/heic"
         # The case file (resolved: off the open list) shows the photo as a thumbnail.
         page.evaluate(f"() => {{ window.gisgrid.state.card = '{e}'; }}")
         page.evaluate(
