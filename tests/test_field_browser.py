@@ -103,11 +103,13 @@ def _open(
 def _phone(
     browser: Browser, server: str, fld: Field, **where: float | None
 ) -> Iterator[tuple[BrowserContext, Page, list[str]]]:
-    """The worker signed in on a phone, the map ready; the page's errors as they come."""
+    """The worker signed in on a phone, the map ready; the page's errors as they come (none by
+    the end of the session, or the test fails)."""
     context = _context(browser, fld, **where)  # type: ignore[arg-type]
     errors: list[str] = []
     try:
         yield context, _open(context, server, fld, errors), errors
+        assert not errors, errors  # every session on the phone ends with none
     finally:
         context.close()
 
@@ -203,7 +205,6 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
             "() => /已上报至村/.test(document.getElementById('gg-card-status')?.textContent || '')"
         )
         assert card.locator("button[data-step]").count() == 0  # the village's now
-        assert not errors, errors
 
 
 def _set_photo(page: Page, selector: str, name: str, data: bytes, mime: str) -> None:
@@ -330,7 +331,6 @@ def test_offline_actions_are_sent_once_in_order_when_online(
                 {"u": fld.worker},
             ).all()
         assert [(s, src) for _, s, src in patrol_rows] == [("closed", "patrol")]
-        assert not errors, errors
 
 
 def test_a_forced_resend_stores_nothing_twice(
@@ -434,7 +434,6 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
         )
         page.click("#gg-queue-list button[data-dismiss]")
         page.wait_for_function("() => document.body.getAttribute('data-refused') === '0'")
-        assert not errors, errors
 
 
 def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
@@ -470,7 +469,6 @@ def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
                }}).then(w => {{ window.__thumb = w; }})"""
         )
         page.wait_for_function("() => window.__thumb === 320")
-        assert not errors, errors
 
 
 def test_a_visit_shows_in_history_and_never_outside_the_grid(
@@ -521,7 +519,6 @@ def test_a_visit_shows_in_history_and_never_outside_the_grid(
             )
             == 0
         )
-        assert not errors, errors
 
 
 def test_a_new_case_reaches_the_phone_by_push(
@@ -536,7 +533,6 @@ def test_a_new_case_reaches_the_phone_by_push(
         assert f"#{rid}" in (page.text_content("#gg-banner") or "")
         _shot(page, "worker-390-pushed")
         print(f"new case on the phone by push: {took * 1000:.0f} ms")
-        assert not errors, errors
 
 
 def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
@@ -562,4 +558,3 @@ def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
         assert left == 0
         context.set_offline(False)
         assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=f) == "dispatched"
-        assert not errors, errors
