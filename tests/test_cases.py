@@ -230,7 +230,6 @@ def test_the_center_chases_a_case_and_the_map_shows_it(
     own_admin_http: httpx.Client,
     accounts: dict[str, str],
     new_report: int,
-    own_engine: Engine,
     home: Home,
 ) -> None:
     """督办: operators only, with a note; status and clock stay; the maps count it."""
