@@ -190,45 +190,56 @@ def _m2(v: Any) -> str:
 
 
 # The boundaries checks' problems (gisgrid.boundaries.check), by kind, as a planner reads them
-# when a publish is refused; each from the values the check recorded with it.
-PROBLEM_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "county_not_loaded": lambda p: f"县 {p.get('county')} 不在数据库中",
-    "missing_code": lambda p: f"{_feature(p)}没有编码",
-    "bad_code": lambda p: f"编码 {_feature(p)} 的位数或字符不符合该层级的编码",
-    "duplicate_code": lambda p: f"多个要素使用同一编码（{_codes(p)}）",
-    "code_not_under_parent": lambda p: f"编码 {_feature(p)} 不在上级 {p.get('parent')} 之下",
-    "unknown_parent": lambda p: f"编码 {_feature(p)} 的上级 {p.get('parent')} 不在数据库中",
-    "name_has_markup": lambda p: f"{_feature(p)} 的名称含有标记或控制字符",
-    "name_too_long": lambda p: f"{_feature(p)} 的名称太长",
-    "crs_conflict": lambda p: "文件声明的坐标系与所给坐标系不一致",
-    "crs_missing": lambda p: "文件没有声明坐标系",
-    "crs_assumed": lambda p: "文件没有声明坐标系，已按经纬度读取",
-    "crs_does_not_fit_county": lambda p: "文件的坐标系与本县所在位置不符",
-    "unreadable_geometry": lambda p: f"{_feature(p)} 的边界无法读取",
-    "empty_geometry": lambda p: f"{_feature(p)} 没有边界",
-    "wrong_geometry_type": lambda p: f"{_feature(p)} 是 {p.get('geometry_type')}，不是面",
-    "coordinates_swapped": lambda p: f"{_feature(p)} 的经度与纬度似乎颠倒",
-    "coordinates_out_of_range": lambda p: f"{_feature(p)} 的坐标超出经纬度范围",
-    "invalid_geometry": lambda p: f"{_feature(p)} 不是有效的多边形（自相交或环有误）",
-    "outside_county": lambda p: f"有要素位于本县之外（{_codes(p)}）",
-    "sliver": lambda p: f"{_feature(p)} 是狭长碎片（{_m2(p.get('area_m2'))} 平方米）",
-    "overlap": lambda p: f"网格 {_codes(p)} 相互重叠 {_m2(p.get('area_m2'))} 平方米",
-    "not_inside_parent": lambda p: (
-        f"网格 {_feature(p)} 有 {_m2(p.get('area_outside_m2'))} 平方米"
-        f"（{float(p.get('share_outside') or 0):.1%}）超出所属村（社区）{p.get('parent')}"
+# when a publish is refused; each filled by problem_words from the values the check recorded.
+PROBLEM_WORDS: dict[str, str] = {
+    "county_not_loaded": "县 {county} 不在数据库中",
+    "missing_code": "{feature}没有编码",
+    "bad_code": "编码 {feature} 的位数或字符不符合该层级的编码",
+    "duplicate_code": "多个要素使用同一编码（{codes}）",
+    "code_not_under_parent": "编码 {feature} 不在上级 {parent} 之下",
+    "unknown_parent": "编码 {feature} 的上级 {parent} 不在数据库中",
+    "name_has_markup": "{feature} 的名称含有标记或控制字符",
+    "name_too_long": "{feature} 的名称太长",
+    "crs_conflict": "文件声明的坐标系与所给坐标系不一致",
+    "crs_missing": "文件没有声明坐标系",
+    "crs_assumed": "文件没有声明坐标系，已按经纬度读取",
+    "crs_does_not_fit_county": "文件的坐标系与本县所在位置不符",
+    "unreadable_geometry": "{feature} 的边界无法读取",
+    "empty_geometry": "{feature} 没有边界",
+    "wrong_geometry_type": "{feature} 是 {geometry_type}，不是面",
+    "coordinates_swapped": "{feature} 的经度与纬度似乎颠倒",
+    "coordinates_out_of_range": "{feature} 的坐标超出经纬度范围",
+    "invalid_geometry": "{feature} 不是有效的多边形（自相交或环有误）",
+    "outside_county": "有要素位于本县之外（{codes}）",
+    "sliver": "{feature} 是狭长碎片（{area} 平方米）",
+    "overlap": "网格 {codes} 相互重叠 {area} 平方米",
+    "not_inside_parent": (
+        "网格 {feature} 有 {area_outside} 平方米（{share_outside:.1%}）超出所属村（社区）{parent}"
     ),
-    "gap": lambda p: (
-        f"村（社区）{p.get('parent')} 有 {_m2(p.get('area_m2'))} 平方米不属于任何网格"
-        + (f"（邻近 {_codes(p)}）" if p.get("features") else "")
-    ),
+    "gap": "村（社区）{parent} 有 {area} 平方米不属于任何网格{near}",
 }
 
 
-def _fails_checks(p: dict[str, Any]) -> str:
-    said = "；".join(
-        PROBLEM_WORDS[q["problem"]](q) if q.get("problem") in PROBLEM_WORDS else "边界有误"
-        for q in p.get("problems") or []
+def problem_words(p: dict[str, Any]) -> str:
+    """One problem of the boundaries checks in Chinese ("边界有误" for a kind without words)."""
+    text = PROBLEM_WORDS.get(str(p.get("problem")))
+    if text is None:
+        return "边界有误"
+    return text.format(
+        county=p.get("county"),
+        parent=p.get("parent"),
+        geometry_type=p.get("geometry_type"),
+        feature=_feature(p),
+        codes=_codes(p),
+        area=_m2(p.get("area_m2")),
+        area_outside=_m2(p.get("area_outside_m2")),
+        share_outside=float(p.get("share_outside") or 0),
+        near=f"（邻近 {_codes(p)}）" if p.get("features") else "",
     )
+
+
+def _fails_checks(p: dict[str, Any]) -> str:
+    said = "；".join(problem_words(q) for q in p.get("problems") or [])
     more = p["errors"] - len(p.get("problems") or [])
     return f"草案未通过边界检查，共 {p['errors']} 处错误，未写入任何数据：{said}" + (
         f"；另有 {more} 处" if more > 0 else ""

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Header, Path, Query
 
 # The largest ids PostgreSQL's bigint and integer hold: larger numbers name nothing, and are
 # refused as invalid (422 naming the parameter) before the database is asked.
@@ -13,7 +13,13 @@ MAX_INT = 2**31 - 1
 # Parameters many routes share, with the bounds their columns have.
 ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="a report's number")]
 HouseholdId = Annotated[int, Path(ge=1, le=MAX_ID, description="a household's id")]
+GridQ = Annotated[str, Query(description="15-digit grid code")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
+# A write a phone may send again when it never heard the answer: the same key on the same
+# thing is done once, and the resend is answered as the first was (Idempotent-Replayed: true).
+IdempotencyKey = Annotated[
+    str | None, Header(description="Same key, same write: a resend is done once (200, replayed)")
+]
 GenerationQ = Annotated[
     int | None, Query(ge=1, le=MAX_INT, description="grid generation id (default: current)")
 ]

@@ -121,6 +121,12 @@ class Fixture:
     run: str
     keys: list[str] = field(default_factory=list)
 
+    def new_key(self) -> str:
+        """A fresh Idempotency-Key for a report of this run, kept in `keys`."""
+        key = f"bench-load-{self.run}-{uuid.uuid4().hex}"
+        self.keys.append(key)
+        return key
+
 
 # --- the generator (runs in worker processes) ---------------------------------------------
 # A minimal HTTP/1.1 client on asyncio streams: httpx costs about a millisecond of CPU per
@@ -301,8 +307,7 @@ def schedule(fx: Fixture, rate: float, seconds: float, seed: int) -> list[tuple[
         kind = rnd.choices(kinds, weights)[0]
         lon, lat = rnd.choice(fx.points)
         if kind == "open311":
-            key = f"bench-load-{fx.run}-{uuid.uuid4().hex}"
-            fx.keys.append(key)
+            key = fx.new_key()
             call = Call(
                 kind,
                 "POST",
@@ -318,8 +323,7 @@ def schedule(fx: Fixture, rate: float, seconds: float, seed: int) -> list[tuple[
                 key=key,
             )
         elif kind == "resident":
-            key = f"bench-load-{fx.run}-{uuid.uuid4().hex}"
-            fx.keys.append(key)
+            key = fx.new_key()
             call = Call(
                 kind,
                 "POST",

@@ -26,7 +26,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from bench.common import demo_engine, free_port, serve_in_thread
+from bench.common import demo_engine, free_port, one, scalar, serve_in_thread
 from gisgrid.access import accounts
 from gisgrid.settings import Settings
 
@@ -103,14 +103,12 @@ def main() -> None:
     settings = Settings()
     engine = demo_engine(COUNTY, settings)
     user = _account(engine)
-    with engine.connect() as conn:
-        grid = conn.execute(
-            text(
-                "SELECT g.code FROM grid g JOIN household h ON h.grid_id = g.id "
-                "WHERE g.valid_to IS NULL GROUP BY g.code ORDER BY count(*) DESC LIMIT 1"
-            )
-        ).scalar_one()
-        report = conn.execute(text("SELECT min(id) FROM report")).scalar_one()
+    grid = one(
+        engine,
+        "SELECT g.code FROM grid g JOIN household h ON h.grid_id = g.id "
+        "WHERE g.valid_to IS NULL GROUP BY g.code ORDER BY count(*) DESC LIMIT 1",
+    ).code
+    report = scalar(engine, "SELECT min(id) FROM report")
     phone, wall, desk = (390, 844), (1920, 1080), (1600, 900)
     pages = [
         ("residents' page", "/report", phone, False),

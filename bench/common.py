@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, CursorResult, Engine, Row, text
 
 from gisgrid.db import libpq_url, make_engine, migrate, resolve_database_url
 from gisgrid.demo import county as demo
@@ -156,6 +156,31 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> bool:
 
 def _stop(server: Server) -> None:
     stop(server.proc)
+
+
+def _read(
+    db: Engine | Connection, statement: str, params: Mapping[str, object], take: Callable[..., Any]
+) -> Any:
+    if isinstance(db, Connection):
+        return take(db.execute(text(statement), params))
+    with db.connect() as conn:
+        return take(conn.execute(text(statement), params))
+
+
+def scalar(db: Engine | Connection, statement: str, **params: object) -> Any:
+    """One value read from the database (None without a row): what a bench stands on, what a
+    test checks the service stored."""
+    return _read(db, statement, params, CursorResult.scalar)
+
+
+def one(db: Engine | Connection, statement: str, **params: object) -> Row[Any]:
+    """The one row a statement returns (an error unless there is exactly one)."""
+    return _read(db, statement, params, CursorResult.one)
+
+
+def rows(db: Engine | Connection, statement: str, **params: object) -> list[Row[Any]]:
+    """Every row a statement returns."""
+    return _read(db, statement, params, CursorResult.all)
 
 
 def delete_key_reports(engine: Engine, key_name: str) -> int:

@@ -129,12 +129,17 @@ def database_url(databases: Databases, template: str) -> Iterator[str]:
         databases.drop_later(name)
 
 
+def _engine_on(url: str) -> Iterator[Engine]:
+    """An engine on a test database, its connections closed when the fixture ends."""
+    eng = make_engine(url)
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture(scope="module")
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on the module's database: commit freely, it is dropped after the module."""
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
+    yield from _engine_on(database_url)
 
 
 @contextmanager
@@ -174,9 +179,7 @@ def own_database_url(databases: Databases, template: str) -> Iterator[str]:
 @pytest.fixture
 def own_engine(own_database_url: str) -> Iterator[Engine]:
     """An engine on this test's own database."""
-    eng = make_engine(own_database_url)
-    yield eng
-    eng.dispose()
+    yield from _engine_on(own_database_url)
 
 
 @contextmanager

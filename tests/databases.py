@@ -325,12 +325,6 @@ def drop_leftovers(cluster: Cluster, progress: Callable[[str], None] = print) ->
     return gone
 
 
-def scalar(engine: Engine, statement: str, **params: object) -> Any:
-    """One value read from a test database (a test checking what the service stored)."""
-    with engine.connect() as conn:
-        return conn.execute(text(statement), params).scalar()
-
-
 def sign_up(
     engine: Engine,
     plan: dict[str, tuple[str, str] | tuple[str, str, str]],

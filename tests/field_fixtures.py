@@ -14,6 +14,7 @@ import pillow_heif
 from PIL import Image
 from sqlalchemy import Engine, text
 
+from bench.common import one
 from tests.databases import sign_up
 
 PASSWORD = "field work password"
@@ -46,18 +47,17 @@ class Field:
 def make_field(engine: Engine) -> Field:
     """Pick the grids, make the accounts, sign them in (once, in the module's template)."""
     with engine.connect() as conn:
-        grid, lon, lat = conn.execute(
-            text(
-                "SELECT g.code, ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
-                "FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE '441226%' "
-                "AND (SELECT count(*) FROM household h WHERE h.grid_id = g.id) BETWEEN 20 AND 400 "
-                "AND EXISTS (SELECT 1 FROM household h WHERE h.grid_id = g.id "
-                "            AND cardinality(h.care_tags) > 0) "
-                "AND NOT EXISTS (SELECT 1 FROM report r WHERE r.grid_id = g.id "
-                "  AND r.status IN ('submitted', 'registered', 'dispatched', 'in_progress')) "
-                "ORDER BY g.code DESC LIMIT 1"
-            )
-        ).one()
+        grid, lon, lat = one(
+            conn,
+            "SELECT g.code, ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
+            "FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE '441226%' "
+            "AND (SELECT count(*) FROM household h WHERE h.grid_id = g.id) BETWEEN 20 AND 400 "
+            "AND EXISTS (SELECT 1 FROM household h WHERE h.grid_id = g.id "
+            "            AND cardinality(h.care_tags) > 0) "
+            "AND NOT EXISTS (SELECT 1 FROM report r WHERE r.grid_id = g.id "
+            "  AND r.status IN ('submitted', 'registered', 'dispatched', 'in_progress')) "
+            "ORDER BY g.code DESC LIMIT 1",
+        )
         households = list(
             conn.execute(
                 text(

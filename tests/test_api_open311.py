@@ -15,7 +15,7 @@ import xmltodict
 from georeport import GeoReport
 from sqlalchemy import Engine, text
 
-from bench.common import free_port
+from bench.common import free_port, rows
 from gisgrid.reports import api_keys
 from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
@@ -205,15 +205,13 @@ def test_duplicate_reports_are_visible_as_such(
 
 
 def _audit_since(engine: Engine, after_id: int) -> list[tuple[int, list[str] | None]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT status, object_ids FROM audit_log WHERE id > :i "
-                "AND path = '/open311/v2/requests.json' ORDER BY id"
-            ),
-            {"i": after_id},
-        ).all()
-    return [(r.status, r.object_ids) for r in rows]
+    audited = rows(
+        engine,
+        "SELECT status, object_ids FROM audit_log WHERE id > :i "
+        "AND path = '/open311/v2/requests.json' ORDER BY id",
+        i=after_id,
+    )
+    return [(r.status, r.object_ids) for r in audited]
 
 
 def _last_audit_id(engine: Engine) -> int:

@@ -83,9 +83,13 @@ places = seed_item(0)
 tokens = seed_item(1)
 
 
+def _bearer(token: str | None) -> dict[str, str]:
+    """The role's credentials (none for the public, who has no token)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def _call(http: httpx.Client, token: str | None, path: str, **params: Any) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return http.get(path, params=params, headers=headers)
+    return http.get(path, params=params, headers=_bearer(token))
 
 
 def _outcome(r: httpx.Response) -> str:
@@ -439,8 +443,7 @@ def test_visit_role_scope_matrix(
     role: str,
 ) -> None:
     home, away = places
-    token = tokens.get(role)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = _bearer(tokens.get(role))
     body = {"kind": "routine", "note": "auth matrix"}
     got = (
         str(
@@ -509,8 +512,7 @@ def test_redraw_plans_role_matrix(
     own_http: httpx.Client, tokens: dict[str, str], places: tuple[Place, Place], role: str
 ) -> None:
     home, away = places
-    token = tokens.get(role)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = _bearer(tokens.get(role))
     got = (
         str(own_http.get("/api/v1/plans", headers=headers).status_code),
         str(

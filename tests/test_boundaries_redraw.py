@@ -19,6 +19,7 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
+from bench.common import rows
 from gisgrid.boundaries.check import plan_import
 from gisgrid.boundaries.commit import commit_import
 from gisgrid.boundaries.read import read_boundaries
@@ -154,14 +155,13 @@ def _fingerprint(engine: Engine, sequences: bool = True) -> dict[str, str]:
     The audit log is left out on purpose: every request, a dry run included, is recorded there.
     """
     with engine.connect() as conn:
-        tables = conn.execute(
-            text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename NOT IN ('spatial_ref_sys', 'audit_log') ORDER BY 1"
-            )
-        ).scalars()
+        tables = rows(
+            conn,
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('spatial_ref_sys', 'audit_log') ORDER BY 1",
+        )
         out = {}
-        for t in tables:
+        for (t,) in tables:
             # Table names come from the catalogue, not from input.
             out[t] = conn.execute(
                 text(

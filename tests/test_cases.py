@@ -15,10 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from bench.common import one, scalar
 from gisgrid.reports import intake
 from gisgrid.reports.intake import ReportIn
 from tests.conftest import seed_item
-from tests.databases import scalar, sign_up
+from tests.databases import sign_up
 
 PASSWORD = "case-loop-password"
 
@@ -38,15 +39,14 @@ class Home:
 def _home(engine: Engine) -> Home:
     """A grid of the demo county where two staff are on duty (for reassigning)."""
     with engine.connect() as conn:
-        grid, x, y = conn.execute(
-            text(
-                "SELECT g.code, ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
-                "FROM grid g JOIN staff_assignment a ON a.grid_id = g.id AND a.valid_to IS NULL "
-                "JOIN staff s ON s.id = a.staff_id AND s.on_duty "
-                "WHERE g.valid_to IS NULL AND a.role IN ('full_time', 'grid_chief', 'part_time') "
-                "GROUP BY g.id HAVING count(*) >= 2 ORDER BY g.code DESC LIMIT 1"
-            )
-        ).one()
+        grid, x, y = one(
+            conn,
+            "SELECT g.code, ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
+            "FROM grid g JOIN staff_assignment a ON a.grid_id = g.id AND a.valid_to IS NULL "
+            "JOIN staff s ON s.id = a.staff_id AND s.on_duty "
+            "WHERE g.valid_to IS NULL AND a.role IN ('full_time', 'grid_chief', 'part_time') "
+            "GROUP BY g.id HAVING count(*) >= 2 ORDER BY g.code DESC LIMIT 1",
+        )
         staff = conn.execute(
             text(
                 "SELECT s.id FROM staff s JOIN staff_assignment a ON a.staff_id = s.id "
@@ -230,7 +230,6 @@ def test_the_center_chases_a_case_and_the_map_shows_it(
     own_admin_http: httpx.Client,
     accounts: dict[str, str],
     new_report: int,
-    own_engine: Engine,
     home: Home,
 ) -> None:
     """督办: operators only, with a note; status and clock stay; the maps count it."""
@@ -288,10 +287,7 @@ def test_reassign_to_an_on_duty_worker_in_scope_only(
     own_engine: Engine,
 ) -> None:
     rid = new_report
-    with own_engine.connect() as conn:
-        current = conn.execute(
-            text("SELECT assignee_id FROM report WHERE id = :r"), {"r": rid}
-        ).scalar()
+    current = scalar(own_engine, "SELECT assignee_id FROM report WHERE id = :r", r=rid)
     target = home.staff[1] if current == home.staff[0] else home.staff[0]
     r = _step(own_http, accounts["village"], rid, action="reassign", staff_id=target)
     assert r.status_code == 200, r.text

@@ -25,16 +25,13 @@ from gisgrid.patrols.road_coverage import (
     road_coverage,
 )
 
-# The statements as they were before (road first in ST_CoveredBy; one row per fix).
-OLD_ROADS = """
-WITH u AS (SELECT ST_GeomFromEWKB(:ugeom) AS g)
-SELECT r.id, r.name, r.kind, r.generated, r.source_id,
-       ST_AsBinary(CASE WHEN ST_CoveredBy(r.geom, u.g) THEN r.geom
-                        ELSE ST_CollectionExtract(ST_Intersection(r.geom, u.g), 2) END) AS wkb
-FROM road_segment r, u
-WHERE r.geom && u.g AND ST_Intersects(r.geom, u.g)
-ORDER BY r.id
-"""
+# The statements as they were before: the road cut with the road first in ST_CoveredBy and
+# ST_Intersects (today's statement with those two turned back; PostGIS prepared the road, not
+# the unit), and one row per fix.
+NEW_ROADS = sql.load("patrols/coverage_roads")
+OLD_ROADS = NEW_ROADS.replace("ST_Covers(u.g, r.geom)", "ST_CoveredBy(r.geom, u.g)").replace(
+    "ST_Intersects(u.g, r.geom)", "ST_Intersects(r.geom, u.g)"
+)
 OLD_FIXES = """
 SELECT f.track_id, f.staff_id, extract(epoch FROM f.t)::float8 AS t,
        ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat
@@ -76,6 +73,8 @@ def _day(conn: Connection) -> tuple[dt.datetime, dt.datetime]:
 def test_road_cuts_and_fixes_are_the_old_statements_answers(
     conn: Connection, demo_county: str
 ) -> None:
+    # The old statement is today's but for the order of the two arguments, both turned back.
+    assert OLD_ROADS.count("(r.geom, u.g)") == NEW_ROADS.count("(r.geom, u.g)") + 2
     start, end = _day(conn)
     for code in _units(conn):
         u = coverage.resolve_unit(conn, code[:6] if code.endswith("000000") else code)

@@ -138,7 +138,7 @@ def test_every_check_a_publish_can_fail_and_every_plan_step_has_chinese_words() 
     """Each problem kind of the boundaries checks, each step and failure key of a plan."""
     import re
 
-    from api.errors import PLAN_WORDS, PROBLEM_WORDS, said
+    from api.errors import PLAN_WORDS, PROBLEM_WORDS, problem_words, said
     from gisgrid.redraw.plans import NOTES, STEPS
 
     check = (ROOT / "gisgrid" / "boundaries" / "check.py").read_text(encoding="utf-8")
@@ -153,7 +153,7 @@ def test_every_check_a_publish_can_fail_and_every_plan_step_has_chinese_words() 
         | {"county": "441226", "geometry_type": "LineString", "area_m2": 12.5}
         for k in sorted(kinds)
     ]
-    for text in [PROBLEM_WORDS[p["problem"]](p) for p in problems] + list(PLAN_WORDS.values()):
+    for text in [problem_words(p) for p in problems] + list(PLAN_WORDS.values()):
         words = set(re.findall(r"[A-Za-z]{2,}\w*", re.sub(r"{\w+}", "", text))) - _LATIN_ALLOWED
         assert not words, f"{text}: English words {sorted(words)}"
     refused = errors.ImportRefused(

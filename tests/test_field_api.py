@@ -18,11 +18,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine, text
 
+from bench.common import scalar
 from gisgrid import media
 from gisgrid.patrols import household_visit_share
 from gisgrid.patrols.coverage import coverage_by_unit
 from gisgrid.reports import api_keys
-from tests.databases import scalar
 from tests.field_fixtures import MARK, Field, dispatched_report, make_field, photo_bytes
 
 seed_template = make_field

@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 from sqlalchemy import Engine, text
 
+from bench.common import one, scalar
 from tests.browser import small_controls, until, visible_latin_words
-from tests.databases import scalar
 from tests.field_fixtures import (
     MARK,
     PASSWORD,
@@ -103,11 +103,13 @@ def _open(
 def _phone(
     browser: Browser, server: str, fld: Field, **where: float | None
 ) -> Iterator[tuple[BrowserContext, Page, list[str]]]:
-    """The worker signed in on a phone, the map ready; the page's errors as they come."""
+    """The worker signed in on a phone, the map ready; the page's errors as they come (none by
+    the end of the session, or the test fails)."""
     context = _context(browser, fld, **where)  # type: ignore[arg-type]
     errors: list[str] = []
     try:
         yield context, _open(context, server, fld, errors), errors
+        assert not errors, errors  # every session on the phone ends with none
     finally:
         context.close()
 
@@ -203,7 +205,6 @@ def test_the_case_card_in_chinese_with_thumb_sized_controls(
             "() => /已上报至村/.test(document.getElementById('gg-card-status')?.textContent || '')"
         )
         assert card.locator("button[data-step]").count() == 0  # the village's now
-        assert not errors, errors
 
 
 def _set_photo(page: Page, selector: str, name: str, data: bytes, mime: str) -> None:
@@ -296,16 +297,15 @@ def test_offline_actions_are_sent_once_in_order_when_online(
             == "已清理完毕"
         )
         with own_engine.connect() as conn:
-            w, h, dist = conn.execute(
-                text(
-                    "SELECT p.width, p.height, ST_Distance(r.geom::geography, ST_SetSRID("
-                    "ST_MakePoint(p.taken_lon, p.taken_lat), 4326)::geography) "
-                    "FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
-                    "JOIN report r ON r.id = rp.report_id "
-                    "WHERE rp.report_id = :b AND rp.stage = 'after'"
-                ),
-                {"b": b},
-            ).one()
+            w, h, dist = one(
+                conn,
+                "SELECT p.width, p.height, ST_Distance(r.geom::geography, ST_SetSRID("
+                "ST_MakePoint(p.taken_lon, p.taken_lat), 4326)::geography) "
+                "FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
+                "JOIN report r ON r.id = rp.report_id "
+                "WHERE rp.report_id = :b AND rp.stage = 'after'",
+                b=b,
+            )
             bytes_in = conn.execute(
                 text(
                     "SELECT p.bytes_in FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
@@ -331,7 +331,6 @@ def test_offline_actions_are_sent_once_in_order_when_online(
                 {"u": fld.worker},
             ).all()
         assert [(s, src) for _, s, src in patrol_rows] == [("closed", "patrol")]
-        assert not errors, errors
 
 
 def test_a_forced_resend_stores_nothing_twice(
@@ -435,7 +434,6 @@ def test_a_case_reassigned_meanwhile_is_a_plain_conflict(
         )
         page.click("#gg-queue-list button[data-dismiss]")
         page.wait_for_function("() => document.body.getAttribute('data-refused') === '0'")
-        assert not errors, errors
 
 
 def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
@@ -455,15 +453,13 @@ def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
         _wait_queue_empty(page)
         # The photo went as the phone took it (Chromium cannot draw HEIC): the server shrank it.
         assert page.evaluate("() => window.gisgrid.lastPhoto.sent") == len(heic)
-        with own_engine.connect() as conn:
-            media_type = conn.execute(
-                text(
-                    "SELECT p.media_type FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
-                    "WHERE rp.report_id = :r"
-                ),
-                {"r": e},
-            ).scalar_one()
-        assert media_type == "image/heic"
+        kept = one(
+            own_engine,
+            "SELECT p.media_type FROM report_photo rp JOIN photo p ON p.id = rp.photo_id "
+            "WHERE rp.report_id = :r",
+            r=e,
+        )
+        assert kept.media_type == "image/heic"
         # The case file (resolved: off the open list) shows the photo as a thumbnail.
         page.evaluate(f"() => {{ window.gisgrid.state.card = '{e}'; }}")
         page.evaluate(
@@ -473,7 +469,6 @@ def test_a_heic_photo_from_the_phone_is_shown_on_the_card(
                }}).then(w => {{ window.__thumb = w; }})"""
         )
         page.wait_for_function("() => window.__thumb === 320")
-        assert not errors, errors
 
 
 def test_a_visit_shows_in_history_and_never_outside_the_grid(
@@ -524,7 +519,6 @@ def test_a_visit_shows_in_history_and_never_outside_the_grid(
             )
             == 0
         )
-        assert not errors, errors
 
 
 def test_a_new_case_reaches_the_phone_by_push(
@@ -539,7 +533,6 @@ def test_a_new_case_reaches_the_phone_by_push(
         assert f"#{rid}" in (page.text_content("#gg-banner") or "")
         _shot(page, "worker-390-pushed")
         print(f"new case on the phone by push: {took * 1000:.0f} ms")
-        assert not errors, errors
 
 
 def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
@@ -565,4 +558,3 @@ def test_signing_out_with_actions_waiting_asks_first_and_clears_the_queue(
         assert left == 0
         context.set_offline(False)
         assert scalar(own_engine, "SELECT status FROM report WHERE id = :r", r=f) == "dispatched"
-        assert not errors, errors

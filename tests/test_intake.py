@@ -45,6 +45,17 @@ def _shared_vertex(conn: Connection) -> tuple[float, float, str, str, shapely.Ge
     return row.x, row.y, row.a, row.b, shapely.from_wkb(bytes(row.bg))
 
 
+def _inside_grid(conn: Connection, nth: int) -> Any:
+    """The nth current grid by code: its code and a point inside it (lon, lat)."""
+    return conn.execute(
+        text(
+            "SELECT code, ST_X(p), ST_Y(p) FROM (SELECT code, ST_PointOnSurface(geom) p FROM grid "
+            "WHERE valid_to IS NULL ORDER BY code OFFSET :n LIMIT 1) s"
+        ),
+        {"n": nth},
+    ).one()
+
+
 def _covering_codes(conn: Connection, lon: float, lat: float) -> list[str]:
     return list(
         conn.execute(
@@ -96,12 +107,7 @@ def test_point_a_few_metres_inside_the_other_grid_keeps_the_edge_candidate(
 
 
 def test_gcj02_input_lands_where_its_wgs84_point_does(conn: Connection, demo_county: str) -> None:
-    x, y = conn.execute(
-        text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
-            "WHERE valid_to IS NULL ORDER BY code OFFSET 40 LIMIT 1) s"
-        )
-    ).one()
+    _, x, y = _inside_grid(conn, 40)
     gx, gy = wgs84_to_gcj02(x, y)
     # The GCJ-02 pair read as WGS84 is hundreds of metres away: a naive server misplaces it.
     assert math.dist((gx, gy), (x, y)) * 111_320 > 100
@@ -120,12 +126,7 @@ def test_gcj02_input_lands_where_its_wgs84_point_does(conn: Connection, demo_cou
 def test_point_in_the_county_but_in_no_grid_goes_to_the_nearest(
     conn: Connection, demo_county: str
 ) -> None:
-    code, x, y = conn.execute(
-        text(
-            "SELECT code, ST_X(p), ST_Y(p) FROM (SELECT code, ST_PointOnSurface(geom) p FROM grid "
-            "WHERE valid_to IS NULL ORDER BY code OFFSET 100 LIMIT 1) s"
-        )
-    ).one()
+    code, x, y = _inside_grid(conn, 100)
     # A redraw that leaves a hole: the grid is closed and nothing replaces it (rolled back).
     conn.execute(text("UPDATE grid SET valid_to = now() WHERE code = :c"), {"c": code})
     assert _covering_codes(conn, x, y) == []
@@ -193,12 +194,7 @@ def test_resubmission_with_the_same_key_returns_the_same_request(
 
 
 def test_duplicates_within_radius_and_window_are_linked(conn: Connection, demo_county: str) -> None:
-    x, y = conn.execute(
-        text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
-            "WHERE valid_to IS NULL ORDER BY code OFFSET 7 LIMIT 1) s"
-        )
-    ).one()
+    _, x, y = _inside_grid(conn, 7)
     first = intake.submit_report(conn, ReportIn("SJ01", lon=x, lat=y), now=NOW)
     near = intake.submit_report(
         conn, ReportIn("SJ01", *_offset(x, y, 20, 0)), now=NOW + dt.timedelta(hours=1)
@@ -343,12 +339,7 @@ def test_an_original_deleted_while_its_supporter_is_filed_is_no_error(
     waits for the delete and files it as a case of its own (it was a 500 from the foreign key
     fk_report_duplicate_of_report when the delete committed between the two; issue 13)."""
     with own_engine.begin() as conn:
-        x, y = conn.execute(
-            text(
-                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
-                "WHERE valid_to IS NULL ORDER BY code OFFSET 11 LIMIT 1) s"
-            )
-        ).one()
+        _, x, y = _inside_grid(conn, 11)
         first = intake.submit_report(conn, ReportIn("SJ01", lon=x, lat=y), now=NOW)
     assert first["duplicate_of"] is None
     filed: dict[str, Any] = {}

@@ -36,6 +36,14 @@ def _count_in(engine: Engine) -> int:
         return _marks(c)
 
 
+def _marks_in_copy(databases: Databases, copy: str) -> int:
+    """The marks in a copy just made (dropped once counted)."""
+    try:
+        return databases.setup(copy, _count_in)
+    finally:
+        databases.drop(copy)
+
+
 def _report(http: httpx.Client, conn: Connection, description: str) -> None:
     lon, lat = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM household LIMIT 1")).one()
     r = http.post(
@@ -88,11 +96,7 @@ def test_what_a_module_commits_stays_in_its_copy(
     with engine.connect() as c:
         assert _marks(c, " module") >= 1  # the later tests of this module would see it...
     # ...but the next module starts from a fresh copy of the template, which has none of it.
-    fresh = databases.copy(template, "check")
-    try:
-        assert databases.setup(fresh, _count_in) == 0
-    finally:
-        databases.drop(fresh)
+    assert _marks_in_copy(databases, databases.copy(template, "check")) == 0
 
 
 def test_the_template_stays_as_it_was_built(databases: Databases) -> None:
@@ -105,10 +109,7 @@ def test_the_template_stays_as_it_was_built(databases: Databases) -> None:
         databases.setup(TEMPLATE, _count_in)
     with databases.cluster.template_lock():
         fresh = databases.copy(TEMPLATE, "check")
-    try:
-        assert databases.setup(fresh, _count_in) == 0
-    finally:
-        databases.drop(fresh)
+    assert _marks_in_copy(databases, fresh) == 0
 
 
 def test_a_commit_of_conn_is_refused(engine: Engine) -> None:

@@ -107,13 +107,19 @@ def _grid_features(page: Page, var_key: str = "grids") -> int:
     )
 
 
+def _county_map(browser: Browser, url: str, viewport: dict[str, int]) -> tuple[Page, Recorder]:
+    """A map page of the demo county, open: its 900 grids drawn, a legend of five classes."""
+    page, rec = _open(browser, f"{url}?unit=441226", viewport)
+    assert _grid_features(page) == 900
+    assert page.locator("#gg-legend i").count() == 5
+    return page, rec
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_center_page(browser: Browser, own_server: str, viewport: dict[str, int]) -> None:
-    page, rec = _open(browser, f"{own_server}/maps/center?unit=441226", viewport)
-    assert _grid_features(page) == 900
+    page, rec = _county_map(browser, f"{own_server}/maps/center", viewport)
     # Grids are drawn on the canvas renderer: the canvas exists and has a legend beside it.
     assert page.locator("canvas.leaflet-zoom-animated").count() >= 1
-    assert page.locator("#gg-legend i").count() == 5
     assert page.locator("#gg-ranking tr").count() == 14  # header + 13 towns
     assert int(page.get_attribute("body", "data-open-cases") or 0) > 0
     assert page.locator("#gg-overdue li").count() > 0
@@ -229,10 +235,8 @@ def test_worker_keeps_data_when_network_drops(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_planner_page(browser: Browser, own_server: str, viewport: dict[str, int]) -> None:
-    page, rec = _open(browser, f"{own_server}/maps/planner?unit=441226", viewport)
-    assert _grid_features(page) == 900
+    page, rec = _county_map(browser, f"{own_server}/maps/planner", viewport)
     assert page.locator("#gg-generation option").count() >= 1
-    assert page.locator("#gg-legend i").count() == 5
     _shot(page, f"planner-{viewport['width']}")
     _check_clean(rec)
     page.context.close()

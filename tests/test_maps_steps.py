@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 from sqlalchemy import Engine, text
 
+from bench.common import rows, scalar
 from gisgrid.access import accounts
 from tests.browser import sign_in, until
 
@@ -104,11 +105,11 @@ def test_worker_accepts_and_feeds_back_from_the_map(
         until(lambda: _status(own_engine, first) == "resolved", "fed back in the database")
         # Fed back: off the worker's open list, waiting for the center's verification.
         _item(page, first).wait_for(state="detached")
-        with own_engine.connect() as conn:
-            logged = conn.execute(
-                text("SELECT note FROM report_event WHERE report_id = :r AND action = 'resolve'"),
-                {"r": first},
-            ).scalar()
+        logged = scalar(
+            own_engine,
+            "SELECT note FROM report_event WHERE report_id = :r AND action = 'resolve'",
+            r=first,
+        )
         assert logged == note
 
         # Someone else moved the case meanwhile: the refusal is shown plainly, in Chinese.
@@ -175,14 +176,11 @@ def test_center_chases_a_late_case_from_the_wall(
             f"""() => /督办×1/.test((document.querySelector(
                 '#gg-overdue button[data-id="{late}"]') || {{}}).textContent || '')"""
         )
-        with own_engine.connect() as conn:
-            got = conn.execute(
-                text(
-                    "SELECT note, username FROM report_event WHERE report_id = :r "
-                    "AND action = 'supervise'"
-                ),
-                {"r": late},
-            ).all()
+        got = rows(
+            own_engine,
+            "SELECT note, username FROM report_event WHERE report_id = :r AND action = 'supervise'",
+            r=late,
+        )
         assert [tuple(g) for g in got] == [("请今天下班前办结并反馈", name)]
         assert not errors, errors
     finally:

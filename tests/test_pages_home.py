@@ -10,8 +10,9 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from playwright.sync_api import Browser
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from bench.common import one
 from gisgrid.access import accounts
 from tests.browser import small_controls, visible_latin_words
 
@@ -23,12 +24,11 @@ HTML = {"Accept": "text/html,application/xhtml+xml"}
 def place(engine: Engine, demo_county: str) -> dict[str, str]:
     """A village of the demo county with more than one grid, and one of its grids."""
     with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT village_code, min(code) AS grid FROM grid WHERE valid_to IS NULL "
-                "GROUP BY village_code HAVING count(*) > 1 ORDER BY village_code LIMIT 1"
-            )
-        ).one()
+        row = one(
+            conn,
+            "SELECT village_code, min(code) AS grid FROM grid WHERE valid_to IS NULL "
+            "GROUP BY village_code HAVING count(*) > 1 ORDER BY village_code LIMIT 1",
+        )
     return {"village": row.village_code, "grid": row.grid, "town": row.village_code[:9]}
 
 

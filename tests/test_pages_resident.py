@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, text
 
+from bench.common import one
 from tests.browser import clean_page, small_controls, visible_latin_words
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -24,15 +25,14 @@ MAP_WORDS = {"OpenStreetMap", "ODbL"}
 def village(engine: Engine, demo_county: str) -> dict[str, str]:
     """A demo village with a name of its own (no other unit's name contains it)."""
     with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT a.code, a.name FROM admin_unit a WHERE a.level = 'village' "
-                "AND a.code LIKE '441226%' AND a.name LIKE '%村委会' AND NOT EXISTS ("
-                "SELECT 1 FROM admin_unit b WHERE b.code <> a.code "
-                "AND b.name LIKE '%' || replace(a.name, '委会', '') || '%') "
-                "ORDER BY a.code LIMIT 1"
-            )
-        ).one()
+        row = one(
+            conn,
+            "SELECT a.code, a.name FROM admin_unit a WHERE a.level = 'village' "
+            "AND a.code LIKE '441226%' AND a.name LIKE '%村委会' AND NOT EXISTS ("
+            "SELECT 1 FROM admin_unit b WHERE b.code <> a.code "
+            "AND b.name LIKE '%' || replace(a.name, '委会', '') || '%') "
+            "ORDER BY a.code LIMIT 1",
+        )
     return {"code": row.code, "name": row.name, "short": row.name.replace("委会", "")}
 
 
@@ -110,12 +110,12 @@ def test_a_resident_finds_the_village_and_files_on_the_basemap(
         assert f"编号 {filed}" in result and "前到现场核查" in result
         assert not _latin(page), _latin(page)
         page.screenshot(path=str(ARTIFACTS / "resident-phone-filed.png"))
-        with engine.connect() as conn:
-            stored = conn.execute(
-                text("SELECT g.code FROM report r JOIN grid g ON g.id = r.grid_id WHERE r.id = :i"),
-                {"i": filed},
-            ).scalar_one()
-        assert stored == grid
+        stored = one(
+            engine,
+            "SELECT g.code FROM report r JOIN grid g ON g.id = r.grid_id WHERE r.id = :i",
+            i=filed,
+        )
+        assert stored.code == grid
         # The follow-up page, in Chinese, from the link the phone keeps.
         page.click("#gg-track")
         page.wait_for_url(lambda u: f"/report/{filed}" in u)

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, text
 
+from bench.common import one
 from gisgrid.access import accounts
 from gisgrid.access.accounts import Principal, Role
 from gisgrid.reports import cases as cases_
@@ -33,16 +34,12 @@ MAP_WORDS = {"OpenStreetMap", "ODbL"}
 
 def _town(engine: Engine) -> dict[str, str]:
     """The demo town with the most grids, one of its grids, and its name."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT left(g.village_code, 9) AS town, min(g.code) AS grid, count(*) AS n "
-                "FROM grid g WHERE g.valid_to IS NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1"
-            )
-        ).one()
-        name = conn.execute(
-            text("SELECT name FROM admin_unit WHERE code = :c"), {"c": row.town + "000"}
-        ).scalar_one()
+    row = one(
+        engine,
+        "SELECT left(g.village_code, 9) AS town, min(g.code) AS grid, count(*) AS n "
+        "FROM grid g WHERE g.valid_to IS NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1",
+    )
+    name = one(engine, "SELECT name FROM admin_unit WHERE code = :c", c=row.town + "000").name
     return {"code": row.town + "000", "grid": row.grid, "name": name}
 
 

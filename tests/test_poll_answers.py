@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from bench.common import one
 from gisgrid.access import accounts
 from gisgrid.mapdata import SharedAnswers
 from gisgrid.mapdata.answers import REFRESH_AT
@@ -288,14 +289,13 @@ def test_shared_answers_never_cross_units_generations_filters_or_scopes(
     unit, generation and filter is its own question."""
     client, _ = walls
     admin = _bearer(admin_token)
-    with own_engine.connect() as conn:
-        town, other = conn.execute(
-            text(
-                "SELECT array_agg(DISTINCT left(code, 9) ORDER BY left(code, 9)) FROM grid "
-                "WHERE valid_to IS NULL AND code LIKE :c || '%'"
-            ),
-            {"c": COUNTY},
-        ).scalar_one()[:2]
+    towns = one(
+        own_engine,
+        "SELECT array_agg(DISTINCT left(code, 9) ORDER BY left(code, 9)) AS codes FROM grid "
+        "WHERE valid_to IS NULL AND code LIKE :c || '%'",
+        c=COUNTY,
+    )
+    town, other = towns.codes[:2]
     operator = _bearer(_token(client, own_engine, "town_operator", town))
     for path in ("/maps/data/reports", "/maps/data/staff"):
         county = client.get(path, params={"unit": COUNTY}, headers=admin)
@@ -319,13 +319,12 @@ def test_shared_answers_never_cross_units_generations_filters_or_scopes(
     )
     assert explicit.json()["numberReturned"] == county_grids.json()["numberReturned"] == 900
     with own_engine.begin() as conn:
-        empty = conn.execute(
-            text(
-                "INSERT INTO generation (name, county_code, valid_from, description) "
-                "VALUES ('poll test', :c, now(), 'test: an empty generation') RETURNING id"
-            ),
-            {"c": demo_county},
-        ).scalar_one()
+        empty = one(
+            conn,
+            "INSERT INTO generation (name, county_code, valid_from, description) "
+            "VALUES ('poll test', :c, now(), 'test: an empty generation') RETURNING id",
+            c=demo_county,
+        ).id
     none = client.get(
         "/maps/data/grids", params={"unit": COUNTY, "geometry": "false", "generation": empty}
     )

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import shapely
 from sqlalchemy import Connection, text
 
+from bench.common import one
 from gisgrid.assignment import GridIndex
 from gisgrid.demo import province
 from tests.conftest import PROVINCE, small_province_template
@@ -79,22 +80,19 @@ def test_postgis_holds_the_same_places_labelled_generated(
     ).one()
     assert row.generator == province.PROVINCE_GENERATOR
     assert "GENERATED" in row.notes["generated"] and row.notes["patrol_day"]["fixes"] > 0
-    flags = conn.execute(
-        text(
-            "SELECT bool_and(h.generated) AS people, bool_and(g.geom_generated) AS grids, "
-            "count(*) AS n FROM household h JOIN grid g ON g.id = h.grid_id "
-            "WHERE g.code LIKE :p"
-        ),
-        {"p": first[:6] + "%"},
-    ).one()
+    flags = one(
+        conn,
+        "SELECT bool_and(h.generated) AS people, bool_and(g.geom_generated) AS grids, "
+        "count(*) AS n FROM household h JOIN grid g ON g.id = h.grid_id WHERE g.code LIKE :p",
+        p=first[:6] + "%",
+    )
     assert flags.people and flags.grids
-    tracks = conn.execute(
-        text(
-            "SELECT bool_and(t.generated), count(*) FROM patrol_track t JOIN grid g "
-            "ON g.id = t.grid_id WHERE g.code LIKE :p"
-        ),
-        {"p": first[:6] + "%"},
-    ).one()
+    tracks = one(
+        conn,
+        "SELECT bool_and(t.generated), count(*) FROM patrol_track t JOIN grid g "
+        "ON g.id = t.grid_id WHERE g.code LIKE :p",
+        p=first[:6] + "%",
+    )
     assert tracks[0] and tracks[1] > 0
     db_xy = np.array(
         conn.execute(

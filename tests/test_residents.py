@@ -15,6 +15,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Route
 from sqlalchemy import Engine, text
 
+from bench.common import one
 from gisgrid.access.accounts import Principal, Role
 from gisgrid.reports import cases, intake
 
@@ -280,14 +281,12 @@ def test_resident_adds_a_photo_to_the_report_from_the_page(
         result = page.text_content("#gg-result") or ""
         assert "照片已上传 1 张" in result and "现场核查" in result
         filed = int(page.get_attribute("body", "data-filed") or 0)
-        with own_engine.connect() as conn:
-            photos, media = conn.execute(
-                text(
-                    "SELECT (SELECT count(*) FROM report_photo p WHERE p.report_id = r.id), "
-                    "r.media_url FROM report r WHERE r.id = :r"
-                ),
-                {"r": filed},
-            ).one()
+        photos, media = one(
+            own_engine,
+            "SELECT (SELECT count(*) FROM report_photo p WHERE p.report_id = r.id), "
+            "r.media_url FROM report r WHERE r.id = :r",
+            r=filed,
+        )
         assert photos == 1 and media and media.endswith(".jpg")
         page.click("#gg-track")
         page.wait_for_url(lambda u: f"/report/{filed}#k=" in u)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import Connection, text
 
+from bench.common import one
 from gisgrid.errors import InvalidPeriod, InvalidReport
 from gisgrid.mapdata import layers
 from gisgrid.reports import scores
@@ -234,13 +235,12 @@ def test_every_measure_on_cases_with_known_answers(
         .scalars()
         .all()
     )
-    dept = conn.execute(
-        text(
-            "INSERT INTO department (county_code, code, name, categories, response_hours, "
-            "feedback_hours) VALUES (:c, 'TESTX', '测试局', '{}', 4, 16) RETURNING id"
-        ),
-        {"c": code[:6] + "000000"},
-    ).scalar_one()
+    dept = one(
+        conn,
+        "INSERT INTO department (county_code, code, name, categories, response_hours, "
+        "feedback_hours) VALUES (:c, 'TESTX', '测试局', '{}', 4, 16) RETURNING id",
+        c=code[:6] + "000000",
+    ).id
 
     def t(day: int, hh: int, mm: int = 0) -> dt.datetime:
         return dt.datetime(2020, 1, day, hh, mm, tzinfo=CN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -124,22 +125,23 @@ def test_grids_do_not_overlap(deqing: dict) -> None:
     assert shapely.coverage_is_valid(deqing["result"].grids.geometry.values.to_numpy())
 
 
+def _assert_units_are_their_parts(units: Any, parts: Any, parent_code: str) -> None:
+    """Each unit's area is the union of the parts whose `parent_code` is its code (< 1 m² off)."""
+    shapes = to_metric(parts.geometry.values.to_numpy())
+    for code, unit in zip(units.code, to_metric(units.geometry.values.to_numpy()), strict=True):
+        union = shapely.union_all(shapes[(parts[parent_code] == code).to_numpy()])
+        assert shapely.symmetric_difference(union, unit).area < 1.0, code
+
+
 def test_villages_are_exactly_their_grids(deqing: dict) -> None:
     t: Tessellation = deqing["result"]
-    grids = to_metric(t.grids.geometry.values.to_numpy())
-    villages = to_metric(t.villages.geometry.values.to_numpy())
-    for code, village in zip(t.villages.code, villages, strict=True):
-        union = shapely.union_all(grids[(t.grids.village_code == code).to_numpy()])
-        assert shapely.symmetric_difference(union, village).area < 1.0, code
+    _assert_units_are_their_parts(t.villages, t.grids, "village_code")
 
 
 def test_towns_are_exactly_their_villages(deqing: dict) -> None:
     t: Tessellation = deqing["result"]
-    villages = to_metric(t.villages.geometry.values.to_numpy())
+    _assert_units_are_their_parts(t.towns, t.villages, "town_code")
     towns = to_metric(t.towns.geometry.values.to_numpy())
-    for code, town in zip(t.towns.code, towns, strict=True):
-        union = shapely.union_all(villages[(t.villages.town_code == code).to_numpy()])
-        assert shapely.symmetric_difference(union, town).area < 1.0, code
     left, right = shapely.STRtree(towns).query(towns, predicate="intersects")
     pair = left < right
     assert shapely.area(shapely.intersection(towns[left[pair]], towns[right[pair]])).sum() < 1.0

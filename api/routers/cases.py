@@ -3,11 +3,11 @@
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, ReportConfigDep
-from api.params import MAX_INT, ReportId
+from api.params import MAX_INT, IdempotencyKey, ReportId
 from api.security import PrincipalDep, client_address
 from gisgrid.reports import cases
 
@@ -65,10 +65,7 @@ def take_step(
     response: Response,
     report_id: ReportId,
     step: Annotated[StepIn, Body()],
-    idempotency_key: Annotated[
-        str | None,
-        Header(description="Same key, same step: a resend is taken once (200, replayed)"),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Take one step of the loop on a report in your scope (409 if its status does not allow it).
 
@@ -77,22 +74,9 @@ def take_step(
     with a department: 吹哨), reassign (改派), reclass (改类), supervise (督办), cancel (不予立案)
     or evaluate (回访; unsatisfied reopens it).
     """
+    # StepIn's fields are act's own arguments, by name.
     done = cases.act(
-        conn,
-        who,
-        report_id,
-        step.action,
-        note=step.note,
-        staff_id=step.staff_id,
-        satisfied=step.satisfied,
-        department=step.department,
-        triage=step.triage,
-        outcome=step.outcome,
-        outcome_reason=step.outcome_reason,
-        reason=step.reason,
-        config=config,
-        idempotency_key=idempotency_key,
-        seen=step.seen,
+        conn, who, report_id, config=config, idempotency_key=idempotency_key, **step.model_dump()
     )
     response.headers["Idempotent-Replayed"] = "true" if done["replayed"] else "false"
     return done

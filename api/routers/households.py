@@ -3,14 +3,14 @@
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import ConnDep, DbDep, PhotosDep
-from api.params import HouseholdId, Offset
+from api.params import GridQ, HouseholdId, IdempotencyKey, Offset
 from api.photos import is_file, read_photo
 from api.security import PrincipalDep, client_address
 from gisgrid import media
@@ -26,7 +26,7 @@ def list_households(
     conn: ConnDep,
     who: PrincipalDep,
     request: Request,
-    grid: Annotated[str, Query(description="15-digit grid code")],
+    grid: GridQ,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -89,9 +89,7 @@ async def record_visit(
     db: DbDep,
     photos: PhotosDep,
     household_id: HouseholdId,
-    idempotency_key: Annotated[
-        str | None, Header(description="Same key, same visit: a resend is recorded once")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record a visit to a household in your grid: routine, care, dispute or info_update (size,
     phone: changes the register, audited); note; an optional `photo` (multipart). A resend with
@@ -139,7 +137,7 @@ def household_visits(
 def visits_due(
     conn: ConnDep,
     who: PrincipalDep,
-    grid: Annotated[str, Query(description="15-digit grid code")],
+    grid: GridQ,
 ) -> dict[str, Any]:
     """A grid's households by visit priority: overdue care-tagged households first."""
     return visits.due_list(conn, who, grid)

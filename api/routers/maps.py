@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from api.browser import LangDep, switch_url
 from api.deps import BasemapDep, ConnDep, DbDep
-from api.params import GenerationQ
+from api.params import GenerationQ, GridQ
 from api.security import PrincipalDep
 from gisgrid.access import visits
 from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, Principal, Role
@@ -34,7 +34,6 @@ router = APIRouter(tags=["maps"])
 GEOJSON = "application/geo+json"
 NO_STORE = {"Cache-Control": "no-store"}
 UnitQ = Annotated[str, Query(description="6-digit county, 9-digit town or 12-digit village code")]
-GridQ = Annotated[str, Query(description="15-digit grid code")]
 BboxQ = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")]
 ZoomQ = Annotated[int | None, Query(ge=0, le=22, description="simplify geometry for this zoom")]
 
@@ -121,20 +120,17 @@ def center(
         wall.categories_of(category)
     except NotFound:
         category = ""
-    data = pages.PageData(
+    data = _unit_page(
+        outline,
+        grids,
+        tiles,
+        lang,
         title=props["name"],
-        bbox=props["bbox"],
-        outline=outline,
-        grids=grids,
         # Staff positions come after the page (wall.js asks at once): the map draws sooner.
         staff=layers.staff_positions(conn, code) if export_html else None,
         ranking=layers.ranking(conn, code),
         measures=_measures(),
-        grid_count=len(grids["features"]),
-        force_tiles=tiles,
         snapshot=export_html,
-        lang=lang,
-        unit=code[:6],
         urls={
             "wall": _q("/maps/data/wall", unit=code),
             "dashboard": _q("/maps/data/dashboard", unit=code, ranked=code),
@@ -300,25 +296,39 @@ def planner(
             "band": _default_band(layers.balance(grids)["mean"]),
             "plans": "/api/v1/plans",
         }
-    data = pages.PageData(
+    data = _unit_page(
+        outline,
+        grids,
+        tiles,
+        lang,
         title=t(lang, "planner.title", name=props["name"]),
-        bbox=props["bbox"],
-        outline=outline,
-        grids=grids,
         generations=gens,
         generation_id=gen,
         balance=layers.balance(grids),
-        grid_count=len(grids["features"]),
-        force_tiles=tiles,
         redraw=redraw,
-        lang=lang,
-        unit=code[:6],
         urls={
             "grid_measures": _q("/maps/data/grids", unit=code, generation=gen, geometry="false"),
             "grid_tiles": "/tiles/grids/{z}/{x}/{y}.mvt?generation=" + str(gen),
         },
     )
     return _html(pages.planner_page(data, basemap, switch_url=switch_url(request, lang)))
+
+
+def _unit_page(
+    outline: dict[str, Any], grids: dict[str, Any], tiles: bool, lang: str, **more: Any
+) -> pages.PageData:
+    """A map page over a unit's grids (the center's wall, the planner) and what it adds."""
+    props = outline["properties"]
+    return pages.PageData(
+        bbox=props["bbox"],
+        outline=outline,
+        grids=grids,
+        grid_count=len(grids["features"]),
+        force_tiles=tiles,
+        lang=lang,
+        unit=props["code"][:6],  # search looks in the page's county first
+        **more,
+    )
 
 
 def _default_band(mean: float) -> list[int]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, UploadFile
+from fastapi import APIRouter, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import ConnDep, DbDep, PhotosDep
-from api.params import ReportId
+from api.params import IdempotencyKey, ReportId
 from api.photos import read_photo
 from api.security import PrincipalDep
 from gisgrid import media
@@ -65,9 +65,7 @@ async def add_photo(
     photos: PhotosDep,
     photo: UploadFile,
     stage: Annotated[str, Form(description="report, before (处置前) or after (处置后)")] = "after",
-    idempotency_key: Annotated[
-        str | None, Header(description="Same key, same photo: a resend is stored once")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A handler's photo on a case in scope: before (处置前) or after (处置后) the work, or with
     the report. JPEG, PNG or HEIC up to 10 MB; the served copy has no EXIF, staff see how far

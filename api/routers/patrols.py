@@ -5,13 +5,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ConnDep, DbDep, PhotosDep
-from api.params import MAX_INT
+from api.params import MAX_INT, IdempotencyKey
 from api.photos import is_file, read_photo
 from api.security import PrincipalDep, body_limit, client_address
 from gisgrid.access.accounts import (
@@ -183,9 +183,7 @@ async def patrol_report(
     who: PrincipalDep,
     db: DbDep,
     photos: PhotosDep,
-    idempotency_key: Annotated[
-        str | None, Header(description="Same key, same report: a resend files it once")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """巡查上报: a grid worker files a case where they stand (source `patrol`), multipart:
     `service_code`, `lon`, `lat` (WGS84), `description`, `address`, optional `photo`; to close

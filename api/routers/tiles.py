@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -19,13 +19,11 @@ router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 MVT_B = MVT.encode()
+# How a tile route is described in the OpenAPI document: raw bytes of the MVT media type.
+MVT_ROUTE: dict[str, Any] = {"response_class": Response, "responses": {200: {"content": {MVT: {}}}}}
 
 
-@router.get(
-    "/tiles/basemap/{z}/{x}/{y}.mvt",
-    response_class=Response,
-    responses={200: {"content": {MVT: {}}}},
-)
+@router.get("/tiles/basemap/{z}/{x}/{y}.mvt", **MVT_ROUTE)
 async def get_basemap_tile(
     request: Request,
     db: DbDep,
@@ -50,11 +48,7 @@ async def get_basemap_tile(
     return Response(data, media_type=MVT, headers=headers)
 
 
-@router.get(
-    "/tiles/{layer}/{z}/{x}/{y}.mvt",
-    response_class=Response,
-    responses={200: {"content": {MVT: {}}}},
-)
+@router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", **MVT_ROUTE)
 async def get_tile(
     request: Request,
     db: DbDep,
