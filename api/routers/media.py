@@ -12,7 +12,7 @@ from api.params import IdempotencyKey, ReportId
 from api.photos import read_photo
 from api.security import PrincipalDep
 from gisgrid import media
-from gisgrid.errors import Forbidden, NotAuthenticated, NotFound
+from gisgrid.errors import NotAuthenticated, NotFound
 
 router = APIRouter(tags=["photos"])
 
@@ -39,12 +39,10 @@ def photo_file(conn: ConnDep, who: PrincipalDep, photos: PhotosDep, name: str) -
                 reason="auth.sign_in",
                 action="seeing a household visit's photo",
             )
-        raise Forbidden(
+        raise who.outside_scope(
+            "seeing a household visit's photo",
+            f"照片 {sha[:12]}",
             f"photo {sha[:12]}... belongs to a household outside your scope",
-            reason="auth.scope",
-            action="seeing a household visit's photo",
-            code=f"照片 {sha[:12]}",
-            scope=who.scope,
         )
     path = photos.path(sha, thumb)
     if not path.is_file():

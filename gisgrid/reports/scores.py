@@ -202,27 +202,8 @@ def measures(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def _empty() -> dict[str, Any]:
-    return {
-        "due": 0,
-        "closed": 0,
-        "on_time": 0,
-        "closed_late": 0,
-        "solved": 0,
-        "overdue": 0,
-        "closure_rate": None,
-        "on_time_rate": None,
-        "solved_rate": None,
-        "evaluated": 0,
-        "satisfied": 0,
-        "satisfaction": None,
-        "reopened": 0,
-        "reopen_rate": None,
-        "mean_hours": None,
-        "escalations": 0,
-        "whistled": 0,
-        "responded_on_time_rate": None,
-        "fed_back_on_time_rate": None,
-    }
+    """The measures of no cases: zero counts, no rates."""
+    return _from_sums(0, dict.fromkeys((*FLAGS, "escalations"), 0), float("nan"))
 
 
 def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
