@@ -6,8 +6,12 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Connection
+
 from gisgrid import sql
 from gisgrid.db import FUNCTION_FILES
+from gisgrid.errors import NotFound
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_HOME = ROOT / "gisgrid" / "sql"
@@ -56,3 +60,17 @@ def test_composed_quotes_identifiers() -> None:
     # Names that cannot be bound parameters are quoted by psycopg, never formatted in.
     stmt = sql.composed("db/create_database", database='gisgrid"; DROP')
     assert stmt.as_string(None).splitlines()[-1] == 'CREATE DATABASE "gisgrid""; DROP"'
+
+
+def test_one_gives_the_row_or_raises_the_callers_error(conn: Connection) -> None:
+    # "A row or this error" is the runner's, every caller's error its own.
+    plan = sql.one(conn, "redraw/generation", lambda: NotFound("none"), generation_id=1)
+    assert plan["id"] == 1
+    with pytest.raises(NotFound, match="generation id -1 does not exist") as got:
+        sql.one(
+            conn,
+            "redraw/generation",
+            lambda: NotFound("generation id -1 does not exist", reason="test.none", id=-1),
+            generation_id=-1,
+        )
+    assert got.value.reason == "test.none" and got.value.params == {"id": -1}

@@ -144,9 +144,12 @@ def record_visit(
         )
         if sent is not None:
             return _replay(conn, who, sent, request_hash, idempotency_key)
-    h = sql.first(conn, "access/household_for_visit", id=household_id)
-    if h is None:
-        raise NotFound(f"no household has id {household_id}")
+    h = sql.one(
+        conn,
+        "access/household_for_visit",
+        lambda: NotFound(f"no household has id {household_id}"),
+        id=household_id,
+    )
     if not h.grid_code or not who.covers(h.grid_code):
         raise who.outside_scope(
             "recording a household visit",

@@ -19,9 +19,14 @@ GRID_COLUMNS = ("code", "name", "village_code", "households", "generation")
 
 def _unit_row(conn: Connection, code: str, geometry: bool) -> dict[str, Any]:
     full = unit_code(code)
-    row = sql.first(conn, "divisions/unit", code=full, prefix=unit_prefix(full), geometry=geometry)
-    if row is None:
-        raise NotFound(f"no administrative unit has code {full} (asked for {code!r})")
+    row = sql.one(
+        conn,
+        "divisions/unit",
+        lambda: NotFound(f"no administrative unit has code {full} (asked for {code!r})"),
+        code=full,
+        prefix=unit_prefix(full),
+        geometry=geometry,
+    )
     return dict(row)
 
 

@@ -21,9 +21,12 @@ MAX_KEY = 255
 
 
 def _report(conn: Connection, report_id: int) -> Any:
-    row = sql.first(conn, "media/report_for_photo", id=report_id)
-    if row is None:
-        raise NotFound(f"report {report_id} does not exist")
+    row = sql.one(
+        conn,
+        "media/report_for_photo",
+        lambda: NotFound(f"report {report_id} does not exist"),
+        id=report_id,
+    )
     return row
 
 
@@ -142,9 +145,9 @@ def _one(conn: Connection, report_id: int, sha: str) -> dict[str, Any]:
 
 def may_see(conn: Connection, who: Principal, sha: str) -> bool:
     """Whether `who` may see a stored photo (NotFound if there is none)."""
-    row = sql.first(conn, "media/photo_access", sha=sha)
-    if row is None:
-        raise NotFound(f"no photo {sha[:12]}... is stored")
+    row = sql.one(
+        conn, "media/photo_access", lambda: NotFound(f"no photo {sha[:12]}... is stored"), sha=sha
+    )
     if row["on_report"]:
         return True
     grids = row["visit_grids"] or []

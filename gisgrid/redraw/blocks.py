@@ -323,9 +323,12 @@ def village_blocks(
     Runs in the caller's transaction; cutting takes a per-generation advisory lock, so two
     plans asking for the same villages at once cut them once.
     """
-    gen = sql.first(conn, "redraw/generation", generation_id=generation_id)
-    if gen is None:
-        raise NotFound(f"generation id {generation_id} does not exist")
+    gen = sql.one(
+        conn,
+        "redraw/generation",
+        lambda: NotFound(f"generation id {generation_id} does not exist"),
+        generation_id=generation_id,
+    )
     version = roads_version(conn, gen["county_code"])
     villages = sorted(set(villages))
     sql.execute(conn, "redraw/lock_blocks", generation_id=generation_id)

@@ -10,6 +10,7 @@ gives the others the next free numbers of the village, a move changes no code.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -100,14 +101,18 @@ def _village_of_edit(conn: Connection, plan_id: int, op: str, edit: dict[str, An
                 block=block,
                 plan=plan_id,
             )
-        row = sql.first(conn, "redraw/plan_block_village", id=plan_id, block=block)
-        if row is None:
-            raise NotFound(
+        row = sql.one(
+            conn,
+            "redraw/plan_block_village",
+            lambda: NotFound(
                 f"block {block} is not part of plan {plan_id}",
                 reason="edit.block_unknown",
                 block=block,
                 plan=plan_id,
-            )
+            ),
+            id=plan_id,
+            block=block,
+        )
         return str(row["village_code"])
     grids: Any = edit.get("grids") if op == "merge" else [edit.get("grid")]
     if (
@@ -129,14 +134,20 @@ def _village_of_edit(conn: Connection, plan_id: int, op: str, edit: dict[str, An
         )
     villages = set()
     for g in grids:
-        row = sql.first(conn, "redraw/plan_grid_village", id=plan_id, code=g)
-        if row is None:
-            raise NotFound(
+        row = sql.one(
+            conn,
+            "redraw/plan_grid_village",
+            # partial, not lambda: the error is built with this loop's grid.
+            partial(
+                NotFound,
                 f"grid {g} is not in plan {plan_id}",
                 reason="edit.grid_unknown",
                 grid=g,
                 plan=plan_id,
-            )
+            ),
+            id=plan_id,
+            code=g,
+        )
         villages.add(row["village_code"])
     if len(villages) > 1:
         raise GridRuleBroken(

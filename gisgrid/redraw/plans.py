@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -85,21 +86,27 @@ def create_plan(
         raise InvalidCode(
             f"seed={seed!r} must be a whole number >= 0", reason="plan.seed", seed=seed
         )
-    row = sql.first(conn, "redraw/unit", code=code)
-    if row is None:
-        raise NotFound(
+    sql.one(
+        conn,
+        "redraw/unit",
+        lambda: NotFound(
             f"no county, town or village has code {code} (asked for {unit!r})",
             reason="plan.unit_unknown",
             code=code,
-        )
+        ),
+        code=code,
+    )
     county = code[:6] + "000000"
-    gen = sql.first(conn, "redraw/current_generation", county=county)
-    if gen is None:
-        raise NotFound(
+    gen = sql.one(
+        conn,
+        "redraw/current_generation",
+        lambda: NotFound(
             f"county {county} has no current grid generation to redraw",
             reason="plan.no_generation",
             county=county,
-        )
+        ),
+        county=county,
+    )
     plan_id = sql.scalar(
         conn,
         "redraw/insert_plan",
@@ -121,18 +128,18 @@ def load_plan(
 ) -> dict[str, Any]:
     """The plan row, after the role and scope checks (locked FOR UPDATE when asked)."""
     who.require(PLAN_ROLES, action)
-    row = sql.first(conn, "redraw/plan", id=plan_id)
-    if row is None:
-        raise NotFound(
-            f"no plan has id {plan_id}; GET /api/v1/plans lists the drafts",
-            reason="plan.unknown",
-            plan=plan_id,
-        )
+    unknown = partial(
+        NotFound,
+        f"no plan has id {plan_id}; GET /api/v1/plans lists the drafts",
+        reason="plan.unknown",
+        plan=plan_id,
+    )
+    row = sql.one(conn, "redraw/plan", unknown, id=plan_id)
     who.require_scope(unit_prefix(row["unit_code"]), action)
     if lock:
         sql.execute(conn, "redraw/plan_for_update", id=plan_id)
-        row = sql.first(conn, "redraw/plan", id=plan_id)
-        assert row is not None
+        # Read again under the lock (a plan discarded meanwhile is unknown, not a crash).
+        row = sql.one(conn, "redraw/plan", unknown, id=plan_id)
     return dict(row)
 
 
@@ -355,9 +362,9 @@ def run_plan(
 ) -> dict[str, Any]:
     """Compute a queued draft and store it; the plan row says `ready` (or `failed`, and why)."""
     with engine.connect() as conn:
-        row = sql.first(conn, "redraw/plan", id=plan_id)
-    if row is None:
-        raise NotFound(f"no plan has id {plan_id}")
+        row = sql.one(
+            conn, "redraw/plan", lambda: NotFound(f"no plan has id {plan_id}"), id=plan_id
+        )
     report = _reporter(engine, plan_id, progress)
     try:
         summary = _compute(engine, dict(row), report)

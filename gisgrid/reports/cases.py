@@ -193,9 +193,12 @@ def act(
     who.require(step.roles, f"{action} ({step.label})")
     config = config or IntakeConfig()
     now = now or dt.datetime.now(dt.UTC)
-    r = sql.first(conn, "reports/case_locked", id=report_id)
-    if r is None:
-        raise NotFound(f"report {report_id} does not exist")
+    r = sql.one(
+        conn,
+        "reports/case_locked",
+        lambda: NotFound(f"report {report_id} does not exist"),
+        id=report_id,
+    )
     if not r["grid_code"] or not who.covers(r["grid_code"]):
         raise who.outside_scope(
             f"{action} ({step.label})",
@@ -744,9 +747,13 @@ def reporter_verdict(
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
         raise InvalidReport(f"note has {len(note)} characters; at most {MAX_NOTE}")
-    row = sql.first(conn, "reports/verdict_state", id=report_id, who=REPORTER)
-    if row is None:
-        raise NotFound(f"report {report_id} does not exist")
+    row = sql.one(
+        conn,
+        "reports/verdict_state",
+        lambda: NotFound(f"report {report_id} does not exist"),
+        id=report_id,
+        who=REPORTER,
+    )
     if (
         row["key_name"] != RESIDENT_FORM_KEY
         or not row["idempotency_key"]

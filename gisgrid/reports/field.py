@@ -120,9 +120,13 @@ def add_reporter_photo(
     """A resident adds a photo to the report they filed (residents' form), proven by the
     receipt their phone keeps (like the verdict); at most three, while the case is open. The
     first becomes the report's Open311 `media_url`."""
-    row = sql.first(conn, "reports/receipt_of", id=report_id, who=cases.REPORTER)
-    if row is None:
-        raise NotFound(f"report {report_id} does not exist")
+    row = sql.one(
+        conn,
+        "reports/receipt_of",
+        lambda: NotFound(f"report {report_id} does not exist"),
+        id=report_id,
+        who=cases.REPORTER,
+    )
     if (
         row["key_name"] != cases.RESIDENT_FORM_KEY
         or not row["idempotency_key"]

@@ -10,7 +10,7 @@ SQLAlchemy: the hot paths of the service, issue 13).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -48,6 +48,16 @@ def rows(conn: Connection, name: str, /, **params: Any) -> Sequence[RowMapping]:
 def first(conn: Connection, name: str, /, **params: Any) -> RowMapping | None:
     """The first row of statement `name`, or None."""
     return execute(conn, name, **params).mappings().first()
+
+
+def one(
+    conn: Connection, name: str, missing: Callable[[], Exception], /, **params: Any
+) -> RowMapping:
+    """The first row of statement `name`; the error `missing()` builds when there is none."""
+    row = first(conn, name, **params)
+    if row is None:
+        raise missing()
+    return row
 
 
 def scalar(conn: Connection, name: str, /, **params: Any) -> Any:
