@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection
@@ -13,25 +13,20 @@ from gisgrid import sql
 from gisgrid.access.accounts import Principal
 
 
-def record(
-    conn: Connection,
-    who: Principal,
-    action: str,
-    *,
-    method: str | None = None,
-    path: str | None = None,
-    object_type: str | None = None,
-    object_ids: Sequence[str | int] | None = None,
-    client: str | None = None,
-    status: int | None = None,
-) -> None:
+class Entry(TypedDict, total=False):
+    """What an entry says beyond who did what: the request, what it touched, its answer."""
+
+    method: str | None
+    path: str | None
+    object_type: str | None
+    object_ids: Sequence[str | int] | None
+    client: str | None
+    status: int | None
+
+
+def record(conn: Connection, who: Principal, action: str, **entry: Unpack[Entry]) -> None:
     """Append one entry (in the caller's transaction)."""
-    ids = [str(i) for i in object_ids] if object_ids is not None else None
-    sql.execute(
-        conn,
-        "access/insert_audit_entry",
-        **_entry(who, action, method, path, object_type, ids, client, status),
-    )
+    sql.execute(conn, "access/insert_audit_entry", **_entry(who, action, entry))
 
 
 def read_personal(
@@ -56,22 +51,11 @@ def read_personal(
 
 
 async def record_async(
-    pool: AsyncConnectionPool,
-    who: Principal,
-    action: str,
-    *,
-    method: str | None = None,
-    path: str | None = None,
-    client: str | None = None,
-    status: int | None = None,
+    pool: AsyncConnectionPool, who: Principal, action: str, **entry: Unpack[Entry]
 ) -> None:
     """Append one entry on the async pool, committed at once (a request's write audit)."""
     async with pool.connection() as aconn:
-        await sql.aexecute(
-            aconn,
-            "access/insert_audit_entry",
-            **_entry(who, action, method, path, None, None, client, status),
-        )
+        await sql.aexecute(aconn, "access/insert_audit_entry", **_entry(who, action, entry))
 
 
 def query(
@@ -98,26 +82,18 @@ def query(
     return [{**r, "at": r["at"].isoformat()} for r in rows]
 
 
-def _entry(
-    who: Principal,
-    action: str,
-    method: str | None,
-    path: str | None,
-    object_type: str | None,
-    object_ids: list[str] | None,
-    client: str | None,
-    status: int | None,
-) -> dict[str, Any]:
+def _entry(who: Principal, action: str, entry: Entry) -> dict[str, Any]:
     """The bound parameters of one audit entry."""
+    ids = entry.get("object_ids")
     return {
         "a": who.account_id,
         "u": who.username,
         "r": who.role.value if who.role else None,
         "act": action,
-        "m": method,
-        "p": path,
-        "ot": object_type,
-        "oi": object_ids,
-        "c": client,
-        "s": status,
+        "m": entry.get("method"),
+        "p": entry.get("path"),
+        "ot": entry.get("object_type"),
+        "oi": [str(i) for i in ids] if ids is not None else None,
+        "c": entry.get("client"),
+        "s": entry.get("status"),
     }
