@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -168,6 +169,18 @@ def _seconds(rng: np.random.Generator, n: int, lo: float, hi: float) -> pd.Serie
     return pd.Series(pd.to_timedelta(rng.uniform(lo, hi, n), unit="s"))
 
 
+class CaseRun(NamedTuple):
+    """A demo county given its cases: where they are written, its grids, the seeded draw, its
+    working calendar and the clock the generated times end at (UTC, whole seconds)."""
+
+    conn: Connection
+    county: str
+    grids: pd.DataFrame
+    rng: np.random.Generator
+    calendar: WorkingCalendar
+    now: dt.datetime
+
+
 def month_start(now: dt.datetime) -> dt.datetime:
     """The first day of the previous month, China time: the generated cases begin there, so
     the last complete month has its bulletin."""
@@ -176,17 +189,10 @@ def month_start(now: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(prev, dt.time(), CN)
 
 
-def write_closed_months(
-    conn: Connection,
-    county: str,
-    grids: pd.DataFrame,
-    rng: np.random.Generator,
-    calendar: WorkingCalendar,
-    now: dt.datetime | None = None,
-) -> dict[str, int]:
+def write_closed_months(run: CaseRun) -> dict[str, int]:
     """CASES_PER_GRID_MONTH cases a grid that fell due from the start of last month until now,
     taken round the loop with every step in report_event (all GENERATED)."""
-    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    conn, county, grids, rng, calendar, now = run
     start = month_start(now)
     months = (now - start).total_seconds() / (30 * 86400)
     n = max(1, round(len(grids) * CASES_PER_GRID_MONTH * months))
@@ -464,17 +470,10 @@ def _write_cancelled(
     return m
 
 
-def write_open_reports(
-    conn: Connection,
-    county: str,
-    grids: pd.DataFrame,
-    rng: np.random.Generator,
-    calendar: WorkingCalendar,
-    now: dt.datetime | None = None,
-) -> int:
+def write_open_reports(run: CaseRun) -> int:
     """A few hundred open cases from the last week, about a fifth already late, routed by class;
     residents' and hotline reports not yet checked are waiting for their check (收集)."""
-    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    conn, county, grids, rng, calendar, now = run
     n = max(150, len(grids) // 3)
     codes, triage = _categories(n, rng)
     cats = {c.code: c for c in CATEGORIES}

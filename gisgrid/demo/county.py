@@ -23,7 +23,7 @@ import shapely
 from sqlalchemy import Connection, Engine
 
 from gisgrid import sql
-from gisgrid.demo.cases import write_closed_months, write_open_reports
+from gisgrid.demo.cases import CaseRun, write_closed_months, write_open_reports
 from gisgrid.demo.departments import write_demo_departments
 from gisgrid.demo.outline import county_outline
 from gisgrid.demo.tessellate import Tessellation, tessellate_county
@@ -482,9 +482,11 @@ def write_county(
         staff = _write_staff(conn, grids, draw.counts, rng, profile.staffing)
         n_depts = write_demo_departments(conn, county, by_code[county].name)
         calendar = Calendars.load().for_code(county)
-        n_reports = write_open_reports(conn, county, grids, rng, calendar)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        cases = CaseRun(conn, county, grids, rng, calendar, now)
+        n_reports = write_open_reports(cases)
         progress("taking last month's reports round the loop (GENERATED)")
-        month = write_closed_months(conn, county, grids, rng, calendar)
+        month = write_closed_months(cases)
         sql.execute(
             conn,
             "demo/insert_dataset",
