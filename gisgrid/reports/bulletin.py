@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gisgrid import sql
-from gisgrid.access import REGISTER_READERS, Principal
+from gisgrid.access import Principal
 from gisgrid.reports.intake import IntakeConfig
-from gisgrid.reports.rankings import lists_of, month_period, rules_from
-from gisgrid.reports.scores import DEFINITIONS, code_prefix, measures, rows_by, unit_frame
+from gisgrid.reports.rankings import lists_of, rules_from, unit_month
+from gisgrid.reports.scores import DEFINITIONS, code_prefix, measures, rows_by
 from gisgrid.reports.triage import triage_counts
 
 # Degrees: about 50 m, finer than a printed county map shows.
@@ -37,19 +37,15 @@ def monthly_bulletin(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """A unit's bulletin for a month (default: the last complete one), for staff in scope."""
-    who.require(REGISTER_READERS, "the monthly bulletin (通报)")
     config = config or IntakeConfig()
-    month, start, end, complete = month_period(month, now)
-    unit, frame = unit_frame(conn, code, start, end, config)
+    m = unit_month(conn, who, code, month, config, now, ("the monthly bulletin", "通报"))
+    unit, frame, month, start, end, _ = m
     prefix = code_prefix(unit["code"])
-    who.require_scope(prefix, "the monthly bulletin")
     children = rows_by(conn, unit, frame, "children")
     departments = rows_by(conn, unit, frame, "departments")
     pairs = [(unit["code"], prefix)] + [(c["code"], code_prefix(c["code"])) for c in children]
     mix = triage_counts(conn, pairs, start, end)
-    lists = lists_of(
-        conn, unit, frame, month, start, end, complete, rules_from(config.red_black_rules)
-    )
+    lists = lists_of(conn, m, rules_from(config.red_black_rules))
     for c in children:
         c["triage"] = mix.get(c["code"])
     year, mon = month.split("-")
@@ -60,7 +56,7 @@ def monthly_bulletin(
         "month": month,
         "start": start,
         "end": end,
-        "complete": complete,
+        "complete": m.complete,
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]}
         | measures(frame)
         | {"triage": mix.get(unit["code"])},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -176,6 +176,35 @@ def pick(rows: list[dict[str, Any]], rule: RankRule) -> dict[str, Any]:
     }
 
 
+class UnitMonth(NamedTuple):
+    """A unit's due cases of a month (the red and black lists and the bulletin count them)."""
+
+    unit: dict[str, Any]
+    frame: Any
+    month: str
+    start: dt.datetime
+    end: dt.datetime
+    complete: bool
+
+
+def unit_month(
+    conn: Connection,
+    who: Principal,
+    code: str,
+    month: str | None,
+    config: IntakeConfig,
+    now: dt.datetime | None,
+    what: tuple[str, str],
+) -> UnitMonth:
+    """A unit's month (default: the last complete one) for staff in its scope; `what` is the
+    page asking and its Chinese name, for the refusals."""
+    who.require(REGISTER_READERS, f"{what[0]} ({what[1]})")
+    month, start, end, complete = month_period(month, now)
+    unit, frame = unit_frame(conn, code, start, end, config)
+    who.require_scope(code_prefix(unit["code"]), what[0])
+    return UnitMonth(unit, frame, month, start, end, complete)
+
+
 def red_black(
     conn: Connection,
     who: Principal,
@@ -186,36 +215,26 @@ def red_black(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """A unit's red and black lists for a month (workers are named: signed-in staff only)."""
-    who.require(REGISTER_READERS, "the red and black lists (红黑榜)")
-    month, start, end, complete = month_period(month, now)
     config = config or IntakeConfig()
-    unit, frame = unit_frame(conn, code, start, end, config)
-    who.require_scope(code_prefix(unit["code"]), "the red and black lists")
-    rules = rules or rules_from(config.red_black_rules)
-    return lists_of(conn, unit, frame, month, start, end, complete, rules)
+    m = unit_month(conn, who, code, month, config, now, ("the red and black lists", "红黑榜"))
+    return lists_of(conn, m, rules or rules_from(config.red_black_rules))
 
 
 def lists_of(
-    conn: Connection,
-    unit: dict[str, Any],
-    frame: Any,
-    month: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    complete: bool,
-    rules: Mapping[str, RankRule] | None = None,
+    conn: Connection, m: UnitMonth, rules: Mapping[str, RankRule] | None = None
 ) -> dict[str, Any]:
     """The lists from a unit's due cases of the month (shared with the bulletin)."""
     rules = rules or DEFAULT_RULES
+    unit = m.unit
     lists = {
-        level: pick(rows_by(conn, unit, frame, level), rules[level])
+        level: pick(rows_by(conn, unit, m.frame, level), rules[level])
         for level in levels_for(unit["level"])
     }
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
-        "month": month,
-        "start": start,
-        "end": end,
-        "complete": complete,
+        "month": m.month,
+        "start": m.start,
+        "end": m.end,
+        "complete": m.complete,
         "lists": lists,
     }
