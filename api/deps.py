@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
@@ -10,8 +10,9 @@ from sqlalchemy import Connection
 
 from api.capacity import Database
 from api.errors import outcome_statuses
-from api.security import client_address, principal_of, request_token
+from api.security import PrincipalDep, client_address, principal_of, request_token
 from gisgrid import reports
+from gisgrid.access.accounts import Principal
 from gisgrid.mapdata import basemap, layers
 from gisgrid.media import PhotoStore
 from gisgrid.settings import Settings
@@ -113,3 +114,19 @@ async def get_photos(request: Request) -> PhotoStore:
 
 
 PhotosDep = Annotated[PhotoStore, Depends(get_photos)]
+
+
+class Plan(NamedTuple):
+    """A redraw draft a route acts on, as every redraw function takes it first: (conn, who, id)."""
+
+    conn: Connection
+    who: Principal
+    plan_id: int
+
+
+async def get_plan(conn: ConnDep, who: PrincipalDep, plan_id: int) -> Plan:
+    """The request's connection, its caller and the draft's number from the path."""
+    return Plan(conn, who, plan_id)
+
+
+PlanDep = Annotated[Plan, Depends(get_plan)]
