@@ -2,16 +2,18 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection
 
+from api.browser import LangDep
 from api.capacity import Database
 from api.errors import outcome_statuses
-from api.security import client_address, principal_of, request_token
+from api.security import PrincipalDep, client_address, principal_of, request_token
 from gisgrid import reports
+from gisgrid.access.accounts import Principal
 from gisgrid.mapdata import basemap, layers
 from gisgrid.media import PhotoStore
 from gisgrid.settings import Settings
@@ -113,3 +115,48 @@ async def get_photos(request: Request) -> PhotoStore:
 
 
 PhotosDep = Annotated[PhotoStore, Depends(get_photos)]
+
+
+class Plan(NamedTuple):
+    """A redraw draft a route acts on, as every redraw function takes it first: (conn, who, id)."""
+
+    conn: Connection
+    who: Principal
+    plan_id: int
+
+
+async def get_plan(conn: ConnDep, who: PrincipalDep, plan_id: int) -> Plan:
+    """The request's connection, its caller and the draft's number from the path."""
+    return Plan(conn, who, plan_id)
+
+
+PlanDep = Annotated[Plan, Depends(get_plan)]
+
+
+class MapPage(NamedTuple):
+    """What a map page is drawn from: the request, the basemap, a connection, the caller, the
+    reader's language and whether to draw the many features as vector tiles."""
+
+    request: Request
+    basemap: pages.Basemap
+    conn: Connection
+    who: Principal
+    lang: str
+    tiles: bool
+
+
+async def get_map_page(
+    request: Request,
+    basemap: BasemapDep,
+    conn: ConnDep,
+    who: PrincipalDep,
+    lang: LangDep,
+    tiles: Annotated[
+        bool, Query(description="force vector tiles for the grids (the worker's: households)")
+    ] = False,
+) -> MapPage:
+    """What the center's wall, the worker's phone map and the planner's map each take."""
+    return MapPage(request, basemap, conn, who, lang, tiles)
+
+
+MapPageDep = Annotated[MapPage, Depends(get_map_page)]

@@ -16,7 +16,7 @@ import folium
 from branca.element import Element
 from folium.plugins import HeatMap
 
-from maps.i18n import strings, t
+from maps.i18n import t
 from maps.pages import (
     HEAT_JS,
     SEQUENTIAL,
@@ -62,7 +62,7 @@ def center_page(
     lang = data.lang
     m = _base_map(data, basemap)
     # Tooltip words: the page's language (the fields are names and numbers).
-    grids_layer, use_tiles = _outline_and_grids(
+    grids = _outline_and_grids(
         m,
         data,
         "center",
@@ -171,10 +171,8 @@ def center_page(
             "center",
             data,
             basemap,
-            grids=grids_layer.get_name(),
-            gridsAreTiles=use_tiles,
+            **grids,
             control=control.get_name(),
-            bbox=data.bbox,
             heat=heat.get_name(),
             reports=reports_group.get_name(),
             staff=staff_group.get_name(),
@@ -185,8 +183,6 @@ def center_page(
             ranking=data.ranking,
             initialStaff=data.staff,
             pollSeconds=3,
-            lang=lang,
-            strings=strings(lang, ("center",)),
             wall=wall,
         )
     )

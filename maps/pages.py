@@ -327,12 +327,17 @@ def _households_tiles_layer(url: str, show: bool) -> VectorGridProtobuf:
 
 
 def _config(m: folium.Map, page: str, data: PageData, basemap: Basemap, **extra: Any) -> Element:
+    """The page's configuration for its scripts: what every page has (its view, language and
+    the words of its catalogue section), then what it adds (`extra`, which may replace those)."""
     cfg = {
         "page": page,
         "map": m.get_name(),
         "urls": data.urls,
         "basemapDatum": basemap.datum if basemap.url else None,
         "snapshot": data.snapshot,
+        "bbox": data.bbox,
+        "lang": data.lang,
+        "strings": strings(data.lang, (page,)),
         **extra,
     }
     body = _json(cfg)
@@ -348,10 +353,10 @@ def _panel(inner: str, css_class: str = "gg-panel") -> Element:
 
 def _outline_and_grids(
     m: folium.Map, data: PageData, page: str, fields: list[str], aliases: list[str]
-) -> tuple[Any, bool]:
+) -> dict[str, Any]:
     """The unit's outline and its grids (vector tiles when many) on a page's map, layer names
-    from the page's catalogue section (`page`), tooltips from fields and aliases; the grids'
-    layer and whether it is tiles."""
+    from the page's catalogue section (`page`), tooltips from fields and aliases; how the
+    page's scripts find the grids (the layer's name, whether it is tiles)."""
     if data.outline:
         _outline_layer(data.outline, t(data.lang, f"{page}.layer_outline")).add_to(m)
     name = t(data.lang, f"{page}.layer_grids")
@@ -362,7 +367,7 @@ def _outline_and_grids(
         assert data.grids is not None
         layer = _grids_layer(data.grids, name, fields, aliases)
     layer.add_to(m)
-    return layer, use_tiles
+    return {"grids": layer.get_name(), "gridsAreTiles": use_tiles}
 
 
 def planner_page(data: PageData, basemap: Basemap, *, switch_url: str | None = None) -> str:
@@ -374,7 +379,7 @@ def planner_page(data: PageData, basemap: Basemap, *, switch_url: str | None = N
         return _esc(t(lang, f"planner.{key}", **kw))
 
     m = _base_map(data, basemap)
-    grids_layer, use_tiles = _outline_and_grids(
+    grids = _outline_and_grids(
         m,
         data,
         "planner",
@@ -418,16 +423,12 @@ def planner_page(data: PageData, basemap: Basemap, *, switch_url: str | None = N
             "planner",
             data,
             basemap,
-            grids=grids_layer.get_name(),
-            gridsAreTiles=use_tiles,
-            bbox=data.bbox,
+            **grids,
             measure="balance",
             measures={"balance": t(lang, "planner.measure_balance")},
             breaks=BALANCE_BREAKS,
             colors=DIVERGING,
             redraw=data.redraw,
-            lang=lang,
-            strings=strings(lang, ("planner",)),
         )
     )
     return _render(m, lang)

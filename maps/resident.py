@@ -15,7 +15,7 @@ import folium
 from folium.plugins import VectorGridProtobuf
 
 from maps import site
-from maps.i18n import strings, t
+from maps.i18n import t
 from maps.pages import (
     STATIC,
     VECTORGRID_JS,
@@ -96,18 +96,7 @@ def resident_page(
             "</form></div>"
         )
     )
-    _fig(m).html.add_child(
-        _config(
-            m,
-            "resident",
-            data,
-            basemap,
-            bbox=data.bbox,
-            pick=pick.get_name(),
-            strings=strings(lang, ("resident",)),
-            lang=lang,
-        )
-    )
+    _fig(m).html.add_child(_config(m, "resident", data, basemap, pick=pick.get_name()))
     _fig(m).header.add_child(
         folium.Element(f'<link rel="stylesheet" href="{STATIC}/gisgrid/resident.css">'),
         name="resident_css",

@@ -167,7 +167,6 @@ def worker_page(
             "worker",
             data,
             basemap,
-            bbox=data.bbox,
             grid=grid_layer.get_name(),
             gridCode=grid,
             username=username,
@@ -187,6 +186,7 @@ def worker_page(
             offline=None if data.snapshot else offline.page_config(),
             pollSeconds=30,
             photoSide=PHOTO_SIDE,
+            # The language as the page's <html lang> has it (zh-CN), and the queue's words too.
             lang=HTML_LANG.get(lang, lang),
             strings=strings(lang, AREAS),
         )

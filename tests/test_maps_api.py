@@ -193,25 +193,6 @@ def test_grid_tiles_cached_per_generation(http: httpx.Client) -> None:
     assert other.status_code == 200 and other.content == b""
 
 
-@pytest.mark.parametrize(
-    ("url", "status", "says"),
-    [
-        ("/tiles/roads/1/0/0.mvt", 404, "roads"),
-        ("/tiles/grids/3/8/0.mvt", 422, "x=8"),
-        ("/maps/center?unit=999999", 404, "999999"),
-        ("/maps/worker?grid=441226999999999", 404, "441226999999999"),
-        ("/maps/planner?unit=441226&generation=99999", 404, "99999"),
-        ("/maps/data/grids?unit=441226&bbox=23,111,24,112", 422, "swap"),
-        ("/static/../api/app.py", 404, ""),
-        ("/static/gisgrid/nothing.js", 404, "nothing.js"),
-    ],
-)
-def test_bad_input_is_a_named_4xx(http: httpx.Client, url: str, status: int, says: str) -> None:
-    r = http.get(url)
-    assert r.status_code == status, r.text
-    assert says in r.text
-
-
 def test_static_assets_are_served_with_licences(http: httpx.Client) -> None:
     r = http.get("/static/vendor/leaflet-1.9.4/leaflet.js")
     assert r.status_code == 200 and "javascript" in r.headers["content-type"]

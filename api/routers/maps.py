@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Hashable
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.browser import LangDep, switch_url
-from api.deps import BasemapDep, ConnDep, DbDep
+from api.deps import ConnDep, DbDep, MapPageDep
 from api.params import GenerationQ, GridQ
 from api.security import PrincipalDep
 from gisgrid.access import visits
@@ -20,7 +21,7 @@ from gisgrid.access.accounts import FIELD_ROLES, MAP_EDITORS, REGISTER_READERS, 
 from gisgrid.divisions import units
 from gisgrid.divisions.codes import unit_prefix
 from gisgrid.errors import InvalidCoordinate, NotFound
-from gisgrid.mapdata import Answer, SharedAnswers, basemap, layers, wall
+from gisgrid.mapdata import SharedAnswers, basemap, layers, wall
 from gisgrid.patrols import coverage
 from gisgrid.reports import CANCEL_REASONS, CATEGORIES, OUTCOMES, cases
 from maps import center as center_page
@@ -36,6 +37,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 UnitQ = Annotated[str, Query(description="6-digit county, 9-digit town or 12-digit village code")]
 BboxQ = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")]
 ZoomQ = Annotated[int | None, Query(ge=0, le=22, description="simplify geometry for this zoom")]
+GridFilterQ = Annotated[str | None, Query(description="15-digit grid code")]
 
 
 def _q(path: str, **params: Any) -> str:
@@ -76,16 +78,11 @@ def _html(body: str, download: str | None = None) -> HTMLResponse:
 
 @router.get("/maps/center", response_class=HTMLResponse)
 def center(
-    request: Request,
-    basemap: BasemapDep,
-    conn: ConnDep,
-    who: PrincipalDep,
-    lang: LangDep,
+    page: MapPageDep,
     unit: UnitQ,
     measure: Annotated[str, Query(description="open_per_100, overdue_cases, households…")] = (
         "open_per_100"
     ),
-    tiles: Annotated[bool, Query(description="force vector tiles for the grids")] = False,
     export_html: Annotated[
         bool, Query(alias="export", description="download a self-contained snapshot")
     ] = False,
@@ -94,6 +91,7 @@ def center(
     days: Annotated[int, Query(description="filter: period in days (1, 7, 30, 90)")] = 30,
 ) -> Response:
     """The center's live wall (一图统揽) for a county, town or village."""
+    request, basemap, conn, who, lang, tiles = page
     if who.is_public:
         return _signin(request)
     _allow(who, CENTER_ROLES, unit, "the center map")
@@ -195,16 +193,9 @@ WALL_STEPS = ("register", "supervise", "reassign", "close", "return", "cancel", 
 
 
 @router.get("/maps/worker", response_class=HTMLResponse)
-def worker(
-    request: Request,
-    basemap: BasemapDep,
-    conn: ConnDep,
-    who: PrincipalDep,
-    lang: LangDep,
-    grid: GridQ,
-    tiles: Annotated[bool, Query(description="force vector tiles for households")] = False,
-) -> Response:
+def worker(page: MapPageDep, grid: GridQ) -> Response:
     """A grid worker's phone map of one grid: cases, households, where am I."""
+    request, basemap, conn, who, lang, tiles = page
     if who.is_public:
         return _signin(request)
     _allow(who, WORKER_ROLES, grid, "the worker map")
@@ -262,17 +253,9 @@ def service_worker() -> Response:
 
 
 @router.get("/maps/planner", response_class=HTMLResponse)
-def planner(
-    request: Request,
-    basemap: BasemapDep,
-    conn: ConnDep,
-    who: PrincipalDep,
-    lang: LangDep,
-    unit: UnitQ,
-    generation: GenerationQ = None,
-    tiles: Annotated[bool, Query(description="force vector tiles for the grids")] = False,
-) -> Response:
+def planner(page: MapPageDep, unit: UnitQ, generation: GenerationQ = None) -> Response:
     """Planner's map: grids by households against the mean, per generation."""
+    request, basemap, conn, who, lang, tiles = page
     if who.is_public:
         return _signin(request)
     _allow(who, PLANNER_ROLES, unit, "the planner map")
@@ -400,17 +383,17 @@ def export_png(
 POLL = {"Cache-Control": "private, no-cache"}
 
 
-def _shared(request: Request, answer: Answer, media_type: str) -> Response:
-    """A shared answer: 304 when the poll already holds it (If-None-Match), else its bytes."""
+async def _shared(
+    request: Request, key: Hashable, count: Callable[[], Awaitable[bytes]]
+) -> Response:
+    """The GeoJSON every poll asking `key` shares (`count` makes it when none is fresh): 304
+    when the poll already holds it (If-None-Match), else its bytes."""
+    answers: SharedAnswers = request.app.state.poll_answers
+    answer = await answers.get(key, count)
     headers = {**POLL, "ETag": answer.etag}
     if answer.matches(request.headers.get("if-none-match")):
         return Response(status_code=304, headers=headers)
-    return Response(answer.body, media_type=media_type, headers=headers)
-
-
-def _answers(request: Request) -> SharedAnswers:
-    answers: SharedAnswers = request.app.state.poll_answers
-    return answers
+    return Response(answer.body, media_type=GEOJSON, headers=headers)
 
 
 @router.get("/maps/data/grids", response_class=JSONResponse)
@@ -442,8 +425,7 @@ async def data_grids(
         # Counted at most once a minute for every wall polling it (issue 13).
         coverage_cache=state.coverage_cache,
     )
-    answer = await _answers(request).get(key, lambda: db.run(count))
-    return _shared(request, answer, GEOJSON)
+    return await _shared(request, key, lambda: db.run(count))
 
 
 @router.get("/maps/data/reports", response_class=JSONResponse)
@@ -452,7 +434,7 @@ async def data_reports(
     db: DbDep,
     who: PrincipalDep,
     unit: Annotated[str | None, Query(description="unit code")] = None,
-    grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
+    grid: GridFilterQ = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=layers.MAX_REPORTS)] = layers.MAX_REPORTS,
 ) -> Response:
@@ -471,8 +453,7 @@ async def data_reports(
                 aconn, unit, grid=grid, overdue_only=overdue, limit=limit
             )
 
-    answer = await _answers(request).get(("reports", unit, grid, overdue, limit), count)
-    return _shared(request, answer, GEOJSON)
+    return await _shared(request, ("reports", unit, grid, overdue, limit), count)
 
 
 @router.get("/maps/data/staff", response_class=JSONResponse)
@@ -495,10 +476,11 @@ async def data_staff(
         moved = await db.run(wall.staff_moved, unit, since)
         return JSONResponse(moved, media_type=GEOJSON, headers=NO_STORE)
 
-    answer = await _answers(request).get(
-        ("staff", unit, max_age_h), lambda: db.run(layers.staff_positions_json, unit, max_age_h)
+    return await _shared(
+        request,
+        ("staff", unit, max_age_h),
+        lambda: db.run(layers.staff_positions_json, unit, max_age_h),
     )
-    return _shared(request, answer, GEOJSON)
 
 
 @router.get("/maps/data/wall", response_class=JSONResponse)
@@ -563,7 +545,7 @@ def data_ranking(conn: ConnDep, unit: UnitQ) -> list[dict[str, Any]]:
 def data_households(
     conn: ConnDep,
     who: PrincipalDep,
-    grid: Annotated[str | None, Query(description="15-digit grid code")] = None,
+    grid: GridFilterQ = None,
     unit: Annotated[str | None, Query(description="unit code (with bbox)")] = None,
     bbox: BboxQ = None,
     limit: Annotated[int, Query(ge=1, le=layers.MAX_HOUSEHOLDS)] = layers.MAX_HOUSEHOLDS,

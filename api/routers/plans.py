@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api import errors
-from api.deps import ConnDep
+from api.deps import ConnDep, PlanDep
 from api.params import aware
 from api.security import PrincipalDep
 from gisgrid.redraw import edits, impact, plans, publish
@@ -69,38 +69,31 @@ def list_all(
 
 @router.get("/{plan_id}")
 def get_one(
-    conn: ConnDep,
-    who: PrincipalDep,
-    plan_id: int,
+    plan: PlanDep,
     geometry: Annotated[bool, Query(description="include grid geometry")] = True,
     village: Annotated[str | None, Query(description="only this village's grids")] = None,
 ) -> dict[str, Any]:
     """Status and progress; once ready the draft grids (GeoJSON) and the summary."""
-    return errors.plan_words(plans.get_plan(conn, who, plan_id, geometry=geometry, village=village))
+    return errors.plan_words(plans.get_plan(*plan, geometry=geometry, village=village))
 
 
 @router.delete("/{plan_id}")
-def discard(conn: ConnDep, who: PrincipalDep, plan_id: int) -> dict[str, Any]:
+def discard(plan: PlanDep) -> dict[str, Any]:
     """Discard a draft."""
-    return plans.discard_plan(conn, who, plan_id)
+    return plans.discard_plan(*plan)
 
 
 @router.get("/{plan_id}/blocks")
 def blocks(
-    conn: ConnDep,
-    who: PrincipalDep,
-    plan_id: int,
-    village: Annotated[str, Query(description="12-digit village code")],
+    plan: PlanDep, village: Annotated[str, Query(description="12-digit village code")]
 ) -> dict[str, Any]:
     """A village's blocks in the draft (GeoJSON), each with its draft grid."""
-    return plans.plan_blocks(conn, who, plan_id, village)
+    return plans.plan_blocks(*plan, village)
 
 
 @router.post("/{plan_id}/edits")
 def edit(
-    conn: ConnDep,
-    who: PrincipalDep,
-    plan_id: int,
+    plan: PlanDep,
     body: Annotated[
         dict[str, Any],
         Body(
@@ -113,24 +106,19 @@ def edit(
     ],
 ) -> dict[str, Any]:
     """Split (along a line or into k parts), merge two neighbours, or move a block."""
-    return edits.edit_plan(conn, who, plan_id, body)
+    return edits.edit_plan(*plan, body)
 
 
 @router.get("/{plan_id}/impact")
-def preview(conn: ConnDep, who: PrincipalDep, plan_id: int) -> dict[str, Any]:
+def preview(plan: PlanDep) -> dict[str, Any]:
     """What publishing would change: per grid, households and cases moving, lineage, diff."""
-    return impact.plan_impact(conn, who, plan_id)
+    return impact.plan_impact(*plan)
 
 
 @router.post("/{plan_id}/publish")
-def publish_one(
-    conn: ConnDep,
-    who: PrincipalDep,
-    plan_id: int,
-    body: PublishRequest | None = None,
-) -> dict[str, Any]:
+def publish_one(plan: PlanDep, body: PublishRequest | None = None) -> dict[str, Any]:
     """Publish the draft as a new generation (boundaries checks and commit, all or nothing)."""
     body = body or PublishRequest()
     return publish.publish_plan(
-        conn, who, plan_id, valid_from=aware(body.valid_from), generation=body.generation
+        *plan, valid_from=aware(body.valid_from), generation=body.generation
     )
