@@ -40,15 +40,24 @@ class _OneWrite:
     later), they leave in one send. Everything else is the transport's own.
     """
 
+    # More than this goes out at once: the transport's own buffer and its flow control (a body
+    # streamed without a pause still meets uvicorn's wait for the client) see it as before.
+    HOLD_LIMIT = 64 * 1024
+
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport, self._loop = transport, loop
         self._held: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Hold `data` until the loop's next pass."""
+        """Hold `data` until the loop's next pass (or send it now, with what is held, when
+        that is more than HOLD_LIMIT)."""
         if not self._held:
             self._loop.call_soon(self._flush)
         self._held.append(bytes(data))
+        self._size += len(data)
+        if self._size > self.HOLD_LIMIT:
+            self._flush()
 
     def writelines(self, data: Any) -> None:
         """Hold each of `data`."""
@@ -56,7 +65,7 @@ class _OneWrite:
             self.write(chunk)
 
     def _flush(self) -> None:
-        held, self._held = self._held, []
+        held, self._held, self._size = self._held, [], 0
         if held and not self._transport.is_closing():
             self._transport.write(b"".join(held) if len(held) > 1 else held[0])
 

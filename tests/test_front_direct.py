@@ -161,13 +161,19 @@ def test_one_write_per_pass_of_the_loop() -> None:
         one.write(b"last")
         one.close()  # what is held goes out before the connection closes
         seen.append(list(recorded.writes))
+        fresh = _Recorded()
+        two = _OneWrite(fresh, asyncio.get_running_loop())  # type: ignore[arg-type]
+        two.write(b"head")
+        two.write(b"x" * (_OneWrite.HOLD_LIMIT + 1))  # over the limit: out at once
+        seen.append(list(fresh.writes))
         assert recorded.closed and one.get_extra_info("peername") == "info:peername"
         return seen
 
-    head_and_body, streamed, closed = asyncio.run(run())
+    head_and_body, streamed, closed, big = asyncio.run(run())
     assert head_and_body == [b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}"]
     assert streamed[1:] == [b"chunk"]
     assert closed[2:] == [b"last"]
+    assert big == [b"head" + b"x" * (_OneWrite.HOLD_LIMIT + 1)]
 
 
 def test_serve_sends_each_answer_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
