@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         in_flight=capacity.InFlight(settings.max_in_flight, settings.max_streams),
         trusted=settings.trusted_proxies,
         basemap_url=settings.basemap_url,
+        direct=open311.direct_routes(),
     )
     # Routes are matched in this order, route by route: the intake (Open311 and the residents'
     # form), the service's busiest writes, come right after the probes (issue 18).

@@ -209,6 +209,8 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     # api/access_log.py) writes them in batches from a thread.
     # proxy_headers off: the app believes X-Forwarded-* only from GISGRID_TRUSTED_PROXIES
     # (uvicorn's own default would believe any client on 127.0.0.1).
+    from gisgrid import serving
+
     config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
@@ -220,9 +222,9 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
         # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
         timeout_graceful_shutdown=10,
         workers=workers,
+        # httptools (uvloop is uvicorn's own pick), each answer sent in one write.
+        http=serving.OneWriteHttp,
     )
-    from gisgrid import serving
-
     serving.run(config, workers)
     return 0
 

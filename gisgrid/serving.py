@@ -7,10 +7,12 @@ importable by name.
 
 from __future__ import annotations
 
+import asyncio
 from socket import socket
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import multiprocess
 
 from gisgrid.reports.events import end_streams
@@ -27,6 +29,63 @@ def server_class() -> type[uvicorn.Server]:
             await super().shutdown(sockets)
 
     return Server
+
+
+class _OneWrite:
+    """A connection's transport whose writes of one pass of the event loop go out as one.
+
+    uvicorn writes an answer's head and its body separately: two sends, two TCP segments and
+    two wake-ups of the client per answer. Held until the loop's next pass (the head and body
+    of an answer are written in the same pass; a streamed body's later chunks go out a pass
+    later), they leave in one send. Everything else is the transport's own.
+    """
+
+    # More than this goes out at once: the transport's own buffer and its flow control (a body
+    # streamed without a pause still meets uvicorn's wait for the client) see it as before.
+    HOLD_LIMIT = 64 * 1024
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport, self._loop = transport, loop
+        self._held: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Hold `data` until the loop's next pass (or send it now, with what is held, when
+        that is more than HOLD_LIMIT)."""
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(bytes(data))
+        self._size += len(data)
+        if self._size > self.HOLD_LIMIT:
+            self._flush()
+
+    def writelines(self, data: Any) -> None:
+        """Hold each of `data`."""
+        for chunk in data:
+            self.write(chunk)
+
+    def _flush(self) -> None:
+        held, self._held, self._size = self._held, [], 0
+        if held and not self._transport.is_closing():
+            self._transport.write(b"".join(held) if len(held) > 1 else held[0])
+
+    def close(self) -> None:
+        """Send what is held, then close."""
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class OneWriteHttp(HttpToolsProtocol):
+    """uvicorn's httptools protocol (uvicorn[standard] brings httptools) on a `_OneWrite`
+    transport: each answer in one write."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """The connection, its writes held until the loop's next pass."""
+        held: Any = _OneWrite(transport, self.loop)
+        super().connection_made(held)
 
 
 class WorkerProcess(multiprocess.Process):

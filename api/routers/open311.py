@@ -224,6 +224,11 @@ router.add_api_route(
 )
 
 
+def direct_routes() -> list[APIRoute]:
+    """The routes the front door answers itself (api/front.py: no router on their way)."""
+    return [r for r in router.routes if isinstance(r, RequestOnly)]
+
+
 def _link_photo(conn: Any, photos: media.PhotoStore, report_id: int, photo: media.Prepared) -> None:
     media.link_report_photo(conn, photos, PUBLIC, report_id, photo)
 

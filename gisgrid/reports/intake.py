@@ -89,10 +89,12 @@ class ReportIn:
         # Python time); the same dict, so stored hashes still match a resend.
         body = {f: getattr(self, f) for f in _FINGERPRINTED}
         body["attributes"], body["reporter"] = dict(self.attributes), dict(self.reporter)
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(_FINGERPRINT_JSON.encode(body).encode()).hexdigest()
 
 
 _FINGERPRINTED = tuple(f.name for f in fields(ReportIn) if f.name != "idempotency_key")
+# json.dumps with options builds an encoder per call: these are made once (same output).
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def _county_calendars() -> Mapping[str, WorkingCalendar]:
@@ -385,7 +387,7 @@ def batch_param(
     # Floats as repr (exact back in PostgreSQL), times as ISO text; one parameter to send
     # instead of 38 per report.
     return {
-        "batch": json.dumps(batch, default=_iso, ensure_ascii=False),
+        "batch": _BATCH_JSON.encode(batch),
         "lock_wait_ms": lock_wait_ms,
     }
 
@@ -394,6 +396,9 @@ def _iso(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} in the intake's parameters")
+
+
+_BATCH_JSON = json.JSONEncoder(default=_iso, ensure_ascii=False)
 
 
 def intake_result(
