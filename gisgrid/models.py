@@ -265,7 +265,8 @@ class Report(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    category: Mapped[str] = mapped_column(String(40), index=True)
+    # Not indexed alone (0013_intake_lean): ix_report_category_reported_at leads with it.
+    category: Mapped[str] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20), default="resident")
     status: Mapped[ReportStatus] = mapped_column(
@@ -297,9 +298,11 @@ class Report(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))  # full_time|grid_chief|village
     village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
-    # 0010_maps_basemap_search: the transaction that last wrote the row (a trigger stamps it on
-    # every insert and update); the wall asks for what changed since its last look.
-    changed_xid: Mapped[int | None] = mapped_column(Xid8(), index=True)
+    # 0010_maps_basemap_search: the transaction that last wrote the row (an insert by default,
+    # 0013_intake_lean; a trigger on every other write); the wall asks for what changed since.
+    changed_xid: Mapped[int | None] = mapped_column(
+        Xid8(), index=True, server_default=func.pg_current_xact_id()
+    )
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -161,7 +161,14 @@ CREATE FUNCTION gisgrid_intake(
     p_check boolean, p_triage text,
     p_cal_counties text[], p_cal_dues timestamptz[], p_cal_stage_dues timestamptz[])
 RETURNS TABLE (o_outcome text, o_detail text, o_report report_view)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- Each inner statement planned once per connection: under "auto", plpgsql re-planned the
+-- duplicate search, placing and the insert for every report (custom plans, ~17% of the
+-- backend's CPU per report). Every generic plan is the index plan the custom one was (EXPLAIN
+-- in bench/README.md). No JIT: a report's statements are far too small to repay compiling.
+SET plan_cache_mode = force_generic_plan
+SET jit = off
+AS $$
 DECLARE
     v_key_id integer := p_api_key_id;
     v_revoked timestamptz;
@@ -342,7 +349,10 @@ $$;
 -- lock_timeout: one report meeting a long-held lock does not hold up the reports behind it.
 CREATE FUNCTION gisgrid_intake_batch(p_batch jsonb, p_lock_wait_ms integer)
 RETURNS TABLE (o_n integer, o_outcome text, o_detail text, o_report report_view)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan  -- as gisgrid_intake's
+SET jit = off
+AS $$
 DECLARE
     e jsonb;
     r record;
