@@ -16,6 +16,7 @@ shared_preload_libraries, pg_stat_statements.track = all; not the project's defa
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import secrets
 import statistics
@@ -42,9 +43,10 @@ from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
 
 SCRATCH = "gisgrid_intake_pg_cpu"
-REPORTS = 500
+# More reports and fewer batch sizes on a busy machine: BENCH_PG_CPU_REPORTS=2000 ..._BATCHES=1,4
+REPORTS = int(os.environ.get("BENCH_PG_CPU_REPORTS", "500"))
 ROUNDS = 5
-BATCHES = (1, 2, 4)
+BATCHES = tuple(int(b) for b in os.environ.get("BENCH_PG_CPU_BATCHES", "1,2,4").split(","))
 
 
 def _function_sql(rev: str | None) -> str:
@@ -138,6 +140,7 @@ def _run(
             conn.execute(INTAKE_SQL, batch_param(reports[i : i + size])).fetchall()
         pid = conn.info.backend_pid
         if profile:
+            conn.execute("SET pg_stat_statements.track = 'all'")
             conn.execute("SELECT pg_stat_statements_reset()")
         before = _cpu_ns(pid)
         for i in range(20, len(reports), size):
@@ -178,21 +181,23 @@ def profile(revs: list[str], size: int = 2) -> None:
     engine = demo_engine(settings.demo_county, settings)
     demo_url = database_url(engine)
     engine.dispose()
-    url = _scratch(demo_url)
     versions = {rev: _function_sql(rev) for rev in revs} | {"tree": _function_sql(None)}
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        conn.execute("SET pg_stat_statements.track = 'all'")
-        key = api_keys.PREFIX + secrets.token_urlsafe(24)
-        conn.execute(
-            "INSERT INTO api_key (name, key_hash) VALUES (%s, %s)",
-            (f"bench-{uuid.uuid4().hex[:8]}", api_keys.key_hash(key)),
-        )
+    urls = {label: _scratch(demo_url, str(i)) for i, label in enumerate(versions)}
+    for rev in revs:
+        _schema_as_of(urls[rev], rev)
+    key = api_keys.PREFIX + secrets.token_urlsafe(24)
+    for url in urls.values():
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            conn.execute(
+                "INSERT INTO api_key (name, key_hash) VALUES (%s, %s)",
+                ("bench-pg-cpu", api_keys.key_hash(key)),
+            )
     for label, functions in versions.items():
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(urls[label]) as conn:
             reports = _reports(conn, key, REPORTS)
         print(f"  {label}, batches of {size} ({load()}):", flush=True)
-        ms = _run(url, functions, reports, size, profile=True)
+        ms = _run(urls[label], functions, reports, size, profile=True)
         print(f"    backend CPU {ms:.3f} ms per report", flush=True)
 
 
