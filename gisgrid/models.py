@@ -265,8 +265,7 @@ class Report(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    # Not indexed alone (0013_intake_lean): ix_report_category_reported_at leads with it.
-    category: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20), default="resident")
     status: Mapped[ReportStatus] = mapped_column(

@@ -1,4 +1,4 @@
-"""reports in, lighter on PostgreSQL (issue 18): no category-only index, the stamp by default
+"""reports in, lighter on PostgreSQL (issue 18): changed_xid stamped by the insert's default
 
 Revision ID: 0013_intake_lean
 Revises: 0010_maps_basemap_search
@@ -13,10 +13,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Every statement that filters on category alone is served by the leading column of
-    # ix_report_category_reported_at (EXPLAIN on the demo county: wall_mix moves to it), so
-    # the category-only index was one more btree written by every report for no reader.
-    op.drop_index("ix_report_category", table_name="report")
     # The insert stamps changed_xid by the column's default (the inserting transaction's id,
     # exact); the trigger runs only when the row does not carry this transaction's id already
     # (an update, or an insert that names another value), so a report in costs no plpgsql call.
@@ -36,4 +32,3 @@ def downgrade() -> None:
         "FOR EACH ROW EXECUTE FUNCTION report_stamp_change()"
     )
     op.execute("ALTER TABLE report ALTER COLUMN changed_xid DROP DEFAULT")
-    op.create_index("ix_report_category", "report", ["category"], unique=False)
