@@ -262,6 +262,8 @@ class Report(Base):
         # 0002_reports: a resubmission with the same key from the same client finds the first.
         _idempotency_index("uq_report_idempotency", "api_key_id"),
         Index("ix_report_category_reported_at", "category", "reported_at"),
+        # 0013_intake_lean: a worker's open cases counted by the index (gisgrid_assignee).
+        Index("ix_report_assignee_status", "assignee_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -272,7 +274,7 @@ class Report(Base):
         Enum(ReportStatus, name="report_status"), index=True
     )
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reported_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
