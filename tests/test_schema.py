@@ -136,5 +136,3 @@ def test_every_write_of_a_report_carries_its_transaction(migrated: Connection) -
         "WHERE id = (SELECT min(id) FROM report WHERE category = 'x')"
     )
     assert stamp == xid
-    with migrated.begin():
-        migrated.exec_driver_sql("DELETE FROM report WHERE category = 'x'")
