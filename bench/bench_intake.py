@@ -80,6 +80,27 @@ def _check_one(base: str, key: str, point: tuple[float, float]) -> None:
         raise SystemExit(f"the intake answered {r.status_code}: {r.text[:300]}")
 
 
+def _pg_cpu_by_kind(engine: Any, settings: Settings) -> dict[str, float]:
+    """CPU seconds so far of the cluster's processes by kind: the LISTEN connections, the other
+    connections (the intake pool, health checks), WAL writer, ... (the ones alive now)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT pid, backend_type, query FROM pg_stat_activity WHERE pid IS NOT NULL")
+        ).all()
+    out = dict.fromkeys(("LISTEN connections", "connections", "walwriter", "others"), 0.0)
+    for pid, kind, query in rows:
+        if kind == "client backend":
+            listens = "LISTEN " in (query or "")  # after the resource file's comment line
+            kind = "LISTEN connections" if listens else "connections"
+        elif kind != "walwriter":
+            kind = "others"
+        try:
+            out[kind] = out.get(kind, 0.0) + cpu_seconds(pid)
+        except OSError:
+            continue  # ended meanwhile
+    return out
+
+
 def main() -> None:
     """Print p50/p99 latency and throughput for `gisgrid serve` and the bare endpoint."""
     settings = Settings()
@@ -108,12 +129,18 @@ def main() -> None:
             # CPU per report, worker and PostgreSQL: what bounds throughput on 2 shared cores,
             # and far less disturbed by other load than the latencies.
             worker, pg = cpu_seconds(s.proc.pid), postgres_cpu_seconds(settings)
+            kinds = _pg_cpu_by_kind(engine, settings) if pg is not None else {}
             four = wrk(s.base, lua, CONNECTIONS, SECONDS)
             n = four["req_s"] * SECONDS
             four["cpu_ms"] = (cpu_seconds(s.proc.pid) - worker) / n * 1000
             pg_after = postgres_cpu_seconds(settings)
             if pg is not None and pg_after is not None:
                 four["pg_cpu_ms"] = (pg_after - pg) / n * 1000
+                # Where PostgreSQL's share goes (processes alive through the run).
+                after = _pg_cpu_by_kind(engine, settings)
+                for kind, s0 in kinds.items():
+                    if kind in after:
+                        four[f"pg_{kind}"] = (after[kind] - s0) / n * 1000
             one = wrk(s.base, lua, 1, SECONDS // 2)
         return four | {f"1conn_{k}": v for k, v in one.items() if k in ("p50_ms", "p99_ms")}
 
@@ -153,6 +180,11 @@ def main() -> None:
         f"  CPU per request: gisgrid worker {g['cpu_ms']:.2f} ms{pg_cpu}; "
         f"bare FastAPI {b['cpu_ms']:.2f} ms"
     )
+    split = ", ".join(
+        f"{k[3:]} {v:.3f}" for k, v in g.items() if k.startswith("pg_") and k != "pg_cpu_ms"
+    )
+    if split:
+        print(f"  PostgreSQL CPU per request by process (ms): {split}")
     print(f"  gisgrid serve, 1 connection: p50 {g['1conn_p50_ms']:.2f} ms, "
           f"p99 {g['1conn_p99_ms']:.2f} ms")  # fmt: skip
     if g["non2xx"] or g["sock_err"]:

@@ -262,6 +262,8 @@ class Report(Base):
         # 0002_reports: a resubmission with the same key from the same client finds the first.
         _idempotency_index("uq_report_idempotency", "api_key_id"),
         Index("ix_report_category_reported_at", "category", "reported_at"),
+        # 0013_intake_lean: a worker's open cases counted by the index (gisgrid_assignee).
+        Index("ix_report_assignee_status", "assignee_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -272,7 +274,7 @@ class Report(Base):
         Enum(ReportStatus, name="report_status"), index=True
     )
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reported_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
@@ -297,9 +299,11 @@ class Report(Base):
     handler_level: Mapped[str | None] = mapped_column(String(12))  # full_time|grid_chief|village
     village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_unit.code"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
-    # 0010_maps_basemap_search: the transaction that last wrote the row (a trigger stamps it on
-    # every insert and update); the wall asks for what changed since its last look.
-    changed_xid: Mapped[int | None] = mapped_column(Xid8(), index=True)
+    # 0010_maps_basemap_search: the transaction that last wrote the row (an insert by default,
+    # 0013_intake_lean; a trigger on every other write); the wall asks for what changed since.
+    changed_xid: Mapped[int | None] = mapped_column(
+        Xid8(), index=True, server_default=func.pg_current_xact_id()
+    )
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

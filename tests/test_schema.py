@@ -113,3 +113,26 @@ def test_enum_labels_match_the_migrations(migrated: Connection) -> None:
         if hasattr(c.type, "enums")
     }
     assert db == model
+
+
+def test_every_write_of_a_report_carries_its_transaction(migrated: Connection) -> None:
+    """changed_xid (the wall's "what changed since"): the insert's default, else the trigger."""
+
+    migrated.rollback()  # the comparisons above leave a transaction open
+
+    def write(statement: str) -> tuple[str, str]:
+        with migrated.begin():
+            xid = migrated.exec_driver_sql("SELECT pg_current_xact_id()::text").scalar_one()
+            stamp = migrated.exec_driver_sql(statement + " RETURNING changed_xid::text")
+            return xid, stamp.scalar_one()
+
+    insert = "INSERT INTO report (category, source, status, generated{}) VALUES ('x', 'cli', "
+    xid, stamp = write(insert.format("") + "'submitted', false)")
+    assert stamp == xid  # by the column's default: the trigger is skipped
+    xid, stamp = write(insert.format(", changed_xid") + "'submitted', false, '1')")
+    assert stamp == xid  # a value named by the writer is not trusted
+    xid, stamp = write(
+        "UPDATE report SET status = 'registered' "
+        "WHERE id = (SELECT min(id) FROM report WHERE category = 'x')"
+    )
+    assert stamp == xid

@@ -10,6 +10,7 @@ SELECT pg_advisory_xact_lock(4, 0);
 DROP FUNCTION IF EXISTS gisgrid_intake_batch CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_intake CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_place CASCADE;
+DROP FUNCTION IF EXISTS gisgrid_place_near CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_assignee CASCADE;
 DROP FUNCTION IF EXISTS gisgrid_keyed_report CASCADE;
 DROP VIEW IF EXISTS report_view CASCADE;
@@ -56,6 +57,31 @@ LEFT JOIN LATERAL (
 ) f ON true;
 
 -- Grids of the current generation that cover a point (edges included) or lie within :tol_m
+-- metres of it (covers, distance_m), in no order: gisgrid_place's first search, which the
+-- intake runs alone first (the county's nearest grid is looked for only when this finds none).
+CREATE FUNCTION gisgrid_place_near(p_lon float8, p_lat float8, p_tol_m float8, p_tol_deg float8)
+RETURNS TABLE (id integer, code varchar, name varchar, village_code varchar, covers boolean,
+               distance_m float8)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(p_lon, p_lat), 4326) AS g)
+    SELECT x.id, x.code, x.name, x.village_code, x.covers,
+           -- A covering grid is 0 m away: the geodesic distance (the dear part, over every
+           -- edge of the polygon) only for the grids around it.
+           CASE WHEN x.covers THEN 0
+                ELSE ST_Distance(x.geom::geography, x.pg::geography) END AS distance_m
+    FROM (
+        SELECT g.id, g.code, g.name, g.village_code, g.geom, p.g AS pg,
+               ST_Covers(g.geom, p.g) AS covers
+        FROM grid g, p
+        WHERE g.valid_to IS NULL AND g.geom && ST_Expand(p.g, p_tol_deg)
+          -- p_tol_deg surely spans p_tol_m (gisgrid.reports.intake._deg): a planar prefilter
+          AND ST_DWithin(g.geom, p.g, p_tol_deg)
+        OFFSET 0  -- not flattened: ST_Covers once per grid
+    ) x
+    WHERE x.covers OR ST_Distance(x.geom::geography, x.pg::geography) <= p_tol_m
+$$;
+
+-- Grids of the current generation that cover a point (edges included) or lie within :tol_m
 -- metres of it; if there are none and the point is inside a served county, that county's
 -- nearest grid (属地兜底, covers = false); no rows: outside the service. First row = the choice
 -- (covering first, then nearest, then lowest code). Metres via geography; the && prefilter in
@@ -66,21 +92,7 @@ RETURNS TABLE (id integer, code varchar, name varchar, village_code varchar, cov
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH p AS (SELECT ST_SetSRID(ST_MakePoint(p_lon, p_lat), 4326) AS g),
     near AS (
-        SELECT x.id, x.code, x.name, x.village_code, x.covers,
-               -- A covering grid is 0 m away: the geodesic distance (the dear part, over every
-               -- edge of the polygon) only for the grids around it.
-               CASE WHEN x.covers THEN 0
-                    ELSE ST_Distance(x.geom::geography, x.pg::geography) END AS distance_m
-        FROM (
-            SELECT g.id, g.code, g.name, g.village_code, g.geom, p.g AS pg,
-                   ST_Covers(g.geom, p.g) AS covers
-            FROM grid g, p
-            WHERE g.valid_to IS NULL AND g.geom && ST_Expand(p.g, p_tol_deg)
-              -- p_tol_deg surely spans p_tol_m (gisgrid.reports.intake._deg): a planar prefilter
-              AND ST_DWithin(g.geom, p.g, p_tol_deg)
-            OFFSET 0  -- not flattened: ST_Covers once per grid
-        ) x
-        WHERE x.covers OR ST_Distance(x.geom::geography, x.pg::geography) <= p_tol_m
+        SELECT * FROM gisgrid_place_near(p_lon, p_lat, p_tol_m, p_tol_deg)
     ),
     county AS (
         SELECT c.code FROM admin_unit c, p
@@ -161,7 +173,7 @@ CREATE FUNCTION gisgrid_intake(
     p_check boolean, p_triage text,
     p_cal_counties text[], p_cal_dues timestamptz[], p_cal_stage_dues timestamptz[])
 RETURNS TABLE (o_outcome text, o_detail text, o_report report_view)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$  -- called by gisgrid_intake_batch only, under its settings
 DECLARE
     v_key_id integer := p_api_key_id;
     v_revoked timestamptz;
@@ -200,10 +212,19 @@ BEGIN
     END IF;
 
     IF v_first_id IS NULL THEN
+        -- gisgrid_place's answer, its first search alone first: a fraction of the whole plan's
+        -- executor set-up, and the county's nearest grid is looked for only when it finds none.
         SELECT array_agg(pl.code), (array_agg(pl.id))[1], (array_agg(pl.covers))[1],
                (array_agg(pl.village_code))[1]
         INTO v_codes, v_grid_id, v_covers, v_village
-        FROM gisgrid_place(p_lon, p_lat, p_tol_m, p_tol_deg) pl;
+        FROM (SELECT * FROM gisgrid_place_near(p_lon, p_lat, p_tol_m, p_tol_deg) n
+              ORDER BY n.covers DESC, n.distance_m, n.code) pl;
+        IF v_grid_id IS NULL THEN
+            SELECT array_agg(pl.code), (array_agg(pl.id))[1], (array_agg(pl.covers))[1],
+                   (array_agg(pl.village_code))[1]
+            INTO v_codes, v_grid_id, v_covers, v_village
+            FROM gisgrid_place(p_lon, p_lat, p_tol_m, p_tol_deg) pl;
+        END IF;
         IF v_grid_id IS NULL THEN
             RETURN QUERY
                 SELECT 'outside'::text,
@@ -342,7 +363,18 @@ $$;
 -- lock_timeout: one report meeting a long-held lock does not hold up the reports behind it.
 CREATE FUNCTION gisgrid_intake_batch(p_batch jsonb, p_lock_wait_ms integer)
 RETURNS TABLE (o_n integer, o_outcome text, o_detail text, o_report report_view)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- Each statement here and in gisgrid_intake planned once per connection: under "auto", plpgsql
+-- re-planned placing, the duplicate search, the insert... for every report (custom plans,
+-- ~17% of the backend's CPU per report). Every generic plan is the index plan the custom one
+-- was (EXPLAIN in bench/README.md). No JIT: a report's statements are far too small to repay
+-- compiling. Set here, once a batch: on gisgrid_intake they would be set and reset per report.
+SET plan_cache_mode = force_generic_plan
+SET jit = off
+-- The assignee's open cases are a handful of rows: a bitmap scan's set-up and read-ahead cost
+-- more than reading them (the generic plan's choice; the plain index scan reads one index).
+SET enable_bitmapscan = off
+AS $$
 DECLARE
     e jsonb;
     r record;
