@@ -185,6 +185,20 @@ def server_versions(engine: Engine) -> dict[str, str]:
     return {"postgresql": pg, "postgis": postgis, "geos": geos, "proj": proj}
 
 
+async def end_task(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait until it has ended, cancelling again if it lived through one.
+
+    A background loop can swallow a cancellation (Python 3.11's `asyncio.wait_for` returns the
+    inner result when the cancel meets its end) and go on forever; a shutdown that cancelled it
+    once and awaited it then never ended (seen under load: a worker killed after 15 s).
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled():
+        task.result()  # the error it ended with, if any
+
+
 @dataclass
 class HealthCheck:
     """Whether PostgreSQL answers, probed on a connection of its own every `interval_s`.
@@ -235,7 +249,10 @@ class HealthCheck:
         async with self._lock:
             was_ok = self.ok and self.checked_at > -math.inf
             try:
-                await asyncio.wait_for(self._probe_fresh(), self.timeout_s)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that meets the probe's end, and close() then waits forever.
+                async with asyncio.timeout(self.timeout_s):
+                    await self._probe_fresh()
                 self.ok, self.detail = True, "ok"
             except (TimeoutError, psycopg.Error, OSError) as exc:
                 self.ok = False
@@ -282,16 +299,16 @@ class HealthCheck:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                await asyncio.wait_for(conn.close(), 0.2)
+                async with asyncio.timeout(0.2):
+                    await conn.close()
             except Exception:
                 log.debug("closing the health connection failed", exc_info=True)
 
     async def close(self) -> None:
         """Stop probing and close the health connection."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            with contextlib.suppress(Exception):
+                await end_task(self._task)
         await self._drop()
 
 
@@ -334,9 +351,7 @@ class Listener:
         """Stop listening and close the connection."""
         self.known = False
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await end_task(self._task)
             self._task = None
 
     async def _run(self) -> None:
@@ -359,7 +374,8 @@ class Listener:
                 # request, plain tile URLs unanswered) for seconds after the database is back.
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), backoff)
+                    async with asyncio.timeout(backoff):
+                        await self._wake.wait()
                 backoff = min(backoff * 2, 10.0)
             finally:
                 self.known = False

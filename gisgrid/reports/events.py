@@ -25,6 +25,7 @@ import psycopg
 
 from gisgrid import sql
 from gisgrid.access import REGISTER_READERS, Principal
+from gisgrid.db import end_task
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,7 @@ class EventHub:
     async def stop(self) -> None:
         """Stop listening and end every stream."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await end_task(self._task)
         self.say_bye()
 
     def say_bye(self) -> None:
