@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from bench.common import (
     BIN,
@@ -101,22 +101,28 @@ def _pg_cpu_by_kind(engine: Any, settings: Settings) -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    """Print p50/p99 latency and throughput for `gisgrid serve` and the bare endpoint."""
-    settings = Settings()
-    engine = demo_engine(settings.demo_county, settings)
+def client(engine: Engine) -> tuple[str, str, list[Any], str]:
+    """The bench's client: a new API key's name and key, 2,000 household points spread over
+    the county, and wrk's script sending reports at them under that key."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         key = api_keys.create_key(conn, name)
         pts = conn.execute(
             text("SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id % 997, id LIMIT 2000")
         ).all()
-    codes = [c.code for c in CATEGORIES]
     lua = LUA % (
         ",".join(f"{{{x!r},{y!r}}}" for x, y in pts),
-        ",".join(f'"{c}"' for c in codes),
+        ",".join(f'"{c.code}"' for c in CATEGORIES),
         key,
     )
+    return name, key, list(pts), lua
+
+
+def main() -> None:
+    """Print p50/p99 latency and throughput for `gisgrid serve` and the bare endpoint."""
+    settings = Settings()
+    engine = demo_engine(settings.demo_county, settings)
+    name, key, pts, lua = client(engine)
     print(
         f"POST /open311/v2/requests.json, wrk {CONNECTIONS} connections for {SECONDS} s "
         f"(and 1 connection), one worker, after {WARM_UP_S} s of warm-up"

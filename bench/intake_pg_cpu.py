@@ -175,8 +175,11 @@ def _print_statements(conn: psycopg.Connection[Any], n: int) -> None:
         )
 
 
-def profile(revs: list[str], size: int = 2) -> None:
-    """Each version once, batches of `size`, with pg_stat_statements' per-statement times."""
+def _copies(
+    revs: list[str], statements: bool = False
+) -> tuple[dict[str, str], dict[str, str], str]:
+    """Each revision's intake functions and the working tree's, a scratch copy of the demo
+    database for each (its schema as of that revision), and one API key in every copy."""
     settings = Settings()
     engine = demo_engine(settings.demo_county, settings)
     demo_url = database_url(engine)
@@ -188,11 +191,18 @@ def profile(revs: list[str], size: int = 2) -> None:
     key = api_keys.PREFIX + secrets.token_urlsafe(24)
     for url in urls.values():
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            if statements:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             conn.execute(
                 "INSERT INTO api_key (name, key_hash) VALUES (%s, %s)",
                 ("bench-pg-cpu", api_keys.key_hash(key)),
             )
+    return versions, urls, key
+
+
+def profile(revs: list[str], size: int = 2) -> None:
+    """Each version once, batches of `size`, with pg_stat_statements' per-statement times."""
+    versions, urls, key = _copies(revs, statements=True)
     for label, functions in versions.items():
         with psycopg.connect(urls[label]) as conn:
             reports = _reports(conn, key, REPORTS)
@@ -203,22 +213,8 @@ def profile(revs: list[str], size: int = 2) -> None:
 
 def main(revs: list[str]) -> None:
     """Print the backend's CPU per report for each revision's functions and the working tree's."""
-    settings = Settings()
-    engine = demo_engine(settings.demo_county, settings)
-    demo_url = database_url(engine)
-    engine.dispose()
-    versions = {rev: _function_sql(rev) for rev in revs} | {"tree": _function_sql(None)}
-    urls = {label: _scratch(demo_url, str(i)) for i, label in enumerate(versions)}
-    for rev in revs:
-        _schema_as_of(urls[rev], rev)
+    versions, urls, key = _copies(revs)
     results: dict[tuple[str, int], list[float]] = {}
-    key = api_keys.PREFIX + secrets.token_urlsafe(24)
-    for url in urls.values():
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(
-                "INSERT INTO api_key (name, key_hash) VALUES (%s, %s)",
-                ("bench-pg-cpu", api_keys.key_hash(key)),
-            )
     print(f"intake statement alone, {REPORTS} reports per run, {load()}", flush=True)
     for rnd in range(ROUNDS):
         for size in BATCHES:

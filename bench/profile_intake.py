@@ -20,8 +20,6 @@ import sys
 import uuid
 from pathlib import Path
 
-from sqlalchemy import text
-
 from bench import bench_intake
 from bench.common import (
     BIN,
@@ -33,8 +31,6 @@ from bench.common import (
     serve_gisgrid,
     wrk,
 )
-from gisgrid.reports import api_keys
-from gisgrid.reports.taxonomy import CATEGORIES
 from gisgrid.settings import Settings
 
 # Innermost first: a sample belongs to the first of these its innermost frames match.
@@ -67,17 +63,7 @@ def profile(seconds: int, peer_root: str | None) -> dict[str, float]:
     """One fresh server under load: its CPU per report and each layer's share of it."""
     settings = Settings()
     engine = demo_engine(settings.demo_county, settings)
-    name = f"bench-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        key = api_keys.create_key(conn, name)
-        pts = conn.execute(
-            text("SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id % 997, id LIMIT 2000")
-        ).all()
-    lua = bench_intake.LUA % (
-        ",".join(f"{{{x!r},{y!r}}}" for x, y in pts),
-        ",".join(f'"{c.code}"' for c in CATEGORIES),
-        key,
-    )
+    name, key, pts, lua = bench_intake.client(engine)
     saved = os.environ.get("PYTHONPATH")
     if peer_root:
         os.environ["PYTHONPATH"] = peer_root

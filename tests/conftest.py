@@ -310,3 +310,26 @@ def province_parquet(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("province")
     province.write_parquet(root, **PROVINCE, progress=lambda m: None)
     return str(root)
+
+
+@pytest.fixture
+def served_config(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What `gisgrid serve` hands uvicorn (its Config's arguments), with "ran" once it ran."""
+    from gisgrid import cli
+
+    seen: dict[str, Any] = {}
+    # _serve hands the app its database through the environment: restored after the test.
+    monkeypatch.setenv("GISGRID_DATABASE_URL", "postgresql://nowhere/x")
+    # _serve builds a uvicorn.Config and runs a Server on it: both stand-ins here.
+    monkeypatch.setattr("uvicorn.Config", lambda *a, **kw: kw)
+
+    class Server:
+        def __init__(self, config: dict[str, Any]) -> None:
+            seen.update(config)
+
+        def run(self) -> None:
+            seen["ran"] = True
+
+    monkeypatch.setattr("uvicorn.Server", Server)
+    cli._serve(Settings(), "postgresql://nowhere/x", "127.0.0.1", 8000)
+    return seen

@@ -7,13 +7,11 @@ import io
 import re
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.access_log import AccessLog, LineWriter
 from api.front import FrontDoor
-from gisgrid import cli
 from gisgrid.settings import Settings
 
 LINE = re.compile(
@@ -55,7 +53,7 @@ def test_one_line_per_request_written_in_a_batch_without_the_query() -> None:
 
 
 def test_the_service_logs_through_it_and_serve_turns_uvicorns_off(
-    monkeypatch: pytest.MonkeyPatch,
+    served_config: dict[str, Any],
 ) -> None:
     from api.app import create_app
 
@@ -63,19 +61,5 @@ def test_the_service_logs_through_it_and_serve_turns_uvicorns_off(
     off = create_app(Settings(database_url="postgresql://nowhere/x", access_log=False))
     assert [type(m.kwargs["access_log"]) for m in on.user_middleware] == [AccessLog]
     assert [m.kwargs["access_log"] for m in off.user_middleware] == [None]
-    seen: dict[str, Any] = {}
-    # _serve hands the app its database through the environment: restored after the test.
-    monkeypatch.setenv("GISGRID_DATABASE_URL", "postgresql://nowhere/x")
-    # _serve builds a uvicorn.Config and runs a Server on it: both stand-ins here.
-    monkeypatch.setattr("uvicorn.Config", lambda *a, **kw: kw)
-
-    class Server:
-        def __init__(self, config: dict[str, Any]) -> None:
-            seen.update(config)
-
-        def run(self) -> None:
-            seen["ran"] = True
-
-    monkeypatch.setattr("uvicorn.Server", Server)
-    cli._serve(Settings(), "postgresql://nowhere/x", "127.0.0.1", 8000)
+    seen = served_config
     assert seen["access_log"] is False and seen["factory"] is True and seen["ran"]
