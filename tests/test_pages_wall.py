@@ -132,6 +132,14 @@ def test_an_operator_runs_the_wall(
         assert page.locator("#gg-legend i").count() == 5
         assert page.locator(".gg-keys li").count() == 8  # a legend for every layer
         assert not _latin(page), _latin(page)
+        # 三事分流's ring labels are whole percents: two decimals were cut to "26.5..." on the wall.
+        shares = page.evaluate(
+            "(() => { const s = echarts.getInstanceByDom(document.getElementById("
+            "'gg-chart-triage')).getModel().getSeriesByIndex(0);"
+            " return s.getData().mapArray(i => s.getDataParams(i).percent); })()"
+        )
+        assert len(shares) == 3 and all(p == int(p) for p in shares), shares
+        assert 99 <= sum(shares) <= 101, shares
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "wall-1920.png"))
 

@@ -247,7 +247,9 @@
       if (pie) pie.setOption({
         animation: false, tooltip: { trigger: "item" },
         legend: { orient: "vertical", right: 0, top: "middle", textStyle: text, itemWidth: fs, itemHeight: fs * 0.7 },
-        series: [{ type: "pie", radius: ["42%", "72%"], center: ["32%", "50%"], label: { show: true, formatter: "{d}%", fontSize: fs * 0.8, color: "#1f2328" },
+        series: [{ type: "pie", radius: ["42%", "72%"], center: ["32%", "50%"],
+          // Whole percents: "26.47%" beside the ring was cut to "26.5..." on the wall.
+          percentPrecision: 0, label: { show: true, formatter: "{d}%", fontSize: fs * 0.8, color: "#1f2328" },
           data: dash.by_triage.map(function (r) { return { name: Tk("center.triage_", r.class), value: r.n }; }),
           color: ["#1c7ed6", "#f59f00", "#37b24d"] }],
       }, true);
