@@ -744,6 +744,21 @@ RESIDENT_FORM_KEY = "resident-web"  # the residents' web form's own API key (api
 REPORTER = "reporter"  # report_event.username of a step the reporter took
 
 
+def check_receipt(row: Any, report_id: int, receipt: str, remedy: str) -> None:
+    """The receipt a resident's phone keeps proves the report is theirs (the residents' form's
+    Idempotency-Key); any other is a 403 saying `remedy`."""
+    if (
+        row["key_name"] != RESIDENT_FORM_KEY
+        or not row["idempotency_key"]
+        or not hmac.compare_digest(row["idempotency_key"].encode(), (receipt or "").encode())
+    ):
+        raise Forbidden(
+            f"this receipt is not the one report {report_id} was filed with; {remedy}",
+            reason="receipt.mismatch",
+            report=report_id,
+        )
+
+
 def reporter_verdict(
     conn: Connection,
     report_id: int,
@@ -769,17 +784,7 @@ def reporter_verdict(
         id=report_id,
         who=REPORTER,
     )
-    if (
-        row["key_name"] != RESIDENT_FORM_KEY
-        or not row["idempotency_key"]
-        or not hmac.compare_digest(row["idempotency_key"].encode(), (receipt or "").encode())
-    ):
-        raise Forbidden(
-            f"this receipt is not the one report {report_id} was filed with; use the link "
-            "from the phone that filed it",
-            reason="receipt.mismatch",
-            report=report_id,
-        )
+    check_receipt(row, report_id, receipt, "use the link from the phone that filed it")
     if row["status"] != "closed":
         raise Conflict(f"report {report_id} is {row['status']}; it can be rated once it is closed")
     if row["rated"]:

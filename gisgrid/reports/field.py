@@ -10,7 +10,6 @@ so a phone re-sending the queued action gets the same report back, never a secon
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.access import Principal
-from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
+from gisgrid.errors import Conflict, InvalidReport, NotFound
 from gisgrid.media import PhotoStore, Prepared, link_report_photo, url
 from gisgrid.reports import api_keys, cases, intake
 
@@ -137,17 +136,7 @@ def add_reporter_photo(
         id=report_id,
         who=cases.REPORTER,
     )
-    if (
-        row["key_name"] != cases.RESIDENT_FORM_KEY
-        or not row["idempotency_key"]
-        or not hmac.compare_digest(row["idempotency_key"].encode(), (receipt or "").encode())
-    ):
-        raise Forbidden(
-            f"this receipt is not the one report {report_id} was filed with; use the phone "
-            "that filed it",
-            reason="receipt.mismatch",
-            report=report_id,
-        )
+    cases.check_receipt(row, report_id, receipt, "use the phone that filed it")
     if row["status"] in ("closed", "cancelled"):
         raise Conflict(f"report {report_id} is {row['status']}; photos go on an open report")
     if row["photos"] >= MAX_REPORTER_PHOTOS:
