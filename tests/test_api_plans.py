@@ -173,6 +173,20 @@ def test_edits_recheck_the_rules(own_admin_http: httpx.Client, county: dict[str,
     assert r.status_code == 409 and r.json()["detail"] == (
         f"分割线没有从一边到另一边穿过网格 {v1[0]}：请画线穿过该网格"
     )
+    # A line across the grid's middle splits it: the larger side keeps the code.
+    mine = shapely.union_all([g for b, g in geoms.items() if grid_of[b] == v1[0]])
+    x0, _, x1, _ = mine.bounds
+    y = mine.centroid.y
+    across = {"type": "LineString", "coordinates": [[x0 - 0.001, y], [x1 + 0.001, y]]}
+    r = own_admin_http.post(url, json={"op": "split", "grid": v1[0], "line": across})
+    assert r.status_code == 200, r.text
+    assert r.json()["edit"] == {
+        "op": "split",
+        "grid": v1[0],
+        "by": "line",
+        "kept": v1[0],
+        "parts": 2,
+    }
     r = own_admin_http.post(url, json={"op": "rotate", "grid": v1[0]})
     assert r.status_code == 422 and r.json()["detail"] == (
         "编辑方式 rotate 无效：须为 split（拆分）、merge（合并）或 move（移动地块）"

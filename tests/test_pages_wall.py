@@ -339,7 +339,7 @@ def test_a_residents_report_waits_on_the_wall_for_its_check_then_is_registered_t
         # The grid worker finds it true on site; the wall hears it and offers 立案.
         worker = Principal(account_id=-941, username="t-wall-w", role=Role.grid_worker, scope="")
         with own_engine.begin() as conn:
-            cases_.act(conn, worker, rid, "check", note="现场属实")
+            cases_.act(conn, worker, rid, cases_.CaseAction("check", note="现场属实"))
         page.wait_for_function(
             "() => /已核查，待立案/.test(document.querySelector("
             "'#gg-drawer .gg-drawer-status').textContent)",

@@ -143,18 +143,14 @@ def test_reporter_follows_the_loop_without_seeing_inside(
         account_id=-902, username="t-res-center", role=Role.county_operator, scope=""
     )
     with own_engine.begin() as conn:
-        cases.act(conn, worker, rid, "check", note="INTERNAL: seen on site")
-        cases.act(conn, worker, rid, "register")
-        cases.act(conn, worker, rid, "accept")
-        cases.act(conn, worker, rid, "resolve", note="垃圾已清运 (cleared)")
-        cases.act(
-            conn,
-            center,
-            rid,
-            "close",
-            note="INTERNAL: photo checked by operator",
-            outcome="resolved",
+        cases.act(conn, worker, rid, cases.CaseAction("check", note="INTERNAL: seen on site"))
+        cases.act(conn, worker, rid, cases.CaseAction("register"))
+        cases.act(conn, worker, rid, cases.CaseAction("accept"))
+        cases.act(conn, worker, rid, cases.CaseAction("resolve", note="垃圾已清运 (cleared)"))
+        closing = cases.CaseAction(
+            "close", note="INTERNAL: photo checked by operator", outcome="resolved"
         )
+        cases.act(conn, center, rid, closing)
     got = own_http.get(f"{URL}/{rid}").json()
     assert got["status"] == "closed" and got["closed_at"]
     assert [s["action"] for s in got["steps"]] == [
@@ -364,10 +360,10 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
     worker = Principal(account_id=-911, username="t-res-w", role=Role.grid_worker, scope="")
     center = Principal(account_id=-912, username="t-res-c", role=Role.county_operator, scope="")
     with own_engine.begin() as conn:
-        cases.act(conn, worker, rid, "check")
-        cases.act(conn, worker, rid, "register")
-        cases.act(conn, worker, rid, "resolve", note="已修复")
-        cases.act(conn, center, rid, "close", outcome="resolved")
+        cases.act(conn, worker, rid, cases.CaseAction("check"))
+        cases.act(conn, worker, rid, cases.CaseAction("register"))
+        cases.act(conn, worker, rid, cases.CaseAction("resolve", note="已修复"))
+        cases.act(conn, center, rid, cases.CaseAction("close", outcome="resolved"))
     wrong = own_http.post(verdict, json={"receipt": "web-guess", "satisfied": True})
     assert wrong.status_code == 403 and "回执" in wrong.json()["detail"]
     context = browser.new_context(viewport={"width": 390, "height": 844})
@@ -395,8 +391,8 @@ def test_the_reporter_rates_the_outcome_with_the_receipt_only(
         ).one()
     assert (satisfied, status, reopens) == (False, "in_progress", 1)
     with own_engine.begin() as conn:
-        cases.act(conn, worker, rid, "resolve", note="再次修复")
-        cases.act(conn, center, rid, "close", outcome="resolved")
+        cases.act(conn, worker, rid, cases.CaseAction("resolve", note="再次修复"))
+        cases.act(conn, center, rid, cases.CaseAction("close", outcome="resolved"))
     r = own_http.post(verdict, json={"receipt": key, "satisfied": True})
     assert r.status_code == 200 and r.json()["status"] == "closed"
     again = own_http.post(verdict, json={"receipt": key, "satisfied": True})

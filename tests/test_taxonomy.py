@@ -67,6 +67,6 @@ def test_intake_counts_an_emergency_on_the_24_hour_clock(
     assert flood["status"] == "submitted" and flood["due_at"] is None
     worker = Principal(account_id=-931, username="t-tax-w", role=Role.grid_worker, scope="")
     later = night + dt.timedelta(minutes=20)
-    cases.act(conn, worker, flood["id"], "check", now=later)
-    registered = cases.act(conn, worker, flood["id"], "register", now=later)
+    cases.act(conn, worker, flood["id"], cases.CaseAction("check"), now=later)
+    registered = cases.act(conn, worker, flood["id"], cases.CaseAction("register"), now=later)
     assert registered["due_at"] == later + dt.timedelta(hours=1)

@@ -74,9 +74,8 @@ def take_step(
     with a department: 吹哨), reassign (改派), reclass (改类), supervise (督办), cancel (不予立案)
     or evaluate (回访; unsatisfied reopens it).
     """
-    # StepIn's fields are act's own arguments, by name.
-    done = cases.act(
-        conn, who, report_id, config=config, idempotency_key=idempotency_key, **step.model_dump()
-    )
+    # StepIn's fields are CaseAction's own, by name.
+    asked = cases.CaseAction(**step.model_dump(), idempotency_key=idempotency_key)
+    done = cases.act(conn, who, report_id, asked, config=config)
     response.headers["Idempotent-Replayed"] = "true" if done["replayed"] else "false"
     return done

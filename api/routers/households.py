@@ -45,7 +45,7 @@ def get_household(
     return households.get_household(conn, who, household_id, client_address(request))
 
 
-class VisitIn(BaseModel):
+class VisitBody(BaseModel):
     """One household visit (入户走访) as the phone sends it."""
 
     kind: str = Field(description=f"one of: {', '.join(visits.KINDS)}")
@@ -57,7 +57,7 @@ class VisitIn(BaseModel):
     lat: float | None = None
 
 
-async def _visit_input(request: Request) -> tuple[VisitIn, media.Prepared | None]:
+async def _visit_input(request: Request) -> tuple[VisitBody, media.Prepared | None]:
     """JSON, or multipart with the same fields and an optional `photo` file."""
     ctype = request.headers.get("content-type", "")
     photo = None
@@ -77,7 +77,7 @@ async def _visit_input(request: Request) -> tuple[VisitIn, media.Prepared | None
         if not isinstance(raw, dict):
             raise InvalidReport("the visit must be a JSON object")
     try:
-        return VisitIn.model_validate(raw), photo
+        return VisitBody.model_validate(raw), photo
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
 
@@ -97,21 +97,16 @@ async def record_visit(
     # The body (a photo, maybe) is read and checked before a database slot is taken.
     body, photo = await _visit_input(request)
 
+    # VisitBody's fields are VisitIn's own, by name.
+    visit = visits.VisitIn(**body.model_dump(), photo=photo, idempotency_key=idempotency_key)
+
     def record(conn: Any) -> dict[str, Any]:
         return visits.record_visit(
             conn,
             who,
             household_id,
-            body.kind,
-            note=body.note,
-            size=body.size,
-            phone=body.phone,
-            photo=photo,
+            visit,
             store=photos,
-            visited_at=body.visited_at,
-            lon=body.lon,
-            lat=body.lat,
-            idempotency_key=idempotency_key,
             client=client_address(request),
             path=request.url.path,
         )

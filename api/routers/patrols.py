@@ -207,21 +207,25 @@ async def patrol_report(
         ) from None
     base = str(request.base_url).rstrip("/")
 
+    sent = field.FieldReport(
+        service_code=fields.get("service_code", ""),
+        lon=lon,
+        lat=lat,
+        description=fields.get("description"),
+        address=fields.get("address"),
+        photo=photo,
+        after_photo=after,
+        fixed_note=fields.get("fixed_note"),
+        idempotency_key=idempotency_key,
+    )
+
     def file(conn: Any) -> dict[str, Any]:
         return field.file_patrol_report(
             conn,
             who,
-            photos,
-            request.app.state.intake_config,
-            service_code=fields.get("service_code", ""),
-            lon=lon,
-            lat=lat,
-            description=fields.get("description"),
-            address=fields.get("address"),
-            photo=photo,
-            after_photo=after,
-            fixed_note=fields.get("fixed_note"),
-            idempotency_key=idempotency_key,
+            sent,
+            store=photos,
+            config=request.app.state.intake_config,
             media_base=base,
             client=client_address(request),
         )

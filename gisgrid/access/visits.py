@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -50,18 +51,27 @@ def _hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class VisitIn:
+    """One household visit (入户走访) as the worker's phone sends it."""
+
+    kind: str
+    note: str | None = None
+    size: int | None = None  # info_update: members living there now
+    phone: str | None = None  # info_update: the phone now
+    photo: Prepared | None = None
+    visited_at: dt.datetime | None = None  # None: now
+    lon: float | None = None  # where the phone was (WGS84)
+    lat: float | None = None
+    idempotency_key: str | None = None
+
+
 def _check(
-    kind: str,
-    note: str | None,
-    size: int | None,
-    phone: str | None,
-    visited_at: dt.datetime,
-    now: dt.datetime,
-    lon: float | None,
-    lat: float | None,
-    key: str | None,
+    visit: VisitIn, note: str | None, visited_at: dt.datetime, now: dt.datetime
 ) -> dict[str, Any]:
     """The information update as stored, or InvalidReport naming what is wrong (nothing stored)."""
+    kind, size, phone, lon, lat = visit.kind, visit.size, visit.phone, visit.lon, visit.lat
+    key = visit.idempotency_key
     if kind not in KINDS:
         raise InvalidReport(f"kind={kind!r} is not one of {', '.join(KINDS)}")
     if note and len(note) > MAX_NOTE:
@@ -102,17 +112,9 @@ def record_visit(
     conn: Connection,
     who: Principal,
     household_id: int,
-    kind: str,
+    visit: VisitIn,
     *,
-    note: str | None = None,
-    size: int | None = None,
-    phone: str | None = None,
-    photo: Prepared | None = None,
     store: PhotoStore | None = None,
-    visited_at: dt.datetime | None = None,
-    lon: float | None = None,
-    lat: float | None = None,
-    idempotency_key: str | None = None,
     client: str | None = None,
     path: str | None = None,
     now: dt.datetime | None = None,
@@ -125,25 +127,25 @@ def record_visit(
     """
     who.require(VISITORS, "recording a household visit")
     now = now or dt.datetime.now(dt.UTC)
-    visited_at = visited_at or now
-    note = (note or "").strip() or None
-    changes = _check(kind, note, size, phone, visited_at, now, lon, lat, idempotency_key)
+    visited_at = visit.visited_at or now
+    note = (visit.note or "").strip() or None
+    changes = _check(visit, note, visited_at, now)
     request_hash = _hash(
         {
             "household": household_id,
-            "kind": kind,
+            "kind": visit.kind,
             "note": note,
             "changes": changes,
-            "photo": photo.sha256 if photo else None,
+            "photo": visit.photo.sha256 if visit.photo else None,
             "visited_at": visited_at.isoformat() if visited_at is not now else None,
         }
     )
-    if idempotency_key:
+    if visit.idempotency_key:
         sent = sql.first(
-            conn, "access/visit_by_key", account_id=who.account_id, key=idempotency_key
+            conn, "access/visit_by_key", account_id=who.account_id, key=visit.idempotency_key
         )
         if sent is not None:
-            return _replay(conn, who, sent, request_hash, idempotency_key)
+            return _replay(conn, who, sent, request_hash, visit.idempotency_key)
     h = sql.one(
         conn,
         "access/household_for_visit",
@@ -158,35 +160,39 @@ def record_visit(
             "visits are recorded only in your own grid",
         )
     photo_id = None
-    if photo is not None:
+    if visit.photo is not None:
         assert store is not None, "a photo needs the photo store"
-        photo_id = save(conn, store, who, photo)
+        photo_id = save(conn, store, who, visit.photo)
     new_id = sql.scalar(
         conn,
         "access/visit_insert",
         household_id=household_id,
         grid_id=h.grid_id,
-        kind=kind,
+        kind=visit.kind,
         note=note,
         photo_id=photo_id,
         changes=json.dumps(changes, ensure_ascii=False) if changes else None,
         visited_at=visited_at,
-        lon=lon,
-        lat=lat,
+        lon=visit.lon,
+        lat=visit.lat,
         account_id=who.account_id,
         username=who.username,
-        key=idempotency_key,
+        key=visit.idempotency_key,
         request_hash=request_hash,
     )
     if new_id is None:  # the same key won a race a moment ago
         sent = sql.first(
-            conn, "access/visit_by_key", account_id=who.account_id, key=idempotency_key
+            conn, "access/visit_by_key", account_id=who.account_id, key=visit.idempotency_key
         )
         assert sent is not None
-        return _replay(conn, who, sent, request_hash, idempotency_key)
+        return _replay(conn, who, sent, request_hash, visit.idempotency_key)
     if changes:
         sql.execute(
-            conn, "access/household_update", id=household_id, size=size, phone=changes.get("phone")
+            conn,
+            "access/household_update",
+            id=household_id,
+            size=visit.size,
+            phone=changes.get("phone"),
         )
         audit.record(
             conn,

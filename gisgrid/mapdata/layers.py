@@ -76,11 +76,6 @@ def tolerance_for_zoom(zoom: int | None) -> float:
     return 360.0 / (256 * 2**zoom) / 2
 
 
-def _bbox_params(bbox: tuple[float, float, float, float] | None) -> dict[str, float | None]:
-    minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
-    return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
-
-
 def unit_outline(conn: Connection, unit: str) -> dict[str, Any]:
     """A unit's polygon as a GeoJSON Feature with its code, name, level and bbox."""
     u = get_unit(conn, unit, geometry=True)
@@ -127,6 +122,15 @@ def _where(unit: str | None, grid: str | None) -> tuple[str, str | None]:
         gcode = grid_code(grid)
         return (unit_prefix(unit) if unit else gcode[:12]), gcode
     return unit_prefix(unit or ""), None
+
+
+def _area(
+    unit: str | None, grid: str | None, bbox: tuple[float, float, float, float] | None
+) -> dict[str, Any]:
+    """The bound parameters of the area a layer is asked for: a unit or one grid, and a bbox."""
+    prefix, gcode = _where(unit, grid)
+    minx, miny, maxx, maxy = bbox if bbox else (None, None, None, None)
+    return {"prefix": prefix, "grid": gcode, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
 class CoverageCache:
@@ -195,19 +199,17 @@ def grid_measures(
     show it only when asked; with `coverage_cache` it is counted at most once per its ttl_s
     (households and cases are always counted now).
     """
-    prefix, gcode = _where(unit, grid)
+    area = _area(unit, grid, bbox)
     rows = sql.rows(
         conn,
         "mapdata/map_grids",
-        prefix=prefix,
-        grid=gcode,
         generation=generation,
         tolerance=tolerance_for_zoom(zoom),
         geometry=geometry,
-        **_bbox_params(bbox),
+        **area,
     )
-    if not rows and gcode:
-        raise NotFound(f"no grid has code {gcode} in the current generation")
+    if not rows and area["grid"]:
+        raise NotFound(f"no grid has code {area['grid']} in the current generation")
     coverage: dict[str, float] = {}
     if with_coverage and coverage_provider is not None and rows:
         provider = coverage_provider
@@ -409,15 +411,7 @@ def households(
     """Household points of a grid or unit (no personal fields), optionally inside a bbox."""
     if not 1 <= limit <= MAX_HOUSEHOLDS:
         raise InvalidCoordinate(f"limit={limit} must be between 1 and {MAX_HOUSEHOLDS}")
-    prefix, gcode = _where(unit, grid)
-    rows = sql.rows(
-        conn,
-        "mapdata/map_households",
-        prefix=prefix,
-        grid=gcode,
-        limit=limit + 1,
-        **_bbox_params(bbox),
-    )
+    rows = sql.rows(conn, "mapdata/map_households", limit=limit + 1, **_area(unit, grid, bbox))
     truncated = len(rows) > limit
     # Short keys: a worker's phone downloads this on a weak link.
     features = [

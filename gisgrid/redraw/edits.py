@@ -59,10 +59,16 @@ def edit_plan(
         labels, keep, what = _merge(vb, labels, keep, edit)
     elif op == "move":
         labels, what = _move(vb, labels, names, edit)
-    elif "line" in edit:
-        labels, keep, what = _split_line(vb, labels, keep, names, edit)
-    else:
-        labels, keep, what = _split_parts(vb, labels, keep, names, edit, band, plan["seed"])
+    else:  # split: the grid's blocks go to the sides of a line, or to k balanced parts
+        code = edit["grid"]
+        j = names.index(code)
+        members = np.flatnonzero(labels == j)
+        if "line" in edit:
+            side, how = _sides_of_line(vb, members, code, edit["line"])
+        else:
+            side, how = _balanced_sides(vb, members, code, edit.get("parts", 2), band, plan["seed"])
+        what = {"op": "split", "grid": code} | how
+        labels, keep, what = _apply_parts(vb, labels, keep, j, members, side, what)
     _check_contiguous(vb, labels, keep)
     max_seq = max(
         int(sql.scalar(conn, "redraw/village_max_seq", id=plan_id, village=village) or 0), 0
@@ -239,39 +245,36 @@ def _move(
     b = int(np.flatnonzero(vb.ids == edit["block"])[0])
     src, dst = int(labels[b]), names.index(to)
     if src == dst:
-        raise GridRuleBroken(
-            f"block {edit['block']} is already in grid {to}",
-            reason="edit.move_same",
-            block=edit["block"],
-            grid=to,
+        raise _move_refused(
+            edit, to, f"block {edit['block']} is already in grid {to}", reason="edit.move_same"
         )
     g = graph_of(vb)
     if not (labels[g.neighbours(b)] == dst).any():
-        raise GridRuleBroken(
+        raise _move_refused(
+            edit,
+            to,
             f"block {edit['block']} does not touch grid {to}: the grid would be two polygons; "
             "move a block on the grid's edge",
             reason="edit.move_apart",
-            block=edit["block"],
-            grid=to,
         )
     rest = np.flatnonzero(labels == src)
     rest = rest[rest != b]
     if not len(rest):
-        raise GridRuleBroken(
+        raise _move_refused(
+            edit,
+            names[src],
             f"block {edit['block']} is all that is left of grid {names[src]}; merge the grids "
             "instead",
             reason="edit.move_last",
-            block=edit["block"],
-            grid=names[src],
         )
     comp = g.components(rest)[rest]
     if comp.max() > 0:
-        raise GridRuleBroken(
+        raise _move_refused(
+            edit,
+            names[src],
             f"moving block {edit['block']} would cut grid {names[src]} in {comp.max() + 1} "
             "pieces; a grid must be one piece",
             reason="edit.move_cuts",
-            block=edit["block"],
-            grid=names[src],
             pieces=int(comp.max()) + 1,
         )
     labels = labels.copy()
@@ -279,17 +282,19 @@ def _move(
     return labels, {"op": "move", "block": edit["block"], "from": names[src], "to": to}
 
 
-def _split_line(
-    vb: VillageBlocks,
-    labels: np.ndarray,
-    keep: dict[int, str],
-    names: list[str],
-    edit: dict[str, Any],
-) -> tuple[np.ndarray, dict[int, str], dict[str, Any]]:
-    code = edit["grid"]
-    j = names.index(code)
+def _move_refused(
+    edit: dict[str, Any], grid: str, message: str, *, reason: str, **more: int
+) -> GridRuleBroken:
+    """A block move a grid rule refuses, naming the block and the grid for the Chinese words."""
+    return GridRuleBroken(message, reason=reason, block=edit["block"], grid=grid, **more)
+
+
+def _sides_of_line(
+    vb: VillageBlocks, members: np.ndarray, code: str, drawn: Any
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Which side of the drawn line each of the grid's blocks lies on (-1: none claimed it)."""
     try:
-        line = shapely.from_geojson(json.dumps(edit["line"]))
+        line = shapely.from_geojson(json.dumps(drawn))
     except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
         raise InvalidGeometry(
             f"line is not a GeoJSON LineString: {exc}", reason="edit.line_unreadable"
@@ -301,7 +306,6 @@ def _split_line(
             kind=line.geom_type,
             grid=code,
         )
-    members = np.flatnonzero(labels == j)
     grid = shapely.union_all(vb.geoms[members])
     pieces = shapely.get_parts(split(grid, line)) if grid.intersects(line) else []
     if len(pieces) < 2:
@@ -323,28 +327,17 @@ def _split_line(
             reason="edit.line_one_side",
             grid=code,
         )
-    return _apply_parts(
-        vb, labels, keep, j, members, side, {"op": "split", "grid": code, "by": "line"}
-    )
+    return side, {"by": "line"}
 
 
-def _split_parts(
-    vb: VillageBlocks,
-    labels: np.ndarray,
-    keep: dict[int, str],
-    names: list[str],
-    edit: dict[str, Any],
-    band: Band,
-    seed: int,
-) -> tuple[np.ndarray, dict[int, str], dict[str, Any]]:
-    code = edit["grid"]
-    k = edit.get("parts", 2)
+def _balanced_sides(
+    vb: VillageBlocks, members: np.ndarray, code: str, k: Any, band: Band, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The grid's blocks in k parts of balanced households, each part one piece."""
     if not isinstance(k, int) or not 2 <= k <= 20:
         raise InvalidCode(
             f"parts={k!r} must be a whole number from 2 to 20", reason="edit.parts", parts=k
         )
-    j = names.index(code)
-    members = np.flatnonzero(labels == j)
     if len(members) < k:
         raise GridRuleBroken(
             f"grid {code} has {len(members)} block(s); it cannot be split in {k}",
@@ -358,10 +351,7 @@ def _split_parts(
     # Balanced parts: the band is the plan's if k parts can meet it, else an even split +-10%.
     even = Band(max(1, int(h / k * 0.9)), max(1, int(np.ceil(h / k * 1.1))))
     use = band if h >= k * band.lo and h <= k * band.hi else even
-    side = partition(sub, k, use, seed=seed)
-    return _apply_parts(
-        vb, labels, keep, j, members, side, {"op": "split", "grid": code, "parts": k}
-    )
+    return partition(sub, k, use, seed=seed), {"parts": k}
 
 
 def _apply_parts(

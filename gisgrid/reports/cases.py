@@ -149,25 +149,32 @@ def _check_department_handler(who: Principal, r: Any, report_id: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class CaseAction:
+    """One step a caller asks to take on a case, as the phone, the wall or a script sends it."""
+
+    action: str
+    note: str | None = None
+    staff_id: int | None = None  # reassign: the grid worker taking it over
+    satisfied: bool | None = None  # evaluate: the call-back verdict
+    department: str | None = None  # escalate: the department to whistle to (吹哨)
+    triage: str | None = None  # register/reclass: the class (三事分流)
+    outcome: str | None = None  # close, or resolve as the handler's claim
+    outcome_reason: str | None = None
+    reason: str | None = None  # cancel: why not registered
+    idempotency_key: str | None = None
+    seen: dt.datetime | None = None  # when the caller last saw the case
+
+
 def act(
     conn: Connection,
     who: Principal,
     report_id: int,
-    action: str,
+    asked: CaseAction,
     *,
-    note: str | None = None,
-    staff_id: int | None = None,
-    satisfied: bool | None = None,
-    department: str | None = None,
-    triage: str | None = None,
-    outcome: str | None = None,
-    outcome_reason: str | None = None,
-    reason: str | None = None,
     config: IntakeConfig | None = None,
     now: dt.datetime | None = None,
-    idempotency_key: str | None = None,
     internal: bool = False,
-    seen: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Take one step on a report (in the caller's transaction); the report as it now stands.
 
@@ -177,18 +184,19 @@ def act(
     the caller last saw the case), a step someone else took since (改派, 上报, 结案 ...) is a
     409 naming it: a step queued offline does not overrule what happened meanwhile.
     """
+    action = asked.action
     step = STEPS.get(action)
     if step is None or (action in INTERNAL_STEPS and not internal):
         offered = ", ".join(s for s in STEPS if s not in INTERNAL_STEPS)
         raise InvalidReport(f"action={action!r} is not one of {offered}")
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY:
+    if asked.idempotency_key is not None and not 0 < len(asked.idempotency_key) <= MAX_KEY:
         raise InvalidReport(f"Idempotency-Key must be 1-{MAX_KEY} characters")
-    note = (note or "").strip() or None
+    note = (asked.note or "").strip() or None
     if step.needs_note and not note:
         raise InvalidReport(f"{action} ({step.label}) needs a note saying what was done or why")
     if note and len(note) > MAX_NOTE:
         raise InvalidReport(f"note has {len(note)} characters; at most {MAX_NOTE}")
-    if department is not None and action != "escalate":
+    if asked.department is not None and action != "escalate":
         raise InvalidReport(f"department is for escalate (吹哨), not for {action}")
     who.require(step.roles, f"{action} ({step.label})")
     config = config or IntakeConfig()
@@ -205,24 +213,24 @@ def act(
             r["grid_code"] or "（无网格）",
             f"report {report_id} is in grid {r['grid_code']}, outside this account's scope",
         )
-    if idempotency_key:
-        taken = sql.first(conn, "reports/step_by_key", id=report_id, key=idempotency_key)
+    if asked.idempotency_key:
+        taken = sql.first(conn, "reports/step_by_key", id=report_id, key=asked.idempotency_key)
         if taken is not None:
             if taken.action != action:
                 raise Conflict(
-                    f"Idempotency-Key {idempotency_key!r} was used for step {taken.action} on "
-                    f"report {report_id}; use a new key for a new step"
+                    f"Idempotency-Key {asked.idempotency_key!r} was used for step "
+                    f"{taken.action} on report {report_id}; use a new key for a new step"
                 )
             return (
                 intake.read_report(conn, report_id)
                 | {"history": history(conn, report_id)}
                 | {"replayed": True}
             )
-    if seen is not None:
-        if seen.tzinfo is None:
-            raise InvalidReport(f"seen={seen.isoformat()} needs a time zone")
+    if asked.seen is not None:
+        if asked.seen.tzinfo is None:
+            raise InvalidReport(f"seen={asked.seen.isoformat()} needs a time zone")
         since = sql.first(
-            conn, "reports/changed_since", id=report_id, seen=seen, account=who.account_id
+            conn, "reports/changed_since", id=report_id, seen=asked.seen, account=who.account_id
         )
         if since is not None:
             label = STEPS[since.action].label if since.action in STEPS else since.action
@@ -266,16 +274,16 @@ def act(
     if action == "check":
         state["stage"], state["stage_due_at"] = "checked", config.stage_due(grid, "checked", now)
     elif action == "register":
-        chosen, why = choose_class(r["category"], triage, note)
+        chosen, why = choose_class(r["category"], asked.triage, note)
         detail |= _route(conn, state, chosen.value, why)
         state["dispatched_at"] = now
         state["due_at"] = config.case_due(grid, r["category"], now)
         state["stage"] = "registered"
         state["stage_due_at"] = config.stage_due(grid, "registered", now)
     elif action == "reclass":
-        if triage is None:
+        if asked.triage is None:
             raise InvalidReport("reclass needs triage: private, collective or public")
-        chosen = check_class(triage)
+        chosen = check_class(asked.triage)
         if chosen.value == r["triage"]:
             raise Conflict(f"report {report_id} is already {TRIAGE_LABELS[chosen.value]}")
         if r["department_id"] is not None:
@@ -307,8 +315,10 @@ def act(
                 f"report {report_id} is 大家事 (collective affairs): the village council "
                 "deliberates first (action deliberate, 村民议事, with its decision as the note)"
             )
-        if outcome is not None or outcome_reason is not None:
-            detail["outcome"], detail["outcome_reason"] = check_outcome(outcome, outcome_reason)
+        if asked.outcome is not None or asked.outcome_reason is not None:
+            detail["outcome"], detail["outcome_reason"] = check_outcome(
+                asked.outcome, asked.outcome_reason
+            )
         if r["department_id"] is not None and who.role == Role.department_handler:
             state["dept_resolved_at"] = now
             detail["department"] = r["department_code"]
@@ -323,6 +333,7 @@ def act(
                 reason="case.close_own_feedback",
                 report=report_id,
             )
+        outcome, outcome_reason = asked.outcome, asked.outcome_reason
         if outcome is None:
             claimed = _claimed_outcome(conn, report_id)
             outcome, outcome_reason = claimed if claimed else (None, outcome_reason)
@@ -346,11 +357,11 @@ def act(
                 reason="case.cancel_past_check",
                 report=report_id,
             )
-        detail["reason"] = check_cancel_reason(reason)
+        detail["reason"] = check_cancel_reason(asked.reason)
         state["closed_at"] = now
     elif action == "escalate":
-        if department is not None:
-            detail |= _whistle(conn, who, state, department, config, now)
+        if asked.department is not None:
+            detail |= _whistle(conn, who, state, asked.department, config, now)
         else:
             if r["handler_level"] == "department":
                 raise Conflict(
@@ -369,15 +380,19 @@ def act(
         state["status"] = "dispatched"
         state["escalations"] = int(r["escalations"]) + 1
     elif action == "reassign":
-        if staff_id is None:
+        if asked.staff_id is None:
             raise InvalidReport("reassign needs staff_id: the grid worker who takes it over")
-        ok = sql.execute(conn, "reports/reassign_target", s=staff_id, v=r["village_code"]).first()
+        ok = sql.execute(
+            conn, "reports/reassign_target", s=asked.staff_id, v=r["village_code"]
+        ).first()
         if ok is None or not who.covers(ok.code):
-            raise InvalidReport(f"staff_id={staff_id} is not a grid worker in this account's scope")
+            raise InvalidReport(
+                f"staff_id={asked.staff_id} is not a grid worker in this account's scope"
+            )
         if not ok.on_duty:
-            raise InvalidReport(f"staff_id={staff_id} is off duty; choose someone on duty")
+            raise InvalidReport(f"staff_id={asked.staff_id} is off duty; choose someone on duty")
         state["assignee_id"], state["handler_level"], state["status"] = (
-            staff_id,
+            asked.staff_id,
             ok.role,
             "dispatched",
         )
@@ -387,10 +402,10 @@ def act(
         state["stage"] = "supervised"
         state["stage_due_at"] = config.stage_due(grid, "supervised", now)
     elif action == "evaluate":
-        if satisfied is None:
+        if asked.satisfied is None:
             raise InvalidReport("evaluate needs satisfied=true or false (the call-back verdict)")
-        state["satisfied"] = satisfied
-        if not satisfied and _within_reopen(r, config, now):
+        state["satisfied"] = asked.satisfied
+        if not asked.satisfied and _within_reopen(r, config, now):
             follow_up = "reopen"
 
     _save(
@@ -402,9 +417,9 @@ def act(
         state,
         who,
         note,
-        satisfied,
+        asked.satisfied,
         detail,
-        idempotency_key=idempotency_key,
+        idempotency_key=asked.idempotency_key,
     )
     if follow_up == "reopen":
         _reopen(conn, report_id, state, who, config, now)
@@ -729,6 +744,21 @@ RESIDENT_FORM_KEY = "resident-web"  # the residents' web form's own API key (api
 REPORTER = "reporter"  # report_event.username of a step the reporter took
 
 
+def check_receipt(row: Any, report_id: int, receipt: str, remedy: str) -> None:
+    """The receipt a resident's phone keeps proves the report is theirs (the residents' form's
+    Idempotency-Key); any other is a 403 saying `remedy`."""
+    if (
+        row["key_name"] != RESIDENT_FORM_KEY
+        or not row["idempotency_key"]
+        or not hmac.compare_digest(row["idempotency_key"].encode(), (receipt or "").encode())
+    ):
+        raise Forbidden(
+            f"this receipt is not the one report {report_id} was filed with; {remedy}",
+            reason="receipt.mismatch",
+            report=report_id,
+        )
+
+
 def reporter_verdict(
     conn: Connection,
     report_id: int,
@@ -754,17 +784,7 @@ def reporter_verdict(
         id=report_id,
         who=REPORTER,
     )
-    if (
-        row["key_name"] != RESIDENT_FORM_KEY
-        or not row["idempotency_key"]
-        or not hmac.compare_digest(row["idempotency_key"].encode(), (receipt or "").encode())
-    ):
-        raise Forbidden(
-            f"this receipt is not the one report {report_id} was filed with; use the link "
-            "from the phone that filed it",
-            reason="receipt.mismatch",
-            report=report_id,
-        )
+    check_receipt(row, report_id, receipt, "use the link from the phone that filed it")
     if row["status"] != "closed":
         raise Conflict(f"report {report_id} is {row['status']}; it can be rated once it is closed")
     if row["rated"]:

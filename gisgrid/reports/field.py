@@ -10,14 +10,14 @@ so a phone re-sending the queued action gets the same report back, never a secon
 from __future__ import annotations
 
 import datetime as dt
-import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
 from gisgrid import sql
 from gisgrid.access import Principal
-from gisgrid.errors import Conflict, Forbidden, InvalidReport, NotFound
+from gisgrid.errors import Conflict, InvalidReport, NotFound
 from gisgrid.media import PhotoStore, Prepared, link_report_photo, url
 from gisgrid.reports import api_keys, cases, intake
 
@@ -25,21 +25,28 @@ FIELD_KEY = "field-app"
 MAX_NOTE = cases.MAX_NOTE
 
 
+@dataclass(frozen=True)
+class FieldReport:
+    """What a grid worker sends from the patrol: the problem where they stand, maybe fixed."""
+
+    service_code: str
+    lon: float
+    lat: float
+    description: str | None = None
+    address: str | None = None
+    photo: Prepared | None = None
+    after_photo: Prepared | None = None  # 即知即改: the after photo, with fixed_note
+    fixed_note: str | None = None  # 即知即改: what was done on the spot
+    idempotency_key: str | None = None
+
+
 def file_patrol_report(
     conn: Connection,
     who: Principal,
+    sent: FieldReport,
+    *,
     store: PhotoStore,
     config: intake.IntakeConfig,
-    *,
-    service_code: str,
-    lon: float,
-    lat: float,
-    description: str | None = None,
-    address: str | None = None,
-    photo: Prepared | None = None,
-    after_photo: Prepared | None = None,
-    fixed_note: str | None = None,
-    idempotency_key: str | None = None,
     media_base: str = "",
     client: str | None = None,
     now: dt.datetime | None = None,
@@ -49,7 +56,8 @@ def file_patrol_report(
     Everything is checked before anything is written: a refused request stores nothing.
     """
     who.require(cases.FIELD, "filing a patrol report (巡查上报)")
-    fixed_note = (fixed_note or "").strip() or None
+    photo, after_photo = sent.photo, sent.after_photo
+    fixed_note = (sent.fixed_note or "").strip() or None
     if fixed_note and after_photo is None:
         raise InvalidReport("即知即改 (fixed on the spot) needs an after photo (after_photo)")
     if after_photo is not None and not fixed_note:
@@ -58,16 +66,16 @@ def file_patrol_report(
         raise InvalidReport(f"fixed_note has {len(fixed_note)} characters; at most {MAX_NOTE}")
     shown = photo or after_photo
     report = intake.ReportIn(
-        service_code=service_code.strip(),
-        lon=lon,
-        lat=lat,
+        service_code=sent.service_code.strip(),
+        lon=sent.lon,
+        lat=sent.lat,
         crs="wgs84",
-        address_string=(address or "").strip() or None,
-        description=(description or "").strip() or None,
+        address_string=(sent.address or "").strip() or None,
+        description=(sent.description or "").strip() or None,
         media_url=f"{media_base}{url(shown.sha256)}" if shown else None,
         reporter={"account": who.username},
         source="patrol",
-        idempotency_key=idempotency_key,
+        idempotency_key=sent.idempotency_key,
     )
     point = intake.locate_input(report)
     assert point is not None
@@ -77,7 +85,7 @@ def file_patrol_report(
         raise who.outside_scope(
             "filing a patrol report (巡查上报)",
             code,
-            f"lon={lon}, lat={lat} is in grid {code}, outside your scope {who.scope}: "
+            f"lon={sent.lon}, lat={sent.lat} is in grid {code}, outside your scope {who.scope}: "
             "file patrol reports where you patrol",
         )
     stored = intake.submit_report(
@@ -100,7 +108,8 @@ def file_patrol_report(
                 )
             else:
                 link_report_photo(conn, store, who, rid, after_photo, stage="after")
-                cases.act(conn, who, rid, "fix_on_spot", note=fixed_note, internal=True, now=now)
+                fix = cases.CaseAction("fix_on_spot", note=fixed_note)
+                cases.act(conn, who, rid, fix, internal=True, now=now)
     found = cases.case_file(conn, who, rid, client=client)
     return found | {"replayed": stored["replayed"], "note": note}
 
@@ -127,17 +136,7 @@ def add_reporter_photo(
         id=report_id,
         who=cases.REPORTER,
     )
-    if (
-        row["key_name"] != cases.RESIDENT_FORM_KEY
-        or not row["idempotency_key"]
-        or not hmac.compare_digest(row["idempotency_key"].encode(), (receipt or "").encode())
-    ):
-        raise Forbidden(
-            f"this receipt is not the one report {report_id} was filed with; use the phone "
-            "that filed it",
-            reason="receipt.mismatch",
-            report=report_id,
-        )
+    cases.check_receipt(row, report_id, receipt, "use the phone that filed it")
     if row["status"] in ("closed", "cancelled"):
         raise Conflict(f"report {report_id} is {row['status']}; photos go on an open report")
     if row["photos"] >= MAX_REPORTER_PHOTOS:
