@@ -116,9 +116,9 @@ PGBENCH = [
     ("pgbench -c 1 durable INSERT", 1, 1, _INSERT, True),
     ("pgbench -c 4 durable INSERT", 4, 1, _INSERT, True),
     ("pgbench -c 4 INSERT with NOTIFY", 4, 1, _INSERT_NOTIFY, True),
+    ("pgbench -c 4 intake, NOTIFY trigger off", 4, 1, _pgbench_script(1, _INTAKE), False),
     ("pgbench -c 4 intake, 1 per call", 4, 1, _pgbench_script(1, _INTAKE), True),
     ("pgbench -c 1 intake, 4 per call", 1, 4, _pgbench_script(4, _INTAKE), True),
-    ("pgbench -c 4 intake, NOTIFY trigger off", 4, 1, _pgbench_script(1, _INTAKE), False),
     ("pgbench -c 4 parameters only", 4, 1, _pgbench_script(1, _ASSEMBLY), True),
 ]
 ASSEMBLY = PGBENCH[-1][0]
@@ -137,13 +137,63 @@ def _pg_cpu(settings: Settings) -> float | None:
     return live + sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+WAIT_KINDS = ("NOTIFY lock", "WAL", "other waits", "on CPU")
+
+
+@contextmanager
+def _waits(url: str) -> Iterator[dict[str, float]]:
+    """What the busy backends of the service (application_name gisgrid-api: the intake pool's)
+    and of pgbench are doing, sampled every 20 ms; the
+    shares of the samples by WAIT_KINDS once the block ends. (The sampler's own ~50 queries
+    a second cost PostgreSQL ~0.01 ms of CPU per report at these rates.)"""
+    import threading
+    import time
+
+    counts = dict.fromkeys(WAIT_KINDS, 0)
+    done = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not done.is_set():
+                for kind, event in conn.execute(
+                    "SELECT wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE application_name IN ('gisgrid-api', 'pgbench') AND state = 'active' "
+                    "AND pid <> pg_backend_pid()"
+                ):
+                    if kind == "Lock" and event == "object":  # the NOTIFY commit lock
+                        counts["NOTIFY lock"] += 1
+                    elif kind is None:
+                        counts["on CPU"] += 1
+                    elif (event or "").startswith("WAL"):
+                        counts["WAL"] += 1
+                    else:
+                        counts["other waits"] += 1
+                time.sleep(0.02)
+
+    shares: dict[str, float] = {}
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield shares
+    finally:
+        done.set()
+        thread.join()
+        total = sum(counts.values()) or 1
+        shares.update({f"wait {k}": v / total * 100 for k, v in counts.items()})
+
+
+def _wait_text(r: dict[str, float]) -> str:
+    shares = [f"{k} {r[f'wait {k}']:.0f}%" for k in WAIT_KINDS if r.get(f"wait {k}")]
+    return "; busy backends: " + (", ".join(shares) or "none seen")
+
+
 def _children_cpu() -> float:
     """CPU seconds of this process's children that have ended (wrk, pgbench once waited for)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
 
-def _measure(server: Server, lua: str, settings: Settings) -> dict[str, float]:
+def _measure(server: Server, lua: str, settings: Settings, url: str) -> dict[str, float]:
     """wrk at CONNECTIONS for SECONDS after a warm-up: latency, req/s, CPU per request."""
     wrk(server.base, lua, CONNECTIONS, WARM_UP_S)
     worker, pg, client = (
@@ -151,13 +201,14 @@ def _measure(server: Server, lua: str, settings: Settings) -> dict[str, float]:
         _pg_cpu(settings),
         _children_cpu(),
     )
-    r = wrk(server.base, lua, CONNECTIONS, SECONDS)
+    with _waits(url) as waits:
+        r = wrk(server.base, lua, CONNECTIONS, SECONDS)
     n = r["req_s"] * SECONDS
     r["worker_ms"] = (cpu_seconds(server.proc.pid) - worker) / n * 1000
     pg_after = _pg_cpu(settings)
     r["pg_ms"] = (pg_after - pg) / n * 1000 if pg is not None and pg_after is not None else 0.0
     r["wrk_ms"] = (_children_cpu() - client) / n * 1000
-    return r
+    return r | waits
 
 
 def _server(rung: str, engine: Engine, table: str) -> AbstractContextManager[Server]:
@@ -307,7 +358,8 @@ def _pgbench_row(
     before = load()
     _pgbench(url, settings, clients, script, WARM_UP_S)
     stored = _stored(copy, name)
-    p = _pgbench(url, settings, clients, script, SECONDS)
+    with _waits(url) as waits:
+        p = _pgbench(url, settings, clients, script, SECONDS)
     reports = p["calls"] * per_call
     stored = _stored(copy, name) - stored
     q = {
@@ -316,15 +368,15 @@ def _pgbench_row(
         "client_ms": p["client_s"] / reports * 1000,
         "latency_ms": p["latency_ms"],
         "load1": float(before.split()[1]),
-    }
+    } | waits
     intake = "intake" in label
     check = (
         f"  INVALID: {stored} of {reports} reports stored" if intake and stored != reports else ""
     )
     print(
         f"  {label:<40} {q['reports_s']:7.0f} /s  call latency {q['latency_ms']:.2f} ms  "
-        f"CPU/call or report: PG {q['pg_ms']:.3f} pgbench {q['client_ms']:.3f} ms  ({before})"
-        f"{check}",
+        f"CPU/call or report: PG {q['pg_ms']:.3f} pgbench {q['client_ms']:.3f} ms"
+        f"{_wait_text(q)}  ({before}){check}",
         flush=True,
     )
     _clean(copy, name)
@@ -362,14 +414,14 @@ def main() -> None:
                     before = load()
                     with _server(rung, engine, table) as s:
                         bench_intake._check_one(s.base, key, pts[0])
-                        r = _measure(s, lua, settings)
+                        r = _measure(s, lua, settings, database_url(engine))
                     if rung == "bare":
                         bare = r["req_s"]
                     r["ratio"] = r["req_s"] / bare
                     r["load1"] = float(before.split()[1])
                     bad = r["non2xx"] + r["sock_err"]
                     warn = f"  INVALID: {bad:.0f} non-2xx/socket errors" if bad else ""
-                    print(_row(label, r, f"  ({before}){warn}"), flush=True)
+                    print(_row(label, r, f"{_wait_text(r)}  ({before}){warn}"), flush=True)
                     http.setdefault(label, []).append(r)
                     if rung in ("insert", "notify", "intake", "serve"):
                         _clean(engine, name)
@@ -402,8 +454,8 @@ def _summary(
         cpu = r["worker_ms"] + r["pg_ms"] + r["wrk_ms"]
         print(
             _row(label, r, f"  all CPU {cpu:.3f} ms: {cores} cores allow {cores * 1000 / cpu:,.0f}"
-                 f"/s; 4 connections / p50 allow {CONNECTIONS / r['p50_ms'] * 1000:,.0f}/s; "
-                 f"loads {loads}")
+                 f"/s; 4 connections / p50 allow {CONNECTIONS / r['p50_ms'] * 1000:,.0f}/s"
+                 f"{_wait_text(r)}; loads {loads}")
         )  # fmt: skip
     p = {label: _median(rows) for label, rows in pgb.items()}
     assembly = p[ASSEMBLY]["pg_ms"]
@@ -412,8 +464,8 @@ def _summary(
         own = f", less the parameters' {q['pg_ms'] - assembly:.3f} ms" if "intake" in label else ""
         print(
             f"  {label:<40} {q['reports_s']:7.0f} /s  latency {q['latency_ms']:.2f} ms  "
-            f"CPU/call or report: PG {q['pg_ms']:.3f} ms{own}; pgbench {q['client_ms']:.3f} ms; "
-            f"loads {loads}"
+            f"CPU/call or report: PG {q['pg_ms']:.3f} ms{own}; pgbench {q['client_ms']:.3f} ms"
+            f"{_wait_text(q)}; loads {loads}"
         )
     target = TARGET * m[RUNGS[0][0]]["req_s"]
     print(
