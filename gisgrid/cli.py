@@ -193,8 +193,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> int:
-    import uvicorn
-
     # The app reads its settings from the environment; hand it the resolved database.
     os.environ["GISGRID_DATABASE_URL"] = url
     if workers > 1:
@@ -204,27 +202,10 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
         f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
         + (f", {workers} worker processes" if workers > 1 else "")
     )
-    # An import string keeps the core free of web-framework imports. uvicorn's access log is
-    # off: it wrote a line per request on the event loop; the app's own (GISGRID_ACCESS_LOG,
-    # api/access_log.py) writes them in batches from a thread.
-    # proxy_headers off: the app believes X-Forwarded-* only from GISGRID_TRUSTED_PROXIES
-    # (uvicorn's own default would believe any client on 127.0.0.1).
+    # An import string keeps the core free of web-framework imports.
     from gisgrid import serving
 
-    config = uvicorn.Config(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-        # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
-        timeout_graceful_shutdown=10,
-        workers=workers,
-        # httptools (uvloop is uvicorn's own pick), each answer sent in one write.
-        http=serving.OneWriteHttp,
-    )
+    config = serving.config("api.app:create_app", host, port, workers)
     serving.run(config, workers)
     return 0
 

@@ -99,6 +99,29 @@ class WorkerProcess(multiprocess.Process):
         return self._server
 
 
+def config(app: str, host: str, port: int, workers: int = 1) -> uvicorn.Config:
+    """What `gisgrid serve` hands uvicorn for `app` (an import string naming an app factory);
+    the benchmarks serve their peers with it too, so only the app differs."""
+    # uvicorn's access log is off: it wrote a line per request on the event loop; the app's
+    # own (GISGRID_ACCESS_LOG, api/access_log.py) writes them in batches from a thread.
+    # proxy_headers off: the app believes X-Forwarded-* only from GISGRID_TRUSTED_PROXIES
+    # (uvicorn's own default would believe any client on 127.0.0.1).
+    return uvicorn.Config(
+        app,
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        # SIGTERM: requests in progress get 10 s to finish, then the worker exits regardless.
+        timeout_graceful_shutdown=10,
+        workers=workers,
+        # httptools (uvloop is uvicorn's own pick), each answer sent in one write.
+        http=OneWriteHttp,
+    )
+
+
 def run(config: Any, workers: int = 1) -> None:
     """Serve `config` (a uvicorn.Config): in this process, or `workers` processes on one socket.
 
