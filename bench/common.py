@@ -34,6 +34,7 @@ from sqlalchemy import Connection, CursorResult, Engine, Row, text
 
 from gisgrid.db import libpq_url, make_engine, migrate, resolve_database_url
 from gisgrid.demo import county as demo
+from gisgrid.serving import server_class
 from gisgrid.settings import PROJECT_DIR, Settings
 
 RUNS = 3
@@ -98,9 +99,17 @@ def free_port() -> int:
 @contextmanager
 def serve_in_thread(app: Any, port: int) -> Iterator[str]:
     """An ASGI app served by uvicorn in a thread of this process on a loopback port, with
-    proxy_headers off as `gisgrid serve` runs it; yields its base URL."""
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+    proxy_headers off and shut down as `gisgrid serve` does (open event streams told "bye",
+    requests in progress given 10 s); yields its base URL."""
+    srv = server_class()(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,
+        )
     )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

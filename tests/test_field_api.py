@@ -23,6 +23,7 @@ from gisgrid import media
 from gisgrid.patrols import household_visit_share
 from gisgrid.patrols.coverage import coverage_by_unit
 from gisgrid.reports import api_keys
+from tests.conftest import serve, suite_settings
 from tests.field_fixtures import MARK, Field, dispatched_report, make_field, photo_bytes
 
 seed_template = make_field
@@ -424,6 +425,35 @@ def test_events_reach_only_listeners_in_scope(
         k, e = mine.get()
         assert not (k == "case" and e["id"] == rid2)
     print(f"insert to event heard: {heard * 1000:.0f} ms")
+
+
+def test_a_server_that_stops_ends_its_own_streams_only(
+    own_server: str, own_database_url: str, own_engine: Engine, fld: Field
+) -> None:
+    """Two servers in one process (as tests and benches run them): the one that stops tells its
+    streams "bye" and stops; the other's streams go on hearing cases."""
+    token = fld.tokens["worker"]
+    leaving: queue.Queue = queue.Queue()
+    staying: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    with serve(suite_settings(own_database_url)) as other:
+        deadline = time.monotonic() + 60  # a bound: the hubs' first LISTEN
+        while not (_push_is_live(other, token) and _push_is_live(own_server, token)):
+            assert time.monotonic() < deadline, "push not live 60 s after the test began"
+            time.sleep(0.5)
+        for server, q in ((other, leaving), (own_server, staying)):
+            threading.Thread(target=_listen, args=(server, token, q, stop), daemon=True).start()
+            assert q.get(timeout=10)[0] == "status"
+            assert q.get(timeout=10)[0] == "hello"
+    # Leaving `serve` stopped `other`: its stream was told "bye" (it would hold the stop).
+    assert leaving.get(timeout=10)[0] == "bye"
+    rid = dispatched_report(own_engine, fld.grid, f"{MARK} after a neighbour stopped")
+    heard = []
+    while not heard or heard[-1] != ("case", rid):
+        kind, event = staying.get(timeout=10)
+        heard.append((kind, event.get("id")))
+    stop.set()
+    assert "bye" not in [k for k, _ in heard], heard
 
 
 def test_a_resident_adds_a_photo_to_their_own_report(

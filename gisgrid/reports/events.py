@@ -87,9 +87,11 @@ class EventHub:
         self.received = 0
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
 
     async def start(self, wait: float = 5.0) -> None:
         """Start listening (in the background; waits up to `wait` s for the first LISTEN)."""
+        self.loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="gisgrid-events")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._ready.wait(), wait)
@@ -154,10 +156,13 @@ _HUBS: weakref.WeakSet[EventHub] = weakref.WeakSet()
 
 
 def end_streams() -> None:
-    """Say `bye` to every open stream of this process: the server is shutting down, and a stream
-    would otherwise hold the shutdown until its deadline (call in the event loop)."""
+    """Say `bye` to every open stream this event loop serves: the server is shutting down, and a
+    stream would otherwise hold the shutdown until its deadline (call in the event loop)."""
+    loop = asyncio.get_running_loop()
+    # Only this loop's hubs: servers in threads of one process (tests, benches) each end their own.
     for hub in list(_HUBS):
-        hub.say_bye()
+        if hub.loop is loop:
+            hub.say_bye()
 
 
 def may_listen(who: Principal) -> None:
